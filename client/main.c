@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/* portcheck: ask portcheckd which listening ports the network can reach, and show it. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "portcheck/render.h"
+#include "portcheck/util.h"
+#include "portcheck/varlink.h"
+#include "portcheck/varlink_client.h"
+
+/* Exit statuses, DESIGN.md "Interfaces". */
+#define EXIT_CLEAN 0
+#define EXIT_FINDINGS 1
+#define EXIT_USAGE 2
+#define EXIT_NO_ANSWER 3
+
+static void usage(FILE *f)
+{
+	fputs(
+	    "usage: portcheck [--socket PATH] [--json] COMMAND\n"
+	    "\n"
+	    "Show which listening ports a new connection from the network would reach\n"
+	    "through the firewall, and how to fix the ones it would not.\n"
+	    "\n"
+	    "commands:\n"
+	    "  status        every listening socket, its exposure, the deciding zone and the fix\n"
+	    "\n"
+	    "options:\n"
+	    "  --socket PATH  portcheckd's socket (default: $PORTCHECK_SOCKET, "
+	    "else " PC_SOCKET_PATH_DEFAULT ")\n"
+	    "  --json         print the reply as JSON (schema version 1)\n"
+	    "  --help         show this help\n"
+	    "  --version      show the version\n"
+	    "\n"
+	    "exit status: 0 nothing is blocked, 1 a listener is blocked, partly blocked or\n"
+	    "unknown, 2 usage error, 3 no answer from portcheckd.\n",
+	    f);
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *format, ...)
+{
+	va_list ap;
+
+	fputs("portcheck: ", stderr);
+	va_start(ap, format);
+	vfprintf(stderr, format, ap);
+	va_end(ap);
+	fputs("\nTry 'portcheck --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+static bool want_colour(void)
+{
+	const char *no_colour = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	/* no-color.org: set and non-empty disables colour. */
+	if (no_colour && *no_colour)
+		return false;
+	if (term && strcmp(term, "dumb") == 0)
+		return false;
+	return isatty(STDOUT_FILENO);
+}
+
+/* Tell why there is no answer; always EXIT_NO_ANSWER. */
+static int no_answer(const char *path, int r)
+{
+	switch (r) {
+	case -ENOENT:
+		fprintf(stderr,
+			"portcheck: portcheckd is not running (no socket at %s): start it with "
+			"`systemctl start portcheckd.socket` or run `portcheckd`\n",
+			path);
+		break;
+	case -ECONNREFUSED:
+		fprintf(stderr,
+			"portcheck: portcheckd is not running (nothing listens on %s): start it "
+			"with `systemctl start portcheckd.socket` or run `portcheckd`\n",
+			path);
+		break;
+	case -EACCES:
+	case -EPERM:
+		fprintf(stderr, "portcheck: permission denied: cannot connect to %s\n", path);
+		break;
+	case -ETIMEDOUT:
+		fprintf(stderr, "portcheck: portcheckd did not answer within %d s (socket %s)\n",
+			PC_VARLINK_TIMEOUT_MS / 1000, path);
+		break;
+	case -ECONNRESET:
+		fprintf(stderr, "portcheck: portcheckd closed the connection without answering\n");
+		break;
+	case -EBADMSG:
+	case -EMSGSIZE:
+		fprintf(stderr, "portcheck: portcheckd sent a malformed reply (%s)\n",
+			strerror(-r));
+		break;
+	default:
+		fprintf(stderr, "portcheck: cannot talk to portcheckd at %s: %s\n", path,
+			strerror(-r));
+		break;
+	}
+	return EXIT_NO_ANSWER;
+}
+
+static int error_reply(const struct pc_varlink_reply *reply)
+{
+	const char *e = reply->error;
+
+	if (strcmp(e, PC_VARLINK_ERROR_PERMISSION_DENIED) == 0) {
+		fputs("portcheck: permission denied: only root and members of group portcheck (the "
+		      "ReadGroup= of portcheckd.conf) may read the status; run as root, or add "
+		      "yourself to the group and log in again\n",
+		      stderr);
+	} else if (strcmp(e, "io.portcheck.ReadFailed") == 0) {
+		const char *reason =
+		    json_string_value(json_object_get(reply->parameters, "reason"));
+
+		fprintf(stderr, "portcheck: portcheckd could not read the system's state: %s\n",
+			reason ?: "unknown reason");
+	} else {
+		_cleanup_free_ char *params = json_dumps(reply->parameters, JSON_COMPACT);
+
+		fprintf(stderr, "portcheck: portcheckd replied with error %s %s\n", e,
+			params ?: "");
+	}
+	return EXIT_NO_ANSWER;
+}
+
+static int cmd_status(const char *path, bool json)
+{
+	struct pc_varlink_reply reply;
+	_cleanup_close_ int fd = -1;
+	const json_t *listeners;
+	int r, ret;
+
+	r = pc_varlink_connect(path, PC_VARLINK_TIMEOUT_MS, &fd);
+	if (r < 0)
+		return no_answer(path, r);
+	r = pc_varlink_call(fd, "io.portcheck.Status", NULL, PC_VARLINK_TIMEOUT_MS, &reply);
+	if (r < 0)
+		return no_answer(path, r);
+	if (reply.error) {
+		ret = error_reply(&reply);
+		goto out;
+	}
+
+	/* The parts the exit status depends on must be there; the renderer copes with the
+	 * rest being odd. */
+	listeners = json_object_get(reply.parameters, "listeners");
+	if (!json_is_array(listeners)) {
+		fputs("portcheck: portcheckd sent a malformed reply (no listeners)\n", stderr);
+		ret = EXIT_NO_ANSWER;
+		goto out;
+	}
+	ret = pc_render_status_findings(reply.parameters) > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
+
+	if (json) {
+		r = json_dumpf(reply.parameters, stdout, JSON_INDENT(2));
+		if (r == 0)
+			fputc('\n', stdout);
+		else
+			r = -EIO;
+	} else {
+		r = pc_render_status(stdout, reply.parameters, want_colour());
+	}
+	if (r >= 0 && fflush(stdout) != 0)
+		r = -EIO;
+	if (r < 0) {
+		fprintf(stderr, "portcheck: cannot write the output: %s\n", strerror(-r));
+		ret = EXIT_NO_ANSWER;
+	}
+out:
+	pc_varlink_reply_clear(&reply);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"socket", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {},
+	};
+	const char *socket_arg = NULL, *command;
+	bool json = false;
+	int c;
+
+	/* Our own messages, not getopt's: they end in the --help hint. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", options, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			socket_arg = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_CLEAN;
+		case 'V':
+			printf("portcheck %s\n", PORTCHECK_VERSION);
+			return EXIT_CLEAN;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+
+	if (optind >= argc)
+		return usage_error("no command given");
+	command = argv[optind++];
+	if (strcmp(command, "status") == 0) {
+		if (optind < argc)
+			return usage_error("unexpected argument '%s'", argv[optind]);
+		return cmd_status(pc_varlink_socket_path(socket_arg), json);
+	}
+	return usage_error("unknown command '%s'", command);
+}

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "portcheck/render.h"
+#include "portcheck/util.h"
+
+#define ANSI_RESET "\033[0m"
+#define ANSI_BOLD "\033[1m"
+#define ANSI_RED "\033[31m"
+#define ANSI_GREEN "\033[32m"
+#define ANSI_YELLOW "\033[33m"
+#define ANSI_BOLD_RED "\033[1;31m"
+
+enum {
+	COL_PORT,
+	COL_ADDRESS,
+	COL_PROCESS,
+	COL_EXPOSURE,
+	COL_WHY,
+	COL_FIX,
+	N_COLS,
+};
+
+static const char *const col_title[N_COLS] = {
+    [COL_PORT] = "PORT",	 [COL_ADDRESS] = "ADDRESS",  [COL_PROCESS] = "PROCESS",
+    [COL_EXPOSURE] = "EXPOSURE", [COL_WHY] = "ZONE AND WHY", [COL_FIX] = "FIX",
+};
+
+struct row {
+	char *cell[N_COLS];
+	const char *colour;	    /* of the exposure cell, NULL for none */
+	struct pc_strv detail_keys; /* (interface, family, source, verdict) already shown */
+	struct pc_strv details;	    /* indented lines below the row */
+};
+
+/* A string member of an object, NULL when @o is not an object or the member no string. */
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+/*
+ * Copy of @s fit for a terminal: every code point outside printable ASCII becomes one
+ * '?'. Process names and unit names are chosen by other users; an escape sequence in
+ * one must not reach the terminal. Also keeps column widths equal to byte counts.
+ * NULL becomes "?".
+ */
+static char *clean(const char *s)
+{
+	char *out, *o;
+
+	if (!s)
+		return strdup("?");
+	out = malloc(strlen(s) + 1);
+	if (!out)
+		return NULL;
+	for (o = out; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f)
+			*o++ = (char)c;
+		else if ((c & 0xc0) != 0x80) /* not a UTF-8 continuation byte */
+			*o++ = '?';
+	}
+	*o = '\0';
+	return out;
+}
+
+__attribute__((format(printf, 1, 2))) static char *fmt(const char *format, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, format);
+	r = vasprintf(&s, format, ap);
+	va_end(ap);
+	return r < 0 ? NULL : s;
+}
+
+/* Like fmt(), then clean(). */
+__attribute__((format(printf, 1, 2))) static char *fmt_clean(const char *format, ...)
+{
+	va_list ap;
+	char *s, *c;
+	int r;
+
+	va_start(ap, format);
+	r = vasprintf(&s, format, ap);
+	va_end(ap);
+	if (r < 0)
+		return NULL;
+	c = clean(s);
+	free(s);
+	return c;
+}
+
+static const char *exposure_colour(const char *exposure)
+{
+	if (str_eq(exposure, "open"))
+		return ANSI_GREEN;
+	if (str_eq(exposure, "blocked"))
+		return ANSI_RED;
+	if (str_eq(exposure, "local-only"))
+		return NULL;
+	return ANSI_YELLOW; /* partial, unknown, and anything unrecognised */
+}
+
+static bool exposure_is_finding(const char *exposure)
+{
+	return !str_eq(exposure, "open") && !str_eq(exposure, "local-only");
+}
+
+size_t pc_render_status_findings(const json_t *status)
+{
+	const json_t *listeners = json_object_get(status, "listeners");
+	size_t i, n = 0;
+	json_t *l;
+
+	json_array_foreach(listeners, i, l) if (exposure_is_finding(str(l, "exposure"))) n++;
+	return n;
+}
+
+/* "80/tcp". */
+static char *port_text(const json_t *l)
+{
+	const json_t *port = json_object_get(l, "port");
+	const char *proto = str(l, "protocol");
+
+	if (json_is_integer(port))
+		return fmt_clean("%lld/%s", (long long)json_integer_value(port), proto ?: "?");
+	return fmt_clean("?/%s", proto ?: "?");
+}
+
+/* "nginx (nginx.service)". */
+static char *process_text(const json_t *l)
+{
+	const json_t *p = json_object_get(l, "process");
+	const json_t *pid = json_object_get(p, "pid");
+	const char *name = str(p, "name"), *unit = str(p, "unit");
+
+	if (!json_is_object(p))
+		return strdup("?");
+	if ((!name || !*name) && json_is_integer(pid))
+		return fmt_clean("pid %lld%s%s%s", (long long)json_integer_value(pid),
+				 unit ? " (" : "", unit ?: "", unit ? ")" : "");
+	return fmt_clean("%s%s%s%s", name ?: "?", unit ? " (" : "", unit ?: "", unit ? ")" : "");
+}
+
+/*
+ * Why @path gets its verdict, for a person: "allowed by service ssh", "rejected, no
+ * service or port allows 80/tcp", prefixed with the zone when there is one.
+ */
+static char *path_why(const json_t *path, const char *port, bool fw_down)
+{
+	const char *verdict = str(path, "verdict"), *zone = str(path, "zone");
+	const char *allowed_by = str(path, "allowed_by"), *reason = str(path, "reason");
+	const char *rule = str(json_object_get(path, "rule"), "text");
+	bool runtime_only = json_is_true(json_object_get(path, "runtime_only"));
+	_cleanup_free_ char *why = NULL;
+
+	if (str_eq(verdict, "accept")) {
+		if (allowed_by)
+			why = fmt("allowed by %s%s", allowed_by,
+				  runtime_only ? " (runtime only: lost on the next reload)" : "");
+		else
+			why = strdup(reason ?: "accepted");
+	} else if (str_eq(verdict, "reject") || str_eq(verdict, "drop")) {
+		const char *word = str_eq(verdict, "reject") ? "rejected" : "dropped";
+
+		if (rule)
+			why = fmt("%s by rule \"%s\"", word, rule);
+		else if (zone)
+			why = fmt("%s, no service or port allows %s", word, port);
+		else
+			why = strdup(reason ?: word);
+	} else if (str_eq(verdict, "unknown") && fw_down && !zone) {
+		/* The header says why at length; once is enough. */
+		why = strdup("unknown: firewalld is not running");
+	} else if (verdict) {
+		why = strdup(reason ?: verdict);
+	} else {
+		why = strdup("?");
+	}
+	if (!why)
+		return NULL;
+	return zone ? fmt_clean("%s: %s", zone, why) : clean(why);
+}
+
+/* The path the listener's line speaks for: the first that does not plainly accept (the one
+ * the fix is about), else the first. */
+static const json_t *main_path(const json_t *paths)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(paths, i,
+			   p) if (!str_eq(str(p, "verdict"), "accept") ||
+				  json_is_true(json_object_get(p, "runtime_only"))) return p;
+	return json_array_get(paths, 0);
+}
+
+/* Whether the paths differ in verdict or zone, so that one line cannot speak for all. */
+static bool paths_disagree(const json_t *paths)
+{
+	const json_t *first = json_array_get(paths, 0);
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(paths, i, p)
+	{
+		const char *z0 = str(first, "zone"), *z = str(p, "zone");
+
+		if (!str_eq(str(p, "verdict"), str(first, "verdict")) || !z0 != !z ||
+		    (z && !str_eq(z, z0)))
+			return true;
+	}
+	return false;
+}
+
+/* One indented line per distinct (interface, family, source, verdict). */
+static int add_details(struct row *row, const json_t *paths, const char *port, bool fw_down)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(paths, i, p)
+	{
+		_cleanup_free_ char *key = NULL, *why = NULL, *line = NULL;
+		const char *ifname = str(p, "interface"), *family = str(p, "family");
+		const char *source = str(p, "source"), *verdict = str(p, "verdict");
+
+		/* Only has to tell tuples apart; \x1f does not occur in names. */
+		key = fmt("%s\x1f%s\x1f%s\x1f%s", ifname ?: "", family ?: "", source ?: "",
+			  verdict ?: "");
+		if (!key)
+			return -ENOMEM;
+		/* Details are few (interfaces x families x source ranges): linear is fine. */
+		if (pc_strv_contains(&row->detail_keys, key))
+			continue;
+		why = path_why(p, port, fw_down);
+		if (!why)
+			return -ENOMEM;
+		line = fmt_clean("%s %s from %s -> %s", ifname ?: "?", family ?: "?", source ?: "?",
+				 why);
+		if (!line || pc_strv_push(&row->detail_keys, key) < 0 ||
+		    pc_strv_push(&row->details, line) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int build_row(const json_t *l, bool fw_down, struct row *row)
+{
+	const json_t *paths = json_object_get(l, "paths");
+	const json_t *p = main_path(paths);
+	const char *exposure = str(l, "exposure");
+
+	row->cell[COL_PORT] = port_text(l);
+	row->cell[COL_ADDRESS] = clean(str(l, "address"));
+	row->cell[COL_PROCESS] = process_text(l);
+	row->cell[COL_EXPOSURE] = clean(exposure);
+	row->colour = exposure_colour(exposure);
+	if (p) {
+		row->cell[COL_WHY] = path_why(p, row->cell[COL_PORT] ?: "?", fw_down);
+	} else if (str_eq(exposure, "local-only")) {
+		row->cell[COL_WHY] = strdup("bound to loopback");
+	} else {
+		const json_t *fw = json_object_get(l, "firewalld");
+		const char *zone = str(fw, "zone");
+
+		row->cell[COL_WHY] = zone ? fmt_clean("%s: ?", zone) : strdup("?");
+	}
+	if (json_is_object(json_object_get(l, "fix")))
+		row->cell[COL_FIX] = clean(str(json_object_get(l, "fix"), "command"));
+	else
+		row->cell[COL_FIX] = strdup("");
+
+	for (int i = 0; i < N_COLS; i++)
+		if (!row->cell[i])
+			return -ENOMEM;
+
+	if (json_array_size(paths) > 1 && (str_eq(exposure, "partial") || paths_disagree(paths)))
+		return add_details(row, paths, row->cell[COL_PORT], fw_down);
+	return 0;
+}
+
+static void row_clear(struct row *row)
+{
+	for (int i = 0; i < N_COLS; i++)
+		free(row->cell[i]);
+	pc_strv_clear(&row->detail_keys);
+	pc_strv_clear(&row->details);
+}
+
+static void render_firewalld(FILE *f, const json_t *status, bool colour)
+{
+	const json_t *fw = json_object_get(status, "firewalld");
+	const json_t *running = json_object_get(fw, "running");
+	const char *version = str(fw, "version"), *zone = str(fw, "default_zone");
+	_cleanup_free_ char *v = clean(version), *z = clean(zone);
+
+	if (!json_is_object(fw) || !json_is_boolean(running)) {
+		fputs("firewalld: ?\n", f);
+		return;
+	}
+	if (json_is_true(running)) {
+		fprintf(f, "firewalld %s running, default zone %s\n", v ?: "?", z ?: "?");
+	} else {
+		const char *error = str(fw, "error"), *state = str(fw, "state");
+		_cleanup_free_ char *why = NULL;
+
+		if (error)
+			why = clean(error);
+		else if (state)
+			why = fmt_clean("state %s", state);
+		else
+			why = strdup("not on the system bus");
+		fprintf(f, "%sfirewalld: not running (%s)%s\n", colour ? ANSI_BOLD_RED : "",
+			why ?: "?", colour ? ANSI_RESET : "");
+		fputs("  without firewalld the verdicts below are unknown\n", f);
+	}
+	if (json_is_true(json_object_get(fw, "panic")))
+		fprintf(f, "%sfirewalld is in PANIC MODE: every packet is dropped%s\n",
+			colour ? ANSI_BOLD_RED : "", colour ? ANSI_RESET : "");
+}
+
+static void render_cell(FILE *f, const char *text, size_t width, const char *colour, bool last)
+{
+	if (colour)
+		fprintf(f, "%s%s%s", colour, text, ANSI_RESET);
+	else
+		fputs(text, f);
+	if (!last)
+		fprintf(f, "%*s", (int)(width - strlen(text) + 2), "");
+}
+
+/* Cells after the last non-empty one are not padded: no trailing blanks. */
+static int last_cell(char *const *cells)
+{
+	int last = 0;
+
+	for (int c = 0; c < N_COLS; c++)
+		if (cells[c][0])
+			last = c;
+	return last;
+}
+
+int pc_render_status(FILE *f, const json_t *status, bool colour)
+{
+	const json_t *listeners = json_object_get(status, "listeners");
+	const json_t *fw = json_object_get(status, "firewalld");
+	bool fw_down = json_is_false(json_object_get(fw, "running"));
+	size_t n = json_array_size(listeners), width[N_COLS], i;
+	struct row *rows;
+	json_t *l;
+	int r = 0;
+
+	render_firewalld(f, status, colour);
+	fputc('\n', f);
+	if (!json_is_array(listeners)) {
+		fputs("listeners: ?\n", f);
+		return ferror(f) ? -EIO : 0;
+	}
+	if (n == 0) {
+		fputs("No listening sockets.\n", f);
+		return ferror(f) ? -EIO : 0;
+	}
+
+	rows = calloc(n, sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	for (int c = 0; c < N_COLS; c++)
+		width[c] = strlen(col_title[c]);
+	json_array_foreach(listeners, i, l)
+	{
+		r = build_row(l, fw_down, &rows[i]);
+		if (r < 0)
+			goto out;
+		for (int c = 0; c < N_COLS; c++)
+			if (strlen(rows[i].cell[c]) > width[c])
+				width[c] = strlen(rows[i].cell[c]);
+	}
+
+	for (int c = 0; c < N_COLS; c++)
+		render_cell(f, col_title[c], width[c], colour ? ANSI_BOLD : NULL, c == N_COLS - 1);
+	fputc('\n', f);
+	for (i = 0; i < n; i++) {
+		int last = last_cell(rows[i].cell);
+
+		for (int c = 0; c <= last; c++)
+			render_cell(f, rows[i].cell[c], width[c],
+				    colour && c == COL_EXPOSURE ? rows[i].colour : NULL, c == last);
+		fputc('\n', f);
+		for (size_t d = 0; d < rows[i].details.n; d++)
+			fprintf(f, "    %s\n", rows[i].details.v[d]);
+	}
+	r = ferror(f) ? -EIO : 0;
+out:
+	for (i = 0; i < n; i++)
+		row_clear(&rows[i]);
+	free(rows);
+	return r;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "portcheck/addr.h"
+#include "portcheck/util.h"
+
+unsigned pc_addr_size(int family)
+{
+	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+}
+
+const char *pc_addr_to_string(const struct pc_addr *a, char *buf)
+{
+	if (!inet_ntop(a->family, a->bytes, buf, PC_ADDRSTRLEN))
+		snprintf(buf, PC_ADDRSTRLEN, "?");
+	return buf;
+}
+
+const char *pc_prefix_to_string(const struct pc_prefix *p, char *buf)
+{
+	size_t len;
+
+	pc_addr_to_string(&p->addr, buf);
+	if (p->len != pc_addr_size(p->addr.family) * 8) {
+		len = strlen(buf);
+		snprintf(buf + len, PC_PREFIXSTRLEN - len, "/%u", p->len);
+	}
+	return buf;
+}
+
+int pc_addr_from_string(const char *s, struct pc_addr *ret)
+{
+	struct pc_addr a = {0};
+
+	if (inet_pton(AF_INET, s, a.bytes) == 1)
+		a.family = AF_INET;
+	else if (inet_pton(AF_INET6, s, a.bytes) == 1)
+		a.family = AF_INET6;
+	else
+		return -EINVAL;
+	*ret = a;
+	return 0;
+}
+
+/* True when bit @i (0 = most significant) of @a is set. */
+static bool addr_bit(const struct pc_addr *a, unsigned i)
+{
+	return a->bytes[i / 8] & (0x80 >> (i % 8));
+}
+
+static void addr_set_bit(struct pc_addr *a, unsigned i)
+{
+	a->bytes[i / 8] |= 0x80 >> (i % 8);
+}
+
+static bool host_bits_zero(const struct pc_addr *a, unsigned len)
+{
+	for (unsigned i = len; i < pc_addr_size(a->family) * 8; i++)
+		if (addr_bit(a, i))
+			return false;
+	return true;
+}
+
+int pc_prefix_from_string(const char *s, struct pc_prefix *ret)
+{
+	_cleanup_free_ char *copy = strdup(s);
+	struct pc_prefix p = {0};
+	char *slash, *end;
+	unsigned long len;
+
+	if (!copy)
+		return -ENOMEM;
+	slash = strchr(copy, '/');
+	if (slash)
+		*slash = '\0';
+	if (pc_addr_from_string(copy, &p.addr) < 0)
+		return -EINVAL;
+	len = pc_addr_size(p.addr.family) * 8;
+	if (slash) {
+		errno = 0;
+		unsigned long l = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || l > len)
+			return -EINVAL;
+		len = l;
+	}
+	p.len = (uint8_t)len;
+	if (!host_bits_zero(&p.addr, p.len))
+		return -EINVAL;
+	*ret = p;
+	return 0;
+}
+
+bool pc_addr_is_any(const struct pc_addr *a)
+{
+	unsigned n = pc_addr_size(a->family);
+
+	for (unsigned i = 0; i < n; i++)
+		if (a->bytes[i])
+			return false;
+	return n > 0;
+}
+
+bool pc_addr_is_v4mapped(const struct pc_addr *a)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	return a->family == AF_INET6 && memcmp(a->bytes, mapped, sizeof(mapped)) == 0;
+}
+
+bool pc_addr_is_loopback(const struct pc_addr *a)
+{
+	static const uint8_t v6_lo[16] = {[15] = 1};
+
+	if (a->family == AF_INET)
+		return a->bytes[0] == 127;
+	if (pc_addr_is_v4mapped(a))
+		return a->bytes[12] == 127;
+	return a->family == AF_INET6 && memcmp(a->bytes, v6_lo, 16) == 0;
+}
+
+bool pc_addr_equal(const struct pc_addr *a, const struct pc_addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes, pc_addr_size(a->family)) == 0;
+}
+
+bool pc_prefix_contains(const struct pc_prefix *p, const struct pc_addr *a)
+{
+	if (p->addr.family != a->family)
+		return false;
+	for (unsigned i = 0; i < p->len; i++)
+		if (addr_bit(&p->addr, i) != addr_bit(a, i))
+			return false;
+	return true;
+}
+
+bool pc_prefix_covers(const struct pc_prefix *outer, const struct pc_prefix *inner)
+{
+	return outer->len <= inner->len && pc_prefix_contains(outer, &inner->addr);
+}
+
+static bool prefixes_overlap(const struct pc_prefix *a, const struct pc_prefix *b)
+{
+	return pc_prefix_covers(a, b) || pc_prefix_covers(b, a);
+}
+
+struct prefix_list {
+	struct pc_prefix *v;
+	size_t n;
+};
+
+/* Emit the parts of @p not covered by @excl: keep it whole when nothing overlaps, drop it
+ * when something covers it, else split it in halves. Depth is bounded by the address size. */
+static int complement_rec(const struct pc_prefix *p, const struct pc_prefix *excl, size_t n_excl,
+			  struct prefix_list *out)
+{
+	bool overlap = false;
+
+	for (size_t i = 0; i < n_excl; i++) {
+		if (excl[i].addr.family != p->addr.family)
+			continue;
+		if (pc_prefix_covers(&excl[i], p))
+			return 0;
+		if (prefixes_overlap(&excl[i], p))
+			overlap = true;
+	}
+	if (!overlap) {
+		struct pc_prefix *slot = pc_array_grow(&out->v, &out->n, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		*slot = *p;
+		return 0;
+	}
+
+	struct pc_prefix lo = *p, hi = *p;
+	lo.len = hi.len = p->len + 1;
+	addr_set_bit(&hi.addr, p->len);
+	int r = complement_rec(&lo, excl, n_excl, out);
+	if (r < 0)
+		return r;
+	return complement_rec(&hi, excl, n_excl, out);
+}
+
+int pc_prefix_complement(int family, const struct pc_prefix *excl, size_t n_excl,
+			 struct pc_prefix **ret_list)
+{
+	struct prefix_list out = {0};
+	struct pc_prefix all = {.addr = {.family = family}, .len = 0};
+	int r;
+
+	r = complement_rec(&all, excl, n_excl, &out);
+	if (r < 0) {
+		free(out.v);
+		return r;
+	}
+	*ret_list = out.v;
+	return (int)out.n;
+}

@@ -1,0 +1,846 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bus half of the firewalld module: reads state, runtime and permanent configuration
+ * from firewalld 1.x over D-Bus, bounded per call and overall. Parsing lives in
+ * firewalld_parse.c.
+ *
+ * About 450 calls are needed (one per zone and service, twice, plus lookups of the
+ * permanent objects), so they are pipelined: up to PIPELINE_DEPTH are in flight, and
+ * replies are collected in the order the calls were sent. Handlers of list replies queue
+ * the per-object calls, so everything runs in one pipeline.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "portcheck/firewalld.h"
+
+#define FW_NAME "org.fedoraproject.FirewallD1"
+#define FW_PATH "/org/fedoraproject/FirewallD1"
+#define FW_IFACE FW_NAME
+#define FW_ZONE_IFACE FW_NAME ".zone"
+#define FW_CONFIG_PATH FW_PATH "/config"
+#define FW_CONFIG_IFACE FW_NAME ".config"
+#define FW_CONFIG_ZONE_IFACE FW_CONFIG_IFACE ".zone"
+#define FW_CONFIG_SERVICE_IFACE FW_CONFIG_IFACE ".service"
+
+/*
+ * Enough calls in flight to hide the round trips; few enough that a call does not wait
+ * behind hundreds of others, since firewalld answers one call at a time and a call's
+ * timeout would otherwise measure firewalld's whole backlog.
+ */
+#define PIPELINE_DEPTH 32
+/* Far more zones or services than any real firewalld has; bounds the work a broken
+ * peer can make us do. */
+#define MAX_OBJECTS 4096
+/* Longest part of a remote error message that is quoted in our error. */
+#define MAX_QUOTE 160
+/* How far past the budget a call may be waited for before it is re-sent (see wait_call). */
+#define BUDGET_SLACK_MS 100
+
+static inline void pc_dbus_message_unrefp(DBusMessage **m)
+{
+	if (*m)
+		dbus_message_unref(*m);
+}
+#define _cleanup_dbus_message_ _cleanup_(pc_dbus_message_unrefp)
+
+/* The DBusError must be initialised (DBUS_ERROR_INIT) where it is declared. */
+static inline void pc_dbus_error_freep(DBusError *e)
+{
+	dbus_error_free(e);
+}
+#define _cleanup_dbus_error_ _cleanup_(pc_dbus_error_freep)
+
+enum section {
+	SEC_STATE,
+	SEC_DEFAULT_ZONE,
+	SEC_PANIC,
+	SEC_RT_ZONES,
+	SEC_RT_SERVICES,
+	SEC_PERMANENT,
+	SEC_MAX,
+};
+
+static const char *const section_names[SEC_MAX] = {
+    [SEC_STATE] = "firewalld state",
+    [SEC_DEFAULT_ZONE] = "default zone",
+    [SEC_PANIC] = "panic mode",
+    [SEC_RT_ZONES] = "runtime zones",
+    [SEC_RT_SERVICES] = "runtime services",
+    [SEC_PERMANENT] = "permanent configuration",
+};
+
+struct section_status {
+	size_t listed;	  /* zones/services named by the section's list calls */
+	size_t read;	  /* of those, read completely */
+	bool list_failed; /* a list call failed: the section is unavailable */
+	bool unread;	  /* calls left unsent or unanswered when reading stopped */
+	char *reason;	  /* the section's first failure */
+};
+
+enum call_state { CALL_QUEUED, CALL_SENT, CALL_DONE };
+
+struct reader;
+struct call;
+typedef int (*call_handler_t)(struct reader *rd, const struct call *c, DBusMessage *reply);
+
+struct call {
+	char *path;
+	const char *iface;
+	const char *method;
+	const char *label; /* how the call is named in errors */
+	char *arg;	   /* the only argument, or NULL */
+	char *name;	   /* the zone or service the call is about, or NULL */
+	enum section section;
+	bool is_list;
+	call_handler_t handle;
+	enum call_state state;
+	DBusPendingCall *pending;
+	int timeout_ms; /* the timeout it was sent with */
+};
+
+struct reader {
+	DBusConnection *bus;
+	const char *owner; /* firewalld's unique name */
+	int timeout_ms;
+	int budget_ms;
+	int64_t deadline; /* CLOCK_MONOTONIC, ms */
+	struct call *calls;
+	size_t n_calls, n_sent, n_done;
+	bool aborted;	  /* firewalld or the bus failed: send nothing more */
+	bool skip_config; /* firewalld is starting; its configuration is incomplete */
+	struct section_status sec[SEC_MAX];
+	struct pc_firewalld *fw;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *call_subject(const struct call *c)
+{
+	return c->name ? c->name : c->arg ? c->arg : "";
+}
+
+static void reader_clear(struct reader *rd)
+{
+	for (size_t i = 0; i < rd->n_calls; i++) {
+		struct call *c = &rd->calls[i];
+
+		if (c->pending) {
+			dbus_pending_call_cancel(c->pending);
+			dbus_pending_call_unref(c->pending);
+		}
+		free(c->path);
+		free(c->arg);
+		free(c->name);
+	}
+	free(rd->calls);
+	for (size_t i = 0; i < SEC_MAX; i++)
+		free(rd->sec[i].reason);
+}
+
+/*
+ * Error texts end up in journal lines and JSON: no control characters, and a quote from
+ * the peer is cut at a UTF-8 character boundary so the text stays valid UTF-8.
+ */
+static void sanitize(char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len > max) {
+		while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+			max--;
+		s[max] = '\0';
+	}
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+static __attribute__((format(printf, 3, 4))) int set_reason(struct reader *rd, enum section sec,
+							    const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (rd->sec[sec].reason)
+		return 0;
+	va_start(ap, fmt);
+	r = vasprintf(&rd->sec[sec].reason, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		rd->sec[sec].reason = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_call(struct reader *rd, enum section sec, bool is_list, const char *path,
+		    const char *iface, const char *method, const char *label, const char *arg,
+		    const char *name, call_handler_t handle)
+{
+	struct call *c = pc_array_grow(&rd->calls, &rd->n_calls, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->iface = iface;
+	c->method = method;
+	c->label = label ? label : method;
+	c->section = sec;
+	c->is_list = is_list;
+	c->handle = handle;
+	c->path = strdup(path);
+	c->arg = arg ? strdup(arg) : NULL;
+	c->name = name ? strdup(name) : NULL;
+	if (!c->path || (arg && !c->arg) || (name && !c->name))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Reading stops: what is queued or in flight stays unread (see sweep()). */
+static void abort_reading(struct reader *rd)
+{
+	rd->aborted = true;
+}
+
+static int send_call(struct reader *rd, size_t idx)
+{
+	struct call *c = &rd->calls[idx];
+	_cleanup_dbus_message_ DBusMessage *m = NULL;
+	int64_t left = rd->deadline - now_ms();
+	int timeout;
+
+	if (left <= 0) {
+		abort_reading(rd);
+		return set_reason(rd, c->section, "time budget of %d ms exhausted before %s(%s)",
+				  rd->budget_ms, c->label, call_subject(c));
+	}
+	timeout = left < rd->timeout_ms ? (int)left : rd->timeout_ms;
+
+	m = dbus_message_new_method_call(rd->owner, c->path, c->iface, c->method);
+	if (!m)
+		return -ENOMEM;
+	if (c->arg && !dbus_message_append_args(m, DBUS_TYPE_STRING, &c->arg, DBUS_TYPE_INVALID))
+		return -ENOMEM;
+	if (!dbus_connection_send_with_reply(rd->bus, m, &c->pending, timeout))
+		return -ENOMEM;
+	if (!c->pending) {
+		abort_reading(rd);
+		return set_reason(rd, c->section, "disconnected from the system bus before %s(%s)",
+				  c->label, call_subject(c));
+	}
+	c->timeout_ms = timeout;
+	c->state = CALL_SENT;
+	return 0;
+}
+
+static int fail_call(struct reader *rd, const struct call *c, bool fatal, const char *what)
+{
+	if (c->is_list)
+		rd->sec[c->section].list_failed = true;
+	if (fatal)
+		abort_reading(rd);
+	return set_reason(rd, c->section, "%s", what);
+}
+
+/* Turn an error reply into a failure of @c; losing firewalld or the bus is fatal. */
+static int call_error(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	const char *name = dbus_message_get_error_name(reply);
+	const char *subject = call_subject(c);
+	_cleanup_free_ char *quote = NULL;
+	_cleanup_free_ char *what = NULL;
+	const char *msg = NULL;
+	bool fatal = true;
+	int r;
+
+	if (!name)
+		name = "(unnamed error)";
+	if (!dbus_connection_get_is_connected(rd->bus))
+		r = asprintf(&what, "disconnected from the system bus during %s(%s)", c->label,
+			     subject);
+	else if (strcmp(name, DBUS_ERROR_NO_REPLY) == 0 && !dbus_message_get_sender(reply))
+		/* Made by libdbus itself when the timeout expired; the bus daemon's own
+		 * NoReply (firewalld disconnected) carries the daemon as sender. */
+		r = c->timeout_ms < rd->timeout_ms
+			? asprintf(&what, "time budget of %d ms exhausted in %s(%s)", rd->budget_ms,
+				   c->label, subject)
+			: asprintf(&what, "timeout after %d ms in %s(%s)", c->timeout_ms, c->label,
+				   subject);
+	else if (strcmp(name, DBUS_ERROR_NO_REPLY) == 0 ||
+		 strcmp(name, DBUS_ERROR_SERVICE_UNKNOWN) == 0 ||
+		 strcmp(name, DBUS_ERROR_NAME_HAS_NO_OWNER) == 0)
+		/* Calls go to the unique name, so a restarted firewalld shows up here too
+		 * instead of mixing two instances' answers. */
+		r = asprintf(&what, "firewalld left the bus during %s(%s)", c->label, subject);
+	else {
+		/* Refused for lack of privilege (firewalld's polkit or uid check, or the bus
+		 * policy): every further call would be refused the same way, so one error line
+		 * says it all. Other errors concern just this object. */
+		fatal = strcmp(name, FW_NAME ".NotAuthorizedException") == 0 ||
+			strcmp(name, DBUS_ERROR_ACCESS_DENIED) == 0;
+		if (dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &msg, DBUS_TYPE_INVALID)) {
+			quote = strdup(msg);
+			if (!quote)
+				return -ENOMEM;
+			sanitize(quote, MAX_QUOTE);
+		}
+		r = asprintf(&what, "%s(%s) failed: %s [%s]", c->label, subject,
+			     quote ? quote : "no message", name);
+	}
+	if (r < 0)
+		return -ENOMEM;
+	return fail_call(rd, c, fatal, what);
+}
+
+static int wait_call(struct reader *rd, size_t idx)
+{
+	struct call *c = &rd->calls[idx];
+	_cleanup_dbus_message_ DBusMessage *reply = NULL;
+	_cleanup_free_ char *what = NULL;
+	struct call copy;
+	int64_t now = now_ms();
+	int r;
+
+	if (now >= rd->deadline) {
+		abort_reading(rd);
+		return set_reason(rd, c->section,
+				  "time budget of %d ms exhausted waiting for %s(%s)",
+				  rd->budget_ms, c->label, call_subject(c));
+	}
+	/*
+	 * libdbus counts a pending call's timeout from when we start blocking on it, not
+	 * from when it was sent, so a call that waited behind others could outlive the
+	 * budget. These calls only read, so re-sending with the time left is harmless.
+	 */
+	if (now + c->timeout_ms > rd->deadline + BUDGET_SLACK_MS) {
+		dbus_pending_call_cancel(c->pending);
+		dbus_pending_call_unref(c->pending);
+		c->pending = NULL;
+		c->state = CALL_QUEUED;
+		r = send_call(rd, idx);
+		if (r < 0 || rd->aborted)
+			return r;
+	}
+
+	dbus_pending_call_block(c->pending);
+	reply = dbus_pending_call_steal_reply(c->pending);
+	dbus_pending_call_unref(c->pending);
+	c->pending = NULL;
+	c->state = CALL_DONE;
+
+	if (!reply) {
+		if (asprintf(&what, "no reply to %s(%s)", c->label, call_subject(c)) < 0)
+			return -ENOMEM;
+		return fail_call(rd, c, true, what);
+	}
+	if (dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_ERROR)
+		return call_error(rd, c, reply);
+
+	/* A handler may queue calls, which moves rd->calls. */
+	copy = *c;
+	r = copy.handle(rd, &copy, reply);
+	if (r == -EBADMSG) {
+		if (asprintf(&what, "malformed reply to %s(%s)", copy.label, call_subject(&copy)) <
+		    0)
+			return -ENOMEM;
+		return fail_call(rd, &copy, false, what);
+	}
+	return r;
+}
+
+/* Whatever is left when reading stops is unread; cancel it so late replies are dropped. */
+static void sweep(struct reader *rd)
+{
+	for (size_t i = 0; i < rd->n_calls; i++) {
+		struct call *c = &rd->calls[i];
+
+		if (c->state == CALL_DONE)
+			continue;
+		if (c->pending) {
+			dbus_pending_call_cancel(c->pending);
+			dbus_pending_call_unref(c->pending);
+			c->pending = NULL;
+		}
+		rd->sec[c->section].unread = true;
+		if (c->is_list)
+			rd->sec[c->section].list_failed = true;
+	}
+}
+
+static int run(struct reader *rd)
+{
+	int r;
+
+	while (!rd->aborted && rd->n_done < rd->n_calls) {
+		while (!rd->aborted && rd->n_sent < rd->n_calls &&
+		       rd->n_sent - rd->n_done < PIPELINE_DEPTH) {
+			r = send_call(rd, rd->n_sent);
+			if (r < 0)
+				return r;
+			if (!rd->aborted)
+				rd->n_sent++;
+		}
+		if (rd->aborted || rd->n_done == rd->n_sent)
+			break;
+		r = wait_call(rd, rd->n_done);
+		if (r < 0)
+			return r;
+		rd->n_done++;
+	}
+	sweep(rd);
+	return 0;
+}
+
+/* Reply handlers. They return 0, -EBADMSG for a reply of the wrong shape, or -ENOMEM. */
+
+/* The single string-like (@type: s or o) argument of @reply. */
+static int reply_string(DBusMessage *reply, int type, char **ret)
+{
+	const char *s;
+	char *copy;
+
+	if (!dbus_message_get_args(reply, NULL, type, &s, DBUS_TYPE_INVALID))
+		return -EBADMSG;
+	/* get_args tolerates trailing arguments; a reply must have exactly one. */
+	if (strlen(dbus_message_get_signature(reply)) != 1)
+		return -EBADMSG;
+	copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	*ret = copy;
+	return 0;
+}
+
+static int on_properties(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	_cleanup_free_ char *state = NULL, *version = NULL;
+	DBusMessageIter it, arr;
+
+	if (!dbus_message_has_signature(reply, "a{sv}"))
+		return -EBADMSG;
+	dbus_message_iter_init(reply, &it);
+	dbus_message_iter_recurse(&it, &arr);
+	for (; dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_DICT_ENTRY;
+	     dbus_message_iter_next(&arr)) {
+		DBusMessageIter entry, v;
+		const char *key, *value;
+		char **dst;
+
+		dbus_message_iter_recurse(&arr, &entry);
+		dbus_message_iter_get_basic(&entry, &key);
+		if (strcmp(key, "state") == 0)
+			dst = &state;
+		else if (strcmp(key, "version") == 0)
+			dst = &version;
+		else
+			continue;
+		dbus_message_iter_next(&entry);
+		dbus_message_iter_recurse(&entry, &v);
+		if (dbus_message_iter_get_arg_type(&v) != DBUS_TYPE_STRING || *dst)
+			return -EBADMSG;
+		dbus_message_iter_get_basic(&v, &value);
+		*dst = strdup(value);
+		if (!*dst)
+			return -ENOMEM;
+	}
+	if (!state)
+		return -EBADMSG;
+
+	rd->fw->running = strcmp(state, "RUNNING") == 0;
+	/* While starting, firewalld answers from a half-loaded configuration. */
+	rd->skip_config = strcmp(state, "INIT") == 0;
+	free(rd->fw->state);
+	rd->fw->state = TAKE_PTR(state);
+	free(rd->fw->version);
+	rd->fw->version = TAKE_PTR(version);
+	return 0;
+}
+
+static int on_default_zone(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	char *zone;
+	int r;
+
+	r = reply_string(reply, DBUS_TYPE_STRING, &zone);
+	if (r < 0)
+		return r;
+	free(rd->fw->default_zone);
+	rd->fw->default_zone = zone;
+	return 0;
+}
+
+static int on_panic(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	dbus_bool_t panic;
+
+	if (!dbus_message_has_signature(reply, DBUS_TYPE_BOOLEAN_AS_STRING) ||
+	    !dbus_message_get_args(reply, NULL, DBUS_TYPE_BOOLEAN, &panic, DBUS_TYPE_INVALID))
+		return -EBADMSG;
+	rd->fw->panic = panic;
+	return 0;
+}
+
+/* Settings of one zone or service, as the last call of its chain. */
+static int store_zone(struct pc_fw_config *cfg, const struct call *c, DBusMessage *reply)
+{
+	_cleanup_(pc_fw_zone_clear) struct pc_fw_zone z = {0};
+	struct pc_fw_zone *slot;
+	DBusMessageIter it;
+	int r;
+
+	if (!dbus_message_has_signature(reply, "a{sv}"))
+		return -EBADMSG;
+	dbus_message_iter_init(reply, &it);
+	r = pc_fw_parse_zone_settings(&it, c->name, &z);
+	if (r < 0)
+		return r;
+	slot = pc_array_grow(&cfg->zones, &cfg->n_zones, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	*slot = z;
+	z = (struct pc_fw_zone){0};
+	return 0;
+}
+
+static int store_service(struct pc_fw_config *cfg, const struct call *c, DBusMessage *reply)
+{
+	_cleanup_(pc_fw_service_clear) struct pc_fw_service s = {0};
+	struct pc_fw_service *slot;
+	DBusMessageIter it;
+	int r;
+
+	if (!dbus_message_has_signature(reply, "a{sv}"))
+		return -EBADMSG;
+	dbus_message_iter_init(reply, &it);
+	r = pc_fw_parse_service_settings(&it, c->name, &s);
+	if (r < 0)
+		return r;
+	slot = pc_array_grow(&cfg->services, &cfg->n_services, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	*slot = s;
+	s = (struct pc_fw_service){0};
+	return 0;
+}
+
+static int on_runtime_zone(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	int r = store_zone(&rd->fw->runtime, c, reply);
+
+	if (r == 0)
+		rd->sec[c->section].read++;
+	return r;
+}
+
+static int on_runtime_service(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	int r = store_service(&rd->fw->runtime, c, reply);
+
+	if (r == 0)
+		rd->sec[c->section].read++;
+	return r;
+}
+
+static int on_permanent_zone(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	int r = store_zone(&rd->fw->permanent, c, reply);
+
+	if (r == 0)
+		rd->sec[c->section].read++;
+	return r;
+}
+
+static int on_permanent_service(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	int r = store_service(&rd->fw->permanent, c, reply);
+
+	if (r == 0)
+		rd->sec[c->section].read++;
+	return r;
+}
+
+/* A permanent object's path is known: its settings come from the object itself. */
+static int on_permanent_path(struct reader *rd, const struct call *c, DBusMessage *reply,
+			     const char *iface, const char *label, call_handler_t handle)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	r = reply_string(reply, DBUS_TYPE_OBJECT_PATH, &path);
+	if (r < 0)
+		return r;
+	return add_call(rd, c->section, false, path, iface, "getSettings2", label, NULL, c->name,
+			handle);
+}
+
+static int on_permanent_zone_path(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	return on_permanent_path(rd, c, reply, FW_CONFIG_ZONE_IFACE, "config.zone.getSettings2",
+				 on_permanent_zone);
+}
+
+static int on_permanent_service_path(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	return on_permanent_path(rd, c, reply, FW_CONFIG_SERVICE_IFACE,
+				 "config.service.getSettings2", on_permanent_service);
+}
+
+/* For each name in an "as" reply, queue @method(name) on @path/@iface. */
+static int queue_each(struct reader *rd, const struct call *c, DBusMessage *reply, const char *path,
+		      const char *iface, const char *method, call_handler_t handle)
+{
+	DBusMessageIter it, arr;
+	size_t first = rd->n_calls;
+	int r;
+
+	if (!dbus_message_has_signature(reply, "as"))
+		return -EBADMSG;
+	if (rd->skip_config)
+		return 0;
+	dbus_message_iter_init(reply, &it);
+	dbus_message_iter_recurse(&it, &arr);
+	for (; dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRING;
+	     dbus_message_iter_next(&arr)) {
+		const char *name;
+		bool dup = false;
+
+		dbus_message_iter_get_basic(&arr, &name);
+		/* A name listed twice would be read and stored twice. */
+		for (size_t i = first; i < rd->n_calls && !dup; i++)
+			dup = strcmp(rd->calls[i].name, name) == 0;
+		if (dup)
+			continue;
+		if (rd->n_calls - first >= MAX_OBJECTS)
+			return -EBADMSG;
+		r = add_call(rd, c->section, false, path, iface, method, NULL, name, name, handle);
+		if (r < 0)
+			return r;
+		rd->sec[c->section].listed++;
+	}
+	return 0;
+}
+
+static int on_runtime_zone_names(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	return queue_each(rd, c, reply, FW_PATH, FW_ZONE_IFACE, "getZoneSettings2",
+			  on_runtime_zone);
+}
+
+static int on_runtime_service_names(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	return queue_each(rd, c, reply, FW_PATH, FW_IFACE, "getServiceSettings2",
+			  on_runtime_service);
+}
+
+static int on_permanent_zone_names(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	return queue_each(rd, c, reply, FW_CONFIG_PATH, FW_CONFIG_IFACE, "getZoneByName",
+			  on_permanent_zone_path);
+}
+
+static int on_permanent_service_names(struct reader *rd, const struct call *c, DBusMessage *reply)
+{
+	return queue_each(rd, c, reply, FW_CONFIG_PATH, FW_CONFIG_IFACE, "getServiceByName",
+			  on_permanent_service_path);
+}
+
+static int queue_initial(struct reader *rd)
+{
+	static const struct {
+		enum section sec;
+		bool is_list;
+		const char *path, *iface, *method, *arg;
+		call_handler_t handle;
+	} initial[] = {
+	    /* First: the list handlers rely on the state being known. */
+	    {SEC_STATE, false, FW_PATH, DBUS_INTERFACE_PROPERTIES, "GetAll", FW_IFACE,
+	     on_properties},
+	    {SEC_DEFAULT_ZONE, false, FW_PATH, FW_IFACE, "getDefaultZone", NULL, on_default_zone},
+	    {SEC_PANIC, false, FW_PATH, FW_IFACE, "queryPanicMode", NULL, on_panic},
+	    {SEC_RT_ZONES, true, FW_PATH, FW_ZONE_IFACE, "getZones", NULL, on_runtime_zone_names},
+	    {SEC_RT_SERVICES, true, FW_PATH, FW_IFACE, "listServices", NULL,
+	     on_runtime_service_names},
+	    {SEC_PERMANENT, true, FW_CONFIG_PATH, FW_CONFIG_IFACE, "getZoneNames", NULL,
+	     on_permanent_zone_names},
+	    {SEC_PERMANENT, true, FW_CONFIG_PATH, FW_CONFIG_IFACE, "getServiceNames", NULL,
+	     on_permanent_service_names},
+	};
+	int r;
+
+	for (size_t i = 0; i < ELEMENTSOF(initial); i++) {
+		r = add_call(rd, initial[i].sec, initial[i].is_list, initial[i].path,
+			     initial[i].iface, initial[i].method, NULL, initial[i].arg, NULL,
+			     initial[i].handle);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Find firewalld's unique name. All later calls go to it, so that a firewalld restarting
+ * mid-read fails the read instead of mixing answers of two instances. Returns 0 with
+ * *ret_owner NULL and fw->error set when firewalld is not there.
+ */
+static int find_owner(struct reader *rd, char **ret_owner)
+{
+	_cleanup_dbus_error_ DBusError err = DBUS_ERROR_INIT;
+	_cleanup_dbus_message_ DBusMessage *m = NULL, *reply = NULL;
+	const char *name = FW_NAME, *owner;
+	int timeout = rd->timeout_ms < rd->budget_ms ? rd->timeout_ms : rd->budget_ms;
+	char *copy;
+	int r;
+
+	*ret_owner = NULL;
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS,
+					 "GetNameOwner");
+	if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID))
+		return -ENOMEM;
+	reply = dbus_connection_send_with_reply_and_block(rd->bus, m, timeout, &err);
+	if (!reply) {
+		if (dbus_error_has_name(&err, DBUS_ERROR_NO_MEMORY))
+			return -ENOMEM;
+		if (dbus_error_has_name(&err, DBUS_ERROR_NAME_HAS_NO_OWNER))
+			r = asprintf(&rd->fw->error,
+				     "firewalld is not running (%s not on the "
+				     "system bus)",
+				     FW_NAME);
+		else if (!dbus_connection_get_is_connected(rd->bus))
+			r = asprintf(&rd->fw->error, "system bus unavailable: disconnected");
+		else if (dbus_error_has_name(&err, DBUS_ERROR_NO_REPLY))
+			r = asprintf(&rd->fw->error,
+				     "system bus unavailable: timeout after %d ms in "
+				     "GetNameOwner(%s)",
+				     timeout, FW_NAME);
+		else
+			r = asprintf(&rd->fw->error,
+				     "system bus unavailable: GetNameOwner(%s) failed: %s [%s]",
+				     FW_NAME, err.message ? err.message : "no message",
+				     err.name ? err.name : "unnamed error");
+		if (r < 0) {
+			rd->fw->error = NULL;
+			return -ENOMEM;
+		}
+		sanitize(rd->fw->error, MAX_QUOTE * 2);
+		return 0;
+	}
+	if (!dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &owner, DBUS_TYPE_INVALID) ||
+	    !dbus_validate_bus_name(owner, NULL)) {
+		rd->fw->error = strdup("system bus unavailable: malformed reply to GetNameOwner");
+		return rd->fw->error ? 0 : -ENOMEM;
+	}
+	copy = strdup(owner);
+	if (!copy)
+		return -ENOMEM;
+	*ret_owner = copy;
+	return 0;
+}
+
+/* Append to the list @*buf (NULL when empty), separated by @sep. */
+static __attribute__((format(printf, 3, 4))) int append(char **buf, const char *sep,
+							const char *fmt, ...)
+{
+	_cleanup_free_ char *piece = NULL;
+	char *joined;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&piece, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		piece = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&joined, "%s%s%s", *buf ? *buf : "", *buf ? sep : "", piece) < 0)
+		return -ENOMEM;
+	free(*buf);
+	*buf = joined;
+	return 0;
+}
+
+/* One line naming everything that was not read, first failures first. */
+static int compose_error(struct reader *rd, char **ret)
+{
+	_cleanup_free_ char *err = NULL, *not_read = NULL;
+	int r = 0;
+
+	if (rd->skip_config)
+		r = append(&err, "; ",
+			   "firewalld is not running (state %s): configuration not read",
+			   rd->fw->state);
+	for (size_t i = 0; i < SEC_MAX && r == 0; i++) {
+		const struct section_status *s = &rd->sec[i];
+
+		if (s->reason && (s->list_failed || s->listed == 0 || s->read == 0))
+			r = append(&err, "; ", "%s unavailable: %s", section_names[i], s->reason);
+		else if (s->reason)
+			r = append(&err, "; ", "%s incomplete (%zu of %zu not read): %s",
+				   section_names[i], s->listed - s->read, s->listed, s->reason);
+		else if (s->unread)
+			r = append(&not_read, ", ", "%s", section_names[i]);
+	}
+	if (r == 0 && not_read)
+		r = append(&err, "; ", "not read: %s", not_read);
+	if (r < 0)
+		return r;
+	if (err)
+		sanitize(err, strlen(err));
+	*ret = TAKE_PTR(err);
+	return 0;
+}
+
+int pc_firewalld_read(DBusConnection *bus, int timeout_ms, int budget_ms, struct pc_firewalld *ret)
+{
+	_cleanup_(pc_firewalld_clear) struct pc_firewalld fw = {0};
+	_cleanup_(reader_clear) struct reader rd = {0};
+	_cleanup_free_ char *owner = NULL;
+	int r;
+
+	if (!bus || timeout_ms <= 0 || budget_ms <= 0 || !ret)
+		return -EINVAL;
+
+	rd.bus = bus;
+	rd.timeout_ms = timeout_ms;
+	rd.budget_ms = budget_ms;
+	rd.deadline = now_ms() + budget_ms;
+	rd.fw = &fw;
+
+	r = find_owner(&rd, &owner);
+	if (r < 0)
+		return r;
+	if (owner) {
+		rd.owner = owner;
+		r = queue_initial(&rd);
+		if (r < 0)
+			return r;
+		r = run(&rd);
+		if (r < 0)
+			return r;
+		fw.have_permanent = !rd.skip_config && !rd.sec[SEC_PERMANENT].reason &&
+				    !rd.sec[SEC_PERMANENT].unread &&
+				    rd.sec[SEC_PERMANENT].read == rd.sec[SEC_PERMANENT].listed;
+		r = pc_fw_resolve_includes(&fw.runtime);
+		if (r < 0)
+			return r;
+		r = pc_fw_resolve_includes(&fw.permanent);
+		if (r < 0)
+			return r;
+		r = compose_error(&rd, &fw.error);
+		if (r < 0)
+			return r;
+	}
+	*ret = fw;
+	fw = (struct pc_firewalld){0};
+	return 0;
+}

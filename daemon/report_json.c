@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* The Status reply: struct pc_report → JSON, DESIGN.md schema version 1. */
+#include <netinet/in.h>
+
+#include "portcheck/fwzone.h"
+#include "portcheck/report.h"
+
+#define PC_REPORT_VERSION 1
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static const char *family_name(int family)
+{
+	return family == AF_INET ? "ipv4" : "ipv6";
+}
+
+static json_t *reject_to_json(const struct pc_path *p)
+{
+	if (p->verdict != PC_VERDICT_REJECT)
+		return json_null();
+	if (p->reject.tcp_reset)
+		return json_pack("{s:b}", "tcp_reset", 1);
+	return json_pack("{s:i,s:i}", "icmp_type", p->reject.icmp_type, "icmp_code",
+			 p->reject.icmp_code);
+}
+
+static json_t *path_to_json(const struct pc_path *p)
+{
+	/* "rule" and "forwarded_to" belong to the nftables engine; null until it runs. */
+	return json_pack("{s:s,s:s,s:s?,s:o,s:s,s:o,s:n,s:n,s:o,s:b,s:s?}", "interface",
+			 p->interface, "family", family_name(p->family), "source", p->source,
+			 "zone", str_or_null(p->zone), "verdict", pc_verdict_to_string(p->verdict),
+			 "reject", reject_to_json(p), "forwarded_to", "rule", "allowed_by",
+			 str_or_null(p->allowed_by), "runtime_only", p->runtime_only, "reason",
+			 p->reason);
+}
+
+static json_t *process_to_json(const struct pc_listener *l)
+{
+	if (l->pid <= 0)
+		return json_null();
+	return json_pack("{s:i,s:s,s:o}", "pid", (int)l->pid, "name", l->comm, "unit",
+			 str_or_null(l->unit));
+}
+
+/* The listener-level firewalld summary: the first path that does not accept (the one the
+ * fix is about), else the first path. */
+static json_t *listener_firewalld_to_json(const struct pc_listener_report *lr)
+{
+	const struct pc_path *p = NULL;
+
+	for (size_t i = 0; i < lr->n_paths && !p; i++)
+		if (lr->paths[i].verdict != PC_VERDICT_ACCEPT || lr->paths[i].runtime_only)
+			p = &lr->paths[i];
+	if (!p && lr->n_paths)
+		p = &lr->paths[0];
+	if (!p)
+		return json_null();
+	return json_pack("{s:o,s:o,s:b}", "zone", str_or_null(p->zone), "allowed_by",
+			 str_or_null(p->allowed_by), "runtime_only", p->runtime_only);
+}
+
+static json_t *fix_to_json(const struct pc_fix *f)
+{
+	if (!f->command)
+		return json_null();
+	return json_pack("{s:s,s:s,s:o,s:o}", "command", f->command, "port", f->port, "service",
+			 str_or_null(f->service), "zone", str_or_null(f->zone));
+}
+
+static json_t *listener_to_json(const struct pc_listener_report *lr)
+{
+	const struct pc_listener *l = &lr->listener;
+	char addr[PC_ADDRSTRLEN];
+	json_t *families = json_array(), *paths = json_array();
+
+	if (!families || !paths)
+		goto fail;
+	if ((lr->families & PC_FAMILY_IPV4) && json_array_append_new(families, json_string("ipv4")))
+		goto fail;
+	if ((lr->families & PC_FAMILY_IPV6) && json_array_append_new(families, json_string("ipv6")))
+		goto fail;
+	for (size_t i = 0; i < lr->n_paths; i++)
+		if (json_array_append_new(paths, path_to_json(&lr->paths[i])))
+			goto fail;
+	return json_pack("{s:s,s:s,s:i,s:o,s:o,s:o,s:s,s:o,s:o,s:o}", "protocol",
+			 pc_proto_name(l->protocol), "address", pc_addr_to_string(&l->addr, addr),
+			 "port", l->port, "v6only", json_boolean(l->addr.family == AF_INET6 && l->v6only),
+			 "families", families, "process", process_to_json(l), "exposure",
+			 pc_exposure_to_string(lr->exposure), "paths", paths, "firewalld",
+			 listener_firewalld_to_json(lr), "fix", fix_to_json(&lr->fix));
+fail:
+	json_decref(families);
+	json_decref(paths);
+	return NULL;
+}
+
+json_t *pc_report_to_json(const struct pc_report *r)
+{
+	json_t *listeners = json_array();
+
+	if (!listeners)
+		return NULL;
+	for (size_t i = 0; i < r->n_listeners; i++) {
+		if (json_array_append_new(listeners, listener_to_json(&r->listeners[i]))) {
+			json_decref(listeners);
+			return NULL;
+		}
+	}
+	return json_pack("{s:i,s:{s:b,s:s?,s:s?,s:s?,s:b,s:s?},s:n,s:o}", "version",
+			 PC_REPORT_VERSION, "firewalld", "running", r->fw_running, "version",
+			 r->fw_version, "default_zone", r->fw_default_zone, "state", r->fw_state,
+			 "panic", r->fw_panic, "error", r->fw_error, "nftables", "listeners",
+			 listeners);
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* io.portcheck.Status: read every source, analyse, serialise. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "portcheck/firewalld.h"
+#include "portcheck/listener.h"
+#include "portcheck/netif.h"
+#include "portcheck/report.h"
+#include "portcheck/status.h"
+
+/*
+ * A private connection per collection: a restarted dbus-daemon or firewalld never leaves
+ * the daemon holding a dead shared connection, and nothing is cached behind our back.
+ */
+static DBusConnection *system_bus_open(char **ret_error)
+{
+	DBusError err;
+	DBusConnection *bus;
+
+	dbus_error_init(&err);
+	bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
+	if (!bus) {
+		if (asprintf(ret_error, "system bus unavailable: %s",
+			     err.message ? err.message : "unknown error") < 0)
+			*ret_error = NULL;
+		dbus_error_free(&err);
+		return NULL;
+	}
+	dbus_connection_set_exit_on_disconnect(bus, FALSE);
+	return bus;
+}
+
+static void system_bus_close(DBusConnection *bus)
+{
+	if (!bus)
+		return;
+	dbus_connection_close(bus);
+	dbus_connection_unref(bus);
+}
+
+int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
+{
+	struct pc_listener_set ls = {0};
+	struct pc_netif ni = {0};
+	struct pc_firewalld fw = {0};
+	struct pc_report report = {0};
+	DBusConnection *bus;
+	json_t *reply;
+	int r;
+
+	r = pc_listeners_read(&ls);
+	if (r < 0)
+		goto out;
+	r = pc_netif_read(&ni);
+	if (r < 0)
+		goto out;
+
+	bus = system_bus_open(&fw.error);
+	if (bus) {
+		r = pc_firewalld_read(bus, opts->dbus_timeout_ms, opts->dbus_budget_ms, &fw);
+		system_bus_close(bus);
+		if (r < 0)
+			goto out;
+	}
+
+	r = pc_analysis_run(&ls, &ni, &fw, &report);
+	if (r < 0)
+		goto out;
+	reply = pc_report_to_json(&report);
+	if (!reply) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*ret = reply;
+	r = 0;
+out:
+	pc_report_clear(&report);
+	pc_firewalld_clear(&fw);
+	pc_netif_free(&ni);
+	pc_listener_set_free(&ls);
+	return r;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rendering replies for humans. The reply comes from another process: every field may be
+ * missing or wrongly typed, and is then shown as "?" rather than trusted.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/*
+ * Write a Status reply's parameters (DESIGN.md "status --json", version 1) to @f as a
+ * table: a firewalld line, then one line per listener (port, address, process, exposure,
+ * zone and why, fix), with indented lines for paths that differ. @colour adds ANSI
+ * colours; the caller decides (a terminal, NO_COLOR unset). Text from the reply is
+ * stripped of control characters. Returns 0, -ENOMEM, or -EIO when writing failed.
+ */
+int pc_render_status(FILE *f, const json_t *status, bool colour);
+
+/*
+ * The number of listeners that are findings: exposure "blocked", "partial", "unknown",
+ * or anything unrecognised (a reply that cannot be read is not a clean bill).
+ */
+size_t pc_render_status_findings(const json_t *status);

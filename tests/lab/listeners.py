@@ -1,0 +1,226 @@
+#!/usr/bin/python3
+"""Open listening sockets under realistic process names, for the portcheck lab.
+
+usage: listeners.py [--lifetime SECONDS] [--ready-file PATH] SPEC...
+
+SPEC is PROTO:ADDRESS:PORT:NAME[:FLAG]
+  PROTO    tcp or udp
+  ADDRESS  an IPv4 address, or an IPv6 address in brackets: [::], [2001:db8:1::1]
+  NAME     the process name (comm, at most 15 bytes) the socket's owner shows,
+           so portcheck reports "sshd", "nginx", ... instead of "python3"
+  FLAG     for IPv6 only: "dual" (IPV6_V6ONLY=0, the socket also accepts IPv4,
+           like nginx's "listen [::]:80 ipv6only=off") or "v6only" (the default,
+           set explicitly so the result does not depend on net.ipv6.bindv6only)
+
+examples: tcp:0.0.0.0:22:sshd  tcp:[::]:80:nginx:dual  tcp:127.0.0.1:5432:postgres
+
+Each spec gets its own child process that renames itself, binds, listens and
+then accepts and closes connections (TCP) or reads and drops datagrams (UDP).
+The socket is created in the child after the fork, so the child alone owns it.
+Once every child is listening the parent prints "ready" on stdout (and writes
+the ready file if asked), so callers wait for that instead of sleeping blindly.
+If a child fails (address in use, bad spec) the parent prints the error on
+stderr, stops the others and exits 1 without printing "ready".
+
+Lifetime is bounded: everything exits after --lifetime seconds (default 600),
+on SIGTERM/SIGINT to the parent, or when the parent dies (PR_SET_PDEATHSIG).
+"""
+
+import argparse
+import ctypes
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+PR_SET_NAME = 15
+PR_SET_PDEATHSIG = 1
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def prctl(option, arg):
+    if _libc.prctl(option, ctypes.c_ulong(arg) if isinstance(arg, int) else arg, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def set_comm(name):
+    # comm is what sock_diag consumers usually show (/proc/PID/comm); the kernel
+    # truncates it to 15 bytes, do the same so there is no surprise.
+    prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]))
+
+
+def parse_spec(spec):
+    """Return (proto, family, address, port, name, v6only) or raise ValueError."""
+    rest = spec
+    proto, sep, rest = rest.partition(":")
+    if not sep or proto not in ("tcp", "udp"):
+        raise ValueError("protocol must be tcp or udp")
+    if rest.startswith("["):
+        addr, sep, rest = rest[1:].partition("]:")
+        if not sep:
+            raise ValueError("IPv6 address must be written [ADDR]:PORT")
+        family = socket.AF_INET6
+    else:
+        addr, sep, rest = rest.partition(":")
+        if not sep:
+            raise ValueError("missing port")
+        family = socket.AF_INET
+    fields = rest.split(":")
+    if len(fields) not in (2, 3):
+        raise ValueError("expected PORT:NAME[:FLAG] after the address")
+    port, name = fields[0], fields[1]
+    flag = fields[2] if len(fields) == 3 else None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("bad port %r" % port)
+    if not name:
+        raise ValueError("empty process name")
+    socket.inet_pton(family, addr)  # raises OSError on a bad address
+    if flag not in (None, "dual", "v6only"):
+        raise ValueError("unknown flag %r (dual or v6only)" % flag)
+    if flag and family != socket.AF_INET6:
+        raise ValueError("flag %r only applies to IPv6 addresses" % flag)
+    return proto, family, addr, int(port), name, flag != "dual"
+
+
+def child(spec, parsed, lifetime, ready_w):
+    """Run in the forked child: never returns."""
+    proto, family, addr, port, name, v6only = parsed
+    status = 1
+    try:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.alarm(lifetime + 5)  # backstop in case the parent is SIGKILLed
+        set_comm(name)
+        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+        s = socket.socket(family, kind)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if v6only else 0)
+        s.bind((addr, port))
+        if proto == "tcp":
+            s.listen(128)
+        os.write(ready_w, b"+")
+        os.close(ready_w)
+        serve(s, proto)
+    except BaseException as e:  # report anything, including KeyboardInterrupt
+        msg = "%s: %s" % (spec, e)
+        try:
+            os.write(ready_w, ("!" + msg + "\n").encode())
+        except OSError:
+            sys.stderr.write("listeners.py: %s\n" % msg)
+    finally:
+        os._exit(status)
+
+
+def serve(s, proto):
+    while True:
+        if proto == "tcp":
+            conn, _ = s.accept()
+            conn.close()
+        else:
+            s.recvfrom(65535)
+
+
+def wait_ready(ready_r, count, timeout):
+    """Read one '+' per child; return None when all are ready, else an error text."""
+    got = 0
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while got < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timed out waiting for the listeners to bind"
+        r, _, _ = select.select([ready_r], [], [], left)
+        if not r:
+            continue
+        data = os.read(ready_r, 4096)
+        if not data:
+            return "a listener exited before it was ready"
+        buf += data
+        if b"!" in buf:
+            # Give the failing child a moment to finish writing its message.
+            time.sleep(0.1)
+            try:
+                buf += os.read(ready_r, 4096)
+            except OSError:
+                pass
+            return buf[buf.index(b"!") + 1:].decode(errors="replace").strip()
+        got = buf.count(b"+")
+    return None
+
+
+def stop_children(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lifetime", type=int, default=600,
+                    help="exit after this many seconds (default 600)")
+    ap.add_argument("--ready-file", help="also create this file once ready")
+    ap.add_argument("specs", nargs="+", metavar="SPEC")
+    args = ap.parse_args()
+    if args.lifetime <= 0:
+        ap.error("--lifetime must be positive")
+
+    try:
+        parsed = [(spec, parse_spec(spec)) for spec in args.specs]
+    except (ValueError, OSError) as e:
+        ap.error("bad spec: %s" % e)
+
+    # Turn SIGTERM/SIGINT into an exception so the children are always reaped.
+    def on_signal(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    ready_r, ready_w = os.pipe()
+    pids = []
+    try:
+        for spec, p in parsed:
+            pid = os.fork()
+            if pid == 0:
+                os.close(ready_r)
+                child(spec, p, args.lifetime, ready_w)
+            pids.append(pid)
+        os.close(ready_w)
+
+        err = wait_ready(ready_r, len(pids), timeout=10)
+        if err:
+            sys.stderr.write("listeners.py: %s\n" % err)
+            return 1
+        if args.ready_file:
+            with open(args.ready_file, "w") as f:
+                f.write("ready\n")
+        print("ready", flush=True)
+
+        deadline = time.monotonic() + args.lifetime
+        while pids and time.monotonic() < deadline:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            # A child that died (killed by the test, say) is reaped and forgotten.
+            for pid in list(pids):
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    pids.remove(pid)
+        return 0
+    finally:
+        stop_children(pids)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "portcheck/addr.h"
+
+static void test_parse_and_format(void **state)
+{
+	struct pc_prefix p;
+	char buf[PC_PREFIXSTRLEN];
+
+	assert_int_equal(pc_prefix_from_string("192.0.2.0/24", &p), 0);
+	assert_int_equal(p.addr.family, AF_INET);
+	assert_int_equal(p.len, 24);
+	assert_string_equal(pc_prefix_to_string(&p, buf), "192.0.2.0/24");
+	assert_int_equal(pc_prefix_from_string("2001:db8::1", &p), 0);
+	assert_int_equal(p.len, 128);
+	assert_string_equal(pc_prefix_to_string(&p, buf), "2001:db8::1");
+	/* Host bits set, bad lengths, garbage. */
+	assert_int_equal(pc_prefix_from_string("192.0.2.1/24", &p), -EINVAL);
+	assert_int_equal(pc_prefix_from_string("192.0.2.0/33", &p), -EINVAL);
+	assert_int_equal(pc_prefix_from_string("192.0.2.0/", &p), -EINVAL);
+	assert_int_equal(pc_prefix_from_string("192.0.2.0/2x", &p), -EINVAL);
+	assert_int_equal(pc_prefix_from_string("ipset:foo", &p), -EINVAL);
+	assert_int_equal(pc_prefix_from_string("52:54:00:12:34:56", &p), -EINVAL);
+}
+
+static void test_classify(void **state)
+{
+	struct pc_addr a;
+
+	assert_int_equal(pc_addr_from_string("127.0.0.53", &a), 0);
+	assert_true(pc_addr_is_loopback(&a));
+	assert_int_equal(pc_addr_from_string("::1", &a), 0);
+	assert_true(pc_addr_is_loopback(&a));
+	assert_int_equal(pc_addr_from_string("::ffff:127.0.0.1", &a), 0);
+	assert_true(pc_addr_is_loopback(&a));
+	assert_true(pc_addr_is_v4mapped(&a));
+	assert_int_equal(pc_addr_from_string("::", &a), 0);
+	assert_true(pc_addr_is_any(&a));
+	assert_false(pc_addr_is_loopback(&a));
+	assert_int_equal(pc_addr_from_string("192.0.2.1", &a), 0);
+	assert_false(pc_addr_is_any(&a));
+}
+
+static void test_contains(void **state)
+{
+	struct pc_prefix p, q;
+	struct pc_addr a;
+
+	assert_int_equal(pc_prefix_from_string("198.51.100.0/24", &p), 0);
+	assert_int_equal(pc_addr_from_string("198.51.100.255", &a), 0);
+	assert_true(pc_prefix_contains(&p, &a));
+	assert_int_equal(pc_addr_from_string("198.51.101.0", &a), 0);
+	assert_false(pc_prefix_contains(&p, &a));
+	assert_int_equal(pc_prefix_from_string("198.51.100.128/25", &q), 0);
+	assert_true(pc_prefix_covers(&p, &q));
+	assert_false(pc_prefix_covers(&q, &p));
+}
+
+static void test_complement(void **state)
+{
+	struct pc_prefix ex[2], *out = NULL;
+	char buf[PC_PREFIXSTRLEN];
+	int n;
+
+	/* Nothing excluded: the whole space. */
+	n = pc_prefix_complement(AF_INET, NULL, 0, &out);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].len, 0);
+	free(out);
+
+	/* Excluding a /24 leaves 24 prefixes, one per bit; none overlaps the /24 and together
+	 * they cover everything else. */
+	assert_int_equal(pc_prefix_from_string("203.0.113.0/24", &ex[0]), 0);
+	n = pc_prefix_complement(AF_INET, ex, 1, &out);
+	assert_int_equal(n, 24);
+	assert_string_equal(pc_prefix_to_string(&out[0], buf), "0.0.0.0/1");
+	for (int i = 0; i < n; i++)
+		assert_false(pc_prefix_covers(&out[i], &ex[0]) || pc_prefix_covers(&ex[0], &out[i]));
+	free(out);
+
+	/* Everything excluded: nothing left. Other families are ignored. */
+	assert_int_equal(pc_prefix_from_string("0.0.0.0/0", &ex[0]), 0);
+	assert_int_equal(pc_prefix_from_string("2001:db8::/32", &ex[1]), 0);
+	n = pc_prefix_complement(AF_INET, ex, 2, &out);
+	assert_int_equal(n, 0);
+	free(out);
+	n = pc_prefix_complement(AF_INET6, ex, 2, &out);
+	assert_int_equal(n, 32);
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_and_format),
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_contains),
+		cmocka_unit_test(test_complement),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
