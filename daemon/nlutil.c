@@ -189,7 +189,7 @@ int pc_nl_parse_attrs(const struct nlmsghdr *nlh, size_t offset, const struct nl
 		return -EBADMSG;
 
 	memset(tb, 0, (max + 1) * sizeof(*tb));
-	for (p = start; p < end;) {
+	for (p = start; end - p >= (ptrdiff_t)sizeof(struct nlattr);) {
 		const struct nlattr *a = (const struct nlattr *)p;
 		size_t step = MNL_ALIGN(a->nla_len);
 		unsigned type = a->nla_type & NLA_TYPE_MASK;

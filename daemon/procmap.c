@@ -247,7 +247,8 @@ static int scan_pid(struct scan *sc, pid_t pid)
 			if (!have_info) {
 				r = read_comm(sc->procfd, pid, comm);
 				if (r < 0)
-					/* Gone between readlink and now: a child may still hold it. */
+					/* Gone between readlink and now: a child may still hold it.
+					 */
 					return errno_is_fatal(-r) ? r : 0;
 				/* Best effort: a process outside any unit has none. */
 				if (sc->system)
@@ -306,12 +307,12 @@ int pc_procmap_resolve(const char *proc_root, struct pc_listener_set *set)
 	}
 
 	sc = (struct scan){
-		.procfd = procfd,
-		.system = strcmp(proc_root, "/proc") == 0,
-		.refs = refs,
-		.n_refs = n_refs,
-		.owners = &owners,
-		.unresolved = n_refs,
+	    .procfd = procfd,
+	    .system = strcmp(proc_root, "/proc") == 0,
+	    .refs = refs,
+	    .n_refs = n_refs,
+	    .owners = &owners,
+	    .unresolved = n_refs,
 	};
 	/* Ascending pids: the first owner found is the lowest pid, so stop once all have one. */
 	for (size_t i = 0; i < n_pids && sc.unresolved > 0; i++) {

@@ -99,8 +99,8 @@ static int dump_one(struct dump_ctx *ctx, uint8_t family, uint8_t protocol, uint
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 r;
 	} req = {
-		.nlh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY},
-		.r = {.sdiag_family = family, .sdiag_protocol = protocol, .idiag_states = states},
+	    .nlh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY},
+	    .r = {.sdiag_family = family, .sdiag_protocol = protocol, .idiag_states = states},
 	};
 
 	_Static_assert(sizeof(req) == NLMSG_HDRLEN + sizeof(struct inet_diag_req_v2),
@@ -116,10 +116,10 @@ static int dump_all(struct dump_ctx *ctx)
 		uint8_t family, protocol;
 		uint32_t states;
 	} dumps[] = {
-		{AF_INET, IPPROTO_TCP, 1U << TCP_LISTEN},
-		{AF_INET6, IPPROTO_TCP, 1U << TCP_LISTEN},
-		{AF_INET, IPPROTO_UDP, UINT32_MAX},
-		{AF_INET6, IPPROTO_UDP, UINT32_MAX},
+	    {AF_INET, IPPROTO_TCP, 1U << TCP_LISTEN},
+	    {AF_INET6, IPPROTO_TCP, 1U << TCP_LISTEN},
+	    {AF_INET, IPPROTO_UDP, UINT32_MAX},
+	    {AF_INET6, IPPROTO_UDP, UINT32_MAX},
 	};
 	int r;
 

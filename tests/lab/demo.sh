@@ -11,23 +11,24 @@ set -euo pipefail
 
 heading() { printf '\n== %s\n' "$*"; }
 
-# The binaries are optional for the demo: the incident itself needs none.
-# Build them only when the caller did not name them (PORTCHECK, PORTCHECKD).
-find_portcheck() {
-	local explicit=${PORTCHECK:-}${PORTCHECKD:-} top log
-	lab_binaries && return 0
-	[[ -z $explicit ]] || return 1
+# Install what the demo needs and build portcheck, unless the caller named the
+# binaries (PORTCHECK, PORTCHECKD). A failed build stops the demo.
+prepare() {
+	local top log
 	top=$(cd "$LAB_LIB_DIR/../.." && pwd)
-	[[ -f $top/CMakeLists.txt ]] || return 1
-	echo "portcheck is not built yet; building it in $top/build ..."
-	log=$(mktemp /tmp/pcdemo-build.XXXXXX)
-	if (cd "$top" && cmake -S . -B build && cmake --build build -j2) >"$log" 2>&1 && lab_binaries; then
-		rm -f "$log"
+	"$top/tests/install-deps.sh"
+	if [[ -n ${PORTCHECK:-}${PORTCHECKD:-} ]]; then
+		lab_binaries || lab_die "PORTCHECK/PORTCHECKD do not name built binaries"
 		return 0
 	fi
-	tail -n 15 "$log" | sed 's/^/   | /'
-	echo "the build failed (full log: $log)"
-	return 1
+	echo "building portcheck in $top/build ..."
+	log=$(mktemp /tmp/pcdemo-build.XXXXXX)
+	if ! (cd "$top" && cmake -S . -B build && cmake --build build -j2) >"$log" 2>&1; then
+		tail -n 15 "$log" | sed 's/^/   | /'
+		lab_die "the build failed (full log: $log)"
+	fi
+	rm -f "$log"
+	lab_binaries || lab_die "the build did not produce portcheck and portcheckd"
 }
 
 # show LABEL RESULT [NOTE]: one aligned line of results.
@@ -42,8 +43,7 @@ probe_line() {
 }
 
 lab_require_root
-have_portcheck=0
-find_portcheck && have_portcheck=1
+prepare
 lab_init
 
 heading "The server: firewalld, nftables backend, default zone public"
@@ -79,19 +79,21 @@ heading "The rule that answers (nft, in the server namespace)"
 lab_nft list chain inet firewalld filter_IN_public | sed -n 's/^\t\t/   /p'
 
 heading "portcheck status"
-if ((have_portcheck)); then
-	lab_portcheckd_start
-	rc=0
-	lab_portcheck status || rc=$?
-	echo "(exit status $rc: 0 nothing blocked, 1 findings)"
-else
-	echo "   portcheck is not built (PORTCHECK=${PORTCHECK:-unset}); skipping this part."
-fi
+lab_portcheckd_start
+rc=0
+lab_portcheck status || rc=$?
+echo "(exit status $rc: 0 nothing blocked, 1 findings)"
 
-heading "The fix: firewall-cmd --add-service=http (runtime; add --permanent to keep it)"
+# What `portcheck open http --permanent` will do: runtime and permanent, no reload.
+heading "The fix: firewall-cmd --add-service=http, runtime and --permanent"
 lab_fwcmd --zone=public --add-service=http >/dev/null
+lab_fwcmd --permanent --zone=public --add-service=http >/dev/null
 probe_line 80 ipv4
 probe_line 80 ipv6
+echo
+rc=0
+lab_portcheck status || rc=$?
+echo "(exit status $rc)"
 
 echo
 echo "Done; the lab is being removed."

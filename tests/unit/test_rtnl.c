@@ -27,16 +27,16 @@ static const struct {
 	const char *name;
 	bool up, loopback;
 } exp_links[] = {
-	{1, "lo", true, true},	 {2, "pc1", true, false}, {3, "pc0", true, false},
-	{4, "pc3", false, false}, {5, "pc2", false, false},
+    {1, "lo", true, true},    {2, "pc1", true, false},	{3, "pc0", true, false},
+    {4, "pc3", false, false}, {5, "pc2", false, false},
 };
 
 static const struct {
 	uint32_t ifindex;
 	const char *prefix;
 } exp_addrs[] = {
-	{1, "127.0.0.1/8"},	  {3, "192.0.2.1/24"},	  {3, "198.51.100.1"}, {5, "203.0.113.1/24"},
-	{1, "::1"},		  {3, "2001:db8:1::1"}, {3, "2001:db8::1/64"},
+    {1, "127.0.0.1/8"}, {3, "192.0.2.1/24"},  {3, "198.51.100.1"},   {5, "203.0.113.1/24"},
+    {1, "::1"},		{3, "2001:db8:1::1"}, {3, "2001:db8::1/64"},
 };
 
 /* The recorded namespace as a struct pc_netif, through the parsers. */
@@ -232,8 +232,8 @@ static void test_link_malformed(void **state)
 	assert_int_equal(pc_rtnl_parse_link(nlh, &l), -EBADMSG);
 }
 
-static struct nlmsghdr *build_addr(char *buf, int family, uint8_t plen, uint32_t ifindex,
-				   int type, const char *addr, size_t len)
+static struct nlmsghdr *build_addr(char *buf, int family, uint8_t plen, uint32_t ifindex, int type,
+				   const char *addr, size_t len)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
@@ -259,41 +259,38 @@ static void test_addr_malformed(void **state)
 	struct nlmsghdr *nlh;
 
 	assert_int_equal(
-		pc_rtnl_parse_addr(build_addr(buf, AF_INET, 24, 2, IFA_ADDRESS, "192.0.2.9", 4), &a),
-		0);
+	    pc_rtnl_parse_addr(build_addr(buf, AF_INET, 24, 2, IFA_ADDRESS, "192.0.2.9", 4), &a),
+	    0);
 	assert_string_equal(pc_prefix_to_string(&a.prefix, s), "192.0.2.9/24");
 	assert_int_equal(a.ifindex, 2);
 
 	memset(&sentinel, 0xa5, sizeof(sentinel));
 	a = sentinel;
 	assert_int_equal(
-		pc_rtnl_parse_addr(build_addr(buf, AF_INET, 33, 2, IFA_LOCAL, "192.0.2.9", 4), &a),
-		-EBADMSG);
+	    pc_rtnl_parse_addr(build_addr(buf, AF_INET, 33, 2, IFA_LOCAL, "192.0.2.9", 4), &a),
+	    -EBADMSG);
 	assert_memory_equal(&a, &sentinel, sizeof(a));
 	assert_int_equal(
-		pc_rtnl_parse_addr(build_addr(buf, AF_INET, 24, 2, IFA_LOCAL, "192.0.2.9", 16), &a),
-		-EBADMSG);
+	    pc_rtnl_parse_addr(build_addr(buf, AF_INET, 24, 2, IFA_LOCAL, "192.0.2.9", 16), &a),
+	    -EBADMSG);
 	assert_int_equal(
-		pc_rtnl_parse_addr(build_addr(buf, AF_INET6, 64, 2, IFA_ADDRESS, "2001:db8::1", 4),
-				   &a),
-		-EBADMSG);
+	    pc_rtnl_parse_addr(build_addr(buf, AF_INET6, 64, 2, IFA_ADDRESS, "2001:db8::1", 4), &a),
+	    -EBADMSG);
+	assert_int_equal(pc_rtnl_parse_addr(
+			     build_addr(buf, AF_INET6, 129, 2, IFA_ADDRESS, "2001:db8::1", 16), &a),
+			 -EBADMSG);
 	assert_int_equal(
-		pc_rtnl_parse_addr(build_addr(buf, AF_INET6, 129, 2, IFA_ADDRESS, "2001:db8::1", 16),
-				   &a),
-		-EBADMSG);
+	    pc_rtnl_parse_addr(build_addr(buf, AF_PACKET, 0, 2, IFA_ADDRESS, "192.0.2.9", 4), &a),
+	    -EBADMSG);
 	assert_int_equal(
-		pc_rtnl_parse_addr(build_addr(buf, AF_PACKET, 0, 2, IFA_ADDRESS, "192.0.2.9", 4), &a),
-		-EBADMSG);
-	assert_int_equal(
-		pc_rtnl_parse_addr(build_addr(buf, AF_INET, 24, 0, IFA_LOCAL, "192.0.2.9", 4), &a),
-		-EBADMSG);
+	    pc_rtnl_parse_addr(build_addr(buf, AF_INET, 24, 0, IFA_LOCAL, "192.0.2.9", 4), &a),
+	    -EBADMSG);
 	assert_int_equal(pc_rtnl_parse_addr(build_addr(buf, AF_INET, 24, 2, 0, NULL, 0), &a),
 			 -EBADMSG);
 	/* Only an attribute the parser does not use. */
-	assert_int_equal(
-		pc_rtnl_parse_addr(build_addr(buf, AF_INET, 24, 2, IFA_BROADCAST, "192.0.2.255", 4),
-				   &a),
-		-EBADMSG);
+	assert_int_equal(pc_rtnl_parse_addr(
+			     build_addr(buf, AF_INET, 24, 2, IFA_BROADCAST, "192.0.2.255", 4), &a),
+			 -EBADMSG);
 
 	nlh = build_addr(buf, AF_INET, 24, 2, IFA_LOCAL, "192.0.2.9", 4);
 	nlh->nlmsg_type = RTM_NEWLINK;
@@ -323,7 +320,8 @@ static void test_truncated_and_corrupt(void **state)
 				struct nlmsghdr *c = nl_copy(rp.msgs[i], len);
 				struct pc_link l;
 				struct pc_ifaddr a;
-				int r = f == 0 ? pc_rtnl_parse_link(c, &l) : pc_rtnl_parse_addr(c, &a);
+				int r =
+				    f == 0 ? pc_rtnl_parse_link(c, &l) : pc_rtnl_parse_addr(c, &a);
 
 				assert_true(r == 0 || r == -EBADMSG);
 				if (len == full)
@@ -387,14 +385,14 @@ static void test_live(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_links),
-		cmocka_unit_test(test_addrs),
-		cmocka_unit_test(test_peer_attributes),
-		cmocka_unit_test(test_lookups),
-		cmocka_unit_test(test_link_malformed),
-		cmocka_unit_test(test_addr_malformed),
-		cmocka_unit_test(test_truncated_and_corrupt),
-		cmocka_unit_test(test_live),
+	    cmocka_unit_test(test_links),
+	    cmocka_unit_test(test_addrs),
+	    cmocka_unit_test(test_peer_attributes),
+	    cmocka_unit_test(test_lookups),
+	    cmocka_unit_test(test_link_malformed),
+	    cmocka_unit_test(test_addr_malformed),
+	    cmocka_unit_test(test_truncated_and_corrupt),
+	    cmocka_unit_test(test_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -80,9 +80,9 @@ static void check_file(const char *file, uint8_t protocol, const struct expect *
 static void test_tcp4(void **state)
 {
 	static const struct expect exp[] = {
-		{"0.0.0.0", 22, 19319, 0, 0, false},
-		{"127.0.0.1", 5432, 19322, 0, 0, false},
-		{"0.0.0.0", 8080, 19323, 0, 3, false}, /* SO_BINDTODEVICE pc0 */
+	    {"0.0.0.0", 22, 19319, 0, 0, false},
+	    {"127.0.0.1", 5432, 19322, 0, 0, false},
+	    {"0.0.0.0", 8080, 19323, 0, 3, false}, /* SO_BINDTODEVICE pc0 */
 	};
 
 	check_file("sockdiag_tcp4.bin", IPPROTO_TCP, exp, ELEMENTSOF(exp), 0);
@@ -91,8 +91,8 @@ static void test_tcp4(void **state)
 static void test_tcp6(void **state)
 {
 	static const struct expect exp[] = {
-		{"::", 80, 19320, 0, 0, false},
-		{"::", 443, 19321, 0, 0, true},
+	    {"::", 80, 19320, 0, 0, false},
+	    {"::", 443, 19321, 0, 0, true},
 	};
 
 	check_file("sockdiag_tcp6.bin", IPPROTO_TCP, exp, ELEMENTSOF(exp), 0);
@@ -101,9 +101,9 @@ static void test_tcp6(void **state)
 static void test_tcp4_all_states(void **state)
 {
 	static const struct expect exp[] = {
-		{"0.0.0.0", 22, 19319, 0, 0, false},
-		{"127.0.0.1", 5432, 19322, 0, 0, false},
-		{"0.0.0.0", 8080, 19323, 0, 3, false},
+	    {"0.0.0.0", 22, 19319, 0, 0, false},
+	    {"127.0.0.1", 5432, 19322, 0, 0, false},
+	    {"0.0.0.0", 8080, 19323, 0, 3, false},
 	};
 
 	/* Both ends of the established connection are not listeners. */
@@ -113,7 +113,7 @@ static void test_tcp4_all_states(void **state)
 static void test_udp4(void **state)
 {
 	static const struct expect exp[] = {
-		{"0.0.0.0", 53, 19324, 65534, 0, false},
+	    {"0.0.0.0", 53, 19324, 65534, 0, false},
 	};
 
 	/* The connected socket 192.0.2.1:53005 -> 192.0.2.2:9 is a client. */
@@ -123,8 +123,8 @@ static void test_udp4(void **state)
 static void test_udp6(void **state)
 {
 	static const struct expect exp[] = {
-		{"::", 5353, 19326, 0, 0, false},
-		{"2001:db8::1", 547, 19327, 0, 0, true},
+	    {"::", 5353, 19326, 0, 0, false},
+	    {"2001:db8::1", 547, 19327, 0, 0, true},
 	};
 
 	check_file("sockdiag_udp6.bin", IPPROTO_UDP, exp, ELEMENTSOF(exp), 1);
@@ -137,10 +137,10 @@ static void test_skv6only_presence(void **state)
 		const char *file;
 		bool present; /* on every unconnected socket */
 	} files[] = {
-		{"sockdiag_tcp4.bin", false},
-		{"sockdiag_tcp6.bin", true},
-		{"sockdiag_udp4.bin", false},
-		{"sockdiag_udp6.bin", true},
+	    {"sockdiag_tcp4.bin", false},
+	    {"sockdiag_tcp6.bin", true},
+	    {"sockdiag_udp4.bin", false},
+	    {"sockdiag_udp6.bin", true},
 	};
 
 	for (size_t f = 0; f < ELEMENTSOF(files); f++) {
@@ -151,8 +151,8 @@ static void test_skv6only_presence(void **state)
 			const struct inet_diag_msg *m = mnl_nlmsg_get_payload(rp.msgs[i]);
 			const struct nlattr *tb[INET_DIAG_MAX + 1];
 
-			assert_int_equal(pc_nl_parse_attrs(rp.msgs[i], sizeof(*m), tb, INET_DIAG_MAX),
-					 0);
+			assert_int_equal(
+			    pc_nl_parse_attrs(rp.msgs[i], sizeof(*m), tb, INET_DIAG_MAX), 0);
 			if (m->id.idiag_dport != 0)
 				assert_null(tb[INET_DIAG_SKV6ONLY]);
 			else
@@ -204,12 +204,16 @@ static void test_hand_built(void **state)
 	/* UDP: TCP_CLOSE is how an unconnected UDP socket looks. */
 	assert_int_equal(pc_sockdiag_parse(build(buf, TCP_CLOSE, 0, 1), IPPROTO_UDP, &l), 1);
 	assert_int_equal(l.protocol, IPPROTO_UDP);
-	assert_int_equal(pc_sockdiag_parse(build(buf, TCP_ESTABLISHED, 53, -1), IPPROTO_UDP, &l), 0);
-	assert_int_equal(pc_sockdiag_parse(build(buf, TCP_ESTABLISHED, 53, -1), IPPROTO_TCP, &l), 0);
+	assert_int_equal(pc_sockdiag_parse(build(buf, TCP_ESTABLISHED, 53, -1), IPPROTO_UDP, &l),
+			 0);
+	assert_int_equal(pc_sockdiag_parse(build(buf, TCP_ESTABLISHED, 53, -1), IPPROTO_TCP, &l),
+			 0);
 	/* An empty SKV6ONLY attribute. */
-	assert_int_equal(pc_sockdiag_parse(build(buf, TCP_LISTEN, 0, 0), IPPROTO_TCP, &l), -EBADMSG);
+	assert_int_equal(pc_sockdiag_parse(build(buf, TCP_LISTEN, 0, 0), IPPROTO_TCP, &l),
+			 -EBADMSG);
 	/* Not a protocol this module knows. */
-	assert_int_equal(pc_sockdiag_parse(build(buf, TCP_LISTEN, 0, 1), IPPROTO_ICMP, &l), -EINVAL);
+	assert_int_equal(pc_sockdiag_parse(build(buf, TCP_LISTEN, 0, 1), IPPROTO_ICMP, &l),
+			 -EINVAL);
 }
 
 static void test_malformed(void **state)
@@ -272,10 +276,10 @@ static void test_truncated_and_corrupt(void **state)
 		const char *file;
 		uint8_t protocol;
 	} files[] = {
-		{"sockdiag_tcp4_all.bin", IPPROTO_TCP},
-		{"sockdiag_tcp6.bin", IPPROTO_TCP},
-		{"sockdiag_udp4.bin", IPPROTO_UDP},
-		{"sockdiag_udp6.bin", IPPROTO_UDP},
+	    {"sockdiag_tcp4_all.bin", IPPROTO_TCP},
+	    {"sockdiag_tcp6.bin", IPPROTO_TCP},
+	    {"sockdiag_udp4.bin", IPPROTO_UDP},
+	    {"sockdiag_udp6.bin", IPPROTO_UDP},
 	};
 	uint32_t seed = 0x5eed1234;
 
@@ -405,8 +409,8 @@ static void test_live_error(void **state)
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 r;
 	} req = {
-		.nlh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY},
-		.r = {.sdiag_family = 255, .sdiag_protocol = IPPROTO_TCP},
+	    .nlh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY},
+	    .r = {.sdiag_family = 255, .sdiag_protocol = IPPROTO_TCP},
 	};
 	int r;
 
@@ -422,17 +426,17 @@ static void test_live_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tcp4),
-		cmocka_unit_test(test_tcp6),
-		cmocka_unit_test(test_tcp4_all_states),
-		cmocka_unit_test(test_udp4),
-		cmocka_unit_test(test_udp6),
-		cmocka_unit_test(test_skv6only_presence),
-		cmocka_unit_test(test_hand_built),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_truncated_and_corrupt),
-		cmocka_unit_test(test_live),
-		cmocka_unit_test(test_live_error),
+	    cmocka_unit_test(test_tcp4),
+	    cmocka_unit_test(test_tcp6),
+	    cmocka_unit_test(test_tcp4_all_states),
+	    cmocka_unit_test(test_udp4),
+	    cmocka_unit_test(test_udp6),
+	    cmocka_unit_test(test_skv6only_presence),
+	    cmocka_unit_test(test_hand_built),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_truncated_and_corrupt),
+	    cmocka_unit_test(test_live),
+	    cmocka_unit_test(test_live_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
