@@ -113,7 +113,8 @@ static int path_decide(const struct pc_firewalld *fw, const struct pc_fw_zone *z
 
 	if (fw->panic) {
 		p->verdict = PC_VERDICT_DROP;
-		snprintf(reason, sizeof(reason), "firewalld is in panic mode: every packet is dropped");
+		snprintf(reason, sizeof(reason),
+			 "firewalld is in panic mode: every packet is dropped");
 		goto done;
 	}
 	if (!zone) {
@@ -140,22 +141,24 @@ static int path_decide(const struct pc_firewalld *fw, const struct pc_fw_zone *z
 						 l->port, &dperm);
 			p->runtime_only = !pz || dperm.outcome != PC_FWZONE_ALLOW;
 		}
-		snprintf(reason, sizeof(reason), "zone %s allows %u/%s (%s)%s", zone->name,
-			 l->port, pname, d.what,
+		snprintf(reason, sizeof(reason), "zone %s allows %u/%s (%s)%s", zone->name, l->port,
+			 pname, d.what,
 			 p->runtime_only ? "; runtime only: lost on the next reload" : "");
 		break;
 	case PC_FWZONE_DROP:
 		p->verdict = PC_VERDICT_DROP;
-		snprintf(reason, sizeof(reason),
-			 "zone %s (target DROP) drops it: no service, port or protocol allows %u/%s",
-			 zone->name, l->port, pname);
+		snprintf(
+		    reason, sizeof(reason),
+		    "zone %s (target DROP) drops it: no service, port or protocol allows %u/%s",
+		    zone->name, l->port, pname);
 		break;
 	case PC_FWZONE_REJECT:
 		p->verdict = PC_VERDICT_REJECT;
 		p->reject = *fw_reject_for(p->family);
-		snprintf(reason, sizeof(reason),
-			 "zone %s (target %s) rejects it: no service, port or protocol allows %u/%s",
-			 zone->name, zone->target ? zone->target : "default", l->port, pname);
+		snprintf(
+		    reason, sizeof(reason),
+		    "zone %s (target %s) rejects it: no service, port or protocol allows %u/%s",
+		    zone->name, zone->target ? zone->target : "default", l->port, pname);
 		break;
 	case PC_FWZONE_UNKNOWN:
 		p->verdict = PC_VERDICT_UNKNOWN;
@@ -287,9 +290,8 @@ static int analyse_link_family(const struct pc_firewalld *fw, const struct pc_li
 			goto oom;
 		if (!p->source)
 			goto oom;
-		r = path_decide(fw, pc_fwzone_of_interface(&fw->runtime, fw->default_zone,
-							   link->name),
-				l, p);
+		r = path_decide(
+		    fw, pc_fwzone_of_interface(&fw->runtime, fw->default_zone, link->name), l, p);
 		if (r < 0)
 			goto oom;
 		if (opaque && p->verdict == PC_VERDICT_ACCEPT) {
@@ -297,8 +299,9 @@ static int analyse_link_family(const struct pc_firewalld *fw, const struct pc_li
 			 * zone: never claim accept on a guess. */
 			p->verdict = PC_VERDICT_UNKNOWN;
 			free(p->reason);
-			p->reason = strdup("a zone is bound to an ipset or MAC source that may claim "
-					   "these sources; not evaluated yet");
+			p->reason =
+			    strdup("a zone is bound to an ipset or MAC source that may claim "
+				   "these sources; not evaluated yet");
 			if (!p->reason)
 				goto oom;
 		}
@@ -394,8 +397,8 @@ static int analyse_listener(const struct pc_listener *l, const struct pc_netif *
 	if (!listener_is_local_only(l, ni)) {
 		for (size_t i = 0; i < ni->n_links; i++) {
 			for (size_t f = 0; f < ELEMENTSOF(families); f++) {
-				unsigned bit = families[f] == AF_INET ? PC_FAMILY_IPV4
-								      : PC_FAMILY_IPV6;
+				unsigned bit =
+				    families[f] == AF_INET ? PC_FAMILY_IPV4 : PC_FAMILY_IPV6;
 				if (!(lr->families & bit) ||
 				    !link_reaches(l, ni, &ni->links[i], families[f]))
 					continue;
@@ -446,7 +449,7 @@ int pc_analysis_run(const struct pc_listener_set *ls, const struct pc_netif *ni,
 		goto oom;
 	for (size_t i = 0; i < ls->n; i++) {
 		struct pc_listener_report *lr =
-			pc_array_grow(&r.listeners, &r.n_listeners, sizeof(*lr));
+		    pc_array_grow(&r.listeners, &r.n_listeners, sizeof(*lr));
 		if (!lr)
 			goto oom;
 		e = analyse_listener(&ls->items[i], ni, fw, lr);
@@ -465,10 +468,10 @@ oom:
 const char *pc_verdict_to_string(enum pc_verdict v)
 {
 	static const char *const names[] = {
-		[PC_VERDICT_ACCEPT] = "accept",
-		[PC_VERDICT_DROP] = "drop",
-		[PC_VERDICT_REJECT] = "reject",
-		[PC_VERDICT_UNKNOWN] = "unknown",
+	    [PC_VERDICT_ACCEPT] = "accept",
+	    [PC_VERDICT_DROP] = "drop",
+	    [PC_VERDICT_REJECT] = "reject",
+	    [PC_VERDICT_UNKNOWN] = "unknown",
 	};
 	return (unsigned)v < ELEMENTSOF(names) ? names[v] : "unknown";
 }
@@ -476,9 +479,9 @@ const char *pc_verdict_to_string(enum pc_verdict v)
 const char *pc_exposure_to_string(enum pc_exposure e)
 {
 	static const char *const names[] = {
-		[PC_EXPOSURE_OPEN] = "open",	     [PC_EXPOSURE_BLOCKED] = "blocked",
-		[PC_EXPOSURE_PARTIAL] = "partial",   [PC_EXPOSURE_LOCAL_ONLY] = "local-only",
-		[PC_EXPOSURE_UNKNOWN] = "unknown",
+	    [PC_EXPOSURE_OPEN] = "open",       [PC_EXPOSURE_BLOCKED] = "blocked",
+	    [PC_EXPOSURE_PARTIAL] = "partial", [PC_EXPOSURE_LOCAL_ONLY] = "local-only",
+	    [PC_EXPOSURE_UNKNOWN] = "unknown",
 	};
 	return (unsigned)e < ELEMENTSOF(names) ? names[e] : "unknown";
 }

@@ -205,7 +205,7 @@ static bool ifname_matches(const char *pattern, const char *ifname)
 }
 
 const struct pc_fw_zone *pc_fwzone_of_interface(const struct pc_fw_config *cfg,
-						 const char *default_zone, const char *ifname)
+						const char *default_zone, const char *ifname)
 {
 	for (size_t i = 0; i < cfg->n_zones; i++)
 		for (size_t j = 0; j < cfg->zones[i].interfaces.n; j++)

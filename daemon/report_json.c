@@ -86,12 +86,12 @@ static json_t *listener_to_json(const struct pc_listener_report *lr)
 	for (size_t i = 0; i < lr->n_paths; i++)
 		if (json_array_append_new(paths, path_to_json(&lr->paths[i])))
 			goto fail;
-	return json_pack("{s:s,s:s,s:i,s:o,s:o,s:o,s:s,s:o,s:o,s:o}", "protocol",
-			 pc_proto_name(l->protocol), "address", pc_addr_to_string(&l->addr, addr),
-			 "port", l->port, "v6only", json_boolean(l->addr.family == AF_INET6 && l->v6only),
-			 "families", families, "process", process_to_json(l), "exposure",
-			 pc_exposure_to_string(lr->exposure), "paths", paths, "firewalld",
-			 listener_firewalld_to_json(lr), "fix", fix_to_json(&lr->fix));
+	return json_pack(
+	    "{s:s,s:s,s:i,s:o,s:o,s:o,s:s,s:o,s:o,s:o}", "protocol", pc_proto_name(l->protocol),
+	    "address", pc_addr_to_string(&l->addr, addr), "port", l->port, "v6only",
+	    json_boolean(l->addr.family == AF_INET6 && l->v6only), "families", families, "process",
+	    process_to_json(l), "exposure", pc_exposure_to_string(lr->exposure), "paths", paths,
+	    "firewalld", listener_firewalld_to_json(lr), "fix", fix_to_json(&lr->fix));
 fail:
 	json_decref(families);
 	json_decref(paths);

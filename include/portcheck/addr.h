@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 
 struct pc_addr {
-	int family; /* AF_INET or AF_INET6 */
+	int family;	   /* AF_INET or AF_INET6 */
 	uint8_t bytes[16]; /* network byte order; IPv4 uses the first 4 */
 };
 

@@ -11,7 +11,7 @@
 /* A port or port range with its protocol, as firewalld lists them ("80", "tcp"). */
 struct pc_fw_port {
 	uint16_t lo, hi; /* inclusive, host byte order */
-	char proto[8]; /* "tcp", "udp", "sctp", "dccp" */
+	char proto[8];	 /* "tcp", "udp", "sctp", "dccp" */
 };
 
 struct pc_fw_ports {
@@ -39,7 +39,7 @@ struct pc_fw_service {
 	char *name;
 	struct pc_fw_ports ports; /* the service's own ports plus those of its includes */
 	struct pc_strv protocols; /* likewise */
-	struct pc_strv includes; /* as declared */
+	struct pc_strv includes;  /* as declared */
 };
 
 /* One configuration: either the runtime or the permanent one. */
@@ -52,11 +52,11 @@ struct pc_fw_config {
 
 struct pc_firewalld {
 	bool running; /* on the bus and state == "RUNNING" */
-	char *state; /* "RUNNING", "INIT", "FAILED", or NULL when not on the bus */
+	char *state;  /* "RUNNING", "INIT", "FAILED", or NULL when not on the bus */
 	char *version;
 	char *default_zone;
 	bool panic;
-	char *error; /* what was unavailable and why, NULL when everything was read */
+	char *error;	     /* what was unavailable and why, NULL when everything was read */
 	bool have_permanent; /* permanent config was read */
 	struct pc_fw_config runtime;
 	struct pc_fw_config permanent;
@@ -86,12 +86,10 @@ int pc_fw_resolve_includes(struct pc_fw_config *cfg);
  * timeouts are recorded in ret->running / ret->error. Returns 0, -EINVAL (NULL bus or ret,
  * non-positive times) or -ENOMEM.
  */
-int pc_firewalld_read(DBusConnection *bus, int timeout_ms, int budget_ms,
-		      struct pc_firewalld *ret);
+int pc_firewalld_read(DBusConnection *bus, int timeout_ms, int budget_ms, struct pc_firewalld *ret);
 
 const struct pc_fw_zone *pc_fw_config_zone(const struct pc_fw_config *cfg, const char *name);
-const struct pc_fw_service *pc_fw_config_service(const struct pc_fw_config *cfg,
-						 const char *name);
+const struct pc_fw_service *pc_fw_config_service(const struct pc_fw_config *cfg, const char *name);
 
 void pc_fw_zone_clear(struct pc_fw_zone *z);
 void pc_fw_service_clear(struct pc_fw_service *s);

@@ -11,9 +11,9 @@
 #include "portcheck/firewalld.h"
 
 enum pc_fwzone_outcome {
-	PC_FWZONE_ALLOW, /* a service, port, protocol or the ACCEPT target allows it */
-	PC_FWZONE_DROP, /* target DROP */
-	PC_FWZONE_REJECT, /* target default / %%REJECT%% */
+	PC_FWZONE_ALLOW,   /* a service, port, protocol or the ACCEPT target allows it */
+	PC_FWZONE_DROP,	   /* target DROP */
+	PC_FWZONE_REJECT,  /* target default / %%REJECT%% */
 	PC_FWZONE_UNKNOWN, /* a rich rule or forward port touches it: not evaluated yet */
 };
 
@@ -46,7 +46,7 @@ bool pc_fw_ports_cover(const struct pc_fw_ports *ports, const char *proto, uint1
 /* The zone of interface @ifname: the zone listing it (with firewalld's "eth+" wildcard), else
  * @default_zone. Returns NULL when neither exists. */
 const struct pc_fw_zone *pc_fwzone_of_interface(const struct pc_fw_config *cfg,
-						 const char *default_zone, const char *ifname);
+						const char *default_zone, const char *ifname);
 
 /* "tcp", "udp", ... for an IPPROTO_ value. */
 const char *pc_proto_name(uint8_t proto);

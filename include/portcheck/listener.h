@@ -10,16 +10,16 @@
 #include "portcheck/addr.h"
 
 struct pc_listener {
-	uint8_t protocol; /* IPPROTO_TCP or IPPROTO_UDP */
-	struct pc_addr addr; /* bound address; family is the socket's family */
-	uint16_t port; /* host byte order */
-	bool v6only; /* IPV6_V6ONLY; meaningful for AF_INET6 only */
+	uint8_t protocol;	/* IPPROTO_TCP or IPPROTO_UDP */
+	struct pc_addr addr;	/* bound address; family is the socket's family */
+	uint16_t port;		/* host byte order */
+	bool v6only;		/* IPV6_V6ONLY; meaningful for AF_INET6 only */
 	uint32_t bound_ifindex; /* SO_BINDTODEVICE, 0 when none */
 	uint64_t inode;
 	uint32_t uid;
-	pid_t pid; /* 0 when the owner could not be found */
+	pid_t pid;     /* 0 when the owner could not be found */
 	char comm[17]; /* process name, "" when unknown */
-	char *unit; /* systemd unit or NULL */
+	char *unit;    /* systemd unit or NULL */
 };
 
 struct pc_listener_set {

@@ -12,7 +12,7 @@
 struct pc_link {
 	uint32_t ifindex;
 	char name[IF_NAMESIZE];
-	bool up; /* IFF_UP */
+	bool up;       /* IFF_UP */
 	bool loopback; /* IFF_LOOPBACK */
 };
 

@@ -23,9 +23,9 @@ enum pc_verdict {
 };
 
 enum pc_exposure {
-	PC_EXPOSURE_OPEN, /* every path accepts */
-	PC_EXPOSURE_BLOCKED, /* no path accepts, and every verdict is known */
-	PC_EXPOSURE_PARTIAL, /* some paths accept */
+	PC_EXPOSURE_OPEN,	/* every path accepts */
+	PC_EXPOSURE_BLOCKED,	/* no path accepts, and every verdict is known */
+	PC_EXPOSURE_PARTIAL,	/* some paths accept */
 	PC_EXPOSURE_LOCAL_ONLY, /* bound to loopback, or no non-loopback interface reaches it */
 	PC_EXPOSURE_UNKNOWN,
 };
@@ -38,27 +38,27 @@ struct pc_reject {
 
 struct pc_path {
 	char interface[IF_NAMESIZE];
-	int family; /* AF_INET or AF_INET6 */
+	int family;   /* AF_INET or AF_INET6 */
 	char *source; /* "any" or a comma-separated list of CIDRs */
 	enum pc_verdict verdict;
 	struct pc_reject reject; /* valid when verdict == PC_VERDICT_REJECT */
 	/* firewalld layer */
-	char *zone; /* NULL when firewalld is not available */
-	char *allowed_by; /* "service http", "port 80/tcp", "protocol tcp", "target ACCEPT" */
+	char *zone;	   /* NULL when firewalld is not available */
+	char *allowed_by;  /* "service http", "port 80/tcp", "protocol tcp", "target ACCEPT" */
 	bool runtime_only; /* allowed at runtime only: lost on the next reload */
-	char *reason; /* one sentence: why this verdict */
+	char *reason;	   /* one sentence: why this verdict */
 };
 
 struct pc_fix {
 	char *command; /* "portcheck open http --zone public --permanent" */
-	char *port; /* "80/tcp" */
+	char *port;    /* "80/tcp" */
 	char *service; /* "http" or NULL */
 	char *zone;
 };
 
 struct pc_listener_report {
 	struct pc_listener listener; /* copy; unit is owned by the report */
-	unsigned families; /* bit 0: IPv4 accepted, bit 1: IPv6 accepted */
+	unsigned families;	     /* bit 0: IPv4 accepted, bit 1: IPv6 accepted */
 	enum pc_exposure exposure;
 	struct pc_path *paths;
 	size_t n_paths;

@@ -7,7 +7,7 @@
 
 struct pc_status_options {
 	int dbus_timeout_ms; /* per firewalld call */
-	int dbus_budget_ms; /* for all firewalld calls of one collection */
+	int dbus_budget_ms;  /* for all firewalld calls of one collection */
 };
 
 /*

@@ -84,7 +84,8 @@ static void test_complement(void **state)
 	assert_int_equal(n, 24);
 	assert_string_equal(pc_prefix_to_string(&out[0], buf), "0.0.0.0/1");
 	for (int i = 0; i < n; i++)
-		assert_false(pc_prefix_covers(&out[i], &ex[0]) || pc_prefix_covers(&ex[0], &out[i]));
+		assert_false(pc_prefix_covers(&out[i], &ex[0]) ||
+			     pc_prefix_covers(&ex[0], &out[i]));
 	free(out);
 
 	/* Everything excluded: nothing left. Other families are ignored. */
@@ -101,10 +102,10 @@ static void test_complement(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_and_format),
-		cmocka_unit_test(test_classify),
-		cmocka_unit_test(test_contains),
-		cmocka_unit_test(test_complement),
+	    cmocka_unit_test(test_parse_and_format),
+	    cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_contains),
+	    cmocka_unit_test(test_complement),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,8 +66,8 @@ static void add_port(struct pc_fw_ports *ports, const char *port, const char *pr
 	assert_int_equal(pc_fw_parse_port(port, proto, p), 0);
 }
 
-static struct pc_fw_service *add_service(struct pc_fw_config *c, const char *name,
-					 const char *port, const char *proto)
+static struct pc_fw_service *add_service(struct pc_fw_config *c, const char *name, const char *port,
+					 const char *proto)
 {
 	struct pc_fw_service *s = pc_array_grow(&c->services, &c->n_services, sizeof(*s));
 
@@ -288,7 +288,8 @@ static void test_rich_rule_makes_unknown(void **state)
 
 	pc_strv_push(&pub->rich_rules, "rule family=\"ipv4\" source address=\"198.51.100.7\" "
 				       "port port=\"80\" protocol=\"tcp\" accept");
-	pc_strv_push(&pub->rich_rules, "rule family=\"ipv4\" port port=\"443\" protocol=\"tcp\" drop");
+	pc_strv_push(&pub->rich_rules,
+		     "rule family=\"ipv4\" port port=\"443\" protocol=\"tcp\" drop");
 	listen_on(f, mk_listener(IPPROTO_TCP, "::", 80, false));
 	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 443, false));
 	r = run(f);
@@ -296,8 +297,8 @@ static void test_rich_rule_makes_unknown(void **state)
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_UNKNOWN);
 	for (size_t i = 0; i < r[0].n_paths; i++)
 		assert_int_equal(r[0].paths[i].verdict, r[0].paths[i].family == AF_INET
-								? PC_VERDICT_UNKNOWN
-								: PC_VERDICT_REJECT);
+							    ? PC_VERDICT_UNKNOWN
+							    : PC_VERDICT_REJECT);
 	/* 443: a rich rule touching it too. */
 	assert_int_equal(r[1].exposure, PC_EXPOSURE_UNKNOWN);
 	assert_non_null(strstr(r[1].paths[0].reason, "rich rule"));
@@ -381,12 +382,11 @@ static void test_json_contract(void **state)
 	assert_int_equal(json_array_size(json_object_get(l, "families")), 2);
 	p = json_array_get(json_object_get(l, "paths"), 0);
 	assert_string_equal(json_string_value(json_object_get(p, "verdict")), "reject");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "reject"), "icmp_code")),
-			 13);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(p, "reject"), "icmp_code")), 13);
 	assert_true(json_is_null(json_object_get(p, "rule")));
 	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(l, "firewalld"), "zone")),
-		"public");
+	    json_string_value(json_object_get(json_object_get(l, "firewalld"), "zone")), "public");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(l, "fix"), "port")),
 			    "80/tcp");
 	json_decref(j);
@@ -395,19 +395,18 @@ static void test_json_contract(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_incident, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fix_names_port_without_exact_service, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_runtime_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_drop_zone_on_interface, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_source_zone_splits_sources, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rich_rule_makes_unknown, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rich_rule_elsewhere_is_ignored, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_v6only_and_bound_device, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_firewalld_not_running, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_panic_mode_drops, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_json_contract, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incident, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fix_names_port_without_exact_service, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_runtime_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_drop_zone_on_interface, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_source_zone_splits_sources, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rich_rule_makes_unknown, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rich_rule_elsewhere_is_ignored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v6only_and_bound_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_firewalld_not_running, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_panic_mode_drops, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_json_contract, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
