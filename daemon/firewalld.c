@@ -551,13 +551,48 @@ static int on_runtime_service(struct reader *rd, const struct call *c, DBusMessa
 	return r;
 }
 
+static int on_permanent_service_path(struct reader *rd, const struct call *c, DBusMessage *reply);
+
+/*
+ * The permanent configuration is only consulted for whether a runtime allowance survives a
+ * reload, which needs the services that permanent zones name, not all ~220 of them: each
+ * costs two calls that firewalld answers one at a time, and reading them all would double
+ * the time of every Status.
+ */
+static int queue_permanent_services(struct reader *rd, const struct call *c,
+				    const struct pc_fw_zone *z)
+{
+	int r;
+
+	for (size_t i = 0; i < z->services.n; i++) {
+		const char *name = z->services.v[i];
+		bool queued = false;
+
+		for (size_t j = 0; j < rd->n_calls && !queued; j++)
+			queued = rd->calls[j].handle == on_permanent_service_path &&
+				 strcmp(rd->calls[j].name, name) == 0;
+		if (queued)
+			continue;
+		if (rd->sec[c->section].listed >= MAX_OBJECTS)
+			return -EBADMSG;
+		r = add_call(rd, c->section, false, FW_CONFIG_PATH, FW_CONFIG_IFACE,
+			     "getServiceByName", NULL, name, name, on_permanent_service_path);
+		if (r < 0)
+			return r;
+		rd->sec[c->section].listed++;
+	}
+	return 0;
+}
+
 static int on_permanent_zone(struct reader *rd, const struct call *c, DBusMessage *reply)
 {
 	int r = store_zone(&rd->fw->permanent, c, reply);
 
-	if (r == 0)
-		rd->sec[c->section].read++;
-	return r;
+	if (r < 0)
+		return r;
+	rd->sec[c->section].read++;
+	return queue_permanent_services(rd, c,
+					&rd->fw->permanent.zones[rd->fw->permanent.n_zones - 1]);
 }
 
 static int on_permanent_service(struct reader *rd, const struct call *c, DBusMessage *reply)
@@ -648,12 +683,6 @@ static int on_permanent_zone_names(struct reader *rd, const struct call *c, DBus
 			  on_permanent_zone_path);
 }
 
-static int on_permanent_service_names(struct reader *rd, const struct call *c, DBusMessage *reply)
-{
-	return queue_each(rd, c, reply, FW_CONFIG_PATH, FW_CONFIG_IFACE, "getServiceByName",
-			  on_permanent_service_path);
-}
-
 static int queue_initial(struct reader *rd)
 {
 	static const struct {
@@ -672,8 +701,6 @@ static int queue_initial(struct reader *rd)
 	     on_runtime_service_names},
 	    {SEC_PERMANENT, true, FW_CONFIG_PATH, FW_CONFIG_IFACE, "getZoneNames", NULL,
 	     on_permanent_zone_names},
-	    {SEC_PERMANENT, true, FW_CONFIG_PATH, FW_CONFIG_IFACE, "getServiceNames", NULL,
-	     on_permanent_service_names},
 	};
 	int r;
 

@@ -59,7 +59,7 @@ struct pc_firewalld {
 	char *error;	     /* what was unavailable and why, NULL when everything was read */
 	bool have_permanent; /* permanent config was read */
 	struct pc_fw_config runtime;
-	struct pc_fw_config permanent;
+	struct pc_fw_config permanent; /* services: only those its zones name */
 };
 
 /*

@@ -1,7 +1,8 @@
 #!/bin/bash
-# test_firewalld_stopped.sh: firewalld goes away under a running portcheckd.
-# The daemon must keep answering (bounded), report firewalld as not running,
-# and say so in the text output too.
+# test_firewalld_stopped.sh: firewalld hangs, then goes away, under a running
+# portcheckd. The daemon must keep answering (bounded), report what was
+# unavailable, and say so in the text output too. Also: a caller who may not
+# read gets a clear refusal and exit status 3.
 #
 # Needs root (exits 77, SKIP, otherwise) and the built binaries in PORTCHECK
 # and PORTCHECKD (default: build/ of this checkout).
@@ -43,6 +44,28 @@ status_json "$LAB_DIR/before.json"
 [[ $(firewalld_running "$LAB_DIR/before.json") == true ]] ||
 	lab_die "with firewalld up, the report does not say firewalld.running true"
 lab_pass "with firewalld running, status reports firewalld.running true"
+
+# An unprivileged caller (nobody, no groups) is refused, clearly, with status 3.
+rc=0
+text=$(_lab_in "$LAB_SRV" timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$PORTCHECK" --socket "$LAB_DIR/pc.sock" status 2>&1) || rc=$?
+((rc == 3)) || lab_die "status as nobody: exit status $rc, want 3; output: $text"
+grep -iq 'permission denied' <<<"$text" || lab_die "status as nobody does not say permission denied: $text"
+lab_pass "status as an unprivileged user: exit 3, \"$(head -n1 <<<"$text")\""
+
+# A firewalld that does not answer (stopped with SIGSTOP): the daemon answers
+# within its D-Bus budget and says firewalld was unavailable; nothing hangs.
+kill -STOP "$LAB_FIREWALLD_PID"
+start=$SECONDS
+status_json "$LAB_DIR/hung.json"
+kill -CONT "$LAB_FIREWALLD_PID"
+[[ $(firewalld_running "$LAB_DIR/hung.json") == false ]] ||
+	lab_die "with firewalld hung, the report does not say firewalld.running false: $(head -c 2000 "$LAB_DIR/hung.json")"
+grep -q 'timeout' "$LAB_DIR/hung.json" || lab_die "with firewalld hung, the report does not say it timed out"
+lab_pass "firewalld hung (SIGSTOP): status answered in $((SECONDS - start)) s, firewalld reported unavailable (timeout)"
+status_json "$LAB_DIR/resumed.json"
+[[ $(firewalld_running "$LAB_DIR/resumed.json") == true ]] || lab_die "after SIGCONT the report does not say running"
+lab_pass "firewalld resumed: status reports it running again"
 
 lab_firewalld_stop
 [[ $(lab_fwcmd --state 2>&1 || true) == "not running" ]] || lab_die "firewalld did not stop"
