@@ -443,6 +443,22 @@ static int peer_read(int fd, struct pc_peer *ret)
 
 /* ---- connections ---- */
 
+/* Take @c out of the idle-order list (oldest activity first). */
+static void conn_unlink(struct conn *c)
+{
+	struct pc_server *s = c->server;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->oldest = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->newest = c->prev;
+	c->prev = c->next = NULL;
+}
+
 static void conn_touch(struct conn *c)
 {
 	struct pc_server *s = c->server;
@@ -450,13 +466,7 @@ static void conn_touch(struct conn *c)
 	c->last_active_ms = now_ms();
 	if (s->newest == c)
 		return;
-	/* unlink */
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->oldest = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	conn_unlink(c);
 	/* append */
 	c->prev = s->newest;
 	c->next = NULL;
@@ -491,14 +501,7 @@ static void conn_free(struct conn *c)
 {
 	struct pc_server *s = c->server;
 
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->oldest = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		s->newest = c->prev;
+	conn_unlink(c);
 	s->n_conns--;
 
 	/* Closing the only reference removes it from the epoll set as well. */
