@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,12 +24,16 @@ static void usage(FILE *f)
 {
 	fputs(
 	    "usage: portcheck [--socket PATH] [--json] COMMAND\n"
+	    "       portcheck explain PORT/PROTO --from ADDR [--iface IF] [--to ADDR] [--json]\n"
 	    "\n"
 	    "Show which listening ports a new connection from the network would reach\n"
 	    "through the firewall, and how to fix the ones it would not.\n"
 	    "\n"
 	    "commands:\n"
-	    "  status        every listening socket, its exposure, the deciding zone and the fix\n"
+	    "  status        every listening socket, its exposure, the deciding rule and the fix\n"
+	    "  explain       one new connection's path through the ruleset, rule by rule, and\n"
+	    "                what the client sees; --iface defaults to the interface the route\n"
+	    "                to --from leaves by, --to to that interface's address\n"
 	    "\n"
 	    "options:\n"
 	    "  --socket PATH  portcheckd's socket (default: $PORTCHECK_SOCKET, "
@@ -37,8 +42,13 @@ static void usage(FILE *f)
 	    "  --help         show this help\n"
 	    "  --version      show the version\n"
 	    "\n"
-	    "exit status: 0 nothing is blocked, 1 a listener is blocked, partly blocked or\n"
-	    "unknown, 2 usage error, 3 no answer from portcheckd.\n",
+	    "  --from ADDR    explain: the client's address\n"
+	    "  --iface IF     explain: the interface the connection arrives on\n"
+	    "  --to ADDR      explain: the address the client connects to\n"
+	    "\n"
+	    "exit status: 0 nothing is blocked (explain: the connection is accepted), 1 a\n"
+	    "listener is blocked, partly blocked or unknown (explain: it is not accepted),\n"
+	    "2 usage error, 3 no answer from portcheckd.\n",
 	    f);
 }
 
@@ -115,6 +125,12 @@ static int error_reply(const struct pc_varlink_reply *reply)
 		      "ReadGroup= of portcheckd.conf) may read the status; run as root, or add "
 		      "yourself to the group and log in again\n",
 		      stderr);
+	} else if (strcmp(e, "io.portcheck.BadRequest") == 0) {
+		const char *reason =
+		    json_string_value(json_object_get(reply->parameters, "reason"));
+
+		fprintf(stderr, "portcheck: %s\n", reason ?: "the request was refused");
+		return EXIT_USAGE;
 	} else if (strcmp(e, "io.portcheck.ReadFailed") == 0) {
 		const char *reason =
 		    json_string_value(json_object_get(reply->parameters, "reason"));
@@ -178,15 +194,110 @@ out:
 	return ret;
 }
 
+/* "80/tcp" → port and protocol. Returns 0 or -EINVAL. */
+static int parse_port_proto(const char *spec, long *ret_port, const char **ret_proto)
+{
+	const char *slash = strchr(spec, '/');
+	char *end;
+	long port;
+
+	if (!slash)
+		return -EINVAL;
+	errno = 0;
+	port = strtol(spec, &end, 10);
+	if (errno || end != slash || port < 1 || port > 65535)
+		return -EINVAL;
+	if (strcmp(slash + 1, "tcp") != 0 && strcmp(slash + 1, "udp") != 0)
+		return -EINVAL;
+	*ret_port = port;
+	*ret_proto = slash + 1;
+	return 0;
+}
+
+static bool verdict_is_accept(const json_t *path)
+{
+	const char *v = json_string_value(json_object_get(path, "verdict"));
+
+	return v && strcmp(v, "accept") == 0;
+}
+
+struct explain_args {
+	const char *spec, *from, *iface, *to;
+};
+
+static int cmd_explain(const char *path, const struct explain_args *a, bool json)
+{
+	struct pc_varlink_reply reply;
+	_cleanup_close_ int fd = -1;
+	const char *proto;
+	json_t *params;
+	long port;
+	int r, ret;
+
+	if (parse_port_proto(a->spec, &port, &proto) < 0)
+		return usage_error("'%s' is not PORT/PROTO (e.g. 80/tcp; tcp or udp)", a->spec);
+	if (!a->from)
+		return usage_error("explain needs --from ADDR: the client's address");
+	params = json_pack("{s:i,s:s,s:s,s:s?,s:s?}", "port", (int)port, "protocol", proto, "from",
+			   a->from, "iface", a->iface, "to", a->to);
+	if (!params)
+		return usage_error("cannot build the request");
+
+	r = pc_varlink_connect(path, PC_VARLINK_TIMEOUT_MS, &fd);
+	if (r >= 0)
+		r = pc_varlink_call(fd, "io.portcheck.Explain", params, PC_VARLINK_TIMEOUT_MS,
+				    &reply);
+	json_decref(params);
+	if (r < 0)
+		return no_answer(path, r);
+	if (reply.error) {
+		if (strcmp(reply.error, PC_VARLINK_ERROR_INVALID_PARAMETER) == 0)
+			ret = usage_error(
+			    "portcheckd refused parameter '%s'",
+			    json_string_value(json_object_get(reply.parameters, "parameter"))
+				?: "?");
+		else if (strcmp(reply.error, "io.portcheck.BadRequest") == 0 &&
+			 json_string_value(json_object_get(reply.parameters, "parameter")) &&
+			 *json_string_value(json_object_get(reply.parameters, "parameter")))
+			ret = usage_error(
+			    "%s: %s",
+			    json_string_value(json_object_get(reply.parameters, "parameter")),
+			    json_string_value(json_object_get(reply.parameters, "reason"))
+				?: "invalid");
+		else
+			ret = error_reply(&reply);
+		goto out;
+	}
+	ret = verdict_is_accept(reply.parameters) ? EXIT_CLEAN : EXIT_FINDINGS;
+	if (json) {
+		r = json_dumpf(reply.parameters, stdout, JSON_INDENT(2));
+		if (r == 0)
+			fputc('\n', stdout);
+		else
+			r = -EIO;
+	} else {
+		r = pc_render_explain(stdout, reply.parameters, want_colour());
+	}
+	if (r >= 0 && fflush(stdout) != 0)
+		r = -EIO;
+	if (r < 0) {
+		fprintf(stderr, "portcheck: cannot write the output: %s\n", strerror(-r));
+		ret = EXIT_NO_ANSWER;
+	}
+out:
+	pc_varlink_reply_clear(&reply);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {},
+	    {"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	      {"version", no_argument, NULL, 'V'},
+	    {"from", required_argument, NULL, 'f'},   {"iface", required_argument, NULL, 'i'},
+	    {"to", required_argument, NULL, 't'},     {},
 	};
+	struct explain_args ex = {0};
 	const char *socket_arg = NULL, *command;
 	bool json = false;
 	int c;
@@ -200,6 +311,15 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'f':
+			ex.from = optarg;
+			break;
+		case 'i':
+			ex.iface = optarg;
+			break;
+		case 't':
+			ex.to = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -217,6 +337,16 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("no command given");
 	command = argv[optind++];
+	if (strcmp(command, "explain") == 0) {
+		if (optind >= argc)
+			return usage_error("explain needs PORT/PROTO, e.g. 80/tcp");
+		ex.spec = argv[optind++];
+		if (optind < argc)
+			return usage_error("unexpected argument '%s'", argv[optind]);
+		return cmd_explain(pc_varlink_socket_path(socket_arg), &ex, json);
+	}
+	if (ex.from || ex.iface || ex.to)
+		return usage_error("--from, --iface and --to belong to explain");
 	if (strcmp(command, "status") == 0) {
 		if (optind < argc)
 			return usage_error("unexpected argument '%s'", argv[optind]);

@@ -159,16 +159,26 @@ static char *process_text(const json_t *l)
  * Why @path gets its verdict, for a person: "allowed by service ssh", "rejected, no
  * service or port allows 80/tcp", prefixed with the zone when there is one.
  */
-static char *path_why(const json_t *path, const char *port, bool fw_down)
+static char *path_why(const json_t *path, const char *port)
 {
 	const char *verdict = str(path, "verdict"), *zone = str(path, "zone");
 	const char *allowed_by = str(path, "allowed_by"), *reason = str(path, "reason");
-	const char *rule = str(json_object_get(path, "rule"), "text");
+	const json_t *rule = json_object_get(path, "rule");
+	const char *rule_text = str(rule, "text"), *rule_table = str(rule, "table");
+	const char *fw_verdict = str(path, "firewalld_verdict");
+	const char *forwarded = str(json_object_get(path, "forwarded_to"), "address");
 	bool runtime_only = json_is_true(json_object_get(path, "runtime_only"));
+	/* firewalld's own zone is what blocks: say it in firewalld's words. */
+	bool zone_blocks = zone && (str_eq(fw_verdict, "reject") || str_eq(fw_verdict, "drop")) &&
+			   str_eq(rule_table, "firewalld");
 	_cleanup_free_ char *why = NULL;
 
 	if (str_eq(verdict, "accept")) {
-		if (allowed_by)
+		if (forwarded)
+			why = fmt("forwarded by DNAT to %s:%lld", forwarded,
+				  (long long)json_integer_value(json_object_get(
+				      json_object_get(path, "forwarded_to"), "port")));
+		else if (allowed_by)
 			why = fmt("allowed by %s%s", allowed_by,
 				  runtime_only ? " (runtime only: lost on the next reload)" : "");
 		else
@@ -176,15 +186,13 @@ static char *path_why(const json_t *path, const char *port, bool fw_down)
 	} else if (str_eq(verdict, "reject") || str_eq(verdict, "drop")) {
 		const char *word = str_eq(verdict, "reject") ? "rejected" : "dropped";
 
-		if (rule)
-			why = fmt("%s by rule \"%s\"", word, rule);
-		else if (zone)
+		if (zone_blocks)
 			why = fmt("%s, no service or port allows %s", word, port);
+		else if (rule_text)
+			why = fmt("%s by rule \"%s\" (%s %s)", word, rule_text, rule_table ?: "?",
+				  str(rule, "chain") ?: "?");
 		else
 			why = strdup(reason ?: word);
-	} else if (str_eq(verdict, "unknown") && fw_down && !zone) {
-		/* The header says why at length; once is enough. */
-		why = strdup("unknown: firewalld is not running");
 	} else if (verdict) {
 		why = strdup(reason ?: verdict);
 	} else {
@@ -226,8 +234,54 @@ static bool paths_disagree(const json_t *paths)
 	return false;
 }
 
+static size_t count_cidrs(const char *source)
+{
+	size_t n = 1;
+
+	for (; *source; source++)
+		n += *source == ',';
+	return n;
+}
+
+/*
+ * The source list of @p for humans. The exact list is in --json; here the largest list of
+ * an interface and family reads "any other source" (it is the rest of the space around
+ * the others), and other long lists show their first CIDRs and a count.
+ */
+static char *source_text(const json_t *paths, const json_t *p)
+{
+	const char *source = str(p, "source"), *ifname = str(p, "interface");
+	const char *family = str(p, "family");
+	size_t n, siblings = 0, i;
+	bool largest = true;
+	json_t *q;
+
+	if (!source)
+		return strdup("?");
+	n = count_cidrs(source);
+	json_array_foreach(paths, i, q)
+	{
+		const char *qs = str(q, "source");
+		if (q == p || !qs || !str_eq(str(q, "interface"), ifname) ||
+		    !str_eq(str(q, "family"), family))
+			continue;
+		siblings++;
+		if (count_cidrs(qs) >= n)
+			largest = false;
+	}
+	if (siblings && largest && n > 3)
+		return strdup("any other source");
+	if (n > 3) {
+		const char *cut = source;
+		for (int k = 0; k < 3; k++)
+			cut = strchr(cut, ',') + 1;
+		return fmt("%.*s... (%zu more)", (int)(cut - source), source, n - 3);
+	}
+	return strdup(source);
+}
+
 /* One indented line per distinct (interface, family, source, verdict). */
-static int add_details(struct row *row, const json_t *paths, const char *port, bool fw_down)
+static int add_details(struct row *row, const json_t *paths, const char *port)
 {
 	size_t i;
 	json_t *p;
@@ -246,11 +300,12 @@ static int add_details(struct row *row, const json_t *paths, const char *port, b
 		/* Details are few (interfaces x families x source ranges): linear is fine. */
 		if (pc_strv_contains(&row->detail_keys, key))
 			continue;
-		why = path_why(p, port, fw_down);
-		if (!why)
+		_cleanup_free_ char *from = source_text(paths, p);
+
+		why = path_why(p, port);
+		if (!why || !from)
 			return -ENOMEM;
-		line = fmt_clean("%s %s from %s -> %s", ifname ?: "?", family ?: "?", source ?: "?",
-				 why);
+		line = fmt_clean("%s %s from %s -> %s", ifname ?: "?", family ?: "?", from, why);
 		if (!line || pc_strv_push(&row->detail_keys, key) < 0 ||
 		    pc_strv_push(&row->details, line) < 0)
 			return -ENOMEM;
@@ -258,7 +313,7 @@ static int add_details(struct row *row, const json_t *paths, const char *port, b
 	return 0;
 }
 
-static int build_row(const json_t *l, bool fw_down, struct row *row)
+static int build_row(const json_t *l, struct row *row)
 {
 	const json_t *paths = json_object_get(l, "paths");
 	const json_t *p = main_path(paths);
@@ -270,7 +325,7 @@ static int build_row(const json_t *l, bool fw_down, struct row *row)
 	row->cell[COL_EXPOSURE] = clean(exposure);
 	row->colour = exposure_colour(exposure);
 	if (p) {
-		row->cell[COL_WHY] = path_why(p, row->cell[COL_PORT] ?: "?", fw_down);
+		row->cell[COL_WHY] = path_why(p, row->cell[COL_PORT] ?: "?");
 	} else if (str_eq(exposure, "local-only")) {
 		row->cell[COL_WHY] = strdup("bound to loopback");
 	} else {
@@ -289,7 +344,7 @@ static int build_row(const json_t *l, bool fw_down, struct row *row)
 			return -ENOMEM;
 
 	if (json_array_size(paths) > 1 && (str_eq(exposure, "partial") || paths_disagree(paths)))
-		return add_details(row, paths, row->cell[COL_PORT], fw_down);
+		return add_details(row, paths, row->cell[COL_PORT]);
 	return 0;
 }
 
@@ -326,11 +381,27 @@ static void render_firewalld(FILE *f, const json_t *status, bool colour)
 			why = strdup("not on the system bus");
 		fprintf(f, "%sfirewalld: not running (%s)%s\n", colour ? ANSI_BOLD_RED : "",
 			why ?: "?", colour ? ANSI_RESET : "");
-		fputs("  without firewalld the verdicts below are unknown\n", f);
+		fputs("  no zones to explain the verdicts with\n", f);
 	}
 	if (json_is_true(json_object_get(fw, "panic")))
 		fprintf(f, "%sfirewalld is in PANIC MODE: every packet is dropped%s\n",
 			colour ? ANSI_BOLD_RED : "", colour ? ANSI_RESET : "");
+}
+
+/* Only when something is wrong: the verdicts are the kernel's unless said here. */
+static void render_nftables(FILE *f, const json_t *status, bool colour)
+{
+	const json_t *nft = json_object_get(status, "nftables");
+	_cleanup_free_ char *error = str(nft, "error") ? clean(str(nft, "error")) : NULL;
+
+	if (!json_is_object(nft))
+		return;
+	if (json_is_false(json_object_get(nft, "read")))
+		fprintf(f, "%snftables: not read (%s): verdicts are unknown%s\n",
+			colour ? ANSI_BOLD_RED : "", error ?: "?", colour ? ANSI_RESET : "");
+	else if (error)
+		fprintf(f, "%snftables: %s%s\n", colour ? ANSI_BOLD_RED : "", error,
+			colour ? ANSI_RESET : "");
 }
 
 static void render_cell(FILE *f, const char *text, size_t width, const char *colour, bool last)
@@ -357,14 +428,13 @@ static int last_cell(char *const *cells)
 int pc_render_status(FILE *f, const json_t *status, bool colour)
 {
 	const json_t *listeners = json_object_get(status, "listeners");
-	const json_t *fw = json_object_get(status, "firewalld");
-	bool fw_down = json_is_false(json_object_get(fw, "running"));
 	size_t n = json_array_size(listeners), width[N_COLS], i;
 	struct row *rows;
 	json_t *l;
 	int r = 0;
 
 	render_firewalld(f, status, colour);
+	render_nftables(f, status, colour);
 	fputc('\n', f);
 	if (!json_is_array(listeners)) {
 		fputs("listeners: ?\n", f);
@@ -382,7 +452,7 @@ int pc_render_status(FILE *f, const json_t *status, bool colour)
 		width[c] = strlen(col_title[c]);
 	json_array_foreach(listeners, i, l)
 	{
-		r = build_row(l, fw_down, &rows[i]);
+		r = build_row(l, &rows[i]);
 		if (r < 0)
 			goto out;
 		for (int c = 0; c < N_COLS; c++)
@@ -409,4 +479,94 @@ out:
 		row_clear(&rows[i]);
 	free(rows);
 	return r;
+}
+
+/* "reject (ICMP type 3 code 13)", "reject (TCP reset)", "accept". */
+static char *verdict_text(const json_t *path)
+{
+	const char *verdict = str(path, "verdict");
+	const json_t *rej = json_object_get(path, "reject");
+
+	if (!str_eq(verdict, "reject") || !json_is_object(rej))
+		return clean(verdict ?: "?");
+	if (json_is_true(json_object_get(rej, "tcp_reset")))
+		return strdup("reject (TCP reset)");
+	return fmt("reject (%s type %lld code %lld)",
+		   str_eq(str(path, "family"), "ipv6") ? "ICMPv6" : "ICMP",
+		   (long long)json_integer_value(json_object_get(rej, "icmp_type")),
+		   (long long)json_integer_value(json_object_get(rej, "icmp_code")));
+}
+
+static char *rule_text(const json_t *rule)
+{
+	const json_t *handle = json_object_get(rule, "handle");
+
+	if (!json_is_object(rule))
+		return strdup("no rule: nothing on the path decides");
+	return fmt_clean("%s %s %s handle %lld: %s", str(rule, "family") ?: "?",
+			 str(rule, "table") ?: "?", str(rule, "chain") ?: "?",
+			 (long long)json_integer_value(handle), str(rule, "text") ?: "?");
+}
+
+int pc_render_explain(FILE *f, const json_t *path, bool colour)
+{
+	const json_t *trace = json_object_get(path, "trace");
+	_cleanup_free_ char *verdict = verdict_text(path), *rule = NULL, *head = NULL;
+	const char *v = str(path, "verdict");
+	const char *vcolour = str_eq(v, "accept")    ? ANSI_GREEN
+			      : str_eq(v, "unknown") ? ANSI_YELLOW
+						     : ANSI_RED;
+	size_t i;
+	json_t *e;
+
+	rule = rule_text(json_object_get(path, "rule"));
+	head = fmt_clean("%lld/%s from %s to %s, arriving on %s (%s)",
+			 (long long)json_integer_value(json_object_get(path, "port")),
+			 str(path, "protocol") ?: "?", str(path, "source") ?: "?",
+			 str(path, "destination") ?: "?", str(path, "interface") ?: "?",
+			 str(path, "family") ?: "?");
+	if (!verdict || !rule || !head)
+		return -ENOMEM;
+	fprintf(f, "%s\n\n", head);
+	fprintf(f, "verdict:      %s%s%s\n", colour ? vcolour : "", verdict,
+		colour ? ANSI_RESET : "");
+	fprintf(f, "client sees:  %s\n", str(path, "client_sees") ?: "?");
+	fprintf(f, "decided by:   %s\n", rule);
+	if (json_is_object(json_object_get(path, "forwarded_to"))) {
+		const json_t *fwd = json_object_get(path, "forwarded_to");
+		fprintf(f, "forwarded to: %s port %lld\n", str(fwd, "address") ?: "?",
+			(long long)json_integer_value(json_object_get(fwd, "port")));
+	}
+	if (str(path, "zone")) {
+		_cleanup_free_ char *z = clean(str(path, "zone"));
+		const char *by = str(path, "allowed_by");
+		fprintf(f, "firewalld:    zone %s%s%s%s\n", z ?: "?", by ? ", allowed by " : "",
+			by ?: "",
+			json_is_true(json_object_get(path, "runtime_only"))
+			    ? " (runtime only: lost on the next reload)"
+			    : "");
+	}
+	{
+		_cleanup_free_ char *why = clean(str(path, "reason") ?: "?");
+		fprintf(f, "why:          %s\n", why ?: "?");
+	}
+	if (!json_is_array(trace) || json_array_size(trace) == 0)
+		return ferror(f) ? -EIO : 0;
+	fputs("\nthe rules it met, in order:\n", f);
+	json_array_foreach(trace, i, e)
+	{
+		_cleanup_free_ char *line = NULL;
+		const char *detail = str(e, "detail");
+
+		line = fmt_clean("%-11s %s %s %s #%lld  %s  -> %s%s%s", str(e, "hook") ?: "?",
+				 str(e, "family") ?: "?", str(e, "table") ?: "?",
+				 str(e, "chain") ?: "?",
+				 (long long)json_integer_value(json_object_get(e, "handle")),
+				 str(e, "text") ?: "", str(e, "action") ?: "?",
+				 detail && *detail ? ": " : "", detail ?: "");
+		if (!line)
+			return -ENOMEM;
+		fprintf(f, "  %s\n", line);
+	}
+	return ferror(f) ? -EIO : 0;
 }

@@ -198,3 +198,81 @@ int pc_prefix_complement(int family, const struct pc_prefix *excl, size_t n_excl
 	*ret_list = out.v;
 	return (int)out.n;
 }
+
+int pc_addr_cmp(const struct pc_addr *a, const struct pc_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->bytes, b->bytes, pc_addr_size(a->family));
+}
+
+bool pc_addr_inc(struct pc_addr *a)
+{
+	struct pc_addr r = *a;
+
+	for (int i = (int)pc_addr_size(a->family) - 1; i >= 0; i--)
+		if (++r.bytes[i] != 0) {
+			*a = r;
+			return true;
+		}
+	return false;
+}
+
+bool pc_addr_dec(struct pc_addr *a)
+{
+	struct pc_addr r = *a;
+
+	for (int i = (int)pc_addr_size(a->family) - 1; i >= 0; i--)
+		if (r.bytes[i]-- != 0) {
+			*a = r;
+			return true;
+		}
+	return false;
+}
+
+struct pc_addr pc_addr_max(int family)
+{
+	struct pc_addr a = {.family = family};
+
+	memset(a.bytes, 0xff, pc_addr_size(family));
+	return a;
+}
+
+/* The largest prefix length @len such that @a is aligned to it and a/len ends <= @hi. */
+static unsigned largest_block(const struct pc_addr *a, const struct pc_addr *hi)
+{
+	unsigned bits = pc_addr_size(a->family) * 8, len = bits;
+
+	/* Shorten while the address stays aligned and the block's last address stays <= hi. */
+	while (len > 0 && !addr_bit(a, len - 1)) {
+		struct pc_addr last = *a;
+		for (unsigned i = len - 1; i < bits; i++)
+			addr_set_bit(&last, i);
+		if (pc_addr_cmp(&last, hi) > 0)
+			break;
+		len--;
+	}
+	return len;
+}
+
+int pc_range_to_prefixes(const struct pc_addr *lo, const struct pc_addr *hi,
+			 struct pc_prefix **list, size_t *n)
+{
+	struct pc_addr cur = *lo;
+
+	for (;;) {
+		unsigned len = largest_block(&cur, hi);
+		struct pc_prefix *slot = pc_array_grow(list, n, sizeof(*slot));
+		struct pc_addr last = cur;
+
+		if (!slot)
+			return -ENOMEM;
+		slot->addr = cur;
+		slot->len = (uint8_t)len;
+		for (unsigned i = len; i < pc_addr_size(cur.family) * 8; i++)
+			addr_set_bit(&last, i);
+		if (pc_addr_cmp(&last, hi) >= 0 || !pc_addr_inc(&last))
+			return 0;
+		cur = last;
+	}
+}

@@ -213,3 +213,42 @@ const struct pc_fw_zone *pc_fwzone_of_interface(const struct pc_fw_config *cfg,
 				return &cfg->zones[i];
 	return default_zone ? pc_fw_config_zone(cfg, default_zone) : NULL;
 }
+
+/* The first runtime zone with a source binding (CIDR) containing @src. ipset: and MAC
+ * sources cannot be matched from an address alone and are skipped. */
+static const struct pc_fw_zone *zone_of_source(const struct pc_fw_config *cfg,
+					       const struct pc_addr *src)
+{
+	for (size_t i = 0; i < cfg->n_zones; i++)
+		for (size_t j = 0; j < cfg->zones[i].sources.n; j++) {
+			struct pc_prefix p;
+			if (pc_prefix_from_string(cfg->zones[i].sources.v[j], &p) == 0 &&
+			    pc_prefix_contains(&p, src))
+				return &cfg->zones[i];
+		}
+	return NULL;
+}
+
+void pc_fwzone_view(const struct pc_firewalld *fw, const char *ifname, const struct pc_addr *src,
+		    uint8_t proto, uint16_t port, struct pc_fw_view *ret)
+{
+	struct pc_fw_view v = {.decision.outcome = PC_FWZONE_UNKNOWN};
+	const struct pc_fw_zone *pz;
+	struct pc_fwzone_decision perm;
+
+	v.zone = zone_of_source(&fw->runtime, src);
+	v.by_source = v.zone != NULL;
+	if (!v.zone)
+		v.zone = pc_fwzone_of_interface(&fw->runtime, fw->default_zone, ifname);
+	if (v.zone) {
+		pc_fwzone_decide(&fw->runtime, v.zone, src->family, proto, port, &v.decision);
+		if (v.decision.outcome == PC_FWZONE_ALLOW && fw->have_permanent) {
+			pz = pc_fw_config_zone(&fw->permanent, v.zone->name);
+			if (pz)
+				pc_fwzone_decide(&fw->permanent, pz, src->family, proto, port,
+						 &perm);
+			v.runtime_only = !pz || perm.outcome != PC_FWZONE_ALLOW;
+		}
+	}
+	*ret = v;
+}

@@ -237,6 +237,40 @@ static int method_status(const struct pc_varlink_call *call, void *userdata, jso
 	return 0;
 }
 
+static int method_explain(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
+{
+	const struct pc_status_options opts = {.dbus_timeout_ms = 2000, .dbus_budget_ms = 8000};
+	struct pc_explain_query q;
+	const char *param, *why;
+	_cleanup_free_ char *error = NULL;
+	json_t *result = NULL, *reply;
+	int r;
+
+	if (pc_explain_parse(call->request->parameters, &q, &param, &why) < 0) {
+		reply =
+		    pc_varlink_error_new("io.portcheck.BadRequest",
+					 json_pack("{s:s,s:s}", "parameter", param, "reason", why));
+	} else {
+		r = pc_explain_collect(&opts, &q, &result, &error);
+		if (r == -EINVAL)
+			reply = pc_varlink_error_new(
+			    "io.portcheck.BadRequest",
+			    json_pack("{s:s,s:s}", "parameter", "", "reason",
+				      error ? error : "the query does not fit this host"));
+		else if (r < 0) {
+			log_msg(LOG_WARNING, "Explain: reading the system state failed: %s",
+				strerror(-r));
+			reply = pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason",
+							    strerror(-r));
+		} else
+			reply = pc_varlink_reply_new(result, false);
+	}
+	if (!reply)
+		return -ENOMEM;
+	*ret_reply = reply;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: portcheckd [--socket PATH] [--config FILE]\n"
@@ -291,6 +325,7 @@ int main(int argc, char **argv)
 	};
 	static const struct pc_varlink_method methods[] = {
 	    {"io.portcheck.Status", method_status},
+	    {"io.portcheck.Explain", method_explain},
 	};
 	static const struct pc_varlink_interface interfaces[] = {
 	    {"io.portcheck", pc_varlink_idl_io_portcheck},

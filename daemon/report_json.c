@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The Status reply: struct pc_report → JSON, DESIGN.md schema version 1. */
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "portcheck/fwzone.h"
 #include "portcheck/report.h"
@@ -17,6 +20,27 @@ static const char *family_name(int family)
 	return family == AF_INET ? "ipv4" : "ipv6";
 }
 
+/* "198.51.100.2:8000" / "[2001:db8::2]:8000" → {"address", "port"}. */
+static json_t *forwarded_to_json(const struct pc_path *p)
+{
+	const char *s = p->forwarded_to, *colon;
+	char addr[PC_ADDRSTRLEN];
+	size_t len;
+
+	if (!s)
+		return json_null();
+	colon = strrchr(s, ':');
+	if (!colon)
+		return json_null();
+	len = (size_t)(colon - s);
+	if (s[0] == '[') {
+		s++;
+		len -= 2;
+	}
+	snprintf(addr, sizeof(addr), "%.*s", (int)len, s);
+	return json_pack("{s:s,s:i}", "address", addr, "port", atoi(colon + 1));
+}
+
 static json_t *reject_to_json(const struct pc_path *p)
 {
 	if (p->verdict != PC_VERDICT_REJECT)
@@ -27,15 +51,25 @@ static json_t *reject_to_json(const struct pc_path *p)
 			 p->reject.icmp_code);
 }
 
-static json_t *path_to_json(const struct pc_path *p)
+static json_t *rule_to_json(const struct pc_path *p)
 {
-	/* "rule" and "forwarded_to" belong to the nftables engine; null until it runs. */
-	return json_pack("{s:s,s:s,s:s?,s:o,s:s,s:o,s:n,s:n,s:o,s:b,s:s?}", "interface",
+	if (!p->has_rule)
+		return json_null();
+	return json_pack("{s:s,s:s,s:s,s:I,s:o}", "family", p->rule.family, "table", p->rule.table,
+			 "chain", p->rule.chain, "handle", (json_int_t)p->rule.handle, "text",
+			 str_or_null(p->rule.text));
+}
+
+/* One path; Explain's reply is this object plus the flow and the trace. */
+json_t *pc_path_to_json(const struct pc_path *p)
+{
+	return json_pack("{s:s,s:s,s:s?,s:o,s:s,s:o,s:o,s:o,s:o,s:b,s:s,s:b,s:s?}", "interface",
 			 p->interface, "family", family_name(p->family), "source", p->source,
 			 "zone", str_or_null(p->zone), "verdict", pc_verdict_to_string(p->verdict),
-			 "reject", reject_to_json(p), "forwarded_to", "rule", "allowed_by",
-			 str_or_null(p->allowed_by), "runtime_only", p->runtime_only, "reason",
-			 p->reason);
+			 "reject", reject_to_json(p), "forwarded_to", forwarded_to_json(p), "rule",
+			 rule_to_json(p), "allowed_by", str_or_null(p->allowed_by), "runtime_only",
+			 p->runtime_only, "firewalld_verdict", pc_verdict_to_string(p->fw_verdict),
+			 "disagrees", p->disagrees, "reason", p->reason);
 }
 
 static json_t *process_to_json(const struct pc_listener *l)
@@ -84,7 +118,7 @@ static json_t *listener_to_json(const struct pc_listener_report *lr)
 	if ((lr->families & PC_FAMILY_IPV6) && json_array_append_new(families, json_string("ipv6")))
 		goto fail;
 	for (size_t i = 0; i < lr->n_paths; i++)
-		if (json_array_append_new(paths, path_to_json(&lr->paths[i])))
+		if (json_array_append_new(paths, pc_path_to_json(&lr->paths[i])))
 			goto fail;
 	return json_pack(
 	    "{s:s,s:s,s:i,s:o,s:o,s:o,s:s,s:o,s:o,s:o}", "protocol", pc_proto_name(l->protocol),
@@ -96,6 +130,14 @@ fail:
 	json_decref(families);
 	json_decref(paths);
 	return NULL;
+}
+
+static json_t *nftables_to_json(const struct pc_report *r)
+{
+	/* "error" is why it could not be read, or, when it was, what it cannot see. */
+	return json_pack("{s:b,s:o,s:s?}", "read", r->nft_read, "generation",
+			 r->nft_read ? json_integer(r->nft_genid) : json_null(), "error",
+			 r->nft_error);
 }
 
 json_t *pc_report_to_json(const struct pc_report *r)
@@ -110,9 +152,9 @@ json_t *pc_report_to_json(const struct pc_report *r)
 			return NULL;
 		}
 	}
-	return json_pack("{s:i,s:{s:b,s:s?,s:s?,s:s?,s:b,s:s?},s:n,s:o}", "version",
+	return json_pack("{s:i,s:{s:b,s:s?,s:s?,s:s?,s:b,s:s?},s:o,s:o}", "version",
 			 PC_REPORT_VERSION, "firewalld", "running", r->fw_running, "version",
 			 r->fw_version, "default_zone", r->fw_default_zone, "state", r->fw_state,
-			 "panic", r->fw_panic, "error", r->fw_error, "nftables", "listeners",
-			 listeners);
+			 "panic", r->fw_panic, "error", r->fw_error, "nftables",
+			 nftables_to_json(r), "listeners", listeners);
 }

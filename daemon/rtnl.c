@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nlutil.h"
@@ -78,6 +81,231 @@ int pc_rtnl_parse_addr(const struct nlmsghdr *nlh, struct pc_ifaddr *ret)
 	return 0;
 }
 
+/* A u32 attribute, checked for size. */
+static int attr_u32(const struct nlattr *a, uint32_t *ret)
+{
+	if (mnl_attr_get_payload_len(a) != sizeof(uint32_t))
+		return -EBADMSG;
+	*ret = mnl_attr_get_u32(a);
+	return 0;
+}
+
+int pc_rtnl_parse_route(const struct nlmsghdr *nlh, struct pc_route *ret)
+{
+	const struct nlattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
+	struct pc_route rt = {};
+	uint32_t table;
+	unsigned size;
+	int r;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return -EBADMSG;
+	r = pc_nl_parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
+	if (r < 0)
+		return r;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	/* An AF_UNSPEC dump also brings MPLS and other families' routes. */
+	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
+		return 0;
+	/* Cached clones (PMTU exceptions, redirects) are not routing decisions of their own. */
+	if (rtm->rtm_flags & RTM_F_CLONED)
+		return 0;
+	/* Table ids above 255 only fit in RTA_TABLE; rtm_table then says RT_TABLE_COMPAT. */
+	table = rtm->rtm_table;
+	if (tb[RTA_TABLE] && attr_u32(tb[RTA_TABLE], &table) < 0)
+		return -EBADMSG;
+	if (table != RT_TABLE_MAIN && table != RT_TABLE_LOCAL)
+		return 0;
+
+	size = pc_addr_size(rtm->rtm_family);
+	if (rtm->rtm_dst_len > size * 8)
+		return -EBADMSG;
+	rt.family = rtm->rtm_family;
+	rt.table = table;
+	rt.type = rtm->rtm_type;
+	rt.dst.addr.family = rtm->rtm_family;
+	rt.dst.len = rtm->rtm_dst_len;
+	if (tb[RTA_DST]) {
+		if (mnl_attr_get_payload_len(tb[RTA_DST]) != size)
+			return -EBADMSG;
+		memcpy(rt.dst.addr.bytes, mnl_attr_get_payload(tb[RTA_DST]), size);
+	} else if (rt.dst.len != 0) {
+		return -EBADMSG;
+	}
+	if (tb[RTA_OIF] && attr_u32(tb[RTA_OIF], &rt.oif) < 0)
+		return -EBADMSG;
+	if (tb[RTA_PRIORITY] && attr_u32(tb[RTA_PRIORITY], &rt.priority) < 0)
+		return -EBADMSG;
+	if (tb[RTA_GATEWAY]) {
+		if (mnl_attr_get_payload_len(tb[RTA_GATEWAY]) != size)
+			return -EBADMSG;
+		rt.gateway.family = rtm->rtm_family;
+		memcpy(rt.gateway.bytes, mnl_attr_get_payload(tb[RTA_GATEWAY]), size);
+	} else if (tb[RTA_VIA]) {
+		/* An IPv4 route through an IPv6 next hop (RFC 5549) names its family. */
+		const struct rtvia *via = mnl_attr_get_payload(tb[RTA_VIA]);
+		size_t len = mnl_attr_get_payload_len(tb[RTA_VIA]);
+		unsigned via_size;
+
+		if (len < sizeof(*via))
+			return -EBADMSG;
+		via_size = pc_addr_size(via->rtvia_family);
+		if (via_size == 0 || len != sizeof(*via) + via_size)
+			return -EBADMSG;
+		rt.gateway.family = via->rtvia_family;
+		memcpy(rt.gateway.bytes, via->rtvia_addr, via_size);
+	}
+	*ret = rt;
+	return 1;
+}
+
+/*
+ * The rules every network namespace starts with: lookup local at 0, main at 32766 and, for
+ * IPv4, default at 32767; with nothing to select on.
+ */
+int pc_rtnl_rule_is_default(const struct nlmsghdr *nlh)
+{
+	static const unsigned selectors[] = {
+	    FRA_DST,	  FRA_SRC,	   FRA_IIFNAME,	    FRA_GOTO,	FRA_FWMARK,
+	    FRA_FWMASK,	  FRA_TUN_ID,	   FRA_OIFNAME,	    FRA_L3MDEV, FRA_UID_RANGE,
+	    FRA_IP_PROTO, FRA_SPORT_RANGE, FRA_DPORT_RANGE,
+	};
+	/* Suppressors change the outcome too; some kernels dump them unset, as -1. */
+	static const unsigned suppressors[] = {FRA_SUPPRESS_PREFIXLEN, FRA_SUPPRESS_IFGROUP};
+	const struct nlattr *tb[FRA_MAX + 1];
+	const struct fib_rule_hdr *frh;
+	uint32_t prio = 0, table;
+	int r;
+
+	if (nlh->nlmsg_type != RTM_NEWRULE)
+		return -EBADMSG;
+	r = pc_nl_parse_attrs(nlh, sizeof(*frh), tb, FRA_MAX);
+	if (r < 0)
+		return r;
+	frh = mnl_nlmsg_get_payload(nlh);
+	table = frh->table;
+	if ((tb[FRA_TABLE] && attr_u32(tb[FRA_TABLE], &table) < 0) ||
+	    (tb[FRA_PRIORITY] && attr_u32(tb[FRA_PRIORITY], &prio) < 0))
+		return -EBADMSG;
+
+	if (frh->action != FR_ACT_TO_TBL || frh->src_len || frh->dst_len || frh->tos || frh->flags)
+		return 0;
+	for (size_t i = 0; i < ELEMENTSOF(selectors); i++)
+		if (tb[selectors[i]])
+			return 0;
+	for (size_t i = 0; i < ELEMENTSOF(suppressors); i++) {
+		uint32_t v;
+
+		if (!tb[suppressors[i]])
+			continue;
+		if (attr_u32(tb[suppressors[i]], &v) < 0)
+			return -EBADMSG;
+		if (v != UINT32_MAX)
+			return 0;
+	}
+	if (prio == 0 && table == RT_TABLE_LOCAL)
+		return 1;
+	if (prio == 32766 && table == RT_TABLE_MAIN)
+		return 1;
+	if (prio == 32767 && table == RT_TABLE_DEFAULT && frh->family == AF_INET)
+		return 1;
+	return 0;
+}
+
+static int route_cb(const struct nlmsghdr *nlh, void *userdata)
+{
+	struct pc_netif *ni = userdata;
+	struct pc_route rt, *p;
+	int r;
+
+	r = pc_rtnl_parse_route(nlh, &rt);
+	if (r <= 0)
+		return r;
+	p = pc_array_grow(&ni->routes, &ni->n_routes, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*p = rt;
+	return 0;
+}
+
+struct rule_count {
+	unsigned extra[2];	/* rules beyond the defaults, IPv4 and IPv6 */
+	bool main[2], local[2]; /* the default lookups of main and local are there */
+};
+
+static int rule_cb(const struct nlmsghdr *nlh, void *userdata)
+{
+	struct rule_count *rc = userdata;
+	const struct fib_rule_hdr *frh;
+	int r, i;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*frh))
+		return -EBADMSG;
+	frh = mnl_nlmsg_get_payload(nlh);
+	if (frh->family != AF_INET && frh->family != AF_INET6)
+		return 0;
+	i = frh->family == AF_INET6;
+	r = pc_rtnl_rule_is_default(nlh);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		rc->extra[i]++;
+		return 0;
+	}
+	if (frh->table == RT_TABLE_MAIN)
+		rc->main[i] = true;
+	else if (frh->table == RT_TABLE_LOCAL)
+		rc->local[i] = true;
+	return 0;
+}
+
+/* A sysctl that reads "0" or "1"; false when it does not exist (IPv6 disabled). */
+static bool read_sysctl_bool(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char c = '0';
+
+	if (fd < 0 || read(fd, &c, 1) != 1)
+		return false;
+	return c != '0';
+}
+
+static int routing_blind_spot(const struct rule_count *rc, char **ret)
+{
+	static const char *const fam[] = {"IPv4", "IPv6"};
+	char msg[256] = "";
+	size_t len = 0;
+
+	*ret = NULL;
+	for (int i = 0; i < 2; i++) {
+		int w = 0;
+
+		if (rc->extra[i])
+			w = snprintf(msg + len, sizeof(msg) - len, "%s%u more %s rule%s",
+				     len ? ", " : "", rc->extra[i], fam[i],
+				     rc->extra[i] > 1 ? "s" : "");
+		if (w > 0 && (size_t)w < sizeof(msg) - len)
+			len += w;
+		w = 0;
+		if (!rc->main[i] || !rc->local[i])
+			w = snprintf(msg + len, sizeof(msg) - len, "%sno %s lookup of the %s table",
+				     len ? ", " : "", fam[i], !rc->local[i] ? "local" : "main");
+		if (w > 0 && (size_t)w < sizeof(msg) - len)
+			len += w;
+	}
+	if (len == 0)
+		return 0;
+	if (asprintf(ret,
+		     "policy routing differs from the defaults (%s): route lookups may use other "
+		     "tables than main and local",
+		     msg) < 0) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int link_cb(const struct nlmsghdr *nlh, void *userdata)
 {
 	struct pc_netif *ni = userdata;
@@ -123,9 +351,12 @@ static int read_once(struct pc_netif *ni)
 		struct nlmsghdr nlh;
 		char buf[NLMSG_HDRLEN + 64];
 	} req = {};
+	struct rule_count rc = {};
+	struct fib_rule_hdr *frh;
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	struct ifaddrmsg *ifa;
+	struct rtmsg *rtm;
 	int r;
 
 	nlh = mnl_nlmsg_put_header(req.buf);
@@ -143,7 +374,35 @@ static int read_once(struct pc_netif *ni)
 	nlh->nlmsg_type = RTM_GETADDR;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_UNSPEC;
-	return pc_nl_dump(NETLINK_ROUTE, nlh, addr_cb, ni);
+	r = pc_nl_dump(NETLINK_ROUTE, nlh, addr_cb, ni);
+	if (r < 0)
+		return r;
+
+	/* Both families in one dump; the parser keeps IPv4 and IPv6 of main and local. */
+	memset(&req, 0, sizeof(req));
+	nlh = mnl_nlmsg_put_header(req.buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_UNSPEC;
+	r = pc_nl_dump(NETLINK_ROUTE, nlh, route_cb, ni);
+	if (r < 0)
+		return r;
+
+	memset(&req, 0, sizeof(req));
+	nlh = mnl_nlmsg_put_header(req.buf);
+	nlh->nlmsg_type = RTM_GETRULE;
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = AF_UNSPEC;
+	r = pc_nl_dump(NETLINK_ROUTE, nlh, rule_cb, &rc);
+	if (r < 0)
+		return r;
+	r = routing_blind_spot(&rc, &ni->routing_blind_spot);
+	if (r < 0)
+		return r;
+
+	ni->forwarding_v4 = read_sysctl_bool("/proc/sys/net/ipv4/ip_forward");
+	ni->forwarding_v6 = read_sysctl_bool("/proc/sys/net/ipv6/conf/all/forwarding");
+	return 0;
 }
 
 int pc_netif_read(struct pc_netif *ret)
@@ -194,5 +453,7 @@ void pc_netif_free(struct pc_netif *ni)
 		return;
 	free(ni->links);
 	free(ni->addrs);
+	free(ni->routes);
+	free(ni->routing_blind_spot);
 	*ni = (struct pc_netif){};
 }

@@ -2,10 +2,12 @@
 /* io.portcheck.Status: read every source, analyse, serialise. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "portcheck/firewalld.h"
 #include "portcheck/listener.h"
 #include "portcheck/netif.h"
+#include "portcheck/nft.h"
 #include "portcheck/report.h"
 #include "portcheck/status.h"
 
@@ -39,13 +41,40 @@ static void system_bus_close(DBusConnection *bus)
 	dbus_connection_unref(bus);
 }
 
+int pc_status_read_firewalld(const struct pc_status_options *opts, struct pc_firewalld *fw)
+{
+	DBusConnection *bus = system_bus_open(&fw->error);
+	int r = 0;
+
+	if (bus) {
+		r = pc_firewalld_read(bus, opts->dbus_timeout_ms, opts->dbus_budget_ms, fw);
+		system_bus_close(bus);
+	}
+	return r;
+}
+
+int pc_nft_read_described(struct pc_nft_ruleset *rs, char **ret_error)
+{
+	int r = pc_nft_read(rs);
+
+	if (r >= 0)
+		return 0;
+	if (r == -EPERM || r == -EACCES)
+		*ret_error = strdup("permission denied: reading nftables needs CAP_NET_ADMIN");
+	else if (asprintf(ret_error, "reading nftables failed: %s", strerror(-r)) < 0)
+		*ret_error = NULL;
+	return r;
+}
+
 int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
 {
 	struct pc_listener_set ls = {0};
 	struct pc_netif ni = {0};
 	struct pc_firewalld fw = {0};
 	struct pc_report report = {0};
-	DBusConnection *bus;
+	struct pc_nft_ruleset rs = {0};
+	_cleanup_free_ char *nft_error = NULL;
+	bool nft_ok;
 	json_t *reply;
 	int r;
 
@@ -55,16 +84,18 @@ int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
 	r = pc_netif_read(&ni);
 	if (r < 0)
 		goto out;
+	nft_ok = pc_nft_read_described(&rs, &nft_error) == 0;
 
-	bus = system_bus_open(&fw.error);
-	if (bus) {
-		r = pc_firewalld_read(bus, opts->dbus_timeout_ms, opts->dbus_budget_ms, &fw);
-		system_bus_close(bus);
-		if (r < 0)
-			goto out;
-	}
+	r = pc_status_read_firewalld(opts, &fw);
+	if (r < 0)
+		goto out;
 
-	r = pc_analysis_run(&ls, &ni, &fw, &report);
+	r = pc_analysis_run(&(struct pc_analysis_input){.listeners = &ls,
+							.netif = &ni,
+							.fw = &fw,
+							.nft = nft_ok ? &rs : NULL,
+							.nft_error = nft_error},
+			    &report);
 	if (r < 0)
 		goto out;
 	reply = pc_report_to_json(&report);
@@ -76,6 +107,7 @@ int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
 	r = 0;
 out:
 	pc_report_clear(&report);
+	pc_nft_ruleset_clear(&rs);
 	pc_firewalld_clear(&fw);
 	pc_netif_free(&ni);
 	pc_listener_set_free(&ls);

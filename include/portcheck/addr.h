@@ -48,3 +48,18 @@ bool pc_prefix_covers(const struct pc_prefix *outer, const struct pc_prefix *inn
  */
 int pc_prefix_complement(int family, const struct pc_prefix *excl, size_t n_excl,
 			 struct pc_prefix **ret_list);
+
+/* Order of addresses of one family as unsigned big-endian integers: <0, 0, >0. */
+int pc_addr_cmp(const struct pc_addr *a, const struct pc_addr *b);
+/* a + 1 / a - 1; false (and @a unchanged) when it would wrap around. */
+bool pc_addr_inc(struct pc_addr *a);
+bool pc_addr_dec(struct pc_addr *a);
+/* The last address of the family: 255.255.255.255 or ffff:...:ffff. */
+struct pc_addr pc_addr_max(int family);
+
+/*
+ * The minimal list of prefixes covering exactly [@lo, @hi] (same family, lo <= hi),
+ * appended to *@list (of *@n). Returns 0 or -ENOMEM.
+ */
+int pc_range_to_prefixes(const struct pc_addr *lo, const struct pc_addr *hi,
+			 struct pc_prefix **list, size_t *n);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "portcheck/addr.h"
 #include "portcheck/firewalld.h"
 
 enum pc_fwzone_outcome {
@@ -47,6 +48,23 @@ bool pc_fw_ports_cover(const struct pc_fw_ports *ports, const char *proto, uint1
  * @default_zone. Returns NULL when neither exists. */
 const struct pc_fw_zone *pc_fwzone_of_interface(const struct pc_fw_config *cfg,
 						const char *default_zone, const char *ifname);
+
+/* What firewalld's configuration alone says about one connection. */
+struct pc_fw_view {
+	const struct pc_fw_zone *zone; /* the zone that applies, NULL when none does */
+	bool by_source;		       /* the zone was chosen by a source binding */
+	struct pc_fwzone_decision decision;
+	bool runtime_only; /* allowed now, but not by the permanent configuration */
+};
+
+/*
+ * The zone firewalld applies to a new connection from @src arriving on @ifname (source
+ * bindings first, then interface bindings, then the default zone) and what it decides for
+ * @proto/@port, from the runtime configuration; runtime_only from the permanent one.
+ * Pure. Panic mode is the caller's business.
+ */
+void pc_fwzone_view(const struct pc_firewalld *fw, const char *ifname, const struct pc_addr *src,
+		    uint8_t proto, uint16_t port, struct pc_fw_view *ret);
 
 /* "tcp", "udp", ... for an IPPROTO_ value. */
 const char *pc_proto_name(uint8_t proto);

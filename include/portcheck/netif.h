@@ -21,18 +21,44 @@ struct pc_ifaddr {
 	struct pc_prefix prefix; /* the local address and its prefix length */
 };
 
+/* A route of the main or local table (RTM_NEWROUTE). */
+struct pc_route {
+	int family;
+	struct pc_prefix dst;
+	uint32_t table;		/* RT_TABLE_MAIN, RT_TABLE_LOCAL, ... */
+	uint8_t type;		/* RTN_UNICAST, RTN_LOCAL, RTN_BROADCAST, RTN_UNREACHABLE, ... */
+	uint32_t oif;		/* 0 when none (blackhole, unreachable, multipath) */
+	struct pc_addr gateway; /* family 0 when direct */
+	uint32_t priority;	/* metric */
+};
+
 struct pc_netif {
 	struct pc_link *links;
 	size_t n_links;
 	struct pc_ifaddr *addrs;
 	size_t n_addrs;
+	struct pc_route *routes;
+	size_t n_routes;
+	bool forwarding_v4; /* net.ipv4.ip_forward */
+	bool forwarding_v6; /* net.ipv6.conf.all.forwarding */
+	/* Policy routing beyond the default rules makes route lookups inexact; NULL if none. */
+	char *routing_blind_spot;
 };
 
 /* Parse one RTM_NEWLINK message. Pure. Returns 0 or -EBADMSG. */
 int pc_rtnl_parse_link(const struct nlmsghdr *nlh, struct pc_link *ret);
 /* Parse one RTM_NEWADDR message. Pure. Returns 0 or -EBADMSG. */
 int pc_rtnl_parse_addr(const struct nlmsghdr *nlh, struct pc_ifaddr *ret);
-/* Dump links and addresses of the current network namespace. Returns 0 or -errno. */
+/* Parse one RTM_NEWROUTE message. Pure. Returns 1 when filled, 0 for a route to skip
+ * (cache clones, other tables than main and local), -EBADMSG when malformed. */
+int pc_rtnl_parse_route(const struct nlmsghdr *nlh, struct pc_route *ret);
+/* Parse one RTM_NEWRULE message. Pure. Returns 1 for one of the rules a network namespace
+ * starts with (lookup local at 0, main at 32766, IPv4 default at 32767, selecting nothing),
+ * 0 for any other rule, -EBADMSG when malformed. */
+int pc_rtnl_rule_is_default(const struct nlmsghdr *nlh);
+/* Dump links, addresses, routes (main and local tables), the forwarding sysctls and whether
+ * policy routing rules beyond the defaults exist, for the current network namespace.
+ * Returns 0 or -errno. */
 int pc_netif_read(struct pc_netif *ret);
 
 const struct pc_link *pc_netif_link_by_index(const struct pc_netif *ni, uint32_t ifindex);

@@ -23,3 +23,10 @@ int pc_render_status(FILE *f, const json_t *status, bool colour);
  * or anything unrecognised (a reply that cannot be read is not a clean bill).
  */
 size_t pc_render_status_findings(const json_t *status);
+
+/*
+ * Write an Explain reply (one path with its trace, DESIGN.md) to @f: the flow, the
+ * verdict, what the client sees, the deciding rule, firewalld's view, then every rule met
+ * in order. Returns 0, -ENOMEM, or -EIO.
+ */
+int pc_render_explain(FILE *f, const json_t *path, bool colour);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The analysis result: per listener, per reachable interface, family and source range,
- * what a new connection meets. Today the verdict comes from firewalld's configuration
- * (the "firewalld layer"); the nftables engine will put the kernel-exact verdict beside it.
+ * what a new connection meets: the kernel's verdict from the nftables engine, and the
+ * firewalld layer (zone, what allows it, runtime only) that explains it.
  */
 #pragma once
 
@@ -14,13 +14,8 @@
 #include "portcheck/firewalld.h"
 #include "portcheck/listener.h"
 #include "portcheck/netif.h"
-
-enum pc_verdict {
-	PC_VERDICT_ACCEPT,
-	PC_VERDICT_DROP,
-	PC_VERDICT_REJECT,
-	PC_VERDICT_UNKNOWN,
-};
+#include "portcheck/nft.h"
+#include "portcheck/verdict.h"
 
 enum pc_exposure {
 	PC_EXPOSURE_OPEN,	/* every path accepts */
@@ -30,23 +25,31 @@ enum pc_exposure {
 	PC_EXPOSURE_UNKNOWN,
 };
 
-/* What the client sees on the wire when a connection is rejected. */
-struct pc_reject {
-	bool tcp_reset;
-	uint8_t icmp_type, icmp_code; /* ICMP for IPv4, ICMPv6 for IPv6 */
+/* The nftables rule (or base chain policy) that decided a path. */
+struct pc_rule_info {
+	char *family; /* "inet", "ip", "ip6", ... */
+	char *table, *chain;
+	uint64_t handle; /* 0 for a policy */
+	char *text;	 /* as `nft -a list ruleset` prints it; "policy drop" for a policy */
 };
 
 struct pc_path {
 	char interface[IF_NAMESIZE];
 	int family;   /* AF_INET or AF_INET6 */
 	char *source; /* "any" or a comma-separated list of CIDRs */
+	/* the kernel's verdict, from the nftables engine */
 	enum pc_verdict verdict;
 	struct pc_reject reject; /* valid when verdict == PC_VERDICT_REJECT */
-	/* firewalld layer */
+	bool has_rule;
+	struct pc_rule_info rule;
+	char *forwarded_to; /* "198.51.100.2:8000" when DNAT sends it elsewhere, else NULL */
+	/* the firewalld layer: explains, never decides */
 	char *zone;	   /* NULL when firewalld is not available */
 	char *allowed_by;  /* "service http", "port 80/tcp", "protocol tcp", "target ACCEPT" */
 	bool runtime_only; /* allowed at runtime only: lost on the next reload */
-	char *reason;	   /* one sentence: why this verdict */
+	enum pc_verdict fw_verdict; /* what firewalld's zone alone would do; UNKNOWN if none */
+	bool disagrees;		    /* firewalld's zone and the kernel's verdict differ */
+	char *reason;		    /* one sentence: why this verdict */
 };
 
 struct pc_fix {
@@ -73,24 +76,49 @@ struct pc_report {
 	char *fw_state;
 	bool fw_panic;
 	char *fw_error;
+	/* nftables summary */
+	bool nft_read; /* the ruleset was read: verdicts are the kernel's */
+	uint32_t nft_genid;
+	char *nft_error; /* why it could not be read, or what it cannot see */
 	struct pc_listener_report *listeners;
 	size_t n_listeners;
+};
+
+/* Everything the analysis looks at; nft NULL when the ruleset could not be read. */
+struct pc_analysis_input {
+	const struct pc_listener_set *listeners;
+	const struct pc_netif *netif;
+	const struct pc_firewalld *fw;
+	const struct pc_nft_ruleset *nft;
+	const char *nft_error; /* why nft is NULL */
 };
 
 #define PC_FAMILY_IPV4 (1u << 0)
 #define PC_FAMILY_IPV6 (1u << 1)
 
 /*
- * The firewalld-layer analysis. Pure: everything it needs is in its arguments.
- * Returns 0 or -ENOMEM.
+ * The analysis: per listener, reachable interface, family and source range, the kernel's
+ * verdict (nftables engine) with the firewalld layer beside it. Pure. Returns 0 or -ENOMEM.
  */
-int pc_analysis_run(const struct pc_listener_set *ls, const struct pc_netif *ni,
-		    const struct pc_firewalld *fw, struct pc_report *ret);
+int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret);
 
+struct pc_flow;
+struct pc_nft_result;
+/*
+ * One connection, explained: the path as the analysis would report it for a source range
+ * of just @flow's source, and the engine's result with its trace (free it with
+ * pc_nft_result_clear). Pure. Returns 0 or -ENOMEM.
+ */
+int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link *link,
+			const struct pc_flow *flow, struct pc_path *ret_path,
+			struct pc_nft_result *ret_result);
+
+/* One path as JSON (DESIGN.md). Returns a new reference or NULL. */
+json_t *pc_path_to_json(const struct pc_path *p);
 /* The Status reply (DESIGN.md "status --json", version 1). Returns a new reference or NULL. */
 json_t *pc_report_to_json(const struct pc_report *r);
 
-const char *pc_verdict_to_string(enum pc_verdict v);
 const char *pc_exposure_to_string(enum pc_exposure e);
 
+void pc_path_clear(struct pc_path *p);
 void pc_report_clear(struct pc_report *r);

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdint.h>
+
+#include "portcheck/addr.h"
 
 struct pc_status_options {
 	int dbus_timeout_ms; /* per firewalld call */
@@ -16,3 +19,35 @@ struct pc_status_options {
  * errors. Returns 0 and a new reference in *ret, or -errno when the kernel could not be read.
  */
 int pc_status_collect(const struct pc_status_options *opts, json_t **ret);
+
+struct pc_firewalld;
+/* firewalld over a private system bus connection; its faults are recorded in *fw. */
+int pc_status_read_firewalld(const struct pc_status_options *opts, struct pc_firewalld *fw);
+
+struct pc_nft_ruleset;
+/* pc_nft_read, with a one-line description of a failure for the report in *ret_error. */
+int pc_nft_read_described(struct pc_nft_ruleset *rs, char **ret_error);
+
+/* The parameters of io.portcheck.Explain, validated. */
+struct pc_explain_query {
+	uint8_t protocol; /* IPPROTO_TCP / IPPROTO_UDP */
+	uint16_t port;
+	struct pc_addr from;
+	char iface[16];	   /* "" when not given: the interface the route to from leaves by */
+	struct pc_addr to; /* family 0 when not given: that interface's address */
+};
+
+/*
+ * Validate Explain's parameters object. Pure. Returns 0, or -EINVAL with *ret_param naming
+ * the bad parameter and *ret_why saying what is wrong (static strings).
+ */
+int pc_explain_parse(const json_t *params, struct pc_explain_query *ret, const char **ret_param,
+		     const char **ret_why);
+
+/*
+ * Explain one connection: read the sources, run the engine with a trace. A query that
+ * does not fit this host (no such interface, no route to the source) gives -EINVAL with a
+ * message in *ret_error and no reply. Returns 0 and the reply in *ret, or -errno.
+ */
+int pc_explain_collect(const struct pc_status_options *opts, const struct pc_explain_query *q,
+		       json_t **ret, char **ret_error);

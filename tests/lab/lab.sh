@@ -323,6 +323,11 @@ lab_netns_server_client() {
 
 	# The server routes between client and container (Docker's DNAT needs it).
 	_lab_sysctl "$LAB_SRV" net.ipv4.ip_forward=1
+	# Like a real server, it has default routes (towards the client, its "uplink"):
+	# replies, ICMP errors included, can reach any source, so a reject is seen on the
+	# wire rather than lost for want of a route back.
+	_lab_ip "$LAB_SRV" route add default via "$LAB_CLI_IPV4"
+	_lab_ip "$LAB_SRV" -6 route add default via "$LAB_CLI_IPV6"
 
 	# A veth only passes packets once the kernel's link watcher has seen its
 	# carrier and attached the real qdisc (state UP); until then a first probe
@@ -507,14 +512,14 @@ lab_listeners() {
 # demo and test_incident.sh use it: firewalld
 # (nftables backend) with default zone public, sshd on 0.0.0.0:22, nginx on
 # [::]:80 dual-stack, postgres on 127.0.0.1:5432, and a container publishing
-# 8000 through Docker's DNAT. (Docker's userland proxy, docker-proxy on the
-# host's :8000, is left out until the nftables engine can report forwarded_to:
-# firewalld's view alone would call that DNAT'd port rejected.)
+# 8000 (Docker's DNAT plus docker-proxy, Docker's userland proxy, listening on
+# the host as Docker does by default).
 lab_incident() {
 	lab_netns_server_client
 	lab_dbus_start
 	lab_firewalld_start nftables
-	lab_listeners tcp:0.0.0.0:22:sshd 'tcp:[::]:80:nginx:dual' tcp:127.0.0.1:5432:postgres
+	lab_listeners tcp:0.0.0.0:22:sshd 'tcp:[::]:80:nginx:dual' tcp:127.0.0.1:5432:postgres \
+		tcp:0.0.0.0:8000:docker-proxy
 	lab_docker_dnat
 }
 

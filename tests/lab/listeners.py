@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Open listening sockets under realistic process names, for the portcheck lab.
 
-usage: listeners.py [--lifetime SECONDS] [--ready-file PATH] SPEC...
+usage: listeners.py [--lifetime SECONDS] [--ready-file PATH] [--udp-echo] SPEC...
 
 SPEC is PROTO:ADDRESS:PORT:NAME[:FLAG]
   PROTO    tcp or udp
@@ -16,6 +16,10 @@ examples: tcp:0.0.0.0:22:sshd  tcp:[::]:80:nginx:dual  tcp:127.0.0.1:5432:postgr
 
 Each spec gets its own child process that renames itself, binds, listens and
 then accepts and closes connections (TCP) or reads and drops datagrams (UDP).
+With --udp-echo, UDP listeners answer each datagram with "ADDRESS PORT\n", the
+local address and port it was delivered to (after any DNAT), sent from that very
+address (IP_PKTINFO / IPV6_PKTINFO) so that a wildcard socket's reply matches the
+client's connected socket and conntrack's reply tuple.
 The socket is created in the child after the fork, so the child alone owns it.
 Once every child is listening the parent prints "ready" on stdout (and writes
 the ready file if asked), so callers wait for that instead of sleeping blindly.
@@ -37,6 +41,10 @@ import time
 
 PR_SET_NAME = 15
 PR_SET_PDEATHSIG = 1
+# <linux/in.h>, <linux/in6.h>; Python's socket module lacks some of them.
+SOL_IP, SOL_IPV6 = 0, 41
+IP_PKTINFO = 8
+IPV6_RECVPKTINFO, IPV6_PKTINFO = 49, 50
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -86,7 +94,7 @@ def parse_spec(spec):
     return proto, family, addr, int(port), name, flag != "dual"
 
 
-def child(spec, parsed, lifetime, ready_w):
+def child(spec, parsed, lifetime, ready_w, udp_echo=False):
     """Run in the forked child: never returns."""
     proto, family, addr, port, name, v6only = parsed
     status = 1
@@ -104,8 +112,15 @@ def child(spec, parsed, lifetime, ready_w):
         s.bind((addr, port))
         if proto == "tcp":
             s.listen(128)
+        elif udp_echo:
+            if family == socket.AF_INET6:
+                s.setsockopt(SOL_IPV6, IPV6_RECVPKTINFO, 1)
+            else:
+                s.setsockopt(SOL_IP, IP_PKTINFO, 1)
         os.write(ready_w, b"+")
         os.close(ready_w)
+        if proto == "udp" and udp_echo:
+            serve_udp_echo(s, family, port)
         serve(s, proto)
     except BaseException as e:  # report anything, including KeyboardInterrupt
         msg = "%s: %s" % (spec, e)
@@ -124,6 +139,33 @@ def serve(s, proto):
             conn.close()
         else:
             s.recvfrom(65535)
+
+
+def serve_udp_echo(s, family, port):
+    """Answer every datagram with the local address and port it reached."""
+    while True:
+        try:
+            _, anc, _, peer = s.recvmsg(65535, 256)
+        except OSError:
+            continue
+        local, reply_anc = None, []
+        for level, kind, data in anc:
+            if level == SOL_IP and kind == IP_PKTINFO and len(data) >= 12:
+                # struct in_pktinfo { int ifindex; in_addr spec_dst; in_addr addr; }
+                addr = data[8:12]
+                local = socket.inet_ntop(socket.AF_INET, addr)
+                reply_anc = [(SOL_IP, IP_PKTINFO, data[:4] + addr + bytes(4))]
+            elif level == SOL_IPV6 and kind == IPV6_PKTINFO and len(data) >= 20:
+                # struct in6_pktinfo { in6_addr addr; int ifindex; }; the interface
+                # too, so that a link-local address (after a redirect) works.
+                local = socket.inet_ntop(socket.AF_INET6, data[:16])
+                reply_anc = [(SOL_IPV6, IPV6_PKTINFO, data[:20])]
+        if local is None:
+            continue
+        try:
+            s.sendmsg([("%s %d\n" % (local, port)).encode()], reply_anc, 0, peer)
+        except OSError:
+            pass  # the client may be gone; never let one datagram stop the listener
 
 
 def wait_ready(ready_r, count, timeout):
@@ -172,6 +214,8 @@ def main():
     ap.add_argument("--lifetime", type=int, default=600,
                     help="exit after this many seconds (default 600)")
     ap.add_argument("--ready-file", help="also create this file once ready")
+    ap.add_argument("--udp-echo", action="store_true",
+                    help="UDP listeners answer each datagram with the address and port it reached")
     ap.add_argument("specs", nargs="+", metavar="SPEC")
     args = ap.parse_args()
     if args.lifetime <= 0:
@@ -196,7 +240,7 @@ def main():
             pid = os.fork()
             if pid == 0:
                 os.close(ready_r)
-                child(spec, p, args.lifetime, ready_w)
+                child(spec, p, args.lifetime, ready_w, args.udp_echo)
             pids.append(pid)
         os.close(ready_w)
 

@@ -46,7 +46,7 @@ lab_pass "portcheck status --json exits 1 (findings)"
 
 # The JSON checks; the ICMP type/code are the ones the probes saw above.
 "$LAB_PYTHON" - "$json" "$ICMP_V4" "$ICMP_V6" <<'EOF'
-import json, sys
+import ipaddress, json, sys
 
 path, probe_v4, probe_v6 = sys.argv[1:4]
 failed = False
@@ -79,6 +79,15 @@ def listeners(port):
         check(False, "listener %d/tcp is reported" % port)
     return found
 
+CLIENT_V4, CLIENT_V6 = ipaddress.ip_address("192.0.2.2"), ipaddress.ip_address("2001:db8:1::2")
+
+def covers(path, addr):
+    source = path.get("source") or ""
+    if source == "any":
+        return path.get("family") == ("ipv4" if addr.version == 4 else "ipv6")
+    return any(addr in ipaddress.ip_network(s) for s in source.split(",")
+               if ipaddress.ip_network(s).version == addr.version)
+
 def icmp(reject):
     if not isinstance(reject, dict) or "icmp_type" not in reject:
         return repr(reject)
@@ -86,6 +95,10 @@ def icmp(reject):
 
 for l in listeners(22):
     check(l.get("exposure") == "open", "22/tcp (sshd) exposure open", l.get("exposure"))
+    eth0 = [p for p in l.get("paths") or [] if p.get("interface") == "eth0" and covers(p, CLIENT_V4)]
+    check(len(eth0) == 1 and eth0[0].get("allowed_by") == "service ssh" and
+          eth0[0].get("verdict") == "accept", "22/tcp: the client's path accepts, allowed by service ssh",
+          json.dumps(eth0))
     check((l.get("process") or {}).get("name") == "sshd", "22/tcp owned by sshd", json.dumps(l.get("process")))
 
 for l in listeners(80):
@@ -93,16 +106,23 @@ for l in listeners(80):
     check((l.get("process") or {}).get("name") == "nginx", "80/tcp owned by nginx", json.dumps(l.get("process")))
     check(sorted(l.get("families") or []) == ["ipv4", "ipv6"], "80/tcp is dual-stack",
           json.dumps(l.get("families")))
-    paths = l.get("paths") or []
-    check(bool(paths), "80/tcp has paths")
+    # The paths the probes took: arriving on eth0 from the client's addresses.
+    paths = [p for p in l.get("paths") or [] if p.get("interface") == "eth0" and
+             (covers(p, CLIENT_V4) or covers(p, CLIENT_V6))]
+    check(len(paths) == 2, "80/tcp has one eth0 path per family covering the client",
+          json.dumps(l.get("paths"))[:1500])
     bad = [p for p in paths if p.get("zone") != "public" or p.get("verdict") != "reject"]
-    check(not bad, "80/tcp: every path is zone public, verdict reject", json.dumps(bad)[:1000])
+    check(not bad, "80/tcp: the client's paths are zone public, verdict reject", json.dumps(bad)[:1000])
     for family, want in (("ipv4", probe_v4), ("ipv6", probe_v6)):
         fam = [p for p in paths if p.get("family") == family]
         got = sorted({icmp(p.get("reject")) for p in fam})
         check(fam and got == [want],
-              "80/tcp %s paths reject with ICMP %s, as the probe saw" % (family, want),
+              "80/tcp %s path rejects with ICMP %s, as the probe saw" % (family, want),
               "got %s" % got)
+    rules = [p.get("rule") or {} for p in paths]
+    check(all(r.get("table") == "firewalld" and r.get("chain") == "filter_IN_public" and
+              "reject" in (r.get("text") or "") and r.get("handle") for r in rules),
+          "80/tcp: the deciding rule is firewalld's reject in filter_IN_public", json.dumps(rules))
     # The command may name the port or the service (http); "port" is always the port.
     fix = l.get("fix") or {}
     check(fix.get("port") == "80/tcp" and bool(fix.get("command")),
@@ -111,5 +131,52 @@ for l in listeners(80):
 for l in listeners(5432):
     check(l.get("exposure") == "local-only", "5432/tcp (postgres) exposure local-only", l.get("exposure"))
 
+# 8000: docker-proxy listens on the host, but a connection from the client is
+# DNAT'd to the container before it could reach it: accepted, forwarded_to the container.
+for l in listeners(8000):
+    eth0 = [p for p in l.get("paths") or [] if p.get("interface") == "eth0" and covers(p, CLIENT_V4)]
+    check(len(eth0) == 1 and eth0[0].get("verdict") == "accept" and
+          (eth0[0].get("forwarded_to") or {}).get("address") == "198.51.100.2" and
+          (eth0[0].get("forwarded_to") or {}).get("port") == 8000,
+          "8000/tcp: the client's path accepts, forwarded_to 198.51.100.2:8000 (as the probe saw)",
+          json.dumps(eth0)[:1000])
+
 sys.exit(1 if failed else 0)
 EOF
+
+# --- explain: one connection, rule by rule, agreeing with the probes above ---
+# explain_check PORT WANT_STATUS PYTHON_ASSERTIONS: `explain PORT/tcp --from the
+# client` (interface and destination defaulted from the routes), checked in python
+# with the reply in `e`.
+explain_check() {
+	local port=$1 want=$2 checks=$3 rc=0 out=$LAB_DIR/explain-$1.json
+	lab_portcheck explain "$port/tcp" --from 192.0.2.2 --json >"$out" || rc=$?
+	((rc == want)) || lab_die "explain $port/tcp: exit status $rc, want $want: $(head -c 2000 "$out")"
+	"$LAB_PYTHON" - "$out" "$checks" <<'PY' || lab_die "explain $port/tcp: $(head -c 3000 "$out")"
+import json, sys
+e = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+PY
+}
+
+explain_check 80 1 '
+assert e["interface"] == "eth0" and e["destination"] == "192.0.2.1", e
+assert e["verdict"] == "reject" and e["reject"] == {"icmp_type": 3, "icmp_code": 13}, e["reject"]
+assert "No route to host" in e["client_sees"], e["client_sees"]
+last = [t for t in e["trace"] if t["action"] == "reject"]
+assert last and last[-1]["handle"] == e["rule"]["handle"] and last[-1]["chain"] == "filter_IN_public", e["trace"]
+'
+lab_pass "explain 80/tcp --from the client: rejected 3/13 by filter_IN_public's rule, \"No route to host\", as the probe saw"
+
+explain_check 22 0 '
+assert e["verdict"] == "accept" and e["allowed_by"] == "service ssh", e
+assert e["client_sees"].startswith("SYN-ACK"), e["client_sees"]
+'
+lab_pass "explain 22/tcp: accepted (service ssh), SYN-ACK, as the probe saw"
+
+explain_check 8000 0 '
+assert e["verdict"] == "accept", e
+assert e["forwarded_to"] == {"address": "198.51.100.2", "port": 8000}, e["forwarded_to"]
+assert any(t["action"] == "nat" for t in e["trace"]), e["trace"]
+'
+lab_pass "explain 8000/tcp: DNAT to the container 198.51.100.2:8000, then accepted, as the probe saw"

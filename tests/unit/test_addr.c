@@ -99,13 +99,47 @@ static void test_complement(void **state)
 	free(out);
 }
 
+static void test_range_to_prefixes(void **state)
+{
+	struct pc_addr lo, hi;
+	struct pc_prefix *out = NULL;
+	char buf[PC_PREFIXSTRLEN];
+	size_t n = 0;
+
+	assert_int_equal(pc_addr_from_string("192.0.2.1", &lo), 0);
+	assert_int_equal(pc_addr_from_string("192.0.2.6", &hi), 0);
+	assert_int_equal(pc_range_to_prefixes(&lo, &hi, &out, &n), 0);
+	/* .1/32 .2/31 .4/31 .6/32 */
+	assert_int_equal(n, 4);
+	assert_string_equal(pc_prefix_to_string(&out[0], buf), "192.0.2.1");
+	assert_string_equal(pc_prefix_to_string(&out[1], buf), "192.0.2.2/31");
+	assert_string_equal(pc_prefix_to_string(&out[2], buf), "192.0.2.4/31");
+	assert_string_equal(pc_prefix_to_string(&out[3], buf), "192.0.2.6");
+	free(out);
+
+	/* The whole space is one /0, and the top address does not wrap. */
+	out = NULL;
+	n = 0;
+	lo = (struct pc_addr){.family = AF_INET6};
+	hi = pc_addr_max(AF_INET6);
+	assert_int_equal(pc_range_to_prefixes(&lo, &hi, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].len, 0);
+	free(out);
+
+	assert_true(pc_addr_inc(&lo));
+	assert_int_equal(lo.bytes[15], 1);
+	assert_false(pc_addr_inc(&hi));
+	assert_true(pc_addr_dec(&lo));
+	assert_false(pc_addr_dec(&lo));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_and_format),
-	    cmocka_unit_test(test_classify),
-	    cmocka_unit_test(test_contains),
-	    cmocka_unit_test(test_complement),
+	    cmocka_unit_test(test_parse_and_format),  cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_contains),	      cmocka_unit_test(test_complement),
+	    cmocka_unit_test(test_range_to_prefixes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

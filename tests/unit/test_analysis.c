@@ -7,9 +7,11 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 
 #include <cmocka.h>
 
+#include "nftbuild.h"
 #include "portcheck/report.h"
 
 /* --- snapshot builders ---------------------------------------------------------------- */
@@ -56,6 +58,114 @@ static void mk_netif(struct pc_netif *ni)
 	add_addr(ni, 2, "192.0.2.1", 24);
 	add_addr(ni, 2, "2001:db8:1::1", 64);
 	add_addr(ni, 3, "198.51.100.1", 24);
+	/* A host's usual default routes: replies (ICMP errors included) can reach any source. */
+	nb_route(ni, "0.0.0.0/0", RT_TABLE_MAIN, RTN_UNICAST, 2, "192.0.2.254", 0);
+	nb_route(ni, "::/0", RT_TABLE_MAIN, RTN_UNICAST, 2, "2001:db8:1::fffe", 1024);
+	nb_route(ni, "192.0.2.0/24", RT_TABLE_MAIN, RTN_UNICAST, 2, NULL, 0);
+	nb_route(ni, "2001:db8:1::/64", RT_TABLE_MAIN, RTN_UNICAST, 2, NULL, 256);
+	nb_route(ni, "198.51.100.0/24", RT_TABLE_MAIN, RTN_UNICAST, 3, NULL, 0);
+	nb_route(ni, "127.0.0.0/8", RT_TABLE_LOCAL, RTN_LOCAL, 1, NULL, 0);
+	nb_route(ni, "192.0.2.1/32", RT_TABLE_LOCAL, RTN_LOCAL, 2, NULL, 0);
+	nb_route(ni, "198.51.100.1/32", RT_TABLE_LOCAL, RTN_LOCAL, 3, NULL, 0);
+	nb_route(ni, "2001:db8:1::1/128", RT_TABLE_LOCAL, RTN_LOCAL, 2, NULL, 0);
+	ni->forwarding_v4 = true;
+}
+
+/*
+ * The ruleset firewalld 1.3's nftables backend loads for the stock public zone, reduced to
+ * what decides a new inbound connection: established/DNAT/lo accepted, dispatch to the zone
+ * chain by source then by interface, the zone's allow rules, then its target.
+ */
+static struct pc_nft_table *fw_table(struct pc_nft_ruleset *rs)
+{
+	return (struct pc_nft_table *)pc_nft_table_find(rs, NFPROTO_INET, "firewalld");
+}
+
+static void fw_zone_chain(struct pc_nft_ruleset *rs, const char *zone, const char *target)
+{
+	char name[64];
+	struct pc_nft_rule *r;
+	struct pc_nft_chain *c;
+
+	snprintf(name, sizeof(name), "filter_IN_%s", zone);
+	c = nb_chain(fw_table(rs), name);
+	if (strcmp(target, "ACCEPT") == 0) {
+		nb_accept(nb_rule(c, "accept"));
+	} else if (strcmp(target, "DROP") == 0) {
+		nb_drop(nb_rule(c, "drop"));
+	} else {
+		r = nb_rule(c, "reject with icmpx admin-prohibited");
+		nb_reject(r, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
+	}
+}
+
+/* "tcp dport PORT accept" at the head of zone chain @zone. */
+static void fw_allow(struct pc_nft_ruleset *rs, const char *zone, uint16_t port)
+{
+	char name[64], text[64];
+	struct pc_nft_chain *c;
+	struct pc_nft_rule *r, tmp;
+
+	snprintf(name, sizeof(name), "filter_IN_%s", zone);
+	c = (struct pc_nft_chain *)pc_nft_chain_find(fw_table(rs), name);
+	assert_non_null(c);
+	snprintf(text, sizeof(text), "tcp dport %u accept", port);
+	r = nb_rule(c, text);
+	nb_l4proto(r, IPPROTO_TCP);
+	nb_dport(r, port);
+	nb_accept(r);
+	/* Allow rules come before the target's rule. */
+	tmp = c->rules[c->n_rules - 1];
+	memmove(&c->rules[1], &c->rules[0], (c->n_rules - 1) * sizeof(tmp));
+	c->rules[0] = tmp;
+}
+
+/* "ip saddr PREFIX goto filter_IN_ZONE" at the head of the zone dispatch. */
+static void fw_source_zone(struct pc_nft_ruleset *rs, const char *prefix, const char *zone)
+{
+	char name[64], text[96];
+	struct pc_nft_chain *c =
+	    (struct pc_nft_chain *)pc_nft_chain_find(fw_table(rs), "filter_INPUT_ZONES");
+	struct pc_nft_rule *r, tmp;
+
+	snprintf(name, sizeof(name), "filter_IN_%s", zone);
+	snprintf(text, sizeof(text), "ip saddr %s goto %s", prefix, name);
+	r = nb_rule(c, text);
+	nb_nfproto(r, NFPROTO_IPV4);
+	nb_addr_match(r, prefix, false, NFT_CMP_EQ);
+	nb_goto(r, name);
+	tmp = c->rules[c->n_rules - 1];
+	memmove(&c->rules[1], &c->rules[0], (c->n_rules - 1) * sizeof(tmp));
+	c->rules[0] = tmp;
+}
+
+static void mk_ruleset(struct pc_nft_ruleset *rs)
+{
+	struct pc_nft_table *t;
+	struct pc_nft_chain *c;
+	struct pc_nft_rule *r;
+
+	*rs = (struct pc_nft_ruleset){.genid = 7};
+	t = nb_table(rs, NFPROTO_INET, "firewalld");
+	c = nb_base_chain(t, "filter_INPUT", "filter", NF_INET_LOCAL_IN, 10, NF_ACCEPT);
+	r = nb_rule(c, "ct state established,related accept");
+	nb_ct_state(r, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+	nb_accept(r);
+	r = nb_rule(c, "ct status dnat accept");
+	nb_ct_status(r, IPS_DST_NAT);
+	nb_accept(r);
+	r = nb_rule(c, "iifname \"lo\" accept");
+	nb_iifname(r, "lo", false);
+	nb_accept(r);
+	nb_jump(nb_rule(c, "jump filter_INPUT_ZONES"), "filter_INPUT_ZONES");
+	r = nb_rule(c, "reject with icmpx admin-prohibited");
+	nb_reject(r, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
+	c = nb_chain(t, "filter_INPUT_ZONES");
+	nb_goto(nb_rule(c, "goto filter_IN_public"), "filter_IN_public");
+	fw_zone_chain(rs, "public", "default");
+	fw_zone_chain(rs, "drop", "DROP");
+	fw_zone_chain(rs, "trusted", "ACCEPT");
+	fw_allow(rs, "public", 22);
 }
 
 static void add_port(struct pc_fw_ports *ports, const char *port, const char *proto)
@@ -124,6 +234,8 @@ static struct pc_fw_zone *zone(struct pc_fw_config *c, const char *name)
 struct fixture {
 	struct pc_netif ni;
 	struct pc_firewalld fw;
+	struct pc_nft_ruleset rs;
+	bool no_ruleset; /* analyse as if nftables could not be read */
 	struct pc_listener_set ls;
 	struct pc_report report;
 };
@@ -134,6 +246,7 @@ static int setup(void **state)
 
 	mk_netif(&f->ni);
 	mk_firewalld(&f->fw);
+	mk_ruleset(&f->rs);
 	*state = f;
 	return 0;
 }
@@ -144,6 +257,7 @@ static int teardown(void **state)
 
 	pc_report_clear(&f->report);
 	pc_firewalld_clear(&f->fw);
+	pc_nft_ruleset_clear(&f->rs);
 	pc_netif_free(&f->ni);
 	free(f->ls.items);
 	free(f);
@@ -161,40 +275,85 @@ static void listen_on(struct fixture *f, struct pc_listener l)
 static const struct pc_listener_report *run(struct fixture *f)
 {
 	pc_report_clear(&f->report);
-	assert_int_equal(pc_analysis_run(&f->ls, &f->ni, &f->fw, &f->report), 0);
+	struct pc_analysis_input in = {.listeners = &f->ls,
+				       .netif = &f->ni,
+				       .fw = &f->fw,
+				       .nft = f->no_ruleset ? NULL : &f->rs,
+				       .nft_error = "test: not read"};
+
+	assert_int_equal(pc_analysis_run(&in, &f->report), 0);
 	assert_int_equal(f->report.n_listeners, f->ls.n);
 	return f->report.listeners;
 }
 
 /* --- tests ------------------------------------------------------------------------------ */
 
+/* The eth0 IPv4 path whose source range holds @src. */
+static const struct pc_path *path_for(const struct pc_listener_report *lr, const char *ifname,
+				      const char *src)
+{
+	struct pc_addr a;
+
+	assert_int_equal(pc_addr_from_string(src, &a), 0);
+	for (size_t i = 0; i < lr->n_paths; i++) {
+		const struct pc_path *p = &lr->paths[i];
+		char *copy, *tok, *save = NULL;
+		bool hit = false;
+
+		if (strcmp(p->interface, ifname) || p->family != a.family)
+			continue;
+		if (strcmp(p->source, "any") == 0)
+			return p;
+		copy = strdup(p->source);
+		for (tok = strtok_r(copy, ",", &save); tok && !hit;
+		     tok = strtok_r(NULL, ",", &save)) {
+			struct pc_prefix pfx;
+			hit = pc_prefix_from_string(tok, &pfx) == 0 && pc_prefix_contains(&pfx, &a);
+		}
+		free(copy);
+		if (hit)
+			return p;
+	}
+	fail_msg("no %s path for %s", ifname, src);
+	return NULL;
+}
+
 static void test_incident(void **state)
 {
 	struct fixture *f = *state;
 	const struct pc_listener_report *r;
+	const struct pc_path *p;
 
 	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
 	listen_on(f, mk_listener(IPPROTO_TCP, "::", 80, false));
 	listen_on(f, mk_listener(IPPROTO_TCP, "127.0.0.1", 5432, false));
 	r = run(f);
 
-	/* 22: eth0 v4 + eth1 v4 (0.0.0.0 is IPv4 only), both public, both allowed by ssh. */
+	/* 22: eth0 v4 + eth1 v4 (0.0.0.0 is IPv4 only), accepted by the zone's rule. */
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_OPEN);
 	assert_int_equal(r[0].n_paths, 2);
-	assert_string_equal(r[0].paths[0].allowed_by, "service ssh");
-	assert_string_equal(r[0].paths[0].source, "any");
-	assert_false(r[0].paths[0].runtime_only);
+	p = &r[0].paths[0];
+	assert_string_equal(p->source, "any");
+	assert_int_equal(p->verdict, PC_VERDICT_ACCEPT);
+	assert_string_equal(p->allowed_by, "service ssh");
+	assert_string_equal(p->rule.chain, "filter_IN_public");
+	assert_string_equal(p->rule.text, "tcp dport 22 accept");
+	assert_false(p->disagrees);
 	assert_null(r[0].fix.command);
 
-	/* 80: dual stack: eth0 v4, eth0 v6, eth1 v4; all rejected with admin-prohibited. */
+	/* 80: dual stack: eth0 v4, eth0 v6, eth1 v4; the zone's target rejects each. */
 	assert_int_equal(r[1].exposure, PC_EXPOSURE_BLOCKED);
 	assert_int_equal(r[1].families, PC_FAMILY_IPV4 | PC_FAMILY_IPV6);
 	assert_int_equal(r[1].n_paths, 3);
 	for (size_t i = 0; i < r[1].n_paths; i++) {
-		const struct pc_path *p = &r[1].paths[i];
+		p = &r[1].paths[i];
 		assert_int_equal(p->verdict, PC_VERDICT_REJECT);
+		assert_int_equal(p->fw_verdict, PC_VERDICT_REJECT);
 		assert_string_equal(p->zone, "public");
+		assert_string_equal(p->rule.table, "firewalld");
+		assert_string_equal(p->rule.text, "reject with icmpx admin-prohibited");
 		assert_null(p->allowed_by);
+		/* icmpx admin-prohibited on the wire: ICMP 3/13, ICMPv6 1/1. */
 		if (p->family == AF_INET) {
 			assert_int_equal(p->reject.icmp_type, 3);
 			assert_int_equal(p->reject.icmp_code, 13);
@@ -229,6 +388,7 @@ static void test_runtime_only(void **state)
 	const struct pc_listener_report *r;
 
 	add_port(&zone(&f->fw.runtime, "public")->ports, "8000-8010", "tcp");
+	fw_allow(&f->rs, "public", 8005);
 	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 8005, false));
 	r = run(f);
 	/* Bound to eth0's address: only eth0 reaches it. */
@@ -245,17 +405,25 @@ static void test_drop_zone_on_interface(void **state)
 {
 	struct fixture *f = *state;
 	const struct pc_listener_report *r;
+	struct pc_nft_chain *c;
+	struct pc_nft_rule *rule, tmp;
 
-	pc_strv_push(&zone(&f->fw.runtime, "drop")->interfaces, "eth+");
+	/* firewalld: eth1 in zone drop (by its "eth+" wildcard), eth0 in public. */
 	pc_strv_push(&zone(&f->fw.runtime, "public")->interfaces, "eth0");
+	pc_strv_push(&zone(&f->fw.runtime, "drop")->interfaces, "eth+");
+	c = (struct pc_nft_chain *)pc_nft_chain_find(fw_table(&f->rs), "filter_INPUT_ZONES");
+	rule = nb_rule(c, "iifname \"eth1\" goto filter_IN_drop");
+	nb_iifname(rule, "eth1", false);
+	nb_goto(rule, "filter_IN_drop");
+	tmp = c->rules[c->n_rules - 1];
+	memmove(&c->rules[1], &c->rules[0], (c->n_rules - 1) * sizeof(tmp));
+	c->rules[0] = tmp;
 	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
 	r = run(f);
-	/* eth0 is listed by public (first match wins in zone order: public is first), eth1
-	 * matches drop's "eth+" wildcard. */
 	assert_int_equal(r[0].n_paths, 2);
-	assert_int_equal(r[0].paths[0].verdict, PC_VERDICT_ACCEPT);
-	assert_string_equal(r[0].paths[1].zone, "drop");
-	assert_int_equal(r[0].paths[1].verdict, PC_VERDICT_DROP);
+	assert_int_equal(path_for(&r[0], "eth0", "192.0.2.9")->verdict, PC_VERDICT_ACCEPT);
+	assert_string_equal(path_for(&r[0], "eth1", "198.51.100.9")->zone, "drop");
+	assert_int_equal(path_for(&r[0], "eth1", "198.51.100.9")->verdict, PC_VERDICT_DROP);
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
 	assert_string_equal(r[0].fix.command, "portcheck open ssh --zone drop --permanent");
 }
@@ -264,44 +432,105 @@ static void test_source_zone_splits_sources(void **state)
 {
 	struct fixture *f = *state;
 	const struct pc_listener_report *r;
+	const struct pc_path *p;
 
 	pc_strv_push(&zone(&f->fw.runtime, "trusted")->sources, "203.0.113.0/24");
+	fw_source_zone(&f->rs, "203.0.113.0/24", "trusted");
 	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 80, false));
 	r = run(f);
 	assert_int_equal(r[0].n_paths, 2);
-	assert_string_equal(r[0].paths[0].source, "203.0.113.0/24");
-	assert_string_equal(r[0].paths[0].zone, "trusted");
-	assert_int_equal(r[0].paths[0].verdict, PC_VERDICT_ACCEPT);
-	assert_string_equal(r[0].paths[1].zone, "public");
-	assert_int_equal(r[0].paths[1].verdict, PC_VERDICT_REJECT);
+	p = path_for(&r[0], "eth0", "203.0.113.77");
+	assert_string_equal(p->source, "203.0.113.0/24");
+	assert_string_equal(p->zone, "trusted");
+	assert_int_equal(p->verdict, PC_VERDICT_ACCEPT);
+	assert_string_equal(p->rule.text, "accept");
+	p = path_for(&r[0], "eth0", "198.51.100.7");
+	assert_string_equal(p->zone, "public");
+	assert_int_equal(p->verdict, PC_VERDICT_REJECT);
 	/* The rest of the IPv4 space, exactly: 24 prefixes around 203.0.113.0/24. */
-	assert_non_null(strstr(r[0].paths[1].source, "0.0.0.0/1"));
-	assert_null(strstr(r[0].paths[1].source, "203.0.113.0/24"));
+	/* Impossible sources (0.0.0.0/8, 127.0.0.0/8, multicast, our own) are left out. */
+	assert_true(strncmp(p->source, "1.0.0.0/8,2.0.0.0/7,", 20) == 0);
+	assert_null(strstr(p->source, "127.0.0.0"));
+	assert_null(strstr(p->source, "203.0.113.0/24"));
+	assert_non_null(strstr(p->source, "203.0.112.0/24"));
+	assert_non_null(strstr(p->source, "203.0.114.0/23"));
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
 }
 
-static void test_rich_rule_makes_unknown(void **state)
+static void test_dnat_is_forwarded_not_disagreement(void **state)
 {
 	struct fixture *f = *state;
 	const struct pc_listener_report *r;
-	struct pc_fw_zone *pub = zone(&f->fw.runtime, "public");
+	const struct pc_path *p;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "docker");
+	struct pc_nft_chain *c =
+	    nb_base_chain(t, "PREROUTING", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT);
+	struct pc_nft_rule *rule = nb_rule(c, "tcp dport 8000 dnat to 198.51.100.2:8000");
 
-	pc_strv_push(&pub->rich_rules, "rule family=\"ipv4\" source address=\"198.51.100.7\" "
-				       "port port=\"80\" protocol=\"tcp\" accept");
-	pc_strv_push(&pub->rich_rules,
-		     "rule family=\"ipv4\" port port=\"443\" protocol=\"tcp\" drop");
-	listen_on(f, mk_listener(IPPROTO_TCP, "::", 80, false));
-	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 443, false));
+	nb_l4proto(rule, IPPROTO_TCP);
+	nb_dport(rule, 8000);
+	nb_dnat_to(rule, NFPROTO_IPV4, "198.51.100.2", 8000);
+	/* Forwarded traffic meets firewalld's forward chain: "ct status dnat accept". */
+	c = nb_base_chain(fw_table(&f->rs), "filter_FORWARD", "filter", NF_INET_FORWARD, 10,
+			  NF_ACCEPT);
+	rule = nb_rule(c, "ct status dnat accept");
+	nb_ct_status(rule, IPS_DST_NAT);
+	nb_accept(rule);
+	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 8000, false));
 	r = run(f);
-	/* 80: the rich rule is IPv4 only: IPv4 paths unknown, the IPv6 path still rejects. */
-	assert_int_equal(r[0].exposure, PC_EXPOSURE_UNKNOWN);
-	for (size_t i = 0; i < r[0].n_paths; i++)
-		assert_int_equal(r[0].paths[i].verdict, r[0].paths[i].family == AF_INET
-							    ? PC_VERDICT_UNKNOWN
-							    : PC_VERDICT_REJECT);
-	/* 443: a rich rule touching it too. */
-	assert_int_equal(r[1].exposure, PC_EXPOSURE_UNKNOWN);
-	assert_non_null(strstr(r[1].paths[0].reason, "rich rule"));
+	p = path_for(&r[0], "eth0", "192.0.2.9");
+	assert_int_equal(p->verdict, PC_VERDICT_ACCEPT);
+	assert_string_equal(p->forwarded_to, "198.51.100.2:8000");
+	assert_int_equal(p->fw_verdict, PC_VERDICT_REJECT);
+	assert_false(p->disagrees);
+	assert_non_null(strstr(p->reason, "DNAT sends it to 198.51.100.2:8000"));
+}
+
+static void test_other_table_disagrees_with_firewalld(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	const struct pc_path *p;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "filter");
+	struct pc_nft_chain *c =
+	    nb_base_chain(t, "INPUT", "filter", NF_INET_LOCAL_IN, 0, NF_ACCEPT);
+	struct pc_nft_rule *rule = nb_rule(c, "tcp dport 22 drop");
+
+	nb_l4proto(rule, IPPROTO_TCP);
+	nb_dport(rule, 22);
+	nb_drop(rule);
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	r = run(f);
+	p = &r[0].paths[0];
+	assert_int_equal(p->verdict, PC_VERDICT_DROP);
+	assert_string_equal(p->rule.family, "ip");
+	assert_string_equal(p->rule.table, "filter");
+	assert_string_equal(p->allowed_by, "service ssh");
+	assert_true(p->disagrees);
+	assert_non_null(strstr(p->reason, "tcp dport 22 drop"));
+	/* Not firewalld's doing: no firewalld command would fix it. */
+	assert_null(r[0].fix.command);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_BLOCKED);
+}
+
+static void test_rich_rule_only_affects_the_firewalld_layer(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+
+	pc_strv_push(&zone(&f->fw.runtime, "public")->rich_rules,
+		     "rule family=\"ipv4\" source address=\"198.51.100.7\" "
+		     "port port=\"80\" protocol=\"tcp\" accept");
+	listen_on(f, mk_listener(IPPROTO_TCP, "::", 80, false));
+	r = run(f);
+	/* The kernel's verdict is exact regardless; firewalld's view is unknown on IPv4. */
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_BLOCKED);
+	for (size_t i = 0; i < r[0].n_paths; i++) {
+		assert_int_equal(r[0].paths[i].verdict, PC_VERDICT_REJECT);
+		assert_int_equal(r[0].paths[i].fw_verdict, r[0].paths[i].family == AF_INET
+							       ? PC_VERDICT_UNKNOWN
+							       : PC_VERDICT_REJECT);
+	}
 }
 
 static void test_rich_rule_elsewhere_is_ignored(void **state)
@@ -315,7 +544,8 @@ static void test_rich_rule_elsewhere_is_ignored(void **state)
 		     "rule icmp-block name=\"echo-request\"");
 	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
 	r = run(f);
-	assert_int_equal(r[0].exposure, PC_EXPOSURE_OPEN);
+	assert_int_equal(r[0].paths[0].fw_verdict, PC_VERDICT_ACCEPT);
+	assert_string_equal(r[0].paths[0].allowed_by, "service ssh");
 }
 
 static void test_v6only_and_bound_device(void **state)
@@ -336,39 +566,66 @@ static void test_v6only_and_bound_device(void **state)
 	assert_string_equal(r[1].paths[0].interface, "eth1");
 }
 
+static void test_without_ruleset_never_guesses(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+
+	f->no_ruleset = true;
+	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
+	r = run(f);
+	/* firewalld allows it, but only the kernel's ruleset can say what happens. */
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_UNKNOWN);
+	assert_int_equal(r[0].paths[0].verdict, PC_VERDICT_UNKNOWN);
+	assert_int_equal(r[0].paths[0].fw_verdict, PC_VERDICT_ACCEPT);
+	assert_non_null(strstr(r[0].paths[0].reason, "could not be read"));
+	assert_false(f->report.nft_read);
+	assert_string_equal(f->report.nft_error, "test: not read");
+}
+
 static void test_firewalld_not_running(void **state)
 {
 	struct fixture *f = *state;
 	const struct pc_listener_report *r;
 
+	/* firewalld gone, its rules removed: an empty ruleset accepts everything. */
 	f->fw.running = false;
 	f->fw.error = strdup("firewalld is not running");
+	pc_nft_ruleset_clear(&f->rs);
 	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
 	r = run(f);
-	/* Never accept on a guess. */
-	assert_int_equal(r[0].exposure, PC_EXPOSURE_UNKNOWN);
-	assert_int_equal(r[0].paths[0].verdict, PC_VERDICT_UNKNOWN);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_OPEN);
+	assert_int_equal(r[0].paths[0].verdict, PC_VERDICT_ACCEPT);
+	assert_null(r[0].paths[0].zone);
+	assert_false(r[0].paths[0].has_rule);
 	assert_null(r[0].fix.command);
 	assert_false(f->report.fw_running);
 }
 
-static void test_panic_mode_drops(void **state)
+static void test_panic_mode(void **state)
 {
 	struct fixture *f = *state;
 	const struct pc_listener_report *r;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "firewalld_policy_drop");
 
+	/* firewalld's panic mode: a table whose chains drop everything. */
+	nb_base_chain(t, "filter_input", "filter", NF_INET_LOCAL_IN, -1000, NF_DROP);
 	f->fw.panic = true;
 	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
 	r = run(f);
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_BLOCKED);
 	assert_int_equal(r[0].paths[0].verdict, PC_VERDICT_DROP);
+	assert_true(r[0].paths[0].rule.handle == 0); /* the policy decided */
+	assert_string_equal(r[0].paths[0].rule.text, "policy drop");
+	/* Zones mean nothing in panic mode, and no zone change would help. */
+	assert_null(r[0].paths[0].zone);
 	assert_null(r[0].fix.command);
 }
 
 static void test_json_contract(void **state)
 {
 	struct fixture *f = *state;
-	json_t *j, *l, *p;
+	json_t *j, *l, *p, *rule;
 
 	listen_on(f, mk_listener(IPPROTO_TCP, "::", 80, false));
 	run(f);
@@ -376,6 +633,8 @@ static void test_json_contract(void **state)
 	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
 	assert_true(json_is_true(json_object_get(json_object_get(j, "firewalld"), "running")));
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(j, "nftables"), "generation")), 7);
 	l = json_array_get(json_object_get(j, "listeners"), 0);
 	assert_string_equal(json_string_value(json_object_get(l, "exposure")), "blocked");
 	assert_string_equal(json_string_value(json_object_get(l, "address")), "::");
@@ -384,7 +643,11 @@ static void test_json_contract(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "verdict")), "reject");
 	assert_int_equal(
 	    json_integer_value(json_object_get(json_object_get(p, "reject"), "icmp_code")), 13);
-	assert_true(json_is_null(json_object_get(p, "rule")));
+	rule = json_object_get(p, "rule");
+	assert_string_equal(json_string_value(json_object_get(rule, "family")), "inet");
+	assert_string_equal(json_string_value(json_object_get(rule, "chain")), "filter_IN_public");
+	assert_true(json_integer_value(json_object_get(rule, "handle")) > 0);
+	assert_true(json_is_null(json_object_get(p, "forwarded_to")));
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(l, "firewalld"), "zone")), "public");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(l, "fix"), "port")),
@@ -395,18 +658,22 @@ static void test_json_contract(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_incident, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fix_names_port_without_exact_service, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_runtime_only, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_drop_zone_on_interface, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_source_zone_splits_sources, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rich_rule_makes_unknown, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rich_rule_elsewhere_is_ignored, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_v6only_and_bound_device, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_firewalld_not_running, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_panic_mode_drops, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_json_contract, setup, teardown),
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	    T(test_incident),
+	    T(test_fix_names_port_without_exact_service),
+	    T(test_runtime_only),
+	    T(test_drop_zone_on_interface),
+	    T(test_source_zone_splits_sources),
+	    T(test_dnat_is_forwarded_not_disagreement),
+	    T(test_other_table_disagrees_with_firewalld),
+	    T(test_rich_rule_only_affects_the_firewalld_layer),
+	    T(test_rich_rule_elsewhere_is_ignored),
+	    T(test_v6only_and_bound_device),
+	    T(test_without_ruleset_never_guesses),
+	    T(test_firewalld_not_running),
+	    T(test_panic_mode),
+	    T(test_json_contract),
+#undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

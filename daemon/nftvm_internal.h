@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private parts of the engine (nftvm.h): the state of one synthetic packet on its way
+ * through the hooks, the expression VM that runs one base chain the way nft_do_chain does,
+ * the set index, xtables compat and the routing model. Shared by nftvm*.c and nftpath.c.
+ */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portcheck/nftvm.h"
+
+/* NFT_REG32_NUM: 16 32-bit data registers after the 16 bytes of the verdict. */
+#define VM_REG32_NUM 20
+/* NFT_JUMP_STACK_SIZE */
+#define VM_JUMP_STACK_SIZE 16
+/* IPv6 header + TCP header without options is the largest synthetic packet. */
+#define VM_PKT_MAX 64
+/* Rules evaluated in one path before giving up: a snapshot from a live kernel has no
+ * loops (the kernel refuses them), a hand-built one might. */
+#define VM_MAX_STEPS 1000000
+/* Binary choices (limit, quota, ...) explored per path, and runs over all of them. */
+#define VM_MAX_CHOICES 12
+#define VM_MAX_RUNS 256
+/* Sets a path may add to with dynset before lookups in them stop being exact. */
+#define VM_MAX_DIRTY_SETS 8
+
+/* NF_INET_INGRESS as the trace reports netdev ingress chains too. */
+#define VM_HOOK_INGRESS 5
+
+/* IP_CT_* state of the packet's conntrack entry, as nf_ct_get() would see it. */
+enum vm_ct {
+	VM_CT_NONE,	 /* no entry yet (before conntrack at -200, or ingress) */
+	VM_CT_UNTRACKED, /* notrack */
+	VM_CT_NEW,	 /* IP_CT_NEW, direction original, unconfirmed */
+};
+
+/* One direction of a conntrack tuple; ports in network byte order. */
+struct vm_tuple {
+	struct pc_addr src, dst;
+	uint16_t sport, dport;
+};
+
+/* The routing model: routes of netif, or derived from addresses when netif has none. */
+struct vm_net {
+	const struct pc_netif *ni;
+	bool derive[2]; /* [0] IPv4, [1] IPv6: no routes of that family in netif */
+};
+
+/* A route lookup result. */
+struct vm_rt {
+	bool found;
+	uint8_t type; /* RTN_* */
+	uint32_t table;
+	uint32_t oif;
+	struct pc_prefix dst;
+	bool gateway;
+	struct pc_addr via;
+};
+
+/* The packet, its conntrack entry and the NAT bindings: what persists across hooks. */
+struct vm_pkt {
+	int family;	 /* AF_INET / AF_INET6 */
+	uint8_t nfproto; /* NFPROTO_IPV4 / NFPROTO_IPV6 */
+	uint8_t l4proto;
+	uint8_t buf[VM_PKT_MAX]; /* network header, transport header */
+	/* The bits of buf that differ between clients (TTL, lengths, TCP sequence number,
+	 * window, ECN bits, checksums ...): comparisons that depend on them are not exact. */
+	uint8_t var[VM_PKT_MAX];
+	uint32_t len, thoff;
+	uint32_t iif, oif; /* oif once routed (forward, postrouting) */
+	uint32_t mark, priority, secmark;
+	uint8_t pkt_type; /* PACKET_HOST */
+	bool nftrace;
+	bool pkt_type_changed;
+
+	enum vm_ct ct;
+	uint32_t ct_status, ct_mark;
+	uint8_t ct_labels[16];
+	bool ct_helper_unknown; /* a helper may have been attached (IPS_HELPER) */
+	struct vm_tuple orig, reply;
+	bool nat_done[2]; /* nf_nat_initialized() per NF_NAT_MANIP_SRC / _DST */
+	bool nat_changed[2];
+	struct pc_addr nat_addr[2];
+	uint16_t nat_port[2];  /* network byte order */
+	bool nat_addr_inexact; /* masquerade: the source address is approximated */
+
+	const void *dirty_sets[VM_MAX_DIRTY_SETS];
+	size_t n_dirty_sets;
+};
+
+/* The binary choices of one run (see pc_nft_eval_path): a prefix fixed by the driver,
+ * extended with 0 by the run. */
+struct vm_choices {
+	uint8_t v[VM_MAX_CHOICES];
+	size_t n_fixed, n_used;
+	bool overflow;
+	/* The first choice point met in this run, for the unknown result. */
+	bool have_first;
+	struct pc_rule_ref first_rule;
+	uint32_t first_hook;
+	char first_what[64];
+	size_t first_trace_len;
+};
+
+struct vm_trace {
+	struct pc_trace_entry *v;
+	size_t n, cap;
+	bool oom;
+};
+
+/* The VM: one base chain invocation (nft_do_chain) plus what the path around it set. */
+struct vm {
+	const struct pc_nft_ruleset *rs;
+	const struct vm_net *net;
+	struct vm_pkt *pkt;
+	struct vm_choices *ch;
+	struct vm_trace *tr; /* NULL when no trace is wanted */
+
+	uint32_t hook;		 /* NF_INET_* (VM_HOOK_INGRESS for ingress) */
+	uint8_t pf;		 /* nft_pf(): NFPROTO_IPV4/IPV6, NFPROTO_NETDEV on netdev ingress */
+	int nat_manip;		 /* NF_NAT_MANIP_* of the nat hook running the chain, -1 outside */
+	bool ct_order_ambiguous; /* the chain sits at the conntrack priority */
+
+	const struct pc_nft_table *table;
+	const struct pc_nft_chain *chain;
+	const struct pc_nft_rule *rule;
+
+	uint32_t regs[VM_REG32_NUM]; /* [0..3] belong to the verdict, kept apart below */
+	/* Per register bit: set when it holds a bit of the packet that varies by client. */
+	uint32_t taint[VM_REG32_NUM];
+	const char *taint_what; /* the field it came from, for the reason */
+	int32_t vcode;
+	const char *vchain;
+
+	/* What the current rule did besides its verdict, for the trace. */
+	bool rule_rejected;
+	bool rule_nat;
+	bool rule_choice;
+	char rule_detail[96];
+
+	/* A reject that fired: what the client sees (silent when nothing can be sent). */
+	bool rejected;
+	bool reject_silent;
+	struct pc_reject reject;
+
+	bool unknown;
+	char reason[256];
+	uint64_t steps;
+};
+
+/* Verdicts of vm_run_chain beyond the NF_* ones. */
+#define VM_UNKNOWN (-100)
+
+/* Copy @src into @dst of @size bytes, truncating. */
+void vm_strlcpy(char *dst, const char *src, size_t size);
+
+/* --- nftvm.c ---------------------------------------------------------------------------- */
+
+/* Evaluate base chain @base of table @t as nft_do_chain does. Returns the verdict
+ * (NF_ACCEPT, NF_DROP, NF_QUEUE ...) or VM_UNKNOWN (vm->reason says why); -ENOMEM. */
+int vm_run_chain(struct vm *vm, const struct pc_nft_table *t, const struct pc_nft_chain *base);
+/* Stop evaluation: not exactly evaluable. The first reason wins. */
+void vm_unknown(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A binary outcome the snapshot cannot decide (rate limits, quotas, ...): returns 0 or 1
+ * as fixed by the driver, or -1 after vm_unknown() when there are too many. */
+int vm_choose(struct vm *vm, const char *what);
+/* The byte offset of netlink register @reg in the register file, or -1. */
+int vm_reg_offset(uint32_t reg);
+/* Pointer to @len bytes at register @reg, NULL (after vm_unknown) when out of range. */
+uint8_t *vm_reg(struct vm *vm, uint32_t reg, uint32_t len);
+/* A register an expression writes: its taint is cleared (up to the end of the last word,
+ * which the kernel's stores zero). */
+uint8_t *vm_reg_out(struct vm *vm, uint32_t reg, uint32_t len);
+/* A register an expression uses as an exact value (keys, addresses, marks): NULL after
+ * vm_unknown() when it holds client-dependent bits. */
+const uint8_t *vm_reg_in(struct vm *vm, uint32_t reg, uint32_t len);
+/* The taint bytes of register bytes at @reg. */
+uint8_t *vm_taint_of(struct vm *vm, const uint8_t *reg);
+/* Which header field a packet offset belongs to, for reasons. */
+const char *vm_field_name(const struct vm_pkt *p, uint32_t off);
+/* nft_reg_store8 / nft_reg_store16 / a 32-bit store; zero the word first. */
+void vm_store8(uint8_t *dst, uint8_t v);
+void vm_store16(uint8_t *dst, uint16_t v);
+void vm_store32(uint8_t *dst, uint32_t v);
+/* nft_data_copy: zero the last partial word, then copy. */
+void vm_data_copy(uint8_t *dst, const void *src, uint32_t len);
+/* Append a trace entry (no-op without a trace). */
+void vm_trace_add(struct vm *vm, uint32_t hook, const struct pc_rule_ref *ref,
+		  enum pc_trace_action action, const char *detail);
+void vm_rule_ref(const struct pc_nft_table *t, const struct pc_nft_chain *c,
+		 const struct pc_nft_rule *r, struct pc_rule_ref *ret);
+/* The chain named @name of the current table. */
+const struct pc_nft_chain *vm_chain_find(const struct pc_nft_table *t, const char *name);
+
+/* --- nftvm_expr.c ----------------------------------------------------------------------- */
+
+void vm_eval_meta(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_ct(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_fib(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_reject(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_nat(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_redir(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_masq(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_notrack(struct vm *vm);
+/* The reject the kernel sends for ICMP @code of its family (nf_send_unreach{,6}) or a TCP
+ * reset (nf_send_reset{,6}); records it in vm. Sets the verdict to NF_DROP. */
+void vm_send_unreach(struct vm *vm, uint8_t code);
+void vm_send_reset(struct vm *vm);
+
+/* A NAT range as nf_nat_range2 holds it; ports in host byte order. */
+struct vm_nat_range {
+	uint32_t flags; /* NF_NAT_RANGE_* */
+	struct pc_addr min_addr, max_addr;
+	uint16_t min_port, max_port, base_port;
+};
+/* nf_nat_setup_info for the packet's conntrack entry. Sets the verdict (NF_ACCEPT, or
+ * NF_DROP as the kernel does) or vm_unknown(). */
+void vm_nat_setup(struct vm *vm, const struct vm_nat_range *r, int manip);
+/* nf_nat_redirect_ipv4/ipv6 with the port range of @r. */
+void vm_nat_redirect(struct vm *vm, const struct vm_nat_range *r);
+/* nf_nat_masquerade_ipv4/ipv6 with the port range of @r. */
+void vm_nat_masquerade(struct vm *vm, const struct vm_nat_range *r);
+
+/* --- nftvm_set.c ------------------------------------------------------------------------ */
+
+/* nft_lookup_eval. */
+void vm_eval_lookup(struct vm *vm, const struct pc_nft_expr *e);
+/* nft_dynset_eval, as far as it is exact. */
+void vm_eval_dynset(struct vm *vm, const struct pc_nft_expr *e);
+/* The element of @set matching @key (set->key_len bytes), or NULL; the catch-all element is
+ * not considered. Builds the set's index on first use. -ENOMEM as a NULL with *oom set. */
+const struct pc_nft_set_elem *vm_set_find(const struct pc_nft_set *set, const uint8_t *key,
+					  bool *oom);
+const struct pc_nft_set_elem *vm_set_catchall(const struct pc_nft_set *set);
+const struct pc_nft_set *vm_set_find_by_name(const struct pc_nft_table *t, const char *name);
+
+/* --- nftvm_xt.c ------------------------------------------------------------------------- */
+
+void vm_eval_xt_match(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_xt_target(struct vm *vm, const struct pc_nft_expr *e);
+
+/* --- nftvm_route.c ---------------------------------------------------------------------- */
+
+void vm_net_init(struct vm_net *net, const struct pc_netif *ni);
+const struct pc_link *vm_link(const struct vm_net *net, uint32_t ifindex);
+bool vm_link_is_loopback(const struct vm_net *net, uint32_t ifindex);
+/*
+ * fib_lookup / fib6_lookup with the default policy rules: the local table, then main.
+ * @strict_oif restricts to routes out of that device (RT6_LOOKUP_F_IFACE), 0 for none.
+ * THROW routes fall through to the next table. Policy routing beyond that is
+ * netif->routing_blind_spot, checked by the callers.
+ */
+void vm_fib_lookup(const struct vm_net *net, const struct pc_addr *dst, uint32_t strict_oif,
+		   struct vm_rt *ret);
+/* A lookup in the local table only (inet_addr_type_table). */
+void vm_fib_local_lookup(const struct vm_net *net, const struct pc_addr *dst, struct vm_rt *ret);
+/* inet_dev_addr_type(): RTN_* of @a (IPv4), restricted to @dev's local routes when dev. */
+uint8_t vm_inet_addr_type(const struct vm_net *net, uint32_t dev, const struct pc_addr *a);
+/* True when @a is an address of interface @ifindex (nf_ipv6_chk_addr strict). */
+bool vm_dev_has_addr(const struct vm_net *net, uint32_t ifindex, const struct pc_addr *a);
+/* True when @a is an address of this host (any interface). */
+bool vm_host_has_addr(const struct vm_net *net, const struct pc_addr *a);
+/* The IPv6 address type bits of ipv6_addr_type() the engine needs. */
+#define VM_V6_UNICAST 0x0001
+#define VM_V6_MULTICAST 0x0002
+#define VM_V6_LOOPBACK 0x0010
+#define VM_V6_LINKLOCAL 0x0020
+#define VM_V6_SITELOCAL 0x0040
+#define VM_V6_MAPPED 0x1000
+unsigned vm_ipv6_addr_type(const struct pc_addr *a);
+/* ipv6_addr_scope(): 0 global, 0x10 host (loopback), 0x20 link, 0x40 site. */
+unsigned vm_ipv6_addr_scope(const struct pc_addr *a);
+/* ipv6_anycast_destination() for a route and an address. */
+bool vm_rt_is_anycast(const struct vm_rt *rt, const struct pc_addr *a);

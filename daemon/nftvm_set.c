@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Set lookups (nft_lookup_eval) over an index built once per set, on first use, and kept in
+ * the snapshot (pc_nft_set.index, freed with the ruleset). Lookups are O(log n): evaluating
+ * a rule against a set of 200,000 elements costs about what it does against 20.
+ *
+ * - Sets without NFT_SET_INTERVAL (hash, bitmap, concatenations of exact values): the keys,
+ *   sorted; a binary search compares all set->key_len bytes, padding included, as the hash
+ *   backends do (memcmp over klen).
+ * - Interval sets as nft_set_rbtree holds them: start elements and NFT_SET_ELEM_INTERVAL_END
+ *   elements. The lookup semantics are "the greatest element not above the key, a start
+ *   winning over an end of the same key; a match when it is a start" (an open-ended last
+ *   interval has no end element). The index turns every start into the range
+ *   [start, next element - 1] (or up to the maximum key).
+ * - Interval sets with NFTA_SET_ELEM_KEY_END (nft_set_pipapo, concatenated ranges): each
+ *   element is a range per field; a key matches when every field lies in its range,
+ *   comparing each field's own length (the padding to 4 bytes is not compared).
+ *
+ * Ranges are searched with an implicit interval tree over their first field (sorted by
+ * start, each node holding the maximum end below it): O(log n + k), k the number of
+ * elements whose first-field range holds the key. Without concatenation ranges do not
+ * overlap and k <= 1; with it, k is the number of elements sharing that first-field value
+ * (e.g. "0.0.0.0/0 . 22" and "0.0.0.0/0 . 80" both hold any address).
+ *
+ * The index is built lazily through a const snapshot; the engine is single-threaded.
+ */
+#include <errno.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nftvm_internal.h"
+
+struct set_range {
+	const struct pc_nft_set_elem *e;
+	const uint8_t *lo, *hi; /* klen bytes each */
+};
+
+struct set_item {
+	const struct pc_nft_set_elem *e;
+	const uint8_t *key; /* klen bytes */
+};
+
+struct set_index {
+	bool ranges; /* else exact keys */
+	uint32_t klen;
+	uint32_t nfields;
+	uint32_t foff[16], flen[16];
+	const struct pc_nft_set_elem *catchall;
+	size_t n;
+	struct set_item *exact; /* sorted by key */
+	struct set_range *r;	/* sorted by the first field's start */
+	uint8_t *maxend;	/* n * flen[0]: the largest first-field end of each subtree */
+	uint8_t *blob;		/* normalized keys */
+};
+
+static void index_free(void *p)
+{
+	struct set_index *x = p;
+
+	if (!x)
+		return;
+	free(x->exact);
+	free(x->r);
+	free(x->maxend);
+	free(x->blob);
+	free(x);
+}
+
+/* Sorting of rbtree-style elements: by key, an end before a start of the same key. */
+struct rb_item {
+	const struct pc_nft_set_elem *e;
+	const uint8_t *key;
+	bool end;
+};
+
+static int cmp_rb(const void *a, const void *b, void *klen)
+{
+	const struct rb_item *x = a, *y = b;
+	int d = memcmp(x->key, y->key, *(uint32_t *)klen);
+
+	if (d)
+		return d;
+	return (int)y->end - (int)x->end;
+}
+
+static int cmp_range(const void *a, const void *b, void *len)
+{
+	const struct set_range *x = a, *y = b;
+
+	return memcmp(x->lo, y->lo, *(uint32_t *)len);
+}
+
+/* Big-endian decrement of @len bytes; false when it was all zero. */
+static bool key_dec(uint8_t *k, uint32_t len)
+{
+	for (uint32_t i = len; i > 0; i--) {
+		if (k[i - 1]--)
+			return true;
+	}
+	return false;
+}
+
+/* Copy @d into @dst as a key of klen bytes (shorter data zero-padded). */
+static void key_norm(uint8_t *dst, const struct pc_nft_data *d, uint32_t klen)
+{
+	memset(dst, 0, klen);
+	memcpy(dst, d->v, d->len < klen ? d->len : klen);
+}
+
+static size_t tree_build(struct set_index *x, size_t lo, size_t hi)
+{
+	size_t mid, l, r;
+	uint32_t f = x->flen[0];
+	uint8_t *m;
+
+	if (lo >= hi)
+		return SIZE_MAX;
+	mid = lo + (hi - lo) / 2;
+	m = x->maxend + mid * f;
+	memcpy(m, x->r[mid].hi + x->foff[0], f);
+	l = tree_build(x, lo, mid);
+	r = tree_build(x, mid + 1, hi);
+	if (l != SIZE_MAX && memcmp(x->maxend + l * f, m, f) > 0)
+		memcpy(m, x->maxend + l * f, f);
+	if (r != SIZE_MAX && memcmp(x->maxend + r * f, m, f) > 0)
+		memcpy(m, x->maxend + r * f, f);
+	return mid;
+}
+
+static int cmp_item(const void *a, const void *b, void *klen)
+{
+	const struct set_item *x = a, *y = b;
+
+	return memcmp(x->key, y->key, *(uint32_t *)klen);
+}
+
+static int build_exact(struct set_index *x, const struct pc_nft_set *s)
+{
+	uint32_t klen = x->klen;
+	size_t n = 0;
+
+	x->exact = calloc(s->n_elems ? s->n_elems : 1, sizeof(*x->exact));
+	x->blob = malloc(s->n_elems * klen + 1);
+	if (!x->exact || !x->blob)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_elems; i++) {
+		const struct pc_nft_set_elem *e = &s->elems[i];
+
+		if (e->flags & (NFT_SET_ELEM_CATCHALL | NFT_SET_ELEM_INTERVAL_END))
+			continue;
+		key_norm(x->blob + n * klen, &e->key, klen);
+		x->exact[n] = (struct set_item){.e = e, .key = x->blob + n * klen};
+		n++;
+	}
+	if (n > 1)
+		qsort_r(x->exact, n, sizeof(*x->exact), cmp_item, &klen);
+	x->n = n;
+	return 0;
+}
+
+static int build_ranges(struct set_index *x, const struct pc_nft_set *s)
+{
+	uint32_t klen = x->klen;
+	bool key_end = false;
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_elems; i++)
+		if (s->elems[i].key_end.len)
+			key_end = true;
+
+	x->r = calloc(s->n_elems ? s->n_elems : 1, sizeof(*x->r));
+	x->blob = malloc(s->n_elems * klen * 2 + 1);
+	if (!x->r || !x->blob)
+		return -ENOMEM;
+
+	if (key_end) {
+		for (size_t i = 0; i < s->n_elems; i++) {
+			const struct pc_nft_set_elem *e = &s->elems[i];
+			uint8_t *lo = x->blob + n * klen * 2, *hi = lo + klen;
+
+			if (e->flags & (NFT_SET_ELEM_CATCHALL | NFT_SET_ELEM_INTERVAL_END))
+				continue;
+			key_norm(lo, &e->key, klen);
+			if (e->key_end.len)
+				key_norm(hi, &e->key_end, klen);
+			else
+				memcpy(hi, lo, klen);
+			x->r[n++] = (struct set_range){.e = e, .lo = lo, .hi = hi};
+		}
+	} else {
+		struct rb_item *items = calloc(s->n_elems ? s->n_elems : 1, sizeof(*items));
+		uint8_t *keys = malloc(s->n_elems * klen + 1);
+		size_t m = 0;
+
+		if (!items || !keys) {
+			free(items);
+			free(keys);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < s->n_elems; i++) {
+			const struct pc_nft_set_elem *e = &s->elems[i];
+
+			if (e->flags & NFT_SET_ELEM_CATCHALL)
+				continue;
+			key_norm(keys + m * klen, &e->key, klen);
+			items[m] =
+			    (struct rb_item){.e = e,
+					     .key = keys + m * klen,
+					     .end = (e->flags & NFT_SET_ELEM_INTERVAL_END) != 0};
+			m++;
+		}
+		if (m > 1)
+			qsort_r(items, m, sizeof(*items), cmp_rb, &klen);
+		for (size_t i = 0; i < m; i++) {
+			uint8_t *lo = x->blob + n * klen * 2, *hi = lo + klen;
+
+			if (items[i].end)
+				continue;
+			/* A start and an end of the same key: the start wins, so the range goes
+			 * up to the next distinct element. */
+			memcpy(lo, items[i].key, klen);
+			if (i + 1 < m) {
+				memcpy(hi, items[i + 1].key, klen);
+				if (!key_dec(hi, klen)) {
+					/* The next element has the same key as this start (a start
+					 * after a start of the same key cannot be): empty. */
+					continue;
+				}
+				if (memcmp(hi, lo, klen) < 0)
+					continue;
+			} else {
+				memset(hi, 0xff, klen);
+			}
+			x->r[n++] = (struct set_range){.e = items[i].e, .lo = lo, .hi = hi};
+		}
+		free(items);
+		free(keys);
+	}
+	x->n = n;
+	/* Sort by the first field's start (the whole key without concatenation). */
+	if (n > 1)
+		qsort_r(x->r, n, sizeof(*x->r), cmp_range, &x->flen[0]);
+	x->maxend = malloc(n * x->flen[0] + 1);
+	if (!x->maxend)
+		return -ENOMEM;
+	tree_build(x, 0, n);
+	return 0;
+}
+
+static struct set_index *index_get(const struct pc_nft_set *cs, bool *oom)
+{
+	struct pc_nft_set *s = (struct pc_nft_set *)cs; /* the index is the VM's cache */
+	struct set_index *x;
+	uint32_t off = 0;
+	int r;
+
+	if (s->index)
+		return s->index;
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		*oom = true;
+		return NULL;
+	}
+	x->klen = s->key_len;
+	if (x->klen == 0 || x->klen > PC_NFT_DATA_MAX) {
+		/* No usable key length: take the longest element key. */
+		for (size_t i = 0; i < s->n_elems; i++)
+			if (s->elems[i].key.len > x->klen)
+				x->klen = s->elems[i].key.len;
+		if (x->klen == 0)
+			x->klen = 4;
+	}
+	/* Field layout: each field takes its length rounded up to 4 bytes (NFT_REG32). */
+	if (s->field_count > 1 && s->field_count <= 16) {
+		x->nfields = s->field_count;
+		for (uint32_t i = 0; i < x->nfields; i++) {
+			x->foff[i] = off;
+			x->flen[i] = s->field_len[i];
+			off += (s->field_len[i] + 3) / 4 * 4;
+		}
+		if (off > x->klen || x->flen[0] == 0) {
+			x->nfields = 1;
+			x->foff[0] = 0;
+			x->flen[0] = x->klen;
+		}
+	} else {
+		x->nfields = 1;
+		x->flen[0] = x->klen;
+	}
+	for (size_t i = 0; i < s->n_elems; i++)
+		if (s->elems[i].flags & NFT_SET_ELEM_CATCHALL)
+			x->catchall = &s->elems[i];
+	x->ranges = (s->flags & NFT_SET_INTERVAL) != 0;
+	r = x->ranges ? build_ranges(x, s) : build_exact(x, s);
+	if (r < 0) {
+		index_free(x);
+		*oom = true;
+		return NULL;
+	}
+	s->index = x;
+	s->index_free = index_free;
+	return x;
+}
+
+static bool range_match(const struct set_index *x, const struct set_range *r, const uint8_t *key)
+{
+	for (uint32_t f = 0; f < x->nfields; f++) {
+		uint32_t o = x->foff[f], l = x->flen[f];
+
+		if (memcmp(key + o, r->lo + o, l) < 0 || memcmp(key + o, r->hi + o, l) > 0)
+			return false;
+	}
+	return true;
+}
+
+static const struct set_range *tree_query(const struct set_index *x, size_t lo, size_t hi,
+					  const uint8_t *key)
+{
+	uint32_t f = x->flen[0], o = x->foff[0];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct set_range *found;
+
+		if (memcmp(x->maxend + mid * f, key + o, f) < 0)
+			return NULL; /* nothing below ends at or after the key */
+		found = tree_query(x, lo, mid, key);
+		if (found)
+			return found;
+		if (memcmp(x->r[mid].lo + o, key + o, f) > 0)
+			return NULL; /* this start and all to its right are above the key */
+		if (range_match(x, &x->r[mid], key))
+			return &x->r[mid];
+		lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct pc_nft_set_elem *vm_set_find(const struct pc_nft_set *set, const uint8_t *key,
+					  bool *oom)
+{
+	const struct set_index *x = index_get(set, oom);
+
+	if (!x)
+		return NULL;
+	if (x->ranges) {
+		const struct set_range *r = tree_query(x, 0, x->n, key);
+
+		return r ? r->e : NULL;
+	}
+	for (size_t lo = 0, hi = x->n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = memcmp(x->exact[mid].key, key, x->klen);
+
+		if (d == 0)
+			return x->exact[mid].e;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct pc_nft_set_elem *vm_set_catchall(const struct pc_nft_set *set)
+{
+	bool oom = false;
+	const struct set_index *x = index_get(set, &oom);
+
+	return x ? x->catchall : NULL;
+}
+
+const struct pc_nft_set *vm_set_find_by_name(const struct pc_nft_table *t, const char *name)
+{
+	for (size_t i = 0; t && name && i < t->n_sets; i++)
+		if (t->sets[i].name && strcmp(t->sets[i].name, name) == 0)
+			return &t->sets[i];
+	return NULL;
+}
+
+static bool set_dirty(const struct vm *vm, const struct pc_nft_set *s)
+{
+	for (size_t i = 0; i < vm->pkt->n_dirty_sets; i++)
+		if (vm->pkt->dirty_sets[i] == s)
+			return true;
+	return false;
+}
+
+void vm_eval_lookup(struct vm *vm, const struct pc_nft_expr *e)
+{
+	const struct pc_nft_set *s = vm_set_find_by_name(vm->table, e->lookup.set);
+	const struct pc_nft_set_elem *el;
+	bool oom = false, found;
+	const uint8_t *key;
+
+	if (!s) {
+		vm_unknown(vm, "lookup in set %s, not in the snapshot",
+			   e->lookup.set ? e->lookup.set : "(none)");
+		return;
+	}
+	if (set_dirty(vm, s)) {
+		vm_unknown(vm, "lookup in set @%s after this packet added to it", s->name);
+		return;
+	}
+	if (!index_get(s, &oom)) {
+		vm_unknown(vm, "out of memory indexing set @%s", s->name);
+		return;
+	}
+	key = vm_reg_in(vm, e->lookup.sreg, ((struct set_index *)s->index)->klen);
+	if (!key)
+		return;
+	el = vm_set_find(s, key, &oom);
+	if (oom) {
+		vm_unknown(vm, "out of memory indexing set @%s", s->name);
+		return;
+	}
+	/* nft_lookup_eval: the catch-all element stands in for a missing key, then the result
+	 * is inverted, so an inverted lookup in a set with a catch-all never matches. Kernels
+	 * before "nft_lookup: fix catchall element handling with inverted lookups"
+	 * (CVE-2026-72320; 6.12.97, 6.18.40, 7.1.5) consulted the catch-all after inverting,
+	 * so there such a lookup always matches: which one runs is not in the snapshot. */
+	if ((e->lookup.flags & NFT_LOOKUP_F_INV) && vm_set_catchall(s)) {
+		vm_unknown(vm,
+			   "inverted lookup in set @%s with a catch-all element: the result "
+			   "depends on the kernel version",
+			   s->name);
+		return;
+	}
+	if (!el)
+		el = vm_set_catchall(s);
+	found = (el != NULL) ^ ((e->lookup.flags & NFT_LOOKUP_F_INV) != 0);
+	if (!found) {
+		vm->vcode = NFT_BREAK;
+		return;
+	}
+	if (!el || !(s->flags & NFT_SET_MAP))
+		return;
+	if (s->data_type == NFT_DATA_VERDICT) {
+		vm->vcode = el->verdict.code;
+		vm->vchain = el->verdict.chain;
+		return;
+	}
+	if (e->lookup.dreg) {
+		uint32_t dlen = s->data_len ? s->data_len : el->data.len;
+		uint8_t *d = vm_reg_out(vm, e->lookup.dreg, dlen);
+		uint8_t tmp[PC_NFT_DATA_MAX] = {};
+
+		if (!d)
+			return;
+		memcpy(tmp, el->data.v, el->data.len < dlen ? el->data.len : dlen);
+		vm_data_copy(d, tmp, dlen);
+	}
+}
+
+void vm_eval_dynset(struct vm *vm, const struct pc_nft_expr *e)
+{
+	const struct pc_nft_set *s = vm_set_find_by_name(vm->table, e->dynset.set);
+	struct vm_pkt *p = vm->pkt;
+
+	if (!s) {
+		vm_unknown(vm, "dynset on set %s, not in the snapshot",
+			   e->dynset.set ? e->dynset.set : "(none)");
+		return;
+	}
+	/* Later lookups in this set by the same packet are no longer exact. */
+	if (!set_dirty(vm, s)) {
+		if (p->n_dirty_sets >= VM_MAX_DIRTY_SETS) {
+			vm_unknown(vm, "dynset on too many sets");
+			return;
+		}
+		p->dirty_sets[p->n_dirty_sets++] = s;
+	}
+	/* Delete never breaks; add and update break when the set is full or an expression
+	 * attached to the element (a meter's limit) says so: runtime state. */
+	if (e->dynset.op == NFT_DYNSET_OP_DELETE)
+		return;
+	if (vm_choose(vm, "dynset") == 1)
+		vm->vcode = NFT_BREAK;
+}

@@ -1,0 +1,772 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xtables compat (nft_compat): the matches and targets iptables-nft leaves as xtables
+ * extensions, evaluated from their info blobs as the xt_*.c / ipt_*.c modules do. A match
+ * that does not match breaks the rule (NFT_BREAK), hotdrop drops, a target's XT_CONTINUE
+ * continues and any other value is the verdict. The extension family is the table's
+ * (ip: NFPROTO_IPV4, ip6: NFPROTO_IPV6); inet tables cannot hold xtables extensions.
+ */
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/x_tables.h>
+#include <linux/netfilter/xt_CT.h>
+#include <linux/netfilter/xt_addrtype.h>
+#include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_iprange.h>
+#include <linux/netfilter/xt_mark.h>
+#include <linux/netfilter/xt_multiport.h>
+#include <linux/netfilter/xt_pkttype.h>
+#include <linux/netfilter/xt_rpfilter.h>
+#include <linux/netfilter/xt_state.h>
+#include <linux/netfilter/xt_tcpudp.h>
+#include <linux/netfilter_ipv4/ipt_REJECT.h>
+#include <linux/netfilter_ipv6/ip6t_REJECT.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nftvm_internal.h"
+
+#define MANIP_SRC 0
+#define MANIP_DST 1
+
+enum xt_res {
+	XT_NOMATCH,
+	XT_MATCH,
+	XT_HOTDROP,
+	XT_ERR, /* vm_unknown() was called */
+};
+
+/* Copy the info blob into @dst of @size bytes; a shorter blob is an inconsistent snapshot. */
+static bool info_get(struct vm *vm, const struct pc_nft_expr *e, void *dst, size_t size)
+{
+	if (!e->xt.info || e->xt.info_len < size) {
+		vm_unknown(vm, "%s: info of %u bytes, expected %zu", e->xt.name, e->xt.info_len,
+			   size);
+		return false;
+	}
+	memcpy(dst, e->xt.info, size);
+	return true;
+}
+
+static void pkt_addr(const struct vm_pkt *p, bool dst, struct pc_addr *ret)
+{
+	unsigned off = p->family == AF_INET ? (dst ? 16 : 12) : (dst ? 24 : 8);
+
+	*ret = (struct pc_addr){.family = p->family};
+	memcpy(ret->bytes, p->buf + off, pc_addr_size(p->family));
+}
+
+static void pkt_ports(const struct vm_pkt *p, uint16_t *sport, uint16_t *dport)
+{
+	uint16_t s, d;
+
+	memcpy(&s, p->buf + p->thoff, 2);
+	memcpy(&d, p->buf + p->thoff + 2, 2);
+	*sport = ntohs(s);
+	*dport = ntohs(d);
+}
+
+/* --- matches ---------------------------------------------------------------------------- */
+
+static bool addr_masked_eq(const struct pc_addr *k, const union nf_inet_addr *a,
+			   const union nf_inet_addr *m)
+{
+	const uint8_t *ab = (const uint8_t *)a, *mb = (const uint8_t *)m;
+
+	for (unsigned i = 0; i < pc_addr_size(k->family); i++)
+		if ((k->bytes[i] & mb[i]) != ab[i])
+			return false;
+	return true;
+}
+
+/* conntrack_mt() of xt_conntrack.c; @v3 for the port ranges of revision 3. */
+static enum xt_res conntrack_mt(struct vm *vm, const struct xt_conntrack_mtinfo3 *info,
+				uint16_t state_mask, uint16_t status_mask, bool v3)
+{
+	struct vm_pkt *p = vm->pkt;
+	unsigned statebit;
+	bool ct = p->ct == VM_CT_NEW;
+
+	if (vm->ct_order_ambiguous) {
+		vm_unknown(vm, "conntrack match in a chain at the conntrack priority (-200)");
+		return XT_ERR;
+	}
+	if (ct)
+		statebit = XT_CONNTRACK_STATE_BIT(IP_CT_NEW);
+	else if (p->ct == VM_CT_UNTRACKED)
+		statebit = XT_CONNTRACK_STATE_UNTRACKED;
+	else
+		statebit = XT_CONNTRACK_STATE_INVALID;
+
+	if (info->match_flags & XT_CONNTRACK_STATE) {
+		if (ct) {
+			if (p->ct_status & IPS_SRC_NAT)
+				statebit |= XT_CONNTRACK_STATE_SNAT;
+			if (p->ct_status & IPS_DST_NAT)
+				statebit |= XT_CONNTRACK_STATE_DNAT;
+		}
+		if (!!(state_mask & statebit) ^ !(info->invert_flags & XT_CONNTRACK_STATE))
+			return XT_NOMATCH;
+	}
+	if (!ct)
+		return (info->match_flags & XT_CONNTRACK_STATE) ? XT_MATCH : XT_NOMATCH;
+	if ((info->match_flags & XT_CONNTRACK_DIRECTION) &&
+	    (true ^ !(info->invert_flags & XT_CONNTRACK_DIRECTION)))
+		return XT_NOMATCH; /* CTINFO2DIR(IP_CT_NEW) is IP_CT_DIR_ORIGINAL */
+
+	if ((info->match_flags & XT_CONNTRACK_ORIGSRC) &&
+	    (addr_masked_eq(&p->orig.src, &info->origsrc_addr, &info->origsrc_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_ORIGSRC)))
+		return XT_NOMATCH;
+	if ((info->match_flags & XT_CONNTRACK_ORIGDST) &&
+	    (addr_masked_eq(&p->orig.dst, &info->origdst_addr, &info->origdst_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_ORIGDST)))
+		return XT_NOMATCH;
+	if ((info->match_flags & XT_CONNTRACK_REPLSRC) &&
+	    (addr_masked_eq(&p->reply.src, &info->replsrc_addr, &info->replsrc_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_REPLSRC)))
+		return XT_NOMATCH;
+	if ((info->match_flags & XT_CONNTRACK_REPLDST) &&
+	    (addr_masked_eq(&p->reply.dst, &info->repldst_addr, &info->repldst_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_REPLDST)))
+		return XT_NOMATCH;
+
+	/* ct_proto_port_check / ct_proto_port_check_v3 */
+	if ((info->match_flags & XT_CONNTRACK_PROTO) &&
+	    ((p->l4proto == info->l4proto) ^ !(info->invert_flags & XT_CONNTRACK_PROTO)))
+		return XT_NOMATCH;
+	{
+		const struct {
+			uint16_t flag, lo, hi, port;
+		} ports[] = {
+		    {XT_CONNTRACK_ORIGSRC_PORT, info->origsrc_port, info->origsrc_port_high,
+		     p->orig.sport},
+		    {XT_CONNTRACK_ORIGDST_PORT, info->origdst_port, info->origdst_port_high,
+		     p->orig.dport},
+		    {XT_CONNTRACK_REPLSRC_PORT, info->replsrc_port, info->replsrc_port_high,
+		     p->reply.sport},
+		    {XT_CONNTRACK_REPLDST_PORT, info->repldst_port, info->repldst_port_high,
+		     p->reply.dport},
+		};
+
+		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+			bool inv = (info->invert_flags & ports[i].flag) != 0, m;
+
+			if (!(info->match_flags & ports[i].flag))
+				continue;
+			if (v3) /* host-order ranges against ntohs(port) */
+				m = ntohs(ports[i].port) >= ports[i].lo &&
+				    ntohs(ports[i].port) <= ports[i].hi;
+			else /* network-order equality */
+				m = ports[i].port == ports[i].lo;
+			if (m == inv)
+				return XT_NOMATCH;
+		}
+	}
+
+	if (info->match_flags & XT_CONNTRACK_STATUS) {
+		if (p->ct_helper_unknown) {
+			vm_unknown(vm, "conntrack --ctstatus after a ct helper assignment");
+			return XT_ERR;
+		}
+		if (!!(status_mask & p->ct_status) ^ !(info->invert_flags & XT_CONNTRACK_STATUS))
+			return XT_NOMATCH;
+	}
+	if (info->match_flags & XT_CONNTRACK_EXPIRES) {
+		vm_unknown(vm, "conntrack --ctexpire: a runtime value");
+		return XT_ERR;
+	}
+	return XT_MATCH;
+}
+
+static enum xt_res match_conntrack(struct vm *vm, const struct pc_nft_expr *e)
+{
+	struct xt_conntrack_mtinfo3 info = {};
+
+	switch (e->xt.rev) {
+	case 1: {
+		struct xt_conntrack_mtinfo1 i1;
+
+		if (!info_get(vm, e, &i1, sizeof(i1)))
+			return XT_ERR;
+		memcpy(&info, &i1, offsetof(struct xt_conntrack_mtinfo1, state_mask));
+		return conntrack_mt(vm, &info, i1.state_mask, i1.status_mask, false);
+	}
+	case 2: {
+		struct xt_conntrack_mtinfo2 i2;
+
+		if (!info_get(vm, e, &i2, sizeof(i2)))
+			return XT_ERR;
+		memcpy(&info, &i2, sizeof(i2));
+		return conntrack_mt(vm, &info, i2.state_mask, i2.status_mask, false);
+	}
+	case 3:
+		if (!info_get(vm, e, &info, sizeof(info)))
+			return XT_ERR;
+		return conntrack_mt(vm, &info, info.state_mask, info.status_mask, true);
+	default:
+		vm_unknown(vm, "conntrack match revision %u", e->xt.rev);
+		return XT_ERR;
+	}
+}
+
+static enum xt_res match_state(struct vm *vm, const struct pc_nft_expr *e)
+{
+	struct xt_state_info info;
+	unsigned statebit;
+
+	if (!info_get(vm, e, &info, sizeof(info)))
+		return XT_ERR;
+	if (vm->ct_order_ambiguous) {
+		vm_unknown(vm, "state match in a chain at the conntrack priority (-200)");
+		return XT_ERR;
+	}
+	switch (vm->pkt->ct) {
+	case VM_CT_NEW:
+		statebit = XT_STATE_BIT(IP_CT_NEW);
+		break;
+	case VM_CT_UNTRACKED:
+		statebit = XT_STATE_UNTRACKED;
+		break;
+	default:
+		statebit = XT_STATE_INVALID;
+		break;
+	}
+	return (info.statemask & statebit) ? XT_MATCH : XT_NOMATCH;
+}
+
+/* ports_match_v1 of xt_multiport.c (host-order ports). */
+static enum xt_res match_multiport(struct vm *vm, const struct pc_nft_expr *e)
+{
+	struct xt_multiport_v1 m;
+	uint16_t src, dst;
+
+	if (e->xt.rev != 1) {
+		vm_unknown(vm, "multiport match revision %u", e->xt.rev);
+		return XT_ERR;
+	}
+	if (!info_get(vm, e, &m, sizeof(m)))
+		return XT_ERR;
+	pkt_ports(vm->pkt, &src, &dst);
+	for (unsigned i = 0; i < m.count && i < XT_MULTI_PORTS; i++) {
+		uint16_t s = m.ports[i], en;
+		bool hit = false;
+
+		if (m.pflags[i]) {
+			if (++i >= XT_MULTI_PORTS)
+				break;
+			en = m.ports[i];
+			switch (m.flags) {
+			case XT_MULTIPORT_SOURCE:
+				hit = src >= s && src <= en;
+				break;
+			case XT_MULTIPORT_DESTINATION:
+				hit = dst >= s && dst <= en;
+				break;
+			case XT_MULTIPORT_EITHER:
+				hit = (dst >= s && dst <= en) || (src >= s && src <= en);
+				break;
+			}
+		} else {
+			switch (m.flags) {
+			case XT_MULTIPORT_SOURCE:
+				hit = src == s;
+				break;
+			case XT_MULTIPORT_DESTINATION:
+				hit = dst == s;
+				break;
+			case XT_MULTIPORT_EITHER:
+				hit = src == s || dst == s;
+				break;
+			}
+		}
+		if (hit)
+			return (true ^ m.invert) ? XT_MATCH : XT_NOMATCH;
+	}
+	return m.invert ? XT_MATCH : XT_NOMATCH;
+}
+
+/* match_lookup_rt6() of xt_addrtype.c */
+static uint16_t addrtype_rt6(struct vm *vm, uint32_t dev, const struct pc_addr *a, uint16_t mask)
+{
+	uint16_t ret = 0;
+	struct vm_rt rt;
+
+	if (dev && (mask & XT_ADDRTYPE_LOCAL) && vm_dev_has_addr(vm->net, dev, a))
+		ret = XT_ADDRTYPE_LOCAL;
+	vm_fib_lookup(vm->net, a, 0, &rt);
+	if (!rt.found)
+		return XT_ADDRTYPE_UNREACHABLE;
+	switch (rt.type) {
+	case RTN_UNREACHABLE:
+	case RTN_BLACKHOLE:
+	case RTN_PROHIBIT:
+	case RTN_THROW:
+		ret = XT_ADDRTYPE_UNREACHABLE;
+		break;
+	default:
+		break;
+	}
+	if (!dev && rt.type == RTN_LOCAL)
+		ret |= XT_ADDRTYPE_LOCAL;
+	if (vm_rt_is_anycast(&rt, a))
+		ret |= XT_ADDRTYPE_ANYCAST;
+	return ret;
+}
+
+static bool addrtype_type6(struct vm *vm, uint32_t dev, const struct pc_addr *a, uint16_t mask)
+{
+	unsigned t = vm_ipv6_addr_type(a);
+
+	if ((mask & XT_ADDRTYPE_MULTICAST) && !(t & VM_V6_MULTICAST))
+		return false;
+	if ((mask & XT_ADDRTYPE_UNICAST) && !(t & VM_V6_UNICAST))
+		return false;
+	if ((mask & XT_ADDRTYPE_UNSPEC) && t != 0)
+		return false;
+	if ((XT_ADDRTYPE_LOCAL | XT_ADDRTYPE_ANYCAST | XT_ADDRTYPE_UNREACHABLE) & mask)
+		return (mask & addrtype_rt6(vm, dev, a, mask)) != 0;
+	return true;
+}
+
+static bool addrtype_type(struct vm *vm, uint32_t dev, const struct pc_addr *a, uint16_t mask)
+{
+	if (a->family == AF_INET6)
+		return addrtype_type6(vm, dev, a, mask);
+	/* match_type(): 1 << inet_dev_addr_type() */
+	return (mask & (1u << vm_inet_addr_type(vm->net, dev, a))) != 0;
+}
+
+static enum xt_res match_addrtype(struct vm *vm, const struct pc_nft_expr *e)
+{
+	struct xt_addrtype_info_v1 info;
+	struct pc_addr s, d;
+	uint32_t dev = 0;
+	bool ret = true;
+
+	if (e->xt.rev == 0) {
+		struct xt_addrtype_info i0;
+
+		if (!info_get(vm, e, &i0, sizeof(i0)))
+			return XT_ERR;
+		info = (struct xt_addrtype_info_v1){
+		    .source = i0.source,
+		    .dest = i0.dest,
+		    .flags = (i0.invert_source ? XT_ADDRTYPE_INVERT_SOURCE : 0) |
+			     (i0.invert_dest ? XT_ADDRTYPE_INVERT_DEST : 0)};
+	} else if (e->xt.rev == 1) {
+		if (!info_get(vm, e, &info, sizeof(info)))
+			return XT_ERR;
+	} else {
+		vm_unknown(vm, "addrtype match revision %u", e->xt.rev);
+		return XT_ERR;
+	}
+	if (info.flags & XT_ADDRTYPE_LIMIT_IFACE_IN)
+		dev = vm->pkt->iif;
+	else if (info.flags & XT_ADDRTYPE_LIMIT_IFACE_OUT)
+		dev = vm->pkt->oif;
+	if (vm->pkt->family == AF_INET6 && vm->net->ni->routing_blind_spot &&
+	    ((info.source | info.dest) &
+	     (XT_ADDRTYPE_LOCAL | XT_ADDRTYPE_ANYCAST | XT_ADDRTYPE_UNREACHABLE))) {
+		vm_unknown(vm, "addrtype: %s", vm->net->ni->routing_blind_spot);
+		return XT_ERR;
+	}
+	pkt_addr(vm->pkt, false, &s);
+	pkt_addr(vm->pkt, true, &d);
+	if (info.source)
+		ret &= addrtype_type(vm, dev, &s, info.source) ^
+		       !!(info.flags & XT_ADDRTYPE_INVERT_SOURCE);
+	if (ret && info.dest)
+		ret &= addrtype_type(vm, dev, &d, info.dest) ^
+		       !!(info.flags & XT_ADDRTYPE_INVERT_DEST);
+	return ret ? XT_MATCH : XT_NOMATCH;
+}
+
+static enum xt_res match_tcp(struct vm *vm, const struct pc_nft_expr *e)
+{
+	struct vm_pkt *p = vm->pkt;
+	struct xt_tcp t;
+	uint16_t sport, dport;
+	uint8_t flags;
+
+	if (!info_get(vm, e, &t, sizeof(t)))
+		return XT_ERR;
+	if (p->l4proto != IPPROTO_TCP) {
+		/* The header would be read from whatever follows the IP header. */
+		vm_unknown(vm, "tcp match on a non-TCP packet");
+		return XT_ERR;
+	}
+	pkt_ports(p, &sport, &dport);
+	if ((sport >= t.spts[0] && sport <= t.spts[1]) ^ !!(t.invflags & XT_TCP_INV_SRCPT))
+		;
+	else
+		return XT_NOMATCH;
+	if ((dport >= t.dpts[0] && dport <= t.dpts[1]) ^ !!(t.invflags & XT_TCP_INV_DSTPT))
+		;
+	else
+		return XT_NOMATCH;
+	flags = p->buf[p->thoff + 13];
+	if (((flags ^ t.flg_cmp) & t.flg_mask & ~p->var[p->thoff + 13]) == 0 &&
+	    (t.flg_mask & p->var[p->thoff + 13])) {
+		vm_unknown(vm, "tcp flags (ECN): vary between clients");
+		return XT_ERR;
+	}
+	if (!(((flags & t.flg_mask) == t.flg_cmp) ^ !!(t.invflags & XT_TCP_INV_FLAGS)))
+		return XT_NOMATCH;
+	if (t.option) {
+		vm_unknown(vm, "tcp --tcp-option: TCP options depend on the client");
+		return XT_ERR;
+	}
+	return XT_MATCH;
+}
+
+static enum xt_res match_udp(struct vm *vm, const struct pc_nft_expr *e)
+{
+	struct vm_pkt *p = vm->pkt;
+	struct xt_udp u;
+	uint16_t sport, dport;
+
+	if (!info_get(vm, e, &u, sizeof(u)))
+		return XT_ERR;
+	if (p->l4proto != IPPROTO_UDP) {
+		vm_unknown(vm, "udp match on a non-UDP packet");
+		return XT_ERR;
+	}
+	pkt_ports(p, &sport, &dport);
+	if (!((sport >= u.spts[0] && sport <= u.spts[1]) ^ !!(u.invflags & XT_UDP_INV_SRCPT)))
+		return XT_NOMATCH;
+	if (!((dport >= u.dpts[0] && dport <= u.dpts[1]) ^ !!(u.invflags & XT_UDP_INV_DSTPT)))
+		return XT_NOMATCH;
+	return XT_MATCH;
+}
+
+static enum xt_res match_mark(struct vm *vm, const struct pc_nft_expr *e)
+{
+	struct xt_mark_mtinfo1 m;
+
+	if (e->xt.rev != 1) {
+		vm_unknown(vm, "mark match revision %u", e->xt.rev);
+		return XT_ERR;
+	}
+	if (!info_get(vm, e, &m, sizeof(m)))
+		return XT_ERR;
+	return (((vm->pkt->mark & m.mask) == m.mark) ^ m.invert) ? XT_MATCH : XT_NOMATCH;
+}
+
+static enum xt_res match_pkttype(struct vm *vm, const struct pc_nft_expr *e)
+{
+	struct xt_pkttype_info i;
+
+	if (!info_get(vm, e, &i, sizeof(i)))
+		return XT_ERR;
+	return ((vm->pkt->pkt_type == i.pkttype) ^ !!i.invert) ? XT_MATCH : XT_NOMATCH;
+}
+
+static enum xt_res match_iprange(struct vm *vm, const struct pc_nft_expr *e)
+{
+	struct xt_iprange_mtinfo i;
+	struct pc_addr s, d;
+	unsigned n = pc_addr_size(vm->pkt->family);
+	bool m;
+
+	if (e->xt.rev != 1) {
+		vm_unknown(vm, "iprange match revision %u", e->xt.rev);
+		return XT_ERR;
+	}
+	if (!info_get(vm, e, &i, sizeof(i)))
+		return XT_ERR;
+	pkt_addr(vm->pkt, false, &s);
+	pkt_addr(vm->pkt, true, &d);
+	/* Both families compare big-endian addresses (ntohl / iprange_ipv6_lt). */
+	if (i.flags & IPRANGE_SRC) {
+		m = memcmp(s.bytes, &i.src_min, n) < 0 || memcmp(s.bytes, &i.src_max, n) > 0;
+		m ^= !!(i.flags & IPRANGE_SRC_INV);
+		if (m)
+			return XT_NOMATCH;
+	}
+	if (i.flags & IPRANGE_DST) {
+		m = memcmp(d.bytes, &i.dst_min, n) < 0 || memcmp(d.bytes, &i.dst_max, n) > 0;
+		m ^= !!(i.flags & IPRANGE_DST_INV);
+		if (m)
+			return XT_NOMATCH;
+	}
+	return XT_MATCH;
+}
+
+/* rpfilter_mt / rpfilter_mt6: the reverse route of the source must leave through the
+ * incoming interface (or exist at all with --loose). */
+static enum xt_res match_rpfilter(struct vm *vm, const struct pc_nft_expr *e)
+{
+	struct vm_pkt *p = vm->pkt;
+	struct xt_rpfilter_info i;
+	bool invert, ok = false;
+	struct pc_addr s, d;
+	struct vm_rt rt;
+
+	if (!info_get(vm, e, &i, sizeof(i)))
+		return XT_ERR;
+	invert = (i.flags & XT_RPFILTER_INVERT) != 0;
+	if (vm_link_is_loopback(vm->net, p->iif))
+		return (true ^ invert) ? XT_MATCH : XT_NOMATCH;
+	pkt_addr(p, false, &s);
+	pkt_addr(p, true, &d);
+	if (p->family == AF_INET && s.bytes[0] == 0 &&
+	    ((d.bytes[0] == 255 && d.bytes[1] == 255 && d.bytes[2] == 255 && d.bytes[3] == 255) ||
+	     (d.bytes[0] == 224 && d.bytes[1] == 0 && d.bytes[2] == 0)))
+		return (true ^ invert) ? XT_MATCH : XT_NOMATCH;
+	if (vm->net->ni->routing_blind_spot) {
+		vm_unknown(vm, "rpfilter: %s", vm->net->ni->routing_blind_spot);
+		return XT_ERR;
+	}
+	vm_fib_lookup(
+	    vm->net, &s,
+	    p->family == AF_INET6 && (vm_ipv6_addr_type(&s) & VM_V6_LINKLOCAL) ? p->iif : 0, &rt);
+	if (rt.found && rt.type == RTN_LOCAL)
+		ok = (i.flags & XT_RPFILTER_ACCEPT_LOCAL) != 0;
+	else if (rt.found &&
+		 (rt.type == RTN_UNICAST || (p->family == AF_INET6 && rt.type != RTN_UNREACHABLE &&
+					     rt.type != RTN_BLACKHOLE && rt.type != RTN_PROHIBIT &&
+					     rt.type != RTN_THROW && rt.type != RTN_ANYCAST)))
+		ok = rt.oif == p->iif || (i.flags & XT_RPFILTER_LOOSE);
+	return (ok ^ invert) ? XT_MATCH : XT_NOMATCH;
+}
+
+void vm_eval_xt_match(struct vm *vm, const struct pc_nft_expr *e)
+{
+	const char *n = e->xt.name;
+	enum xt_res r;
+
+	if (vm->table && vm->table->family != NFPROTO_IPV4 && vm->table->family != NFPROTO_IPV6) {
+		vm_unknown(vm, "xtables match %s in a table of family %u", n, vm->table->family);
+		return;
+	}
+	if (strcmp(n, "comment") == 0)
+		r = XT_MATCH;
+	else if (strcmp(n, "conntrack") == 0)
+		r = match_conntrack(vm, e);
+	else if (strcmp(n, "state") == 0)
+		r = match_state(vm, e);
+	else if (strcmp(n, "multiport") == 0)
+		r = match_multiport(vm, e);
+	else if (strcmp(n, "addrtype") == 0)
+		r = match_addrtype(vm, e);
+	else if (strcmp(n, "tcp") == 0)
+		r = match_tcp(vm, e);
+	else if (strcmp(n, "udp") == 0)
+		r = match_udp(vm, e);
+	else if (strcmp(n, "mark") == 0)
+		r = match_mark(vm, e);
+	else if (strcmp(n, "pkttype") == 0)
+		r = match_pkttype(vm, e);
+	else if (strcmp(n, "iprange") == 0)
+		r = match_iprange(vm, e);
+	else if (strcmp(n, "rpfilter") == 0)
+		r = match_rpfilter(vm, e);
+	else if (strcmp(n, "limit") == 0 || strcmp(n, "hashlimit") == 0 ||
+		 strcmp(n, "connlimit") == 0) {
+		int c = vm_choose(vm, n);
+
+		r = c < 0 ? XT_ERR : c == 0 ? XT_MATCH : XT_NOMATCH;
+	} else {
+		vm_unknown(vm, "xtables match %s (revision %u) not modelled", n, e->xt.rev);
+		return;
+	}
+	switch (r) {
+	case XT_MATCH:
+		break;
+	case XT_NOMATCH:
+		vm->vcode = NFT_BREAK;
+		break;
+	case XT_HOTDROP:
+		vm->vcode = NF_DROP;
+		break;
+	case XT_ERR:
+		break;
+	}
+}
+
+/* --- targets ---------------------------------------------------------------------------- */
+
+/* reject_tg (ipt_REJECT.c): every --reject-with as the ICMP code it sends. */
+static void target_reject4(struct vm *vm, uint32_t with)
+{
+	static const int codes[] = {
+	    [IPT_ICMP_NET_UNREACHABLE] = 0,  /* ICMP_NET_UNREACH */
+	    [IPT_ICMP_HOST_UNREACHABLE] = 1, /* ICMP_HOST_UNREACH */
+	    [IPT_ICMP_PROT_UNREACHABLE] = 2, /* ICMP_PROT_UNREACH */
+	    [IPT_ICMP_PORT_UNREACHABLE] = 3, /* ICMP_PORT_UNREACH */
+	    [IPT_ICMP_ECHOREPLY] = -1,	     /* "Doesn't happen": nothing sent */
+	    [IPT_ICMP_NET_PROHIBITED] = 9,   /* ICMP_NET_ANO */
+	    [IPT_ICMP_HOST_PROHIBITED] = 10, /* ICMP_HOST_ANO */
+	    [IPT_TCP_RESET] = -2,
+	    [IPT_ICMP_ADMIN_PROHIBITED] = 13, /* ICMP_PKT_FILTERED */
+	};
+
+	if (with >= sizeof(codes) / sizeof(codes[0]) || codes[with] == -1) {
+		vm->vcode = NF_DROP;
+		return;
+	}
+	if (codes[with] == -2)
+		vm_send_reset(vm);
+	else
+		vm_send_unreach(vm, (uint8_t)codes[with]);
+}
+
+/* reject_tg6 (ip6t_REJECT.c) */
+static void target_reject6(struct vm *vm, uint32_t with)
+{
+	static const int codes[] = {
+	    [IP6T_ICMP6_NO_ROUTE] = 0,	     /* ICMPV6_NOROUTE */
+	    [IP6T_ICMP6_ADM_PROHIBITED] = 1, /* ICMPV6_ADM_PROHIBITED */
+	    [IP6T_ICMP6_NOT_NEIGHBOUR] = 2,  /* ICMPV6_NOT_NEIGHBOUR */
+	    [IP6T_ICMP6_ADDR_UNREACH] = 3,   /* ICMPV6_ADDR_UNREACH */
+	    [IP6T_ICMP6_PORT_UNREACH] = 4,   /* ICMPV6_PORT_UNREACH */
+	    [IP6T_ICMP6_ECHOREPLY] = -1,     /* "Do nothing" */
+	    [IP6T_TCP_RESET] = -2,	     [IP6T_ICMP6_POLICY_FAIL] = 5, /* ICMPV6_POLICY_FAIL */
+	    [IP6T_ICMP6_REJECT_ROUTE] = 6,				   /* ICMPV6_REJECT_ROUTE */
+	};
+
+	if (with >= sizeof(codes) / sizeof(codes[0]) || codes[with] == -1) {
+		vm->vcode = NF_DROP;
+		return;
+	}
+	if (codes[with] == -2)
+		vm_send_reset(vm);
+	else
+		vm_send_unreach(vm, (uint8_t)codes[with]);
+}
+
+/* The range of an xt NAT target as nf_nat_range2 (xt_nat.c, xt_REDIRECT.c,
+ * xt_MASQUERADE.c): revision 0 of the IPv4 targets carries nf_nat_ipv4_multi_range_compat,
+ * IPv6 and revision 1 nf_nat_range, revision 2 nf_nat_range2. */
+static bool xt_nat_range(struct vm *vm, const struct pc_nft_expr *e, bool v4_compat,
+			 struct vm_nat_range *ret)
+{
+	int family = vm->pkt->family;
+	unsigned alen = pc_addr_size(family);
+
+	*ret = (struct vm_nat_range){};
+	if (v4_compat) {
+		struct nf_nat_ipv4_multi_range_compat mr;
+
+		if (!info_get(vm, e, &mr, sizeof(mr)))
+			return false;
+		if (mr.rangesize != 1) {
+			vm_unknown(vm, "%s with %u ranges", e->xt.name, mr.rangesize);
+			return false;
+		}
+		ret->flags = mr.range[0].flags;
+		ret->min_addr.family = ret->max_addr.family = AF_INET;
+		memcpy(ret->min_addr.bytes, &mr.range[0].min_ip, 4);
+		memcpy(ret->max_addr.bytes, &mr.range[0].max_ip, 4);
+		ret->min_port = ntohs(mr.range[0].min.all);
+		ret->max_port = ntohs(mr.range[0].max.all);
+		return true;
+	}
+	if (e->xt.rev >= 2) {
+		struct nf_nat_range2 r;
+
+		if (!info_get(vm, e, &r, sizeof(r)))
+			return false;
+		ret->flags = r.flags;
+		ret->min_addr.family = ret->max_addr.family = family;
+		memcpy(ret->min_addr.bytes, &r.min_addr, alen);
+		memcpy(ret->max_addr.bytes, &r.max_addr, alen);
+		ret->min_port = ntohs(r.min_proto.all);
+		ret->max_port = ntohs(r.max_proto.all);
+		ret->base_port = ntohs(r.base_proto.all);
+		return true;
+	}
+	{
+		struct nf_nat_range r;
+
+		if (!info_get(vm, e, &r, sizeof(r)))
+			return false;
+		ret->flags = r.flags;
+		ret->min_addr.family = ret->max_addr.family = family;
+		memcpy(ret->min_addr.bytes, &r.min_addr, alen);
+		memcpy(ret->max_addr.bytes, &r.max_addr, alen);
+		ret->min_port = ntohs(r.min_proto.all);
+		ret->max_port = ntohs(r.max_proto.all);
+		return true;
+	}
+}
+
+void vm_eval_xt_target(struct vm *vm, const struct pc_nft_expr *e)
+{
+	const char *n = e->xt.name;
+	bool v4 = vm->table && vm->table->family == NFPROTO_IPV4;
+	struct vm_nat_range r;
+
+	if (vm->table && vm->table->family != NFPROTO_IPV4 && vm->table->family != NFPROTO_IPV6) {
+		vm_unknown(vm, "xtables target %s in a table of family %u", n, vm->table->family);
+		return;
+	}
+	if (strcmp(n, "REJECT") == 0) {
+		uint32_t with;
+
+		if (!info_get(vm, e, &with, sizeof(with)))
+			return;
+		if (v4)
+			target_reject4(vm, with);
+		else
+			target_reject6(vm, with);
+		return;
+	}
+	if (strcmp(n, "LOG") == 0 || strcmp(n, "NFLOG") == 0 || strcmp(n, "TCPMSS") == 0 ||
+	    strcmp(n, "CHECKSUM") == 0 || strcmp(n, "CLASSIFY") == 0 || strcmp(n, "AUDIT") == 0)
+		return; /* XT_CONTINUE: nothing the verdict depends on */
+	if (strcmp(n, "MARK") == 0) {
+		struct xt_mark_tginfo2 m;
+
+		if (e->xt.rev != 2) {
+			vm_unknown(vm, "MARK target revision %u", e->xt.rev);
+			return;
+		}
+		if (!info_get(vm, e, &m, sizeof(m)))
+			return;
+		vm->pkt->mark = (vm->pkt->mark & ~m.mask) ^ m.mark;
+		return;
+	}
+	if (strcmp(n, "NOTRACK") == 0) {
+		vm_eval_notrack(vm);
+		return;
+	}
+	if (strcmp(n, "CT") == 0) {
+		uint16_t flags;
+
+		if (!info_get(vm, e, &flags, sizeof(flags)))
+			return;
+		if (flags & XT_CT_NOTRACK) {
+			vm_eval_notrack(vm);
+			return;
+		}
+		vm_unknown(vm, "CT target with helper, zone or events: not modelled");
+		return;
+	}
+	if (strcmp(n, "DNAT") == 0 || strcmp(n, "SNAT") == 0) {
+		bool dnat = n[0] == 'D';
+
+		if (!xt_nat_range(vm, e, v4 && e->xt.rev == 0, &r))
+			return;
+		vm_nat_setup(vm, &r, dnat ? MANIP_DST : MANIP_SRC);
+		return;
+	}
+	if (strcmp(n, "REDIRECT") == 0) {
+		if (!xt_nat_range(vm, e, v4, &r))
+			return;
+		vm_nat_redirect(vm, &r);
+		return;
+	}
+	if (strcmp(n, "MASQUERADE") == 0) {
+		if (!xt_nat_range(vm, e, v4, &r))
+			return;
+		vm_nat_masquerade(vm, &r);
+		return;
+	}
+	vm_unknown(vm, "xtables target %s (revision %u) not modelled", n, e->xt.rev);
+}

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A snapshot of the live nftables ruleset, close to what the kernel holds: tables, chains,
+ * rules as expression lists with the kernel's own attribute values (register numbers as on
+ * the wire, NFT_* constants, data in the byte order the kernel compares), sets with their
+ * elements. The VM (nftvm.h) executes it; nothing here is pre-interpreted, so the VM can
+ * follow the kernel's semantics exactly.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PC_NFT_DATA_MAX 64 /* NFT_DATA_VALUE_MAXLEN */
+
+/* A constant as the kernel stores it (struct nft_data value part). */
+struct pc_nft_data {
+	uint32_t len;
+	uint8_t v[PC_NFT_DATA_MAX];
+};
+
+/* A verdict as the kernel encodes it: NF_ACCEPT, NF_DROP (with optional queue/errno bits),
+ * NFT_CONTINUE, NFT_BREAK, NFT_JUMP, NFT_GOTO, NFT_RETURN. chain for jump/goto. */
+struct pc_nft_verdict {
+	int32_t code;
+	char *chain;
+};
+
+enum pc_nft_expr_type {
+	PC_NFT_EXPR_UNKNOWN = 0, /* any expression the snapshot does not model */
+	PC_NFT_EXPR_IMMEDIATE,
+	PC_NFT_EXPR_CMP,
+	PC_NFT_EXPR_RANGE,
+	PC_NFT_EXPR_PAYLOAD,
+	PC_NFT_EXPR_BITWISE,
+	PC_NFT_EXPR_BYTEORDER,
+	PC_NFT_EXPR_META,
+	PC_NFT_EXPR_LOOKUP,
+	PC_NFT_EXPR_CT,
+	PC_NFT_EXPR_REJECT,
+	PC_NFT_EXPR_NAT,
+	PC_NFT_EXPR_REDIR,
+	PC_NFT_EXPR_MASQ,
+	PC_NFT_EXPR_FIB,
+	PC_NFT_EXPR_COUNTER,
+	PC_NFT_EXPR_LOG,
+	PC_NFT_EXPR_NOTRACK,
+	PC_NFT_EXPR_QUEUE,
+	PC_NFT_EXPR_MATCH,  /* xtables compat match (iptables-nft) */
+	PC_NFT_EXPR_TARGET, /* xtables compat target */
+	PC_NFT_EXPR_LIMIT,
+	PC_NFT_EXPR_QUOTA,
+	PC_NFT_EXPR_CONNLIMIT,
+	PC_NFT_EXPR_NUMGEN,
+	PC_NFT_EXPR_DYNSET,
+	PC_NFT_EXPR_OBJREF,
+};
+
+/* Register fields hold the netlink value (NFT_REG_VERDICT, NFT_REG_1..4, NFT_REG32_00..15). */
+struct pc_nft_expr {
+	enum pc_nft_expr_type type;
+	char name[16]; /* libnftnl's expression name, e.g. "payload" */
+	union {
+		struct {
+			uint32_t dreg;
+			bool is_verdict; /* dreg == NFT_REG_VERDICT */
+			struct pc_nft_data data;
+			struct pc_nft_verdict verdict;
+		} immediate;
+		struct {
+			uint32_t sreg, op; /* NFT_CMP_EQ ... */
+			struct pc_nft_data data;
+		} cmp;
+		struct {
+			uint32_t sreg, op; /* NFT_RANGE_EQ / NEQ */
+			struct pc_nft_data from, to;
+		} range;
+		struct {
+			uint32_t dreg; /* 0 for a payload write (sreg set) */
+			uint32_t sreg;
+			uint32_t base; /* NFT_PAYLOAD_LL_HEADER, NETWORK_HEADER, TRANSPORT_HEADER,
+					  INNER */
+			uint32_t offset, len;
+		} payload;
+		struct {
+			uint32_t sreg, dreg, len;
+			uint32_t op; /* NFT_BITWISE_BOOL (mask/xor), LSHIFT, RSHIFT */
+			struct pc_nft_data mask, xor, data; /* data: the shift amount */
+		} bitwise;
+		struct {
+			uint32_t sreg, dreg, op, len, size;
+		} byteorder;
+		struct {
+			uint32_t key;	     /* NFT_META_* */
+			uint32_t dreg, sreg; /* one of them is set */
+		} meta;
+		struct {
+			uint32_t sreg, dreg; /* dreg only for maps */
+			uint32_t flags;	     /* NFT_LOOKUP_F_INV */
+			char *set;	     /* resolved by name within the rule's table */
+		} lookup;
+		struct {
+			uint32_t key, dreg, sreg;
+			uint8_t dir;
+			bool has_dir;
+		} ct;
+		struct {
+			uint32_t type; /* NFT_REJECT_ICMP_UNREACH, TCP_RST, ICMPX_UNREACH */
+			uint8_t code;
+		} reject;
+		struct {
+			uint32_t type;	 /* NFT_NAT_SNAT / DNAT */
+			uint32_t family; /* NFPROTO_IPV4 / IPV6 */
+			uint32_t reg_addr_min, reg_addr_max, reg_proto_min, reg_proto_max;
+			uint32_t flags;
+		} nat;
+		struct {
+			uint32_t reg_proto_min, reg_proto_max, flags;
+		} redir, masq;
+		struct {
+			uint32_t flags;	 /* NFTA_FIB_F_* */
+			uint32_t result; /* NFT_FIB_RESULT_* */
+			uint32_t dreg;
+		} fib;
+		struct {
+			char name[32]; /* xt name, e.g. "REJECT", "conntrack", "multiport" */
+			uint32_t rev;
+			uint8_t *info; /* the xt_*_info struct, as the kernel holds it */
+			uint32_t info_len;
+		} xt; /* MATCH and TARGET */
+		struct {
+			uint32_t num; /* queue number, for the trace */
+			uint32_t flags;
+		} queue;
+		struct {
+			uint32_t op, sreg_key, sreg_data;
+			char *set;
+		} dynset;
+		struct {
+			uint32_t type;
+			char *name;
+		} objref;
+	};
+};
+
+struct pc_nft_rule {
+	uint64_t handle;
+	struct pc_nft_expr *exprs;
+	size_t n_exprs;
+	char *text; /* as `nft -a list ruleset` prints it, NULL when not rendered */
+};
+
+struct pc_nft_chain {
+	char *name;
+	uint64_t handle;
+	bool base;
+	/* base chains only */
+	uint32_t hooknum; /* NF_INET_PRE_ROUTING ... */
+	int32_t prio;
+	uint32_t policy; /* NF_ACCEPT / NF_DROP */
+	char *type;	 /* "filter", "nat", "route" */
+	char *dev;	 /* netdev/ingress device, NULL otherwise */
+	/* Every device of a netdev chain (dev is the first), for chains hooked to several. */
+	char **devices;
+	size_t n_devices;
+	/* NFTA_CHAIN_FLAGS: NFT_CHAIN_BINDING marks an anonymous chain (`jump { ... }`), a
+	 * regular chain reached by name (e.g. "__chain2") whose rules nft prints inline. */
+	uint32_t flags;
+	struct pc_nft_rule *rules;
+	size_t n_rules;
+};
+
+/* NFT_SET_ELEM_INTERVAL_END / NFT_SET_ELEM_CATCHALL in flags. */
+struct pc_nft_set_elem {
+	struct pc_nft_data key;
+	struct pc_nft_data key_end;    /* len 0 unless the set uses NFTA_SET_ELEM_KEY_END */
+	struct pc_nft_data data;       /* maps */
+	struct pc_nft_verdict verdict; /* verdict maps */
+	uint32_t flags;
+};
+
+struct pc_nft_set {
+	char *name;
+	uint32_t id;
+	uint32_t flags; /* NFT_SET_INTERVAL, NFT_SET_MAP, NFT_SET_CONCAT, NFT_SET_ANONYMOUS ... */
+	uint32_t key_type, key_len;
+	uint32_t data_type, data_len; /* data_type NFT_DATA_VERDICT for verdict maps */
+	uint8_t field_len[16];	      /* concatenation field lengths in bytes */
+	uint32_t field_count;
+	struct pc_nft_set_elem *elems; /* expired elements are left out */
+	size_t n_elems;
+	void *index; /* the VM's lookup index, built on demand; owned by the set */
+	void (*index_free)(void *index); /* set with index; pc_nft_ruleset_clear calls it */
+};
+
+struct pc_nft_table {
+	char *name;
+	uint32_t family; /* NFPROTO_INET, IPV4, IPV6, ARP, BRIDGE, NETDEV */
+	uint64_t handle;
+	uint32_t flags; /* NFT_TABLE_F_DORMANT tables are left out of the snapshot */
+	struct pc_nft_chain *chains;
+	size_t n_chains;
+	struct pc_nft_set *sets;
+	size_t n_sets;
+};
+
+struct pc_nft_ruleset {
+	uint32_t genid;
+	struct pc_nft_table *tables;
+	size_t n_tables;
+	/* Filtering the snapshot cannot see (iptables-legacy tables, ...): verdicts become
+	 * unknown with this reason. NULL when there is none. */
+	char *blind_spot;
+};
+
+/*
+ * Read the ruleset of the current network namespace consistently (generation id before and
+ * after the dump, NLM_F_DUMP_INTR, retried when it moved) and render rule texts. Returns 0
+ * or -errno (-EPERM without CAP_NET_ADMIN, -EAGAIN when the ruleset kept changing).
+ */
+int pc_nft_read(struct pc_nft_ruleset *ret);
+
+const struct pc_nft_table *pc_nft_table_find(const struct pc_nft_ruleset *rs, uint32_t family,
+					     const char *name);
+const struct pc_nft_chain *pc_nft_chain_find(const struct pc_nft_table *t, const char *name);
+const struct pc_nft_set *pc_nft_set_find(const struct pc_nft_table *t, const char *name);
+
+void pc_nft_ruleset_clear(struct pc_nft_ruleset *rs);
