@@ -146,6 +146,29 @@ static int error_reply(const struct pc_varlink_reply *reply)
 	return EXIT_NO_ANSWER;
 }
 
+/* The reply as JSON (--json) or through @render for humans. Returns 0, or -errno after
+ * saying that the output could not be written. */
+static int print_reply(const json_t *params, bool json,
+		       int (*render)(FILE *f, const json_t *reply, bool colour))
+{
+	int r;
+
+	if (json) {
+		r = json_dumpf(params, stdout, JSON_INDENT(2));
+		if (r == 0)
+			fputc('\n', stdout);
+		else
+			r = -EIO;
+	} else {
+		r = render(stdout, params, want_colour());
+	}
+	if (r >= 0 && fflush(stdout) != 0)
+		r = -EIO;
+	if (r < 0)
+		fprintf(stderr, "portcheck: cannot write the output: %s\n", strerror(-r));
+	return r;
+}
+
 static int cmd_status(const char *path, bool json)
 {
 	struct pc_varlink_reply reply;
@@ -174,21 +197,8 @@ static int cmd_status(const char *path, bool json)
 	}
 	ret = pc_render_status_findings(reply.parameters) > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
 
-	if (json) {
-		r = json_dumpf(reply.parameters, stdout, JSON_INDENT(2));
-		if (r == 0)
-			fputc('\n', stdout);
-		else
-			r = -EIO;
-	} else {
-		r = pc_render_status(stdout, reply.parameters, want_colour());
-	}
-	if (r >= 0 && fflush(stdout) != 0)
-		r = -EIO;
-	if (r < 0) {
-		fprintf(stderr, "portcheck: cannot write the output: %s\n", strerror(-r));
+	if (print_reply(reply.parameters, json, pc_render_status) < 0)
 		ret = EXIT_NO_ANSWER;
-	}
 out:
 	pc_varlink_reply_clear(&reply);
 	return ret;
@@ -269,21 +279,8 @@ static int cmd_explain(const char *path, const struct explain_args *a, bool json
 		goto out;
 	}
 	ret = verdict_is_accept(reply.parameters) ? EXIT_CLEAN : EXIT_FINDINGS;
-	if (json) {
-		r = json_dumpf(reply.parameters, stdout, JSON_INDENT(2));
-		if (r == 0)
-			fputc('\n', stdout);
-		else
-			r = -EIO;
-	} else {
-		r = pc_render_explain(stdout, reply.parameters, want_colour());
-	}
-	if (r >= 0 && fflush(stdout) != 0)
-		r = -EIO;
-	if (r < 0) {
-		fprintf(stderr, "portcheck: cannot write the output: %s\n", strerror(-r));
+	if (print_reply(reply.parameters, json, pc_render_explain) < 0)
 		ret = EXIT_NO_ANSWER;
-	}
 out:
 	pc_varlink_reply_clear(&reply);
 	return ret;

@@ -291,31 +291,19 @@ static int complete_query(const struct pc_netif *ni, const struct pc_explain_que
 int pc_explain_collect(const struct pc_status_options *opts, const struct pc_explain_query *q,
 		       json_t **ret, char **ret_error)
 {
-	struct pc_listener_set ls = {0};
-	struct pc_netif ni = {0};
-	struct pc_firewalld fw = {0};
-	struct pc_nft_ruleset rs = {0};
+	struct pc_sources src;
 	struct pc_path path = {0};
 	struct pc_nft_result res = {0};
-	_cleanup_free_ char *nft_error = NULL;
 	const struct pc_link *link;
 	struct pc_addr to = {0};
 	char from_s[PC_ADDRSTRLEN], to_s[PC_ADDRSTRLEN], sees[160];
 	json_t *reply;
-	bool nft_ok;
 	int r;
 
-	r = pc_listeners_read(&ls);
+	r = pc_sources_read(opts, &src);
 	if (r < 0)
-		goto out;
-	r = pc_netif_read(&ni);
-	if (r < 0)
-		goto out;
-	r = complete_query(&ni, q, &link, &to, ret_error);
-	if (r < 0)
-		goto out;
-	nft_ok = pc_nft_read_described(&rs, &nft_error) == 0;
-	r = pc_status_read_firewalld(opts, &fw);
+		return r;
+	r = complete_query(&src.netif, q, &link, &to, ret_error);
 	if (r < 0)
 		goto out;
 
@@ -326,16 +314,13 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 			       .sport = 40000,
 			       .dport = q->port,
 			       .iif = link->ifindex};
-	r = pc_analysis_explain(&(struct pc_analysis_input){.listeners = &ls,
-							    .netif = &ni,
-							    .fw = &fw,
-							    .nft = nft_ok ? &rs : NULL,
-							    .nft_error = nft_error},
-				link, &flow, &path, &res);
+	struct pc_analysis_input in = pc_sources_input(&src);
+	r = pc_analysis_explain(&in, link, &flow, &path, &res);
 	if (r < 0)
 		goto out;
-	client_sees(&path, q->protocol, socket_listens(&ls, q->protocol, flow.family, &to, q->port),
-		    sees, sizeof(sees));
+	client_sees(&path, q->protocol,
+		    socket_listens(&src.listeners, q->protocol, flow.family, &to, q->port), sees,
+		    sizeof(sees));
 	reply = pc_path_to_json(&path);
 	if (!reply || json_object_set_new(reply, "version", json_integer(1)) < 0 ||
 	    json_object_set_new(reply, "source", json_string(pc_addr_to_string(&q->from, from_s))) <
@@ -356,9 +341,6 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 out:
 	pc_nft_result_clear(&res);
 	pc_path_clear(&path);
-	pc_nft_ruleset_clear(&rs);
-	pc_firewalld_clear(&fw);
-	pc_netif_free(&ni);
-	pc_listener_set_free(&ls);
+	pc_sources_clear(&src);
 	return r;
 }

@@ -66,36 +66,60 @@ int pc_nft_read_described(struct pc_nft_ruleset *rs, char **ret_error)
 	return r;
 }
 
+int pc_sources_read(const struct pc_status_options *opts, struct pc_sources *ret)
+{
+	struct pc_sources src = {0};
+	int r;
+
+	r = pc_listeners_read(&src.listeners);
+	if (r >= 0)
+		r = pc_netif_read(&src.netif);
+	if (r >= 0) {
+		/* An unreadable ruleset is part of the answer (verdicts unknown), not a failure. */
+		src.nft_ok = pc_nft_read_described(&src.nft, &src.nft_error) == 0;
+		r = pc_status_read_firewalld(opts, &src.fw);
+	}
+	if (r < 0) {
+		pc_sources_clear(&src);
+		return r;
+	}
+	*ret = src;
+	return 0;
+}
+
+struct pc_analysis_input pc_sources_input(const struct pc_sources *src)
+{
+	return (struct pc_analysis_input){.listeners = &src->listeners,
+					  .netif = &src->netif,
+					  .fw = &src->fw,
+					  .nft = src->nft_ok ? &src->nft : NULL,
+					  .nft_error = src->nft_error};
+}
+
+void pc_sources_clear(struct pc_sources *src)
+{
+	if (!src)
+		return;
+	pc_nft_ruleset_clear(&src->nft);
+	free(src->nft_error);
+	pc_firewalld_clear(&src->fw);
+	pc_netif_free(&src->netif);
+	pc_listener_set_free(&src->listeners);
+	*src = (struct pc_sources){0};
+}
+
 int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
 {
-	struct pc_listener_set ls = {0};
-	struct pc_netif ni = {0};
-	struct pc_firewalld fw = {0};
+	struct pc_sources src;
 	struct pc_report report = {0};
-	struct pc_nft_ruleset rs = {0};
-	_cleanup_free_ char *nft_error = NULL;
-	bool nft_ok;
 	json_t *reply;
 	int r;
 
-	r = pc_listeners_read(&ls);
+	r = pc_sources_read(opts, &src);
 	if (r < 0)
-		goto out;
-	r = pc_netif_read(&ni);
-	if (r < 0)
-		goto out;
-	nft_ok = pc_nft_read_described(&rs, &nft_error) == 0;
-
-	r = pc_status_read_firewalld(opts, &fw);
-	if (r < 0)
-		goto out;
-
-	r = pc_analysis_run(&(struct pc_analysis_input){.listeners = &ls,
-							.netif = &ni,
-							.fw = &fw,
-							.nft = nft_ok ? &rs : NULL,
-							.nft_error = nft_error},
-			    &report);
+		return r;
+	struct pc_analysis_input in = pc_sources_input(&src);
+	r = pc_analysis_run(&in, &report);
 	if (r < 0)
 		goto out;
 	reply = pc_report_to_json(&report);
@@ -107,9 +131,6 @@ int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
 	r = 0;
 out:
 	pc_report_clear(&report);
-	pc_nft_ruleset_clear(&rs);
-	pc_firewalld_clear(&fw);
-	pc_netif_free(&ni);
-	pc_listener_set_free(&ls);
+	pc_sources_clear(&src);
 	return r;
 }

@@ -7,6 +7,11 @@
 #include <stdint.h>
 
 #include "portcheck/addr.h"
+#include "portcheck/firewalld.h"
+#include "portcheck/listener.h"
+#include "portcheck/netif.h"
+#include "portcheck/nft.h"
+#include "portcheck/report.h"
 
 struct pc_status_options {
 	int dbus_timeout_ms; /* per firewalld call */
@@ -20,13 +25,31 @@ struct pc_status_options {
  */
 int pc_status_collect(const struct pc_status_options *opts, json_t **ret);
 
-struct pc_firewalld;
 /* firewalld over a private system bus connection; its faults are recorded in *fw. */
 int pc_status_read_firewalld(const struct pc_status_options *opts, struct pc_firewalld *fw);
 
-struct pc_nft_ruleset;
 /* pc_nft_read, with a one-line description of a failure for the report in *ret_error. */
 int pc_nft_read_described(struct pc_nft_ruleset *rs, char **ret_error);
+
+/* Everything the analysis reads from the system, read once per request. */
+struct pc_sources {
+	struct pc_listener_set listeners;
+	struct pc_netif netif;
+	struct pc_firewalld fw;
+	struct pc_nft_ruleset nft;
+	bool nft_ok; /* nft was read; else nft_error says why */
+	char *nft_error;
+};
+
+/*
+ * Read listeners, interfaces and routes, the nftables ruleset and firewalld. The faults of
+ * nftables and firewalld are recorded in *ret; -errno only when the kernel's sockets or
+ * interfaces could not be read.
+ */
+int pc_sources_read(const struct pc_status_options *opts, struct pc_sources *ret);
+/* The analysis input over @src (valid while @src lives). */
+struct pc_analysis_input pc_sources_input(const struct pc_sources *src);
+void pc_sources_clear(struct pc_sources *src);
 
 /* The parameters of io.portcheck.Explain, validated. */
 struct pc_explain_query {
