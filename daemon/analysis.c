@@ -281,7 +281,9 @@ static int path_reason(struct pc_path *p, const struct piece *pc, const struct p
 	if (p->forwarded_to) {
 		size_t len = strlen(engine);
 		snprintf(engine + len, sizeof(engine) - len,
-			 "; DNAT sends it to %s, not to this socket", p->forwarded_to);
+			 res->forwarded ? "; DNAT sends it to %s, not to this socket"
+					: "; DNAT sends it to %s on this host",
+			 p->forwarded_to);
 	}
 	if (p->disagrees)
 		return asprintf(&p->reason, "%s; firewalld's %s, yet the kernel decides otherwise",
@@ -369,7 +371,9 @@ static int fill_path(struct pc_path *p, const struct pc_listener *l, const struc
 		if (rule_info_set(&p->rule, &res->rule, policy) < 0)
 			return -ENOMEM;
 	}
-	if (res->forwarded || (res->dnat_local && res->fwd_port != l->port)) {
+	/* Any DNAT that changed the destination, to another host or to another address or
+	 * port of this one: the connection may no longer be this socket's. */
+	if (res->forwarded || res->dnat_local) {
 		if (asprintf(&p->forwarded_to,
 			     res->fwd_addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
 			     pc_addr_to_string(&res->fwd_addr, addr), res->fwd_port) < 0) {

@@ -184,6 +184,8 @@ struct path {
 	struct vm_trace *tr;
 	uint64_t steps;
 
+	bool ct_enabled; /* conntrack runs for the packet's family (see ct_enabled()) */
+
 	/* the outcome */
 	bool done;
 	enum pc_verdict verdict;
@@ -373,6 +375,64 @@ static int collect(struct path *pt, uint32_t hook, bool nat, struct ents *ret)
 	return 0;
 }
 
+/* Whether expression @e makes the kernel enable conntrack (nf_ct_netns_get) for @nfproto,
+ * in a table of family @table_family. */
+static bool expr_enables_ct(const struct pc_nft_expr *e, uint8_t nfproto)
+{
+	switch (e->type) {
+	case PC_NFT_EXPR_CT: /* nft_ct_get_init / nft_ct_set_init: the table's family */
+	case PC_NFT_EXPR_MASQ:
+	case PC_NFT_EXPR_REDIR:
+		return true;
+	case PC_NFT_EXPR_NAT: /* nft_nat_init: the nat expression's own family */
+		return e->nat.family == nfproto || e->nat.family == NFPROTO_INET;
+	case PC_NFT_EXPR_MATCH:
+		return strcmp(e->xt.name, "conntrack") == 0 || strcmp(e->xt.name, "state") == 0;
+	case PC_NFT_EXPR_TARGET:
+		return strcmp(e->xt.name, "DNAT") == 0 || strcmp(e->xt.name, "SNAT") == 0 ||
+		       strcmp(e->xt.name, "MASQUERADE") == 0 ||
+		       strcmp(e->xt.name, "REDIRECT") == 0 || strcmp(e->xt.name, "CT") == 0;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Whether conntrack runs for @nfproto at all. The kernel registers its hooks only when
+ * something needs it (a ct expression, NAT, an xt conntrack match ...); without them there
+ * is no conntrack entry, and the NAT hooks let every packet pass untouched (nf_nat_ipv4_fn,
+ * nf_nat_ipv6_fn), whatever the nat chains say. A nat chain alone does not enable it.
+ */
+static bool ct_enabled_scan(const struct pc_nft_ruleset *rs, uint8_t nfproto)
+{
+	for (size_t i = 0; i < rs->n_tables; i++) {
+		const struct pc_nft_table *t = &rs->tables[i];
+
+		if (!table_sees(t, nfproto))
+			continue;
+		for (size_t j = 0; j < t->n_chains; j++)
+			for (size_t k = 0; k < t->chains[j].n_rules; k++) {
+				const struct pc_nft_rule *r = &t->chains[j].rules[k];
+				for (size_t x = 0; x < r->n_exprs; x++)
+					if (expr_enables_ct(&r->exprs[x], nfproto))
+						return true;
+			}
+	}
+	return false;
+}
+
+/* ct_enabled_scan(), once per ruleset and family: the ruleset caches it like the sets'
+ * lookup indexes (one thread evaluates a snapshot at a time). */
+static bool ct_enabled(const struct pc_nft_ruleset *rs, uint8_t nfproto)
+{
+	uint8_t *cache = ((struct pc_nft_ruleset *)rs)->ct_enabled_cache;
+	unsigned i = nfproto == NFPROTO_IPV6;
+
+	if (!cache[i])
+		cache[i] = ct_enabled_scan(rs, nfproto) ? 2 : 1;
+	return cache[i] == 2;
+}
+
 /* Whether the NAT core's hooks are registered for the family: any nat chain of it. */
 static bool nat_registered(struct path *pt)
 {
@@ -486,7 +546,7 @@ static bool run_hook(struct path *pt, uint32_t hook, bool with_ct, int nat_manip
 			goto oom;
 		*e = (struct ent){.kind = ENT_CONNTRACK, .prio = PRI_CONNTRACK};
 	}
-	if (nat_manip >= 0 && nat_registered(pt)) {
+	if (nat_manip >= 0 && pt->ct_enabled && nat_registered(pt)) {
 		struct ent *e = pc_array_grow(&ents.v, &ents.n, sizeof(*e));
 
 		if (!e)
@@ -759,7 +819,8 @@ static void path_run(struct path *pt)
 		return;
 	if (p->family == AF_INET6 && !ipv6_rcv_ok(pt))
 		return;
-	if (!run_hook(pt, NF_INET_PRE_ROUTING, true, MANIP_DST))
+	pt->ct_enabled = ct_enabled(pt->rs, p->nfproto);
+	if (!run_hook(pt, NF_INET_PRE_ROUTING, pt->ct_enabled, MANIP_DST))
 		return;
 
 	switch (route_input(pt, &oif)) {

@@ -212,6 +212,9 @@ struct pc_nft_ruleset {
 	/* Filtering the snapshot cannot see (iptables-legacy tables, ...): verdicts become
 	 * unknown with this reason. NULL when there is none. */
 	char *blind_spot;
+	/* The engine's cache of whether conntrack runs for IPv4 [0] / IPv6 [1]: 0 not yet
+	 * known, 1 no, 2 yes. */
+	uint8_t ct_enabled_cache[2];
 };
 
 /*

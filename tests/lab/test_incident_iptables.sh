@@ -138,7 +138,7 @@ for l in listeners(80):
               "got %s" % got)
         texts = sorted({((p.get("rule") or {}).get("text") or "") for p in fam})
         check(fam and all("reject" in t.lower() for t in texts),
-              "80/tcp %s paths name the deciding REJECT rule" % family,
+              "80/tcp %s paths name the deciding REJECT rule: %s" % (family, " | ".join(texts)),
               json.dumps([p.get("rule") for p in fam])[:1000])
     fix = l.get("fix") or {}
     check(fix.get("port") == "80/tcp" and bool(fix.get("command")),

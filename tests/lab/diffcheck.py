@@ -1,0 +1,346 @@
+#!/usr/bin/python3
+"""Compare what the kernel did with what `portcheck explain` says; shrink mismatches.
+
+usage: diffcheck.py compare --probes P --kernel K --explain DIR [--seed N]
+       diffcheck.py minimize --ruleset FILE --probe LINE --out DIR --srv NS --cli NS
+                             --portcheck PATH --socket PATH [--sport-base N] [--budget S]
+
+compare: P is diffgen.py's probe list, K prober.py's answers, DIR holds ID.json
+(explain's output) and ID.rc (its exit status) per probe. Prints one line per
+disagreement on stdout ("ID<TAB>why") and the details on stderr; the last stdout
+line is "# agree N of M". Exit status 0 always (the caller counts lines).
+
+The contract checked, per probe:
+  kernel accept (SYN-ACK, or the UDP echo)   <-> verdict "accept", exit status 0
+  kernel rst (TCP RST)                       <-> verdict "reject", reject {"tcp_reset": true}
+  kernel icmp T/C                            <-> verdict "reject", reject {"icmp_type": T, "icmp_code": C}
+  kernel none (silence)                      <-> verdict "drop"
+  verdict "unknown" is always a disagreement (the generated rulesets are exact);
+  exit status 1 for anything but accept; family/source/destination/protocol/port
+  echoed back; for UDP, where the echo names the address and port the datagram
+  really reached, "forwarded_to" must name them (or be null when they are the
+  probed ones).
+
+minimize: given a ruleset and one disagreeing probe, repeatedly load a smaller
+ruleset into the server namespace (flush + nft -f), probe once from the client
+namespace and ask portcheck, keeping every removal (of a table, a chain, a set, a
+rule) after which the same disagreement remains. Bounded by --budget seconds.
+Writes DIR/original.nft, DIR/minimal.nft, DIR/probe.txt, DIR/explain.json and
+DIR/report.txt, and prints the report.
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_probes(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                fields = line.split()
+                out[fields[0]] = dict(zip(("id", "family", "proto", "src", "dst", "port"), fields),
+                                      line=line)
+    return out
+
+
+def read_kernel(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 3:
+                out[parts[0]] = (parts[1], parts[2])
+    return out
+
+
+def expected_text(kernel):
+    result, detail = kernel
+    return {"accept": "accept", "rst": "reject (tcp reset)", "none": "drop",
+            "icmp": "reject (ICMP %s)" % detail}.get(result, "%s %s" % kernel)
+
+
+def engine_text(ex):
+    if not isinstance(ex, dict):
+        return "no answer"
+    v = ex.get("verdict")
+    rej = ex.get("reject")
+    if v == "reject" and isinstance(rej, dict):
+        if rej.get("tcp_reset"):
+            return "reject (tcp reset)"
+        if "icmp_type" in rej:
+            return "reject (ICMP %s/%s)" % (rej.get("icmp_type"), rej.get("icmp_code"))
+    return "%s%s" % (v, "" if rej is None else " " + json.dumps(rej))
+
+
+def judge(probe, kernel, ex, rc):
+    """None if they agree, else a short reason."""
+    if kernel is None:
+        return "no kernel result"
+    if kernel[0] == "error":
+        return "probe failed: %s" % kernel[1]
+    if not isinstance(ex, dict):
+        return "portcheck gave no JSON (exit status %s)" % rc
+    v = ex.get("verdict")
+    if v == "unknown":
+        return "portcheck says unknown: %s" % ex.get("reason")
+    want = expected_text(kernel)
+    got = engine_text(ex)
+    if want != got:
+        return "kernel %s, portcheck %s" % (want, got)
+    want_rc = 0 if v == "accept" else 1
+    if rc != want_rc:
+        return "exit status %s, want %d for %s" % (rc, want_rc, v)
+    for key, want_v in (("family", probe["family"]), ("source", addr_norm(probe["src"])),
+                        ("destination", addr_norm(probe["dst"])), ("protocol", probe["proto"]),
+                        ("port", int(probe["port"]))):
+        got_v = addr_norm(ex.get(key)) if key in ("source", "destination") else ex.get(key)
+        if got_v != want_v:
+            return "field %s is %r, want %r" % (key, ex.get(key), want_v)
+    if probe["proto"] == "udp" and kernel[0] == "accept" and len(kernel[1].split()) == 2:
+        addr, port = kernel[1].split()
+        fwd = ex.get("forwarded_to")
+        if fwd is None:
+            if (addr_norm(addr), int(port)) != (addr_norm(probe["dst"]), int(probe["port"])):
+                return "the datagram reached %s port %s, portcheck says forwarded_to null" % (
+                    addr, port)
+        elif not isinstance(fwd, dict) or \
+                (addr_norm(fwd.get("address")), fwd.get("port")) != (addr_norm(addr), int(port)):
+            return "the datagram reached %s port %s, portcheck says forwarded_to %s" % (
+                addr, port, json.dumps(fwd))
+    return None
+
+
+def addr_norm(a):
+    try:
+        return str(ipaddress.ip_address(a))
+    except (ValueError, TypeError):
+        return a
+
+
+def load_explain(d, pid):
+    ex, rc = None, None
+    try:
+        with open(os.path.join(d, pid + ".json")) as f:
+            ex = json.load(f)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(os.path.join(d, pid + ".rc")) as f:
+            rc = int(f.read().strip())
+    except (OSError, ValueError):
+        pass
+    return ex, rc
+
+
+def describe(probe, kernel, ex, rc, why):
+    lines = ["probe %s: %s %s from %s to %s port %s" % (
+        probe["id"], probe["family"], probe["proto"], probe["src"], probe["dst"], probe["port"]),
+        "  why:       %s" % why,
+        "  kernel:    %s" % (expected_text(kernel) if kernel else "-")
+        + ("  (reached %s)" % kernel[1] if kernel and kernel[0] == "accept" and kernel[1] != "-" else ""),
+        "  portcheck: %s (exit %s)" % (engine_text(ex), rc)]
+    if isinstance(ex, dict):
+        rule = ex.get("rule")
+        if rule:
+            lines.append("  rule:      %s %s chain %s handle %s: %s" % (
+                rule.get("family"), rule.get("table"), rule.get("chain"), rule.get("handle"),
+                rule.get("text")))
+        if ex.get("forwarded_to"):
+            lines.append("  forwarded: %s" % json.dumps(ex["forwarded_to"]))
+        if ex.get("reason"):
+            lines.append("  reason:    %s" % ex["reason"])
+        for t in ex.get("trace") or []:
+            lines.append("    %-10s %s %s %s #%s %-45s -> %s" % (
+                t.get("hook"), t.get("family"), t.get("table"), t.get("chain"), t.get("handle"),
+                t.get("text"), t.get("action")))
+    return "\n".join(lines)
+
+
+def cmd_compare(args):
+    probes = read_probes(args.probes)
+    kernel = read_kernel(args.kernel)
+    agree = 0
+    for pid, p in probes.items():
+        ex, rc = load_explain(args.explain, pid)
+        why = judge(p, kernel.get(pid), ex, rc)
+        if why is None:
+            agree += 1
+            continue
+        print("%s\t%s" % (pid, why))
+        sys.stderr.write("MISMATCH seed %s %s\n" % (args.seed, describe(p, kernel.get(pid), ex, rc, why)))
+    print("# agree %d of %d" % (agree, len(probes)))
+    return 0
+
+
+# --- minimize ----------------------------------------------------------------------
+
+class Lab:
+    def __init__(self, args):
+        self.a = args
+        self.sport = args.sport_base
+
+    def load(self, text):
+        p = subprocess.run(["ip", "netns", "exec", self.a.srv, "nft", "-f", "-"],
+                           input="flush ruleset\n" + text, capture_output=True, text=True,
+                           timeout=30)
+        return p.returncode == 0
+
+    def probe(self, line):
+        # 50000-64999: the main loop of test_differential.sh stays below.
+        self.sport += 1
+        if self.sport > 64999:
+            self.sport = 50000
+        p = subprocess.run(["ip", "netns", "exec", self.a.cli, sys.executable,
+                            os.path.join(HERE, "prober.py"), "--sport-base", str(self.sport)],
+                           input=line + "\n", capture_output=True, text=True, timeout=30)
+        parts = p.stdout.strip().split("\t")
+        return (parts[1], parts[2]) if len(parts) >= 3 else None
+
+    def explain(self, probe):
+        p = subprocess.run(["ip", "netns", "exec", self.a.srv, "timeout", "30", self.a.portcheck,
+                            "--socket", self.a.socket, "explain",
+                            "%s/%s" % (probe["port"], probe["proto"]), "--from", probe["src"],
+                            "--iface", "eth0", "--to", probe["dst"], "--json"],
+                           capture_output=True, text=True, timeout=40)
+        try:
+            return json.loads(p.stdout), p.returncode, p.stdout
+        except ValueError:
+            return None, p.returncode, p.stdout
+
+
+def blocks(lines):
+    """(start, end) line ranges of tables, chains, sets/maps and rules, biggest first."""
+    out_tables, out_chains, out_lines = [], [], []
+    i = 0
+    while i < len(lines):
+        l = lines[i]
+        if l.startswith("table "):
+            j = i + 1
+            while j < len(lines) and lines[j] != "}":
+                j += 1
+            out_tables.append((i, j + 1))
+        elif l.startswith("\tchain "):
+            j = i + 1
+            while j < len(lines) and lines[j] != "\t}":
+                j += 1
+            out_chains.append((i, j + 1))
+        elif l.startswith("\tset ") or l.startswith("\tmap "):
+            out_lines.append((i, i + 1))
+        elif l.startswith("\t\t") and not l.startswith("\t\ttype "):
+            out_lines.append((i, i + 1))
+        i += 1
+    return out_tables + out_chains + out_lines
+
+
+def cmd_minimize(args):
+    lab = Lab(args)
+    probe = read_probes_line(args.probe)
+    with open(args.ruleset) as f:
+        original = f.read()
+    os.makedirs(args.out, exist_ok=True)
+    deadline = time.monotonic() + args.budget
+
+    def signature(text):
+        if not lab.load(text):
+            return None, None, None
+        k = lab.probe(probe["line"])
+        ex, rc, raw = lab.explain(probe)
+        why = judge(probe, k, ex, rc)
+        if why is None:
+            return None, None, None
+        return (k, engine_text(ex)), (k, ex, rc, why), raw
+
+    sig0, detail, raw = signature(original)
+    if sig0 is None:
+        report = "probe %s does not disagree when run alone on this ruleset (a flaky probe?)" % (
+            probe["line"])
+        write(args.out, "report.txt", report + "\n")
+        print(report)
+        return 1
+    lines = original.rstrip("\n").split("\n")
+    best_detail, best_raw, tries = detail, raw, 0
+    changed = True
+    while changed and time.monotonic() < deadline:
+        changed = False
+        for start, end in blocks(lines):
+            if time.monotonic() >= deadline:
+                break
+            cand = lines[:start] + lines[end:]
+            tries += 1
+            sig, det, r = signature("\n".join(cand) + "\n")
+            if sig == sig0:
+                lines, best_detail, best_raw, changed = cand, det, r, True
+                break  # the line numbers moved: recompute the blocks
+    minimal = "\n".join(l for l in lines if not l.startswith("#")) + "\n"
+    # Leave the minimal ruleset loaded so whoever looks at the lab sees it.
+    lab.load(minimal)
+    k, ex, rc, why = best_detail
+    report = "\n".join([
+        "portcheck differential mismatch (diffgen.py seed %s)" % args.seed,
+        describe(probe, k, ex, rc, why),
+        "minimal ruleset (%d tries%s):" % (tries, ", budget exhausted" if time.monotonic() >= deadline else ""),
+        minimal.rstrip("\n"),
+        "reproduce: tests/lab/test_differential.sh --case %s %s" % (
+            os.path.join(args.out, "minimal.nft"), os.path.join(args.out, "probe.txt")),
+        "  (that is: nft -f minimal.nft on the server; from the client's address %s an %s %s "
+        "to %s port %s; portcheck explain %s/%s --from %s --iface eth0 --to %s --json)" % (
+            probe["src"], "IPv4" if probe["family"] == "ipv4" else "IPv6",
+            "TCP SYN" if probe["proto"] == "tcp" else "UDP datagram",
+            probe["dst"], probe["port"], probe["port"], probe["proto"], probe["src"], probe["dst"]),
+    ])
+    write(args.out, "original.nft", original)
+    write(args.out, "minimal.nft", minimal)
+    write(args.out, "probe.txt", probe["line"] + "\n")
+    write(args.out, "kernel.txt", "%s\t%s\n" % k if k else "-\n")
+    write(args.out, "explain.json", best_raw or "")
+    write(args.out, "report.txt", report + "\n")
+    print(report)
+    return 0
+
+
+def read_probes_line(line):
+    fields = line.split()
+    return dict(zip(("id", "family", "proto", "src", "dst", "port"), fields),
+                line="\t".join(fields))
+
+
+def write(d, name, text):
+    with open(os.path.join(d, name), "w") as f:
+        f.write(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("compare")
+    c.add_argument("--probes", required=True)
+    c.add_argument("--kernel", required=True)
+    c.add_argument("--explain", required=True)
+    c.add_argument("--seed", default="?")
+    m = sub.add_parser("minimize")
+    m.add_argument("--ruleset", required=True)
+    m.add_argument("--probe", required=True)
+    m.add_argument("--out", required=True)
+    m.add_argument("--srv", required=True)
+    m.add_argument("--cli", required=True)
+    m.add_argument("--portcheck", required=True)
+    m.add_argument("--socket", required=True)
+    m.add_argument("--sport-base", type=int, default=50000)
+    m.add_argument("--budget", type=float, default=60)
+    m.add_argument("--seed", default="?")
+    args = ap.parse_args()
+    return cmd_compare(args) if args.cmd == "compare" else cmd_minimize(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,752 @@
+#!/usr/bin/python3
+"""Seeded random nftables rulesets and probes, for portcheck's differential lab test.
+
+usage: diffgen.py --env                      the lab's addresses and ports (shell syntax)
+       diffgen.py --seed N                   one case on stdout: ruleset, then the probes
+       diffgen.py --seeds A-B[,C...] --out DIR [--probes K]
+                                             DIR/case-N.nft and DIR/case-N.probes per seed
+       diffgen.py --seeds A-B --check        load every ruleset with `nft -c` in a private,
+                                             empty network namespace (unshare -n; root)
+
+Each case is a ruleset (text for `nft -f`) and a list of probes: new connections
+from the client namespace (source address, family, destination, port, tcp/udp),
+one per line, tab-separated:  ID FAMILY PROTO SOURCE DESTINATION PORT
+
+The same seed always gives the same case (random.Random(seed), nothing else), so
+a failing seed is a reproducer. The rulesets are small (5-25 rules) but dense in
+the interactions a userspace model of the nftables VM can get wrong: several
+tables and families (ip, ip6, inet) on prerouting/input/forward at priorities
+around raw (-300), conntrack (-200) and dstnat (-100); accept in one base chain
+continuing to the next, drop and reject being final; regular chains with
+jump/goto/return; named and anonymous sets, interval sets with prefixes, ranges
+and open ends, concatenations, verdict maps; interface names and wildcards;
+ct state/status before and after conntrack, notrack; reject variants; DNAT to
+another local address or port, redirect (nat chains all run at the nat core
+hook's priority, the first binding wins, and only when conntrack is on for the
+family); bitwise masks; counters, log, marks.
+
+Only expressions with an exact outcome are used (no limit, quota, numgen, time,
+random): the engine must never answer "unknown" for these rulesets.
+
+The lab these cases assume (ENV below) is built by test_differential.sh: the
+server has 192.0.2.1 and 2001:db8:1::1 on eth0 (towards the client) and
+198.51.100.1 and 2001:db8:3::1 on veth-ctr; it listens on TCP_PORTS (TCP, dual
+stack) and UDP_PORTS (UDP, echo) on every address; the client has every address
+in V4_SRC and V6_SRC on its eth0.
+"""
+
+import argparse
+import ipaddress
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+# --- the lab --------------------------------------------------------------------
+
+V4_SRC = ["192.0.2.%d" % i for i in range(2, 10)] + [
+    "198.18.0.1", "198.18.7.7", "198.19.255.254", "203.0.113.9", "203.0.113.200"]
+V6_SRC = ["2001:db8:1::%d" % i for i in range(2, 10)] + [
+    "2001:db8:2::5", "2001:db8:2:ffff::1", "2001:db8:8000::1"]
+# Sources outside the client's link, routed by the server via the client's first address.
+V4_ROUTED = ["198.18.0.0/15", "203.0.113.0/24"]
+V6_ROUTED = ["2001:db8:2::/48", "2001:db8:8000::/33"]
+# The server's addresses: on eth0 (the probes arrive there) and on veth-ctr.
+V4_DST = ["192.0.2.1", "198.51.100.1"]
+V6_DST = ["2001:db8:1::1", "2001:db8:3::1"]
+TCP_PORTS = [22, 80, 443, 2222, 3306, 8080]
+UDP_PORTS = [53, 123, 500, 5353, 8080]
+IFACE = "eth0"
+
+FAM = {
+    "ip": dict(kw="ip", type="ipv4_addr", src=V4_SRC, dst=V4_DST, bits=32,
+               nfproto="ipv4", ctor=ipaddress.IPv4Address, icmp="icmp",
+               l4kw="ip protocol"),
+    "ip6": dict(kw="ip6", type="ipv6_addr", src=V6_SRC, dst=V6_DST, bits=128,
+                nfproto="ipv6", ctor=ipaddress.IPv6Address, icmp="icmpv6",
+                l4kw="ip6 nexthdr"),
+}
+
+ICMP_REJECT = ["net-unreachable", "host-unreachable", "prot-unreachable", "port-unreachable",
+               "net-prohibited", "host-prohibited", "admin-prohibited"]
+ICMPV6_REJECT = ["no-route", "admin-prohibited", "addr-unreachable", "port-unreachable",
+                 "policy-fail", "reject-route"]
+ICMPX_REJECT = ["port-unreachable", "admin-prohibited", "host-unreachable", "no-route"]
+
+# Base chain priorities per hook. Never a tie between two base chains of one hook
+# (the kernel orders equal priorities by registration, the ruleset does not say) and
+# never a tie with the kernel's own hooks: defrag -400, conntrack -200, the nat core
+# hook -100 (nat chains themselves run inside it, ordered by their own priority).
+PRIO_PRE = [-350, -300, -299, -250, -201, -199, -150, -120, -101, -99, -50, -10, 0, 10, 50]
+PRIO_NAT = [-150, -110, -100, -95, -90, -50, 0, 100]
+PRIO_IN = [-300, -150, -10, -1, 0, 1, 10, 100, 200]
+PRIO_FWD = [-50, 0, 10]
+
+
+def env_shell():
+    q = lambda xs: " ".join(str(x) for x in xs)
+    return "\n".join([
+        "DIFF_V4_SRC='%s'" % q(V4_SRC), "DIFF_V6_SRC='%s'" % q(V6_SRC),
+        "DIFF_V4_ROUTED='%s'" % q(V4_ROUTED), "DIFF_V6_ROUTED='%s'" % q(V6_ROUTED),
+        "DIFF_V4_DST='%s'" % q(V4_DST), "DIFF_V6_DST='%s'" % q(V6_DST),
+        "DIFF_TCP_PORTS='%s'" % q(TCP_PORTS), "DIFF_UDP_PORTS='%s'" % q(UDP_PORTS),
+        "DIFF_IFACE='%s'" % IFACE, ""])
+
+
+# --- values: addresses, ports ---------------------------------------------------
+
+class Atoms:
+    """Address and port elements for one family, each with its integer interval."""
+
+    def __init__(self, rng, fam):
+        self.rng = rng
+        self.f = FAM[fam]
+        self.fam = fam
+        self.max = (1 << self.f["bits"]) - 1
+        self.srcs = [int(self.f["ctor"](a)) for a in self.f["src"]]
+
+    def text(self, n):
+        return str(self.f["ctor"](n))
+
+    def single(self):
+        r = self.rng
+        if r.random() < 0.8:
+            n = r.choice(self.srcs)
+        else:  # a near miss: next to a client address, never one itself
+            n = r.choice(self.srcs) + r.choice([-1, 1, 2])
+            if n in self.srcs:
+                n += 7
+        return self.text(n), n, n
+
+    def prefix(self):
+        r = self.rng
+        bits = self.f["bits"]
+        if self.fam == "ip":
+            plen = r.choice([8, 12, 15, 16, 20, 23, 24, 25, 28, 29, 30, 31, 32])
+        else:
+            plen = r.choice([16, 32, 33, 40, 47, 48, 56, 64, 120, 126, 127, 128])
+        base = r.choice(self.srcs)
+        mask = ((1 << plen) - 1) << (bits - plen) if plen else 0
+        lo = base & mask
+        hi = lo | (~mask & self.max)
+        if plen == bits:
+            return self.text(lo), lo, hi
+        return "%s/%d" % (self.text(lo), plen), lo, hi
+
+    def range(self):
+        r = self.rng
+        a, b = sorted(r.sample(self.srcs, 2))
+        lo = max(0, a + r.choice([-1, 0, 0, 1]))
+        hi = min(self.max, b + r.choice([-1, 0, 0, 1]))
+        if hi <= lo:
+            return self.single()
+        return "%s-%s" % (self.text(lo), self.text(hi)), lo, hi
+
+    def open_end(self):
+        r = self.rng
+        bits = self.f["bits"]
+        k = r.randrange(4)
+        if k == 0:  # the lower or upper half (or quarter) of the address space
+            plen = r.choice([1, 1, 2, 3])
+            lo = r.randrange(1 << plen) << (bits - plen)
+            hi = lo | ((1 << (bits - plen)) - 1)
+            return "%s/%d" % (self.text(lo), plen), lo, hi
+        n = r.choice(self.srcs) + r.choice([0, 0, 1, -1])
+        if k == 1:  # up to the very last address
+            return "%s-%s" % (self.text(n), self.text(self.max)), n, self.max
+        if k == 2:  # from the very first
+            return "%s-%s" % (self.text(0), self.text(n)), 0, n
+        # a whole routed or on-link network
+        nets = (V4_ROUTED + ["192.0.2.0/24"]) if self.fam == "ip" else \
+            (V6_ROUTED + ["2001:db8:1::/64"])
+        net = ipaddress.ip_network(r.choice(nets))
+        return str(net), int(net.network_address), int(net.broadcast_address)
+
+    def any(self, interval=True):
+        if not interval:
+            return self.single()
+        k = self.rng.random()
+        if k < 0.35:
+            return self.single()
+        if k < 0.65:
+            return self.prefix()
+        if k < 0.85:
+            return self.range()
+        return self.open_end()
+
+    def elements(self, count, interval=True):
+        """Up to count elements that neither overlap nor touch (nft refuses overlaps)."""
+        return disjoint([self.any(interval) for _ in range(count * 2)], count)
+
+
+def disjoint(atoms, count):
+    out = []
+    for text, lo, hi in atoms:
+        if len(out) >= count:
+            break
+        if all(hi + 1 < l or lo > h + 1 for _, l, h in out):
+            out.append((text, lo, hi))
+    return out
+
+
+def port_atom(rng, proto, interval=True):
+    ports = TCP_PORTS if proto == "tcp" else UDP_PORTS if proto == "udp" else \
+        sorted(set(TCP_PORTS + UDP_PORTS))
+    k = rng.random()
+    if k < 0.7 or not interval:
+        if rng.random() < 0.9:
+            p = rng.choice(ports)
+        else:
+            p = rng.choice([21, 25, 81, 8443, 9999])  # never probed
+        return str(p), p, p
+    a, b = sorted(rng.sample(ports, 2)) if len(ports) > 1 else (ports[0], ports[0])
+    lo = max(1, a + rng.choice([-1, 0, 0, 1]))
+    hi = b + rng.choice([-1, 0, 0, 1, 100])
+    if rng.random() < 0.2:
+        hi = 65535
+    if hi <= lo:
+        return str(lo), lo, lo
+    return "%d-%d" % (lo, hi), lo, hi
+
+
+def port_elements(rng, proto, count, interval=True):
+    return disjoint([port_atom(rng, proto, interval) for _ in range(count * 3)], count)
+
+
+# --- the ruleset model ------------------------------------------------------------
+
+class Chain:
+    def __init__(self, name, hook=None, kind="filter", prio=None, policy="accept"):
+        self.name = name
+        self.hook = hook  # None: a regular chain
+        self.kind = kind  # filter or nat
+        self.prio = prio
+        self.policy = policy
+        self.rules = []
+
+
+class Table:
+    def __init__(self, family, name):
+        self.family = family
+        self.name = name
+        self.sets = []  # (name, text)
+        self.set_kinds = []  # (name, kind, fam, proto) for rules to use
+        self.chains = []
+
+    def regular(self):
+        return [c for c in self.chains if c.hook is None]
+
+
+class Gen:
+    def __init__(self, seed, nprobes):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.nprobes = nprobes
+        self.tables = []
+        self.marks_set = set()
+        self.rule_count = 0
+
+    # -- matches --
+
+    def subfam(self, table):
+        if table.family in ("ip", "ip6"):
+            return table.family
+        return self.rng.choice([None, None, "ip", "ip6"])
+
+    def m_saddr(self, t, sub, what="saddr"):
+        r = self.rng
+        a = Atoms(r, sub)
+        kw = FAM[sub]["kw"]
+        neg = "!= " if r.random() < 0.15 else ""
+        k = r.random()
+        named = [s for s in t.set_kinds if s[1] == "addr" and s[2] == sub]
+        if what == "daddr":
+            if r.random() < 0.7:
+                return "%s daddr %s%s" % (kw, neg, r.choice(FAM[sub]["dst"]))
+            return "%s daddr { %s }" % (kw, ", ".join(FAM[sub]["dst"]))
+        if named and k < 0.45:
+            return "%s saddr %s@%s" % (kw, neg, r.choice(named)[0])
+        if k < 0.6:
+            return "%s saddr %s%s" % (kw, neg, a.any()[0])
+        els = a.elements(r.randint(2, 4))
+        return "%s saddr %s{ %s }" % (kw, neg, ", ".join(e[0] for e in els))
+
+    def m_dport(self, t, proto):
+        r = self.rng
+        neg = "!= " if r.random() < 0.1 else ""
+        kw = "%s dport" % proto if proto in ("tcp", "udp") else "th dport"
+        named = [s for s in t.set_kinds if s[1] == "port"]
+        k = r.random()
+        if named and k < 0.4:
+            return "%s %s@%s" % (kw, neg, r.choice(named)[0])
+        if k < 0.7:
+            return "%s %s%s" % (kw, neg, port_atom(r, proto)[0])
+        els = port_elements(r, proto, r.randint(2, 4))
+        return "%s %s{ %s }" % (kw, neg, ", ".join(e[0] for e in els))
+
+    def m_iif(self):
+        return self.rng.choice([
+            'iifname "eth0"', 'iifname "eth*"', 'iifname "veth*"', 'iifname "lo"',
+            'iifname != "eth0"', 'iifname != "lo"', 'iifname { "eth0", "lo" }',
+            'iifname "eth1"', 'iif "eth0"', 'iif "lo"', 'iifname "e*"'])
+
+    def m_mask(self, sub):
+        """saddr & MASK == VALUE: a bitwise match, with a prefix-like or odd mask."""
+        r = self.rng
+        f = FAM[sub]
+        bits = f["bits"]
+        src = int(f["ctor"](r.choice(f["src"])))
+        if r.random() < 0.6:
+            plen = r.randrange(1, bits)
+            mask = ((1 << plen) - 1) << (bits - plen)
+        else:  # a few bytes here and there
+            nbytes = bits // 8
+            mask = 0
+            for i in r.sample(range(nbytes), r.randint(1, 3)):
+                mask |= 0xff << (8 * i)
+        value = src & mask
+        if r.random() < 0.3:
+            value ^= 1 << r.choice([b for b in range(bits) if mask >> b & 1] or [0]) & mask
+        neg = "!= " if r.random() < 0.2 else "== "
+        return "%s saddr & %s %s%s" % (f["kw"], f["ctor"](mask), neg, f["ctor"](value))
+
+    def m_ct(self):
+        r = self.rng
+        if r.random() < 0.1:
+            return r.choice(["ct direction original", "ct direction reply"])
+        if r.random() < 0.25:
+            return r.choice(["ct status dnat", "ct status != dnat", "ct status & dnat == dnat"])
+        states = ["new", "established", "related", "invalid", "untracked"]
+        pick = sorted(r.sample(states, r.choice([1, 1, 2, 3])), key=states.index)
+        neg = "!= " if r.random() < 0.2 and len(pick) == 1 else ""
+        return "ct state %s%s" % (neg, ",".join(pick))
+
+    def m_concat(self, t, sub, proto):
+        r = self.rng
+        kw = FAM[sub]["kw"]
+        pkw = "%s dport" % proto if proto in ("tcp", "udp") else "th dport"
+        named = [s for s in t.set_kinds if s[1] == "concat" and s[2] == sub]
+        if named and r.random() < 0.7:
+            return "%s saddr . %s @%s" % (kw, pkw, r.choice(named)[0])
+        return "%s saddr . %s { %s }" % (kw, pkw, ", ".join(self.concat_elems(sub, proto)))
+
+    def concat_elems(self, sub, proto):
+        r = self.rng
+        a = Atoms(r, sub)
+        out, boxes = [], []
+        for _ in range(r.randint(2, 6)):
+            at, alo, ahi = a.any()
+            pt, plo, phi = port_atom(r, proto)
+            if any(not (ahi < bl or alo > bh or phi < cl or plo > ch) for bl, bh, cl, ch in boxes):
+                continue
+            boxes.append((alo, ahi, plo, phi))
+            out.append("%s . %s" % (at, pt))
+        return out
+
+    def matches(self, t, chain, sub, proto):
+        """A list of match expressions for one rule. proto: tcp, udp, th or None."""
+        r = self.rng
+        ms = []
+        proto_done = False
+        n = r.choice([1, 1, 1, 2, 2, 3])
+        kinds = []
+        for _ in range(n):
+            kinds.append(r.choices(
+                ["saddr", "dport", "l4", "iif", "ct", "concat", "daddr", "mark", "flags", "nfproto",
+                 "mask"],
+                weights=[30, 25, 6, 8, 10, 7, 5, 3, 2, 4, 3])[0])
+        for k in dict.fromkeys(kinds):  # each kind at most once, in order
+            if k in ("saddr", "daddr", "concat", "mask") and sub is None:
+                continue
+            if k == "saddr":
+                ms.append(self.m_saddr(t, sub))
+            elif k == "daddr":
+                ms.append(self.m_saddr(t, sub, "daddr"))
+            elif k == "dport" and proto:
+                ms.append(self.m_dport(t, proto))
+                proto_done = proto in ("tcp", "udp")
+            elif k == "concat" and proto:
+                ms.append(self.m_concat(t, sub, proto))
+                proto_done = proto in ("tcp", "udp")
+            elif k == "l4" and proto and not proto_done:
+                ms.insert(0, self.m_l4(sub, proto))
+                proto_done = True
+            elif k == "iif":
+                ms.append(self.m_iif())
+            elif k == "mask":
+                ms.append(self.m_mask(sub))
+            elif k == "ct":
+                ms.append(self.m_ct())
+            elif k == "mark" and self.marks_set:
+                neg = "!= " if r.random() < 0.3 else ""
+                ms.append("meta mark %s0x%x" % (neg, r.choice(sorted(self.marks_set))))
+            elif k == "flags" and proto == "tcp":
+                ms.append(r.choice(["tcp flags & (fin|syn|rst|ack) == syn",
+                                    "tcp flags & (syn|ack) == syn|ack", "tcp flags syn"]))
+                proto_done = True
+            elif k == "nfproto" and t.family == "inet" and sub:
+                ms.insert(0, "meta nfproto %s" % FAM[sub]["nfproto"])
+        return ms, proto_done
+
+    def m_l4(self, sub, proto):
+        r = self.rng
+        if proto == "th":
+            return "meta l4proto { tcp, udp }"
+        if sub and r.random() < 0.3:
+            return "%s %s" % (FAM[sub]["l4kw"], proto)
+        if r.random() < 0.15:
+            return "meta l4proto != %s" % ("udp" if proto == "tcp" else "tcp")
+        return "meta l4proto %s" % proto
+
+    # -- actions --
+
+    def reject(self, t, sub, proto, proto_done):
+        r = self.rng
+        opts = ["reject"]
+        if t.family in ("ip", "inet") and sub != "ip6":
+            opts += ["reject with icmp type %s" % x for x in r.sample(ICMP_REJECT, 2)]
+        if t.family in ("ip6", "inet") and sub != "ip":
+            opts += ["reject with icmpv6 type %s" % x for x in r.sample(ICMPV6_REJECT, 2)]
+        if t.family == "inet":
+            opts += ["reject with icmpx type %s" % x for x in r.sample(ICMPX_REJECT, 2)]
+        if proto == "tcp":
+            opts += ["reject with tcp reset"] * 2
+        pick = r.choice(opts)
+        if pick == "reject with tcp reset" and not proto_done:
+            pick = "meta l4proto tcp " + pick
+        return pick
+
+    def verdict(self, t, chain, idx_ok, allow_return=True):
+        r = self.rng
+        targets = [c for c in t.regular() if idx_ok(c)]
+        opts = ["accept"] * 4 + ["drop"] * 2
+        if targets:
+            opts += ["jump"] * 2 + ["goto"] * 2
+        if allow_return:
+            # In a base chain, return ends the chain with its policy.
+            opts += ["return"] * (2 if chain.hook is None else 1)
+        v = r.choice(opts)
+        if v in ("jump", "goto"):
+            return "%s %s" % (v, r.choice(targets).name)
+        return v
+
+    def vmap(self, t, chain, sub, proto, idx_ok):
+        r = self.rng
+        if sub and r.random() < 0.6:
+            els = Atoms(r, sub).elements(r.randint(2, 4))
+            key = "%s saddr" % FAM[sub]["kw"]
+        elif proto:
+            els = port_elements(r, proto, r.randint(2, 4))
+            key = "%s dport" % proto if proto in ("tcp", "udp") else "th dport"
+        else:
+            return None
+        if not els:
+            return None
+        named = [s for s in t.set_kinds if s[1] == "vmap" and s[2] == sub and key.endswith("saddr")]
+        if named and r.random() < 0.4:
+            return "%s vmap @%s" % (key, r.choice(named)[0])
+        items = ["%s : %s" % (e[0], "continue" if r.random() < 0.08 else
+                              self.verdict(t, chain, idx_ok)) for e in els]
+        return "%s vmap { %s }" % (key, ", ".join(items))
+
+    def rule(self, t, chain, idx_ok):
+        r = self.rng
+        sub = self.subfam(t)
+        proto = r.choices([None, "tcp", "udp", "th"], weights=[35, 40, 20, 5])[0]
+        nat = chain.kind == "nat"
+        if nat:
+            if t.family == "inet" and sub is None:
+                sub = r.choice(["ip", "ip6"])
+            if r.random() < 0.75 and proto is None:
+                proto = r.choice(["tcp", "udp"])
+        # A rule without a match ends the chain for everything: keep a few (they
+        # make the rest of the chain dead code, which is a case too), not many.
+        for _ in range(4):
+            ms, proto_done = self.matches(t, chain, sub, proto)
+            if ms or r.random() < 0.25:
+                break
+        stmts = []
+        if r.random() < 0.12:
+            stmts.append("counter")
+        if r.random() < 0.04:
+            stmts.append('log prefix "diff %d: "' % self.seed)
+        if r.random() < 0.07 and chain.hook == "prerouting" and not nat:
+            m = r.choice([1, 2])
+            self.marks_set.add(m)
+            stmts.append("meta mark set 0x%x" % m)
+        # The final statement.
+        k = r.random()
+        final = None
+        if nat and k < 0.7:
+            final = self.dnat(t, sub, proto, proto_done, ms)
+        elif chain.hook == "prerouting" and not nat and k < 0.12:
+            final = "notrack"
+        elif k < 0.32:
+            final = self.reject(t, sub, proto, proto_done)
+        elif k < 0.42:
+            final = self.vmap(t, chain, sub, proto, idx_ok)
+        elif k < 0.47:
+            if not stmts:
+                stmts.append("counter")  # no verdict: the packet goes on to the next rule
+            k = None
+        if final is None and k is not None:
+            final = self.verdict(t, chain, idx_ok)
+        parts = ms + stmts + ([final] if final else [])
+        if proto == "th" and not proto_done:
+            parts.insert(0, "meta l4proto { tcp, udp }")
+        return " ".join(parts)
+
+    def dnat(self, t, sub, proto, proto_done, ms):
+        """A DNAT to another local address and/or a listening port of the same protocol."""
+        r = self.rng
+        fam = sub or t.family
+        if proto == "th" or proto is None:
+            proto = r.choice(["tcp", "udp"])
+        # A port needs a positive protocol match before it ("meta l4proto != udp" is none).
+        positive = ("%s " % proto, "meta l4proto %s" % proto, "ip protocol %s" % proto,
+                    "ip6 nexthdr %s" % proto)
+        if not any(m.startswith(positive) for m in ms):
+            ms.insert(0, "meta l4proto %s" % proto)
+        ports = TCP_PORTS if proto == "tcp" else UDP_PORTS
+        addr = r.choice(FAM[fam]["dst"])
+        if fam == "ip6":
+            addr_txt = "[%s]" % addr
+        else:
+            addr_txt = addr
+        k = r.random()
+        famkw = (" %s" % fam) if t.family == "inet" else ""
+        if k < 0.15:
+            # To the incoming interface's first address (the kernel picks it).
+            return "redirect to :%d" % r.choice(ports)
+        k = r.random()
+        if k < 0.35 and t.family != "inet":
+            return "dnat to :%d" % r.choice(ports)
+        if k < 0.6:
+            return "dnat%s to %s" % (famkw, addr if fam == "ip" else addr)
+        return "dnat%s to %s:%d" % (famkw, addr_txt, r.choice(ports))
+
+    # -- sets --
+
+    def named_sets(self, t):
+        r = self.rng
+        fams = ["ip", "ip6"] if t.family == "inet" else [t.family]
+        for i in range(r.choice([0, 0, 1, 1, 2, 3])):
+            name = "s%d" % i
+            kind = r.choice(["addr", "addr", "port", "concat", "vmap"])
+            fam = r.choice(fams)
+            a = Atoms(r, fam)
+            if kind == "addr":
+                interval = r.random() < 0.75
+                els = a.elements(r.randint(1, 5), interval)
+                flags = "flags interval; " if interval else ""
+                body = "type %s; %selements = { %s }" % (
+                    FAM[fam]["type"], flags, ", ".join(e[0] for e in els))
+            elif kind == "port":
+                interval = r.random() < 0.5
+                els = port_elements(r, None, r.randint(1, 4), interval)
+                flags = "flags interval; " if interval else ""
+                body = "type inet_service; %selements = { %s }" % (
+                    flags, ", ".join(e[0] for e in els))
+            elif kind == "concat":
+                body = "type %s . inet_service; flags interval; elements = { %s }" % (
+                    FAM[fam]["type"], ", ".join(self.concat_elems(fam, None)))
+            else:
+                # verdicts only to chains defined later in the text are fine for nft -f,
+                # but keep vmaps to accept/drop: a named map's jump would tie the chain
+                # graph to whoever uses the map.
+                els = a.elements(r.randint(1, 4))
+                body = "type %s : verdict; flags interval; elements = { %s }" % (
+                    FAM[fam]["type"], ", ".join("%s : %s" % (e[0], r.choice(["accept", "drop"]))
+                                               for e in els))
+            if kind == "vmap":
+                t.sets.append((name, "map %s { %s }" % (name, body)))
+            else:
+                t.sets.append((name, "set %s { %s }" % (name, body)))
+            t.set_kinds.append((name, kind, fam, None))
+
+    # -- the whole case --
+
+    def build(self):
+        r = self.rng
+        prio = {"prerouting": r.sample(PRIO_PRE, len(PRIO_PRE)),
+                "nat": r.sample(PRIO_NAT, len(PRIO_NAT)),
+                "input": r.sample(PRIO_IN, len(PRIO_IN)),
+                "forward": r.sample(PRIO_FWD, len(PRIO_FWD))}
+        ntables = r.choice([1, 2, 2, 3])
+        families = [r.choice(["ip", "ip6", "inet", "inet"]) for _ in range(ntables)]
+        for i, fam in enumerate(families):
+            t = Table(fam, r.choice(["filter", "fw", "t", "raw", "nat", "x"]) + str(i))
+            self.named_sets(t)
+            for j in range(r.choice([0, 1, 1, 2, 3])):
+                t.chains.append(Chain("r%d" % j))
+            nbase = r.choice([1, 1, 2, 2, 3])
+            for j in range(nbase):
+                hook = r.choices(["prerouting", "input", "forward", "nat"],
+                                 weights=[35, 45, 5, 15])[0]
+                if not prio[hook]:
+                    hook = "input"
+                if not prio[hook]:
+                    continue
+                p = prio[hook].pop()
+                policy = "drop" if r.random() < 0.15 else "accept"
+                if hook == "nat":
+                    c = Chain("nat%d" % j, "prerouting", "nat", p, policy)
+                else:
+                    c = Chain("%s%d" % (hook[:3], j), hook, "filter", p, policy)
+                t.chains.insert(0, c)
+            self.tables.append(t)
+        if not any(c.hook for t in self.tables for c in t.chains):
+            t = self.tables[0]
+            t.chains.insert(0, Chain("in9", "input", "filter", prio["input"].pop(), "accept"))
+        # Rules: base chains first (they may set marks that later rules test), then
+        # regular chains; jumps only go forward in the list of regular chains.
+        budget = r.randint(6, 25)
+        bases = [(t, c) for t in self.tables for c in t.chains if c.hook]
+        regs = [(t, c) for t in self.tables for c in t.chains if not c.hook]
+        order = sorted(bases, key=lambda tc: (tc[1].hook != "prerouting", tc[1].prio))
+        weights = [3] * len(order) + [2] * len(regs)
+        slots = order + regs
+        counts = [0] * len(slots)
+        for _ in range(budget):
+            counts[r.choices(range(len(slots)), weights=weights)[0]] += 1
+        for (t, c), n in zip(slots, counts):
+            regular = t.regular()
+            if c.hook is None:
+                me = regular.index(c)
+                idx_ok = lambda x, me=me, regular=regular: regular.index(x) > me
+            else:
+                idx_ok = lambda x: True
+            for _ in range(n):
+                c.rules.append(self.rule(t, c, idx_ok))
+                self.rule_count += 1
+        return self
+
+    def text(self):
+        out = ["# diffgen.py seed %d: %d rules" % (self.seed, self.rule_count)]
+        for t in self.tables:
+            out.append("table %s %s {" % (t.family, t.name))
+            for _, s in t.sets:
+                out.append("\t" + s)
+            for c in t.chains:
+                out.append("\tchain %s {" % c.name)
+                if c.hook:
+                    out.append("\t\ttype %s hook %s priority %d; policy %s;" % (
+                        c.kind, c.hook, c.prio, c.policy))
+                for rule in c.rules:
+                    out.append("\t\t" + rule)
+                out.append("\t}")
+            out.append("}")
+        return "\n".join(out) + "\n"
+
+    def probes(self):
+        r = self.rng
+        fams = set()
+        for t in self.tables:
+            fams |= {"ip", "ip6"} if t.family == "inet" else {t.family}
+        text = self.text()
+        out, seen = [], set()
+        for _ in range(self.nprobes * 4):
+            if len(out) >= self.nprobes:
+                break
+            # Mostly the families the ruleset filters; some of the other, too.
+            fam = r.choice(sorted(fams)) if r.random() < 0.85 else r.choice(["ip", "ip6"])
+            proto = "tcp" if r.random() < 0.62 else "udp"
+            ports = TCP_PORTS if proto == "tcp" else UDP_PORTS
+            mentioned = [p for p in ports if str(p) in text]
+            port = r.choice(mentioned) if mentioned and r.random() < 0.6 else r.choice(ports)
+            src = r.choice(FAM[fam]["src"])
+            dst = FAM[fam]["dst"][0] if r.random() < 0.8 else FAM[fam]["dst"][1]
+            key = (fam, proto, src, dst, port)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(key)
+        return ["%d\t%s\t%s\t%s\t%s\t%d" % (i, "ipv4" if f == "ip" else "ipv6", p, s, d, port)
+                for i, (f, p, s, d, port) in enumerate(out)]
+
+
+def parse_seeds(spec):
+    seeds = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:
+            a, b = part.split("-", 1)
+            a, b = int(a), int(b)
+            if b < a or b - a > 1000000:
+                raise ValueError("bad seed range %r" % part)
+            seeds.extend(range(a, b + 1))
+        else:
+            seeds.append(int(part))
+    return seeds
+
+
+def generate(seed, nprobes):
+    g = Gen(seed, nprobes).build()
+    return g.text(), g.probes()
+
+
+def check(seeds, nprobes):
+    """nft -c every ruleset in a throwaway network namespace; report the bad ones."""
+    bad = 0
+    with tempfile.TemporaryDirectory() as d:
+        for s in seeds:
+            text, _ = generate(s, nprobes)
+            path = os.path.join(d, "case.nft")
+            with open(path, "w") as f:
+                f.write(text)
+            # iif needs the interface to exist: a veth pair named like the lab's.
+            p = subprocess.run(["unshare", "-n", "sh", "-c",
+                                "ip link add eth0 type veth peer name eth1 && "
+                                "ip link add veth-ctr type veth peer name eth2 && "
+                                'exec nft -c -f "$1"', "sh", path],
+                               capture_output=True, text=True, timeout=30)
+            if p.returncode != 0:
+                bad += 1
+                sys.stderr.write("seed %d: nft -c failed:\n%s\n%s\n" % (s, p.stderr, text))
+    print("%d of %d rulesets rejected by nft" % (bad, len(seeds)))
+    return 1 if bad else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--env", action="store_true", help="print the lab's addresses and ports")
+    ap.add_argument("--seed", type=int, help="print one case")
+    ap.add_argument("--seeds", help="seeds: A-B or A,B,C (with --out or --check)")
+    ap.add_argument("--out", help="directory for case-N.nft and case-N.probes")
+    ap.add_argument("--probes", type=int, default=20, help="probes per case (default 20)")
+    ap.add_argument("--check", action="store_true", help="nft -c each ruleset (root)")
+    args = ap.parse_args()
+    if args.env:
+        sys.stdout.write(env_shell())
+        return 0
+    if args.seed is not None:
+        text, probes = generate(args.seed, args.probes)
+        sys.stdout.write(text)
+        sys.stdout.write("# probes: ID FAMILY PROTO SOURCE DESTINATION PORT\n")
+        sys.stdout.write("".join("# %s\n" % p for p in probes))
+        return 0
+    if not args.seeds:
+        ap.error("one of --env, --seed or --seeds is required")
+    try:
+        seeds = parse_seeds(args.seeds)
+    except ValueError as e:
+        ap.error(str(e))
+    if args.check:
+        return check(seeds, args.probes)
+    if not args.out:
+        ap.error("--seeds needs --out or --check")
+    os.makedirs(args.out, exist_ok=True)
+    for s in seeds:
+        text, probes = generate(s, args.probes)
+        with open(os.path.join(args.out, "case-%d.nft" % s), "w") as f:
+            f.write(text)
+        with open(os.path.join(args.out, "case-%d.probes" % s), "w") as f:
+            f.write("".join(p + "\n" for p in probes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

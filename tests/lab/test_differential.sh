@@ -1,0 +1,316 @@
+#!/bin/bash
+# test_differential.sh: portcheck's engine against the real kernel, on generated rulesets.
+#
+# For each seed, diffgen.py makes a random but exact nftables ruleset (several
+# tables and families, raw/conntrack/nat priorities, sets, maps, concatenations,
+# jumps, ct state, reject variants, DNAT, ...) and a list of probes. The ruleset
+# is loaded with `nft -f` into the server namespace (no firewalld: a private bus
+# with nothing on it), every probe is sent for real from the client namespace by
+# prober.py (a SYN or a UDP datagram from one of the client's many source
+# addresses: SYN-ACK / UDP echo, RST, ICMP type/code, or silence), and
+# `portcheck explain PORT/PROTO --from SRC --iface eth0 --to DST --json` must
+# say the same thing (diffcheck.py states the contract). 100% agreement is
+# required; a verdict "unknown" is a failure.
+#
+# A disagreement is re-probed alone (to rule out a flaky probe), then shrunk to
+# a minimal ruleset (diffcheck.py minimize, time-bounded), and the reproducer is
+# printed and kept in $LAB_DIR/mismatch/seed-N-probe-ID/ (original.nft,
+# minimal.nft, probe.txt, kernel.txt, explain.json, report.txt). This test keeps
+# $LAB_DIR when it fails (LAB_KEEP_LOGS defaults to 1 here).
+#
+# usage: test_differential.sh [--seeds SPEC] [--probes N] [--case NFT PROBES]...
+#                             [--kernel-only] [--first-failure] [--minimize-budget S]
+#   --seeds SPEC     seeds to run: A-B or A,B,C (default 1-40: 800 probes, ~40 s);
+#                    a longer run:  tests/lab/test_differential.sh --seeds 1000-1999
+#   --probes N       probes per case (default 20, at most 60)
+#   --case NFT PROBES  a hand-written case instead of generated ones (e.g. a
+#                    reproducer's minimal.nft and probe.txt); may be repeated
+#   --kernel-only    no portcheck: run the probes and print what the kernel did, per
+#                    case and in total (to develop the generator and the prober)
+#                    (DIFF_VERBOSE=1: every probe and its answer)
+#   --first-failure  stop after the first case with a disagreement (default: run all)
+#   --minimize-budget S   seconds to spend shrinking each disagreement (default 30),
+#                    at most DIFF_MAX_MINIMIZE (default 2) of them per run, one per kind
+#                    of disagreement; the other disagreeing cases are kept whole in
+#                    $LAB_DIR/mismatch/seed-N/
+#
+# Needs root (exits 77, SKIP, otherwise), PORTCHECK and PORTCHECKD (default:
+# build/ of this checkout); exits 77 too while the client has no `explain`.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lab.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+
+DIFF_DIR=$LAB_LIB_DIR
+DEFAULT_SEEDS=1-40
+seeds=$DEFAULT_SEEDS nprobes=20 kernel_only=0 first_failure=0 min_budget=30
+hand_cases=()
+while (($#)); do
+	case $1 in
+	--seeds) seeds=${2:?--seeds needs a value}; shift 2 ;;
+	--probes) nprobes=${2:?--probes needs a value}; shift 2 ;;
+	--case)
+		[[ -f ${2:-} && -f ${3:-} ]] || { echo "--case needs a ruleset file and a probes file" >&2; exit 2; }
+		hand_cases+=("$(realpath "$2")" "$(realpath "$3")")
+		shift 3 ;;
+	--kernel-only) kernel_only=1; shift ;;
+	--first-failure) first_failure=1; shift ;;
+	--minimize-budget) min_budget=${2:?}; shift 2 ;;
+	-h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: $0 [--seeds A-B] [--probes N] [--case NFT PROBES] [--kernel-only] [--first-failure] [--minimize-budget S]" >&2; exit 2 ;;
+	esac
+done
+if ! [[ $nprobes =~ ^[0-9]+$ ]] || ((nprobes < 1 || nprobes > 60)); then
+	lab_die "--probes must be 1..60"
+fi
+[[ $seeds =~ ^[0-9,-]+$ ]] || lab_die "--seeds must look like 1-40 or 1,5,9"
+
+lab_require_root
+if ((!kernel_only)); then
+	lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD (now '$PORTCHECK', '$PORTCHECKD')"
+	# (explain --help printed the general help, exit 0, before explain existed.)
+	if ! "$PORTCHECK" --help 2>&1 | grep -q '^ *explain '; then
+		echo "SKIP: $PORTCHECK has no working 'explain' command yet (run with --kernel-only to test the kernel side)" >&2
+		exit 77
+	fi
+fi
+# The reproducers live in $LAB_DIR: keep it when the test fails.
+LAB_KEEP_LOGS=${LAB_KEEP_LOGS-1} # (set and empty: do not keep)
+lab_init
+
+eval "$("$LAB_PYTHON" "$DIFF_DIR/diffgen.py" --env)"
+
+# _diff_mac NS DEV: the interface's MAC address.
+_diff_mac() {
+	ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'
+}
+
+# diff_network: the lab's two namespaces plus what diffgen.py's cases assume:
+# every client source address on the client's eth0, routes for them on the
+# server, the server's second addresses (on veth-ctr), static IPv6 neighbours (a
+# generated "policy drop" also drops neighbour discovery, which would turn every
+# IPv6 answer into silence), and no ICMP rate limits in the server namespace.
+diff_network() {
+	local a n srv_mac cli_mac
+	lab_netns_server_client
+	[[ $LAB_SRV_IPV4 == "${DIFF_V4_DST%% *}" && $LAB_SRV_CTR_IPV4 == "${DIFF_V4_DST##* }" ]] ||
+		lab_die "diffgen.py's server addresses ($DIFF_V4_DST) do not match lab.sh's"
+	for a in $DIFF_V4_SRC; do
+		[[ $a == "$LAB_CLI_IPV4" ]] && continue
+		if [[ $a == 192.0.2.* ]]; then
+			_lab_ip "$LAB_CLI" addr add "$a/24" dev eth0
+		else
+			_lab_ip "$LAB_CLI" addr add "$a/32" dev eth0
+		fi
+	done
+	for a in $DIFF_V6_SRC; do
+		[[ $a == "$LAB_CLI_IPV6" ]] && continue
+		if [[ $a == 2001:db8:1::* ]]; then
+			_lab_ip "$LAB_CLI" addr add "$a/64" dev eth0 nodad
+		else
+			_lab_ip "$LAB_CLI" addr add "$a/128" dev eth0 nodad
+		fi
+	done
+	for n in $DIFF_V4_ROUTED; do
+		_lab_ip "$LAB_SRV" route add "$n" via "$LAB_CLI_IPV4" dev eth0
+	done
+	for n in $DIFF_V6_ROUTED; do
+		_lab_ip "$LAB_SRV" -6 route add "$n" via "$LAB_CLI_IPV6" dev eth0
+	done
+	_lab_ip "$LAB_SRV" addr add "${DIFF_V6_DST##* }/64" dev "$LAB_CTR_IF" nodad
+	_lab_ip "$LAB_CLI" route add "${LAB_SRV_CTR_IPV4%.*}.0/24" via "$LAB_SRV_IPV4"
+	_lab_ip "$LAB_CLI" -6 route add "${DIFF_V6_DST##* }/64" via "$LAB_SRV_IPV6"
+
+	srv_mac=$(_diff_mac "$LAB_SRV" eth0)
+	cli_mac=$(_diff_mac "$LAB_CLI" eth0)
+	[[ -n $srv_mac && -n $cli_mac ]] || lab_die "cannot read the veth MAC addresses"
+	_lab_ip "$LAB_CLI" -6 neigh replace "$LAB_SRV_IPV6" lladdr "$srv_mac" dev eth0 nud permanent
+	for a in $DIFF_V6_SRC; do
+		[[ $a == 2001:db8:1::* ]] || continue
+		_lab_ip "$LAB_SRV" -6 neigh replace "$a" lladdr "$cli_mac" dev eth0 nud permanent
+	done
+	# ARP is not filtered by ip/inet tables, but static entries save the first
+	# answer from waiting on it.
+	_lab_ip "$LAB_CLI" neigh replace "$LAB_SRV_IPV4" lladdr "$srv_mac" dev eth0 nud permanent
+	for a in $DIFF_V4_SRC; do
+		[[ $a == 192.0.2.* ]] || continue
+		_lab_ip "$LAB_SRV" neigh replace "$a" lladdr "$cli_mac" dev eth0 nud permanent
+	done
+
+	# Every reject must answer, however many a case sends to one source: no
+	# per-destination ICMP rate limit, and a global budget far above our needs.
+	# (All per-namespace sysctls; the global ones may not be in older kernels.)
+	_lab_sysctl "$LAB_SRV" net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+	ip netns exec "$LAB_SRV" sysctl -qw net.ipv4.icmp_msgs_per_sec=100000 \
+		net.ipv4.icmp_msgs_burst=100000 2>/dev/null || true
+}
+
+# diff_listeners: TCP on every TCP port (dual stack), UDP echo on every UDP port
+# (one socket per family), on all addresses, so an accepted probe is answered.
+diff_listeners() {
+	local p specs=()
+	for p in $DIFF_TCP_PORTS; do
+		specs+=("tcp:[::]:$p:tcp$p:dual")
+	done
+	for p in $DIFF_UDP_PORTS; do
+		specs+=("udp:0.0.0.0:$p:udp$p" "udp:[::]:$p:udp6-$p:v6only")
+	done
+	lab_listeners --udp-echo "${specs[@]}"
+}
+
+# diff_load FILE: replace the server namespace's ruleset with FILE, atomically.
+diff_load() {
+	{
+		echo "flush ruleset"
+		cat "$1"
+	} | lab_nft -f - >"$LAB_DIR/nft.err" 2>&1
+}
+
+# Source ports: every prober run gets fresh ones (20000-49999, wrapping), so no
+# probe meets a conntrack entry left by an earlier one.
+DIFF_SPORT=20000
+diff_probe() { # PROBES OUT
+	local n
+	n=$(grep -cv '^#' "$1" || true)
+	((DIFF_SPORT + n + 1 < 50000)) || DIFF_SPORT=20000
+	ip netns exec "$LAB_CLI" timeout 30 "$LAB_PYTHON" "$DIFF_DIR/prober.py" \
+		--sport-base "$DIFF_SPORT" <"$1" >"$2" || lab_die "prober.py failed on $1"
+	DIFF_SPORT=$((DIFF_SPORT + n + 1))
+}
+
+# diff_explain PROBES DIR: portcheck explain for every probe, DIR/ID.json and DIR/ID.rc.
+diff_explain() {
+	local id family proto src dst port rc
+	mkdir -p "$2"
+	while IFS=$'\t' read -r id _ proto src dst port; do
+		[[ -z $id || $id == \#* ]] && continue
+		rc=0
+		lab_portcheck explain "$port/$proto" --from "$src" --iface "$DIFF_IFACE" --to "$dst" \
+			--json >"$2/$id.json" 2>"$2/$id.err" || rc=$?
+		echo "$rc" >"$2/$id.rc"
+	done <"$1"
+}
+
+cases=$LAB_DIR/cases
+if ((${#hand_cases[@]})); then
+	mkdir -p "$cases"
+	for ((i = 0; i < ${#hand_cases[@]}; i += 2)); do
+		cp "${hand_cases[i]}" "$cases/case-$((i / 2)).nft"
+		cp "${hand_cases[i + 1]}" "$cases/case-$((i / 2)).probes"
+	done
+	seeds="hand-written"
+else
+	"$LAB_PYTHON" "$DIFF_DIR/diffgen.py" --seeds "$seeds" --out "$cases" --probes "$nprobes" ||
+		lab_die "diffgen.py failed"
+fi
+mapfile -t seed_list < <(find "$cases" -name 'case-*.nft' -printf '%f\n' | sed -n 's/^case-\([0-9]*\)\.nft$/\1/p' | sort -n)
+((${#seed_list[@]})) || lab_die "no cases generated for --seeds $seeds"
+
+# The listeners must outlive the run (lab.sh's default lifetime is 10 minutes):
+# about 1 s per case, more with explain, plus shrinking.
+export LAB_LISTENER_LIFETIME=$((900 + 10 * ${#seed_list[@]}))
+diff_network
+lab_dbus_start # a private, empty bus: portcheckd must never see the host's firewalld
+diff_listeners
+LAB_DIFF_LISTENERS_PID=$LAB_SPAWNED
+((kernel_only)) || lab_portcheckd_start
+
+total=0 agreed=0 mismatches=0 flaky=0 minimized=0 failed_seeds=()
+declare -A tally=() shrunk=()
+started=$SECONDS
+for seed in "${seed_list[@]}"; do
+	rules=$cases/case-$seed.nft probes=$cases/case-$seed.probes
+	work=$LAB_DIR/run/$seed
+	mkdir -p "$work"
+	kill -0 "$LAB_DIFF_LISTENERS_PID" 2>/dev/null || lab_die "the listeners are gone (before seed $seed)"
+	diff_load "$rules" || lab_die "seed $seed: nft -f rejected the generated ruleset (a diffgen.py bug): $(cat "$LAB_DIR/nft.err")"
+	diff_probe "$probes" "$work/kernel"
+	n=$(wc -l <"$work/kernel")
+	total=$((total + n))
+	while IFS=$'\t' read -r _ result _; do
+		tally[$result]=$((${tally[$result]:-0} + 1))
+	done <"$work/kernel"
+	if ((kernel_only)); then
+		printf 'seed %s: %s\n' "$seed" "$(awk -F'\t' '{print ($2 == "accept" || $3 == "-") ? $2 : $2 " " $3}' "$work/kernel" |
+			sort | uniq -c | awk '{printf "%s%s %s%s", (NR > 1 ? ", " : ""), $1, $2, (NF > 2 ? " " $3 : "")}')"
+		if [[ -n ${DIFF_VERBOSE:-} ]]; then
+			join -t $'\t' <(sort "$probes") <(sort "$work/kernel") | sort -n | tr '\t' ' ' | sed 's/^/  /'
+		fi
+		awk -F'\t' '$2 == "error"' "$work/kernel" | while IFS=$'\t' read -r id _ detail; do
+			echo "  probe error: $(grep -P "^$id\t" "$probes" | tr '\t' ' '): $detail"
+		done
+		continue
+	fi
+	diff_explain "$probes" "$work/explain"
+	"$LAB_PYTHON" "$DIFF_DIR/diffcheck.py" compare --seed "$seed" --probes "$probes" \
+		--kernel "$work/kernel" --explain "$work/explain" >"$work/compare" 2>"$work/compare.err"
+	mapfile -t bad < <(grep -v '^#' "$work/compare" | cut -f1)
+	if ((${#bad[@]} == 0)); then
+		agreed=$((agreed + n))
+		continue
+	fi
+	# Re-probe the disagreeing ones alone: a disagreement that does not repeat
+	# is the lab's problem (reported), not the engine's.
+	grep -E "^($(IFS='|'; echo "${bad[*]}"))"$'\t' "$probes" >"$work/again.probes"
+	diff_probe "$work/again.probes" "$work/again.kernel"
+	confirmed=()
+	for id in "${bad[@]}"; do
+		# (What followed a SYN-ACK, "then-ERRNO", depends on timing: not compared.)
+		first=$(grep -P "^$id\t" "$work/kernel" | cut -f2,3 | sed 's/\tthen-.*/\t-/')
+		second=$(grep -P "^$id\t" "$work/again.kernel" | cut -f2,3 | sed 's/\tthen-.*/\t-/')
+		if [[ $first == "$second" ]]; then
+			confirmed+=("$id")
+		else
+			flaky=$((flaky + 1))
+			echo "WARN: seed $seed probe $id: the kernel answered '$first', then '$second' (flaky probe, not counted)" >&2
+		fi
+	done
+	agreed=$((agreed + n - ${#bad[@]}))
+	((${#confirmed[@]})) || continue
+	mismatches=$((mismatches + ${#confirmed[@]}))
+	failed_seeds+=("$seed")
+	for id in "${confirmed[@]}"; do
+		# The details from the run (trace and all).
+		awk -v id="$id" '/^MISMATCH /{show = ($4 == "probe" && $5 == id":")} show' "$work/compare.err" >&2
+	done
+	# Shrink one disagreement of a kind not shrunk yet (the kind: the reason with
+	# addresses and numbers taken out), a verdict disagreement before any other.
+	id=""
+	for cid in "${confirmed[@]}"; do
+		why=$(grep -P "^$cid\t" "$work/compare" | cut -f2-)
+		# shellcheck disable=SC2001
+		kind=$(sed 's/[0-9a-f:.]*[0-9][0-9a-f:.]*/N/g' <<<"$why")
+		[[ -z ${shrunk[$kind]:-} ]] || continue
+		if [[ -z $id || ($id_kind == *forwarded_to* && $kind != *forwarded_to*) ]]; then
+			id=$cid id_kind=$kind
+		fi
+	done
+	if [[ -n $id ]] && ((minimized < ${DIFF_MAX_MINIMIZE:-2})); then
+		shrunk[$id_kind]=1
+		out=$LAB_DIR/mismatch/seed-$seed-probe-$id
+		echo "----- shrinking seed $seed probe $id (at most ${min_budget}s) -----" >&2
+		"$LAB_PYTHON" "$DIFF_DIR/diffcheck.py" minimize --seed "$seed" --ruleset "$rules" \
+			--probe "$(grep -P "^$id\t" "$probes")" --out "$out" --srv "$LAB_SRV" --cli "$LAB_CLI" \
+			--portcheck "$PORTCHECK" --socket "$LAB_DIR/pc.sock" --budget "$min_budget" >&2 || true
+		minimized=$((minimized + 1))
+		echo "reproducer kept in $out" >&2
+	else
+		mkdir -p "$LAB_DIR/mismatch/seed-$seed"
+		cp "$rules" "$probes" "$work/kernel" "$work/compare.err" "$LAB_DIR/mismatch/seed-$seed/"
+	fi
+	((!first_failure)) || break
+done
+
+summary=""
+for k in accept rst icmp none error; do
+	summary+="$k ${tally[$k]:-0}, "
+done
+summary=${summary%, }
+if ((kernel_only)); then
+	echo "kernel-only: ${#seed_list[@]} cases, $total probes ($summary) in $((SECONDS - started))s"
+	exit 0
+fi
+echo "differential: ${#seed_list[@]} cases, $total probes ($summary): $agreed agree, $mismatches disagree, $flaky flaky, in $((SECONDS - started))s"
+((mismatches == 0)) || lab_die "portcheck disagrees with the kernel on $mismatches probes (seeds: ${failed_seeds[*]}); reproducers in $LAB_DIR/mismatch"
+((flaky == 0)) || echo "WARN: $flaky probes answered differently when repeated (see above)" >&2
+lab_pass "portcheck explain agrees with the kernel on all $total probes of ${#seed_list[@]} generated rulesets (seeds $seeds)"
