@@ -17,9 +17,6 @@
 #include "portcheck/nftvm.h"
 #include "portcheck/report.h"
 
-/* A fixed ephemeral source port: the rulesets we model do not split on it. */
-#define PROBE_SOURCE_PORT 40000
-
 static unsigned listener_families(const struct pc_listener *l)
 {
 	if (l->addr.family == AF_INET)
@@ -723,7 +720,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 				       .l4proto = l->protocol,
 				       .saddr = src,
 				       .daddr = *daddr,
-				       .sport = PROBE_SOURCE_PORT,
+				       .sport = PC_FLOW_SOURCE_PORT,
 				       .dport = l->port,
 				       .iif = link->ifindex};
 		r = evaluate_piece(in, link, &flow, false, &cur);

@@ -311,7 +311,7 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 			       .l4proto = q->protocol,
 			       .saddr = q->from,
 			       .daddr = to,
-			       .sport = 40000,
+			       .sport = PC_FLOW_SOURCE_PORT,
 			       .dport = q->port,
 			       .iif = link->ifindex};
 	struct pc_analysis_input in = pc_sources_input(&src);

@@ -17,6 +17,10 @@
 #include "portcheck/nft.h"
 #include "portcheck/verdict.h"
 
+/* The source port of synthetic connections: an ordinary ephemeral port (rulesets that
+ * match on client source ports are rare; such a match decides only for this port). */
+#define PC_FLOW_SOURCE_PORT 40000
+
 /* A synthetic new connection: a TCP SYN or a UDP datagram. */
 struct pc_flow {
 	int family;	 /* AF_INET / AF_INET6 */

@@ -145,12 +145,12 @@ sys.exit(1 if failed else 0)
 EOF
 
 # --- explain: one connection, rule by rule, agreeing with the probes above ---
-# explain_check PORT WANT_STATUS PYTHON_ASSERTIONS: `explain PORT/tcp --from the
-# client` (interface and destination defaulted from the routes), checked in python
-# with the reply in `e`.
+# explain_check PORT WANT_STATUS PYTHON_ASSERTIONS [FROM]: `explain PORT/tcp --from
+# the client` (or FROM; interface and destination defaulted from the routes), checked
+# in python with the reply in `e`.
 explain_check() {
-	local port=$1 want=$2 checks=$3 rc=0 out=$LAB_DIR/explain-$1.json
-	lab_portcheck explain "$port/tcp" --from 192.0.2.2 --json >"$out" || rc=$?
+	local port=$1 want=$2 checks=$3 from=${4:-192.0.2.2} rc=0 out=$LAB_DIR/explain-$1.json
+	lab_portcheck explain "$port/tcp" --from "$from" --json >"$out" || rc=$?
 	((rc == want)) || lab_die "explain $port/tcp: exit status $rc, want $want: $(head -c 2000 "$out")"
 	"$LAB_PYTHON" - "$out" "$checks" <<'PY' || lab_die "explain $port/tcp: $(head -c 3000 "$out")"
 import json, sys
@@ -180,3 +180,11 @@ assert e["forwarded_to"] == {"address": "198.51.100.2", "port": 8000}, e["forwar
 assert any(t["action"] == "nat" for t in e["trace"]), e["trace"]
 '
 lab_pass "explain 8000/tcp: DNAT to the container 198.51.100.2:8000, then accepted, as the probe saw"
+
+# "curl localhost works": from 127.0.0.1 the route is lo, and firewalld accepts lo.
+explain_check 80 0 '
+assert e["interface"] == "lo" and e["destination"] == "127.0.0.1", e
+assert e["verdict"] == "accept" and e["client_sees"].startswith("SYN-ACK"), e
+assert "lo" in e["rule"]["text"] and e["rule"]["text"].endswith("accept"), e["rule"]
+' 127.0.0.1
+lab_pass "explain 80/tcp --from 127.0.0.1: accepted on lo by \"iifname lo accept\": why curl localhost works"
