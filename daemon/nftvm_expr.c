@@ -49,7 +49,7 @@ static void store_ifname(uint8_t *dst, const struct pc_link *l)
 	/* strscpy_pad(dest, dev ? dev->name : "", IFNAMSIZ) */
 	memset(dst, 0, IFNAMSIZ);
 	if (l)
-		strncpy((char *)dst, l->name, IFNAMSIZ - 1);
+		memcpy(dst, l->name, strnlen(l->name, IFNAMSIZ - 1));
 }
 
 /* dev->type: the model knows loopback from the rest; everything else is taken as Ethernet
