@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	build-essential cmake pkg-config clang-format
-	libmnl-dev libnftnl-dev libdbus-1-dev libsystemd-dev libjansson-dev libcmocka-dev
+	libmnl-dev libnftnl-dev libnftables-dev libdbus-1-dev libsystemd-dev libjansson-dev libcmocka-dev
 	# the lab: namespaces, a private bus, a real firewalld and real probes
 	iproute2 dbus-daemon firewalld nftables nmap python3 procps util-linux
 )
