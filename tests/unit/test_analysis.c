@@ -622,6 +622,36 @@ static void test_panic_mode(void **state)
 	assert_null(r[0].fix.command);
 }
 
+/* A source set too large to evaluate piece by piece: unknown, with the reason, never a
+ * sample and never hours of work. */
+static void test_huge_source_set_is_unknown(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_nft_table *t = fw_table(&f->rs);
+	struct pc_nft_set *set = nb_set(t, "block", NFT_SET_INTERVAL, 4);
+	struct pc_nft_chain *c;
+	struct pc_nft_rule *rule;
+
+	for (unsigned i = 0; i < 5000; i++) {
+		char prefix[32];
+		snprintf(prefix, sizeof(prefix), "198.18.%u.%u/32", i / 128, (i % 128) * 2);
+		nb_elem_prefix(set, prefix);
+	}
+	c = (struct pc_nft_chain *)pc_nft_chain_find(t, "filter_INPUT");
+	rule = nb_rule(c, "ip saddr @block drop");
+	nb_nfproto(rule, NFPROTO_IPV4);
+	nb_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	nb_lookup(rule, "block", NFT_REG_1, 0, 0);
+	nb_drop(rule);
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	r = run(f);
+	assert_int_equal(r[0].n_paths, 1);
+	assert_int_equal(r[0].paths[0].verdict, PC_VERDICT_UNKNOWN);
+	assert_non_null(strstr(r[0].paths[0].reason, "more than the 8192"));
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_UNKNOWN);
+}
+
 static void test_json_contract(void **state)
 {
 	struct fixture *f = *state;
@@ -672,6 +702,7 @@ int main(void)
 	    T(test_without_ruleset_never_guesses),
 	    T(test_firewalld_not_running),
 	    T(test_panic_mode),
+	    T(test_huge_source_set_is_unknown),
 	    T(test_json_contract),
 #undef T
 	};
