@@ -25,6 +25,9 @@ static void usage(FILE *f)
 	fputs(
 	    "usage: portcheck [--socket PATH] [--json] COMMAND\n"
 	    "       portcheck explain PORT/PROTO --from ADDR [--iface IF] [--to ADDR] [--json]\n"
+	    "       portcheck open SPEC [--zone Z] [--permanent] [--timeout DURATION] [--dry-run]\n"
+	    "                      [--json]\n"
+	    "       portcheck close SPEC [--zone Z] [--permanent] [--dry-run] [--json]\n"
 	    "\n"
 	    "Show which listening ports a new connection from the network would reach\n"
 	    "through the firewall, and how to fix the ones it would not.\n"
@@ -34,6 +37,16 @@ static void usage(FILE *f)
 	    "  explain       one new connection's path through the ruleset, rule by rule, and\n"
 	    "                what the client sees; --iface defaults to the interface the route\n"
 	    "                to --from leaves by, --to to that interface's address\n"
+	    "  open          allow SPEC through firewalld, then show each listener on those\n"
+	    "                ports as the firewall now treats it; SPEC is 80/tcp, 8000-8010/udp\n"
+	    "                (tcp, udp, sctp, dccp), a firewalld service (http), or a\n"
+	    "                comma-separated list of those. Without --zone: every zone that\n"
+	    "                refuses a listener on those ports, else the default zone\n"
+	    "  close         the reverse of open; without --zone: the zones that have SPEC,\n"
+	    "                else the default zone\n"
+	    "\n"
+	    "                open and close need root, or polkit authorization for\n"
+	    "                org.fedoraproject.FirewallD1.config; every change is logged\n"
 	    "\n"
 	    "options:\n"
 	    "  --socket PATH  portcheckd's socket (default: $PORTCHECK_SOCKET, "
@@ -46,9 +59,23 @@ static void usage(FILE *f)
 	    "  --iface IF     explain: the interface the connection arrives on\n"
 	    "  --to ADDR      explain: the address the client connects to\n"
 	    "\n"
-	    "exit status: 0 nothing is blocked (explain: the connection is accepted), 1 a\n"
-	    "listener is blocked, partly blocked or unknown (explain: it is not accepted),\n"
-	    "2 usage error, 3 no answer from portcheckd.\n",
+	    "  --zone Z       open, close: the firewalld zone to change\n"
+	    "  --permanent    open, close: change the runtime and the permanent configuration\n"
+	    "                 (effective now and after a reload or reboot, no reload needed);\n"
+	    "                 without it the change is runtime only and lost on the next\n"
+	    "                 firewall-cmd --reload\n"
+	    "  --timeout DURATION\n"
+	    "                 open: firewalld removes the runtime change again after DURATION\n"
+	    "                 (5s, 10m, 1h, 1d, or plain seconds); not with --permanent\n"
+	    "  --dry-run      open, close: show exactly what would change; change nothing\n"
+	    "\n"
+	    "exit status: 0 nothing is blocked (explain: the connection is accepted; open:\n"
+	    "done and every listener on SPEC is open; close: done and none is still open),\n"
+	    "1 a listener is blocked, partly blocked or unknown (explain: it is not accepted;\n"
+	    "open: done, but a listener is still blocked; close: done, but a listener is still\n"
+	    "open), 2 usage error or invalid SPEC, zone or service, 3 no answer from\n"
+	    "portcheckd, or a change refused (permission, firewalld unavailable or in panic\n"
+	    "mode or lockdown, no firewalld) or failed.\n",
 	    f);
 }
 
@@ -145,6 +172,89 @@ static int error_reply(const struct pc_varlink_reply *reply)
 	}
 	return EXIT_NO_ANSWER;
 }
+
+/* An Open or Close error: what the user must know, and the exit status. */
+static int change_error(const struct pc_varlink_reply *reply)
+{
+	const char *e = reply->error;
+	const char *reason = json_string_value(json_object_get(reply->parameters, "reason"));
+
+	if (strcmp(e, PC_VARLINK_ERROR_PERMISSION_DENIED) == 0) {
+		fputs("portcheck: permission denied: changing the firewall needs root, or polkit "
+		      "authorization for org.fedoraproject.FirewallD1.config; nothing was "
+		      "changed\n",
+		      stderr);
+	} else if (strcmp(e, "io.portcheck.BadRequest") == 0 ||
+		   strcmp(e, PC_VARLINK_ERROR_INVALID_PARAMETER) == 0) {
+		fprintf(stderr, "portcheck: %s\n",
+			reason ?: json_string_value(json_object_get(reply->parameters,
+								    "parameter"))
+				       ?: "the request was refused");
+		return EXIT_USAGE;
+	} else if (strcmp(e, "io.portcheck.FirewalldUnavailable") == 0) {
+		fprintf(stderr,
+			"portcheck: firewalld cannot take the change: %s; nothing was "
+			"changed\n",
+			reason ?: "unknown reason");
+	} else if (strcmp(e, "io.portcheck.ChangeFailed") == 0) {
+		const char *state = json_string_value(json_object_get(reply->parameters, "state"));
+
+		fprintf(stderr, "portcheck: the change failed: %s\nportcheck: state left: %s\n",
+			reason ?: "unknown reason", state ?: "unknown");
+	} else if (strcmp(e, "io.portcheck.NoFirewalld") == 0) {
+		const char *cmd =
+		    json_string_value(json_object_get(reply->parameters, "nft_command"));
+
+		fprintf(stderr, "portcheck: %s\n", reason ?: "firewalld is not running");
+		/* The command goes to stdout: it is the answer, ready to copy. */
+		if (cmd && *cmd)
+			printf("%s\n", cmd);
+	} else {
+		return error_reply(reply);
+	}
+	return EXIT_NO_ANSWER;
+}
+
+/* "5s", "10m", "1h", "1d" or plain seconds. Returns seconds, or -EINVAL. */
+static long parse_duration(const char *s)
+{
+	char *end;
+	long v, mult = 1;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end) {
+		if (end[1])
+			return -EINVAL;
+		switch (*end) {
+		case 's':
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (v < 1 || v > 30L * 86400 / mult)
+		return -EINVAL;
+	return v * mult;
+}
+
+struct change_args {
+	const char *spec, *zone, *timeout;
+	bool permanent, dry_run;
+};
 
 /* The reply as JSON (--json) or through @render for humans. Returns 0, or -errno after
  * saying that the output could not be written. */
@@ -286,15 +396,70 @@ out:
 	return ret;
 }
 
+static int cmd_change(const char *path, bool open, const struct change_args *a, bool json)
+{
+	struct pc_varlink_reply reply;
+	_cleanup_close_ int fd = -1;
+	json_t *params;
+	long timeout = 0;
+	int r, ret;
+
+	if (a->timeout) {
+		if (!open)
+			return usage_error("--timeout belongs to open");
+		if (a->permanent)
+			return usage_error(
+			    "--timeout is for runtime changes; it cannot be combined "
+			    "with --permanent");
+		timeout = parse_duration(a->timeout);
+		if (timeout < 0)
+			return usage_error("'%s' is not a duration (5s, 10m, 1h, 1d or seconds; at "
+					   "most 30 days)",
+					   a->timeout);
+	}
+	params = json_pack("{s:s,s:s?,s:b,s:b}", "spec", a->spec, "zone", a->zone, "permanent",
+			   a->permanent, "dry_run", a->dry_run);
+	if (params && timeout && json_object_set_new(params, "timeout", json_integer(timeout)) < 0)
+		json_decref(TAKE_PTR(params));
+	if (!params)
+		return usage_error("cannot build the request");
+
+	r = pc_varlink_connect(path, PC_VARLINK_TIMEOUT_MS, &fd);
+	if (r >= 0)
+		r = pc_varlink_call(fd, open ? "io.portcheck.Open" : "io.portcheck.Close", params,
+				    PC_VARLINK_TIMEOUT_MS, &reply);
+	json_decref(params);
+	if (r < 0)
+		return no_answer(path, r);
+	if (reply.error) {
+		ret = change_error(&reply);
+		goto out;
+	}
+	if (!json_is_array(json_object_get(reply.parameters, "changes"))) {
+		fputs("portcheck: portcheckd sent a malformed reply (no changes)\n", stderr);
+		ret = EXIT_NO_ANSWER;
+		goto out;
+	}
+	ret = pc_render_change_findings(reply.parameters) > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
+	if (print_reply(reply.parameters, json, pc_render_change) < 0)
+		ret = EXIT_NO_ANSWER;
+out:
+	pc_varlink_reply_clear(&reply);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 	    {"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},	      {"version", no_argument, NULL, 'V'},
 	    {"from", required_argument, NULL, 'f'},   {"iface", required_argument, NULL, 'i'},
-	    {"to", required_argument, NULL, 't'},     {},
+	    {"to", required_argument, NULL, 't'},     {"zone", required_argument, NULL, 'z'},
+	    {"permanent", no_argument, NULL, 'P'},    {"timeout", required_argument, NULL, 'T'},
+	    {"dry-run", no_argument, NULL, 'n'},      {},
 	};
 	struct explain_args ex = {0};
+	struct change_args ch = {0};
 	const char *socket_arg = NULL, *command;
 	bool json = false;
 	int c;
@@ -318,6 +483,18 @@ int main(int argc, char **argv)
 		case 't':
 			ex.to = optarg;
 			break;
+		case 'z':
+			ch.zone = optarg;
+			break;
+		case 'P':
+			ch.permanent = true;
+			break;
+		case 'T':
+			ch.timeout = optarg;
+			break;
+		case 'n':
+			ch.dry_run = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_CLEAN;
@@ -334,6 +511,24 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("no command given");
 	command = argv[optind++];
+	if (strcmp(command, "open") == 0 || strcmp(command, "close") == 0) {
+		bool open = strcmp(command, "open") == 0;
+
+		if (ex.from || ex.iface || ex.to)
+			return usage_error("--from, --iface and --to belong to explain");
+		if (optind >= argc)
+			return usage_error("%s needs SPEC: 80/tcp, 8000-8010/udp, a service name "
+					   "(http) or a comma-separated list",
+					   command);
+		ch.spec = argv[optind++];
+		if (optind < argc)
+			return usage_error("unexpected argument '%s'", argv[optind]);
+		return cmd_change(pc_varlink_socket_path(socket_arg), open, &ch, json);
+	}
+	if (ch.zone || ch.permanent || ch.timeout || ch.dry_run)
+		return usage_error(
+		    "--zone, --permanent, --timeout and --dry-run belong to open and "
+		    "close");
 	if (strcmp(command, "explain") == 0) {
 		if (optind >= argc)
 			return usage_error("explain needs PORT/PROTO, e.g. 80/tcp");

@@ -570,3 +570,142 @@ int pc_render_explain(FILE *f, const json_t *path, bool colour)
 	}
 	return ferror(f) ? -EIO : 0;
 }
+
+/* One state of a change, as a clause: "added", "already allowed", ... */
+static const char *change_word(const char *v)
+{
+	if (str_eq(v, "already"))
+		return "already allowed";
+	if (str_eq(v, "absent"))
+		return "not there";
+	return v ?: "?";
+}
+
+static char *change_text(const json_t *c)
+{
+	const char *zone = str(c, "zone"), *item = str(c, "item"), *kind = str(c, "kind");
+	const char *rt = str(c, "runtime"), *pm = str(c, "permanent");
+	const char *covered = str(c, "covered_by");
+	bool both = !str_eq(pm, "not requested");
+	const json_t *t = json_object_get(c, "timeout");
+	_cleanup_free_ char *scope = NULL;
+
+	if (json_is_integer(t))
+		scope = fmt("runtime only, for %lld s", (long long)json_integer_value(t));
+	else
+		scope = strdup(both ? "runtime and permanent" : "runtime only");
+	if (!scope)
+		return NULL;
+	if (str_eq(rt, "already") && covered && (!both || str_eq(pm, "already")))
+		return fmt_clean("zone %s: %s %s already allowed (service %s)", zone ?: "?",
+				 kind ?: "?", item ?: "?", covered);
+	if (!both || str_eq(rt, pm)) {
+		if (str_eq(rt, "already"))
+			return fmt_clean("zone %s: %s %s already allowed (%s)", zone ?: "?",
+					 kind ?: "?", item ?: "?", scope);
+		if (str_eq(rt, "absent"))
+			return fmt_clean("zone %s: %s %s was not there (%s): nothing to remove",
+					 zone ?: "?", kind ?: "?", item ?: "?", scope);
+		return fmt_clean("zone %s: %s %s %s (%s)", zone ?: "?", rt ?: "?", kind ?: "?",
+				 item ?: "?", scope);
+	}
+	return fmt_clean("zone %s: %s %s: runtime %s, permanent %s", zone ?: "?", kind ?: "?",
+			 item ?: "?", change_word(rt), change_word(pm));
+}
+
+static char *listener_text(const json_t *l, bool open, bool dry_run, const char **ret_colour)
+{
+	const char *exposure = str(l, "exposure"), *reason = str(l, "reason");
+	const char *process = str(l, "process");
+	_cleanup_free_ char *head = NULL;
+	const char *state;
+
+	head = fmt("%lld/%s (%s%s%s)", (long long)json_integer_value(json_object_get(l, "port")),
+		   str(l, "protocol") ?: "?", process ?: "", process ? " on " : "",
+		   str(l, "address") ?: "?");
+	if (!head)
+		return NULL;
+	*ret_colour = ANSI_RED;
+	if (str_eq(exposure, "open")) {
+		*ret_colour = open ? ANSI_GREEN : ANSI_YELLOW;
+		state = dry_run ? "open now" : open ? "now open" : "still open";
+	} else if (str_eq(exposure, "local-only")) {
+		*ret_colour = NULL;
+		state = "only reachable locally (bound to loopback)";
+	} else if (str_eq(exposure, "blocked")) {
+		if (!open && !dry_run)
+			*ret_colour = ANSI_GREEN;
+		state = dry_run ? "blocked now" : open ? "still blocked" : "now blocked";
+	} else if (str_eq(exposure, "partial")) {
+		state = dry_run ? "partly blocked now" : "still partly blocked";
+	} else {
+		*ret_colour = ANSI_YELLOW;
+		state = dry_run ? "unknown now" : "still unknown";
+	}
+	if (reason && (open || dry_run || !str_eq(exposure, "blocked")))
+		return fmt_clean("%s: %s: %s", head, state, reason);
+	return fmt_clean("%s: %s", head, state);
+}
+
+int pc_render_change(FILE *f, const json_t *reply, bool colour)
+{
+	const json_t *changes = json_object_get(reply, "changes");
+	const json_t *notes = json_object_get(reply, "notes");
+	const json_t *listeners = json_object_get(reply, "listeners");
+	bool open = !str_eq(str(reply, "action"), "close");
+	bool dry_run = json_is_true(json_object_get(reply, "dry_run"));
+	size_t i;
+	json_t *e;
+
+	if (dry_run)
+		fputs("dry run: these changes would be made; nothing was changed\n", f);
+	json_array_foreach(changes, i, e)
+	{
+		_cleanup_free_ char *line = change_text(e);
+
+		if (!line)
+			return -ENOMEM;
+		fprintf(f, "%s\n", line);
+	}
+	json_array_foreach(notes, i, e)
+	{
+		_cleanup_free_ char *line = clean(json_string_value(e));
+
+		/* The dry run already said so, first. */
+		if (!line)
+			return -ENOMEM;
+		if (dry_run && strstr(line, "dry run:") == line)
+			continue;
+		fprintf(f, "%s\n", line);
+	}
+	json_array_foreach(listeners, i, e)
+	{
+		const char *c = NULL;
+		_cleanup_free_ char *line = listener_text(e, open, dry_run, &c);
+
+		if (!line)
+			return -ENOMEM;
+		fprintf(f, "%s%s%s\n", colour && c ? c : "", line, colour && c ? ANSI_RESET : "");
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+size_t pc_render_change_findings(const json_t *reply)
+{
+	const json_t *listeners = json_object_get(reply, "listeners");
+	bool open = !str_eq(str(reply, "action"), "close");
+	size_t i, n = 0;
+	json_t *e;
+
+	if (json_is_true(json_object_get(reply, "dry_run")))
+		return 0;
+	json_array_foreach(listeners, i, e)
+	{
+		const char *x = str(e, "exposure");
+
+		if (open ? !str_eq(x, "open") && !str_eq(x, "local-only")
+			 : str_eq(x, "open") || str_eq(x, "partial"))
+			n++;
+	}
+	return n;
+}

@@ -15,6 +15,8 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "portcheck/open.h"
+#include "portcheck/polkit.h"
 #include "portcheck/status.h"
 #include "portcheck/util.h"
 #include "portcheck/varlink.h"
@@ -181,10 +183,45 @@ struct daemon {
 	const char *group;
 };
 
+/* How long polkit may take to answer; the caller waits for it (no interaction). */
+#define POLKIT_TIMEOUT_MS 5000
+
+static bool method_changes_firewall(const char *method)
+{
+	return strcmp(method, "io.portcheck.Open") == 0 ||
+	       strcmp(method, "io.portcheck.Close") == 0;
+}
+
+/*
+ * Changing the firewall: root, or whoever polkit authorizes for firewalld's own action,
+ * so that the policy already written for firewalld decides. polkit absent, failing or
+ * slow: refused. Blocking the loop for the answer is acceptable: changes are rare.
+ */
+static bool authorize_change(const struct pc_peer *peer, const char *method)
+{
+	_cleanup_free_ char *error = NULL;
+	int r;
+
+	if (peer->uid == 0)
+		return true;
+	r = pc_polkit_check(peer->pid, peer->uid, PC_POLKIT_ACTION_FIREWALLD_CONFIG,
+			    POLKIT_TIMEOUT_MS, &error);
+	if (r < 0)
+		log_msg(LOG_NOTICE, "%s refused to pid %d (uid %u): polkit unavailable: %s", method,
+			(int)peer->pid, (unsigned)peer->uid, error ? error : strerror(-r));
+	else if (r == 0)
+		log_msg(LOG_NOTICE,
+			"%s refused to pid %d (uid %u): not authorized by polkit for "
+			"%s",
+			method, (int)peer->pid, (unsigned)peer->uid,
+			PC_POLKIT_ACTION_FIREWALLD_CONFIG);
+	return r > 0;
+}
+
 /*
  * The daemon's policy. Introspection (org.varlink.service) is open to everyone: it
  * reveals nothing about the host. Reading the status is for root and the read group.
- * Methods that change the firewall (Open, Close) will need root.
+ * Changing the firewall (Open, Close) is for root and whom polkit authorizes.
  */
 static bool authorize(const struct pc_peer *peer, const char *method, void *userdata)
 {
@@ -193,6 +230,8 @@ static bool authorize(const struct pc_peer *peer, const char *method, void *user
 
 	if (strncmp(method, "org.varlink.service.", strlen("org.varlink.service.")) == 0)
 		return true;
+	if (method_changes_firewall(method))
+		return authorize_change(peer, method);
 	if (peer->uid == 0)
 		return true;
 	if (!d->have_group)
@@ -271,6 +310,51 @@ static int method_explain(const struct pc_varlink_call *call, void *userdata, js
 	return 0;
 }
 
+/* Every change to the firewall, with who asked for it. */
+static void audit_change(const char *line, void *userdata)
+{
+	const struct pc_peer *peer = userdata;
+
+	log_msg(LOG_NOTICE, "firewall change by uid %u pid %d: %s", (unsigned)peer->uid,
+		(int)peer->pid, line);
+}
+
+static int method_open_close(const struct pc_varlink_call *call, bool open, json_t **ret_reply)
+{
+	const struct pc_status_options opts = {.dbus_timeout_ms = 2000, .dbus_budget_ms = 8000};
+	struct pc_open_request req;
+	_cleanup_free_ char *why = NULL;
+	const char *param = "";
+	json_t *reply = NULL;
+	int r;
+
+	if (pc_open_parse(call->request->parameters, open, &req, &param, &why) < 0) {
+		reply = pc_varlink_error_new(
+		    "io.portcheck.BadRequest",
+		    json_pack("{s:s,s:s}", "parameter", param, "reason", why ? why : "invalid"));
+	} else {
+		r = pc_open_run(&opts, &req, audit_change, (void *)call->peer, &reply);
+		if (r < 0) {
+			log_msg(LOG_WARNING, "%s: %s", open ? "Open" : "Close", strerror(-r));
+			return r;
+		}
+	}
+	if (!reply)
+		return -ENOMEM;
+	*ret_reply = reply;
+	return 0;
+}
+
+static int method_open(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
+{
+	return method_open_close(call, true, ret_reply);
+}
+
+static int method_close(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
+{
+	return method_open_close(call, false, ret_reply);
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: portcheckd [--socket PATH] [--config FILE]\n"
@@ -326,6 +410,8 @@ int main(int argc, char **argv)
 	static const struct pc_varlink_method methods[] = {
 	    {"io.portcheck.Status", method_status},
 	    {"io.portcheck.Explain", method_explain},
+	    {"io.portcheck.Open", method_open},
+	    {"io.portcheck.Close", method_close},
 	};
 	static const struct pc_varlink_interface interfaces[] = {
 	    {"io.portcheck", pc_varlink_idl_io_portcheck},

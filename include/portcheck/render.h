@@ -30,3 +30,16 @@ size_t pc_render_status_findings(const json_t *status);
  * in order. Returns 0, -ENOMEM, or -EIO.
  */
 int pc_render_explain(FILE *f, const json_t *path, bool colour);
+
+/*
+ * Write an Open or Close reply to @f in words: one line per zone and item changed (or, in
+ * a dry run, that would be), the notes, then per listener on those ports its exposure
+ * afterwards and, when still refused, why. Returns 0, -ENOMEM, or -EIO.
+ */
+int pc_render_change(FILE *f, const json_t *reply, bool colour);
+
+/*
+ * The listeners an Open or Close did not get where it meant to: Open, not open (nor
+ * local-only); Close, still open or partly open. 0 for a dry run.
+ */
+size_t pc_render_change_findings(const json_t *reply);

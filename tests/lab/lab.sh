@@ -428,15 +428,32 @@ lab_firewalld_start() {
 	# exist: this empty directory is the one trace left on the host. Never
 	# remove it: another lab's firewalld may have its tmpfs mounted there.
 	[[ -d /run/firewalld ]] || mkdir -m 0750 /run/firewalld || lab_die "cannot create /run/firewalld"
+	_lab_firewalld_spawn "$LAB_DIR/firewalld.log"
+}
+
+# _lab_firewalld_spawn LOG: start firewalld on the private config $LAB_DIR/fwconf
+# as it is (lab_firewalld_start made it) and wait until it is running.
+_lab_firewalld_spawn() {
 	# shellcheck disable=SC2086,SC2016
-	_lab_spawn "$LAB_SRV" "$LAB_DIR/firewalld.log" unshare -m --propagation private \
+	_lab_spawn "$LAB_SRV" "$1" unshare -m --propagation private \
 		sh -c 'mount -t tmpfs -o mode=0750 pclab-firewalld /run/firewalld && exec "$@"' sh \
-		firewalld --nofork --nopid --system-config "$conf" --log-target console \
+		firewalld --nofork --nopid --system-config "$LAB_DIR/fwconf" --log-target console \
 		${LAB_FIREWALLD_ARGS:-}
 	LAB_FIREWALLD_PID=$LAB_SPAWNED
 
 	lab_wait --pid "$LAB_FIREWALLD_PID" 30 "firewalld to report running" _lab_firewalld_running ||
 		lab_die "firewalld did not start"
+}
+
+# lab_firewalld_restart: stop firewalld and start it again on the same private
+# configuration (not a fresh copy of /etc/firewalld, unlike lab_firewalld_start),
+# as a reboot or `systemctl restart firewalld` would: the permanent configuration
+# is all that survives. The new instance logs to firewalld-restartN.log.
+lab_firewalld_restart() {
+	[[ -d ${LAB_DIR:-}/fwconf ]] || lab_die "call lab_firewalld_start first"
+	lab_firewalld_stop
+	LAB_FIREWALLD_RESTARTS=$((${LAB_FIREWALLD_RESTARTS:-0} + 1))
+	_lab_firewalld_spawn "$LAB_DIR/firewalld-restart$LAB_FIREWALLD_RESTARTS.log"
 }
 
 _lab_firewalld_running() {
