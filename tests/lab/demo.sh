@@ -84,16 +84,22 @@ rc=0
 lab_portcheck status || rc=$?
 echo "(exit status $rc: 0 nothing blocked, 1 findings)"
 
-# What `portcheck open http --permanent` will do: runtime and permanent, no reload.
-heading "The fix: firewall-cmd --add-service=http, runtime and --permanent"
-lab_fwcmd --zone=public --add-service=http >/dev/null
-lab_fwcmd --permanent --zone=public --add-service=http >/dev/null
+heading "The fix: portcheck open 80/tcp --permanent (now and after a reboot, no reload)"
+rc=0
+lab_portcheck open 80/tcp --permanent || rc=$?
+echo "(exit status $rc)"
 probe_line 80 ipv4
 probe_line 80 ipv6
+lab_fwcmd --reload >/dev/null
+probe_line 80 ipv4 "after firewall-cmd --reload: still open"
 echo
 rc=0
 lab_portcheck status || rc=$?
 echo "(exit status $rc)"
 
+heading "Why 8000 and curl localhost work: portcheck explain"
+lab_portcheck explain 8000/tcp --from "$LAB_CLI_IPV4" | sed -n '1,6p'
+echo
+lab_portcheck explain 80/tcp --from 127.0.0.1 | sed -n '1,6p'
 echo
 echo "Done; the lab is being removed."
