@@ -1659,13 +1659,13 @@ static void test_source_boundaries(void **state)
 	uint8_t lens[2] = {4, 2}, k[8] = {}, ke[8] = {};
 	int n;
 
-	/* ip saddr 10.0.0.0/8 (a 1-byte load), ip saddr 172.16.0.0/12 (masked), a range, an
+	/* ip saddr 100.0.0.0/8 (a 1-byte load), ip saddr 176.16.0.0/12 (masked), a range, an
 	 * interval set, a concatenation; an ip daddr compare does not count; an IPv6 rule is
 	 * left to IPv6. */
-	nb_addr_match(nb_rule(c, "ip saddr 10.0.0.0/8"), "10.0.0.0/8", false, NFT_CMP_EQ);
-	r = nb_rule(c, "ip saddr 172.16.0.0/12");
+	nb_addr_match(nb_rule(c, "ip saddr 100.0.0.0/8"), "100.0.0.0/8", false, NFT_CMP_EQ);
+	r = nb_rule(c, "ip saddr 176.16.0.0/12");
 	nb_nfproto(r, NFPROTO_IPV4);
-	nb_addr_match(r, "172.16.0.0/12", false, NFT_CMP_EQ);
+	nb_addr_match(r, "176.16.0.0/12", false, NFT_CMP_EQ);
 	r = nb_rule(c, "ip saddr 192.0.2.10-192.0.2.20");
 	{
 		uint8_t a[4], b[4];
@@ -1701,8 +1701,8 @@ static void test_source_boundaries(void **state)
 	n = pc_nft_source_boundaries(&f->rs, AF_INET, &v);
 	{
 		static const char *const want[] = {
-		    "0.0.0.0",	     "10.0.0.0",    "11.0.0.0",	     "172.16.0.0",
-		    "172.32.0.0",    "192.0.2.10",  "192.0.2.21",    "198.51.100.0",
+		    "0.0.0.0",	     "100.0.0.0",   "101.0.0.0",     "176.16.0.0",
+		    "176.32.0.0",    "192.0.2.10",  "192.0.2.21",    "198.51.100.0",
 		    "198.51.100.64", "203.0.113.0", "203.0.113.128", "240.0.0.0",
 		};
 
