@@ -42,8 +42,13 @@ probe_line() {
 	show "$port/tcp $family" "$word" "$note"
 }
 
-lab_require_root
+# Install first: on a fresh machine the lab's tools (nmap, firewalld ...) are not there yet.
+if [[ $(id -u) -ne 0 ]]; then
+	echo "demo: run as root (it installs packages and builds network namespaces)" >&2
+	exit 1
+fi
 prepare
+lab_require_root
 lab_init
 
 heading "The server: firewalld, nftables backend, default zone public"
