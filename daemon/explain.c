@@ -239,7 +239,8 @@ static bool socket_listens(const struct pc_listener_set *ls, uint8_t proto, int 
 
 /* Fill the interface and destination the query leaves open. */
 static int complete_query(const struct pc_netif *ni, const struct pc_explain_query *q,
-			  const struct pc_link **ret_link, struct pc_addr *ret_to, char **ret_error)
+			  const struct pc_link **ret_link, struct pc_addr *ret_to,
+			  const char **ret_param, char **ret_error)
 {
 	const struct pc_link *link = NULL;
 	char addr[PC_ADDRSTRLEN];
@@ -248,12 +249,14 @@ static int complete_query(const struct pc_netif *ni, const struct pc_explain_que
 		for (size_t i = 0; i < ni->n_links && !link; i++)
 			if (strcmp(ni->links[i].name, q->iface) == 0)
 				link = &ni->links[i];
+		*ret_param = "iface";
 		if (!link)
 			return asprintf(ret_error, "there is no interface %s", q->iface) < 0
 				   ? -ENOMEM
 				   : -EINVAL;
 	} else {
 		uint32_t oif;
+		*ret_param = "from";
 		if (pc_route_oif(ni, &q->from, &oif) == 0)
 			link = pc_netif_link_by_index(ni, oif);
 		if (!link)
@@ -278,6 +281,7 @@ static int complete_query(const struct pc_netif *ni, const struct pc_explain_que
 			if (!found)
 				found = i + 1 == ni->n_addrs; /* keep the link-local fallback */
 		}
+		*ret_param = "to";
 		if (!ret_to->family)
 			return asprintf(ret_error, "%s has no %s address: give --to", link->name,
 					q->from.family == AF_INET ? "IPv4" : "IPv6") < 0
@@ -289,7 +293,7 @@ static int complete_query(const struct pc_netif *ni, const struct pc_explain_que
 }
 
 int pc_explain_collect(const struct pc_status_options *opts, const struct pc_explain_query *q,
-		       json_t **ret, char **ret_error)
+		       json_t **ret, const char **ret_param, char **ret_error)
 {
 	struct pc_sources src;
 	struct pc_path path = {0};
@@ -303,7 +307,7 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 	r = pc_sources_read(opts, &src);
 	if (r < 0)
 		return r;
-	r = complete_query(&src.netif, q, &link, &to, ret_error);
+	r = complete_query(&src.netif, q, &link, &to, ret_param, ret_error);
 	if (r < 0)
 		goto out;
 

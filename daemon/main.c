@@ -290,11 +290,12 @@ static int method_explain(const struct pc_varlink_call *call, void *userdata, js
 		    pc_varlink_error_new("io.portcheck.BadRequest",
 					 json_pack("{s:s,s:s}", "parameter", param, "reason", why));
 	} else {
-		r = pc_explain_collect(&opts, &q, &result, &error);
+		param = "";
+		r = pc_explain_collect(&opts, &q, &result, &param, &error);
 		if (r == -EINVAL)
 			reply = pc_varlink_error_new(
 			    "io.portcheck.BadRequest",
-			    json_pack("{s:s,s:s}", "parameter", "", "reason",
+			    json_pack("{s:s,s:s}", "parameter", param, "reason",
 				      error ? error : "the query does not fit this host"));
 		else if (r < 0) {
 			log_msg(LOG_WARNING, "Explain: reading the system state failed: %s",

@@ -69,8 +69,9 @@ int pc_explain_parse(const json_t *params, struct pc_explain_query *ret, const c
 
 /*
  * Explain one connection: read the sources, run the engine with a trace. A query that
- * does not fit this host (no such interface, no route to the source) gives -EINVAL with a
- * message in *ret_error and no reply. Returns 0 and the reply in *ret, or -errno.
+ * does not fit this host (no such interface, no route to the source, no address to
+ * connect to) gives -EINVAL with the parameter in *ret_param and a message in *ret_error,
+ * and no reply. Returns 0 and the reply in *ret, or -errno.
  */
 int pc_explain_collect(const struct pc_status_options *opts, const struct pc_explain_query *q,
-		       json_t **ret, char **ret_error);
+		       json_t **ret, const char **ret_param, char **ret_error);
