@@ -274,11 +274,23 @@ static bool run_chain(struct path *pt, uint32_t hook, uint8_t pf, const struct p
 		pt->has_rule = true;
 		return false;
 	}
+	if ((v & NF_VERDICT_MASK) == NF_ACCEPT) {
+		struct pc_rule_ref ref;
+
+		/* Accept goes on to the next base chain, and the last one to accept has the
+		 * final word. But a rule that accepted it explains more than a later chain's
+		 * accept policy (firewalld's forward "ct status dnat accept" rather than
+		 * nat_POSTROUTING's policy): a policy replaces only another policy. */
+		vm_rule_ref(t, vm.chain, vm.rule, &ref);
+		if (!pt->has_rule || !ref.policy || pt->rule.policy) {
+			pt->rule = ref;
+			pt->has_rule = true;
+		}
+		return true;
+	}
 	vm_rule_ref(t, vm.chain, vm.rule, &pt->rule);
 	pt->has_rule = true;
 	switch (v & NF_VERDICT_MASK) {
-	case NF_ACCEPT:
-		return true;
 	case NF_DROP:
 		pt->done = true;
 		if (vm.rejected && !vm.reject_silent) {
