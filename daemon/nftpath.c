@@ -387,8 +387,8 @@ static int collect(struct path *pt, uint32_t hook, bool nat, struct ents *ret)
 	return 0;
 }
 
-/* Whether expression @e makes the kernel enable conntrack (nf_ct_netns_get) for @nfproto,
- * in a table of family @table_family. */
+/* Whether expression @e, in a table that sees @nfproto, makes the kernel enable conntrack
+ * (nf_ct_netns_get) for @nfproto. */
 static bool expr_enables_ct(const struct pc_nft_expr *e, uint8_t nfproto)
 {
 	switch (e->type) {
