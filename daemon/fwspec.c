@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "portcheck/fwzone.h"
 #include "portcheck/fwchange.h"
 
 static __attribute__((format(printf, 2, 3))) int fail(char **ret_error, const char *fmt, ...)
@@ -240,28 +241,13 @@ const char *pc_fw_zone_service_covering(const struct pc_fw_config *cfg,
 	return NULL;
 }
 
-static const char *proto_name(uint8_t protocol)
-{
-	switch (protocol) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_SCTP:
-		return "sctp";
-	case IPPROTO_DCCP:
-		return "dccp";
-	}
-	return "";
-}
-
 static bool item_matches(const struct pc_fw_item *it, const struct pc_fw_config *cfg,
 			 uint8_t protocol, uint16_t port)
 {
 	struct pc_fw_port want = {.lo = port, .hi = port};
 	const struct pc_fw_service *s;
 
-	snprintf(want.proto, sizeof(want.proto), "%s", proto_name(protocol));
+	snprintf(want.proto, sizeof(want.proto), "%s", pc_proto_name(protocol));
 	if (it->kind == PC_FW_ITEM_PORT)
 		return ports_cover(
 		    &(struct pc_fw_ports){.v = (struct pc_fw_port *)&it->port, .n = 1}, &want);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "portcheck/fwzone.h"
 #include "portcheck/open.h"
 #include "portcheck/varlink.h"
 
@@ -108,11 +109,6 @@ static json_t *error_reply(const char *error, json_t *params)
 	return pc_varlink_error_new(error, params);
 }
 
-static const char *proto_name(uint8_t p)
-{
-	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "?";
-}
-
 /* The deciding reason of a listener that is not open: its first path that is not accepted. */
 static const char *listener_reason(const struct pc_listener_report *l, char *buf, size_t size)
 {
@@ -146,7 +142,7 @@ static int listeners_json(const struct pc_open_request *req, const struct pc_fw_
 		if (l->exposure != PC_EXPOSURE_OPEN && l->exposure != PC_EXPOSURE_LOCAL_ONLY)
 			rs = listener_reason(l, reason, sizeof(reason));
 		o = json_pack("{s:s,s:i,s:s,s:s?,s:s,s:s?}", "protocol",
-			      proto_name(l->listener.protocol), "port", (int)l->listener.port,
+			      pc_proto_name(l->listener.protocol), "port", (int)l->listener.port,
 			      "address", pc_addr_to_string(&l->listener.addr, addr), "process",
 			      l->listener.comm[0] ? l->listener.comm : NULL, "exposure",
 			      pc_exposure_to_string(l->exposure), "reason", rs);
@@ -206,12 +202,12 @@ static json_t *no_firewalld_reply(const struct pc_open_request *req, const struc
 				    "nft insert rule %s %s %s position %llu %s dport %u accept",
 				    p->rule.family, p->rule.table, p->rule.chain,
 				    (unsigned long long)p->rule.handle,
-				    proto_name(l->listener.protocol), l->listener.port);
+				    pc_proto_name(l->listener.protocol), l->listener.port);
 			else
 				snprintf(line, sizeof(line),
 					 "nft add rule %s %s %s %s dport %u accept", p->rule.family,
 					 p->rule.table, p->rule.chain,
-					 proto_name(l->listener.protocol), l->listener.port);
+					 pc_proto_name(l->listener.protocol), l->listener.port);
 			if (!pc_strv_contains(&lines, line) && pc_strv_push(&lines, line) < 0) {
 				pc_strv_clear(&lines);
 				return NULL;
