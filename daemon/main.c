@@ -11,19 +11,22 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
+#include "portcheck/config.h"
+#include "portcheck/exposure_track.h"
 #include "portcheck/open.h"
 #include "portcheck/polkit.h"
 #include "portcheck/status.h"
 #include "portcheck/util.h"
 #include "portcheck/varlink.h"
 #include "portcheck/varlink_server.h"
+#include "portcheck/watch.h"
 
-#define CONFIG_PATH_DEFAULT PORTCHECK_SYSCONFDIR "/portcheck/portcheckd.conf"
-#define READ_GROUP_DEFAULT "portcheck"
 /* GetInfo's url; the build may define the project's home page. */
 #ifndef PORTCHECK_URL
 #define PORTCHECK_URL ""
@@ -67,88 +70,6 @@ static bool stderr_is_journal(void)
 	return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
-struct daemon_config {
-	char *read_group; /* NULL or "": only root */
-};
-
-static void daemon_config_clear(struct daemon_config *c)
-{
-	free(c->read_group);
-	c->read_group = NULL;
-}
-
-static char *strip(char *s)
-{
-	char *end;
-
-	s += strspn(s, " \t");
-	end = s + strlen(s);
-	while (end > s && strchr(" \t\r\n", end[-1]))
-		end--;
-	*end = '\0';
-	return s;
-}
-
-/*
- * Read Key=Value lines from @path into @cfg. A missing file is fine unless @explicit.
- * Errors are logged here, naming the file and line. Returns 0 or -errno.
- */
-static int config_load(const char *path, bool explicit, struct daemon_config *cfg)
-{
-	_cleanup_free_ char *line = NULL;
-	size_t size = 0;
-	unsigned lineno = 0;
-	int r = 0;
-	FILE *f;
-
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT && !explicit)
-			return 0;
-		r = -errno;
-		log_msg(LOG_ERR, "cannot read %s: %s", path, strerror(errno));
-		return r;
-	}
-
-	while (getline(&line, &size, f) >= 0) {
-		char *l = strip(line), *eq, *key, *value;
-
-		lineno++;
-		if (*l == '\0' || *l == '#')
-			continue;
-		eq = strchr(l, '=');
-		if (!eq) {
-			log_msg(LOG_ERR, "%s:%u: expected Key=Value, got '%s'", path, lineno, l);
-			r = -EINVAL;
-			break;
-		}
-		*eq = '\0';
-		key = strip(l);
-		value = strip(eq + 1);
-		if (strcmp(key, "ReadGroup") == 0) {
-			char *v = strdup(value);
-
-			if (!v) {
-				r = -ENOMEM;
-				break;
-			}
-			free(cfg->read_group);
-			cfg->read_group = v;
-		} else {
-			log_msg(LOG_ERR, "%s:%u: unknown key '%s' (known: ReadGroup)", path, lineno,
-				key);
-			r = -EINVAL;
-			break;
-		}
-	}
-	if (r == 0 && ferror(f)) {
-		r = -EIO;
-		log_msg(LOG_ERR, "cannot read %s: %s", path, strerror(EIO));
-	}
-	fclose(f);
-	return r;
-}
-
 /* Returns 1 and the gid, 0 when there is no such group, -errno on lookup failure. */
 static int group_lookup(const char *name, gid_t *ret_gid)
 {
@@ -178,9 +99,18 @@ static int group_lookup(const char *name, gid_t *ret_gid)
 }
 
 struct daemon {
+	struct pc_config config;
+	const char *config_path; /* --config, or NULL for the UAPI locations */
+	const char *config_root; /* PORTCHECK_CONFIG_ROOT, or NULL */
 	bool have_group;
 	gid_t gid;
-	const char *group;
+	const char *group; /* points into config */
+	struct pc_server *server;
+	struct pc_watch *watch;
+	struct pc_exposure_track track;
+	uint64_t watchdog_interval_ms; /* 0: no watchdog */
+	uint64_t watchdog_next_ms;
+	char *last_analysis_error; /* logged once until it changes */
 };
 
 /* How long polkit may take to answer; the caller waits for it (no interaction). */
@@ -245,9 +175,180 @@ static bool authorize(const struct pc_peer *peer, const char *method, void *user
 	return r > 0;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * One structured journal entry per listener state change. Under systemd the entry goes
+ * to the journal with its fields (MESSAGE_ID, PORTCHECK_*); elsewhere (a terminal, the
+ * lab) it is one line on stderr ending in the MESSAGE_ID, so tests can match it.
+ */
+static void log_structured(int priority, const char *message, const struct pc_strv *fields,
+			   const char *message_id)
+{
+	if (priority > log_max)
+		return;
+	if (log_journal) {
+		struct iovec iov[32];
+		size_t n = 0;
+		int r;
+
+		for (size_t i = 0; i < fields->n && n < ELEMENTSOF(iov) - 1; i++)
+			iov[n++] = (struct iovec){fields->v[i], strlen(fields->v[i])};
+		iov[n++] = (struct iovec){(char *)"SYSLOG_IDENTIFIER=portcheckd",
+					  strlen("SYSLOG_IDENTIFIER=portcheckd")};
+		r = sd_journal_sendv(iov, (int)n);
+		if (r >= 0)
+			return;
+		/* journald unreachable: fall through to the stream, which it may yet read. */
+	}
+	log_msg(priority, "%s [MESSAGE_ID=%s]", message, message_id);
+}
+
+static void log_exposure_event(const struct pc_exposure_event *ev, void *userdata)
+{
+	static const char *const ids[] = {
+	    [PC_CHANGE_BLOCKED] = PC_MSGID_BLOCKED,
+	    [PC_CHANGE_PARTIAL] = PC_MSGID_PARTIAL,
+	    [PC_CHANGE_REACHABLE] = PC_MSGID_REACHABLE,
+	    [PC_CHANGE_UNKNOWN] = PC_MSGID_UNKNOWN,
+	};
+
+	log_structured(ev->priority, ev->message, &ev->fields, ids[ev->change]);
+}
+
+/* A fresh report (from the watcher or a client's Status): log changes, update STATUS=. */
+static void daemon_observe(struct daemon *d, const json_t *status)
+{
+	_cleanup_free_ char *summary = NULL;
+	int r;
+
+	r = pc_exposure_track_update(&d->track, status, &d->config, log_exposure_event, d);
+	if (r < 0)
+		log_msg(LOG_WARNING, "cannot compare the report with the last one: %s",
+			strerror(-r));
+	summary = pc_exposure_summary(status);
+	if (summary)
+		sd_notifyf(0, "STATUS=%s", summary);
+	if (d->last_analysis_error) {
+		log_msg(LOG_INFO, "analysis works again");
+		free(d->last_analysis_error);
+		d->last_analysis_error = NULL;
+	}
+}
+
+static void daemon_analysis_failed(struct daemon *d, int error)
+{
+	const char *why = strerror(-error);
+
+	if (d->last_analysis_error && strcmp(d->last_analysis_error, why) == 0)
+		return;
+	log_msg(LOG_WARNING, "analysis failed: %s (retrying on the next change)", why);
+	sd_notifyf(0, "STATUS=analysis failed: %s", why);
+	free(d->last_analysis_error);
+	d->last_analysis_error = strdup(why);
+}
+
+static const struct pc_status_options status_options = {.dbus_timeout_ms = 2000,
+							.dbus_budget_ms = 8000};
+
+static void watch_analyse(void *userdata)
+{
+	struct daemon *d = userdata;
+	uint64_t start = now_ms();
+	json_t *status = NULL;
+	int r;
+
+	r = pc_status_collect(&status_options, &status);
+	log_msg(LOG_DEBUG, "analysis took %llu ms", (unsigned long long)(now_ms() - start));
+	if (r < 0) {
+		daemon_analysis_failed(d, r);
+		return;
+	}
+	daemon_observe(d, status);
+	json_decref(status);
+}
+
+static void watch_firewalld(bool running, void *userdata)
+{
+	static const struct pc_strv none = {0};
+	struct pc_strv fields = {0};
+	const char *msg = running ? "firewalld is running (it started or restarted): "
+				    "re-reading its zones"
+				  : "firewalld stopped: the nftables ruleset alone decides now";
+
+	if (pc_strv_push(&fields, "MESSAGE_ID=" PC_MSGID_FIREWALLD) < 0 ||
+	    pc_strv_push(&fields, "PRIORITY=5") < 0 ||
+	    pc_strv_push(&fields, running ? "PORTCHECK_FIREWALLD=running"
+					  : "PORTCHECK_FIREWALLD=stopped") < 0) {
+		log_structured(LOG_NOTICE, msg, &none, PC_MSGID_FIREWALLD);
+	} else {
+		_cleanup_free_ char *m = NULL;
+
+		if (asprintf(&m, "MESSAGE=%s", msg) >= 0 && pc_strv_push(&fields, m) >= 0)
+			log_structured(LOG_NOTICE, msg, &fields, PC_MSGID_FIREWALLD);
+		else
+			log_structured(LOG_NOTICE, msg, &none, PC_MSGID_FIREWALLD);
+	}
+	pc_strv_clear(&fields);
+}
+
+static void watch_log(int priority, const char *message, void *userdata)
+{
+	log_msg(priority, "%s", message);
+}
+
+static void watch_fd_ready(int fd, uint32_t events, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	pc_watch_dispatch(d->watch, fd);
+}
+
+static int watch_add_fd(int fd, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	return pc_server_add_fd(d->server, fd, watch_fd_ready, d);
+}
+
+static void watch_remove_fd(int fd, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	if (d->server)
+		(void)pc_server_remove_fd(d->server, fd);
+}
+
+/* Before every wait of the event loop: the watchdog, then the watcher's due work. */
+static int daemon_tick(uint64_t now, void *userdata)
+{
+	struct daemon *d = userdata;
+	int next = -1;
+
+	if (d->watch) {
+		next = pc_watch_tick(d->watch, now);
+		now = now_ms(); /* an analysis may have taken a while */
+	}
+	if (d->watchdog_interval_ms) {
+		if (now >= d->watchdog_next_ms) {
+			sd_notify(0, "WATCHDOG=1");
+			d->watchdog_next_ms = now + d->watchdog_interval_ms;
+		}
+		if (next < 0 || d->watchdog_next_ms - now < (uint64_t)next)
+			next = (int)(d->watchdog_next_ms - now);
+	}
+	return next;
+}
+
 static int method_status(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
-	const struct pc_status_options opts = {.dbus_timeout_ms = 2000, .dbus_budget_ms = 8000};
+	struct daemon *d = userdata;
 	json_t *status = NULL, *reply, *v;
 	const char *key;
 	int r;
@@ -262,12 +363,17 @@ static int method_status(const struct pc_varlink_call *call, void *userdata, jso
 		return 0;
 	}
 
-	r = pc_status_collect(&opts, &status);
+	r = pc_status_collect(&status_options, &status);
 	if (r < 0) {
 		log_msg(LOG_WARNING, "Status: reading the system state failed: %s", strerror(-r));
 		reply =
 		    pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason", strerror(-r));
 	} else {
+		/* A client's fresh look is also the watcher's: changes it shows are logged
+		 * now, and the next scheduled analysis can wait. */
+		daemon_observe(d, status);
+		if (d->watch)
+			pc_watch_ran(d->watch, now_ms());
 		reply = pc_varlink_reply_new(status, false);
 	}
 	if (!reply)
@@ -278,7 +384,7 @@ static int method_status(const struct pc_varlink_call *call, void *userdata, jso
 
 static int method_explain(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
-	const struct pc_status_options opts = {.dbus_timeout_ms = 2000, .dbus_budget_ms = 8000};
+	const struct pc_status_options opts = status_options;
 	struct pc_explain_query q;
 	const char *param, *why;
 	_cleanup_free_ char *error = NULL;
@@ -322,7 +428,7 @@ static void audit_change(const char *line, void *userdata)
 
 static int method_open_close(const struct pc_varlink_call *call, bool open, json_t **ret_reply)
 {
-	const struct pc_status_options opts = {.dbus_timeout_ms = 2000, .dbus_budget_ms = 8000};
+	const struct pc_status_options opts = status_options;
 	struct pc_open_request req;
 	_cleanup_free_ char *why = NULL;
 	const char *param = "";
@@ -361,16 +467,80 @@ static void usage(FILE *f)
 	fputs("usage: portcheckd [--socket PATH] [--config FILE]\n"
 	      "\n"
 	      "Serve io.portcheck (Varlink) on a Unix socket, in the foreground, logging to\n"
-	      "stderr. Under systemd socket activation the socket passed in is used.\n"
+	      "stderr (to the journal under systemd), and watch for listeners that the\n"
+	      "firewall blocks: nftables, routing and firewalld changes are followed as they\n"
+	      "happen, listening sockets are rescanned every RescanIntervalSec=. Under\n"
+	      "systemd socket activation the socket passed in is used.\n"
 	      "\n"
 	      "options:\n"
 	      "  --socket PATH  socket to create (default " PC_SOCKET_PATH_DEFAULT ")\n"
-	      "  --config FILE  configuration (default " CONFIG_PATH_DEFAULT ")\n"
+	      "  --config FILE  read only this configuration file (default: the portcheck.conf\n"
+	      "                 lookup of portcheck.conf(5): /etc/portcheck/portcheck.conf and\n"
+	      "                 drop-ins in /etc, /run and /usr/lib portcheck/portcheck.conf.d)\n"
 	      "  --help         show this help\n"
 	      "  --version      show the version\n"
 	      "\n"
-	      "environment: PORTCHECKD_LOG_LEVEL=debug logs every connection.\n",
+	      "signals: SIGHUP re-reads the configuration (a bad one is logged and the last\n"
+	      "good one kept); SIGTERM and SIGINT stop.\n"
+	      "environment: PORTCHECK_CONFIG_ROOT=DIR looks for the configuration under DIR;\n"
+	      "PORTCHECKD_LOG_LEVEL=debug overrides LogLevel=.\n",
 	      f);
+}
+
+/* Apply a loaded configuration: the read group, log level, rescan interval. */
+static void daemon_apply_config(struct daemon *d)
+{
+	const char *level = getenv("PORTCHECKD_LOG_LEVEL");
+	int r;
+
+	log_max = d->config.log_level;
+	if (level && pc_config_parse_log_level(level) >= 0)
+		log_max = pc_config_parse_log_level(level);
+	d->have_group = false;
+	d->group = NULL;
+	if (d->config.read_group && *d->config.read_group) {
+		d->group = d->config.read_group;
+		r = group_lookup(d->config.read_group, &d->gid);
+		if (r < 0)
+			log_msg(LOG_WARNING,
+				"cannot look up group %s (ReadGroup=): %s; only root may "
+				"read the status",
+				d->group, strerror(-r));
+		else if (r == 0)
+			log_msg(LOG_WARNING,
+				"group %s (ReadGroup=) does not exist; only root may "
+				"read the status (reload after creating it)",
+				d->group);
+		d->have_group = r > 0;
+	}
+	if (d->watch)
+		pc_watch_set_rescan_interval(d->watch, d->config.rescan_interval_sec);
+}
+
+/* SIGHUP: the new configuration replaces the old only if all of it is good. */
+static void daemon_reload(struct daemon *d)
+{
+	_cleanup_free_ char *error = NULL;
+	struct pc_config next = {0};
+	int r;
+
+	sd_notify(0, "RELOADING=1");
+	r = pc_config_load(d->config_root, d->config_path, &next, &error);
+	if (r < 0) {
+		log_msg(LOG_ERR, "reload failed, keeping the last good configuration: %s",
+			error ? error : strerror(-r));
+	} else {
+		pc_config_clear(&d->config);
+		d->config = next;
+		daemon_apply_config(d);
+		log_msg(LOG_INFO, "reloaded configuration%s%s", d->config_path ? " from " : "",
+			d->config_path ? d->config_path : "");
+		/* Ignore lists may have changed what counts as news. */
+		pc_exposure_track_clear(&d->track);
+		if (d->watch)
+			pc_watch_request(d->watch);
+	}
+	sd_notify(0, "READY=1");
 }
 
 /* The listening socket from systemd, if we were socket-activated. Returns 1 and the fd, 0
@@ -417,12 +587,12 @@ int main(int argc, char **argv)
 	static const struct pc_varlink_interface interfaces[] = {
 	    {"io.portcheck", pc_varlink_idl_io_portcheck},
 	};
-	const char *socket_path = NULL, *config_path = NULL, *level;
-	struct daemon_config config = {0};
+	const char *socket_path = NULL;
+	_cleanup_free_ char *config_error = NULL;
 	struct daemon d = {0};
 	struct pc_server_config scfg;
-	struct pc_server *server = NULL;
 	bool created_socket = false;
+	uint64_t watchdog_usec = 0;
 	int c, r, fd = -1, ret = 1;
 
 	opterr = 0;
@@ -432,7 +602,7 @@ int main(int argc, char **argv)
 			socket_path = optarg;
 			break;
 		case 'c':
-			config_path = optarg;
+			d.config_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -458,36 +628,17 @@ int main(int argc, char **argv)
 	}
 
 	log_journal = stderr_is_journal();
-	level = getenv("PORTCHECKD_LOG_LEVEL");
-	if (level && strcmp(level, "debug") == 0)
-		log_max = LOG_DEBUG;
 	/* A vanished stderr reader must not kill the daemon; sockets use MSG_NOSIGNAL. */
 	signal(SIGPIPE, SIG_IGN);
 
-	config.read_group = strdup(READ_GROUP_DEFAULT);
-	if (!config.read_group) {
-		log_msg(LOG_ERR, "out of memory");
+	d.config_root = getenv("PORTCHECK_CONFIG_ROOT");
+	r = pc_config_load(d.config_root, d.config_path, &d.config, &config_error);
+	if (r < 0) {
+		log_msg(LOG_ERR, "bad configuration: %s",
+			config_error ? config_error : strerror(-r));
 		goto out;
 	}
-	r = config_load(config_path ?: CONFIG_PATH_DEFAULT, config_path != NULL, &config);
-	if (r < 0)
-		goto out;
-
-	if (config.read_group && *config.read_group) {
-		d.group = config.read_group;
-		r = group_lookup(config.read_group, &d.gid);
-		if (r < 0)
-			log_msg(LOG_WARNING,
-				"cannot look up group %s (ReadGroup=): %s; only root may "
-				"read the status",
-				config.read_group, strerror(-r));
-		else if (r == 0)
-			log_msg(LOG_WARNING,
-				"group %s (ReadGroup=) does not exist; only root may "
-				"read the status (restart after creating it)",
-				config.read_group);
-		d.have_group = r > 0;
-	}
+	daemon_apply_config(&d);
 
 	r = socket_from_systemd(&fd);
 	if (r < 0)
@@ -522,20 +673,47 @@ int main(int argc, char **argv)
 	    .log = server_log,
 	    .userdata = &d,
 	    .handle_signals = true,
+	    .tick = daemon_tick,
 	};
-	r = pc_server_new(&scfg, fd, &server);
+	r = pc_server_new(&scfg, fd, &d.server);
 	fd = -1;
 	if (r < 0) {
 		log_msg(LOG_ERR, "cannot start the server: %s", strerror(-r));
 		goto out;
 	}
 
-	log_msg(LOG_INFO, "listening on %s; status readable by root%s%s",
-		created_socket ? socket_path : "the socket from systemd",
-		d.have_group ? " and group " : "", d.have_group ? d.group : "");
-	sd_notify(0, "READY=1\nSTATUS=Serving io.portcheck");
+	{
+		const struct pc_watch_callbacks cb = {
+		    .analyse = watch_analyse,
+		    .firewalld = watch_firewalld,
+		    .add_fd = watch_add_fd,
+		    .remove_fd = watch_remove_fd,
+		    .log = watch_log,
+		    .userdata = &d,
+		};
 
-	r = pc_server_run(server);
+		r = pc_watch_new(&cb, d.config.rescan_interval_sec, &d.watch);
+		if (r < 0) {
+			log_msg(LOG_ERR, "cannot start watching: %s", strerror(-r));
+			goto out;
+		}
+	}
+	/* The watchdog is pinged from the loop at half its period. */
+	if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec >= 2000)
+		d.watchdog_interval_ms = watchdog_usec / 2000;
+
+	log_msg(LOG_INFO, "listening on %s; status readable by root%s%s; rescanning listeners %s",
+		created_socket ? socket_path : "the socket from systemd",
+		d.have_group ? " and group " : "", d.have_group ? d.group : "",
+		d.config.rescan_interval_sec ? "periodically" : "only on changes and requests");
+	sd_notify(0, "READY=1\nSTATUS=Serving io.portcheck; first analysis pending");
+
+	for (;;) {
+		r = pc_server_run(d.server);
+		if (r != SIGHUP)
+			break;
+		daemon_reload(&d);
+	}
 	sd_notify(0, "STOPPING=1");
 	if (r < 0)
 		log_msg(LOG_ERR, "event loop failed: %s", strerror(-r));
@@ -543,9 +721,12 @@ int main(int argc, char **argv)
 		ret = 0;
 
 out:
-	pc_server_free(server);
+	pc_watch_free(d.watch);
+	pc_server_free(d.server);
 	if (created_socket && unlink(socket_path) < 0 && errno != ENOENT)
 		log_msg(LOG_WARNING, "cannot remove %s: %s", socket_path, strerror(errno));
-	daemon_config_clear(&config);
+	pc_exposure_track_clear(&d.track);
+	pc_config_clear(&d.config);
+	free(d.last_analysis_error);
 	return ret;
 }

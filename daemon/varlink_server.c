@@ -82,6 +82,7 @@ enum source_kind {
 	SOURCE_SIGNAL,
 	SOURCE_STOP,
 	SOURCE_CONN,
+	SOURCE_EXTERNAL,
 };
 
 /* What an epoll event points at. */
@@ -107,8 +108,19 @@ struct conn {
 	struct conn *prev, *next;
 };
 
+/* An fd of the embedding program's (pc_server_add_fd). */
+struct external {
+	struct source src; /* first: epoll data points here */
+	int fd;
+	pc_server_fd_fn fn;
+	void *userdata;
+};
+
+#define MAX_EXTERNAL 8
+
 struct pc_server {
 	struct pc_server_config cfg; /* defaults applied */
+	struct external external[MAX_EXTERNAL];
 	int listen_fd, epoll_fd, signal_fd;
 	struct source listen_src, signal_src, stop_src;
 	bool accept_paused;
@@ -891,6 +903,8 @@ int pc_server_new(const struct pc_server_config *cfg, int listen_fd, struct pc_s
 	s->signal_src.kind = SOURCE_SIGNAL;
 	s->stop_src.kind = SOURCE_STOP;
 	s->epoll_fd = s->signal_fd = -1;
+	for (size_t i = 0; i < MAX_EXTERNAL; i++)
+		s->external[i] = (struct external){.src.kind = SOURCE_EXTERNAL, .fd = -1};
 	s->listen_fd = lfd;
 	lfd = -1;
 
@@ -914,6 +928,7 @@ int pc_server_new(const struct pc_server_config *cfg, int listen_fd, struct pc_s
 		sigemptyset(&mask);
 		sigaddset(&mask, SIGTERM);
 		sigaddset(&mask, SIGINT);
+		sigaddset(&mask, SIGHUP);
 		if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 			goto fail_errno;
 		s->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -943,7 +958,15 @@ int pc_server_run(struct pc_server *s)
 	struct epoll_event events[MAX_EVENTS];
 
 	for (;;) {
-		int n = epoll_wait(s->epoll_fd, events, MAX_EVENTS, next_timeout(s));
+		int timeout = next_timeout(s), n;
+
+		if (s->cfg.tick) {
+			int t = s->cfg.tick(now_ms(), s->cfg.userdata);
+
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
+		n = epoll_wait(s->epoll_fd, events, MAX_EVENTS, timeout);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -962,10 +985,18 @@ int pc_server_run(struct pc_server *s)
 				ssize_t l = read(s->signal_fd, &si, sizeof(si));
 
 				if (l == (ssize_t)sizeof(si)) {
-					server_log(s, LOG_INFO, "received %s, exiting",
-						   strsignal((int)si.ssi_signo));
+					if (si.ssi_signo != SIGHUP)
+						server_log(s, LOG_INFO, "received %s, exiting",
+							   strsignal((int)si.ssi_signo));
 					return (int)si.ssi_signo;
 				}
+				break;
+			}
+			case SOURCE_EXTERNAL: {
+				struct external *x = (struct external *)src;
+
+				if (x->fd >= 0)
+					x->fn(x->fd, events[i].events, x->userdata);
 				break;
 			}
 			case SOURCE_STOP:
@@ -977,6 +1008,38 @@ int pc_server_run(struct pc_server *s)
 		}
 		expire_idle(s);
 	}
+}
+
+int pc_server_add_fd(struct pc_server *s, int fd, pc_server_fd_fn fn, void *userdata)
+{
+	for (size_t i = 0; i < MAX_EXTERNAL; i++) {
+		struct external *x = &s->external[i];
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &x->src};
+
+		if (x->fd >= 0)
+			continue;
+		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return -errno;
+		x->fd = fd;
+		x->fn = fn;
+		x->userdata = userdata;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+int pc_server_remove_fd(struct pc_server *s, int fd)
+{
+	for (size_t i = 0; i < MAX_EXTERNAL; i++) {
+		struct external *x = &s->external[i];
+
+		if (x->fd != fd)
+			continue;
+		(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+		x->fd = -1;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 size_t pc_server_n_connections(const struct pc_server *s)

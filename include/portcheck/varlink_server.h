@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "portcheck/varlink.h"
@@ -85,8 +86,14 @@ struct pc_server_config {
 	size_t max_request_size;  /* [PC_VARLINK_MAX_REQUEST] NUL included */
 	size_t max_output;	  /* [16 MiB] unsent replies per connection; beyond: dropped */
 
-	/* Exit pc_server_run() on SIGTERM and SIGINT (blocked and read from a signalfd). */
+	/* Exit pc_server_run() on SIGTERM, SIGINT and SIGHUP (blocked and read from a
+	 * signalfd); the caller tells them apart by the return value, e.g. to reload on
+	 * SIGHUP and run again. */
 	bool handle_signals;
+	/* If set, called before every wait with the monotonic time in ms; it does whatever
+	 * work is due and returns how many ms until it wants to be called again (-1: only
+	 * after the next event). The daemon's watching and watchdog live here. */
+	int (*tick)(uint64_t now_ms, void *userdata);
 	/* If > 0, exit pc_server_run() when this fd becomes readable (tests, embedding). 0,
 	 * the zero-initialised default, means none: it would be stdin. */
 	int stop_fd;
@@ -107,6 +114,16 @@ int pc_server_new(const struct pc_server_config *cfg, int listen_fd, struct pc_s
  * logged and cost only that connection.
  */
 int pc_server_run(struct pc_server *s);
+
+/* Called when an fd added with pc_server_add_fd() has @events (EPOLLIN ...). */
+typedef void (*pc_server_fd_fn)(int fd, uint32_t events, void *userdata);
+
+/* Watch @fd (not owned) for readability alongside the clients; at most 8. Returns 0 or
+ * -errno. */
+int pc_server_add_fd(struct pc_server *s, int fd, pc_server_fd_fn fn, void *userdata);
+
+/* Stop watching @fd (before closing it). Returns 0 or -ENOENT. */
+int pc_server_remove_fd(struct pc_server *s, int fd);
 
 /* Number of open client connections. */
 size_t pc_server_n_connections(const struct pc_server *s);

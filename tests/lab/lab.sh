@@ -561,12 +561,16 @@ lab_binaries() {
 	[[ -x $PORTCHECK && -x $PORTCHECKD ]]
 }
 
-# lab_portcheckd_start: the daemon under test, in the server namespace, on the
-# private bus, listening on $LAB_DIR/pc.sock; returns once the socket exists.
+# lab_portcheckd_start [ARGS...]: the daemon under test, in the server namespace, on the
+# private bus, listening on $LAB_DIR/pc.sock; returns once the socket exists. Its
+# configuration is looked up under $LAB_DIR/confroot (empty unless the test writes
+# $LAB_DIR/confroot/etc/portcheck/...), never the host's /etc/portcheck.
 lab_portcheckd_start() {
 	[[ -n ${PORTCHECKD:-} && -x ${PORTCHECKD} ]] ||
 		lab_die "PORTCHECKD must name the built portcheckd (got '${PORTCHECKD:-}')"
-	_lab_spawn "$LAB_SRV" "$LAB_DIR/portcheckd.log" "$PORTCHECKD" --socket "$LAB_DIR/pc.sock"
+	mkdir -p "$LAB_DIR/confroot"
+	_lab_spawn "$LAB_SRV" "$LAB_DIR/portcheckd.log" env PORTCHECK_CONFIG_ROOT="$LAB_DIR/confroot" \
+		"$PORTCHECKD" --socket "$LAB_DIR/pc.sock" "$@"
 	LAB_PORTCHECKD_PID=$LAB_SPAWNED
 	lab_wait --pid "$LAB_PORTCHECKD_PID" 20 "portcheckd's socket" test -S "$LAB_DIR/pc.sock" ||
 		lab_die "portcheckd did not start"
@@ -577,7 +581,9 @@ lab_portcheckd_start() {
 lab_portcheck() {
 	[[ -n ${PORTCHECK:-} && -x ${PORTCHECK} ]] ||
 		lab_die "PORTCHECK must name the built portcheck client (got '${PORTCHECK:-}')"
-	_lab_in "$LAB_SRV" timeout 30 "$PORTCHECK" --socket "$LAB_DIR/pc.sock" "$@"
+	mkdir -p "$LAB_DIR/confroot"
+	_lab_in "$LAB_SRV" env PORTCHECK_CONFIG_ROOT="$LAB_DIR/confroot" \
+		timeout 30 "$PORTCHECK" --socket "$LAB_DIR/pc.sock" "$@"
 }
 
 # --- probes --------------------------------------------------------------------

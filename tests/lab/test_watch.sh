@@ -1,0 +1,115 @@
+#!/bin/bash
+# test_watch.sh: the daemon's live watching against a real firewalld and real nftables.
+# portcheckd runs outside systemd here, so each state change is one line on its stderr
+# ending in [MESSAGE_ID=...] (under systemd the same entry goes to the journal):
+#   - at start, the blocked nginx (80) is reported once, open sshd and local-only
+#     postgres are not;
+#   - a new listener on a blocked port is noticed by the periodic socket rescan;
+#   - opening a port with firewall-cmd (nftables change) reports "reachable again";
+#     a reload (a burst of hundreds of netlink events) costs few analyses and repeats
+#     nothing; a rule added with nft directly is noticed;
+#   - a firewalld restart is logged (stopped, running) and the daemon keeps serving;
+#   - SIGHUP re-reads the configuration: a bad one is refused (file:line logged, the
+#     daemon keeps serving); IgnorePorts= silences a listener;
+#   - every claim about reachability is checked with a real probe.
+# Needs root (exits 77, SKIP, otherwise).
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lab.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+
+lab_require_root
+lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD"
+lab_init
+lab_incident
+
+BLOCKED=4317287bbb3645e2b3654e9a218952ea
+REACHABLE=c678b7e3ca9d4173bdec8161ba977cb6
+FIREWALLD=96410ddda46044c4874e476c05520118
+LOG=$LAB_DIR/portcheckd.log
+CONF=$LAB_DIR/confroot/etc/portcheck/portcheck.conf.d
+
+mkdir -p "$CONF"
+printf '[Daemon]\nRescanIntervalSec=1\nLogLevel=debug\n' >"$CONF/10-test.conf"
+lab_portcheckd_start
+
+# count PATTERN: lines of the daemon's log matching the extended regex PATTERN.
+count() { grep -cE "$1" "$LOG" || true; }
+# wait_for SECONDS WHAT PATTERN [N]: until at least N (default 1) lines match.
+wait_for() {
+	local secs=$1 what=$2 pat=$3 n=${4:-1}
+	lab_wait --pid "$LAB_PORTCHECKD_PID" "$secs" "$what" \
+		bash -c '(( $(grep -cE "$1" "$2" || true) >= $3 ))' _ "$pat" "$LOG" "$n" ||
+		lab_die "$what: not in the daemon's log: $(tail -n 30 "$LOG")"
+}
+probe() { lab_connect_tcp "$LAB_CLI" "$LAB_SRV_IPV4" "$1"; }
+
+# --- the first analysis ----------------------------------------------------------
+wait_for 15 "the blocked nginx at start" "^portcheckd: 80/tcp on \[::\] \(nginx\): blocked by .*filter_IN_public.*; fix: portcheck open (80/tcp|http) .*\[MESSAGE_ID=$BLOCKED\]$"
+[[ $(probe 80) == "No route to host" ]] || lab_die "probe: 80 should be rejected, got $(probe 80)"
+sleep 3 # three rescans: nothing may repeat while nothing changes
+(($(count "MESSAGE_ID=$BLOCKED") == 1)) || lab_die "blocked reported more than once: $(grep MESSAGE_ID "$LOG")"
+(($(count "(22/tcp|5432/tcp).*MESSAGE_ID") == 0)) || lab_die "open or local-only listeners reported: $(grep MESSAGE_ID "$LOG")"
+lab_pass "start: the blocked listener reported once; open and local-only ones not"
+
+# --- a new listener, found by the rescan ----------------------------------------------
+lab_listeners tcp:0.0.0.0:8081:newapp
+wait_for 10 "the new blocked listener" "8081/tcp on 0\.0\.0\.0 \(newapp\): blocked .*MESSAGE_ID=$BLOCKED"
+lab_pass "a new listener on a blocked port is noticed by the socket rescan"
+
+# --- firewall changes --------------------------------------------------------------
+lab_fwcmd --add-port=80/tcp >/dev/null
+wait_for 10 "80 reachable again" "80/tcp on \[::\] \(nginx\): reachable again, accepted by .*MESSAGE_ID=$REACHABLE"
+[[ $(probe 80) == connected ]] || lab_die "probe: 80 should connect after --add-port, got $(probe 80)"
+lab_pass "firewall-cmd --add-port: reachable again, and the probe connects"
+
+before=$(grep -c MESSAGE_ID "$LOG" || true)
+analyses_before=$(count "analysis took")
+lab_fwcmd --reload >/dev/null # runtime port 80 is gone again: blocked once more
+wait_for 15 "80 blocked after the reload" "MESSAGE_ID=$BLOCKED" 3
+sleep 3
+after=$(grep -c MESSAGE_ID "$LOG" || true)
+# The reload makes 80 blocked again (one entry) and nothing else changes.
+((after - before == 1)) || lab_die "a reload produced $((after - before)) entries, want 1: $(tail -n 20 "$LOG")"
+# Coalescing: the reload's burst of netlink events and D-Bus signals is one analysis,
+# give or take the rescans and firewalld's reload taking longer than the quiet time.
+analyses=$(($(count "analysis took") - analyses_before))
+lab_log "firewall-cmd --reload cost $analyses analyses"
+((analyses <= 3)) || lab_die "a reload cost $analyses analyses, want at most 3 (coalescing)"
+[[ $(probe 80) == "No route to host" ]] || lab_die "probe: 80 should be rejected after the reload"
+lab_pass "firewall-cmd --reload: one entry (blocked again), no repeats"
+
+lab_nft add table inet pclab_watch
+lab_nft add chain inet pclab_watch input '{ type filter hook input priority -200; policy accept; }'
+lab_nft add rule inet pclab_watch input tcp dport 22 drop
+wait_for 10 "22 blocked by a plain nft rule" "22/tcp on 0\.0\.0\.0 \(sshd\): blocked by inet pclab_watch input .*MESSAGE_ID=$BLOCKED"
+[[ $(probe 22) == "timed out" ]] || lab_die "probe: 22 should time out (dropped), got $(probe 22)"
+lab_nft delete table inet pclab_watch
+wait_for 10 "22 reachable after the table is gone" "22/tcp .*reachable again.*MESSAGE_ID=$REACHABLE"
+lab_pass "nft directly: a drop rule and its removal are both noticed"
+
+# --- firewalld restart ---------------------------------------------------------------
+pid=$LAB_PORTCHECKD_PID
+lab_firewalld_restart
+wait_for 15 "firewalld stopped" "firewalld stopped.*MESSAGE_ID=$FIREWALLD"
+wait_for 15 "firewalld running again" "firewalld is running.*MESSAGE_ID=$FIREWALLD"
+kill -0 "$pid" || lab_die "portcheckd died during the firewalld restart"
+RC=0
+lab_portcheck status >/dev/null 2>&1 || RC=$?
+((RC == 1)) || lab_die "status after the firewalld restart: exit $RC, want 1 (80 blocked)"
+lab_pass "firewalld restart: logged as stopped and running; the daemon keeps serving"
+
+# --- reload -----------------------------------------------------------------------
+printf '[Findings]\nIgnorePort=80\n' >"$CONF/20-bad.conf"
+kill -HUP "$pid"
+wait_for 10 "the bad config refused" "reload failed, keeping the last good configuration: .*20-bad.conf:2: unknown key 'IgnorePort'"
+kill -0 "$pid" || lab_die "portcheckd died on a bad config reload"
+printf '[Findings]\nIgnorePorts=8081/tcp\n' >"$CONF/20-bad.conf"
+kill -HUP "$pid"
+wait_for 10 "the good config applied" "reloaded configuration" 1
+sleep 3
+# After the reload the state is re-learned: 80 is reported again, 8081 is ignored.
+(($(count "8081/tcp.*MESSAGE_ID") == 1)) || lab_die "8081 reported after IgnorePorts=8081/tcp: $(grep 8081 "$LOG")"
+lab_pass "SIGHUP: a bad config is refused with file:line, a good one applies (IgnorePorts)"
+
+lab_pass "test_watch: all checks passed"
