@@ -35,7 +35,7 @@
 #                    $LAB_DIR/mismatch/seed-N/
 #
 # Needs root (exits 77, SKIP, otherwise), PORTCHECK and PORTCHECKD (default:
-# build/ of this checkout); exits 77 too while the client has no `explain`.
+# build/ of this checkout).
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lab.sh
@@ -68,11 +68,6 @@ fi
 lab_require_root
 if ((!kernel_only)); then
 	lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD (now '$PORTCHECK', '$PORTCHECKD')"
-	# (explain --help printed the general help, exit 0, before explain existed.)
-	if ! "$PORTCHECK" --help 2>&1 | grep -q '^ *explain '; then
-		echo "SKIP: $PORTCHECK has no working 'explain' command yet (run with --kernel-only to test the kernel side)" >&2
-		exit 77
-	fi
 fi
 # The reproducers live in $LAB_DIR: keep it when the test fails.
 LAB_KEEP_LOGS=${LAB_KEEP_LOGS-1} # (set and empty: do not keep)
