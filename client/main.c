@@ -7,9 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "portcheck/check.h"
+#include "portcheck/config.h"
 #include "portcheck/render.h"
+#include "portcheck/textfile.h"
 #include "portcheck/util.h"
 #include "portcheck/varlink.h"
 #include "portcheck/varlink_client.h"
@@ -28,6 +32,8 @@ static void usage(FILE *f)
 	    "       portcheck open SPEC [--zone Z] [--permanent] [--timeout DURATION] [--dry-run]\n"
 	    "                      [--json]\n"
 	    "       portcheck close SPEC [--zone Z] [--permanent] [--dry-run] [--json]\n"
+	    "       portcheck check [--quiet] [--textfile PATH] [--nagios] [--json]\n"
+	    "                       [--config FILE]\n"
 	    "\n"
 	    "Show which listening ports a new connection from the network would reach\n"
 	    "through the firewall, and how to fix the ones it would not.\n"
@@ -47,11 +53,16 @@ static void usage(FILE *f)
 	    "\n"
 	    "                open and close need root, or polkit authorization for\n"
 	    "                org.fedoraproject.FirewallD1.config; every change is logged\n"
+	    "  check         for timers and monitoring: one line per finding (a listener\n"
+	    "                blocked, partly blocked or unknown, that [Findings] in\n"
+	    "                portcheck.conf does not ignore) with its fix; metrics for\n"
+	    "                node_exporter's textfile collector; a Nagios plugin line\n"
 	    "\n"
 	    "options:\n"
 	    "  --socket PATH  portcheckd's socket (default: $PORTCHECK_SOCKET, "
 	    "else " PC_SOCKET_PATH_DEFAULT ")\n"
-	    "  --json         print the reply as JSON (schema version 1)\n"
+	    "  --json         print the reply as JSON (schema version 1); check: the status\n"
+	    "                 reply with each listener marked \"ignored\" or not\n"
 	    "  --help         show this help\n"
 	    "  --version      show the version\n"
 	    "\n"
@@ -69,13 +80,25 @@ static void usage(FILE *f)
 	    "                 (5s, 10m, 1h, 1d, or plain seconds); not with --permanent\n"
 	    "  --dry-run      open, close: show exactly what would change; change nothing\n"
 	    "\n"
+	    "  --quiet        check: print no findings, only set the exit status\n"
+	    "  --textfile PATH\n"
+	    "                 check: write Prometheus metrics to PATH (atomically, mode 0644),\n"
+	    "                 also when portcheckd does not answer; default: TextfilePath= in\n"
+	    "                 [Check] of portcheck.conf (not with --nagios)\n"
+	    "  --nagios       check: print one Nagios plugin line with perfdata; exit 0 OK,\n"
+	    "                 1 WARNING (partly blocked or unknown), 2 CRITICAL (blocked),\n"
+	    "                 3 UNKNOWN (no answer, bad configuration, metrics not written)\n"
+	    "  --config FILE  check: read only FILE, not /etc/portcheck/portcheck.conf and its\n"
+	    "                 drop-ins ($PORTCHECK_CONFIG_ROOT prefixes those paths)\n"
+	    "\n"
 	    "exit status: 0 nothing is blocked (explain: the connection is accepted; open:\n"
 	    "done and every listener on SPEC is open; close: done and none is still open),\n"
 	    "1 a listener is blocked, partly blocked or unknown (explain: it is not accepted;\n"
 	    "open: done, but a listener is still blocked; close: done, but a listener is still\n"
-	    "open), 2 usage error or invalid SPEC, zone or service, 3 no answer from\n"
-	    "portcheckd, or a change refused (permission, firewalld unavailable or in panic\n"
-	    "mode or lockdown, no firewalld) or failed.\n",
+	    "open; check: a finding not ignored), 2 usage error or invalid SPEC, zone or\n"
+	    "service (check: or a bad configuration file), 3 no answer from portcheckd, or a\n"
+	    "change refused (permission, firewalld unavailable or in panic mode or lockdown,\n"
+	    "no firewalld) or failed (check: or the metrics could not be written).\n",
 	    f);
 }
 
@@ -103,72 +126,69 @@ static bool want_colour(void)
 	return isatty(STDOUT_FILENO);
 }
 
-/* Tell why there is no answer; always EXIT_NO_ANSWER. */
-static int no_answer(const char *path, int r)
+/* Tell @f why there is no answer; always EXIT_NO_ANSWER. */
+static int no_answer(FILE *f, const char *path, int r)
 {
 	switch (r) {
 	case -ENOENT:
-		fprintf(stderr,
+		fprintf(f,
 			"portcheck: portcheckd is not running (no socket at %s): start it with "
 			"`systemctl start portcheckd.socket` or run `portcheckd`\n",
 			path);
 		break;
 	case -ECONNREFUSED:
-		fprintf(stderr,
+		fprintf(f,
 			"portcheck: portcheckd is not running (nothing listens on %s): start it "
 			"with `systemctl start portcheckd.socket` or run `portcheckd`\n",
 			path);
 		break;
 	case -EACCES:
 	case -EPERM:
-		fprintf(stderr, "portcheck: permission denied: cannot connect to %s\n", path);
+		fprintf(f, "portcheck: permission denied: cannot connect to %s\n", path);
 		break;
 	case -ETIMEDOUT:
-		fprintf(stderr, "portcheck: portcheckd did not answer within %d s (socket %s)\n",
+		fprintf(f, "portcheck: portcheckd did not answer within %d s (socket %s)\n",
 			PC_VARLINK_TIMEOUT_MS / 1000, path);
 		break;
 	case -ECONNRESET:
-		fprintf(stderr, "portcheck: portcheckd closed the connection without answering\n");
+		fprintf(f, "portcheck: portcheckd closed the connection without answering\n");
 		break;
 	case -EBADMSG:
 	case -EMSGSIZE:
-		fprintf(stderr, "portcheck: portcheckd sent a malformed reply (%s)\n",
-			strerror(-r));
+		fprintf(f, "portcheck: portcheckd sent a malformed reply (%s)\n", strerror(-r));
 		break;
 	default:
-		fprintf(stderr, "portcheck: cannot talk to portcheckd at %s: %s\n", path,
-			strerror(-r));
+		fprintf(f, "portcheck: cannot talk to portcheckd at %s: %s\n", path, strerror(-r));
 		break;
 	}
 	return EXIT_NO_ANSWER;
 }
 
-static int error_reply(const struct pc_varlink_reply *reply)
+static int error_reply(FILE *f, const struct pc_varlink_reply *reply)
 {
 	const char *e = reply->error;
 
 	if (strcmp(e, PC_VARLINK_ERROR_PERMISSION_DENIED) == 0) {
-		fputs("portcheck: permission denied: only root and members of group portcheck (the "
-		      "ReadGroup= of portcheckd.conf) may read the status; run as root, or add "
-		      "yourself to the group and log in again\n",
-		      stderr);
+		fputs("portcheck: permission denied: only root and members of the read group "
+		      "(ReadGroup= in portcheck.conf, portcheck by default) may read the status; "
+		      "run as root, or add yourself to the group and log in again\n",
+		      f);
 	} else if (strcmp(e, "io.portcheck.BadRequest") == 0) {
 		const char *reason =
 		    json_string_value(json_object_get(reply->parameters, "reason"));
 
-		fprintf(stderr, "portcheck: %s\n", reason ?: "the request was refused");
+		fprintf(f, "portcheck: %s\n", reason ?: "the request was refused");
 		return EXIT_USAGE;
 	} else if (strcmp(e, "io.portcheck.ReadFailed") == 0) {
 		const char *reason =
 		    json_string_value(json_object_get(reply->parameters, "reason"));
 
-		fprintf(stderr, "portcheck: portcheckd could not read the system's state: %s\n",
+		fprintf(f, "portcheck: portcheckd could not read the system's state: %s\n",
 			reason ?: "unknown reason");
 	} else {
 		_cleanup_free_ char *params = json_dumps(reply->parameters, JSON_COMPACT);
 
-		fprintf(stderr, "portcheck: portcheckd replied with error %s %s\n", e,
-			params ?: "");
+		fprintf(f, "portcheck: portcheckd replied with error %s %s\n", e, params ?: "");
 	}
 	return EXIT_NO_ANSWER;
 }
@@ -210,7 +230,7 @@ static int change_error(const struct pc_varlink_reply *reply)
 		if (cmd && *cmd)
 			printf("%s\n", cmd);
 	} else {
-		return error_reply(reply);
+		return error_reply(stderr, reply);
 	}
 	return EXIT_NO_ANSWER;
 }
@@ -279,37 +299,208 @@ static int print_reply(const json_t *params, bool json,
 	return r;
 }
 
-static int cmd_status(const char *path, bool json)
+/*
+ * Ask portcheckd for the Status: the one path `status` and `check` share. Returns
+ * EXIT_CLEAN with the reply in *ret_reply (its "listeners" an array: the exit status
+ * depends on it; the renderer copes with the rest being odd), or the exit status after
+ * telling @err why.
+ */
+static int get_status(const char *path, FILE *err, struct pc_varlink_reply *ret_reply)
 {
 	struct pc_varlink_reply reply;
 	_cleanup_close_ int fd = -1;
-	const json_t *listeners;
 	int r, ret;
 
 	r = pc_varlink_connect(path, PC_VARLINK_TIMEOUT_MS, &fd);
 	if (r < 0)
-		return no_answer(path, r);
+		return no_answer(err, path, r);
 	r = pc_varlink_call(fd, "io.portcheck.Status", NULL, PC_VARLINK_TIMEOUT_MS, &reply);
 	if (r < 0)
-		return no_answer(path, r);
+		return no_answer(err, path, r);
 	if (reply.error) {
-		ret = error_reply(&reply);
-		goto out;
-	}
-
-	/* The parts the exit status depends on must be there; the renderer copes with the
-	 * rest being odd. */
-	listeners = json_object_get(reply.parameters, "listeners");
-	if (!json_is_array(listeners)) {
-		fputs("portcheck: portcheckd sent a malformed reply (no listeners)\n", stderr);
+		ret = error_reply(err, &reply);
+	} else if (!json_is_array(json_object_get(reply.parameters, "listeners"))) {
+		fputs("portcheck: portcheckd sent a malformed reply (no listeners)\n", err);
 		ret = EXIT_NO_ANSWER;
-		goto out;
+	} else {
+		*ret_reply = reply;
+		return EXIT_CLEAN;
 	}
-	ret = pc_render_status_findings(reply.parameters) > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
+	pc_varlink_reply_clear(&reply);
+	return ret;
+}
 
+static int cmd_status(const char *path, bool json)
+{
+	struct pc_varlink_reply reply;
+	int ret;
+
+	ret = get_status(path, stderr, &reply);
+	if (ret != EXIT_CLEAN)
+		return ret;
+	ret = pc_render_status_findings(reply.parameters) > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
 	if (print_reply(reply.parameters, json, pc_render_status) < 0)
 		ret = EXIT_NO_ANSWER;
-out:
+	pc_varlink_reply_clear(&reply);
+	return ret;
+}
+
+struct check_args {
+	const char *textfile, *config;
+	bool quiet, nagios;
+};
+
+static void config_clearp(struct pc_config *cfg)
+{
+	pc_config_clear(cfg);
+}
+
+/*
+ * A failure `check --nagios` reports: the plugin line on stdout (Nagios shows nothing
+ * else) and the message on stderr. Always PC_NAGIOS_UNKNOWN: a check that could not run
+ * says nothing about the listeners.
+ */
+static int nagios_unknown(const char *why)
+{
+	_cleanup_free_ char *line = NULL;
+	enum pc_nagios_state state;
+
+	if (pc_check_nagios(NULL, why, &line, &state) < 0)
+		puts("PORTCHECK UNKNOWN - out of memory");
+	else
+		puts(line);
+	return PC_NAGIOS_UNKNOWN;
+}
+
+/* The first line of a message get_status wrote, without the "portcheck: " prefix. */
+static const char *first_line(char *msg)
+{
+	const char *prefix = "portcheck: ";
+
+	if (!msg)
+		return NULL;
+	msg[strcspn(msg, "\n")] = '\0';
+	if (strncmp(msg, prefix, strlen(prefix)) == 0)
+		msg += strlen(prefix);
+	return *msg ? msg : NULL;
+}
+
+/*
+ * Talk to portcheckd like `status`, through @err (a buffer under --nagios, whose first
+ * line becomes the plugin's summary, else stderr). Returns EXIT_CLEAN and the findings in
+ * *ret_check with the reply in *ret_reply, or the exit status with @*ret_why set (when
+ * @err is a buffer).
+ */
+static int check_fetch(const char *path, const struct pc_config *cfg, bool capture,
+		       struct pc_varlink_reply *ret_reply, struct pc_check *ret_check,
+		       char **ret_why)
+{
+	char *buf = NULL;
+	size_t size;
+	FILE *err = capture ? open_memstream(&buf, &size) : stderr;
+	int ret, r;
+
+	if (!err)
+		err = stderr;
+	ret = get_status(path, err, ret_reply);
+	if (ret == EXIT_CLEAN) {
+		r = pc_check_evaluate(ret_reply->parameters, cfg, ret_check);
+		if (r < 0) {
+			fprintf(err, "portcheck: cannot evaluate the reply: %s\n", strerror(-r));
+			pc_varlink_reply_clear(ret_reply);
+			ret = EXIT_NO_ANSWER;
+		}
+	}
+	if (err != stderr) {
+		fclose(err);
+		/* Nagios shows stdout only; the journal or a terminal still gets it all. */
+		if (buf)
+			fputs(buf, stderr);
+		*ret_why = buf;
+	}
+	return ret;
+}
+
+static int cmd_check(const char *path, const struct check_args *a, bool json)
+{
+	_cleanup_(config_clearp) struct pc_config cfg = {0};
+	_cleanup_free_ char *cfg_error = NULL, *why = NULL, *metrics = NULL, *text = NULL;
+	struct pc_varlink_reply reply = {0};
+	struct pc_check check = {0};
+	const char *root = getenv("PORTCHECK_CONFIG_ROOT"), *textfile = a->textfile;
+	enum pc_nagios_state state;
+	struct timespec now;
+	bool answered;
+	int r, ret;
+
+	if (a->nagios && json)
+		return usage_error("--nagios and --json cannot be combined");
+	if (a->quiet && (a->nagios || json))
+		return usage_error("--quiet cannot be combined with --nagios or --json");
+	if (textfile && !*textfile)
+		return usage_error("--textfile needs a file name");
+
+	r = pc_config_load(root && *root ? root : NULL, a->config, &cfg, &cfg_error);
+	if (r < 0) {
+		fprintf(stderr, "portcheck: %s\n", cfg_error ?: strerror(-r));
+		return a->nagios ? nagios_unknown(cfg_error ?: strerror(-r)) : EXIT_USAGE;
+	}
+	/* TextfilePath= is for the timer's run; a Nagios agent runs as another user, and
+	 * would fail to write the timer's file (or race it). */
+	if (!textfile && !a->nagios && cfg.textfile_path && *cfg.textfile_path)
+		textfile = cfg.textfile_path;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ret = check_fetch(path, &cfg, a->nagios, &reply, &check, &why);
+	answered = ret == EXIT_CLEAN;
+	if (answered)
+		ret = check.n_findings ? EXIT_FINDINGS : EXIT_CLEAN;
+
+	/* First the metrics: under --nagios, failing to write them makes the line UNKNOWN. */
+	if (textfile) {
+		r = pc_check_metrics(answered ? &check : NULL,
+				     (double)now.tv_sec + (double)now.tv_nsec / 1e9,
+				     PORTCHECK_VERSION, &metrics);
+		if (r >= 0)
+			r = pc_textfile_write(textfile, metrics, strlen(metrics));
+		if (r < 0) {
+			fprintf(stderr, "portcheck: cannot write the metrics to %s: %s\n", textfile,
+				strerror(-r));
+			if (a->nagios) {
+				free(why);
+				if (asprintf(&why, "cannot write the metrics to %s: %s", textfile,
+					     strerror(-r)) < 0)
+					why = NULL;
+				answered = false;
+			}
+			ret = EXIT_NO_ANSWER;
+		}
+	}
+
+	if (a->nagios) {
+		if (!answered) {
+			ret = nagios_unknown(first_line(why));
+		} else if (pc_check_nagios(&check, NULL, &text, &state) < 0) {
+			ret = nagios_unknown("out of memory");
+		} else {
+			puts(text);
+			ret = state;
+		}
+	} else if (answered && json) {
+		r = pc_check_mark_ignored(reply.parameters, &cfg);
+		if (r < 0 || print_reply(reply.parameters, true, pc_render_status) < 0)
+			ret = EXIT_NO_ANSWER;
+	} else if (answered && !a->quiet) {
+		r = pc_check_findings_text(&check, &text);
+		if (r < 0 || fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+			fprintf(stderr, "portcheck: cannot write the output: %s\n",
+				strerror(r < 0 ? -r : EIO));
+			ret = EXIT_NO_ANSWER;
+		}
+	}
+	if (fflush(stdout) != 0)
+		ret = a->nagios ? PC_NAGIOS_UNKNOWN : EXIT_NO_ANSWER;
+	pc_check_clear(&check);
 	pc_varlink_reply_clear(&reply);
 	return ret;
 }
@@ -369,7 +560,7 @@ static int cmd_explain(const char *path, const struct explain_args *a, bool json
 				    &reply);
 	json_decref(params);
 	if (r < 0)
-		return no_answer(path, r);
+		return no_answer(stderr, path, r);
 	if (reply.error) {
 		if (strcmp(reply.error, PC_VARLINK_ERROR_INVALID_PARAMETER) == 0)
 			ret = usage_error(
@@ -385,7 +576,7 @@ static int cmd_explain(const char *path, const struct explain_args *a, bool json
 			    json_string_value(json_object_get(reply.parameters, "reason"))
 				?: "invalid");
 		else
-			ret = error_reply(&reply);
+			ret = error_reply(stderr, &reply);
 		goto out;
 	}
 	ret = verdict_is_accept(reply.parameters) ? EXIT_CLEAN : EXIT_FINDINGS;
@@ -430,7 +621,7 @@ static int cmd_change(const char *path, bool open, const struct change_args *a, 
 				    PC_VARLINK_TIMEOUT_MS, &reply);
 	json_decref(params);
 	if (r < 0)
-		return no_answer(path, r);
+		return no_answer(stderr, path, r);
 	if (reply.error) {
 		ret = change_error(&reply);
 		goto out;
@@ -451,15 +642,18 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},	      {"version", no_argument, NULL, 'V'},
-	    {"from", required_argument, NULL, 'f'},   {"iface", required_argument, NULL, 'i'},
-	    {"to", required_argument, NULL, 't'},     {"zone", required_argument, NULL, 'z'},
-	    {"permanent", no_argument, NULL, 'P'},    {"timeout", required_argument, NULL, 'T'},
-	    {"dry-run", no_argument, NULL, 'n'},      {},
+	    {"socket", required_argument, NULL, 's'},	{"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},		{"version", no_argument, NULL, 'V'},
+	    {"from", required_argument, NULL, 'f'},	{"iface", required_argument, NULL, 'i'},
+	    {"to", required_argument, NULL, 't'},	{"zone", required_argument, NULL, 'z'},
+	    {"permanent", no_argument, NULL, 'P'},	{"timeout", required_argument, NULL, 'T'},
+	    {"dry-run", no_argument, NULL, 'n'},	{"quiet", no_argument, NULL, 'q'},
+	    {"textfile", required_argument, NULL, 'x'}, {"nagios", no_argument, NULL, 'N'},
+	    {"config", required_argument, NULL, 'c'},	{},
 	};
 	struct explain_args ex = {0};
 	struct change_args ch = {0};
+	struct check_args ck = {0};
 	const char *socket_arg = NULL, *command;
 	bool json = false;
 	int c;
@@ -495,6 +689,18 @@ int main(int argc, char **argv)
 		case 'n':
 			ch.dry_run = true;
 			break;
+		case 'q':
+			ck.quiet = true;
+			break;
+		case 'x':
+			ck.textfile = optarg;
+			break;
+		case 'N':
+			ck.nagios = true;
+			break;
+		case 'c':
+			ck.config = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_CLEAN;
@@ -511,6 +717,18 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("no command given");
 	command = argv[optind++];
+	if (strcmp(command, "check") == 0) {
+		if (ex.from || ex.iface || ex.to)
+			return usage_error("--from, --iface and --to belong to explain");
+		if (ch.zone || ch.permanent || ch.timeout || ch.dry_run)
+			return usage_error("--zone, --permanent, --timeout and --dry-run belong to "
+					   "open and close");
+		if (optind < argc)
+			return usage_error("unexpected argument '%s'", argv[optind]);
+		return cmd_check(pc_varlink_socket_path(socket_arg), &ck, json);
+	}
+	if (ck.quiet || ck.textfile || ck.nagios || ck.config)
+		return usage_error("--quiet, --textfile, --nagios and --config belong to check");
 	if (strcmp(command, "open") == 0 || strcmp(command, "close") == 0) {
 		bool open = strcmp(command, "open") == 0;
 

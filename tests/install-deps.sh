@@ -9,7 +9,7 @@ packages=(
 	# the lab: namespaces, a private bus, a real firewalld and real probes
 	iproute2 dbus-daemon firewalld nftables nmap python3 procps util-linux
 	# the system service: unit checks, metrics checks (promtool), man pages, the package
-	systemd prometheus man-db groff-base bash-completion dpkg-dev fakeroot
+	systemd prometheus prometheus-node-exporter man-db groff-base bash-completion dpkg-dev fakeroot
 	# the system tier: a Debian 12 container booted with systemd-nspawn
 	debootstrap systemd-container
 )
