@@ -916,6 +916,8 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 		    pc_array_grow(&r.listeners, &r.n_listeners, sizeof(*lr));
 		if (!lr || analyse_listener(&an, &in->listeners->items[i], lr) < 0)
 			goto oom;
+		if (in->progress)
+			in->progress(in->progress_userdata);
 	}
 	if (r.n_listeners > 1)
 		qsort(r.listeners, r.n_listeners, sizeof(*r.listeners), listener_report_cmp);

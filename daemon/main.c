@@ -254,8 +254,27 @@ static void daemon_analysis_failed(struct daemon *d, int error)
 	d->last_analysis_error = strdup(why);
 }
 
-static const struct pc_status_options status_options = {.dbus_timeout_ms = 2000,
-							.dbus_budget_ms = 8000};
+/* The daemon, for the watchdog ping in analysis_progress (the loop is single-threaded). */
+static struct daemon *the_daemon;
+
+/* Called after each listener of an analysis: a long analysis must not look like a hang
+ * to the watchdog; a truly stuck one (no listener finishing) still does. */
+static void analysis_progress(void *userdata)
+{
+	struct daemon *d = the_daemon;
+	uint64_t now;
+
+	if (!d || !d->watchdog_interval_ms)
+		return;
+	now = now_ms();
+	if (now >= d->watchdog_next_ms) {
+		sd_notify(0, "WATCHDOG=1");
+		d->watchdog_next_ms = now + d->watchdog_interval_ms;
+	}
+}
+
+static const struct pc_status_options status_options = {
+    .dbus_timeout_ms = 2000, .dbus_budget_ms = 8000, .progress = analysis_progress};
 
 static void watch_analyse(void *userdata)
 {
@@ -698,7 +717,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* The watchdog is pinged from the loop at half its period. */
+	/* The watchdog is pinged from the loop at half its period, and during analyses. */
+	the_daemon = &d;
 	if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec >= 2000)
 		d.watchdog_interval_ms = watchdog_usec / 2000;
 

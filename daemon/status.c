@@ -119,6 +119,8 @@ int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
 	if (r < 0)
 		return r;
 	struct pc_analysis_input in = pc_sources_input(&src);
+	in.progress = opts->progress;
+	in.progress_userdata = opts->progress_userdata;
 	r = pc_analysis_run(&in, &report);
 	if (r < 0)
 		goto out;

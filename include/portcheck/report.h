@@ -91,6 +91,10 @@ struct pc_analysis_input {
 	const struct pc_firewalld *fw;
 	const struct pc_nft_ruleset *nft;
 	const char *nft_error; /* why nft is NULL */
+	/* If set, called after each listener: a long analysis is progress, not a hang (the
+	 * daemon keeps its systemd watchdog fed from here). */
+	void (*progress)(void *userdata);
+	void *progress_userdata;
 };
 
 #define PC_FAMILY_IPV4 (1u << 0)

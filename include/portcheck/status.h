@@ -16,6 +16,9 @@
 struct pc_status_options {
 	int dbus_timeout_ms; /* per firewalld call */
 	int dbus_budget_ms;  /* for all firewalld calls of one collection */
+	/* Passed to the analysis (struct pc_analysis_input): called after each listener. */
+	void (*progress)(void *userdata);
+	void *progress_userdata;
 };
 
 /*
