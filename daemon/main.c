@@ -45,6 +45,11 @@ __attribute__((format(printf, 2, 3))) static void log_msg(int priority, const ch
 	va_start(ap, format);
 	vsnprintf(buf, sizeof(buf), format, ap);
 	va_end(ap);
+	/* One message, one line: process names (chosen by any user) may hold newlines or
+	 * escape sequences, and a forged "portcheckd: ..." line must not be possible. */
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (log_journal)
 		fprintf(stderr, "<%d>%s\n", priority, buf);
 	else

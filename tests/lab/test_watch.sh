@@ -7,7 +7,8 @@
 #   - a new listener on a blocked port is noticed by the periodic socket rescan;
 #   - opening a port with firewall-cmd (nftables change) reports "reachable again";
 #     a reload (a burst of hundreds of netlink events) costs few analyses and repeats
-#     nothing; a rule added with nft directly is noticed;
+#     nothing; a rule added with nft directly is noticed; a storm of changes costs a
+#     bounded number of analyses;
 #   - a firewalld restart is logged (stopped, running) and the daemon keeps serving;
 #   - SIGHUP re-reads the configuration: a bad one is refused (file:line logged, the
 #     daemon keeps serving); IgnorePorts= silences a listener;
@@ -87,6 +88,25 @@ wait_for 10 "22 blocked by a plain nft rule" "22/tcp on 0\.0\.0\.0 \(sshd\): blo
 lab_nft delete table inet pclab_watch
 wait_for 10 "22 reachable after the table is gone" "22/tcp .*reachable again.*MESSAGE_ID=$REACHABLE"
 lab_pass "nft directly: a drop rule and its removal are both noticed"
+
+# A storm: a ruleset change every ~50 ms for about 6 s. The analysis may run at most
+# every 2 s and at the latest 5 s after the first change, so 6 s of changes cost a handful
+# of analyses, not one per change.
+lab_nft add table inet pclab_storm
+analyses_before=$(count "analysis took")
+storm_start=$SECONDS
+for ((i = 0; i < 120 && SECONDS - storm_start < 10; i++)); do
+	lab_nft add set inet pclab_storm s$i '{ type ipv4_addr; }'
+	sleep 0.05
+done
+lab_nft delete table inet pclab_storm
+sleep 3
+analyses=$(($(count "analysis took") - analyses_before))
+lab_log "$i ruleset changes in $((SECONDS - storm_start - 3)) s cost $analyses analyses"
+((i >= 60)) || lab_die "the storm made only $i changes"
+((analyses >= 2 && analyses <= 8)) || lab_die "a storm of $i changes cost $analyses analyses, want 2..8 (coalesced, not starved)"
+kill -0 "$LAB_PORTCHECKD_PID" || lab_die "portcheckd died in the storm"
+lab_pass "a storm of ruleset changes is coalesced into a bounded number of analyses"
 
 # --- firewalld restart ---------------------------------------------------------------
 pid=$LAB_PORTCHECKD_PID
