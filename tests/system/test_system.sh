@@ -234,6 +234,27 @@ EOF
 check "portcheck status --json shows 80/tcp blocked" status_80_blocked
 check "portcheckd.service is active after the first client (socket activation)" \
 	sys_exec systemctl is-active portcheckd.service
+status_text() {
+	local t
+	t=$(sys_exec systemctl show -p StatusText --value portcheckd.service) || return 1
+	echo "StatusText=$t"
+	[[ $t =~ ^[0-9]+\ listeners?:.*blocked ]]
+}
+check "systemctl status shows the daemon's one-line summary (STATUS=)" \
+	sys_wait 15 "StatusText" status_text
+# The socket's mode and group are the read rule: a member of group portcheck reads the
+# status, anyone else is told why not.
+sys_exec useradd --no-create-home --groups portcheck pcreader
+sys_exec useradd --no-create-home pcstranger
+check "a member of group portcheck may read the status (exit 1: findings)" \
+	expect_rc 1 sys_exec runuser -u pcreader -- portcheck status
+stranger_refused() {
+	local out rc=0
+	out=$(sys_exec runuser -u pcstranger -- portcheck status 2>&1) || rc=$?
+	echo "exit $rc: $out"
+	((rc == 3)) && grep -qi "permission denied" <<<"$out"
+}
+check "anyone else gets exit 3 and 'permission denied'" stranger_refused
 
 # --- c. the journal entry ------------------------------------------------------------
 
@@ -291,6 +312,19 @@ check "systemctl start portcheck-check.service succeeds now" \
 # --- e. metrics ----------------------------------------------------------------------
 
 stage "e. metrics"
+# The timer's service, sandboxed as shipped, writes TextfilePath= in node_exporter's dir.
+sys_exec mkdir -p /var/lib/prometheus/node-exporter
+printf '[Check]\nTextfilePath=/var/lib/prometheus/node-exporter/portcheck.prom\n' |
+	sys_write /etc/portcheck/portcheck.conf.d/60-systest-textfile.conf
+check "portcheck-check.service (as shipped) writes TextfilePath= and succeeds" \
+	sys_exec systemctl start portcheck-check.service
+service_textfile() {
+	sys_exec grep -E '^portcheck_last_check_success 1$' /var/lib/prometheus/node-exporter/portcheck.prom &&
+		sys_exec grep -E '^portcheck_listener_blocked\{.*port="80".*\} 0$' \
+			/var/lib/prometheus/node-exporter/portcheck.prom
+}
+check "its metrics file says success 1 and 80/tcp not blocked" service_textfile
+sys_exec rm -f /etc/portcheck/portcheck.conf.d/60-systest-textfile.conf
 check "portcheck check --textfile /run/pc-test/portcheck.prom exits 0" \
 	sys_exec portcheck check --textfile /run/pc-test/portcheck.prom
 metrics_valid() {
