@@ -265,8 +265,10 @@ int pc_watch_new(const struct pc_watch_callbacks *cb, unsigned rescan_interval_s
 	open_netlink(w);
 	/* The bus is opened by the first tick, so a slow bus cannot delay READY. */
 	w->bus_retry_ms = 0;
-	pc_coalesce_note(&w->co, 0);
-	w->co.first_ms = w->co.last_change_ms = 0;
+	/* The first analysis is due after the quiet time, not at once: under socket
+	 * activation a client is waiting, and its Status is that first analysis
+	 * (pc_watch_ran), so it need not wait for a second one. */
+	pc_watch_request(w);
 	*ret = w;
 	return 0;
 }

@@ -63,7 +63,8 @@ struct pc_watch;
 /*
  * Open the sources (a source that cannot be opened is logged and left out: watching
  * degrades, the daemon still serves; the D-Bus one is retried). The first analysis is
- * due at once. Returns 0 or -ENOMEM.
+ * due after the quiet time (a client's Status before then counts as it). Returns 0 or
+ * -ENOMEM.
  */
 int pc_watch_new(const struct pc_watch_callbacks *cb, unsigned rescan_interval_sec,
 		 struct pc_watch **ret);
