@@ -117,7 +117,6 @@ static int build_event(const json_t *l, enum pc_exposure_change change, const ch
 	_cleanup_free_ char *rule = path ? rule_text(path) : NULL;
 	_cleanup_free_ char *owner = NULL, *portstr = NULL, *pidstr = NULL, *prio = NULL;
 	const char *addr = str_or(l, "address", "?");
-	bool v6 = strchr(addr, ':') != NULL;
 	_cleanup_free_ char *by = NULL, *was = NULL;
 	int r;
 
@@ -136,10 +135,11 @@ static int build_event(const json_t *l, enum pc_exposure_change change, const ch
 		return -ENOMEM;
 	if (previous && asprintf(&was, " (was %s)", previous) < 0)
 		return -ENOMEM;
-	/* "80/tcp on [::] (nginx, nginx.service): blocked by RULE (was open); fix: CMD" */
-	if (asprintf(&ev->message, "%lld/%s on %s%s%s%s: %s%s%s", (long long)port,
-		     str_or(l, "protocol", "?"), v6 ? "[" : "", addr, v6 ? "]" : "", owner,
-		     change_info[change].verb, by ? by : "", was ? was : "") < 0) {
+	/* "80/tcp on :: (nginx, nginx.service): blocked by RULE (was open); fix: CMD", the
+	 * same words as `portcheck check` prints. */
+	if (asprintf(&ev->message, "%lld/%s on %s%s: %s%s%s", (long long)port,
+		     str_or(l, "protocol", "?"), addr, owner, change_info[change].verb,
+		     by ? by : "", was ? was : "") < 0) {
 		ev->message = NULL;
 		return -ENOMEM;
 	}

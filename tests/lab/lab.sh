@@ -586,6 +586,32 @@ lab_portcheck() {
 		timeout 30 "$PORTCHECK" --socket "$LAB_DIR/pc.sock" "$@"
 }
 
+# lab_pc NAME ARGS...: the client as root against the lab daemon; stdout in
+# $LAB_DIR/NAME.out, stderr in $LAB_DIR/NAME.err, exit status in RC.
+lab_pc() {
+	local name=$1
+	shift
+	RC=0
+	lab_portcheck "$@" >"$LAB_DIR/$name.out" 2>"$LAB_DIR/$name.err" || RC=$?
+	PC_CMD="portcheck $*"
+}
+
+# lab_shown NAME: what the last lab_pc run said, for failure messages.
+lab_shown() {
+	printf '"%s": exit %s; stdout: %s; stderr: %s' "$PC_CMD" "$RC" \
+		"$(head -c 1500 "$LAB_DIR/$1.out")" "$(head -c 1000 "$LAB_DIR/$1.err")"
+}
+
+# lab_expect_rc NAME WANT...: the last lab_pc run's exit status is one of WANT.
+lab_expect_rc() {
+	local name=$1 w
+	shift
+	for w in "$@"; do
+		((RC == w)) && return 0
+	done
+	lab_die "exit status $RC, want $*: $(lab_shown "$name")"
+}
+
 # --- probes --------------------------------------------------------------------
 
 # lab_connect_tcp NS HOST PORT: what an application (curl, say) sees when it

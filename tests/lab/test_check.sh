@@ -75,30 +75,6 @@ lab_portcheckd_start
 
 # --- helpers -------------------------------------------------------------------
 
-# pc NAME ARGS...: the client as root against the lab daemon; stdout in
-# $LAB_DIR/NAME.out, stderr in $LAB_DIR/NAME.err, exit status in RC.
-pc() {
-	local name=$1
-	shift
-	RC=0
-	lab_portcheck "$@" >"$LAB_DIR/$name.out" 2>"$LAB_DIR/$name.err" || RC=$?
-	PC_CMD="portcheck $*"
-}
-
-shown() {
-	printf '"%s": exit %s; stdout: %s; stderr: %s' "$PC_CMD" "$RC" \
-		"$(head -c 1500 "$LAB_DIR/$1.out")" "$(head -c 1000 "$LAB_DIR/$1.err")"
-}
-
-expect_rc() {
-	local name=$1 w
-	shift
-	for w in "$@"; do
-		((RC == w)) && return 0
-	done
-	lab_die "exit status $RC, want $*: $(shown "$name")"
-}
-
 # metric SERIES: the value of the sample in $prom whose name and labels start with
 # SERIES ("portcheck_findings", 'portcheck_listener_blocked{proto="tcp",port="80",').
 metric() {
@@ -131,18 +107,18 @@ promtool_ok() {
 
 # --- 1. the incident, as check sees it ------------------------------------------------
 
-pc c1 check
-expect_rc c1 1
+lab_pc c1 check
+lab_expect_rc c1 1
 n=$(wc -l <"$LAB_DIR/c1.out")
-((n == 3)) || lab_die "want 3 findings (80/tcp, 7000/tcp, 8000/tcp), got $n: $(shown c1)"
+((n == 3)) || lab_die "want 3 findings (80/tcp, 7000/tcp, 8000/tcp), got $n: $(lab_shown c1)"
 grep -q '^80/tcp on :: (nginx): blocked by inet firewalld filter_IN_public handle [0-9]*: reject with icmpx admin-prohibited; fix: portcheck open http --zone public --permanent$' "$LAB_DIR/c1.out" ||
-	lab_die "no finding line for nginx on 80/tcp with its fix: $(shown c1)"
+	lab_die "no finding line for nginx on 80/tcp with its fix: $(lab_shown c1)"
 grep -q '^7000/tcp on 0.0.0.0 (haproxy-a,haproxy-b): blocked .*; fix: portcheck open 7000/tcp --zone public --permanent$' "$LAB_DIR/c1.out" ||
-	lab_die "the two SO_REUSEPORT sockets on 7000/tcp are not one finding: $(shown c1)"
+	lab_die "the two SO_REUSEPORT sockets on 7000/tcp are not one finding: $(lab_shown c1)"
 grep -q '^8000/tcp on 0.0.0.0 (docker-proxy): partly blocked ' "$LAB_DIR/c1.out" ||
-	lab_die "8000/tcp is not partly blocked: $(shown c1)"
+	lab_die "8000/tcp is not partly blocked: $(lab_shown c1)"
 if grep -q '5353\|5432\|9090\|^22/' "$LAB_DIR/c1.out"; then
-	lab_die "an ignored, local-only or open listener is a finding: $(shown c1)"
+	lab_die "an ignored, local-only or open listener is a finding: $(lab_shown c1)"
 fi
 lab_pass "check: exit 1, 3 findings with their fixes (5353/udp ignored by the drop-in, 7000/tcp's two sockets one line)"
 sed 's/^/  /' "$LAB_DIR/c1.out"
@@ -168,16 +144,16 @@ for port in 22 80 7000 9090; do
 done
 lab_pass "metrics in TextfilePath= (mode 0644): findings 3, runtime-only 1, and blocked/open for 22, 80, 7000, 9090 agree with real probes"
 
-pc q check --quiet
-expect_rc q 1
-[[ ! -s $LAB_DIR/q.out ]] || lab_die "--quiet printed something: $(shown q)"
-pc n1 check --nagios
-expect_rc n1 2
+lab_pc q check --quiet
+lab_expect_rc q 1
+[[ ! -s $LAB_DIR/q.out ]] || lab_die "--quiet printed something: $(lab_shown q)"
+lab_pc n1 check --nagios
+lab_expect_rc n1 2
 grep -qE '^PORTCHECK CRITICAL - 2 blocked, 1 partly blocked: 80/tcp on :: \(nginx\) blocked, 7000/tcp .* \| findings=3;0;;0 blocked=2;;0;0 partial=1;0;;0 unknown=0;0;;0 open=2;;;0 local_only=1;;;0 ignored=1;;;0 runtime_only_rules=1;;;0$' "$LAB_DIR/n1.out" ||
-	lab_die "unexpected Nagios line: $(shown n1)"
-pc j1 check --json
-expect_rc j1 1
-"$LAB_PYTHON" - "$LAB_DIR/j1.out" <<'PY' || lab_die "check --json: $(shown j1)"
+	lab_die "unexpected Nagios line: $(lab_shown n1)"
+lab_pc j1 check --json
+lab_expect_rc j1 1
+"$LAB_PYTHON" - "$LAB_DIR/j1.out" <<'PY' || lab_die "check --json: $(lab_shown j1)"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["version"] == 1, r.get("version")
@@ -193,29 +169,29 @@ mapfile -t fixes < <(sed -n 's/.*; fix: \(portcheck open .*\)$/\1/p' "$LAB_DIR/c
 ((${#fixes[@]} == 3)) || lab_die "want 3 fix commands, got ${#fixes[@]}: $(cat "$LAB_DIR/c1.out")"
 for fix in "${fixes[@]}"; do
 	read -ra words <<<"$fix"
-	pc fix "${words[@]:1}"
-	expect_rc fix 0
+	lab_pc fix "${words[@]:1}"
+	lab_expect_rc fix 0
 	lab_log "ran: $fix"
 done
 got=1
 for ((i = 0; i < 20; i++)); do
-	pc c2 check
+	lab_pc c2 check
 	got=$RC
 	((got == 0)) && break
 	sleep 0.5
 done
-((got == 0)) || lab_die "after running the fixes, check still finds: $(shown c2)"
-[[ ! -s $LAB_DIR/c2.out ]] || lab_die "exit 0 but lines printed: $(shown c2)"
+((got == 0)) || lab_die "after running the fixes, check still finds: $(lab_shown c2)"
+[[ ! -s $LAB_DIR/c2.out ]] || lab_die "exit 0 but lines printed: $(lab_shown c2)"
 [[ $(metric portcheck_findings) == 0 ]] || lab_die "portcheck_findings is not 0 after the fixes"
 [[ $(metric portcheck_runtime_only_rules) == 1 ]] || lab_die "9090/tcp is still runtime only, yet portcheck_runtime_only_rules is not 1"
 for port in 80 7000; do
 	lab_log "$(agree "$port")"
 done
 promtool_ok
-pc n2 check --nagios
-expect_rc n2 0
+lab_pc n2 check --nagios
+lab_expect_rc n2 0
 grep -qE '^PORTCHECK OK - no listener blocked \(5 open, 1 local-only, 1 ignored\) \| findings=0;' "$LAB_DIR/n2.out" ||
-	lab_die "unexpected Nagios line: $(shown n2)"
+	lab_die "unexpected Nagios line: $(lab_shown n2)"
 lab_pass "the ${#fixes[@]} fixes check printed work: check exit 0, silent, findings 0, Nagios OK; 80 and 7000 probe open"
 
 # --- 3. the reload the runtime-only metric warned about ----------------------------------
@@ -223,37 +199,37 @@ lab_pass "the ${#fixes[@]} fixes check printed work: check exit 0, silent, findi
 lab_fwcmd --reload >/dev/null || lab_die "firewall-cmd --reload failed"
 got=0
 for ((i = 0; i < 20; i++)); do
-	pc c3 check
+	lab_pc c3 check
 	got=$RC
 	((got == 1)) && break
 	sleep 0.5
 done
-((got == 1)) || lab_die "after the reload, 9090/tcp (runtime only) should be a finding: $(shown c3)"
-grep -q '^9090/tcp on 0.0.0.0 (cockpit-ws): blocked ' "$LAB_DIR/c3.out" || lab_die "9090/tcp is not the finding: $(shown c3)"
+((got == 1)) || lab_die "after the reload, 9090/tcp (runtime only) should be a finding: $(lab_shown c3)"
+grep -q '^9090/tcp on 0.0.0.0 (cockpit-ws): blocked ' "$LAB_DIR/c3.out" || lab_die "9090/tcp is not the finding: $(lab_shown c3)"
 [[ $(metric portcheck_runtime_only_rules) == 0 ]] || lab_die "portcheck_runtime_only_rules is not 0 after the reload"
 lab_log "$(agree 9090)"
 lab_pass "after firewall-cmd --reload: 9090/tcp blocked (probe rejected), runtime-only settings 0, as the metric warned"
 
 # --- 4. no answer, bad configuration ------------------------------------------------------
 
-pc bad check --config "$conf_root/etc/portcheck/portcheck.conf.d/missing.conf"
-expect_rc bad 2
+lab_pc bad check --config "$conf_root/etc/portcheck/portcheck.conf.d/missing.conf"
+lab_expect_rc bad 2
 printf '[Findings]\nIgnorePorts=80/tcpx\n' >"$LAB_DIR/bad.conf"
-pc bad check --config "$LAB_DIR/bad.conf"
-expect_rc bad 2
-grep -qF "$LAB_DIR/bad.conf:2:" "$LAB_DIR/bad.err" || lab_die "the config error does not name file:line: $(shown bad)"
+lab_pc bad check --config "$LAB_DIR/bad.conf"
+lab_expect_rc bad 2
+grep -qF "$LAB_DIR/bad.conf:2:" "$LAB_DIR/bad.err" || lab_die "the config error does not name file:line: $(lab_shown bad)"
 lab_pass "bad --config: exit 2, \"$(head -n 1 "$LAB_DIR/bad.err")\""
 
 _lab_stop 5 "$LAB_PORTCHECKD_PID:$(_lab_starttime "$LAB_PORTCHECKD_PID")"
-pc d check
-expect_rc d 3
-grep -qi 'portcheckd' "$LAB_DIR/d.err" || lab_die "no word on the missing daemon: $(shown d)"
+lab_pc d check
+lab_expect_rc d 3
+grep -qi 'portcheckd' "$LAB_DIR/d.err" || lab_die "no word on the missing daemon: $(lab_shown d)"
 [[ $(metric portcheck_last_check_success) == 0 ]] || lab_die "daemon stopped, yet portcheck_last_check_success is not 0"
 if grep -q '^portcheck_listener' "$prom"; then
 	lab_die "daemon stopped, yet listener series were written"
 fi
 promtool_ok
-pc dn check --nagios
-expect_rc dn 3
-grep -q '^PORTCHECK UNKNOWN - portcheckd ' "$LAB_DIR/dn.out" || lab_die "unexpected Nagios line: $(shown dn)"
+lab_pc dn check --nagios
+lab_expect_rc dn 3
+grep -q '^PORTCHECK UNKNOWN - portcheckd ' "$LAB_DIR/dn.out" || lab_die "unexpected Nagios line: $(lab_shown dn)"
 lab_pass "portcheckd stopped: exit 3 (\"$(head -n 1 "$LAB_DIR/d.err")\"), metrics say success 0 with no listener series; Nagios UNKNOWN"

@@ -28,36 +28,10 @@ lab_listeners tcp:0.0.0.0:8080:app
 
 # --- helpers -------------------------------------------------------------------
 
-# pc NAME ARGS...: the client as root against the lab daemon; stdout in
-# $LAB_DIR/NAME.out, stderr in $LAB_DIR/NAME.err, exit status in RC.
-pc() {
-	local name=$1
-	shift
-	RC=0
-	lab_portcheck "$@" >"$LAB_DIR/$name.out" 2>"$LAB_DIR/$name.err" || RC=$?
-	PC_CMD="portcheck $*"
-}
-
-# shown NAME: what the last run said, for failure messages.
-shown() {
-	printf '"%s": exit %s; stdout: %s; stderr: %s' "$PC_CMD" "$RC" \
-		"$(head -c 1500 "$LAB_DIR/$1.out")" "$(head -c 1000 "$LAB_DIR/$1.err")"
-}
-
-# expect_rc NAME WANT...: the last run's exit status is one of WANT.
-expect_rc() {
-	local name=$1 w
-	shift
-	for w in "$@"; do
-		((RC == w)) && return 0
-	done
-	lab_die "exit status $RC, want $*: $(shown "$name")"
-}
-
 # jcheck NAME PYTHON: assertions on the --json reply in $LAB_DIR/NAME.out, as `r`.
 # ch(item) is the change for item; lst(port) the listeners on PORT/tcp.
 jcheck() {
-	"$LAB_PYTHON" - "$LAB_DIR/$1.out" "$2" <<'PY' || lab_die "reply check failed: $(shown "$1")"
+	"$LAB_PYTHON" - "$LAB_DIR/$1.out" "$2" <<'PY' || lab_die "reply check failed: $(lab_shown "$1")"
 import json, sys
 try:
     r = json.load(open(sys.argv[1]))
@@ -228,10 +202,10 @@ expect_probe 8080 ipv4 reject-admin-prohibited "before open"
 lab_pass "before: 80/tcp (IPv4, IPv6) and 8080/tcp probe rejected from the client"
 
 lab_portcheckd_start
-pc help open --help
-expect_rc help 0
+lab_pc help open --help
+lab_expect_rc help 0
 grep -qw open "$LAB_DIR/help.out" "$LAB_DIR/help.err" ||
-	lab_die "the client has no open command (its help does not mention it): $(shown help)"
+	lab_die "the client has no open command (its help does not mention it): $(lab_shown help)"
 lab_pass "portcheck open --help works"
 
 # --- 6. bad input: exit 2, a message, nothing changed -------------------------
@@ -242,13 +216,13 @@ fw_snapshot s-bad
 bad_input() {
 	local re=$1 text
 	shift
-	pc bad "$@"
-	expect_rc bad 2
+	lab_pc bad "$@"
+	lab_expect_rc bad 2
 	text=$(cat "$LAB_DIR/bad.out" "$LAB_DIR/bad.err")
-	[[ -n ${text//[[:space:]]/} ]] || lab_die "no message: $(shown bad)"
-	grep -Eiq -- "$re" <<<"$text" || lab_die "the message does not match /$re/: $(shown bad)"
+	[[ -n ${text//[[:space:]]/} ]] || lab_die "no message: $(lab_shown bad)"
+	grep -Eiq -- "$re" <<<"$text" || lab_die "the message does not match /$re/: $(lab_shown bad)"
 	! grep -Eq 'INVALID_[A-Z]+|Traceback|org\.fedoraproject' <<<"$text" ||
-		lab_die "firewalld's own error text passed through (validate first): $(shown bad)"
+		lab_die "firewalld's own error text passed through (validate first): $(lab_shown bad)"
 	lab_pass "\`$PC_CMD\`: exit 2, \"$(head -n 1 <<<"$text")\""
 }
 bad_input 'port' open 0/tcp
@@ -277,8 +251,8 @@ lab_pass "open 80/tcp as nobody: exit 3, \"$(head -n 1 <<<"$text")\"; nothing ch
 
 # --- 5. --dry-run changes nothing ------------------------------------------------
 
-pc dry open 80/tcp --permanent --dry-run --json
-expect_rc dry 0 1
+lab_pc dry open 80/tcp --permanent --dry-run --json
+lab_expect_rc dry 0 1
 jcheck dry '
 c = ch("80/tcp")
 assert c.get("zone") == "public" and c.get("kind") == "port", c
@@ -286,10 +260,10 @@ assert c.get("runtime") == "would add" and c.get("permanent") == "would add", c
 '
 expect_changes s-bad "after open --dry-run"
 expect_probe 80 ipv4 reject-admin-prohibited "after open --dry-run"
-pc dry-text open 80/tcp --permanent --dry-run
-expect_rc dry-text 0 1
-grep -q '80/tcp' "$LAB_DIR/dry-text.out" || lab_die "open --dry-run (text) does not name 80/tcp: $(shown dry-text)"
-grep -q 'public' "$LAB_DIR/dry-text.out" || lab_die "open --dry-run (text) does not name the zone: $(shown dry-text)"
+lab_pc dry-text open 80/tcp --permanent --dry-run
+lab_expect_rc dry-text 0 1
+grep -q '80/tcp' "$LAB_DIR/dry-text.out" || lab_die "open --dry-run (text) does not name 80/tcp: $(lab_shown dry-text)"
+grep -q 'public' "$LAB_DIR/dry-text.out" || lab_die "open --dry-run (text) does not name the zone: $(lab_shown dry-text)"
 expect_changes s-bad "after open --dry-run (text)"
 lab_pass "open 80/tcp --permanent --dry-run (exit $RC): \"would add\" runtime and permanent in zone public; nothing changed, 80 still rejected"
 
@@ -301,8 +275,8 @@ xml_before=$LAB_DIR/public.xml.before
 cp "$(zone_xml public)" "$xml_before"
 fw_snapshot s-incident
 
-pc incident open 80/tcp --permanent --json
-expect_rc incident 0
+lab_pc incident open 80/tcp --permanent --json
+lab_expect_rc incident 0
 jcheck incident '
 c = ch("80/tcp")
 assert c.get("zone") == "public" and c.get("kind") == "port", c
@@ -336,8 +310,8 @@ lab_pass "zones/public.xml differs from before only by <port port=\"80\" protoco
 
 # Idempotent: already open is success, and changes nothing.
 fw_snapshot s-again
-pc again open 80/tcp --permanent --json
-expect_rc again 0
+lab_pc again open 80/tcp --permanent --json
+lab_expect_rc again 0
 jcheck again '
 c = ch("80/tcp")
 assert c.get("runtime") == "already" and c.get("permanent") == "already", c
@@ -345,8 +319,8 @@ assert c.get("runtime") == "already" and c.get("permanent") == "already", c
 expect_changes s-again "open 80/tcp --permanent a second time"
 lab_pass "open 80/tcp --permanent again: exit 0, \"already\" runtime and permanent, nothing changed"
 
-pc dryclose close 80/tcp --permanent --dry-run --json
-expect_rc dryclose 0 1
+lab_pc dryclose close 80/tcp --permanent --dry-run --json
+lab_expect_rc dryclose 0 1
 jcheck dryclose '
 c = ch("80/tcp")
 assert c.get("runtime") == "would remove" and c.get("permanent") == "would remove", c
@@ -383,8 +357,8 @@ lab_pass "after the restart, status --json says 80/tcp accept, not runtime_only"
 # --- 3. without --permanent: runtime only --------------------------------------------
 
 fw_snapshot s-rt
-pc rt open 8080/tcp --json
-expect_rc rt 0
+lab_pc rt open 8080/tcp --json
+lab_expect_rc rt 0
 jcheck rt '
 c = ch("8080/tcp")
 assert c.get("zone") == "public" and c.get("kind") == "port", c
@@ -398,10 +372,10 @@ expect_probe 8080 ipv4 open "after open 8080/tcp (runtime)"
 [[ $(status_path 8080 ipv4 runtime_only) == true ]] ||
 	lab_die "after open 8080/tcp without --permanent, status does not flag the path runtime_only: $(status_path 8080 ipv4 runtime_only)"
 lab_pass "open 8080/tcp: exit 0, runtime added, permanent \"not requested\", a note about reload; probe open; status says runtime_only"
-pc rt-text open 8080/tcp
-expect_rc rt-text 0
+lab_pc rt-text open 8080/tcp
+lab_expect_rc rt-text 0
 grep -qi 'reload' "$LAB_DIR/rt-text.out" "$LAB_DIR/rt-text.err" ||
-	lab_die "open 8080/tcp (text) does not warn that a reload drops it: $(shown rt-text)"
+	lab_die "open 8080/tcp (text) does not warn that a reload drops it: $(lab_shown rt-text)"
 lab_fwcmd --reload >/dev/null
 expect_probe 8080 ipv4 reject-admin-prohibited "runtime-only 8080 after firewall-cmd --reload"
 [[ $(status_path 8080 ipv4 verdict) == reject ]] || lab_die "after reload, status does not say 8080/tcp reject"
@@ -409,9 +383,9 @@ lab_pass "after firewall-cmd --reload: 8080/tcp gone (probe rejected, status rej
 
 # --- 4. --timeout, close, open http -------------------------------------------------
 
-pc to open 8080/tcp --timeout 5s --json
+lab_pc to open 8080/tcp --timeout 5s --json
 start=$SECONDS
-expect_rc to 0
+lab_expect_rc to 0
 jcheck to '
 c = ch("8080/tcp")
 assert c.get("runtime") == "added" and c.get("permanent") == "not requested", c
@@ -431,11 +405,11 @@ elapsed=$((SECONDS - start))
 lab_pass "open 8080/tcp --timeout 5s: open at once, rejected again after ${elapsed}s"
 
 fw_snapshot s-close
-pc o8080 open 8080/tcp
-expect_rc o8080 0
+lab_pc o8080 open 8080/tcp
+lab_expect_rc o8080 0
 expect_probe 8080 ipv4 open "after open 8080/tcp"
-pc c8080 close 8080/tcp --json
-expect_rc c8080 0 1
+lab_pc c8080 close 8080/tcp --json
+lab_expect_rc c8080 0 1
 jcheck c8080 '
 c = ch("8080/tcp")
 assert c.get("zone") == "public" and c.get("runtime") == "removed", c
@@ -443,8 +417,8 @@ assert c.get("zone") == "public" and c.get("runtime") == "removed", c
 expect_probe 8080 ipv4 reject-admin-prohibited "after close 8080/tcp"
 expect_changes s-close "open 8080/tcp then close 8080/tcp"
 lab_pass "close 8080/tcp (exit $RC) reverses open 8080/tcp: probe rejected, firewalld as before"
-pc c8080b close 8080/tcp --json
-expect_rc c8080b 0 1
+lab_pc c8080b close 8080/tcp --json
+lab_expect_rc c8080b 0 1
 jcheck c8080b '
 c = ch("8080/tcp")
 assert c.get("runtime") == "absent", c
@@ -453,8 +427,8 @@ assert r.get("notes"), "closing what is not open gets no note"
 expect_changes s-close "close 8080/tcp when not open"
 lab_pass "close 8080/tcp again (exit $RC): \"absent\" with a note, nothing changed"
 
-pc c80 close 80/tcp --permanent --json
-expect_rc c80 0 1
+lab_pc c80 close 80/tcp --permanent --json
+lab_expect_rc c80 0 1
 jcheck c80 '
 c = ch("80/tcp")
 assert c.get("runtime") == "removed" and c.get("permanent") == "removed", c
@@ -468,8 +442,8 @@ diff=$(xml_diff "$xml_before" "$LAB_DIR/fwconf/zones/public.xml")
 lab_pass "close 80/tcp --permanent (exit $RC) reverses the incident fix: probes rejected, zones/public.xml as originally"
 
 fw_snapshot s-http
-pc http open http --json
-expect_rc http 0
+lab_pc http open http --json
+lab_expect_rc http 0
 jcheck http '
 c = ch("http")
 assert c.get("zone") == "public" and c.get("kind") == "service" and c.get("runtime") == "added", c
@@ -480,8 +454,8 @@ expect_probe 80 ipv4 open "after open http"
 lab_pass "open http: exit 0, service http added to zone public (query-service yes), 80/tcp probes open"
 # Already allowed by the service: open 80/tcp is success, changes nothing, and says why.
 fw_snapshot s-http2
-pc p80 open 80/tcp --json
-expect_rc p80 0
+lab_pc p80 open 80/tcp --json
+lab_expect_rc p80 0
 jcheck p80 '
 c = ch("80/tcp")
 assert c.get("runtime") == "already", c
@@ -490,22 +464,22 @@ assert any("service http" in n for n in r.get("notes") or []), "no note naming s
 expect_changes s-http2 "open 80/tcp while service http is open"
 note=$("$LAB_PYTHON" -c 'import json,sys; print([n for n in json.load(open(sys.argv[1]))["notes"] if "service http" in n][0])' "$LAB_DIR/p80.out")
 lab_pass "open 80/tcp with service http open: exit 0, \"already\", nothing changed; note \"$note\""
-pc chttp close http
-expect_rc chttp 0 1
+lab_pc chttp close http
+lab_expect_rc chttp 0 1
 [[ $(lab_fwcmd --zone=public --query-service=http || true) == no ]] || lab_die "after close http, --query-service=http is not no"
 expect_changes s-http "open http then close http"
 expect_probe 80 ipv4 reject-admin-prohibited "after close http"
 lab_pass "close http: service removed, 80/tcp rejected again"
 
 # A comma list: each item its own change.
-pc list open 8080/tcp,http --json
-expect_rc list 0
+lab_pc list open 8080/tcp,http --json
+lab_expect_rc list 0
 jcheck list '
 assert ch("8080/tcp").get("runtime") == "added" and ch("http").get("runtime") == "added", r["changes"]
 '
 expect_changes s-http "open 8080/tcp,http" "runtime public ports: +8080/tcp" "runtime public services: +http"
-pc clist close 8080/tcp,http
-expect_rc clist 0 1
+lab_pc clist close 8080/tcp,http
+lab_expect_rc clist 0 1
 expect_changes s-http "open then close 8080/tcp,http"
 lab_pass "open/close 8080/tcp,http: both items changed, and reversed"
 
@@ -521,8 +495,8 @@ table inet portcheck_lab_block {
 	}
 }
 EOF
-pc blocked open 8080/tcp --json
-expect_rc blocked 1
+lab_pc blocked open 8080/tcp --json
+lab_expect_rc blocked 1
 jcheck blocked '
 c = ch("8080/tcp")
 assert c.get("runtime") == "added", c
@@ -534,8 +508,8 @@ expect_probe 8080 ipv4 filtered "8080 opened in firewalld but dropped by another
 reason=$("$LAB_PYTHON" -c 'import json,sys; print(json.dumps([l.get("reason") for l in json.load(open(sys.argv[1]))["listeners"] if l.get("port") == 8080][0]))' "$LAB_DIR/blocked.out")
 lab_pass "open 8080/tcp with another table dropping it: exit 1, listener still blocked, reason $reason; probe filtered"
 lab_nft delete table inet portcheck_lab_block || lab_die "cannot delete the blocking nft table"
-pc unblocked close 8080/tcp
-expect_rc unblocked 0 1
+lab_pc unblocked close 8080/tcp
+lab_expect_rc unblocked 0 1
 [[ $(lab_fwcmd --zone=public --query-port=8080/tcp || true) == no ]] || lab_die "close 8080/tcp left it in zone public"
 
 # --- faults: the permanent change fails after the runtime one succeeded ------------------
@@ -550,13 +524,13 @@ zone_files=("$LAB_DIR"/fwconf/zones/*.xml)
 chmod 0555 "$LAB_DIR/fwconf/zones"
 ((${#zone_files[@]} == 0)) || chmod 0444 "${zone_files[@]}"
 log_lines=$(wc -l <"$LAB_DIR/portcheckd.log")
-pc fault open 8080/tcp --permanent
+lab_pc fault open 8080/tcp --permanent
 chmod 0755 "$LAB_DIR/fwconf/zones"
 ((${#zone_files[@]} == 0)) || chmod 0644 "${zone_files[@]}"
-expect_rc fault 3
+lab_expect_rc fault 3
 rt=$(lab_fwcmd --zone=public --query-port=8080/tcp || true)
 pm=$(lab_fwcmd --permanent --zone=public --query-port=8080/tcp || true)
-[[ $pm == no ]] || lab_die "permanent write failed, yet 8080/tcp is in the permanent zone public: $(shown fault)"
+[[ $pm == no ]] || lab_die "permanent write failed, yet 8080/tcp is in the permanent zone public: $(lab_shown fault)"
 if [[ $rt == no ]]; then
 	expect_changes s-fault "the failed permanent open"
 	expect_probe 8080 ipv4 reject-admin-prohibited "after the failed permanent open"
@@ -565,12 +539,12 @@ if [[ $rt == no ]]; then
 	tail -n +"$((log_lines + 1))" "$LAB_DIR/portcheckd.log" | sed 's/^/  portcheckd.log: /'
 else
 	grep -qi 'runtime' "$LAB_DIR/fault.out" "$LAB_DIR/fault.err" ||
-		lab_die "permanent write failed: 8080/tcp left open at runtime and the reply does not say so: $(shown fault)"
+		lab_die "permanent write failed: 8080/tcp left open at runtime and the reply does not say so: $(lab_shown fault)"
 	lab_fwcmd --zone=public --remove-port=8080/tcp >/dev/null
 	lab_pass "open 8080/tcp --permanent, permanent write denied: exit 3, runtime left added and reported (not undone)"
 fi
 grep -qiE 'permission|denied|failed' "$LAB_DIR/fault.out" "$LAB_DIR/fault.err" ||
-	lab_die "the failed permanent change is not explained: $(shown fault)"
+	lab_die "the failed permanent change is not explained: $(lab_shown fault)"
 
 # firewalld hangs with the request in flight, then dies (SIGKILL: no cleanup, nothing
 # it had queued is ever applied): the client gets a bounded, clear exit 3, and the
@@ -588,9 +562,9 @@ kill -KILL "$LAB_FIREWALLD_PID"
 wait "$mid_pid" || true
 mid_elapsed=$((SECONDS - mid_start))
 RC=$(cat "$LAB_DIR/mid.rc" 2>/dev/null || echo 255) PC_CMD="portcheck open 8080/tcp --permanent (firewalld stopped, then killed, mid-request)"
-expect_rc mid 3
+lab_expect_rc mid 3
 grep -qi 'firewalld' "$LAB_DIR/mid.out" "$LAB_DIR/mid.err" ||
-	lab_die "the failure does not mention firewalld: $(shown mid)"
+	lab_die "the failure does not mention firewalld: $(lab_shown mid)"
 kill -0 "$LAB_PORTCHECKD_PID" 2>/dev/null || lab_die "portcheckd died when firewalld was killed mid-request"
 lab_firewalld_restart
 [[ $(lab_fwcmd --permanent --zone=public --query-port=8080/tcp || true) == no ]] ||
@@ -605,10 +579,10 @@ lab_firewalld_stop
 rm -rf "$LAB_DIR/s-stopped.conf"
 cp -a "$LAB_DIR/fwconf" "$LAB_DIR/s-stopped.conf"
 lab_nft list ruleset >"$LAB_DIR/nft-before" || lab_die "nft list ruleset failed"
-pc stopped open 80/tcp --permanent
-expect_rc stopped 3
+lab_pc stopped open 80/tcp --permanent
+lab_expect_rc stopped 3
 grep -qi 'firewalld' "$LAB_DIR/stopped.out" "$LAB_DIR/stopped.err" ||
-	lab_die "open with firewalld stopped: the message does not mention firewalld: $(shown stopped)"
+	lab_die "open with firewalld stopped: the message does not mention firewalld: $(lab_shown stopped)"
 lab_nft list ruleset >"$LAB_DIR/nft-after" || lab_die "nft list ruleset failed"
 cmp -s "$LAB_DIR/nft-before" "$LAB_DIR/nft-after" ||
 	lab_die "open with firewalld stopped changed the nftables ruleset: $(diff "$LAB_DIR/nft-before" "$LAB_DIR/nft-after" | head -20)"

@@ -46,7 +46,7 @@ wait_for() {
 probe() { lab_connect_tcp "$LAB_CLI" "$LAB_SRV_IPV4" "$1"; }
 
 # --- the first analysis ----------------------------------------------------------
-wait_for 15 "the blocked nginx at start" "^portcheckd: 80/tcp on \[::\] \(nginx\): blocked by .*filter_IN_public.*; fix: portcheck open (80/tcp|http) .*\[MESSAGE_ID=$BLOCKED\]$"
+wait_for 15 "the blocked nginx at start" "^portcheckd: 80/tcp on :: \(nginx\): blocked by .*filter_IN_public.*; fix: portcheck open (80/tcp|http) .*\[MESSAGE_ID=$BLOCKED\]$"
 [[ $(probe 80) == "No route to host" ]] || lab_die "probe: 80 should be rejected, got $(probe 80)"
 sleep 3 # three rescans: nothing may repeat while nothing changes
 (($(count "MESSAGE_ID=$BLOCKED") == 1)) || lab_die "blocked reported more than once: $(grep MESSAGE_ID "$LOG")"
@@ -60,7 +60,7 @@ lab_pass "a new listener on a blocked port is noticed by the socket rescan"
 
 # --- firewall changes --------------------------------------------------------------
 lab_fwcmd --add-port=80/tcp >/dev/null
-wait_for 10 "80 reachable again" "80/tcp on \[::\] \(nginx\): reachable again, accepted by .*MESSAGE_ID=$REACHABLE"
+wait_for 10 "80 reachable again" "80/tcp on :: \(nginx\): reachable again, accepted by .*MESSAGE_ID=$REACHABLE"
 [[ $(probe 80) == connected ]] || lab_die "probe: 80 should connect after --add-port, got $(probe 80)"
 lab_pass "firewall-cmd --add-port: reachable again, and the probe connects"
 

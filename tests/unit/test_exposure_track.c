@@ -86,7 +86,7 @@ static void test_transitions(void **state)
 
 	/* First report: the blocked web server is news, local-only postgres is not. */
 	assert_int_equal(update(&t, report("blocked", "local-only"), NULL, &s), 1);
-	assert_non_null(strstr(s.log, "80/tcp on [::] (nginx, nginx.service): blocked by inet "
+	assert_non_null(strstr(s.log, "80/tcp on :: (nginx, nginx.service): blocked by inet "
 				      "firewalld filter_IN_public handle 87: reject with icmpx "
 				      "admin-prohibited; fix: portcheck open 80/tcp --zone public "
 				      "--permanent|"));
