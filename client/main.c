@@ -12,6 +12,7 @@
 
 #include "portcheck/check.h"
 #include "portcheck/config.h"
+#include "portcheck/fwspec.h"
 #include "portcheck/render.h"
 #include "portcheck/textfile.h"
 #include "portcheck/util.h"
@@ -741,6 +742,15 @@ int main(int argc, char **argv)
 		ch.spec = argv[optind++];
 		if (optind < argc)
 			return usage_error("unexpected argument '%s'", argv[optind]);
+		{
+			/* The daemon checks it too; checking here gives exit 2 for a typo even
+			 * when the daemon is down or the caller may not change the firewall. */
+			_cleanup_free_ char *why = NULL;
+			struct pc_fw_spec spec;
+
+			if (pc_fw_spec_parse(ch.spec, &spec, &why) < 0)
+				return usage_error("invalid SPEC: %s", why ? why : "out of memory");
+		}
 		return cmd_change(pc_varlink_socket_path(socket_arg), open, &ch, json);
 	}
 	if (ch.zone || ch.permanent || ch.timeout || ch.dry_run)

@@ -6,13 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "portcheck/fwspec.h"
 #include "portcheck/util.h"
-
-/* A port or port range with its protocol, as firewalld lists them ("80", "tcp"). */
-struct pc_fw_port {
-	uint16_t lo, hi; /* inclusive, host byte order */
-	char proto[8];	 /* "tcp", "udp", "sctp", "dccp" */
-};
 
 struct pc_fw_ports {
 	struct pc_fw_port *v;

@@ -11,29 +11,8 @@
 #include <stdint.h>
 
 #include "portcheck/firewalld.h"
+#include "portcheck/fwspec.h"
 #include "portcheck/report.h"
-
-#define PC_FW_SPEC_MAX_ITEMS 64
-
-enum pc_fw_item_kind { PC_FW_ITEM_PORT, PC_FW_ITEM_SERVICE };
-
-/* One element of a SPEC: a port range with its protocol, or a firewalld service. */
-struct pc_fw_item {
-	enum pc_fw_item_kind kind;
-	struct pc_fw_port port; /* PC_FW_ITEM_PORT */
-	char service[64];	/* PC_FW_ITEM_SERVICE */
-};
-
-struct pc_fw_spec {
-	struct pc_fw_item items[PC_FW_SPEC_MAX_ITEMS];
-	size_t n;
-};
-
-/*
- * Parse "80/tcp", "8000-8010/udp", "http" or a comma-separated list of those. Pure.
- * Returns 0, or -EINVAL with a message naming the bad part in *ret_error (malloc'd).
- */
-int pc_fw_spec_parse(const char *text, struct pc_fw_spec *ret, char **ret_error);
 
 /*
  * Check @spec and @zone (NULL: not given) against firewalld's runtime configuration: the
@@ -42,9 +21,6 @@ int pc_fw_spec_parse(const char *text, struct pc_fw_spec *ret, char **ret_error)
  */
 int pc_fw_spec_validate(const struct pc_fw_spec *spec, const char *zone,
 			const struct pc_firewalld *fw, const char **ret_param, char **ret_error);
-
-/* "80/tcp", "8000-8010/udp" or "http". Returns a malloc'd string or NULL. */
-char *pc_fw_item_to_string(const struct pc_fw_item *item);
 
 /* Whether @zone of @cfg lists @item (a port item: exactly that range and protocol). */
 bool pc_fw_zone_has_item(const struct pc_fw_zone *zone, const struct pc_fw_item *item);

@@ -234,6 +234,12 @@ bad_input 'zone|nosuchzone' open 80/tcp --zone nosuchzone
 bad_input 'timeout|permanent' open 80/tcp --timeout 5s --permanent
 bad_input 'port' close 0/tcp
 bad_input 'port|65536|range' open 80/tcp,65536/tcp
+# The client checks SPEC itself: a typo is a usage error even with no daemon to ask.
+RC=0
+out=$("$PORTCHECK" --socket "$LAB_DIR/no-daemon.sock" open 80/tcpp 2>&1) || RC=$?
+((RC == 2)) && grep -q "unknown protocol 'tcpp'" <<<"$out" ||
+	lab_die "bad SPEC with no daemon: exit $RC, want 2 naming the protocol: $out"
+lab_pass "a bad SPEC with no daemon running: exit 2, \"$(head -n 1 <<<"$out")\""
 expect_changes s-bad "after the bad inputs"
 lab_pass "bad inputs changed nothing in firewalld (runtime, permanent, config files)"
 
