@@ -89,6 +89,15 @@ rc=0
 lab_portcheck status || rc=$?
 echo "(exit status $rc: 0 nothing blocked, 1 findings)"
 
+heading "What the timer runs: portcheck check (findings, metrics for Prometheus)"
+rc=0
+lab_portcheck check --textfile "$LAB_DIR/portcheck.prom" | sed 's/^/   /' || rc=$?
+echo "   (exit status $rc; the timer's alert hook runs when it is not 0)"
+grep -E '^portcheck_(listener_blocked|findings)' "$LAB_DIR/portcheck.prom" | sed 's/^/   /'
+echo
+echo "   and the daemon, watching, logged (the journal, under systemd):"
+grep 'MESSAGE_ID=' "$LAB_DIR/portcheckd.log" | sed 's/^/   /'
+
 heading "The fix: portcheck open 80/tcp --permanent (now and after a reboot, no reload)"
 rc=0
 lab_portcheck open 80/tcp --permanent || rc=$?
@@ -101,6 +110,10 @@ echo
 rc=0
 lab_portcheck status || rc=$?
 echo "(exit status $rc)"
+sleep 3 # the daemon's coalescing: one analysis after the burst of changes
+echo
+echo "   the daemon noticed (journal):"
+grep 'reachable again' "$LAB_DIR/portcheckd.log" | sed 's/^/   /'
 
 heading "Why 8000 and curl localhost work: portcheck explain"
 lab_portcheck explain 8000/tcp --from "$LAB_CLI_IPV4" | sed -n '1,6p'
