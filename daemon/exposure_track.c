@@ -180,12 +180,18 @@ static void event_clear(struct pc_exposure_event *ev)
 	pc_strv_clear(&ev->fields);
 }
 
+static int entry_key_cmp(const void *key, const void *entry)
+{
+	return strcmp(key, ((const struct pc_exposure_entry *)entry)->key);
+}
+
+/* The state is sorted by key (pc_exposure_track_update builds it so). */
 static const char *find_previous(const struct pc_exposure_track *t, const char *key)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (strcmp(t->entries[i].key, key) == 0)
-			return t->entries[i].exposure;
-	return NULL;
+	const struct pc_exposure_entry *e =
+	    t->n ? bsearch(key, t->entries, t->n, sizeof(*t->entries), entry_key_cmp) : NULL;
+
+	return e ? e->exposure : NULL;
 }
 
 /* Which event, if any, the move from @prev (NULL: new listener) to @now deserves. */
@@ -213,54 +219,87 @@ static void entries_free(struct pc_exposure_entry *e, size_t n)
 	free(e);
 }
 
+/* A listener of the new report, while the new state is built. */
+struct candidate {
+	char *key;
+	const char *exposure; /* borrowed from the report */
+	size_t index;	      /* in the report's listeners */
+};
+
+/* By key, then by position: the first socket of a key comes first. */
+static int candidate_cmp(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+	int r = strcmp(x->key, y->key);
+
+	if (r)
+		return r;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void candidates_free(struct candidate *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++)
+		free(c[i].key);
+	free(c);
+}
+
 int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
 			     const struct pc_config *cfg, pc_exposure_event_fn fn, void *userdata)
 {
 	const json_t *listeners = json_object_get(status, "listeners"), *l;
 	struct pc_exposure_entry *next = NULL;
+	struct candidate *cand = NULL;
 	_cleanup_free_ bool *first_of_key = NULL;
-	size_t n_next = 0, i;
+	size_t n, n_next = 0, i;
 	int n_events = 0, r = 0;
 
 	if (!json_is_array(listeners))
 		return -EINVAL;
-	first_of_key = calloc(json_array_size(listeners) + 1, sizeof(bool));
-	if (!first_of_key)
-		return -ENOMEM;
+	n = json_array_size(listeners);
+	first_of_key = calloc(n + 1, sizeof(bool));
+	cand = calloc(n + 1, sizeof(*cand));
+	next = calloc(n + 1, sizeof(*next));
+	if (!first_of_key || !cand || !next) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	/* Build the new state first: a malformed report leaves the old one intact. */
 	json_array_foreach(listeners, i, l)
 	{
 		const char *exposure = str_or(l, "exposure", NULL);
-		struct pc_exposure_entry *e;
-		_cleanup_free_ char *key = NULL;
-		bool dup = false;
 
 		if (!json_is_object(l) || !exposure ||
 		    !json_is_integer(json_object_get(l, "port"))) {
 			r = -EINVAL;
 			goto fail;
 		}
-		r = listener_key(l, &key);
+		r = listener_key(l, &cand[i].key);
 		if (r < 0)
 			goto fail;
-		/* SO_REUSEPORT groups share a key: the first one speaks for them. */
-		for (size_t j = 0; j < n_next && !dup; j++)
-			dup = strcmp(next[j].key, key) == 0;
-		if (dup)
+		cand[i].exposure = exposure;
+		cand[i].index = i;
+	}
+	/* Sorted by key, the state is searched by bsearch (find_previous), and SO_REUSEPORT
+	 * groups, which share a key, are adjacent: the first socket speaks for them. */
+	qsort(cand, n, sizeof(*cand), candidate_cmp);
+	for (i = 0; i < n; i++) {
+		struct pc_exposure_entry *e;
+
+		/* (The kept key has moved to next[]: compare with it there.) */
+		if (n_next > 0 && strcmp(cand[i].key, next[n_next - 1].key) == 0)
 			continue;
-		first_of_key[i] = true;
-		e = pc_array_grow(&next, &n_next, sizeof(*e));
-		if (!e) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		e->key = TAKE_PTR(key);
-		e->exposure = strdup(exposure);
+		first_of_key[cand[i].index] = true;
+		e = &next[n_next++];
+		e->key = TAKE_PTR(cand[i].key);
+		e->exposure = strdup(cand[i].exposure);
 		if (!e->exposure) {
 			r = -ENOMEM;
 			goto fail;
 		}
 	}
+	candidates_free(cand, n);
+	cand = NULL;
 
 	json_array_foreach(listeners, i, l)
 	{
@@ -302,6 +341,7 @@ int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
 	t->primed = true;
 	return n_events;
 fail:
+	candidates_free(cand, n);
 	entries_free(next, n_next);
 	return r;
 }

@@ -42,7 +42,7 @@ struct pc_exposure_entry {
 };
 
 struct pc_exposure_track {
-	struct pc_exposure_entry *entries;
+	struct pc_exposure_entry *entries; /* sorted by key */
 	size_t n;
 	bool primed; /* a report has been seen */
 };
