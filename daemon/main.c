@@ -17,6 +17,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
+#include "portcheck/bg_analysis.h"
 #include "portcheck/config.h"
 #include "portcheck/exposure_track.h"
 #include "portcheck/open.h"
@@ -113,10 +114,17 @@ struct daemon {
 	struct pc_server *server;
 	struct pc_watch *watch;
 	struct pc_exposure_track track;
+	struct pc_bg_analysis *bg;     /* the watcher's analysis in a child, while it runs */
+	bool bg_again;		       /* changes came in while it ran: analyse once more */
+	uint64_t observed_ms;	       /* start of the newest analysis whose report was observed */
 	uint64_t watchdog_interval_ms; /* 0: no watchdog */
 	uint64_t watchdog_next_ms;
 	char *last_analysis_error; /* logged once until it changes */
 };
+
+/* A background analysis that takes longer is killed: it is stuck, not slow (the largest
+ * hosts the bench builds take minutes). */
+#define BG_ANALYSIS_TIMEOUT_MS (30u * 60 * 1000)
 
 /* How long polkit may take to answer; the caller waits for it (no interaction). */
 #define POLKIT_TIMEOUT_MS 5000
@@ -227,11 +235,19 @@ static void log_exposure_event(const struct pc_exposure_event *ev, void *userdat
 	log_structured(ev->priority, ev->message, &ev->fields, ids[ev->change]);
 }
 
-/* A fresh report (from the watcher or a client's Status): log changes, update STATUS=. */
-static void daemon_observe(struct daemon *d, const json_t *status)
+/*
+ * A fresh report (from the watcher or a client's Status): log changes, update STATUS=.
+ * @started_ms is when its collection began: a report older than one already observed
+ * (a background analysis overtaken by a client's Status) would log stale changes.
+ */
+static void daemon_observe(struct daemon *d, const json_t *status, uint64_t started_ms)
 {
 	_cleanup_free_ char *summary = NULL;
 	int r;
+
+	if (started_ms < d->observed_ms)
+		return;
+	d->observed_ms = started_ms;
 
 	r = pc_exposure_track_update(&d->track, status, &d->config, log_exposure_event, d);
 	if (r < 0)
@@ -281,9 +297,9 @@ static void analysis_progress(void *userdata)
 static const struct pc_status_options status_options = {
     .dbus_timeout_ms = 2000, .dbus_budget_ms = 8000, .progress = analysis_progress};
 
-static void watch_analyse(void *userdata)
+/* The synchronous fallback, when no child can be started. */
+static void analyse_here(struct daemon *d)
 {
-	struct daemon *d = userdata;
 	uint64_t start = now_ms();
 	json_t *status = NULL;
 	int r;
@@ -294,8 +310,68 @@ static void watch_analyse(void *userdata)
 		daemon_analysis_failed(d, r);
 		return;
 	}
-	daemon_observe(d, status);
+	daemon_observe(d, status, start);
 	json_decref(status);
+}
+
+static void bg_stop(struct daemon *d)
+{
+	if (!d->bg)
+		return;
+	if (d->server)
+		(void)pc_server_remove_fd(d->server, pc_bg_analysis_fd(d->bg));
+	pc_bg_analysis_free(d->bg);
+	d->bg = NULL;
+}
+
+static void bg_ready(int fd, uint32_t events, void *userdata)
+{
+	struct daemon *d = userdata;
+	uint64_t start = pc_bg_analysis_started_ms(d->bg);
+	json_t *status = NULL;
+	int r;
+
+	r = pc_bg_analysis_read(d->bg, &status);
+	if (r == 0)
+		return;
+	bg_stop(d);
+	log_msg(LOG_DEBUG, "analysis took %llu ms", (unsigned long long)(now_ms() - start));
+	if (r < 0)
+		daemon_analysis_failed(d, r);
+	else {
+		daemon_observe(d, status, start);
+		json_decref(status);
+	}
+	if (d->bg_again) {
+		d->bg_again = false;
+		pc_watch_request(d->watch);
+	}
+}
+
+/*
+ * The watcher wants an analysis: in a child process, so that clients, signals and the
+ * watchdog are served meanwhile. One at a time; changes during it ask for another.
+ */
+static void watch_analyse(void *userdata)
+{
+	struct daemon *d = userdata;
+	int r;
+
+	if (d->bg) {
+		d->bg_again = true;
+		return;
+	}
+	r = pc_bg_analysis_start(&status_options, &d->bg);
+	if (r >= 0) {
+		r = pc_server_add_fd(d->server, pc_bg_analysis_fd(d->bg), bg_ready, d);
+		if (r < 0)
+			bg_stop(d);
+	}
+	if (r < 0) {
+		log_msg(LOG_DEBUG, "cannot analyse in a child process (%s): analysing here",
+			strerror(-r));
+		analyse_here(d);
+	}
 }
 
 static void watch_firewalld(bool running, void *userdata)
@@ -355,9 +431,19 @@ static int daemon_tick(uint64_t now, void *userdata)
 	struct daemon *d = userdata;
 	int next = -1;
 
+	if (d->bg && now - pc_bg_analysis_started_ms(d->bg) > BG_ANALYSIS_TIMEOUT_MS) {
+		bg_stop(d);
+		daemon_analysis_failed(d, -ETIMEDOUT);
+	}
 	if (d->watch) {
 		next = pc_watch_tick(d->watch, now);
 		now = now_ms(); /* an analysis may have taken a while */
+	}
+	if (d->bg) {
+		uint64_t until = pc_bg_analysis_started_ms(d->bg) + BG_ANALYSIS_TIMEOUT_MS + 1;
+
+		if (next < 0 || until - now < (uint64_t)next)
+			next = until > now ? (int)(until - now) : 0;
 	}
 	if (d->watchdog_interval_ms) {
 		if (now >= d->watchdog_next_ms) {
@@ -374,6 +460,7 @@ static int method_status(const struct pc_varlink_call *call, void *userdata, jso
 {
 	struct daemon *d = userdata;
 	json_t *status = NULL, *reply, *v;
+	uint64_t start = now_ms();
 	const char *key;
 	int r;
 
@@ -395,7 +482,7 @@ static int method_status(const struct pc_varlink_call *call, void *userdata, jso
 	} else {
 		/* A client's fresh look is also the watcher's: changes it shows are logged
 		 * now, and the next scheduled analysis can wait. */
-		daemon_observe(d, status);
+		daemon_observe(d, status, start);
 		if (d->watch)
 			pc_watch_ran(d->watch, now_ms());
 		reply = pc_varlink_reply_new(status, false);
@@ -746,6 +833,7 @@ int main(int argc, char **argv)
 		ret = 0;
 
 out:
+	bg_stop(&d);
 	pc_watch_free(d.watch);
 	pc_server_free(d.server);
 	if (created_socket && unlink(socket_path) < 0 && errno != ENOENT)

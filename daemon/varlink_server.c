@@ -387,7 +387,11 @@ static void conn_free(struct conn *c)
 	conn_unlink(c);
 	s->n_conns--;
 
-	/* Closing the only reference removes it from the epoll set as well. */
+	/* Remove it from the epoll set explicitly: closing removes it only with the last
+	 * reference to the socket, and a child process of the embedding program (the
+	 * daemon's background analysis) may briefly hold a copy; the set would then keep
+	 * reporting events that point at the freed connection. */
+	(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	pc_varlink_buf_clear(&c->in);
 	free(c->out);

@@ -10,6 +10,7 @@
 #     nothing; a rule added with nft directly is noticed; a storm of changes costs a
 #     bounded number of analyses;
 #   - a firewalld restart is logged (stopped, running) and the daemon keeps serving;
+#   - an analysis stuck on a hung firewalld runs in the background: the daemon answers;
 #   - SIGHUP re-reads the configuration: a bad one is refused (file:line logged, the
 #     daemon keeps serving); IgnorePorts= silences a listener;
 #   - every claim about reachability is checked with a real probe.
@@ -118,6 +119,52 @@ RC=0
 lab_portcheck status >/dev/null 2>&1 || RC=$?
 ((RC == 1)) || lab_die "status after the firewalld restart: exit $RC, want 1 (80 blocked)"
 lab_pass "firewalld restart: logged as stopped and running; the daemon keeps serving"
+
+# --- a slow analysis does not hold the daemon -------------------------------------------
+# firewalld hung (SIGSTOP): an analysis waits up to 8 s for its D-Bus answers. The
+# watcher's analysis runs in a child process, so the daemon answers meanwhile.
+# varlink_getinfo_max SECONDS: GetInfo every 0.2 s for SECONDS; prints the slowest
+# answer's time in seconds and the product name.
+varlink_getinfo_max() {
+	ip netns exec "$LAB_SRV" "$LAB_PYTHON" - "$LAB_DIR/pc.sock" "$1" <<'PY'
+import json, socket, sys, time
+worst, product = 0.0, None
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(15)
+    t = time.monotonic()
+    s.connect(sys.argv[1])
+    s.sendall(json.dumps({"method": "org.varlink.service.GetInfo"}).encode() + b"\0")
+    buf = b""
+    while not buf.endswith(b"\0"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    worst = max(worst, time.monotonic() - t)
+    product = json.loads(buf.rstrip(b"\0"))["parameters"]["product"]
+    time.sleep(0.2)
+print("%.2f %s" % (worst, product))
+PY
+}
+sleep 2.5 # past the minimum gap since the last analysis: the next one starts 0.5 s after a change
+before=$(count "analysis took")
+kill -STOP "$LAB_FIREWALLD_PID"
+lab_nft add table inet pclab_hang # a change: the watcher analyses 0.5 s later, for ~2 s
+out=$(varlink_getinfo_max 3.5) || { kill -CONT "$LAB_FIREWALLD_PID"; lab_die "GetInfo failed during a hung analysis: $out"; }
+kill -CONT "$LAB_FIREWALLD_PID"
+lab_nft delete table inet pclab_hang
+secs=${out%% *}
+lab_log "GetInfo answered in at most $secs s while the analysis waited for firewalld"
+[[ ${out#* } == portcheck ]] || lab_die "GetInfo: unexpected answer: $out"
+wait_for 20 "the analysis to finish after firewalld resumed" "analysis took" $((before + 1))
+# The analysis did wait for firewalld: it took seconds, not the usual ~150 ms.
+grep "analysis took" "$LAB_DIR/portcheckd.log" | sed -n "$((before + 1))p" | grep -Eq "took [1-9][0-9]{3,} ms" ||
+	lab_die "the analysis did not wait for the hung firewalld: $(grep 'analysis took' "$LAB_DIR/portcheckd.log" | tail -n 3)"
+awk -v s="$secs" 'BEGIN { exit !(s < 0.5) }' || lab_die "GetInfo took $secs s during a background analysis (the loop was blocked)"
+lab_pass "a background analysis waiting on a hung firewalld does not hold the daemon (GetInfo in at most $secs s)"
 
 # --- reload -----------------------------------------------------------------------
 printf '[Findings]\nIgnorePort=80\n' >"$CONF/20-bad.conf"

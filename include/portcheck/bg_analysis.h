@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One status collection (pc_status_collect) in a child process, so that the daemon's
+ * event loop keeps serving clients, answering signals and feeding the watchdog while a
+ * long analysis runs (a large ruleset, a slow firewalld). A child rather than a thread:
+ * libnftables and libdbus keep process-wide state that is not meant to be shared between
+ * threads, and a child that wedges or crashes can simply be killed.
+ *
+ * The child writes the report as compact JSON to a pipe and exits; the parent reads it
+ * without blocking when the pipe is readable (pc_bg_analysis_fd in its event loop).
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "portcheck/status.h"
+
+/* A report larger than this is refused rather than buffered without end. */
+#define PC_BG_ANALYSIS_MAX_REPORT (512u << 20)
+
+struct pc_bg_analysis;
+
+/*
+ * Fork a child that collects the status with @opts. @opts->progress is not called (the
+ * child may not notify systemd). Returns 0 and the handle, or -errno.
+ */
+int pc_bg_analysis_start(const struct pc_status_options *opts, struct pc_bg_analysis **ret);
+
+/* The fd to wait on for readability. */
+int pc_bg_analysis_fd(const struct pc_bg_analysis *bg);
+
+/* When it started (CLOCK_MONOTONIC ms), to order its report against others. */
+uint64_t pc_bg_analysis_started_ms(const struct pc_bg_analysis *bg);
+
+/*
+ * Read what is there. Returns 0 while the report is incomplete; 1 when it is done, with
+ * the report in *ret_status; or -errno when the analysis failed (the child's own error,
+ * -EBADMSG for a report that does not parse, -EFBIG beyond the limit, -ECHILD for a child
+ * that died). After a non-zero return the handle is finished: free it.
+ */
+int pc_bg_analysis_read(struct pc_bg_analysis *bg, json_t **ret_status);
+
+/* Kill the child if it still runs, reap it, free everything. NULL-safe. */
+void pc_bg_analysis_free(struct pc_bg_analysis *bg);
