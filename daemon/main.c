@@ -104,6 +104,11 @@ static int group_lookup(const char *name, gid_t *ret_gid)
 	return 1;
 }
 
+/* Clients' Status calls analysed in child processes at once; more wait in the loop. */
+#define MAX_STATUS_JOBS 4
+
+struct status_job;
+
 struct daemon {
 	struct pc_config config;
 	const char *config_path; /* --config, or NULL for the UAPI locations */
@@ -114,7 +119,8 @@ struct daemon {
 	struct pc_server *server;
 	struct pc_watch *watch;
 	struct pc_exposure_track track;
-	struct pc_bg_analysis *bg;     /* the watcher's analysis in a child, while it runs */
+	struct pc_bg_analysis *bg; /* the watcher's analysis in a child, while it runs */
+	struct status_job *jobs[MAX_STATUS_JOBS]; /* clients' Status calls being analysed */
 	bool bg_again;		       /* changes came in while it ran: analyse once more */
 	uint64_t observed_ms;	       /* start of the newest analysis whose report was observed */
 	uint64_t watchdog_interval_ms; /* 0: no watchdog */
@@ -425,35 +431,95 @@ static void watch_remove_fd(int fd, void *userdata)
 		(void)pc_server_remove_fd(d->server, fd);
 }
 
-/* Before every wait of the event loop: the watchdog, then the watcher's due work. */
-static int daemon_tick(uint64_t now, void *userdata)
+/* A client's Status being analysed in a child process. */
+struct status_job {
+	struct daemon *d;
+	struct pc_bg_analysis *bg;
+	struct pc_varlink_deferred *reply;
+};
+
+static void status_job_free(struct status_job *job)
 {
-	struct daemon *d = userdata;
-	int next = -1;
+	struct daemon *d = job->d;
 
-	if (d->bg && now - pc_bg_analysis_started_ms(d->bg) > BG_ANALYSIS_TIMEOUT_MS) {
-		bg_stop(d);
-		daemon_analysis_failed(d, -ETIMEDOUT);
-	}
-	if (d->watch) {
-		next = pc_watch_tick(d->watch, now);
-		now = now_ms(); /* an analysis may have taken a while */
-	}
-	if (d->bg) {
-		uint64_t until = pc_bg_analysis_started_ms(d->bg) + BG_ANALYSIS_TIMEOUT_MS + 1;
+	for (size_t i = 0; i < MAX_STATUS_JOBS; i++)
+		if (d->jobs[i] == job)
+			d->jobs[i] = NULL;
+	if (d->server)
+		(void)pc_server_remove_fd(d->server, pc_bg_analysis_fd(job->bg));
+	pc_bg_analysis_free(job->bg);
+	pc_varlink_deferred_free(job->reply);
+	free(job);
+}
 
-		if (next < 0 || until - now < (uint64_t)next)
-			next = until > now ? (int)(until - now) : 0;
+/* The Status reply for a collection's outcome; observes a good report. */
+static json_t *status_reply(struct daemon *d, int r, json_t *status, uint64_t start)
+{
+	if (r < 0) {
+		log_msg(LOG_WARNING, "Status: reading the system state failed: %s", strerror(-r));
+		return pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason",
+						   strerror(-r));
 	}
-	if (d->watchdog_interval_ms) {
-		if (now >= d->watchdog_next_ms) {
-			sd_notify(0, "WATCHDOG=1");
-			d->watchdog_next_ms = now + d->watchdog_interval_ms;
-		}
-		if (next < 0 || d->watchdog_next_ms - now < (uint64_t)next)
-			next = (int)(d->watchdog_next_ms - now);
+	/* A client's fresh look is also the watcher's: changes it shows are logged now,
+	 * and the next scheduled analysis can wait. */
+	daemon_observe(d, status, start);
+	if (d->watch)
+		pc_watch_ran(d->watch, start);
+	return pc_varlink_reply_new(status, false);
+}
+
+static void status_job_ready(int fd, uint32_t events, void *userdata)
+{
+	struct status_job *job = userdata;
+	struct daemon *d = job->d;
+	uint64_t start = pc_bg_analysis_started_ms(job->bg);
+	json_t *status = NULL, *reply;
+	int r;
+
+	r = pc_bg_analysis_read(job->bg, &status);
+	if (r == 0)
+		return;
+	reply = status_reply(d, r < 0 ? r : 0, status, start);
+	pc_server_reply_deferred(d->server, TAKE_PTR(job->reply), reply);
+	status_job_free(job);
+}
+
+/*
+ * Start analysing for a Status call in a child process and defer the reply. Returns 1
+ * when deferred, 0 when it cannot be (too many at once, fork failed: the caller
+ * analyses here), -ENOMEM.
+ */
+static int status_defer(struct daemon *d, const struct pc_varlink_call *call)
+{
+	struct status_job *job;
+	size_t slot = MAX_STATUS_JOBS;
+	int r;
+
+	for (size_t i = 0; i < MAX_STATUS_JOBS && slot == MAX_STATUS_JOBS; i++)
+		if (!d->jobs[i])
+			slot = i;
+	if (slot == MAX_STATUS_JOBS || !d->server)
+		return 0;
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return -ENOMEM;
+	job->d = d;
+	r = pc_bg_analysis_start(&status_options, &job->bg);
+	if (r < 0) {
+		free(job);
+		log_msg(LOG_DEBUG, "Status: cannot analyse in a child process (%s): here",
+			strerror(-r));
+		return 0;
 	}
-	return next;
+	d->jobs[slot] = job;
+	r = pc_server_add_fd(d->server, pc_bg_analysis_fd(job->bg), status_job_ready, job);
+	if (r >= 0)
+		r = pc_varlink_call_defer(call, &job->reply);
+	if (r < 0) {
+		status_job_free(job);
+		return r == -ENOMEM ? r : 0;
+	}
+	return 1;
 }
 
 static int method_status(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
@@ -474,19 +540,17 @@ static int method_status(const struct pc_varlink_call *call, void *userdata, jso
 		return 0;
 	}
 
-	r = pc_status_collect(&status_options, &status);
-	if (r < 0) {
-		log_msg(LOG_WARNING, "Status: reading the system state failed: %s", strerror(-r));
-		reply =
-		    pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason", strerror(-r));
-	} else {
-		/* A client's fresh look is also the watcher's: changes it shows are logged
-		 * now, and the next scheduled analysis can wait. */
-		daemon_observe(d, status, start);
-		if (d->watch)
-			pc_watch_ran(d->watch, now_ms());
-		reply = pc_varlink_reply_new(status, false);
+	/* In a child, so that other clients, signals and the watchdog are served while
+	 * this one waits for firewalld or a large analysis. */
+	r = status_defer(d, call);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		*ret_reply = NULL;
+		return 0;
 	}
+	r = pc_status_collect(&status_options, &status);
+	reply = status_reply(d, r, status, start);
 	if (!reply)
 		return -ENOMEM;
 	*ret_reply = reply;
@@ -526,6 +590,52 @@ static int method_explain(const struct pc_varlink_call *call, void *userdata, js
 		return -ENOMEM;
 	*ret_reply = reply;
 	return 0;
+}
+
+/* Before every wait of the event loop: the watchdog, then the watcher's due work. */
+static int daemon_tick(uint64_t now, void *userdata)
+{
+	struct daemon *d = userdata;
+	int next = -1;
+
+	if (d->bg && now - pc_bg_analysis_started_ms(d->bg) > BG_ANALYSIS_TIMEOUT_MS) {
+		bg_stop(d);
+		daemon_analysis_failed(d, -ETIMEDOUT);
+	}
+	for (size_t i = 0; i < MAX_STATUS_JOBS; i++) {
+		struct status_job *job = d->jobs[i];
+
+		if (job && now - pc_bg_analysis_started_ms(job->bg) > BG_ANALYSIS_TIMEOUT_MS) {
+			pc_server_reply_deferred(d->server, TAKE_PTR(job->reply),
+						 status_reply(d, -ETIMEDOUT, NULL, 0));
+			status_job_free(job);
+		}
+	}
+	if (d->watch) {
+		next = pc_watch_tick(d->watch, now);
+		now = now_ms(); /* an analysis may have taken a while */
+	}
+	/* Wake up for the timeouts even when nothing else happens. */
+	for (size_t i = 0; i < MAX_STATUS_JOBS + 1; i++) {
+		struct pc_bg_analysis *bg =
+		    i < MAX_STATUS_JOBS ? (d->jobs[i] ? d->jobs[i]->bg : NULL) : d->bg;
+		uint64_t until;
+
+		if (!bg)
+			continue;
+		until = pc_bg_analysis_started_ms(bg) + BG_ANALYSIS_TIMEOUT_MS + 1;
+		if (next < 0 || until - now < (uint64_t)next)
+			next = until > now ? (int)(until - now) : 0;
+	}
+	if (d->watchdog_interval_ms) {
+		if (now >= d->watchdog_next_ms) {
+			sd_notify(0, "WATCHDOG=1");
+			d->watchdog_next_ms = now + d->watchdog_interval_ms;
+		}
+		if (next < 0 || d->watchdog_next_ms - now < (uint64_t)next)
+			next = (int)(d->watchdog_next_ms - now);
+	}
+	return next;
 }
 
 /* Every change to the firewall, with who asked for it. */
@@ -833,6 +943,9 @@ int main(int argc, char **argv)
 		ret = 0;
 
 out:
+	for (size_t i = 0; i < MAX_STATUS_JOBS; i++)
+		if (d.jobs[i])
+			status_job_free(d.jobs[i]);
 	bg_stop(&d);
 	pc_watch_free(d.watch);
 	pc_server_free(d.server);

@@ -103,6 +103,7 @@ struct conn {
 	unsigned n_requests;
 	uint32_t events; /* registered with epoll */
 	bool read_eof;	 /* the peer will send no more */
+	bool deferred;	 /* a handler will reply later (pc_server_reply_deferred) */
 	bool closing;	 /* close once the output is flushed */
 	/* Doubly linked, least recently active first, for idle timeouts in O(1). */
 	struct conn *prev, *next;
@@ -450,6 +451,30 @@ static int conn_new(struct pc_server *s, int fd)
 	return 0;
 }
 
+struct pc_varlink_deferred {
+	uint64_t conn_id;
+	bool oneway;
+};
+
+int pc_varlink_call_defer(const struct pc_varlink_call *call, struct pc_varlink_deferred **ret)
+{
+	struct conn *c = call->conn;
+	struct pc_varlink_deferred *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->conn_id = c->id;
+	d->oneway = call->request->oneway;
+	c->deferred = true;
+	*ret = d;
+	return 0;
+}
+
+void pc_varlink_deferred_free(struct pc_varlink_deferred *d)
+{
+	free(d);
+}
+
 /* Queue a message for sending. The reference to @msg is consumed. */
 static int conn_queue(struct conn *c, json_t *msg)
 {
@@ -614,8 +639,8 @@ static json_t *get_interface_description(const struct pc_server *s, json_t *para
 }
 
 /*
- * Produce the reply to @req in *ret_reply. Returns 0, or -errno when no reply could be
- * built (out of memory, a handler failure).
+ * Produce the reply to @req in *ret_reply. Returns 0, 1 when the handler deferred it, or
+ * -errno when no reply could be built (out of memory, a handler failure).
  */
 static int dispatch(struct conn *c, const struct pc_varlink_request *req, json_t **ret_reply)
 {
@@ -660,13 +685,15 @@ static int dispatch(struct conn *c, const struct pc_varlink_request *req, json_t
 		else
 			reply = get_interface_description(s, req->parameters);
 	} else {
-		struct pc_varlink_call call = {.request = req, .peer = &c->peer};
+		struct pc_varlink_call call = {.request = req, .peer = &c->peer, .conn = c};
 		int r;
 
 		reply = NULL;
 		r = method->fn(&call, s->cfg.userdata, &reply);
 		if (r < 0)
 			return r;
+		if (!reply && c->deferred)
+			return 1; /* pc_server_reply_deferred() will answer */
 		if (!reply)
 			return -EINVAL;
 	}
@@ -709,6 +736,10 @@ static int conn_handle(struct conn *c, const char *msg, size_t len)
 		pc_varlink_request_clear(&req);
 		return r;
 	}
+	if (r == 1) {
+		pc_varlink_request_clear(&req);
+		return 0;
+	}
 	if (req.oneway) {
 		/* The caller asked for no reply, errors included. */
 		json_decref(reply);
@@ -727,7 +758,7 @@ static int conn_process(struct conn *c)
 	size_t len;
 	int r;
 
-	while (!c->closing && c->out_sent == c->out_size) {
+	while (!c->closing && !c->deferred && c->out_sent == c->out_size) {
 		r = pc_varlink_buf_next(&c->in, &msg, &len);
 		if (r == -EMSGSIZE) {
 			char reason[96];
@@ -763,11 +794,12 @@ static int conn_update(struct conn *c)
 	bool pending = c->out_sent < c->out_size;
 	uint32_t events;
 
-	if (!pending && (c->closing || c->read_eof))
+	if (!pending && !c->deferred && (c->closing || c->read_eof))
 		return 0;
 	/* While a reply is unsent, read nothing more: a client that sends but does not
-	 * read stalls only itself, and its input stays bounded by one request. */
-	events = pending ? EPOLLOUT : EPOLLIN;
+	 * read stalls only itself, and its input stays bounded by one request. While it is
+	 * being computed (deferred), wait for nothing: hangups are reported anyway. */
+	events = pending ? EPOLLOUT : c->deferred ? 0 : EPOLLIN;
 	if (events != c->events) {
 		struct epoll_event ev = {.events = events, .data.ptr = &c->src};
 
@@ -803,6 +835,41 @@ static void conn_event(struct conn *c, uint32_t events)
 			conn_log(c, LOG_DEBUG, "finished");
 		conn_free(c);
 	}
+}
+
+void pc_server_reply_deferred(struct pc_server *s, struct pc_varlink_deferred *d, json_t *reply)
+{
+	struct conn *c;
+	int r = 0;
+
+	for (c = s->oldest; c && c->id != d->conn_id; c = c->next)
+		;
+	if (!c || !c->deferred) {
+		/* The client hung up meanwhile. */
+		json_decref(reply);
+		free(d);
+		return;
+	}
+	c->deferred = false;
+	conn_touch(c);
+	if (!reply)
+		r = -ENOMEM;
+	else if (d->oneway)
+		json_decref(reply);
+	else
+		r = conn_queue(c, reply);
+	free(d);
+	/* As after any event: send, then take the next pipelined request. */
+	if (r >= 0)
+		r = conn_flush(c);
+	if (r >= 0)
+		r = conn_process(c);
+	if (r >= 0)
+		r = conn_update(c);
+	if (r < 0 && r != -ENOBUFS && r != -EPIPE && r != -ECONNRESET)
+		conn_log(c, LOG_WARNING, "dropped: %s", strerror(-r));
+	if (r <= 0)
+		conn_free(c);
 }
 
 /* ---- server ---- */
@@ -856,6 +923,11 @@ static void expire_idle(struct pc_server *s)
 	while (s->oldest && s->oldest->last_active_ms + s->cfg.idle_timeout_ms <= now) {
 		struct conn *c = s->oldest;
 
+		if (c->deferred) {
+			/* Waiting for its reply is not idleness: the handler bounds it. */
+			conn_touch(c);
+			continue;
+		}
 		conn_log(c, LOG_INFO, "dropped after %u ms without activity",
 			 s->cfg.idle_timeout_ms);
 		conn_free(c);

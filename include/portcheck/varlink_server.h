@@ -35,7 +35,11 @@ int pc_peer_in_group(const struct pc_peer *peer, gid_t gid);
 struct pc_varlink_call {
 	const struct pc_varlink_request *request;
 	const struct pc_peer *peer;
+	void *conn; /* the server's; for pc_varlink_call_defer */
 };
+
+/* A reply promised by a handler that deferred it (pc_varlink_call_defer). */
+struct pc_varlink_deferred;
 
 /*
  * A method handler. It sets *ret_reply to a complete reply message built with
@@ -114,6 +118,23 @@ int pc_server_new(const struct pc_server_config *cfg, int listen_fd, struct pc_s
  * logged and cost only that connection.
  */
 int pc_server_run(struct pc_server *s);
+
+/*
+ * In a method handler: answer later. The handler sets *ret_reply to NULL and returns 0;
+ * the connection reads no further request until pc_server_reply_deferred() delivers the
+ * reply (it is not dropped as idle meanwhile). Returns 0 and the token, or -ENOMEM.
+ */
+int pc_varlink_call_defer(const struct pc_varlink_call *call, struct pc_varlink_deferred **ret);
+
+/*
+ * Deliver a deferred reply (built like a handler's; the reference is consumed) and free
+ * @d. If the client has gone meanwhile, the reply is dropped. NULL @reply: the reply
+ * could not be built; the connection is closed.
+ */
+void pc_server_reply_deferred(struct pc_server *s, struct pc_varlink_deferred *d, json_t *reply);
+
+/* Drop a deferred reply's token without replying (shutdown). NULL-safe. */
+void pc_varlink_deferred_free(struct pc_varlink_deferred *d);
 
 /* Called when an fd added with pc_server_add_fd() has @events (EPOLLIN ...). */
 typedef void (*pc_server_fd_fn)(int fd, uint32_t events, void *userdata);

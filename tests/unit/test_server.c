@@ -44,7 +44,9 @@ struct fixture {
 	struct pc_server *server;
 	struct pc_server_config cfg;
 	int run_result;
-	bool deny_echo; /* the authorization callback refuses test.Echo */
+	bool deny_echo;				/* the authorization callback refuses test.Echo */
+	struct pc_varlink_deferred *pending[8]; /* test.Defer's promised replies */
+	size_t n_pending;
 };
 
 /* test.Echo {name?: string} -> {echo: parameters}. */
@@ -96,11 +98,35 @@ static int method_whoami(const struct pc_varlink_call *call, void *userdata, jso
 	return *ret_reply ? 0 : -ENOMEM;
 }
 
+/* test.Defer: no reply until test.Release. */
+static int method_defer(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
+{
+	struct fixture *f = userdata;
+
+	if (f->n_pending >= ELEMENTSOF(f->pending))
+		return -ENOSPC;
+	*ret_reply = NULL;
+	return pc_varlink_call_defer(call, &f->pending[f->n_pending++]);
+}
+
+/* test.Release -> {released: n}, after answering every deferred call with {done: i}. */
+static int method_release(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
+{
+	struct fixture *f = userdata;
+	size_t n = f->n_pending;
+
+	for (size_t i = 0; i < n; i++)
+		pc_server_reply_deferred(
+		    f->server, f->pending[i],
+		    pc_varlink_reply_new(json_pack("{s:i}", "done", (int)i), false));
+	f->n_pending = 0;
+	*ret_reply = pc_varlink_reply_new(json_pack("{s:i}", "released", (int)n), false);
+	return *ret_reply ? 0 : -ENOMEM;
+}
+
 static const struct pc_varlink_method test_methods[] = {
-    {"test.Echo", method_echo},
-    {"test.Big", method_big},
-    {"test.Fail", method_fail},
-    {"test.Whoami", method_whoami},
+    {"test.Defer", method_defer}, {"test.Release", method_release}, {"test.Echo", method_echo},
+    {"test.Big", method_big},	  {"test.Fail", method_fail},	    {"test.Whoami", method_whoami},
 };
 
 static const struct pc_varlink_interface test_interfaces[] = {
@@ -720,6 +746,55 @@ static void test_idle_timeout(void **state)
 	fixture_stop(f);
 }
 
+/*
+ * A deferred reply: the loop serves others meanwhile, the waiting client is not dropped
+ * as idle, its pipelined request waits its turn, and a client that hangs up before the
+ * reply costs nothing.
+ */
+static void test_deferred_reply(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct client a, b, gone;
+	json_t *r;
+
+	f->cfg.idle_timeout_ms = 300;
+	fixture_start(f);
+	client_open(&a, f->path);
+	client_open(&b, f->path);
+	client_open(&gone, f->path);
+	client_send(&a, "{\"method\":\"test.Defer\"}");
+	client_send(&a, "{\"method\":\"test.Echo\",\"parameters\":{\"name\":\"after\"}}");
+	client_send(&gone, "{\"method\":\"test.Defer\"}");
+	sleep_ms(100);
+	client_close(&gone);
+	/* Twice the idle timeout: b keeps itself alive, a waits for its reply. */
+	for (int i = 0; i < 6; i++) {
+		expect_ok_free(client_call(&b, "{\"method\":\"test.Echo\"}"));
+		sleep_ms(100);
+	}
+	r = client_call(&b, "{\"method\":\"test.Release\"}");
+	expect_ok(r);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(r, "parameters"), "released")), 2);
+	json_decref(r);
+	r = client_recv(&a);
+	expect_ok(r);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(r, "parameters"), "done")), 0);
+	json_decref(r);
+	r = client_recv(&a);
+	expect_ok(r);
+	/* The pipelined Echo is answered after the deferred reply, in order. */
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(json_object_get(r, "parameters"), "echo"), "name")),
+			    "after");
+	json_decref(r);
+	expect_ok_free(client_call(&b, "{\"method\":\"test.Echo\"}"));
+	client_close(&a);
+	client_close(&b);
+	fixture_stop(f);
+}
+
 static void test_max_connections(void **state)
 {
 	enum { MAX = 4 };
@@ -1006,6 +1081,7 @@ int main(void)
 	    cmocka_unit_test(test_many_clients),
 	    cmocka_unit_test(test_silent_clients_do_not_block),
 	    cmocka_unit_test(test_idle_timeout),
+	    cmocka_unit_test(test_deferred_reply),
 	    cmocka_unit_test(test_max_connections),
 	    cmocka_unit_test(test_request_limit),
 	    cmocka_unit_test(test_output_limit_and_handler_failure),
