@@ -810,6 +810,25 @@ static int conn_update(struct conn *c)
 	return 1;
 }
 
+/*
+ * After I/O on @c (@r: its outcome so far): handle what is buffered, send, register the
+ * next wait; or close the connection when it is finished or failed.
+ */
+static void conn_continue(struct conn *c, int r)
+{
+	if (r >= 0)
+		r = conn_process(c);
+	if (r >= 0)
+		r = conn_update(c);
+	if (r < 0 && r != -ENOBUFS && r != -EPIPE && r != -ECONNRESET)
+		conn_log(c, LOG_WARNING, "dropped: %s", strerror(-r));
+	if (r <= 0) {
+		if (r == 0)
+			conn_log(c, LOG_DEBUG, "finished");
+		conn_free(c);
+	}
+}
+
 static void conn_event(struct conn *c, uint32_t events)
 {
 	int r = 0;
@@ -824,17 +843,7 @@ static void conn_event(struct conn *c, uint32_t events)
 		r = conn_flush(c);
 	if (r >= 0 && (events & EPOLLIN))
 		r = conn_read(c);
-	if (r >= 0)
-		r = conn_process(c);
-	if (r >= 0)
-		r = conn_update(c);
-	if (r < 0 && r != -ENOBUFS && r != -EPIPE && r != -ECONNRESET)
-		conn_log(c, LOG_WARNING, "dropped: %s", strerror(-r));
-	if (r <= 0) {
-		if (r == 0)
-			conn_log(c, LOG_DEBUG, "finished");
-		conn_free(c);
-	}
+	conn_continue(c, r);
 }
 
 void pc_server_reply_deferred(struct pc_server *s, struct pc_varlink_deferred *d, json_t *reply)
@@ -862,14 +871,7 @@ void pc_server_reply_deferred(struct pc_server *s, struct pc_varlink_deferred *d
 	/* As after any event: send, then take the next pipelined request. */
 	if (r >= 0)
 		r = conn_flush(c);
-	if (r >= 0)
-		r = conn_process(c);
-	if (r >= 0)
-		r = conn_update(c);
-	if (r < 0 && r != -ENOBUFS && r != -EPIPE && r != -ECONNRESET)
-		conn_log(c, LOG_WARNING, "dropped: %s", strerror(-r));
-	if (r <= 0)
-		conn_free(c);
+	conn_continue(c, r);
 }
 
 /* ---- server ---- */
