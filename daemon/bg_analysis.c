@@ -43,26 +43,37 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* The child: collect, write, exit. _exit: no atexit handlers, no stdio flushing of the
- * parent's buffers, no leak report of memory the parent owns. */
-static __attribute__((noreturn)) void child_run(const struct pc_status_options *opts, int fd)
+/* The child: run the job, write, exit. _exit: no atexit handlers, no stdio flushing of
+ * the parent's buffers, no leak report of memory the parent owns. */
+static __attribute__((noreturn)) void child_run(pc_bg_job_fn fn, void *arg, int fd)
 {
-	struct pc_status_options o = *opts;
-	json_t *status = NULL;
+	json_t *result = NULL;
 	char *text;
 	int r;
 
-	o.progress = NULL;
-	r = pc_status_collect(&o, &status);
+	r = fn(arg, &result);
 	if (r < 0)
 		_exit(-r > 0 && -r < 256 ? -r : EIO);
-	text = json_dumps(status, JSON_COMPACT);
+	text = json_dumps(result, JSON_COMPACT);
 	if (!text)
 		_exit(ENOMEM);
 	_exit(write_all(fd, text, strlen(text)) < 0 ? EPIPE : 0);
 }
 
+static int status_job(void *arg, json_t **ret)
+{
+	struct pc_status_options o = *(const struct pc_status_options *)arg;
+
+	o.progress = NULL;
+	return pc_status_collect(&o, ret);
+}
+
 int pc_bg_analysis_start(const struct pc_status_options *opts, struct pc_bg_analysis **ret)
+{
+	return pc_bg_job_start(status_job, (void *)opts, ret);
+}
+
+int pc_bg_job_start(pc_bg_job_fn fn, void *arg, struct pc_bg_analysis **ret)
 {
 	struct pc_bg_analysis *bg;
 	int pfd[2];
@@ -102,7 +113,7 @@ int pc_bg_analysis_start(const struct pc_status_options *opts, struct pc_bg_anal
 			sigfillset(&all);
 			sigprocmask(SIG_UNBLOCK, &all, NULL);
 		}
-		child_run(opts, 3);
+		child_run(fn, arg, 3);
 	}
 	close(pfd[1]);
 	if (fcntl(pfd[0], F_SETFL, O_NONBLOCK) < 0) {

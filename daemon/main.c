@@ -431,11 +431,12 @@ static void watch_remove_fd(int fd, void *userdata)
 		(void)pc_server_remove_fd(d->server, fd);
 }
 
-/* A client's Status being analysed in a child process. */
+/* A client's Status or Explain being analysed in a child process. */
 struct status_job {
 	struct daemon *d;
 	struct pc_bg_analysis *bg;
 	struct pc_varlink_deferred *reply;
+	bool explain; /* the child's result is Explain's whole reply message */
 };
 
 static void status_job_free(struct status_job *job)
@@ -479,17 +480,26 @@ static void status_job_ready(int fd, uint32_t events, void *userdata)
 	r = pc_bg_analysis_read(job->bg, &status);
 	if (r == 0)
 		return;
-	reply = status_reply(d, r < 0 ? r : 0, status, start);
+	if (job->explain) {
+		if (r < 0)
+			log_msg(LOG_WARNING, "Explain: reading the system state failed: %s",
+				strerror(-r));
+		reply = r < 0 ? pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason",
+							    strerror(-r))
+			      : status;
+	} else
+		reply = status_reply(d, r < 0 ? r : 0, status, start);
 	pc_server_reply_deferred(d->server, TAKE_PTR(job->reply), reply);
 	status_job_free(job);
 }
 
 /*
- * Start analysing for a Status call in a child process and defer the reply. Returns 1
- * when deferred, 0 when it cannot be (too many at once, fork failed: the caller
- * analyses here), -ENOMEM.
+ * Start a Status (@fn NULL) or Explain job for @call in a child process and defer the
+ * reply. Returns 1 when deferred, 0 when it cannot be (too many at once, fork failed:
+ * the caller works here), -ENOMEM.
  */
-static int status_defer(struct daemon *d, const struct pc_varlink_call *call)
+static int job_defer(struct daemon *d, const struct pc_varlink_call *call, pc_bg_job_fn fn,
+		     void *arg)
 {
 	struct status_job *job;
 	size_t slot = MAX_STATUS_JOBS;
@@ -504,11 +514,12 @@ static int status_defer(struct daemon *d, const struct pc_varlink_call *call)
 	if (!job)
 		return -ENOMEM;
 	job->d = d;
-	r = pc_bg_analysis_start(&status_options, &job->bg);
+	job->explain = fn != NULL;
+	r = fn ? pc_bg_job_start(fn, arg, &job->bg)
+	       : pc_bg_analysis_start(&status_options, &job->bg);
 	if (r < 0) {
 		free(job);
-		log_msg(LOG_DEBUG, "Status: cannot analyse in a child process (%s): here",
-			strerror(-r));
+		log_msg(LOG_DEBUG, "cannot analyse in a child process (%s): here", strerror(-r));
 		return 0;
 	}
 	d->jobs[slot] = job;
@@ -542,7 +553,7 @@ static int method_status(const struct pc_varlink_call *call, void *userdata, jso
 
 	/* In a child, so that other clients, signals and the watchdog are served while
 	 * this one waits for firewalld or a large analysis. */
-	r = status_defer(d, call);
+	r = job_defer(d, call, NULL, NULL);
 	if (r < 0)
 		return r;
 	if (r > 0) {
@@ -557,13 +568,50 @@ static int method_status(const struct pc_varlink_call *call, void *userdata, jso
 	return 0;
 }
 
+/* Explain's whole reply: the result, or why the query cannot be answered. */
+static json_t *explain_reply(const struct pc_explain_query *q)
+{
+	_cleanup_free_ char *error = NULL;
+	const char *param = "";
+	json_t *result = NULL;
+	int r;
+
+	r = pc_explain_collect(&status_options, q, &result, &param, &error);
+	if (r == -EINVAL)
+		return pc_varlink_error_new(
+		    "io.portcheck.BadRequest",
+		    json_pack("{s:s,s:s}", "parameter", param, "reason",
+			      error ? error : "the query does not fit this host"));
+	if (r < 0) {
+		log_msg(LOG_WARNING, "Explain: reading the system state failed: %s", strerror(-r));
+		return pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason",
+						   strerror(-r));
+	}
+	return pc_varlink_reply_new(result, false);
+}
+
+/* In the child: the reply message, as the result of the job. */
+static int explain_job(void *arg, json_t **ret)
+{
+	json_t *reply;
+
+	/* Only the main process may notify systemd (NotifyAccess=main): no watchdog pings
+	 * from here. */
+	the_daemon = NULL;
+	reply = explain_reply(arg);
+
+	if (!reply)
+		return -ENOMEM;
+	*ret = reply;
+	return 0;
+}
+
 static int method_explain(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
-	const struct pc_status_options opts = status_options;
+	struct daemon *d = userdata;
 	struct pc_explain_query q;
 	const char *param, *why;
-	_cleanup_free_ char *error = NULL;
-	json_t *result = NULL, *reply;
+	json_t *reply;
 	int r;
 
 	if (pc_explain_parse(call->request->parameters, &q, &param, &why) < 0) {
@@ -571,20 +619,15 @@ static int method_explain(const struct pc_varlink_call *call, void *userdata, js
 		    pc_varlink_error_new("io.portcheck.BadRequest",
 					 json_pack("{s:s,s:s}", "parameter", param, "reason", why));
 	} else {
-		param = "";
-		r = pc_explain_collect(&opts, &q, &result, &param, &error);
-		if (r == -EINVAL)
-			reply = pc_varlink_error_new(
-			    "io.portcheck.BadRequest",
-			    json_pack("{s:s,s:s}", "parameter", param, "reason",
-				      error ? error : "the query does not fit this host"));
-		else if (r < 0) {
-			log_msg(LOG_WARNING, "Explain: reading the system state failed: %s",
-				strerror(-r));
-			reply = pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason",
-							    strerror(-r));
-		} else
-			reply = pc_varlink_reply_new(result, false);
+		/* In a child, like Status: other clients are served meanwhile. */
+		r = job_defer(d, call, explain_job, &q);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			*ret_reply = NULL;
+			return 0;
+		}
+		reply = explain_reply(&q);
 	}
 	if (!reply)
 		return -ENOMEM;

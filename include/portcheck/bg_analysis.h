@@ -27,6 +27,14 @@ struct pc_bg_analysis;
  */
 int pc_bg_analysis_start(const struct pc_status_options *opts, struct pc_bg_analysis **ret);
 
+/*
+ * The same for any job that produces one JSON object: @fn runs in the child with @arg
+ * (a snapshot of the parent's memory: pointers stay valid there) and returns 0 and the
+ * object, or -errno, which pc_bg_analysis_read() then returns.
+ */
+typedef int (*pc_bg_job_fn)(void *arg, json_t **ret);
+int pc_bg_job_start(pc_bg_job_fn fn, void *arg, struct pc_bg_analysis **ret);
+
 /* The fd to wait on for readability. */
 int pc_bg_analysis_fd(const struct pc_bg_analysis *bg);
 

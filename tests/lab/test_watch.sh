@@ -10,7 +10,7 @@
 #     nothing; a rule added with nft directly is noticed; a storm of changes costs a
 #     bounded number of analyses;
 #   - a firewalld restart is logged (stopped, running) and the daemon keeps serving;
-#   - analyses stuck on a hung firewalld (the watcher's, a client's status) run in child
+#   - analyses stuck on a hung firewalld (the watcher's, a client's status, explain) run in child
 #     processes: the daemon answers other clients meanwhile;
 #   - SIGHUP re-reads the configuration: a bad one is refused (file:line logged, the
 #     daemon keeps serving); IgnorePorts= silences a listener;
@@ -161,12 +161,22 @@ lab_nft add table inet pclab_hang # a change: the watcher analyses 0.5 s later, 
 	echo "$rc" >"$LAB_DIR/hung-status.rc"
 ) &
 status_pid=$!
+(
+	rc=0
+	lab_portcheck explain 80/tcp --from "$LAB_CLI_IPV4" --json >"$LAB_DIR/hung-explain.out" 2>&1 || rc=$?
+	echo "$rc" >"$LAB_DIR/hung-explain.rc"
+) &
+explain_pid=$!
 out=$(varlink_getinfo_max 3.5) || { kill -CONT "$LAB_FIREWALLD_PID"; lab_die "GetInfo failed during a hung analysis: $out"; }
 kill -CONT "$LAB_FIREWALLD_PID"
 wait "$status_pid" || true
 rc=$(cat "$LAB_DIR/hung-status.rc")
 ((rc == 0 || rc == 1)) || lab_die "the client's status during the hang: exit $rc: $(head -c 500 "$LAB_DIR/hung-status.out")"
 grep -q '"listeners"' "$LAB_DIR/hung-status.out" || lab_die "the client's status during the hang has no report"
+wait "$explain_pid" || true
+rc=$(cat "$LAB_DIR/hung-explain.rc")
+((rc == 1)) && grep -q '"verdict": "reject"' "$LAB_DIR/hung-explain.out" ||
+	lab_die "the client's explain during the hang: exit $rc, want 1 with a reject verdict: $(head -c 500 "$LAB_DIR/hung-explain.out")"
 lab_nft delete table inet pclab_hang
 secs=${out%% *}
 lab_log "GetInfo answered in at most $secs s while the analysis waited for firewalld"
@@ -176,7 +186,7 @@ wait_for 20 "the analysis to finish after firewalld resumed" "analysis took" $((
 grep "analysis took" "$LAB_DIR/portcheckd.log" | sed -n "$((before + 1))p" | grep -Eq "took [1-9][0-9]{3,} ms" ||
 	lab_die "the analysis did not wait for the hung firewalld: $(grep 'analysis took' "$LAB_DIR/portcheckd.log" | tail -n 3)"
 awk -v s="$secs" 'BEGIN { exit !(s < 0.5) }' || lab_die "GetInfo took $secs s during a background analysis (the loop was blocked)"
-lab_pass "analyses waiting on a hung firewalld (the watcher's and a client's status) do not hold the daemon (GetInfo in at most $secs s)"
+lab_pass "analyses waiting on a hung firewalld (the watcher's, a client's status and explain) do not hold the daemon (GetInfo in at most $secs s)"
 
 # --- reload -----------------------------------------------------------------------
 printf '[Findings]\nIgnorePort=80\n' >"$CONF/20-bad.conf"
