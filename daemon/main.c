@@ -104,10 +104,11 @@ static int group_lookup(const char *name, gid_t *ret_gid)
 	return 1;
 }
 
-/* Clients' Status calls analysed in child processes at once; more wait in the loop. */
-#define MAX_STATUS_JOBS 4
+/* Clients' Status and Explain calls analysed in child processes at once; more are
+ * answered in the loop. */
+#define MAX_CLIENT_JOBS 4
 
-struct status_job;
+struct client_job;
 
 struct daemon {
 	struct pc_config config;
@@ -120,7 +121,7 @@ struct daemon {
 	struct pc_watch *watch;
 	struct pc_exposure_track track;
 	struct pc_bg_analysis *bg; /* the watcher's analysis in a child, while it runs */
-	struct status_job *jobs[MAX_STATUS_JOBS]; /* clients' Status calls being analysed */
+	struct client_job *jobs[MAX_CLIENT_JOBS]; /* clients' calls being analysed */
 	bool bg_again;		       /* changes came in while it ran: analyse once more */
 	uint64_t observed_ms;	       /* start of the newest analysis whose report was observed */
 	uint64_t watchdog_interval_ms; /* 0: no watchdog */
@@ -432,18 +433,18 @@ static void watch_remove_fd(int fd, void *userdata)
 }
 
 /* A client's Status or Explain being analysed in a child process. */
-struct status_job {
+struct client_job {
 	struct daemon *d;
 	struct pc_bg_analysis *bg;
 	struct pc_varlink_deferred *reply;
 	bool explain; /* the child's result is Explain's whole reply message */
 };
 
-static void status_job_free(struct status_job *job)
+static void client_job_free(struct client_job *job)
 {
 	struct daemon *d = job->d;
 
-	for (size_t i = 0; i < MAX_STATUS_JOBS; i++)
+	for (size_t i = 0; i < MAX_CLIENT_JOBS; i++)
 		if (d->jobs[i] == job)
 			d->jobs[i] = NULL;
 	if (d->server)
@@ -469,9 +470,9 @@ static json_t *status_reply(struct daemon *d, int r, json_t *status, uint64_t st
 	return pc_varlink_reply_new(status, false);
 }
 
-static void status_job_ready(int fd, uint32_t events, void *userdata)
+static void client_job_ready(int fd, uint32_t events, void *userdata)
 {
-	struct status_job *job = userdata;
+	struct client_job *job = userdata;
 	struct daemon *d = job->d;
 	uint64_t start = pc_bg_analysis_started_ms(job->bg);
 	json_t *status = NULL, *reply;
@@ -490,7 +491,7 @@ static void status_job_ready(int fd, uint32_t events, void *userdata)
 	} else
 		reply = status_reply(d, r < 0 ? r : 0, status, start);
 	pc_server_reply_deferred(d->server, TAKE_PTR(job->reply), reply);
-	status_job_free(job);
+	client_job_free(job);
 }
 
 /*
@@ -501,14 +502,14 @@ static void status_job_ready(int fd, uint32_t events, void *userdata)
 static int job_defer(struct daemon *d, const struct pc_varlink_call *call, pc_bg_job_fn fn,
 		     void *arg)
 {
-	struct status_job *job;
-	size_t slot = MAX_STATUS_JOBS;
+	struct client_job *job;
+	size_t slot = MAX_CLIENT_JOBS;
 	int r;
 
-	for (size_t i = 0; i < MAX_STATUS_JOBS && slot == MAX_STATUS_JOBS; i++)
+	for (size_t i = 0; i < MAX_CLIENT_JOBS && slot == MAX_CLIENT_JOBS; i++)
 		if (!d->jobs[i])
 			slot = i;
-	if (slot == MAX_STATUS_JOBS || !d->server)
+	if (slot == MAX_CLIENT_JOBS || !d->server)
 		return 0;
 	job = calloc(1, sizeof(*job));
 	if (!job)
@@ -523,11 +524,11 @@ static int job_defer(struct daemon *d, const struct pc_varlink_call *call, pc_bg
 		return 0;
 	}
 	d->jobs[slot] = job;
-	r = pc_server_add_fd(d->server, pc_bg_analysis_fd(job->bg), status_job_ready, job);
+	r = pc_server_add_fd(d->server, pc_bg_analysis_fd(job->bg), client_job_ready, job);
 	if (r >= 0)
 		r = pc_varlink_call_defer(call, &job->reply);
 	if (r < 0) {
-		status_job_free(job);
+		client_job_free(job);
 		return r == -ENOMEM ? r : 0;
 	}
 	return 1;
@@ -645,13 +646,13 @@ static int daemon_tick(uint64_t now, void *userdata)
 		bg_stop(d);
 		daemon_analysis_failed(d, -ETIMEDOUT);
 	}
-	for (size_t i = 0; i < MAX_STATUS_JOBS; i++) {
-		struct status_job *job = d->jobs[i];
+	for (size_t i = 0; i < MAX_CLIENT_JOBS; i++) {
+		struct client_job *job = d->jobs[i];
 
 		if (job && now - pc_bg_analysis_started_ms(job->bg) > BG_ANALYSIS_TIMEOUT_MS) {
 			pc_server_reply_deferred(d->server, TAKE_PTR(job->reply),
 						 status_reply(d, -ETIMEDOUT, NULL, 0));
-			status_job_free(job);
+			client_job_free(job);
 		}
 	}
 	if (d->watch) {
@@ -659,9 +660,9 @@ static int daemon_tick(uint64_t now, void *userdata)
 		now = now_ms(); /* an analysis may have taken a while */
 	}
 	/* Wake up for the timeouts even when nothing else happens. */
-	for (size_t i = 0; i < MAX_STATUS_JOBS + 1; i++) {
+	for (size_t i = 0; i < MAX_CLIENT_JOBS + 1; i++) {
 		struct pc_bg_analysis *bg =
-		    i < MAX_STATUS_JOBS ? (d->jobs[i] ? d->jobs[i]->bg : NULL) : d->bg;
+		    i < MAX_CLIENT_JOBS ? (d->jobs[i] ? d->jobs[i]->bg : NULL) : d->bg;
 		uint64_t until;
 
 		if (!bg)
@@ -986,9 +987,9 @@ int main(int argc, char **argv)
 		ret = 0;
 
 out:
-	for (size_t i = 0; i < MAX_STATUS_JOBS; i++)
+	for (size_t i = 0; i < MAX_CLIENT_JOBS; i++)
 		if (d.jobs[i])
-			status_job_free(d.jobs[i]);
+			client_job_free(d.jobs[i]);
 	bg_stop(&d);
 	pc_watch_free(d.watch);
 	pc_server_free(d.server);

@@ -117,7 +117,7 @@ struct external {
 	void *userdata;
 };
 
-#define MAX_EXTERNAL 8
+#define MAX_EXTERNAL 16
 
 struct pc_server {
 	struct pc_server_config cfg; /* defaults applied */

@@ -139,7 +139,7 @@ void pc_varlink_deferred_free(struct pc_varlink_deferred *d);
 /* Called when an fd added with pc_server_add_fd() has @events (EPOLLIN ...). */
 typedef void (*pc_server_fd_fn)(int fd, uint32_t events, void *userdata);
 
-/* Watch @fd (not owned) for readability alongside the clients; at most 8. Returns 0 or
+/* Watch @fd (not owned) for readability alongside the clients; at most 16. Returns 0 or
  * -errno. */
 int pc_server_add_fd(struct pc_server *s, int fd, pc_server_fd_fn fn, void *userdata);
 
