@@ -97,6 +97,62 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *ret)
 	return 0;
 }
 
+/*
+ * A time span as systemd writes them, in whole seconds: "60", "90s", "5min", "1h 30min",
+ * "1d". Units: s sec second(s), m min minute(s), h hr hour(s), d day(s). Returns 0 or
+ * -EINVAL (also beyond @max).
+ */
+static int parse_timespan_sec(const char *s, unsigned long max, unsigned long *ret)
+{
+	static const struct {
+		const char *name;
+		unsigned long mult;
+	} units[] = {
+	    {"seconds", 1}, {"second", 1}, {"sec", 1},	    {"s", 1},	     {"minutes", 60},
+	    {"minute", 60}, {"min", 60},   {"m", 60},	    {"hours", 3600}, {"hour", 3600},
+	    {"hr", 3600},   {"h", 3600},   {"days", 86400}, {"day", 86400},  {"d", 86400},
+	};
+	unsigned long total = 0;
+	bool any = false;
+
+	while (*s) {
+		unsigned long v, mult = 1;
+		char *end;
+		size_t i;
+
+		s += strspn(s, " ");
+		if (!*s)
+			break;
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno || v > max)
+			return -EINVAL;
+		s = end + strspn(end, " ");
+		for (i = 0; i < ELEMENTSOF(units); i++) {
+			size_t len = strlen(units[i].name);
+
+			if (strncmp(s, units[i].name, len) == 0 &&
+			    (s[len] == '\0' || s[len] == ' ' || (s[len] >= '0' && s[len] <= '9'))) {
+				mult = units[i].mult;
+				s += len;
+				break;
+			}
+		}
+		if (i == ELEMENTSOF(units) && *s && !(*s >= '0' && *s <= '9') && *s != ' ')
+			return -EINVAL; /* an unknown unit */
+		if (v > (max - total) / mult)
+			return -EINVAL;
+		total += v * mult;
+		any = true;
+	}
+	if (!any)
+		return -EINVAL;
+	*ret = total;
+	return 0;
+}
+
 /* "80/tcp", "6000-6010/udp", "53": one entry of IgnorePorts=. */
 static int parse_port_range(const char *word, struct pc_port_range *ret)
 {
@@ -214,11 +270,11 @@ static int apply_setting(struct pc_config *cfg, const char *file, unsigned line,
 			return set_string(&cfg->read_group, value);
 		}
 		if (strcmp(key, "RescanIntervalSec") == 0) {
-			if (parse_uint(value, RESCAN_MAX_SEC, &n) < 0)
+			if (parse_timespan_sec(value, RESCAN_MAX_SEC, &n) < 0)
 				return fail(ret_error, file, line,
-					    "RescanIntervalSec=%s: expected whole seconds "
-					    "from 0 (off) to %d",
-					    value, RESCAN_MAX_SEC);
+					    "RescanIntervalSec=%s: expected a time span from 0 "
+					    "(off) to a day: 60, 90s, 5min, 1h",
+					    value);
 			cfg->rescan_interval_sec = (unsigned)n;
 			return 0;
 		}

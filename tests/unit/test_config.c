@@ -102,8 +102,12 @@ static void test_parse_bad(void **state)
 	parse_bad("[Daemon\n", "f.conf:1: expected a [Section] header");
 	parse_bad("[Daemon]\nReadGroup\n", "f.conf:2: expected Key=value");
 	parse_bad("[Daemon]\nRescanIntervalSec=-1\n", "f.conf:2: RescanIntervalSec=-1");
-	parse_bad("[Daemon]\nRescanIntervalSec=10s\n", "expected whole seconds");
-	parse_bad("[Daemon]\nRescanIntervalSec=86401\n", "expected whole seconds");
+	parse_bad("[Daemon]\nRescanIntervalSec=10x\n", "expected a time span");
+	parse_bad("[Daemon]\nRescanIntervalSec=s\n", "expected a time span");
+	parse_bad("[Daemon]\nRescanIntervalSec=\n", "expected a time span");
+	parse_bad("[Daemon]\nRescanIntervalSec=86401\n", "expected a time span");
+	parse_bad("[Daemon]\nRescanIntervalSec=1d 1s\n", "expected a time span");
+	parse_bad("[Daemon]\nRescanIntervalSec=99999999999999999999\n", "expected a time span");
 	parse_bad("[Daemon]\nLogLevel=verbose\n", "LogLevel=verbose");
 	parse_bad("[Daemon]\nReadGroup=a b\n", "not a group name");
 	parse_bad("[Findings]\nIgnorePorts=80/sctp\n", "'80/sctp' is not PORT");
@@ -115,6 +119,34 @@ static void test_parse_bad(void **state)
 	parse_bad("[Check]\nTextfilePath=relative.prom\n", "absolute path");
 	parse_bad("[Check]\nFoo=1\n", "unknown key 'Foo' in [Check]");
 	parse_bad("[Daemon]\nReadGroup=a\\\n", "line continuation");
+}
+
+static void timespan_is(const char *text, unsigned want)
+{
+	_cleanup_free_ char *err = NULL;
+	char conf[128];
+	struct pc_config cfg;
+
+	snprintf(conf, sizeof(conf), "[Daemon]\nRescanIntervalSec=%s\n", text);
+	assert_int_equal(pc_config_init(&cfg), 0);
+	if (pc_config_parse_text(&cfg, "t", conf, &err) < 0)
+		fail_msg("'%s': %s", text, err);
+	assert_int_equal(cfg.rescan_interval_sec, want);
+	pc_config_clear(&cfg);
+}
+
+/* systemd's way of writing time spans, since this is a systemd-style file. */
+static void test_timespan(void **state)
+{
+	timespan_is("0", 0);
+	timespan_is("60", 60);
+	timespan_is("90s", 90);
+	timespan_is("5min", 300);
+	timespan_is("1h 30min", 5400);
+	timespan_is("1h30min", 5400);
+	timespan_is("2 m", 120);
+	timespan_is("1d", 86400);
+	timespan_is("10 seconds", 10);
 }
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -221,9 +253,8 @@ static void test_load_locations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_parse_good),
-	    cmocka_unit_test(test_parse_bad),
+	    cmocka_unit_test(test_defaults),	   cmocka_unit_test(test_parse_good),
+	    cmocka_unit_test(test_parse_bad),	   cmocka_unit_test(test_timespan),
 	    cmocka_unit_test(test_load_locations),
 	};
 
