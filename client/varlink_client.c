@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
-#include <time.h>
 
 #include "portcheck/util.h"
 #include "portcheck/varlink.h"
@@ -23,14 +22,6 @@ const char *pc_varlink_socket_path(const char *arg)
 	if (env && *env)
 		return env;
 	return PC_SOCKET_PATH_DEFAULT;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int pc_varlink_connect(const char *path, int timeout_ms, int *ret_fd)
@@ -74,7 +65,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = events};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)pc_now_ms();
 		int n;
 
 		if (left <= 0)
@@ -123,7 +114,7 @@ int pc_varlink_call(int fd, const char *method, json_t *parameters, int timeout_
 	_cleanup_(buf_clearp) struct pc_varlink_buf in;
 	_cleanup_json_ json_t *call = NULL;
 	_cleanup_free_ char *data = NULL;
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)pc_now_ms() + timeout_ms;
 	size_t len;
 	int r;
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "portcheck/util.h"
 
@@ -56,4 +57,12 @@ void *pc_array_grow(void *arr_ptr, size_t *n, size_t size)
 	memset(p, 0, size);
 	(*n)++;
 	return p;
+}
+
+uint64_t pc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

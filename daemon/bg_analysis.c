@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "portcheck/bg_analysis.h"
@@ -19,14 +18,6 @@ struct pc_bg_analysis {
 	char *buf;
 	size_t len, alloc;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -127,7 +118,7 @@ int pc_bg_job_start(pc_bg_job_fn fn, void *arg, struct pc_bg_analysis **ret)
 	}
 	bg->pid = pid;
 	bg->fd = pfd[0];
-	bg->started_ms = now_ms();
+	bg->started_ms = pc_now_ms();
 	*ret = bg;
 	return 0;
 }

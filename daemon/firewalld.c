@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "portcheck/firewalld.h"
 
@@ -117,14 +116,6 @@ struct reader {
 	struct pc_firewalld *fw;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *call_subject(const struct call *c)
 {
 	return c->name ? c->name : c->arg ? c->arg : "";
@@ -216,7 +207,7 @@ static int send_call(struct reader *rd, size_t idx)
 {
 	struct call *c = &rd->calls[idx];
 	_cleanup_dbus_message_ DBusMessage *m = NULL;
-	int64_t left = rd->deadline - now_ms();
+	int64_t left = rd->deadline - (int64_t)pc_now_ms();
 	int timeout;
 
 	if (left <= 0) {
@@ -308,7 +299,7 @@ static int wait_call(struct reader *rd, size_t idx)
 	_cleanup_dbus_message_ DBusMessage *reply = NULL;
 	_cleanup_free_ char *what = NULL;
 	struct call copy;
-	int64_t now = now_ms();
+	int64_t now = (int64_t)pc_now_ms();
 	int r;
 
 	if (now >= rd->deadline) {
@@ -840,7 +831,7 @@ int pc_firewalld_read(DBusConnection *bus, int timeout_ms, int budget_ms, struct
 	rd.bus = bus;
 	rd.timeout_ms = timeout_ms;
 	rd.budget_ms = budget_ms;
-	rd.deadline = now_ms() + budget_ms;
+	rd.deadline = (int64_t)pc_now_ms() + budget_ms;
 	rd.fw = &fw;
 
 	r = find_owner(&rd, &owner);

@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "portcheck/util.h"
@@ -132,14 +131,6 @@ struct pc_server {
 	size_t n_conns;
 	uint64_t next_id;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 __attribute__((format(printf, 3, 4))) static void server_log(struct pc_server *s, int priority,
 							     const char *fmt, ...)
@@ -347,7 +338,7 @@ static void conn_touch(struct conn *c)
 {
 	struct pc_server *s = c->server;
 
-	c->last_active_ms = now_ms();
+	c->last_active_ms = pc_now_ms();
 	if (s->newest == c)
 		return;
 	conn_unlink(c);
@@ -377,7 +368,7 @@ static void accept_pause(struct pc_server *s)
 
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev) == 0) {
 		s->accept_paused = true;
-		s->accept_resume_ms = now_ms() + ACCEPT_RETRY_MS;
+		s->accept_resume_ms = pc_now_ms() + ACCEPT_RETRY_MS;
 	}
 }
 
@@ -445,7 +436,7 @@ static int conn_new(struct pc_server *s, int fd)
 	if (!s->oldest)
 		s->oldest = c;
 	s->n_conns++;
-	c->last_active_ms = now_ms();
+	c->last_active_ms = pc_now_ms();
 
 	conn_log(c, LOG_DEBUG, "connected");
 	return 0;
@@ -897,7 +888,7 @@ static void accept_connections(struct pc_server *s)
 		if (s->n_conns >= s->cfg.max_connections) {
 			/* Closing at once tells the client immediately, where leaving it in
 			 * the backlog would let it hang until it times out. */
-			uint64_t now = now_ms();
+			uint64_t now = pc_now_ms();
 
 			close(fd);
 			s->n_rejected++;
@@ -920,7 +911,7 @@ static void accept_connections(struct pc_server *s)
 
 static void expire_idle(struct pc_server *s)
 {
-	uint64_t now = now_ms();
+	uint64_t now = pc_now_ms();
 
 	while (s->oldest && s->oldest->last_active_ms + s->cfg.idle_timeout_ms <= now) {
 		struct conn *c = s->oldest;
@@ -940,7 +931,7 @@ static void expire_idle(struct pc_server *s)
 
 static int next_timeout(const struct pc_server *s)
 {
-	uint64_t now = now_ms(), deadline = UINT64_MAX;
+	uint64_t now = pc_now_ms(), deadline = UINT64_MAX;
 
 	if (s->oldest)
 		deadline = s->oldest->last_active_ms + s->cfg.idle_timeout_ms;
@@ -1039,7 +1030,7 @@ int pc_server_run(struct pc_server *s)
 		int timeout = next_timeout(s), n;
 
 		if (s->cfg.tick) {
-			int t = s->cfg.tick(now_ms(), s->cfg.userdata);
+			int t = s->cfg.tick(pc_now_ms(), s->cfg.userdata);
 
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;

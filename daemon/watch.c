@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <dbus/dbus.h>
@@ -281,10 +280,7 @@ void pc_watch_set_rescan_interval(struct pc_watch *w, unsigned sec)
 
 void pc_watch_request(struct pc_watch *w)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	pc_coalesce_note(&w->co, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	pc_coalesce_note(&w->co, pc_now_ms());
 }
 
 /* Read everything queued; any message, or lost messages (ENOBUFS), is a change. */
@@ -346,12 +342,8 @@ static void handle_bus_message(struct pc_watch *w, DBusMessage *m)
 
 void pc_watch_dispatch(struct pc_watch *w, int fd)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = pc_now_ms();
 	bool changed = false;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	if (w->nft && fd == mnl_socket_get_fd(w->nft))
 		changed = drain_netlink(w, w->nft, "nftables");
 	else if (w->rtnl && fd == mnl_socket_get_fd(w->rtnl))

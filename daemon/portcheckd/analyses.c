@@ -68,7 +68,7 @@ static void analysis_progress(void *userdata)
 
 	if (!d || !d->watchdog_interval_ms)
 		return;
-	now = now_ms();
+	now = pc_now_ms();
 	if (now >= d->watchdog_next_ms) {
 		sd_notify(0, "WATCHDOG=1");
 		d->watchdog_next_ms = now + d->watchdog_interval_ms;
@@ -81,12 +81,12 @@ const struct pc_status_options status_options = {
 /* The synchronous fallback, when no child can be started. */
 static void analyse_here(struct daemon *d)
 {
-	uint64_t start = now_ms();
+	uint64_t start = pc_now_ms();
 	json_t *status = NULL;
 	int r;
 
 	r = pc_status_collect(&status_options, &status);
-	log_msg(LOG_DEBUG, "analysis took %llu ms", (unsigned long long)(now_ms() - start));
+	log_msg(LOG_DEBUG, "analysis took %llu ms", (unsigned long long)(pc_now_ms() - start));
 	if (r < 0) {
 		daemon_analysis_failed(d, r);
 		return;
@@ -116,7 +116,7 @@ static void bg_ready(int fd, uint32_t events, void *userdata)
 	if (r == 0)
 		return;
 	bg_stop(d);
-	log_msg(LOG_DEBUG, "analysis took %llu ms", (unsigned long long)(now_ms() - start));
+	log_msg(LOG_DEBUG, "analysis took %llu ms", (unsigned long long)(pc_now_ms() - start));
 	if (r < 0)
 		daemon_analysis_failed(d, r);
 	else {
@@ -328,7 +328,7 @@ int daemon_tick(uint64_t now, void *userdata)
 	}
 	if (d->watch) {
 		next = pc_watch_tick(d->watch, now);
-		now = now_ms(); /* an analysis may have taken a while */
+		now = pc_now_ms(); /* an analysis may have taken a while */
 	}
 	/* Wake up for the timeouts even when nothing else happens. */
 	for (size_t i = 0; i < MAX_CLIENT_JOBS + 1; i++) {

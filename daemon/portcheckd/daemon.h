@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
 
 #include "portcheck/bg_analysis.h"
 #include "portcheck/config.h"
@@ -67,14 +66,6 @@ void log_exposure_event(const struct pc_exposure_event *ev, void *userdata);
 extern struct daemon *the_daemon;
 /* D-Bus timeouts and the watchdog-feeding progress callback of every collection. */
 extern const struct pc_status_options status_options;
-
-static inline uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The watcher's callbacks (struct pc_watch_callbacks). */
 void watch_analyse(void *userdata);

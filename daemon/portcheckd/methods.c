@@ -77,7 +77,7 @@ int method_status(const struct pc_varlink_call *call, void *userdata, json_t **r
 {
 	struct daemon *d = userdata;
 	json_t *status = NULL, *reply, *v;
-	uint64_t start = now_ms();
+	uint64_t start = pc_now_ms();
 	const char *key;
 	int r;
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -44,6 +45,9 @@ int pc_strv_push(struct pc_strv *sv, const char *s);
 bool pc_strv_contains(const struct pc_strv *sv, const char *s);
 /* Free the elements and the array; leaves @sv empty. NULL-safe. */
 void pc_strv_clear(struct pc_strv *sv);
+
+/* CLOCK_MONOTONIC in milliseconds: deadlines, timeouts, coalescing. */
+uint64_t pc_now_ms(void);
 
 /* Grow @*arr (of @*n elements of @size bytes) by one zeroed element; returns it or NULL. */
 void *pc_array_grow(void *arr_ptr, size_t *n, size_t size);
