@@ -29,6 +29,7 @@ static void usage(FILE *f)
 {
 	fputs(
 	    "usage: portcheck [--socket PATH] [--json] COMMAND\n"
+	    "       portcheck status [--fresh] [--json]\n"
 	    "       portcheck explain PORT/PROTO --from ADDR [--iface IF] [--to ADDR] [--json]\n"
 	    "       portcheck open SPEC [--zone Z] [--permanent] [--timeout DURATION] [--dry-run]\n"
 	    "                      [--json]\n"
@@ -66,6 +67,9 @@ static void usage(FILE *f)
 	    "                 reply with each listener marked \"ignored\" or not\n"
 	    "  --help         show this help\n"
 	    "  --version      show the version\n"
+	    "\n"
+	    "  --fresh        status: a new analysis, not the daemon's kept answer (which it\n"
+	    "                 keeps only while nothing it depends on has changed)\n"
 	    "\n"
 	    "  --from ADDR    explain: the client's address\n"
 	    "  --iface IF     explain: the interface the connection arrives on\n"
@@ -180,6 +184,12 @@ static int error_reply(FILE *f, const struct pc_varlink_reply *reply)
 
 		fprintf(f, "portcheck: %s\n", reason ?: "the request was refused");
 		return EXIT_USAGE;
+	} else if (strcmp(e, "io.portcheck.Busy") == 0) {
+		const char *reason =
+		    json_string_value(json_object_get(reply->parameters, "reason"));
+
+		fprintf(f, "portcheck: portcheckd is busy (%s); try again in a moment\n",
+			reason ?: "too much work queued");
 	} else if (strcmp(e, "io.portcheck.ReadFailed") == 0) {
 		const char *reason =
 		    json_string_value(json_object_get(reply->parameters, "reason"));
@@ -306,16 +316,19 @@ static int print_reply(const json_t *params, bool json,
  * depends on it; the renderer copes with the rest being odd), or the exit status after
  * telling @err why.
  */
-static int get_status(const char *path, FILE *err, struct pc_varlink_reply *ret_reply)
+static int get_status(const char *path, FILE *err, bool fresh, struct pc_varlink_reply *ret_reply)
 {
 	struct pc_varlink_reply reply;
 	_cleanup_close_ int fd = -1;
+	_cleanup_json_ json_t *params = NULL;
 	int r, ret;
 
 	r = pc_varlink_connect(path, PC_VARLINK_TIMEOUT_MS, &fd);
 	if (r < 0)
 		return no_answer(err, path, r);
-	r = pc_varlink_call(fd, "io.portcheck.Status", NULL, PC_VARLINK_TIMEOUT_MS, &reply);
+	if (fresh && !(params = json_pack("{s:b}", "fresh", 1)))
+		return no_answer(err, path, -ENOMEM);
+	r = pc_varlink_call(fd, "io.portcheck.Status", params, PC_VARLINK_TIMEOUT_MS, &reply);
 	if (r < 0)
 		return no_answer(err, path, r);
 	if (reply.error) {
@@ -331,12 +344,12 @@ static int get_status(const char *path, FILE *err, struct pc_varlink_reply *ret_
 	return ret;
 }
 
-static int cmd_status(const char *path, bool json)
+static int cmd_status(const char *path, bool fresh, bool json)
 {
 	struct pc_varlink_reply reply;
 	int ret;
 
-	ret = get_status(path, stderr, &reply);
+	ret = get_status(path, stderr, fresh, &reply);
 	if (ret != EXIT_CLEAN)
 		return ret;
 	ret = pc_render_status_findings(reply.parameters) > 0 ? EXIT_FINDINGS : EXIT_CLEAN;
@@ -403,7 +416,7 @@ static int check_fetch(const char *path, const struct pc_config *cfg, bool captu
 
 	if (!err)
 		err = stderr;
-	ret = get_status(path, err, ret_reply);
+	ret = get_status(path, err, false, ret_reply);
 	if (ret == EXIT_CLEAN) {
 		r = pc_check_evaluate(ret_reply->parameters, cfg, ret_check);
 		if (r < 0) {
@@ -643,20 +656,29 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"socket", required_argument, NULL, 's'},	{"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},		{"version", no_argument, NULL, 'V'},
-	    {"from", required_argument, NULL, 'f'},	{"iface", required_argument, NULL, 'i'},
-	    {"to", required_argument, NULL, 't'},	{"zone", required_argument, NULL, 'z'},
-	    {"permanent", no_argument, NULL, 'P'},	{"timeout", required_argument, NULL, 'T'},
-	    {"dry-run", no_argument, NULL, 'n'},	{"quiet", no_argument, NULL, 'q'},
-	    {"textfile", required_argument, NULL, 'x'}, {"nagios", no_argument, NULL, 'N'},
-	    {"config", required_argument, NULL, 'c'},	{},
+	    {"socket", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"iface", required_argument, NULL, 'i'},
+	    {"to", required_argument, NULL, 't'},
+	    {"zone", required_argument, NULL, 'z'},
+	    {"permanent", no_argument, NULL, 'P'},
+	    {"timeout", required_argument, NULL, 'T'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"textfile", required_argument, NULL, 'x'},
+	    {"nagios", no_argument, NULL, 'N'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"fresh", no_argument, NULL, 'F'},
+	    {},
 	};
 	struct explain_args ex = {0};
 	struct change_args ch = {0};
 	struct check_args ck = {0};
 	const char *socket_arg = NULL, *command;
-	bool json = false;
+	bool json = false, fresh = false;
 	int c;
 
 	/* Our own messages, not getopt's: they end in the --help hint. */
@@ -693,6 +715,9 @@ int main(int argc, char **argv)
 		case 'q':
 			ck.quiet = true;
 			break;
+		case 'F':
+			fresh = true;
+			break;
 		case 'x':
 			ck.textfile = optarg;
 			break;
@@ -718,6 +743,8 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("no command given");
 	command = argv[optind++];
+	if (fresh && strcmp(command, "status") != 0)
+		return usage_error("--fresh belongs to status");
 	if (strcmp(command, "check") == 0) {
 		if (ex.from || ex.iface || ex.to)
 			return usage_error("--from, --iface and --to belong to explain");
@@ -770,7 +797,7 @@ int main(int argc, char **argv)
 	if (strcmp(command, "status") == 0) {
 		if (optind < argc)
 			return usage_error("unexpected argument '%s'", argv[optind]);
-		return cmd_status(pc_varlink_socket_path(socket_arg), json);
+		return cmd_status(pc_varlink_socket_path(socket_arg), fresh, json);
 	}
 	return usage_error("unknown command '%s'", command);
 }

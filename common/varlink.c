@@ -406,3 +406,36 @@ int pc_varlink_message_serialize(const json_t *msg, char **ret, size_t *ret_len)
 	*ret_len = strlen(s) + 1;
 	return 0;
 }
+
+int pc_varlink_blob_new(const json_t *msg, struct pc_varlink_blob **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	struct pc_varlink_blob *b;
+	size_t len;
+	int r;
+
+	r = pc_varlink_message_serialize(msg, &text, &len);
+	if (r < 0)
+		return r;
+	b = malloc(sizeof(*b) + len);
+	if (!b)
+		return -ENOMEM;
+	b->refs = 1;
+	b->len = len;
+	memcpy(b->data, text, len);
+	*ret = b;
+	return 0;
+}
+
+struct pc_varlink_blob *pc_varlink_blob_ref(struct pc_varlink_blob *b)
+{
+	if (b)
+		b->refs++;
+	return b;
+}
+
+void pc_varlink_blob_unref(struct pc_varlink_blob *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}

@@ -48,6 +48,9 @@ static __attribute__((noreturn)) void child_run(pc_bg_job_fn fn, void *arg, int 
 	text = json_dumps(result, JSON_COMPACT);
 	if (!text)
 		_exit(ENOMEM);
+	/* Too large for any client: say so rather than have the parent read it all. */
+	if (strlen(text) > PC_BG_ANALYSIS_MAX_REPORT)
+		_exit(EFBIG);
 	_exit(write_all(fd, text, strlen(text)) < 0 ? EPIPE : 0);
 }
 

@@ -293,7 +293,8 @@ static int complete_query(const struct pc_netif *ni, const struct pc_explain_que
 }
 
 int pc_explain_collect(const struct pc_status_options *opts, const struct pc_explain_query *q,
-		       json_t **ret, const char **ret_param, char **ret_error)
+		       json_t **ret, const char **ret_param, char **ret_error,
+		       struct pc_freshness *ret_freshness)
 {
 	struct pc_sources src;
 	struct pc_path path = {0};
@@ -307,6 +308,9 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 	r = pc_sources_read(opts, &src);
 	if (r < 0)
 		return r;
+	/* A query that does not fit the host depends on the same state as an answer. */
+	if (ret_freshness)
+		pc_freshness_of_ruleset(&src.nft, src.nft_ok, ret_freshness);
 	r = complete_query(&src.netif, q, &link, &to, ret_param, ret_error);
 	if (r < 0)
 		goto out;

@@ -405,6 +405,15 @@ static int elem_cb(struct nftnl_set_elem *e, void *userdata)
 	    nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION) == 0)
 		return 0;
 
+	/* Expiry removes the element without any notification: whoever keeps an answer
+	 * must know when the first one goes (pc_freshness). */
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) {
+		uint64_t left = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+
+		if (s->next_expiry_ms == 0 || left < s->next_expiry_ms)
+			s->next_expiry_ms = left;
+	}
+
 	x = vec_push(&s->elems, &s->n_elems, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
@@ -763,7 +772,7 @@ static int gen_cb(const struct nlmsghdr *nlh, void *userdata)
 }
 
 /* The ruleset's generation id, which every committed change increments. */
-static int nft_getgen(uint32_t *ret)
+int pc_nft_read_genid(uint32_t *ret)
 {
 	_cleanup_(mnl_socket_closep) struct mnl_socket *nl = NULL;
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
@@ -904,7 +913,7 @@ static int read_once(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *re
 
 	if (!b)
 		return -ENOMEM;
-	r = nft_getgen(&gen);
+	r = pc_nft_read_genid(&gen);
 	if (r < 0)
 		return r;
 	/* The listing first: libnftables' cache is gone before the model grows. */
@@ -924,7 +933,7 @@ static int read_once(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *re
 	if (r >= 0)
 		r = dump(&c, NFT_MSG_GETRULE, NFPROTO_UNSPEC, NULL, NULL);
 	if (r >= 0)
-		r = nft_getgen(&gen_after);
+		r = pc_nft_read_genid(&gen_after);
 	if (r < 0)
 		return r;
 	if (gen_after != gen)

@@ -54,7 +54,7 @@ int pc_polkit_parse_start_time(const char *stat, uint64_t *ret)
 	return 0;
 }
 
-static int read_start_time(pid_t pid, uint64_t *ret)
+int pc_polkit_read_start_time(pid_t pid, uint64_t *ret)
 {
 	char path[64], buf[1024];
 	_cleanup_close_ int fd = -1;
@@ -119,7 +119,8 @@ static DBusMessage *build(pid_t pid, uid_t uid, uint64_t start, const char *acti
 	return m;
 }
 
-int pc_polkit_check(pid_t pid, uid_t uid, const char *action, int timeout_ms, char **ret_error)
+int pc_polkit_check(pid_t pid, uid_t uid, uint64_t start_time, const char *action, int timeout_ms,
+		    char **ret_error)
 {
 	DBusError err = DBUS_ERROR_INIT;
 	DBusConnection *bus;
@@ -131,9 +132,11 @@ int pc_polkit_check(pid_t pid, uid_t uid, const char *action, int timeout_ms, ch
 
 	if (pid <= 0)
 		return fail(ret_error, -EINVAL, "the caller's pid is unknown");
-	r = read_start_time(pid, &start);
-	if (r < 0)
-		return fail(ret_error, r, "cannot read the caller's start time: %s", strerror(-r));
+	/* The start time taken when the caller connected: one read now could belong to a
+	 * process that reused the pid since. */
+	start = start_time;
+	if (start == 0)
+		return fail(ret_error, -ESRCH, "the caller's start time is unknown");
 	m = build(pid, uid, start, action);
 	if (!m)
 		return -ENOMEM;

@@ -108,16 +108,19 @@ void pc_sources_clear(struct pc_sources *src)
 	*src = (struct pc_sources){0};
 }
 
-int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
+int pc_status_collect_ex(const struct pc_status_options *opts, json_t **ret,
+			 struct pc_freshness *ret_freshness)
 {
 	struct pc_sources src;
 	struct pc_report report = {0};
+	struct pc_freshness fresh;
 	json_t *reply;
 	int r;
 
 	r = pc_sources_read(opts, &src);
 	if (r < 0)
 		return r;
+	pc_freshness_of_ruleset(&src.nft, src.nft_ok, &fresh);
 	struct pc_analysis_input in = pc_sources_input(&src);
 	in.progress = opts->progress;
 	in.progress_userdata = opts->progress_userdata;
@@ -130,9 +133,16 @@ int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
 		goto out;
 	}
 	*ret = reply;
+	if (ret_freshness)
+		*ret_freshness = fresh;
 	r = 0;
 out:
 	pc_report_clear(&report);
 	pc_sources_clear(&src);
 	return r;
+}
+
+int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
+{
+	return pc_status_collect_ex(opts, ret, NULL);
 }

@@ -22,10 +22,12 @@
 #include "portcheck/varlink.h"
 #include "portcheck/varlink_server.h"
 
-#define DEFAULT_MAX_CONNECTIONS 256u
+#define DEFAULT_MAX_CONNECTIONS 512u
+#define DEFAULT_MAX_CONNECTIONS_PER_USER 32u
 #define DEFAULT_IDLE_TIMEOUT_MS 60000u
+#define DEFAULT_REQUEST_TIMEOUT_MS 10000u
 #define DEFAULT_MAX_REQUESTS 1000u
-#define DEFAULT_MAX_OUTPUT ((size_t)16 << 20)
+#define DEFAULT_MAX_OUTPUT PC_VARLINK_MAX_MESSAGE
 #define READ_CHUNK 16384
 #define MAX_EVENTS 64
 /* Connections accepted per wakeup: a connect flood must not starve established ones. */
@@ -89,6 +91,12 @@ struct source {
 	enum source_kind kind;
 };
 
+/* Connections per user, for the per-user cap and for choosing whom to evict. */
+struct user_count {
+	uid_t uid;
+	unsigned n;
+};
+
 struct conn {
 	struct source src; /* first: epoll data points here */
 	struct pc_server *server;
@@ -96,16 +104,32 @@ struct conn {
 	int fd;
 	struct pc_peer peer;
 	struct pc_varlink_buf in;
+	/* What is to be sent: a shared message first (a reply built once for many), then
+	 * the connection's own buffer. */
+	struct pc_varlink_blob *blob;
+	size_t blob_sent;
 	char *out;
 	size_t out_size, out_alloc, out_sent;
-	uint64_t last_active_ms;
+	uint64_t last_active_ms;   /* the last request taken or reply sent: bytes do not count */
+	uint64_t partial_since_ms; /* a message is being received since then; 0: none */
 	unsigned n_requests;
-	uint32_t events; /* registered with epoll */
-	bool read_eof;	 /* the peer will send no more */
-	bool deferred;	 /* a handler will reply later (pc_server_reply_deferred) */
-	bool closing;	 /* close once the output is flushed */
+	uint32_t events;	  /* registered with epoll */
+	bool in_epoll;		  /* still in the epoll set */
+	bool read_eof;		  /* the peer will send no more */
+	bool peer_gone;		  /* the peer hung up: nothing can be sent any more */
+	bool deferred;		  /* a handler will reply later (pc_server_reply_deferred) */
+	bool deferred_oneway;	  /* ... to a oneway call: the reply is not sent */
+	bool dispatching;	  /* inside its handler: a deferred reply is only queued */
+	bool replied_in_dispatch; /* ... and that happened */
+	int deferred_error;	  /* how queueing that reply failed, or 0 */
+	bool closing;		  /* close once the output is flushed */
+	bool dead;		  /* closed; freed after the current batch of events */
+	struct pc_varlink_deferred *pending; /* the deferred call's token (not owned) */
 	/* Doubly linked, least recently active first, for idle timeouts in O(1). */
 	struct conn *prev, *next;
+	/* Doubly linked, oldest unfinished message first, for the message deadline. */
+	struct conn *pprev, *pnext;
+	struct conn *next_dead;
 };
 
 /* An fd of the embedding program's (pc_server_add_fd). */
@@ -127,9 +151,21 @@ struct pc_server {
 	uint64_t accept_resume_ms;
 	unsigned n_rejected;
 	uint64_t rejected_logged_ms;
-	struct conn *oldest, *newest;
+	struct conn *oldest, *newest;		      /* every live connection, by activity */
+	struct conn *partial_oldest, *partial_newest; /* those receiving a message */
+	struct conn *dead;			      /* closed, to be freed after the batch */
 	size_t n_conns;
+	struct user_count *users; /* one per uid with connections; unordered */
+	size_t n_users, users_alloc;
 	uint64_t next_id;
+};
+
+/* The promise of a deferred reply. Points at its connection while that is alive. */
+struct pc_varlink_deferred {
+	struct conn *conn; /* NULL once the connection has gone */
+	bool oneway;
+	pc_varlink_gone_fn gone;
+	void *gone_userdata;
 };
 
 __attribute__((format(printf, 3, 4))) static void server_log(struct pc_server *s, int priority,
@@ -150,170 +186,78 @@ __attribute__((format(printf, 3, 4))) static void server_log(struct pc_server *s
 	server_log((c)->server, priority, "connection %" PRIu64 " (pid %d, uid %u): " fmt,         \
 		   (c)->id, (int)(c)->peer.pid, (unsigned)(c)->peer.uid, ##__VA_ARGS__)
 
-/* ---- peer credentials ---- */
-
-static bool gid_in(const gid_t *v, size_t n, gid_t gid)
+/* Refusals are logged at most once per REJECT_LOG_INTERVAL_MS, with how many there were:
+ * a flood of them must not flood the journal. */
+static void log_refusal(struct pc_server *s, const char *why, uid_t uid)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == gid)
-			return true;
-	return false;
+	uint64_t now = pc_now_ms();
+
+	s->n_rejected++;
+	if (s->rejected_logged_ms != 0 && now - s->rejected_logged_ms < REJECT_LOG_INTERVAL_MS)
+		return;
+	server_log(s, LOG_WARNING, "%u connection(s) refused, the last from uid %u: %s",
+		   s->n_rejected, (unsigned)uid, why);
+	s->n_rejected = 0;
+	s->rejected_logged_ms = now;
 }
 
-/*
- * Supplementary groups from /proc/PID/status. The pid may have been reused since
- * connect(), so the process must still have the peer's effective uid; otherwise -ESRCH.
- */
-static int proc_in_group(pid_t pid, uid_t uid, gid_t gid)
+/* ---- per-user accounting ---- */
+
+static struct user_count *user_find(struct pc_server *s, uid_t uid)
 {
-	char path[64], *line = NULL;
-	bool uid_ok = false, found = false, have_groups = false;
-	size_t n = 0;
-	FILE *f;
-
-	if (pid <= 0)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (getline(&line, &n, f) > 0) {
-		if (strncmp(line, "Uid:", 4) == 0) {
-			unsigned long r, e;
-
-			uid_ok =
-			    sscanf(line + 4, "%lu %lu", &r, &e) == 2 && e == (unsigned long)uid;
-		} else if (strncmp(line, "Groups:", 7) == 0) {
-			char *p = line + 7, *end;
-
-			have_groups = true;
-			for (;;) {
-				unsigned long g;
-
-				errno = 0;
-				g = strtoul(p, &end, 10);
-				if (end == p || errno)
-					break;
-				if (g == (unsigned long)gid)
-					found = true;
-				p = end;
-			}
-		}
-	}
-	free(line);
-	fclose(f);
-	if (!uid_ok || !have_groups)
-		return -ESRCH;
-	return found;
+	for (size_t i = 0; i < s->n_users; i++)
+		if (s->users[i].uid == uid)
+			return &s->users[i];
+	return NULL;
 }
 
-/* The user database's idea of @uid's groups: what a fresh login would have. */
-static int database_in_group(uid_t uid, gid_t pgid, gid_t gid)
+static unsigned user_connections(struct pc_server *s, uid_t uid)
 {
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_free_ gid_t *groups = NULL;
-	struct passwd pw, *res = NULL;
-	size_t bufsize = 4096;
-	int ngroups = 64, r;
+	struct user_count *u = user_find(s, uid);
 
-	for (;;) {
-		free(buf);
-		buf = malloc(bufsize);
-		if (!buf)
-			return -ENOMEM;
-		r = getpwuid_r(uid, &pw, buf, bufsize, &res);
-		if (r != ERANGE)
-			break;
-		if (bufsize > 1 << 20)
-			return -ERANGE;
-		bufsize *= 2;
+	return u ? u->n : 0;
+}
+
+static int user_add(struct pc_server *s, uid_t uid)
+{
+	struct user_count *u = user_find(s, uid);
+
+	if (u) {
+		u->n++;
+		return 0;
 	}
-	if (r != 0)
-		return -r;
-	if (!res)
-		return -ESRCH;
-
-	for (;;) {
-		int n = ngroups;
-		gid_t *p = realloc(groups, sizeof(gid_t) * (size_t)ngroups);
+	if (s->n_users == s->users_alloc) {
+		size_t n = s->users_alloc ? s->users_alloc * 2 : 16;
+		struct user_count *p = reallocarray(s->users, n, sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
-		groups = p;
-		if (getgrouplist(pw.pw_name, pgid, groups, &n) >= 0)
-			return gid_in(groups, (size_t)n, gid);
-		if (n <= ngroups || n > 65536)
-			return -ERANGE;
-		ngroups = n;
+		s->users = p;
+		s->users_alloc = n;
 	}
-}
-
-int pc_peer_in_group(const struct pc_peer *peer, gid_t gid)
-{
-	int r;
-
-	if (peer->gid == gid)
-		return 1;
-	/*
-	 * The groups the connecting process actually had, recorded by the kernel at
-	 * connect(): race-free and exactly what the kernel itself checks for file access.
-	 */
-	if (peer->have_groups)
-		return gid_in(peer->groups, peer->n_groups, gid);
-	/*
-	 * Without SO_PEERGROUPS, prefer the process's own groups over the user database:
-	 * a user added to the group after logging in does not have it yet, and a process
-	 * that dropped its groups (setgroups(), a sandboxed service) no longer has them;
-	 * the database would grant both. The database is the last resort, for a process
-	 * that is gone or whose pid now belongs to someone else.
-	 */
-	r = proc_in_group(peer->pid, peer->uid, gid);
-	if (r >= 0)
-		return r;
-	return database_in_group(peer->uid, peer->gid, gid);
-}
-
-static int peer_read(int fd, struct pc_peer *ret)
-{
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
-	_cleanup_free_ gid_t *groups = NULL;
-	socklen_t glen = 64 * sizeof(gid_t);
-	bool have_groups = false;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
-		return -errno;
-	if (len != sizeof(uc))
-		return -EIO;
-
-	for (int tries = 0; tries < 4; tries++) {
-		gid_t *p = realloc(groups, glen ? glen : sizeof(gid_t));
-		socklen_t l = glen;
-
-		if (!p)
-			return -ENOMEM;
-		groups = p;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &l) == 0) {
-			glen = l;
-			have_groups = true;
-			break;
-		}
-		/* ERANGE tells the size needed; anything else (ENOPROTOOPT on kernels
-		 * before 4.13) means the fallbacks of pc_peer_in_group() apply. */
-		if (errno != ERANGE || l <= glen)
-			break;
-		glen = l;
-	}
-
-	*ret = (struct pc_peer){
-	    .pid = uc.pid,
-	    .uid = uc.uid,
-	    .gid = uc.gid,
-	    .have_groups = have_groups,
-	    .n_groups = have_groups ? glen / sizeof(gid_t) : 0,
-	    .groups = have_groups ? TAKE_PTR(groups) : NULL,
-	};
+	s->users[s->n_users++] = (struct user_count){.uid = uid, .n = 1};
 	return 0;
+}
+
+static void user_remove(struct pc_server *s, uid_t uid)
+{
+	struct user_count *u = user_find(s, uid);
+
+	if (!u)
+		return;
+	if (--u->n == 0)
+		*u = s->users[--s->n_users];
+}
+
+/* The non-root user with the most connections, or NULL. */
+static struct user_count *user_heaviest(struct pc_server *s)
+{
+	struct user_count *best = NULL;
+
+	for (size_t i = 0; i < s->n_users; i++)
+		if (s->users[i].uid != 0 && (!best || s->users[i].n > best->n))
+			best = &s->users[i];
+	return best;
 }
 
 /* ---- connections ---- */
@@ -334,15 +278,10 @@ static void conn_unlink(struct conn *c)
 	c->prev = c->next = NULL;
 }
 
-static void conn_touch(struct conn *c)
+static void conn_append(struct conn *c)
 {
 	struct pc_server *s = c->server;
 
-	c->last_active_ms = pc_now_ms();
-	if (s->newest == c)
-		return;
-	conn_unlink(c);
-	/* append */
 	c->prev = s->newest;
 	c->next = NULL;
 	if (s->newest)
@@ -350,6 +289,60 @@ static void conn_touch(struct conn *c)
 	s->newest = c;
 	if (!s->oldest)
 		s->oldest = c;
+}
+
+/* Activity that counts against the idle timeout: a request taken or a reply sent. */
+static void conn_touch(struct conn *c)
+{
+	c->last_active_ms = pc_now_ms();
+	if (c->server->newest == c)
+		return;
+	conn_unlink(c);
+	conn_append(c);
+}
+
+static void partial_unlink(struct conn *c)
+{
+	struct pc_server *s = c->server;
+
+	if (!c->partial_since_ms)
+		return;
+	if (c->pprev)
+		c->pprev->pnext = c->pnext;
+	else
+		s->partial_oldest = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
+	else
+		s->partial_newest = c->pprev;
+	c->pprev = c->pnext = NULL;
+	c->partial_since_ms = 0;
+}
+
+/*
+ * Keep the message deadline in step with the input: a connection holding part of a
+ * message has request_timeout_ms from the message's first byte to complete it, however
+ * slowly the bytes trickle in.
+ */
+static void partial_update(struct conn *c)
+{
+	struct pc_server *s = c->server;
+	bool partial = pc_varlink_buf_pending(&c->in) > 0 && !c->dead;
+
+	if (!partial) {
+		partial_unlink(c);
+		return;
+	}
+	if (c->partial_since_ms)
+		return;
+	c->partial_since_ms = pc_now_ms();
+	c->pprev = s->partial_newest;
+	c->pnext = NULL;
+	if (s->partial_newest)
+		s->partial_newest->pnext = c;
+	s->partial_newest = c;
+	if (!s->partial_oldest)
+		s->partial_oldest = c;
 }
 
 static void accept_resume(struct pc_server *s)
@@ -372,26 +365,92 @@ static void accept_pause(struct pc_server *s)
 	}
 }
 
-static void conn_free(struct conn *c)
+static void conn_epoll_remove(struct conn *c)
+{
+	/* Explicitly: closing removes it only with the last reference to the socket, and a
+	 * child process of the embedding program (the daemon's background analysis) may
+	 * briefly hold a copy; the set would then keep reporting events for it. */
+	if (c->in_epoll)
+		(void)epoll_ctl(c->server->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->in_epoll = false;
+}
+
+/*
+ * Close @c: out of every list and the epoll set, the socket closed, its deferred call's
+ * owner told. The memory is freed only after the current batch of events
+ * (server_reap), because a later event of the same batch may point at it: events are
+ * dispatched from an array epoll_wait filled before any of them ran.
+ */
+static void conn_kill(struct conn *c)
 {
 	struct pc_server *s = c->server;
+	struct pc_varlink_deferred *d = c->pending;
 
+	if (c->dead)
+		return;
+	c->dead = true;
 	conn_unlink(c);
+	partial_unlink(c);
 	s->n_conns--;
-
-	/* Remove it from the epoll set explicitly: closing removes it only with the last
-	 * reference to the socket, and a child process of the embedding program (the
-	 * daemon's background analysis) may briefly hold a copy; the set would then keep
-	 * reporting events that point at the freed connection. */
-	(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+	user_remove(s, c->peer.uid);
+	conn_epoll_remove(c);
 	close(c->fd);
-	pc_varlink_buf_clear(&c->in);
-	free(c->out);
-	free(c->peer.groups);
-	free(c);
-
+	c->fd = -1;
+	c->next_dead = s->dead;
+	s->dead = c;
+	if (d) {
+		c->pending = NULL;
+		d->conn = NULL;
+		/* The owner may cancel the work; it must not free anything the loop is
+		 * using (it runs inside event dispatch). */
+		if (d->gone)
+			d->gone(d->gone_userdata);
+	}
 	/* A slot (or a file descriptor) is free again. */
 	accept_resume(s);
+}
+
+static void conn_free(struct conn *c)
+{
+	pc_varlink_buf_clear(&c->in);
+	pc_varlink_blob_unref(c->blob);
+	free(c->out);
+	pc_peer_clear(&c->peer);
+	free(c);
+}
+
+/* Free the connections closed during the last batch of events. */
+static void server_reap(struct pc_server *s)
+{
+	while (s->dead) {
+		struct conn *c = s->dead;
+
+		s->dead = c->next_dead;
+		conn_free(c);
+	}
+}
+
+/*
+ * Make room for a connection of @uid when every slot is taken: the oldest idle
+ * connection (no reply being computed) of the user with the most connections goes,
+ * unless that is @uid itself. Root is never the victim. Returns true if a slot is free.
+ */
+static bool make_room(struct pc_server *s, uid_t uid)
+{
+	struct user_count *heavy = user_heaviest(s);
+
+	if (!heavy || (uid != 0 && heavy->uid == uid) ||
+	    (uid != 0 && heavy->n <= user_connections(s, uid) + 1))
+		return false;
+	for (struct conn *c = s->oldest; c; c = c->next) {
+		if (c->peer.uid != heavy->uid || c->deferred)
+			continue;
+		conn_log(c, LOG_NOTICE, "closed to make room: uid %u holds the most connections",
+			 (unsigned)heavy->uid);
+		conn_kill(c);
+		return true;
+	}
+	return false;
 }
 
 static int conn_new(struct pc_server *s, int fd)
@@ -402,13 +461,26 @@ static int conn_new(struct pc_server *s, int fd)
 	struct conn *c;
 	int r;
 
-	r = peer_read(fd, &peer);
+	r = pc_peer_read(fd, &peer);
 	if (r < 0)
 		return r;
 
+	/* Root's own requests are always served; everyone else shares what is left. */
+	if (peer.uid != 0 && user_connections(s, peer.uid) >= s->cfg.max_connections_per_user) {
+		log_refusal(s, "per-user connection limit reached", peer.uid);
+		pc_peer_clear(&peer);
+		return 0;
+	}
+	if (s->n_conns >= s->cfg.max_connections && !make_room(s, peer.uid)) {
+		log_refusal(s, "connection limit reached", peer.uid);
+		pc_peer_clear(&peer);
+		return 0;
+	}
+
 	c = calloc(1, sizeof(*c));
-	if (!c) {
-		free(peer.groups);
+	if (!c || user_add(s, peer.uid) < 0) {
+		free(c);
+		pc_peer_clear(&peer);
 		return -ENOMEM;
 	}
 	c->src.kind = SOURCE_CONN;
@@ -422,30 +494,21 @@ static int conn_new(struct pc_server *s, int fd)
 	ev = (struct epoll_event){.events = c->events, .data.ptr = &c->src};
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		r = -errno;
-		free(c->peer.groups);
+		user_remove(s, peer.uid);
+		pc_peer_clear(&c->peer);
 		free(c);
 		return r;
 	}
+	c->in_epoll = true;
 	fd_owned = -1;
 
-	/* Into the idle list as the newest. */
-	c->prev = s->newest;
-	if (s->newest)
-		s->newest->next = c;
-	s->newest = c;
-	if (!s->oldest)
-		s->oldest = c;
+	conn_append(c);
 	s->n_conns++;
 	c->last_active_ms = pc_now_ms();
 
 	conn_log(c, LOG_DEBUG, "connected");
 	return 0;
 }
-
-struct pc_varlink_deferred {
-	uint64_t conn_id;
-	bool oneway;
-};
 
 int pc_varlink_call_defer(const struct pc_varlink_call *call, struct pc_varlink_deferred **ret)
 {
@@ -454,45 +517,46 @@ int pc_varlink_call_defer(const struct pc_varlink_call *call, struct pc_varlink_
 
 	if (!d)
 		return -ENOMEM;
-	d->conn_id = c->id;
+	d->conn = c;
 	d->oneway = call->request->oneway;
 	c->deferred = true;
+	c->deferred_oneway = d->oneway;
+	c->pending = d;
 	*ret = d;
 	return 0;
 }
 
+void pc_varlink_deferred_on_gone(struct pc_varlink_deferred *d, pc_varlink_gone_fn fn,
+				 void *userdata)
+{
+	d->gone = fn;
+	d->gone_userdata = userdata;
+}
+
+bool pc_varlink_deferred_alive(const struct pc_varlink_deferred *d)
+{
+	return d && d->conn;
+}
+
 void pc_varlink_deferred_free(struct pc_varlink_deferred *d)
 {
+	if (!d)
+		return;
+	if (d->conn)
+		d->conn->pending = NULL;
 	free(d);
 }
 
-/* Queue a message for sending. The reference to @msg is consumed. */
-static int conn_queue(struct conn *c, json_t *msg)
+static size_t conn_unsent(const struct conn *c)
 {
-	_cleanup_json_ json_t *m = msg;
-	_cleanup_free_ char *data = NULL;
-	size_t len, pending = c->out_size - c->out_sent;
-	int r;
+	return (c->blob ? c->blob->len - c->blob_sent : 0) + (c->out_size - c->out_sent);
+}
 
-	if (!m)
-		return -ENOMEM;
-	r = pc_varlink_message_serialize(m, &data, &len);
-	if (r < 0)
-		return r;
-	if (len > c->server->cfg.max_output - pending) {
-		conn_log(c, LOG_WARNING,
-			 "dropped: %zu bytes of replies unsent, over the limit of %zu",
-			 pending + len, c->server->cfg.max_output);
-		return -ENOBUFS;
-	}
-	if (pending == 0) {
-		/* The common case: hand the serialised buffer over without copying. */
-		free(c->out);
-		c->out = TAKE_PTR(data);
-		c->out_size = c->out_alloc = len;
-		c->out_sent = 0;
-		return 0;
-	}
+/* Append @len bytes to the connection's own output buffer. */
+static int conn_append_out(struct conn *c, const char *data, size_t len)
+{
+	size_t pending = c->out_size - c->out_sent;
+
 	if (c->out_sent > 0) {
 		memmove(c->out, c->out + c->out_sent, pending);
 		c->out_size = pending;
@@ -511,29 +575,92 @@ static int conn_queue(struct conn *c, json_t *msg)
 	return 0;
 }
 
-/* Send as much as the socket takes now; never block. */
-static int conn_flush(struct conn *c)
+/* Queue a serialised message. The reference to @b is consumed. */
+static int conn_queue_blob(struct conn *c, struct pc_varlink_blob *b)
 {
-	while (c->out_sent < c->out_size) {
-		ssize_t n = send(c->fd, c->out + c->out_sent, c->out_size - c->out_sent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+	int r;
 
-		if (n < 0) {
+	if (c->peer_gone) {
+		pc_varlink_blob_unref(b);
+		return 0;
+	}
+	if (b->len > c->server->cfg.max_output - conn_unsent(c)) {
+		conn_log(c, LOG_WARNING,
+			 "dropped: %zu bytes of replies unsent, over the limit of %zu",
+			 conn_unsent(c) + b->len, c->server->cfg.max_output);
+		pc_varlink_blob_unref(b);
+		return -ENOBUFS;
+	}
+	if (conn_unsent(c) == 0) {
+		/* The common case: send from the shared message, no copy. */
+		pc_varlink_blob_unref(c->blob);
+		c->blob = b;
+		c->blob_sent = 0;
+		return 0;
+	}
+	r = conn_append_out(c, b->data, b->len);
+	pc_varlink_blob_unref(b);
+	return r;
+}
+
+/* Queue a message for sending. The reference to @msg is consumed. */
+static int conn_queue(struct conn *c, json_t *msg)
+{
+	_cleanup_json_ json_t *m = msg;
+	struct pc_varlink_blob *b;
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	r = pc_varlink_blob_new(m, &b);
+	if (r < 0)
+		return r;
+	return conn_queue_blob(c, b);
+}
+
+static int send_some(struct conn *c, const char *p, size_t n, size_t *sent)
+{
+	while (*sent < n) {
+		ssize_t w = send(c->fd, p + *sent, n - *sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
 			return -errno;
 		}
-		c->out_sent += (size_t)n;
-		conn_touch(c);
+		*sent += (size_t)w;
 	}
+	return 1;
+}
+
+/* Send as much as the socket takes now; never block. */
+static int conn_flush(struct conn *c)
+{
+	int r;
+
+	if (c->peer_gone || conn_unsent(c) == 0)
+		return 0;
+	if (c->blob) {
+		r = send_some(c, c->blob->data, c->blob->len, &c->blob_sent);
+		if (r <= 0)
+			return r;
+		pc_varlink_blob_unref(c->blob);
+		c->blob = NULL;
+		c->blob_sent = 0;
+	}
+	r = send_some(c, c->out, c->out_size, &c->out_sent);
+	if (r <= 0)
+		return r;
 	c->out_sent = c->out_size = 0;
 	if (c->out_alloc > KEEP_BUFFER) {
 		free(c->out);
 		c->out = NULL;
 		c->out_alloc = 0;
 	}
+	/* A whole reply went out: that is activity. */
+	conn_touch(c);
 	return 0;
 }
 
@@ -546,10 +673,12 @@ static int conn_protocol_error(struct conn *c, const char *reason)
 			  pc_varlink_error_new_string(PC_VARLINK_ERROR_PROTOCOL, "reason", reason));
 }
 
+/* Read one chunk. Bytes alone are not activity: see partial_update. */
 static int conn_read(struct conn *c)
 {
 	char buf[READ_CHUNK];
 	ssize_t n;
+	int r;
 
 	n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0) {
@@ -561,8 +690,9 @@ static int conn_read(struct conn *c)
 		c->read_eof = true;
 		return 0;
 	}
-	conn_touch(c);
-	return pc_varlink_buf_feed(&c->in, buf, (size_t)n);
+	r = pc_varlink_buf_feed(&c->in, buf, (size_t)n);
+	partial_update(c);
+	return r;
 }
 
 /* ---- dispatch ---- */
@@ -683,8 +813,12 @@ static int dispatch(struct conn *c, const struct pc_varlink_request *req, json_t
 		r = method->fn(&call, s->cfg.userdata, &reply);
 		if (r < 0)
 			return r;
-		if (!reply && c->deferred)
-			return 1; /* pc_server_reply_deferred() will answer */
+		/* Deferred: pc_server_reply_deferred() answers later, or already did
+		 * from inside the handler (then the reply is queued). */
+		if (!reply && (c->deferred || c->replied_in_dispatch)) {
+			c->replied_in_dispatch = false;
+			return 1;
+		}
 		if (!reply)
 			return -EINVAL;
 	}
@@ -707,6 +841,7 @@ static int conn_handle(struct conn *c, const char *msg, size_t len)
 	json_t *reply;
 	int r;
 
+	conn_touch(c);
 	if (++c->n_requests > c->server->cfg.max_requests) {
 		char reason[96];
 
@@ -721,7 +856,19 @@ static int conn_handle(struct conn *c, const char *msg, size_t len)
 	if (r < 0)
 		return r;
 
+	/* The peer hung up: a oneway call it left behind still runs (it asked for the
+	 * effect, not the answer); anything else would answer no one. */
+	if (c->peer_gone && !req.oneway) {
+		pc_varlink_request_clear(&req);
+		return 0;
+	}
+
+	c->dispatching = true;
 	r = dispatch(c, &req, &reply);
+	c->dispatching = false;
+	if (r == 1 && c->deferred_error < 0)
+		r = c->deferred_error;
+	c->deferred_error = 0;
 	if (r < 0) {
 		conn_log(c, LOG_ERR, "%s failed: %s", req.method, strerror(-r));
 		pc_varlink_request_clear(&req);
@@ -749,7 +896,7 @@ static int conn_process(struct conn *c)
 	size_t len;
 	int r;
 
-	while (!c->closing && !c->deferred && c->out_sent == c->out_size) {
+	while (!c->dead && !c->closing && !c->deferred && conn_unsent(c) == 0) {
 		r = pc_varlink_buf_next(&c->in, &msg, &len);
 		if (r == -EMSGSIZE) {
 			char reason[96];
@@ -763,10 +910,12 @@ static int conn_process(struct conn *c)
 				    c, "connection closed in the middle of a message");
 			else if (c->in.alloc > KEEP_BUFFER && pc_varlink_buf_pending(&c->in) == 0)
 				pc_varlink_buf_clear(&c->in);
+			partial_update(c);
 			if (r >= 0)
 				r = conn_flush(c);
 			return r;
 		} else if (r > 0) {
+			partial_update(c);
 			r = conn_handle(c, msg, len);
 		}
 		if (r < 0)
@@ -782,11 +931,19 @@ static int conn_process(struct conn *c)
  * it is finished (everything sent, nothing more to read), -errno on failure. */
 static int conn_update(struct conn *c)
 {
-	bool pending = c->out_sent < c->out_size;
+	bool pending = conn_unsent(c) > 0;
 	uint32_t events;
 
+	if (c->dead)
+		return 1;
 	if (!pending && !c->deferred && (c->closing || c->read_eof))
 		return 0;
+	if (c->peer_gone) {
+		/* Only a oneway call's work is awaited; the socket has nothing more to say
+		 * and would report its hangup on every wait. */
+		conn_epoll_remove(c);
+		return 1;
+	}
 	/* While a reply is unsent, read nothing more: a client that sends but does not
 	 * read stalls only itself, and its input stays bounded by one request. While it is
 	 * being computed (deferred), wait for nothing: hangups are reported anyway. */
@@ -807,6 +964,8 @@ static int conn_update(struct conn *c)
  */
 static void conn_continue(struct conn *c, int r)
 {
+	if (c->dead)
+		return;
 	if (r >= 0)
 		r = conn_process(c);
 	if (r >= 0)
@@ -816,18 +975,40 @@ static void conn_continue(struct conn *c, int r)
 	if (r <= 0) {
 		if (r == 0)
 			conn_log(c, LOG_DEBUG, "finished");
-		conn_free(c);
+		conn_kill(c);
 	}
+}
+
+/* The peer hung up (or the socket failed). */
+static void conn_hangup(struct conn *c)
+{
+	int r = 0;
+
+	/* Nobody is left to receive the answer being computed: drop it (its owner is
+	 * told, and may cancel the work). */
+	if (c->deferred && !c->deferred_oneway) {
+		conn_log(c, LOG_DEBUG, "closed by peer while its reply was being computed");
+		conn_kill(c);
+		return;
+	}
+	c->peer_gone = true;
+	pc_varlink_blob_unref(c->blob);
+	c->blob = NULL;
+	c->blob_sent = c->out_size = c->out_sent = 0;
+	/* What it sent before hanging up may hold oneway calls: read it, bounded by one
+	 * request's size (more is a protocol error anyway). */
+	for (int i = 0; r >= 0 && !c->read_eof && i <= (int)(c->in.max / READ_CHUNK) + 1; i++)
+		r = conn_read(c);
+	c->read_eof = true;
+	conn_continue(c, r);
 }
 
 static void conn_event(struct conn *c, uint32_t events)
 {
 	int r = 0;
 
-	/* The peer closed both directions or the socket failed: no one to reply to. */
 	if (events & (EPOLLERR | EPOLLHUP)) {
-		conn_log(c, LOG_DEBUG, "closed by peer");
-		conn_free(c);
+		conn_hangup(c);
 		return;
 	}
 	if (events & EPOLLOUT)
@@ -837,32 +1018,54 @@ static void conn_event(struct conn *c, uint32_t events)
 	conn_continue(c, r);
 }
 
-void pc_server_reply_deferred(struct pc_server *s, struct pc_varlink_deferred *d, json_t *reply)
+/* Deliver a deferred reply: @reply (consumed) or else @blob (consumed). */
+static void reply_deferred(struct pc_varlink_deferred *d, json_t *reply,
+			   struct pc_varlink_blob *blob)
 {
-	struct conn *c;
+	struct conn *c = d->conn;
+	bool oneway = d->oneway;
 	int r = 0;
 
-	for (c = s->oldest; c && c->id != d->conn_id; c = c->next)
-		;
-	if (!c || !c->deferred) {
+	free(d);
+	if (!c || !c->deferred || c->dead) {
 		/* The client hung up meanwhile. */
 		json_decref(reply);
-		free(d);
+		pc_varlink_blob_unref(blob);
 		return;
 	}
+	c->pending = NULL;
 	c->deferred = false;
 	conn_touch(c);
-	if (!reply)
+	if (!reply && !blob)
 		r = -ENOMEM;
-	else if (d->oneway)
+	else if (oneway) {
 		json_decref(reply);
+		pc_varlink_blob_unref(blob);
+	} else if (blob)
+		r = conn_queue_blob(c, blob);
 	else
 		r = conn_queue(c, reply);
-	free(d);
+	if (c->dispatching) {
+		/* Answered from inside its own handler: conn_handle() carries on. */
+		c->deferred_error = r < 0 ? r : 0;
+		c->replied_in_dispatch = true;
+		return;
+	}
 	/* As after any event: send, then take the next pipelined request. */
 	if (r >= 0)
 		r = conn_flush(c);
 	conn_continue(c, r);
+}
+
+void pc_server_reply_deferred(struct pc_server *s, struct pc_varlink_deferred *d, json_t *reply)
+{
+	reply_deferred(d, reply, NULL);
+}
+
+void pc_server_reply_deferred_blob(struct pc_server *s, struct pc_varlink_deferred *d,
+				   struct pc_varlink_blob *blob)
+{
+	reply_deferred(d, NULL, blob);
 }
 
 /* ---- server ---- */
@@ -884,25 +1087,8 @@ static void accept_connections(struct pc_server *s)
 			accept_pause(s);
 			return;
 		}
-
-		if (s->n_conns >= s->cfg.max_connections) {
-			/* Closing at once tells the client immediately, where leaving it in
-			 * the backlog would let it hang until it times out. */
-			uint64_t now = pc_now_ms();
-
-			close(fd);
-			s->n_rejected++;
-			if (now - s->rejected_logged_ms >= REJECT_LOG_INTERVAL_MS ||
-			    s->rejected_logged_ms == 0) {
-				server_log(s, LOG_WARNING,
-					   "%u connection(s) refused: limit of %u reached",
-					   s->n_rejected, s->cfg.max_connections);
-				s->n_rejected = 0;
-				s->rejected_logged_ms = now;
-			}
-			continue;
-		}
-
+		/* Refused ones are closed at once (conn_new), which tells the client
+		 * immediately, where leaving it in the backlog would let it hang. */
 		r = conn_new(s, fd);
 		if (r < 0)
 			server_log(s, LOG_WARNING, "dropping new connection: %s", strerror(-r));
@@ -921,9 +1107,17 @@ static void expire_idle(struct pc_server *s)
 			conn_touch(c);
 			continue;
 		}
-		conn_log(c, LOG_INFO, "dropped after %u ms without activity",
+		conn_log(c, LOG_INFO, "dropped after %u ms without a request",
 			 s->cfg.idle_timeout_ms);
-		conn_free(c);
+		conn_kill(c);
+	}
+	while (s->partial_oldest &&
+	       s->partial_oldest->partial_since_ms + s->cfg.request_timeout_ms <= now) {
+		struct conn *c = s->partial_oldest;
+
+		conn_log(c, LOG_INFO, "dropped: a message not completed within %u ms",
+			 s->cfg.request_timeout_ms);
+		conn_kill(c);
 	}
 	if (s->accept_paused && now >= s->accept_resume_ms)
 		accept_resume(s);
@@ -935,6 +1129,9 @@ static int next_timeout(const struct pc_server *s)
 
 	if (s->oldest)
 		deadline = s->oldest->last_active_ms + s->cfg.idle_timeout_ms;
+	if (s->partial_oldest &&
+	    s->partial_oldest->partial_since_ms + s->cfg.request_timeout_ms < deadline)
+		deadline = s->partial_oldest->partial_since_ms + s->cfg.request_timeout_ms;
 	if (s->accept_paused && s->accept_resume_ms < deadline)
 		deadline = s->accept_resume_ms;
 	if (deadline == UINT64_MAX)
@@ -960,8 +1157,12 @@ int pc_server_new(const struct pc_server_config *cfg, int listen_fd, struct pc_s
 	s->cfg = *cfg;
 	if (!s->cfg.max_connections)
 		s->cfg.max_connections = DEFAULT_MAX_CONNECTIONS;
+	if (!s->cfg.max_connections_per_user)
+		s->cfg.max_connections_per_user = DEFAULT_MAX_CONNECTIONS_PER_USER;
 	if (!s->cfg.idle_timeout_ms)
 		s->cfg.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+	if (!s->cfg.request_timeout_ms)
+		s->cfg.request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;
 	if (!s->cfg.max_requests)
 		s->cfg.max_requests = DEFAULT_MAX_REQUESTS;
 	if (!s->cfg.max_request_size)
@@ -1070,12 +1271,20 @@ int pc_server_run(struct pc_server *s)
 			}
 			case SOURCE_STOP:
 				return 0;
-			case SOURCE_CONN:
-				conn_event((struct conn *)src, events[i].events);
+			case SOURCE_CONN: {
+				struct conn *c = (struct conn *)src;
+
+				/* Closed by an earlier event of this batch: still allocated
+				 * (server_reap), and nothing more to do. */
+				if (!c->dead)
+					conn_event(c, events[i].events);
 				break;
 			}
+			}
 		}
+		server_reap(s);
 		expire_idle(s);
+		server_reap(s);
 	}
 }
 
@@ -1121,7 +1330,9 @@ void pc_server_free(struct pc_server *s)
 	if (!s)
 		return;
 	while (s->oldest)
-		conn_free(s->oldest);
+		conn_kill(s->oldest);
+	server_reap(s);
+	free(s->users);
 	if (s->signal_fd >= 0)
 		close(s->signal_fd);
 	if (s->epoll_fd >= 0)

@@ -123,8 +123,10 @@ static void open_netlink(struct pc_watch *w)
 {
 	static const unsigned nft_groups[] = {NFNLGRP_NFTABLES};
 	static const unsigned rt_groups[] = {
-	    RTNLGRP_LINK,	RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
-	    RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_RULE,   RTNLGRP_IPV6_RULE};
+	    RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
+	    RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE,
+	    /* forwarding and rp_filter changes are announced here */
+	    RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF};
 
 	w->nft = nl_subscribe(NETLINK_NETFILTER, nft_groups, ELEMENTSOF(nft_groups));
 	if (!w->nft)
@@ -214,7 +216,7 @@ fail:
 
 /* FNV-1a over the listening sockets' identities (not their owners: those resolve
  * lazily and a pid change alone does not change reachability). */
-static int listeners_hash(uint64_t *ret)
+int pc_listeners_hash(uint64_t *ret)
 {
 	struct pc_listener_set set = {0};
 	uint64_t h = 1469598103934665603ULL;
@@ -278,9 +280,32 @@ void pc_watch_set_rescan_interval(struct pc_watch *w, unsigned sec)
 	w->next_rescan_ms = 0; /* recomputed by the next tick */
 }
 
+/* Something changed: the analysis is due (coalesced), and any answer kept is stale now. */
+static void note_change(struct pc_watch *w, uint64_t now_ms)
+{
+	pc_coalesce_note(&w->co, now_ms);
+	if (w->cb.changed)
+		w->cb.changed(w->cb.userdata);
+}
+
 void pc_watch_request(struct pc_watch *w)
 {
-	pc_coalesce_note(&w->co, pc_now_ms());
+	note_change(w, pc_now_ms());
+}
+
+bool pc_watch_complete(const struct pc_watch *w)
+{
+	return w->nft && w->rtnl && w->bus;
+}
+
+void pc_watch_sync(struct pc_watch *w)
+{
+	if (w->nft)
+		pc_watch_dispatch(w, mnl_socket_get_fd(w->nft));
+	if (w->rtnl)
+		pc_watch_dispatch(w, mnl_socket_get_fd(w->rtnl));
+	if (w->bus)
+		pc_watch_dispatch(w, w->bus_fd);
 }
 
 /* Read everything queued; any message, or lost messages (ENOBUFS), is a change. */
@@ -362,7 +387,7 @@ void pc_watch_dispatch(struct pc_watch *w, int fd)
 		}
 	}
 	if (changed)
-		pc_coalesce_note(&w->co, now);
+		note_change(w, now);
 }
 
 int pc_watch_tick(struct pc_watch *w, uint64_t now_ms)
@@ -379,14 +404,14 @@ int pc_watch_tick(struct pc_watch *w, uint64_t now_ms)
 			w->next_rescan_ms = now_ms + (uint64_t)w->rescan_interval_sec * 1000;
 		if (now_ms >= w->next_rescan_ms) {
 			uint64_t h;
-			int r = listeners_hash(&h);
+			int r = pc_listeners_hash(&h);
 
 			if (r < 0)
 				wlog(w, LOG_WARNING, "rescanning the listening sockets failed: %s",
 				     strerror(-r));
 			else if (!w->have_listeners_hash || h != w->listeners_hash) {
 				if (w->have_listeners_hash)
-					pc_coalesce_note(&w->co, now_ms);
+					note_change(w, now_ms);
 				w->listeners_hash = h;
 				w->have_listeners_hash = true;
 			}
@@ -402,7 +427,7 @@ int pc_watch_tick(struct pc_watch *w, uint64_t now_ms)
 		 * what this analysis saw. */
 		uint64_t h;
 
-		if (w->rescan_interval_sec && listeners_hash(&h) == 0) {
+		if (w->rescan_interval_sec && pc_listeners_hash(&h) == 0) {
 			w->listeners_hash = h;
 			w->have_listeners_hash = true;
 		}

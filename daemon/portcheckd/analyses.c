@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * When and where portcheckd analyses: the watcher's coalesced analyses and the clients'
- * Status and Explain in child processes (daemon/bg_analysis.c), the reports' journal
- * entries and STATUS=, timeouts, and the watchdog.
+ * Status and the watcher's analyses: one analysis per state, in a child process
+ * (daemon/bg_analysis.c), shared by every caller that asks while it runs and kept while
+ * the state it read is unchanged (state.c); the reports' journal entries and STATUS=;
+ * timeouts, the watchdog, and freeing what finished (in the tick, never during event
+ * dispatch).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,6 +18,8 @@
 /* A background analysis that takes longer is killed: it is stuck, not slow (the largest
  * hosts the bench builds take minutes). */
 #define BG_ANALYSIS_TIMEOUT_MS (30u * 60 * 1000)
+/* Refused calls are logged at most this often. */
+#define REFUSED_LOG_INTERVAL_MS 10000u
 
 /*
  * A fresh report (from the watcher or a client's Status): log changes, update STATUS=.
@@ -78,83 +82,6 @@ static void analysis_progress(void *userdata)
 const struct pc_status_options status_options = {
     .dbus_timeout_ms = 2000, .dbus_budget_ms = 8000, .progress = analysis_progress};
 
-/* The synchronous fallback, when no child can be started. */
-static void analyse_here(struct daemon *d)
-{
-	uint64_t start = pc_now_ms();
-	json_t *status = NULL;
-	int r;
-
-	r = pc_status_collect(&status_options, &status);
-	log_msg(LOG_DEBUG, "analysis took %llu ms", (unsigned long long)(pc_now_ms() - start));
-	if (r < 0) {
-		daemon_analysis_failed(d, r);
-		return;
-	}
-	daemon_observe(d, status, start);
-	json_decref(status);
-}
-
-static void bg_stop(struct daemon *d)
-{
-	if (!d->bg)
-		return;
-	if (d->server)
-		(void)pc_server_remove_fd(d->server, pc_bg_analysis_fd(d->bg));
-	pc_bg_analysis_free(d->bg);
-	d->bg = NULL;
-}
-
-static void bg_ready(int fd, uint32_t events, void *userdata)
-{
-	struct daemon *d = userdata;
-	uint64_t start = pc_bg_analysis_started_ms(d->bg);
-	json_t *status = NULL;
-	int r;
-
-	r = pc_bg_analysis_read(d->bg, &status);
-	if (r == 0)
-		return;
-	bg_stop(d);
-	log_msg(LOG_DEBUG, "analysis took %llu ms", (unsigned long long)(pc_now_ms() - start));
-	if (r < 0)
-		daemon_analysis_failed(d, r);
-	else {
-		daemon_observe(d, status, start);
-		json_decref(status);
-	}
-	if (d->bg_again) {
-		d->bg_again = false;
-		pc_watch_request(d->watch);
-	}
-}
-
-/*
- * The watcher wants an analysis: in a child process, so that clients, signals and the
- * watchdog are served meanwhile. One at a time; changes during it ask for another.
- */
-void watch_analyse(void *userdata)
-{
-	struct daemon *d = userdata;
-	int r;
-
-	if (d->bg) {
-		d->bg_again = true;
-		return;
-	}
-	r = pc_bg_analysis_start(&status_options, &d->bg);
-	if (r >= 0) {
-		r = pc_server_add_fd(d->server, pc_bg_analysis_fd(d->bg), bg_ready, d);
-		if (r < 0)
-			bg_stop(d);
-	}
-	if (r < 0) {
-		log_msg(LOG_DEBUG, "cannot analyse in a child process (%s): analysing here",
-			strerror(-r));
-		analyse_here(d);
-	}
-}
-
 void watch_firewalld(bool running, void *userdata)
 {
 	static const struct pc_strv none = {0};
@@ -206,139 +133,354 @@ void watch_remove_fd(int fd, void *userdata)
 		(void)pc_server_remove_fd(d->server, fd);
 }
 
-/* A client's Status or Explain being analysed in a child process. */
-struct client_job {
-	struct daemon *d;
-	struct pc_bg_analysis *bg;
+void watch_changed(void *userdata)
+{
+	struct daemon *d = userdata;
+
+	d->changes++;
+}
+
+void log_refused(struct daemon *d, const char *method, const struct pc_peer *peer, const char *why)
+{
+	uint64_t now = pc_now_ms();
+
+	d->n_refused++;
+	if (d->refused_logged_ms && now - d->refused_logged_ms < REFUSED_LOG_INTERVAL_MS)
+		return;
+	log_msg(LOG_NOTICE, "%s refused to pid %d (uid %u): %s%s", method, (int)peer->pid,
+		(unsigned)peer->uid, why,
+		d->n_refused > 1 ? " (and other refusals since the last such message)" : "");
+	d->n_refused = 0;
+	d->refused_logged_ms = now;
+}
+
+json_t *busy_reply(const char *what)
+{
+	return pc_varlink_error_new_string("io.portcheck.Busy", "reason", what);
+}
+
+/* ---- Status runs ---- */
+
+/* A Status caller waiting for its answer. */
+struct status_waiter {
 	struct pc_varlink_deferred *reply;
-	bool explain; /* the child's result is Explain's whole reply message */
+	struct status_waiter *next;
 };
 
-static void client_job_free(struct client_job *job)
-{
-	struct daemon *d = job->d;
+/* One Status analysis in a child, and who waits for it. */
+struct status_run {
+	struct daemon *d;
+	struct pc_bg_analysis *bg;
+	struct state_probe probe; /* the state when it began */
+	struct status_waiter *waiters;
+	struct status_run *next_dead;
+};
 
-	for (size_t i = 0; i < MAX_CLIENT_JOBS; i++)
-		if (d->jobs[i] == job)
-			d->jobs[i] = NULL;
-	if (d->server)
-		(void)pc_server_remove_fd(d->server, pc_bg_analysis_fd(job->bg));
-	pc_bg_analysis_free(job->bg);
-	pc_varlink_deferred_free(job->reply);
-	free(job);
-}
-
-/* The Status reply for a collection's outcome; observes a good report. */
-json_t *status_reply(struct daemon *d, int r, json_t *status, uint64_t start)
+/* In the child: the report and how long it stays true. */
+static int status_run_job(void *arg, json_t **ret)
 {
-	if (r < 0) {
-		log_msg(LOG_WARNING, "Status: reading the system state failed: %s", strerror(-r));
-		return pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason",
-						   strerror(-r));
-	}
-	/* A client's fresh look is also the watcher's: changes it shows are logged now,
-	 * and the next scheduled analysis can wait. */
-	daemon_observe(d, status, start);
-	if (d->watch)
-		pc_watch_ran(d->watch, start);
-	return pc_varlink_reply_new(status, false);
-}
-
-static void client_job_ready(int fd, uint32_t events, void *userdata)
-{
-	struct client_job *job = userdata;
-	struct daemon *d = job->d;
-	uint64_t start = pc_bg_analysis_started_ms(job->bg);
-	json_t *status = NULL, *reply;
+	struct pc_status_options o = status_options;
+	struct pc_freshness fresh;
+	json_t *report = NULL;
 	int r;
 
-	r = pc_bg_analysis_read(job->bg, &status);
-	if (r == 0)
-		return;
-	if (job->explain) {
+	/* Only the main process may notify systemd (NotifyAccess=main). */
+	the_daemon = NULL;
+	o.progress = NULL;
+	r = pc_status_collect_ex(&o, &report, &fresh);
+	if (r < 0)
+		return r;
+	*ret = json_pack("{s:o,s:o}", "report", report, "freshness", freshness_to_json(&fresh));
+	return *ret ? 0 : -ENOMEM;
+}
+
+static void waiters_answer(struct daemon *d, struct status_waiter *w, struct pc_varlink_blob *b)
+{
+	while (w) {
+		struct status_waiter *next = w->next;
+
+		if (b)
+			pc_server_reply_deferred_blob(d->server, w->reply, pc_varlink_blob_ref(b));
+		else
+			pc_server_reply_deferred(d->server, w->reply, NULL);
+		free(w);
+		w = next;
+	}
+}
+
+static void waiters_fail(struct daemon *d, struct status_waiter *w, json_t *error)
+{
+	struct pc_varlink_blob *b = NULL;
+
+	if (error)
+		(void)pc_varlink_blob_new(error, &b);
+	json_decref(error);
+	waiters_answer(d, w, b);
+	pc_varlink_blob_unref(b);
+}
+
+static struct status_run **run_slot(struct daemon *d, struct status_run *run)
+{
+	for (size_t i = 0; i < MAX_STATUS_RUNS; i++)
+		if (d->runs[i] == run)
+			return &d->runs[i];
+	return NULL;
+}
+
+static void run_ready(int fd, uint32_t events, void *userdata);
+
+/* Start a run for the state @probe in a free slot. Returns it, or NULL (no slot, or the
+ * child could not be started: logged). */
+static struct status_run *run_start(struct daemon *d, const struct state_probe *probe)
+{
+	struct status_run **slot = run_slot(d, NULL), *run;
+	int r;
+
+	if (!slot || !d->server)
+		return NULL;
+	run = calloc(1, sizeof(*run));
+	if (!run)
+		return NULL;
+	run->d = d;
+	run->probe = *probe;
+	r = pc_bg_job_start(status_run_job, NULL, &run->bg);
+	if (r >= 0) {
+		r = pc_server_add_fd(d->server, pc_bg_analysis_fd(run->bg), run_ready, run);
 		if (r < 0)
-			log_msg(LOG_WARNING, "Explain: reading the system state failed: %s",
-				strerror(-r));
-		reply = r < 0 ? pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason",
-							    strerror(-r))
-			      : status;
-	} else
-		reply = status_reply(d, r < 0 ? r : 0, status, start);
-	pc_server_reply_deferred(d->server, TAKE_PTR(job->reply), reply);
-	client_job_free(job);
+			pc_bg_analysis_free(run->bg);
+	}
+	if (r < 0) {
+		log_msg(LOG_WARNING, "cannot start an analysis in a child process: %s",
+			strerror(-r));
+		free(run);
+		return NULL;
+	}
+	*slot = run;
+	return run;
+}
+
+static void start_queued(struct daemon *d);
+
+/* The run is over (@r < 0: failed; else @result is the child's). Answer, keep, observe;
+ * the run itself is freed by the next tick. */
+static void run_finish(struct status_run *run, int r, json_t *result)
+{
+	struct daemon *d = run->d;
+	uint64_t start = pc_bg_analysis_started_ms(run->bg);
+	struct status_waiter *waiters = TAKE_PTR(run->waiters);
+	struct pc_varlink_blob *blob = NULL;
+	struct pc_freshness fresh;
+	json_t *report;
+
+	*run_slot(d, run) = NULL;
+	if (d->server)
+		(void)pc_server_remove_fd(d->server, pc_bg_analysis_fd(run->bg));
+	run->next_dead = d->dead_runs;
+	d->dead_runs = run;
+	log_msg(LOG_DEBUG, "analysis took %llu ms", (unsigned long long)(pc_now_ms() - start));
+
+	report = r >= 0 ? json_object_get(result, "report") : NULL;
+	if (r >= 0 && !json_is_object(report))
+		r = -EBADMSG;
+	if (r >= 0)
+		r = pc_varlink_blob_new(pc_varlink_reply_new(json_incref(report), false), &blob) < 0
+			? -ENOMEM
+			: 0;
+	if (r < 0) {
+		daemon_analysis_failed(d, r);
+		log_msg(LOG_WARNING, "Status: reading the system state failed: %s", strerror(-r));
+		waiters_fail(
+		    d, waiters,
+		    pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason", strerror(-r)));
+	} else {
+		freshness_from_json(json_object_get(result, "freshness"), &fresh);
+		daemon_observe(d, report, start);
+		if (d->watch)
+			pc_watch_ran(d->watch, start);
+		if (start >= d->status.started_ms)
+			kept_answer_set(&d->status, pc_varlink_blob_ref(blob), &run->probe, start,
+					&fresh);
+		waiters_answer(d, waiters, blob);
+	}
+	pc_varlink_blob_unref(blob);
+	json_decref(result);
+	start_queued(d);
+}
+
+static void run_ready(int fd, uint32_t events, void *userdata)
+{
+	struct status_run *run = userdata;
+	json_t *result = NULL;
+	int r = pc_bg_analysis_read(run->bg, &result);
+
+	if (r != 0)
+		run_finish(run, r < 0 ? r : 0, result);
+}
+
+/* Free run slots go to those queued, all of them on one new run: it starts after each
+ * of them asked, so it answers each of them truly. Then to the watcher if it asked. */
+static void start_queued(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	while (d->queued && run_slot(d, NULL)) {
+		struct status_waiter *w = d->queued, **p = &d->queued;
+		struct state_probe probe;
+		struct status_run *run;
+
+		/* Those whose clients left need no run. */
+		while (*p) {
+			if (pc_varlink_deferred_alive((*p)->reply)) {
+				p = &(*p)->next;
+				continue;
+			}
+			w = *p;
+			*p = w->next;
+			pc_varlink_deferred_free(w->reply);
+			free(w);
+			d->n_queued--;
+		}
+		d->queued_tail = p;
+		if (!d->queued)
+			break;
+		state_probe_read(d, &probe);
+		run = run_start(d, &probe);
+		w = TAKE_PTR(d->queued);
+		d->queued_tail = &d->queued;
+		d->n_queued = 0;
+		if (!run) {
+			waiters_fail(d, w,
+				     pc_varlink_error_new_string(
+					 "io.portcheck.ReadFailed", "reason",
+					 "cannot start an analysis (see the daemon's log)"));
+			return;
+		}
+		run->waiters = w;
+	}
+	if (d->analyse_wanted && run_slot(d, NULL)) {
+		d->analyse_wanted = false;
+		watch_analyse(d);
+	}
+}
+
+int status_request(struct daemon *d, const struct pc_varlink_call *call, bool fresh)
+{
+	struct pc_varlink_deferred *token;
+	struct status_waiter *w;
+	struct state_probe probe;
+	struct status_run *run = NULL;
+	int r;
+
+	state_probe_read(d, &probe);
+	r = pc_varlink_call_defer(call, &token);
+	if (r < 0)
+		return r;
+	if (!fresh && kept_answer_valid(&d->status, &probe, pc_now_ms())) {
+		pc_server_reply_deferred_blob(d->server, token,
+					      pc_varlink_blob_ref(d->status.reply));
+		return 0;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		pc_server_reply_deferred(d->server, token, NULL);
+		return 0;
+	}
+	w->reply = token;
+	/* The analysis in flight for this very state answers this caller too. A fresh
+	 * caller needs one that starts after it asked. */
+	for (size_t i = 0; i < MAX_STATUS_RUNS && !fresh && !run; i++)
+		if (d->runs[i] && state_probe_same(&d->runs[i]->probe, &probe))
+			run = d->runs[i];
+	if (!run)
+		run = run_start(d, &probe);
+	if (run) {
+		w->next = run->waiters;
+		run->waiters = w;
+		return 0;
+	}
+	if (run_slot(d, NULL) || d->n_queued >= MAX_STATUS_QUEUED) {
+		/* A slot is free yet no child started (logged), or too many wait. */
+		free(w);
+		log_refused(d, "Status", call->peer, "busy");
+		pc_server_reply_deferred(
+		    d->server, token,
+		    run_slot(d, NULL) ? pc_varlink_error_new_string(
+					    "io.portcheck.ReadFailed", "reason",
+					    "cannot start an analysis (see the daemon's log)")
+				      : busy_reply("too many Status calls are waiting"));
+		return 0;
+	}
+	*d->queued_tail = w;
+	d->queued_tail = &w->next;
+	d->n_queued++;
+	return 0;
 }
 
 /*
- * Start a Status (@fn NULL) or Explain job for @call in a child process and defer the
- * reply. Returns 1 when deferred, 0 when it cannot be (too many at once, fork failed:
- * the caller works here), -ENOMEM.
+ * The watcher wants an analysis (it saw changes): in a child, so that clients, signals
+ * and the watchdog are served meanwhile. Nothing to do if one for the current state
+ * runs or its answer is kept.
  */
-int job_defer(struct daemon *d, const struct pc_varlink_call *call, pc_bg_job_fn fn, void *arg)
+void watch_analyse(void *userdata)
 {
-	struct client_job *job;
-	size_t slot = MAX_CLIENT_JOBS;
-	int r;
+	struct daemon *d = userdata;
+	struct state_probe probe;
 
-	for (size_t i = 0; i < MAX_CLIENT_JOBS && slot == MAX_CLIENT_JOBS; i++)
-		if (!d->jobs[i])
-			slot = i;
-	if (slot == MAX_CLIENT_JOBS || !d->server)
-		return 0;
-	job = calloc(1, sizeof(*job));
-	if (!job)
-		return -ENOMEM;
-	job->d = d;
-	job->explain = fn != NULL;
-	r = fn ? pc_bg_job_start(fn, arg, &job->bg)
-	       : pc_bg_analysis_start(&status_options, &job->bg);
-	if (r < 0) {
-		free(job);
-		log_msg(LOG_DEBUG, "cannot analyse in a child process (%s): here", strerror(-r));
-		return 0;
+	state_probe_read(d, &probe);
+	if (kept_answer_valid(&d->status, &probe, pc_now_ms()))
+		return;
+	for (size_t i = 0; i < MAX_STATUS_RUNS; i++)
+		if (d->runs[i] && state_probe_same(&d->runs[i]->probe, &probe))
+			return;
+	if (!run_slot(d, NULL)) {
+		d->analyse_wanted = true;
+		return;
 	}
-	d->jobs[slot] = job;
-	r = pc_server_add_fd(d->server, pc_bg_analysis_fd(job->bg), client_job_ready, job);
-	if (r >= 0)
-		r = pc_varlink_call_defer(call, &job->reply);
-	if (r < 0) {
-		client_job_free(job);
-		return r == -ENOMEM ? r : 0;
-	}
-	return 1;
+	if (!run_start(d, &probe))
+		daemon_analysis_failed(d, -ECHILD);
 }
 
-/* Before every wait of the event loop: the watchdog, then the watcher's due work. */
+static void runs_free_dead(struct daemon *d)
+{
+	while (d->dead_runs) {
+		struct status_run *run = d->dead_runs;
+
+		d->dead_runs = run->next_dead;
+		pc_bg_analysis_free(run->bg);
+		free(run);
+	}
+}
+
+/* Before every wait of the event loop: timeouts, the watchdog, the watcher's due work,
+ * and freeing what finished. */
 int daemon_tick(uint64_t now, void *userdata)
 {
 	struct daemon *d = userdata;
 	int next = -1;
 
-	if (d->bg && now - pc_bg_analysis_started_ms(d->bg) > BG_ANALYSIS_TIMEOUT_MS) {
-		bg_stop(d);
-		daemon_analysis_failed(d, -ETIMEDOUT);
-	}
-	for (size_t i = 0; i < MAX_CLIENT_JOBS; i++) {
-		struct client_job *job = d->jobs[i];
+	runs_free_dead(d);
+	for (size_t i = 0; i < MAX_STATUS_RUNS; i++) {
+		struct status_run *run = d->runs[i];
 
-		if (job && now - pc_bg_analysis_started_ms(job->bg) > BG_ANALYSIS_TIMEOUT_MS) {
-			pc_server_reply_deferred(d->server, TAKE_PTR(job->reply),
-						 status_reply(d, -ETIMEDOUT, NULL, 0));
-			client_job_free(job);
-		}
+		if (run && now - pc_bg_analysis_started_ms(run->bg) > BG_ANALYSIS_TIMEOUT_MS)
+			run_finish(run, -ETIMEDOUT, NULL);
 	}
+	jobs_tick(d, now, &next);
+	runs_free_dead(d);
 	if (d->watch) {
-		next = pc_watch_tick(d->watch, now);
+		int t = pc_watch_tick(d->watch, now);
+
+		if (t >= 0 && (next < 0 || t < next))
+			next = t;
 		now = pc_now_ms(); /* an analysis may have taken a while */
 	}
 	/* Wake up for the timeouts even when nothing else happens. */
-	for (size_t i = 0; i < MAX_CLIENT_JOBS + 1; i++) {
-		struct pc_bg_analysis *bg =
-		    i < MAX_CLIENT_JOBS ? (d->jobs[i] ? d->jobs[i]->bg : NULL) : d->bg;
+	for (size_t i = 0; i < MAX_STATUS_RUNS; i++) {
 		uint64_t until;
 
-		if (!bg)
+		if (!d->runs[i])
 			continue;
-		until = pc_bg_analysis_started_ms(bg) + BG_ANALYSIS_TIMEOUT_MS + 1;
+		until = pc_bg_analysis_started_ms(d->runs[i]->bg) + BG_ANALYSIS_TIMEOUT_MS + 1;
 		if (next < 0 || until - now < (uint64_t)next)
 			next = until > now ? (int)(until - now) : 0;
 	}
@@ -355,8 +497,22 @@ int daemon_tick(uint64_t now, void *userdata)
 
 void analyses_stop(struct daemon *d)
 {
-	for (size_t i = 0; i < MAX_CLIENT_JOBS; i++)
-		if (d->jobs[i])
-			client_job_free(d->jobs[i]);
-	bg_stop(d);
+	d->stopping = true;
+	for (size_t i = 0; i < MAX_STATUS_RUNS; i++)
+		if (d->runs[i])
+			run_finish(d->runs[i], -ECANCELED, NULL);
+	while (d->queued) {
+		struct status_waiter *w = d->queued;
+
+		d->queued = w->next;
+		pc_varlink_deferred_free(w->reply);
+		free(w);
+	}
+	d->queued_tail = &d->queued;
+	d->n_queued = 0;
+	runs_free_dead(d);
+	jobs_stop(d);
+	kept_answer_clear(&d->status);
+	for (size_t i = 0; i < EXPLAIN_CACHE_SIZE; i++)
+		kept_answer_clear(&d->explain[i]);
 }

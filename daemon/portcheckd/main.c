@@ -266,6 +266,8 @@ int main(int argc, char **argv)
 		created_socket = true;
 	}
 
+	d.queued_tail = &d.queued;
+	d.job_queue_tail = &d.job_queue;
 	scfg = (struct pc_server_config){
 	    .methods = methods,
 	    .n_methods = ELEMENTSOF(methods),
@@ -291,6 +293,7 @@ int main(int argc, char **argv)
 	{
 		const struct pc_watch_callbacks cb = {
 		    .analyse = watch_analyse,
+		    .changed = watch_changed,
 		    .firewalld = watch_firewalld,
 		    .add_fd = watch_add_fd,
 		    .remove_fd = watch_remove_fd,
@@ -328,6 +331,7 @@ int main(int argc, char **argv)
 		ret = 0;
 
 out:
+	d.stopping = true;
 	analyses_stop(&d);
 	pc_watch_free(d.watch);
 	pc_server_free(d.server);

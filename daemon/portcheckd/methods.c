@@ -11,7 +11,7 @@
 
 #include "daemon.h"
 
-/* How long polkit may take to answer; the caller waits for it (no interaction). */
+/* How long polkit may take to answer; a child process waits for it, not the loop. */
 #define POLKIT_TIMEOUT_MS 5000
 
 static bool method_changes_firewall(const char *method)
@@ -21,161 +21,139 @@ static bool method_changes_firewall(const char *method)
 }
 
 /*
- * Changing the firewall: root, or whoever polkit authorizes for firewalld's own action,
- * so that the policy already written for firewalld decides. polkit absent, failing or
- * slow: refused. Blocking the loop for the answer is acceptable: changes are rare.
- */
-static bool authorize_change(const struct pc_peer *peer, const char *method)
-{
-	_cleanup_free_ char *error = NULL;
-	int r;
-
-	if (peer->uid == 0)
-		return true;
-	r = pc_polkit_check(peer->pid, peer->uid, PC_POLKIT_ACTION_FIREWALLD_CONFIG,
-			    POLKIT_TIMEOUT_MS, &error);
-	if (r < 0)
-		log_msg(LOG_NOTICE, "%s refused to pid %d (uid %u): polkit unavailable: %s", method,
-			(int)peer->pid, (unsigned)peer->uid, error ? error : strerror(-r));
-	else if (r == 0)
-		log_msg(LOG_NOTICE,
-			"%s refused to pid %d (uid %u): not authorized by polkit for "
-			"%s",
-			method, (int)peer->pid, (unsigned)peer->uid,
-			PC_POLKIT_ACTION_FIREWALLD_CONFIG);
-	return r > 0;
-}
-
-/*
  * The daemon's policy. Introspection (org.varlink.service) is open to everyone: it
  * reveals nothing about the host. Reading the status is for root and the read group.
- * Changing the firewall (Open, Close) is for root and whom polkit authorizes.
+ * Changing the firewall (Open, Close) is for root and whom polkit authorizes for
+ * firewalld's own action: that is asked in the change's child process (change_job), so
+ * a slow or absent polkit holds no one else; here such calls pass.
  */
 bool authorize(const struct pc_peer *peer, const char *method, void *userdata)
 {
-	const struct daemon *d = userdata;
+	struct daemon *d = userdata;
 	int r;
 
 	if (strncmp(method, "org.varlink.service.", strlen("org.varlink.service.")) == 0)
 		return true;
 	if (method_changes_firewall(method))
-		return authorize_change(peer, method);
+		return true;
 	if (peer->uid == 0)
 		return true;
-	if (!d->have_group)
+	if (!d->have_group) {
+		log_refused(d, method, peer, "not root, and no ReadGroup= is set");
 		return false;
+	}
 	r = pc_peer_in_group(peer, d->gid);
 	if (r < 0) {
 		log_msg(LOG_WARNING, "cannot tell whether pid %d (uid %u) is in group %s: %s",
 			(int)peer->pid, (unsigned)peer->uid, d->group, strerror(-r));
 		return false;
 	}
+	if (r == 0)
+		log_refused(d, method, peer, "not in the read group");
 	return r > 0;
+}
+
+static int reply_with(json_t *reply, json_t **ret_reply)
+{
+	if (!reply)
+		return -ENOMEM;
+	*ret_reply = reply;
+	return 0;
 }
 
 int method_status(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
 	struct daemon *d = userdata;
-	json_t *status = NULL, *reply, *v;
-	uint64_t start = pc_now_ms();
+	bool fresh = false;
 	const char *key;
-	int r;
+	json_t *v;
 
 	json_object_foreach(call->request->parameters, key, v)
 	{
-		reply = pc_varlink_error_new_string(PC_VARLINK_ERROR_INVALID_PARAMETER, "parameter",
-						    key);
-		if (!reply)
-			return -ENOMEM;
-		*ret_reply = reply;
-		return 0;
+		if (strcmp(key, "fresh") == 0 && (json_is_boolean(v) || json_is_null(v))) {
+			fresh = json_is_true(v);
+			continue;
+		}
+		return reply_with(pc_varlink_error_new_string(PC_VARLINK_ERROR_INVALID_PARAMETER,
+							      "parameter", key),
+				  ret_reply);
 	}
-
-	/* In a child, so that other clients, signals and the watchdog are served while
-	 * this one waits for firewalld or a large analysis. */
-	r = job_defer(d, call, NULL, NULL);
-	if (r < 0)
-		return r;
-	if (r > 0) {
-		*ret_reply = NULL;
-		return 0;
-	}
-	r = pc_status_collect(&status_options, &status);
-	reply = status_reply(d, r, status, start);
-	if (!reply)
-		return -ENOMEM;
-	*ret_reply = reply;
-	return 0;
+	*ret_reply = NULL;
+	return status_request(d, call, fresh);
 }
 
-/* Explain's whole reply: the result, or why the query cannot be answered. */
-static json_t *explain_reply(const struct pc_explain_query *q)
+/* In the child: Explain's whole reply (the result, or why the query cannot be answered)
+ * and how long it stays true. */
+static int explain_job(void *arg, json_t **ret)
 {
+	const struct pc_explain_query *q = arg;
 	_cleanup_free_ char *error = NULL;
+	struct pc_freshness fresh = {.valid_for_ms = UINT64_MAX, .volatile_why = "unknown"};
 	const char *param = "";
-	json_t *result = NULL;
+	json_t *result = NULL, *reply;
 	int r;
 
-	r = pc_explain_collect(&status_options, q, &result, &param, &error);
+	/* Only the main process may notify systemd (NotifyAccess=main). */
+	the_daemon = NULL;
+	r = pc_explain_collect(&status_options, q, &result, &param, &error, &fresh);
 	if (r == -EINVAL)
-		return pc_varlink_error_new(
+		reply = pc_varlink_error_new(
 		    "io.portcheck.BadRequest",
 		    json_pack("{s:s,s:s}", "parameter", param, "reason",
 			      error ? error : "the query does not fit this host"));
-	if (r < 0) {
-		log_msg(LOG_WARNING, "Explain: reading the system state failed: %s", strerror(-r));
-		return pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason",
-						   strerror(-r));
-	}
-	return pc_varlink_reply_new(result, false);
-}
-
-/* In the child: the reply message, as the result of the job. */
-static int explain_job(void *arg, json_t **ret)
-{
-	json_t *reply;
-
-	/* Only the main process may notify systemd (NotifyAccess=main): no watchdog pings
-	 * from here. */
-	the_daemon = NULL;
-	reply = explain_reply(arg);
-
+	else if (r < 0)
+		return r; /* the parent reports it */
+	else
+		reply = pc_varlink_reply_new(result, false);
 	if (!reply)
 		return -ENOMEM;
-	*ret = reply;
-	return 0;
+	*ret = json_pack("{s:o,s:o}", "reply", reply, "freshness", freshness_to_json(&fresh));
+	return *ret ? 0 : -ENOMEM;
 }
 
 int method_explain(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
 	struct daemon *d = userdata;
-	struct pc_explain_query q;
+	_cleanup_free_ char *key = NULL;
+	struct pc_explain_query q, *copy;
 	const char *param, *why;
-	json_t *reply;
-	int r;
 
-	if (pc_explain_parse(call->request->parameters, &q, &param, &why) < 0) {
-		reply =
+	if (pc_explain_parse(call->request->parameters, &q, &param, &why) < 0)
+		return reply_with(
 		    pc_varlink_error_new("io.portcheck.BadRequest",
-					 json_pack("{s:s,s:s}", "parameter", param, "reason", why));
-	} else {
-		/* In a child, like Status: other clients are served meanwhile. */
-		r = job_defer(d, call, explain_job, &q);
-		if (r < 0)
-			return r;
-		if (r > 0) {
-			*ret_reply = NULL;
-			return 0;
-		}
-		reply = explain_reply(&q);
-	}
-	if (!reply)
+					 json_pack("{s:s,s:s}", "parameter", param, "reason", why)),
+		    ret_reply);
+	/* The same query, however it was spelled, is the same key. */
+	key = json_dumps(call->request->parameters, JSON_COMPACT | JSON_SORT_KEYS);
+	copy = malloc(sizeof(*copy));
+	if (!key || !copy) {
+		free(copy);
 		return -ENOMEM;
-	*ret_reply = reply;
-	return 0;
+	}
+	*copy = q;
+	*ret_reply = NULL;
+	return job_submit(d, call, explain_job, copy, free, key);
 }
 
-/* Every change to the firewall, with who asked for it. */
+/* What a change's child needs: its own copy of the parameters, and who asked. */
+struct change_arg {
+	bool open;
+	json_t *params;
+	struct pc_peer peer; /* pid, uid and start time as taken at connect; no pidfd */
+};
+
+static void change_arg_free(void *p)
+{
+	struct change_arg *a = p;
+
+	if (!a)
+		return;
+	json_decref(a->params);
+	free(a);
+}
+
+/* Every change to the firewall, with who asked for it (from the child: stderr is the
+ * daemon's, the journal's under systemd). */
 static void audit_change(const char *line, void *userdata)
 {
 	const struct pc_peer *peer = userdata;
@@ -184,38 +162,108 @@ static void audit_change(const char *line, void *userdata)
 		(int)peer->pid, line);
 }
 
-static int method_open_close(const struct pc_varlink_call *call, bool open, json_t **ret_reply)
+/*
+ * In the child: may the caller change the firewall (root, or polkit says so for the
+ * process that connected, named by pid and the start time read at connect), then the
+ * change. Returns the reply message.
+ */
+static json_t *change_reply(const struct change_arg *a)
 {
-	const struct pc_status_options opts = status_options;
 	struct pc_open_request req;
 	_cleanup_free_ char *why = NULL;
 	const char *param = "";
 	json_t *reply = NULL;
 	int r;
 
-	if (pc_open_parse(call->request->parameters, open, &req, &param, &why) < 0) {
-		reply = pc_varlink_error_new(
+	if (pc_open_parse(a->params, a->open, &req, &param, &why) < 0)
+		return pc_varlink_error_new(
 		    "io.portcheck.BadRequest",
 		    json_pack("{s:s,s:s}", "parameter", param, "reason", why ? why : "invalid"));
-	} else {
-		r = pc_open_run(&opts, &req, audit_change, (void *)call->peer, &reply);
-		if (r < 0) {
-			log_msg(LOG_WARNING, "%s: %s", open ? "Open" : "Close", strerror(-r));
-			return r;
+	if (a->peer.uid != 0) {
+		_cleanup_free_ char *error = NULL;
+
+		r = pc_polkit_check(a->peer.pid, a->peer.uid, a->peer.start_time,
+				    PC_POLKIT_ACTION_FIREWALLD_CONFIG, POLKIT_TIMEOUT_MS, &error);
+		if (r < 0)
+			log_msg(LOG_NOTICE, "%s refused to pid %d (uid %u): polkit unavailable: %s",
+				a->open ? "Open" : "Close", (int)a->peer.pid, (unsigned)a->peer.uid,
+				error ? error : strerror(-r));
+		if (r <= 0)
+			return pc_varlink_error_new(PC_VARLINK_ERROR_PERMISSION_DENIED, NULL);
+		/* polkit judged the process with this pid and start time; if that process
+		 * is gone, the answer may be about whoever took its pid. */
+		if (pc_peer_still_running(&a->peer) <= 0) {
+			log_msg(LOG_NOTICE, "%s refused to pid %d (uid %u): it exited meanwhile",
+				a->open ? "Open" : "Close", (int)a->peer.pid,
+				(unsigned)a->peer.uid);
+			return pc_varlink_error_new(PC_VARLINK_ERROR_PERMISSION_DENIED, NULL);
 		}
 	}
+	r = pc_open_run(&status_options, &req, audit_change, (void *)&a->peer, &reply);
+	if (r < 0) {
+		log_msg(LOG_WARNING, "%s: %s", a->open ? "Open" : "Close", strerror(-r));
+		return NULL;
+	}
+	return reply;
+}
+
+static int change_job(void *arg, json_t **ret)
+{
+	json_t *reply;
+
+	the_daemon = NULL;
+	reply = change_reply(arg);
 	if (!reply)
+		return -EIO;
+	*ret = json_pack("{s:o}", "reply", reply);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int method_open_close(const struct pc_varlink_call *call, void *userdata, bool open,
+			     json_t **ret_reply)
+{
+	struct daemon *d = userdata;
+	struct pc_open_request req;
+	_cleanup_free_ char *why = NULL;
+	const char *param = "";
+	struct change_arg *a;
+
+	/* A bad request is answered here, without a child and without asking polkit. */
+	if (pc_open_parse(call->request->parameters, open, &req, &param, &why) < 0)
+		return reply_with(pc_varlink_error_new("io.portcheck.BadRequest",
+						       json_pack("{s:s,s:s}", "parameter", param,
+								 "reason", why ? why : "invalid")),
+				  ret_reply);
+	if (call->peer->uid != 0 && call->peer->start_time == 0) {
+		log_refused(d, open ? "Open" : "Close", call->peer,
+			    "the calling process could not be identified for polkit");
+		return reply_with(pc_varlink_error_new(PC_VARLINK_ERROR_PERMISSION_DENIED, NULL),
+				  ret_reply);
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
 		return -ENOMEM;
-	*ret_reply = reply;
-	return 0;
+	a->open = open;
+	a->params = json_deep_copy(call->request->parameters);
+	a->peer = (struct pc_peer){.pid = call->peer->pid,
+				   .uid = call->peer->uid,
+				   .gid = call->peer->gid,
+				   .start_time = call->peer->start_time,
+				   .pidfd = -1};
+	if (!a->params) {
+		change_arg_free(a);
+		return -ENOMEM;
+	}
+	*ret_reply = NULL;
+	return job_submit(d, call, change_job, a, change_arg_free, NULL);
 }
 
 int method_open(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
-	return method_open_close(call, true, ret_reply);
+	return method_open_close(call, userdata, true, ret_reply);
 }
 
 int method_close(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
-	return method_open_close(call, false, ret_reply);
+	return method_open_close(call, userdata, false, ret_reply);
 }

@@ -15,9 +15,12 @@
 #include <stdint.h>
 
 #include "portcheck/status.h"
+#include "portcheck/varlink.h"
 
-/* A report larger than this is refused rather than buffered without end. */
-#define PC_BG_ANALYSIS_MAX_REPORT (512u << 20)
+/* A result larger than this is refused: the child does not send it, the parent does not
+ * buffer it. The reply in it may not exceed what the server sends and the client takes
+ * (PC_VARLINK_MAX_MESSAGE); a little is left for what is wrapped around it. */
+#define PC_BG_ANALYSIS_MAX_REPORT (PC_VARLINK_MAX_MESSAGE + 4096)
 
 struct pc_bg_analysis;
 

@@ -190,6 +190,8 @@ struct pc_nft_set {
 	uint32_t field_count;
 	struct pc_nft_set_elem *elems; /* expired elements are left out */
 	size_t n_elems;
+	/* ms until the first element with a timeout expires, as dumped; 0: none has one */
+	uint64_t next_expiry_ms;
 	void *index; /* the VM's lookup index, built on demand; owned by the set */
 	void (*index_free)(void *index); /* set with index; pc_nft_ruleset_clear calls it */
 };
@@ -223,6 +225,9 @@ struct pc_nft_ruleset {
  * or -errno (-EPERM without CAP_NET_ADMIN, -EAGAIN when the ruleset kept changing).
  */
 int pc_nft_read(struct pc_nft_ruleset *ret);
+
+/* The current ruleset generation id (NFT_MSG_GETGEN, one round trip). Returns 0 or -errno. */
+int pc_nft_read_genid(uint32_t *ret);
 
 const struct pc_nft_table *pc_nft_table_find(const struct pc_nft_ruleset *rs, uint32_t family,
 					     const char *name);

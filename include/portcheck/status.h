@@ -8,6 +8,7 @@
 
 #include "portcheck/addr.h"
 #include "portcheck/firewalld.h"
+#include "portcheck/freshness.h"
 #include "portcheck/listener.h"
 #include "portcheck/netif.h"
 #include "portcheck/nft.h"
@@ -27,6 +28,11 @@ struct pc_status_options {
  * errors. Returns 0 and a new reference in *ret, or -errno when the kernel could not be read.
  */
 int pc_status_collect(const struct pc_status_options *opts, json_t **ret);
+
+/* The same, and how long the answer stays true without a notification (*ret_freshness,
+ * may be NULL). */
+int pc_status_collect_ex(const struct pc_status_options *opts, json_t **ret,
+			 struct pc_freshness *ret_freshness);
 
 /* firewalld over a private system bus connection; its faults are recorded in *fw. */
 int pc_status_read_firewalld(const struct pc_status_options *opts, struct pc_firewalld *fw);
@@ -77,4 +83,5 @@ int pc_explain_parse(const json_t *params, struct pc_explain_query *ret, const c
  * and no reply. Returns 0 and the reply in *ret, or -errno.
  */
 int pc_explain_collect(const struct pc_status_options *opts, const struct pc_explain_query *q,
-		       json_t **ret, const char **ret_param, char **ret_error);
+		       json_t **ret, const char **ret_param, char **ret_error,
+		       struct pc_freshness *ret_freshness);

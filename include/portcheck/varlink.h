@@ -17,6 +17,13 @@
 
 /* The daemon's limit on one request, NUL included. */
 #define PC_VARLINK_MAX_REQUEST (64 * 1024)
+/*
+ * The largest reply anywhere on the way from an analysis to a client, NUL included: the
+ * report a child process hands the daemon, the daemon's output per connection and what
+ * the client accepts are this one limit, so nothing is produced, parsed as root and
+ * then dropped by the next stage.
+ */
+#define PC_VARLINK_MAX_MESSAGE ((size_t)16 << 20)
 
 #define PC_VARLINK_ERROR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound"
 #define PC_VARLINK_ERROR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"
@@ -125,3 +132,19 @@ static inline void pc_varlink_json_decrefp(json_t **j)
 #ifndef _cleanup_json_
 #define _cleanup_json_ __attribute__((cleanup(pc_varlink_json_decrefp)))
 #endif
+
+/*
+ * A serialised message (NUL included), reference-counted: one reply built once and sent
+ * to many connections (the Status every waiting client gets) without a copy each.
+ */
+struct pc_varlink_blob {
+	unsigned refs;
+	size_t len;
+	char data[];
+};
+
+/* Serialise @msg (not consumed). Returns 0 or -errno (-EINVAL: not an object). */
+int pc_varlink_blob_new(const json_t *msg, struct pc_varlink_blob **ret);
+struct pc_varlink_blob *pc_varlink_blob_ref(struct pc_varlink_blob *b);
+/* NULL-safe. */
+void pc_varlink_blob_unref(struct pc_varlink_blob *b);

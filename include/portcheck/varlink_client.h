@@ -7,7 +7,8 @@
 #include "portcheck/varlink.h"
 
 /* The largest reply the client accepts, NUL included: a Status reply of a big host. */
-#define PC_VARLINK_MAX_REPLY ((size_t)256 << 20)
+/* What the daemon may send at most: one limit end to end. */
+#define PC_VARLINK_MAX_REPLY PC_VARLINK_MAX_MESSAGE
 
 /* How long the client waits for portcheckd by default: Status reads firewalld over D-Bus. */
 #define PC_VARLINK_TIMEOUT_MS 60000

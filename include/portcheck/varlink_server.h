@@ -23,8 +23,26 @@ struct pc_peer {
 	gid_t gid;     /* effective gid at connect() */
 	gid_t *groups; /* supplementary groups at connect() (SO_PEERGROUPS) */
 	size_t n_groups;
-	bool have_groups; /* false on kernels without SO_PEERGROUPS */
+	bool have_groups;    /* false on kernels without SO_PEERGROUPS */
+	int pidfd;	     /* the connecting process (SO_PEERPIDFD), or -1 */
+	uint64_t start_time; /* its start time (/proc/PID/stat field 22), 0 if unknown */
 };
+
+/*
+ * Read the peer of the connected socket @fd: credentials, groups, and the connecting
+ * process pinned by a pidfd and its start time (see varlink_peer.c). Returns 0 or -errno;
+ * free with pc_peer_clear().
+ */
+int pc_peer_read(int fd, struct pc_peer *ret);
+
+/*
+ * Whether the process that connected still runs (1), has gone (0), or cannot be told
+ * (-ESRCH: neither pidfd nor start time was available at connect).
+ */
+int pc_peer_still_running(const struct pc_peer *peer);
+
+/* Free what pc_peer_read() allocated. NULL-safe. */
+void pc_peer_clear(struct pc_peer *peer);
 
 /*
  * Whether the peer is a member of @gid: its gid or one of its supplementary groups.
@@ -84,11 +102,17 @@ struct pc_server_config {
 	void *userdata;				      /* passed to handlers, authorize and log */
 
 	/* Limits; 0 picks the default in brackets. */
-	unsigned max_connections; /* [256] more are accepted and closed at once */
-	unsigned idle_timeout_ms; /* [60000] no byte read or written for that long: dropped */
-	unsigned max_requests;	  /* [1000] per connection; then an error and close */
-	size_t max_request_size;  /* [PC_VARLINK_MAX_REQUEST] NUL included */
-	size_t max_output;	  /* [16 MiB] unsent replies per connection; beyond: dropped */
+	/* [512] beyond: a new connection takes the slot of the oldest idle one of the user
+	 * with the most connections (never root's), or is accepted and closed at once */
+	unsigned max_connections;
+	unsigned max_connections_per_user; /* [32] for each uid but root's */
+	unsigned idle_timeout_ms; /* [60000] no request taken or reply sent for that long */
+	/* [10000] from the first byte of a message to its last: a trickle of bytes does
+	 * not keep a connection alive */
+	unsigned request_timeout_ms;
+	unsigned max_requests;	 /* [1000] per connection; then an error and close */
+	size_t max_request_size; /* [PC_VARLINK_MAX_REQUEST] NUL included */
+	size_t max_output;	 /* [16 MiB] unsent replies per connection; beyond: dropped */
 
 	/* Exit pc_server_run() on SIGTERM, SIGINT and SIGHUP (blocked and read from a
 	 * signalfd); the caller tells them apart by the return value, e.g. to reload on
@@ -129,9 +153,29 @@ int pc_varlink_call_defer(const struct pc_varlink_call *call, struct pc_varlink_
 /*
  * Deliver a deferred reply (built like a handler's; the reference is consumed) and free
  * @d. If the client has gone meanwhile, the reply is dropped. NULL @reply: the reply
- * could not be built; the connection is closed.
+ * could not be built; the connection is closed. May be called from inside the handler
+ * that deferred (the reply is then queued like a direct one), and from any callback of
+ * the loop: connections are only ever freed between batches of events.
  */
 void pc_server_reply_deferred(struct pc_server *s, struct pc_varlink_deferred *d, json_t *reply);
+
+/* The same with a serialised message (pc_varlink_blob_new), shared, not copied: one
+ * reply for many waiting clients. The reference is consumed. */
+void pc_server_reply_deferred_blob(struct pc_server *s, struct pc_varlink_deferred *d,
+				   struct pc_varlink_blob *blob);
+
+/*
+ * Called when the client of a deferred call has gone (hung up, timed out, evicted), so
+ * that its owner can cancel the work. It runs inside event dispatch: it may mark things
+ * and must not free what the loop might still use; the token stays valid and is still
+ * to be passed to pc_server_reply_deferred() or pc_varlink_deferred_free().
+ */
+typedef void (*pc_varlink_gone_fn)(void *userdata);
+void pc_varlink_deferred_on_gone(struct pc_varlink_deferred *d, pc_varlink_gone_fn fn,
+				 void *userdata);
+
+/* Whether the client of @d is still connected. */
+bool pc_varlink_deferred_alive(const struct pc_varlink_deferred *d);
 
 /* Drop a deferred reply's token without replying (shutdown). NULL-safe. */
 void pc_varlink_deferred_free(struct pc_varlink_deferred *d);

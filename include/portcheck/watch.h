@@ -47,6 +47,9 @@ void pc_coalesce_ran(struct pc_coalesce *c, uint64_t now_ms);
 struct pc_watch_callbacks {
 	/* Re-analyse now (changes were seen). */
 	void (*analyse)(void *userdata);
+	/* A change was seen, at once (before coalescing): what was analysed is stale. May
+	 * be NULL. */
+	void (*changed)(void *userdata);
 	/* firewalld appeared (true) or went away (false) on the bus. */
 	void (*firewalld)(bool running, void *userdata);
 	/* Start and stop waiting for readability on @fd (call pc_watch_dispatch then).
@@ -74,6 +77,22 @@ void pc_watch_set_rescan_interval(struct pc_watch *w, unsigned sec);
 
 /* Ask for an analysis soon (coalesced like any change). */
 void pc_watch_request(struct pc_watch *w);
+
+/*
+ * Drain every source now, without waiting for the loop to report them: a change the
+ * kernel or firewalld made before a client asked is queued on our sockets by then
+ * (netlink notifications are queued while the change is committed), so an answer after
+ * this never misses it.
+ */
+void pc_watch_sync(struct pc_watch *w);
+
+/* Whether every source is open (nftables, rtnetlink, the bus): if one is not, changes may
+ * go unseen and no answer may be kept. */
+bool pc_watch_complete(const struct pc_watch *w);
+
+/* An order-independent hash of the listening sockets (a sock_diag dump): sockets have no
+ * change notification. Returns 0 or -errno. */
+int pc_listeners_hash(uint64_t *ret);
 
 /* One of the fds is readable: drain it and note changes. */
 void pc_watch_dispatch(struct pc_watch *w, int fd);

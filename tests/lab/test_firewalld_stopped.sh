@@ -33,8 +33,9 @@ print({True: "true", False: "false"}.get((fw or {}).get("running"), "missing"))
 
 # status_json FILE: one bounded `status --json`; fails unless it answered (0 or 1).
 status_json() {
-	local rc=0
-	lab_portcheck status --json >"$1" || rc=$?
+	local rc=0 out=$1
+	shift
+	lab_portcheck status --json "$@" >"$out" || rc=$?
 	((rc == 0 || rc == 1)) ||
 		lab_die "portcheck status --json: exit status $rc (124: no answer in 30 s); output: $(head -c 2000 "$1")"
 }
@@ -57,13 +58,15 @@ lab_pass "status as an unprivileged user: exit 3, \"$(head -n1 <<<"$text")\""
 # within its D-Bus budget and says firewalld was unavailable; nothing hangs.
 kill -STOP "$LAB_FIREWALLD_PID"
 start=$SECONDS
-status_json "$LAB_DIR/hung.json"
+# A hung firewalld changes nothing the daemon watches: its kept answer stays true for
+# the ruleset. --fresh makes it ask firewalld again.
+status_json "$LAB_DIR/hung.json" --fresh
 kill -CONT "$LAB_FIREWALLD_PID"
 [[ $(firewalld_running "$LAB_DIR/hung.json") == false ]] ||
 	lab_die "with firewalld hung, the report does not say firewalld.running false: $(head -c 2000 "$LAB_DIR/hung.json")"
 grep -q 'timeout' "$LAB_DIR/hung.json" || lab_die "with firewalld hung, the report does not say it timed out"
 lab_pass "firewalld hung (SIGSTOP): status answered in $((SECONDS - start)) s, firewalld reported unavailable (timeout)"
-status_json "$LAB_DIR/resumed.json"
+status_json "$LAB_DIR/resumed.json" --fresh
 [[ $(firewalld_running "$LAB_DIR/resumed.json") == true ]] || lab_die "after SIGCONT the report does not say running"
 lab_pass "firewalld resumed: status reports it running again"
 

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* How long an analysis stays true without a notification: see portcheck/freshness.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "portcheck/freshness.h"
+#include "portcheck/util.h"
+
+static bool ruleset_has_dynset(const struct pc_nft_ruleset *rs)
+{
+	for (size_t t = 0; t < rs->n_tables; t++)
+		for (size_t c = 0; c < rs->tables[t].n_chains; c++) {
+			const struct pc_nft_chain *ch = &rs->tables[t].chains[c];
+
+			for (size_t r = 0; r < ch->n_rules; r++)
+				for (size_t e = 0; e < ch->rules[r].n_exprs; e++)
+					if (ch->rules[r].exprs[e].type == PC_NFT_EXPR_DYNSET)
+						return true;
+		}
+	return false;
+}
+
+void pc_freshness_of_ruleset(const struct pc_nft_ruleset *rs, bool nft_ok, struct pc_freshness *ret)
+{
+	struct pc_freshness f = {.valid_for_ms = UINT64_MAX};
+
+	if (!nft_ok) {
+		f.volatile_why = "the nftables ruleset could not be read";
+	} else if (rs->blind_spot) {
+		/* iptables-legacy and the like change without any nftables event. */
+		f.volatile_why = "part of the filtering is outside nftables";
+	} else if (ruleset_has_dynset(rs)) {
+		/* A rule that adds packets' addresses to a set changes the set from the
+		 * packet path, and the kernel announces nothing. */
+		f.volatile_why = "a rule fills a set from the packet path (dynset)";
+	}
+	for (size_t t = 0; t < rs->n_tables; t++)
+		for (size_t s = 0; s < rs->tables[t].n_sets; s++) {
+			uint64_t left = rs->tables[t].sets[s].next_expiry_ms;
+
+			if (left && left < f.valid_for_ms)
+				f.valid_for_ms = left;
+		}
+	*ret = f;
+}
+
+static const char *const sysctls[] = {
+    "/proc/sys/net/ipv4/ip_forward",
+    "/proc/sys/net/ipv6/conf/all/forwarding",
+};
+
+int pc_freshness_sysctls(uint64_t *ret)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < ELEMENTSOF(sysctls); i++) {
+		char buf[64];
+		_cleanup_close_ int fd = open(sysctls[i], O_RDONLY | O_CLOEXEC);
+		ssize_t n;
+
+		if (fd < 0) {
+			/* No IPv6 at all is a state too: hash the absence. */
+			if (errno != ENOENT)
+				return -errno;
+			n = 0;
+		} else {
+			n = read(fd, buf, sizeof(buf));
+			if (n < 0)
+				return -errno;
+		}
+		for (ssize_t k = 0; k < n; k++) {
+			h ^= (unsigned char)buf[k];
+			h *= 1099511628211ULL;
+		}
+		h ^= 0xff; /* separator */
+		h *= 1099511628211ULL;
+	}
+	*ret = h;
+	return 0;
+}
