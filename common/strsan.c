@@ -76,7 +76,7 @@ static size_t sanitise(char *out, size_t size, const unsigned char *in, size_t l
 				out[o++] = hex[in[i + k] & 0xf];
 			}
 			i += nbytes;
-		} else if (in[i] == '\\' && mode == PC_STRSAN_ENTRY) {
+		} else if (in[i] == '\\' && mode == PC_STRSAN_RAW) {
 			if (o + 2 >= size)
 				break;
 			out[o++] = '\\';

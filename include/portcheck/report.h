@@ -34,7 +34,7 @@ struct pc_rule_info {
 };
 
 struct pc_path {
-	char interface[IF_NAMESIZE];
+	char interface[PC_IFNAME_SIZE];
 	int family;   /* AF_INET or AF_INET6 */
 	char *source; /* "any" or a comma-separated list of CIDRs */
 	/* the kernel's verdict, from the nftables engine */

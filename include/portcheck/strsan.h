@@ -19,21 +19,21 @@ enum pc_strsan_mode {
 	 * unambiguously which bytes were there, and two names are equal exactly when their
 	 * sanitised forms are (lookups by name keep working on sanitised names).
 	 */
-	PC_STRSAN_ENTRY,
+	PC_STRSAN_RAW,
 	/*
 	 * Text about to be written out (stderr, journal fields, a terminal), made of strings
 	 * sanitised at entry: a backslash is kept, so this mode changes nothing in
-	 * PC_STRSAN_ENTRY's output and an escape is never escaped twice; anything unsafe that
+	 * PC_STRSAN_RAW's output and an escape is never escaped twice; anything unsafe that
 	 * an old or hostile peer let through is still escaped.
 	 */
-	PC_STRSAN_OUTPUT,
+	PC_STRSAN_TEXT,
 };
 
 /*
  * The @len bytes at @data (NULs included) as a new NUL-terminated string of valid UTF-8
  * (no overlong forms, no surrogates, nothing above U+10FFFF) without control characters:
  * every byte that is not part of a valid character, every C0 control, DEL and each byte of
- * a C1 control (U+0080-U+009F) becomes "\xNN" (lowercase hex); in PC_STRSAN_ENTRY mode a
+ * a C1 control (U+0080-U+009F) becomes "\xNN" (lowercase hex); in PC_STRSAN_RAW mode a
  * backslash becomes "\\". Returns 0 and the string in *ret, or -ENOMEM.
  */
 int pc_strsan(const void *data, size_t len, enum pc_strsan_mode mode, char **ret);
@@ -49,7 +49,7 @@ size_t pc_strsan_buf(char *buf, size_t size, const void *data, size_t len,
 /* Replace the string *@s (NULL stays NULL) with pc_strsan() of it. Returns 0 or -ENOMEM. */
 int pc_strsan_replace(char **s, enum pc_strsan_mode mode);
 
-/* True when @s is already what pc_strsan() in PC_STRSAN_OUTPUT mode would return. */
+/* True when @s is already what pc_strsan() in PC_STRSAN_TEXT mode would return. */
 bool pc_strsan_is_clean(const char *s);
 
 /*

@@ -32,6 +32,7 @@ static void add_link(struct pc_netif *ni, uint32_t idx, const char *name, bool l
 	assert_non_null(k);
 	k->ifindex = idx;
 	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->kname, sizeof(k->kname), "%s", name);
 	k->up = true;
 	k->loopback = lo;
 }

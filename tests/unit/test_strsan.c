@@ -40,7 +40,7 @@ static void expect(const void *data, size_t len, enum pc_strsan_mode mode, const
 	free(out);
 }
 
-#define EXPECT(lit, want) expect(lit, sizeof(lit) - 1, PC_STRSAN_ENTRY, want)
+#define EXPECT(lit, want) expect(lit, sizeof(lit) - 1, PC_STRSAN_RAW, want)
 
 /*
  * The oracle: decode the obvious way (lead byte gives the length, then reject overlong
@@ -104,7 +104,7 @@ static void check_against_ref(const unsigned char *p, size_t n)
 	size_t used;
 
 	ref_sanitise(p, n, want);
-	used = pc_strsan_buf(got, sizeof(got), p, n, PC_STRSAN_ENTRY);
+	used = pc_strsan_buf(got, sizeof(got), p, n, PC_STRSAN_RAW);
 	assert_int_equal(used, n);
 	if (strcmp(got, want) != 0)
 		fail_msg("%02x %02x %02x %02x (%zu bytes): got \"%s\", want \"%s\"", p[0],
@@ -160,7 +160,7 @@ static void test_every_code_point(void **state)
 		else
 			b[0] = 0xf0 | cp >> 18, b[1] = 0x80 | (cp >> 12 & 0x3f),
 			b[2] = 0x80 | (cp >> 6 & 0x3f), b[3] = 0x80 | (cp & 0x3f), n = 4;
-		pc_strsan_buf(got, sizeof(got), b, n, PC_STRSAN_ENTRY);
+		pc_strsan_buf(got, sizeof(got), b, n, PC_STRSAN_RAW);
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0xd800 && cp <= 0xdfff)) {
 			char *w = want;
 
@@ -194,14 +194,14 @@ static void test_split_characters(void **state)
 			w += sprintf(w, "nginx");
 			for (size_t k = 0; k < cut; k++)
 				w += sprintf(w, "\\x%02x", (unsigned char)chars[i][k]);
-			expect(in, 5 + cut, PC_STRSAN_ENTRY, want);
+			expect(in, 5 + cut, PC_STRSAN_RAW, want);
 			/* Cut in the middle, followed by more text: only the fragment goes. */
 			memcpy(in + 5 + cut, "ab", 2);
 			sprintf(w, "ab");
-			expect(in, 5 + cut + 2, PC_STRSAN_ENTRY, want);
+			expect(in, 5 + cut + 2, PC_STRSAN_RAW, want);
 		}
 		/* Whole, it passes. */
-		expect(chars[i], clen, PC_STRSAN_ENTRY, chars[i]);
+		expect(chars[i], clen, PC_STRSAN_RAW, chars[i]);
 	}
 }
 
@@ -253,8 +253,8 @@ static void test_controls(void **state)
 
 static void test_empty_and_nul(void **state)
 {
-	expect("", 0, PC_STRSAN_ENTRY, "");
-	expect(NULL, 0, PC_STRSAN_ENTRY, "");
+	expect("", 0, PC_STRSAN_RAW, "");
+	expect(NULL, 0, PC_STRSAN_RAW, "");
 	EXPECT("a\0b", "a\\x00b");
 	EXPECT("\0", "\\x00");
 }
@@ -263,7 +263,7 @@ static void test_empty_and_nul(void **state)
  * apart from one that holds the byte. */
 static void test_backslash(void **state)
 {
-	char *a = san("\\x1b", 4, PC_STRSAN_ENTRY), *b = san("\033", 1, PC_STRSAN_ENTRY);
+	char *a = san("\\x1b", 4, PC_STRSAN_RAW), *b = san("\033", 1, PC_STRSAN_RAW);
 
 	assert_string_equal(a, "\\\\x1b");
 	assert_string_equal(b, "\\x1b");
@@ -271,8 +271,8 @@ static void test_backslash(void **state)
 	free(b);
 	EXPECT("C:\\", "C:\\\\");
 	/* Output mode keeps it: what entry mode wrote is not escaped again. */
-	expect("a\\b", 3, PC_STRSAN_OUTPUT, "a\\b");
-	expect("\033\\", 2, PC_STRSAN_OUTPUT, "\\x1b\\");
+	expect("a\\b", 3, PC_STRSAN_TEXT, "a\\b");
+	expect("\033\\", 2, PC_STRSAN_TEXT, "\\x1b\\");
 }
 
 /* Output mode is the identity on what entry mode wrote, for all of the inputs above. */
@@ -282,10 +282,10 @@ static void test_output_of_entry(void **state)
 	    "nginx", "\xe4\xb8\xad\xe6", "\033[2J\\x", "\xc2\x9b\xed\xa0\x80", "caf\xe9\\\\", ""};
 
 	for (size_t i = 0; i < ELEMENTSOF(in); i++) {
-		char *e = san(in[i], strlen(in[i]), PC_STRSAN_ENTRY);
+		char *e = san(in[i], strlen(in[i]), PC_STRSAN_RAW);
 
 		assert_true(pc_strsan_is_clean(e));
-		expect(e, strlen(e), PC_STRSAN_OUTPUT, e);
+		expect(e, strlen(e), PC_STRSAN_TEXT, e);
 		free(e);
 	}
 	assert_false(pc_strsan_is_clean("\033"));
@@ -310,7 +310,7 @@ static void test_random(void **state)
 
 			in[i] = (unsigned char)(v & 1 ? 0x80 | (v >> 8) : v >> 8);
 		}
-		out = san(in, n, PC_STRSAN_ENTRY);
+		out = san(in, n, PC_STRSAN_RAW);
 		for (const char *p = out; *p;) {
 			if (p[0] == '\\' && p[1] == '\\') {
 				back[m++] = '\\';
@@ -335,22 +335,22 @@ static void test_bounded(void **state)
 {
 	char buf[8];
 
-	assert_int_equal(pc_strsan_buf(buf, 1, "abc", 3, PC_STRSAN_ENTRY), 0);
+	assert_int_equal(pc_strsan_buf(buf, 1, "abc", 3, PC_STRSAN_RAW), 0);
 	assert_string_equal(buf, "");
-	assert_int_equal(pc_strsan_buf(buf, sizeof(buf), "abc", 3, PC_STRSAN_ENTRY), 3);
+	assert_int_equal(pc_strsan_buf(buf, sizeof(buf), "abc", 3, PC_STRSAN_RAW), 3);
 	assert_string_equal(buf, "abc");
 	/* "ab\x1b" needs 7 bytes: "ab" fits, then the escape does not. */
-	assert_int_equal(pc_strsan_buf(buf, 6, "ab\033", 3, PC_STRSAN_ENTRY), 2);
+	assert_int_equal(pc_strsan_buf(buf, 6, "ab\033", 3, PC_STRSAN_RAW), 2);
 	assert_string_equal(buf, "ab");
-	assert_int_equal(pc_strsan_buf(buf, 7, "ab\033", 3, PC_STRSAN_ENTRY), 3);
+	assert_int_equal(pc_strsan_buf(buf, 7, "ab\033", 3, PC_STRSAN_RAW), 3);
 	assert_string_equal(buf, "ab\\x1b");
 	/* A 4-byte character is all or nothing. */
-	assert_int_equal(pc_strsan_buf(buf, 7, "abc\xf0\x9d\x84\x9e", 7, PC_STRSAN_ENTRY), 3);
+	assert_int_equal(pc_strsan_buf(buf, 7, "abc\xf0\x9d\x84\x9e", 7, PC_STRSAN_RAW), 3);
 	assert_string_equal(buf, "abc");
-	assert_int_equal(pc_strsan_buf(buf, 8, "abc\xf0\x9d\x84\x9e", 7, PC_STRSAN_ENTRY), 7);
+	assert_int_equal(pc_strsan_buf(buf, 8, "abc\xf0\x9d\x84\x9e", 7, PC_STRSAN_RAW), 7);
 	assert_string_equal(buf, "abc\xf0\x9d\x84\x9e");
 	/* So is "\\". */
-	assert_int_equal(pc_strsan_buf(buf, 3, "a\\", 2, PC_STRSAN_ENTRY), 1);
+	assert_int_equal(pc_strsan_buf(buf, 3, "a\\", 2, PC_STRSAN_RAW), 1);
 	assert_string_equal(buf, "a");
 }
 
@@ -358,10 +358,10 @@ static void test_replace(void **state)
 {
 	char *s = strdup("x\ny"), *n = NULL;
 
-	assert_int_equal(pc_strsan_replace(&s, PC_STRSAN_ENTRY), 0);
+	assert_int_equal(pc_strsan_replace(&s, PC_STRSAN_RAW), 0);
 	assert_string_equal(s, "x\\x0ay");
 	free(s);
-	assert_int_equal(pc_strsan_replace(&n, PC_STRSAN_ENTRY), 0);
+	assert_int_equal(pc_strsan_replace(&n, PC_STRSAN_RAW), 0);
 	assert_null(n);
 }
 
