@@ -129,7 +129,7 @@ int pc_strsan_replace(char **s, enum pc_strsan_mode mode)
 	return 0;
 }
 
-bool pc_strsan_is_clean(const char *s)
+static bool utf8_check(const char *s, bool controls)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
@@ -137,12 +137,22 @@ bool pc_strsan_is_clean(const char *s)
 	while (n > 0) {
 		size_t clen = utf8_char_len(p, n);
 
-		if (clen == 0 || is_control(p, clen))
+		if (clen == 0 || (!controls && is_control(p, clen)))
 			return false;
 		p += clen;
 		n -= clen;
 	}
 	return true;
+}
+
+bool pc_strsan_is_clean(const char *s)
+{
+	return utf8_check(s, false);
+}
+
+bool pc_utf8_valid(const char *s)
+{
+	return !s || utf8_check(s, true);
 }
 
 void pc_utf8_trim(char *s)

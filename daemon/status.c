@@ -124,11 +124,9 @@ int pc_status_collect(const struct pc_status_options *opts, json_t **ret)
 	r = pc_analysis_run(&in, &report);
 	if (r < 0)
 		goto out;
-	reply = pc_report_to_json(&report);
-	if (!reply) {
-		r = -ENOMEM;
+	r = pc_report_to_json(&report, &reply);
+	if (r < 0)
 		goto out;
-	}
 	*ret = reply;
 	r = 0;
 out:

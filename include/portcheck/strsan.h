@@ -52,6 +52,9 @@ int pc_strsan_replace(char **s, enum pc_strsan_mode mode);
 /* True when @s is already what pc_strsan() in PC_STRSAN_TEXT mode would return. */
 bool pc_strsan_is_clean(const char *s);
 
+/* True when @s (NULL too) is valid UTF-8, control characters allowed: what jansson takes. */
+bool pc_utf8_valid(const char *s);
+
 /*
  * Cut @s after its last complete UTF-8 character. For text from a fixed-size buffer that
  * snprintf may have cut in the middle of a (valid) multi-byte character.

@@ -292,6 +292,11 @@ static void test_output_of_entry(void **state)
 	assert_false(pc_strsan_is_clean("\xe2\x82"));
 	assert_false(pc_strsan_is_clean("\xc2\x85"));
 	assert_true(pc_strsan_is_clean("\\x1b \xe2\x82\xac"));
+	/* Valid UTF-8 is a weaker promise: controls are valid. */
+	assert_true(pc_utf8_valid(NULL));
+	assert_true(pc_utf8_valid("\033[31m\xc2\x85"));
+	assert_false(pc_utf8_valid("\xe2\x82"));
+	assert_false(pc_utf8_valid("\xed\xa0\x80"));
 }
 
 /* Random bytes: always valid for jansson, always decodable back to the input. */
