@@ -347,9 +347,9 @@ static int add_chain(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 		c->prio = nftnl_chain_get_s32(nc, NFTNL_CHAIN_PRIO);
 		c->policy = nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY);
 		r = pc_nftsnap_strdup(nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE)
-				? nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE)
-				: NULL,
-			    &c->type);
+					  ? nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE)
+					  : NULL,
+				      &c->type);
 		if (r < 0)
 			return r;
 		r = chain_devices(nc, c);
@@ -452,7 +452,7 @@ static int elem_cb(struct nftnl_set_elem *e, void *userdata)
 		x->verdict.code = (int32_t)elem_u32(e, NFTNL_SET_ELEM_VERDICT);
 		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
 			return pc_nftsnap_strdup(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN),
-				       &x->verdict.chain);
+						 &x->verdict.chain);
 	}
 	return 0;
 }

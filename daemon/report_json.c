@@ -177,9 +177,9 @@ static bool all_valid(const char *const *s, size_t n)
 
 static bool path_valid(const struct pc_path *p)
 {
-	const char *const s[] = {p->interface,	 p->source,	  p->zone,	    p->rule.family,
-				 p->rule.table,	 p->rule.chain,	  p->rule.text,	    p->forwarded_to,
-				 p->allowed_by,	 p->reason};
+	const char *const s[] = {p->interface,	p->source,     p->zone,	     p->rule.family,
+				 p->rule.table, p->rule.chain, p->rule.text, p->forwarded_to,
+				 p->allowed_by, p->reason};
 
 	return all_valid(s, ELEMENTSOF(s));
 }

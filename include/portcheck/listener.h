@@ -21,7 +21,7 @@ struct pc_listener {
 	uint32_t bound_ifindex; /* SO_BINDTODEVICE, 0 when none */
 	uint64_t inode;
 	uint32_t uid;
-	pid_t pid;     /* 0 when the owner could not be found */
+	pid_t pid;		 /* 0 when the owner could not be found */
 	char comm[PC_COMM_SIZE]; /* process name, sanitised; "" when unknown */
 	char *unit;		 /* systemd unit (sanitised) or NULL */
 };

@@ -17,8 +17,8 @@ struct pc_link {
 	uint32_t ifindex;
 	char name[PC_IFNAME_SIZE]; /* sanitised: for reports, logs and lookups by name */
 	char kname[IF_NAMESIZE];   /* the kernel's bytes: what nftables' meta iifname compares */
-	bool up;       /* IFF_UP */
-	bool loopback; /* IFF_LOOPBACK */
+	bool up;		   /* IFF_UP */
+	bool loopback;		   /* IFF_LOOPBACK */
 };
 
 struct pc_ifaddr {

@@ -61,7 +61,7 @@ struct pc_explain_query {
 	struct pc_addr from;
 	char iface[PC_IFNAME_SIZE]; /* "" when not given: the interface the route to from leaves by;
 				       sanitised, as pc_link.name */
-	struct pc_addr to; /* family 0 when not given: that interface's address */
+	struct pc_addr to;	    /* family 0 when not given: that interface's address */
 };
 
 /*

@@ -450,7 +450,8 @@ static void test_hostile_names(void **state)
 
 	assert_int_equal(pc_check_evaluate(j, NULL, &c), 0);
 	assert_int_equal(pc_check_metrics(&c, NOW, VERSION, &text), 0);
-	assert_contains(text, "process=\"a\\\\b\\\"c\\\\x0ad|e\\\\x1b[31m\xc3\xa9\",zone=\"z\\\"1\"}");
+	assert_contains(text,
+			"process=\"a\\\\b\\\"c\\\\x0ad|e\\\\x1b[31m\xc3\xa9\",zone=\"z\\\"1\"}");
 	free(text);
 	assert_int_equal(pc_check_findings_text(&c, &text), 0);
 	assert_string_equal(text, "1/tcp on 0.0.0.0 (a\\b\"c\\x0ad|e\\x1b[31m\xc3\xa9): blocked; "
