@@ -873,6 +873,7 @@ static void test_hostile_names(void **state)
 static void test_texts_hostile(void **state)
 {
 	struct pc_nft_texts t;
+	const char *text;
 
 	assert_int_equal(pc_nft_texts_parse("table inet \"t\033\" {\n"
 					    "\tchain c\xff {\n"
@@ -882,8 +883,9 @@ static void test_texts_hostile(void **state)
 					    &t),
 			 0);
 	assert_int_equal(t.n, 1);
-	assert_string_equal(pc_nft_texts_find(&t, NFPROTO_INET, "t\\x1b", "c\\xff", 3),
-			    "tcp dport 1 comment \"\\x1b[2J\\xe4\\xb8\" accept");
+	text = pc_nft_texts_find(&t, NFPROTO_INET, "t\\x1b", "c\\xff", 3);
+	assert_non_null(text);
+	assert_string_equal(text, "tcp dport 1 comment \"\\x1b[2J\\xe4\\xb8\" accept");
 	pc_nft_texts_clear(&t);
 }
 
