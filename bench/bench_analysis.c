@@ -570,7 +570,8 @@ static bool analyse_in_child(const struct pc_analysis_input *base, const struct 
 		res.evals = eval_calls;
 		for (size_t i = 0; i < report.n_listeners; i++)
 			res.paths += report.listeners[i].n_paths;
-		reply = pc_report_to_json(&report);
+		reply = NULL;
+		(void)pc_report_to_json(&report, &reply);
 		text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 		if (!text)
 			_exit(3);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "portcheck/check.h"
+#include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
 /* Perhaps the listeners of a big host; the Nagios line stays one readable line. */
@@ -340,20 +341,35 @@ int pc_check_mark_ignored(json_t *status, const struct pc_config *cfg)
 /* --- text ----------------------------------------------------------------------------- */
 
 /*
- * Write @s reduced to printable ASCII: every other code point becomes one '?' (and so
- * does each of @also). Process and unit names are chosen by other users; an escape
- * sequence in one must reach neither a terminal nor a monitoring system's web page.
+ * Write @s sanitised (strsan.h, text mode), piece by piece so that nothing can fail but
+ * the stream; each character of @also becomes '?', and with @label the text format's
+ * escapes are added (backslash, double quote, newline). Process and unit names are chosen
+ * by other users; portcheckd sanitises them as it reads them, and an escape sequence from
+ * an older or hostile daemon must reach neither a terminal nor a monitoring system's page.
  */
+static void put_sanitised(FILE *f, const char *s, const char *also, bool label)
+{
+	size_t len = s ? strlen(s) : 0;
+	char buf[256];
+
+	while (len > 0) {
+		/* Whole characters and escapes only: every round takes at least one byte. */
+		size_t used = pc_strsan_buf(buf, sizeof(buf), s, len, PC_STRSAN_TEXT);
+
+		for (const char *p = buf; *p; p++) {
+			if (label && (*p == '\\' || *p == '"' || *p == '\n'))
+				fprintf(f, "\\%c", *p == '\n' ? 'n' : *p);
+			else
+				fputc(also && strchr(also, *p) ? '?' : *p, f);
+		}
+		s += used;
+		len -= used;
+	}
+}
+
 static void put_clean(FILE *f, const char *s, const char *also)
 {
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch >= 0x20 && ch < 0x7f && !(also && strchr(also, ch)))
-			fputc(ch, f);
-		else if ((ch & 0xc0) != 0x80) /* not a UTF-8 continuation byte */
-			fputc('?', f);
-	}
+	put_sanitised(f, s, also, false);
 }
 
 /* "80/tcp on :: (nginx, nginx.service)", as portcheckd's journal entries say it. */
@@ -428,21 +444,12 @@ int pc_check_findings_text(const struct pc_check *c, char **ret_text)
 
 /* --- metrics -------------------------------------------------------------------------- */
 
-/* A label value per the text format: backslash, double quote and newline escaped; any
- * other byte as is (the reply's strings are valid UTF-8: jansson checks). */
+/* A label value per the text format, sanitised like text: no control character reaches a
+ * web page. */
 static void put_label_value(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\\\", f);
-		else if (*s == '"')
-			fputs("\\\"", f);
-		else if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
+	put_sanitised(f, s, NULL, true);
 	fputc('"', f);
 }
 

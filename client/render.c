@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "portcheck/render.h"
+#include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
 #define ANSI_RESET "\033[0m"
@@ -48,30 +49,18 @@ static bool str_eq(const char *a, const char *b)
 }
 
 /*
- * Copy of @s fit for a terminal: every code point outside printable ASCII becomes one
- * '?'. Process names and unit names are chosen by other users; an escape sequence in
- * one must not reach the terminal. Also keeps column widths equal to byte counts.
- * NULL becomes "?".
+ * Copy of @s fit for a terminal. Process and unit names are chosen by other users, and
+ * portcheckd sanitises them as it reads them; an older or hostile daemon might not, and an
+ * escape sequence must not reach the terminal: the same sanitiser again, in text mode
+ * (what portcheckd sanitised passes unchanged). NULL becomes "?".
  */
 static char *clean(const char *s)
 {
-	char *out, *o;
+	char *out;
 
 	if (!s)
 		return strdup("?");
-	out = malloc(strlen(s) + 1);
-	if (!out)
-		return NULL;
-	for (o = out; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f)
-			*o++ = (char)c;
-		else if ((c & 0xc0) != 0x80) /* not a UTF-8 continuation byte */
-			*o++ = '?';
-	}
-	*o = '\0';
-	return out;
+	return pc_strsan(s, strlen(s), PC_STRSAN_TEXT, &out) < 0 ? NULL : out;
 }
 
 __attribute__((format(printf, 1, 2))) static char *fmt(const char *format, ...)
@@ -411,7 +400,7 @@ static void render_cell(FILE *f, const char *text, size_t width, const char *col
 	else
 		fputs(text, f);
 	if (!last)
-		fprintf(f, "%*s", (int)(width - strlen(text) + 2), "");
+		fprintf(f, "%*s", (int)(width - pc_utf8_columns(text) + 2), "");
 }
 
 /* Cells after the last non-empty one are not padded: no trailing blanks. */
@@ -456,8 +445,8 @@ int pc_render_status(FILE *f, const json_t *status, bool colour)
 		if (r < 0)
 			goto out;
 		for (int c = 0; c < N_COLS; c++)
-			if (strlen(rows[i].cell[c]) > width[c])
-				width[c] = strlen(rows[i].cell[c]);
+			if (pc_utf8_columns(rows[i].cell[c]) > width[c])
+				width[c] = pc_utf8_columns(rows[i].cell[c]);
 	}
 
 	for (int c = 0; c < N_COLS; c++)

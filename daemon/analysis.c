@@ -16,6 +16,7 @@
 #include "portcheck/fwzone.h"
 #include "portcheck/nftvm.h"
 #include "portcheck/report.h"
+#include "portcheck/strsan.h"
 
 /* Source pieces per (listener, interface, family) evaluated one by one at most: at ~3 us an
  * evaluation, 8,192 pieces cost ~25 ms per listener and family. */
@@ -286,15 +287,21 @@ static int path_reason(struct pc_path *p, const struct piece *pc, const struct p
 					: "; DNAT sends it to %s on this host",
 			 p->forwarded_to);
 	}
-	if (p->disagrees)
-		return asprintf(&p->reason, "%s; firewalld's %s, yet the kernel decides otherwise",
-				engine, fw) < 0
-			   ? -ENOMEM
-			   : 0;
-	if (fw[0])
-		return asprintf(&p->reason, "%s; firewalld: %s", engine, fw) < 0 ? -ENOMEM : 0;
-	p->reason = strdup(engine);
-	return p->reason ? 0 : -ENOMEM;
+	if (p->disagrees) {
+		if (asprintf(&p->reason, "%s; firewalld's %s, yet the kernel decides otherwise",
+			     engine, fw) < 0)
+			p->reason = NULL;
+	} else if (fw[0]) {
+		if (asprintf(&p->reason, "%s; firewalld: %s", engine, fw) < 0)
+			p->reason = NULL;
+	} else {
+		p->reason = strdup(engine);
+	}
+	if (!p->reason)
+		return -ENOMEM;
+	/* The pieces are sanitised names, but the fixed buffers above may have cut one in the
+	 * middle of a character: text mode escapes such a fragment and changes nothing else. */
+	return pc_strsan_replace(&p->reason, PC_STRSAN_TEXT);
 }
 
 /* A source range [lo, hi] of one path. */
@@ -388,8 +395,10 @@ static int fill_path(struct pc_path *p, const struct pc_listener *l, const struc
 			return -ENOMEM;
 		p->fw_verdict = fw_outcome_verdict(first->fw.decision.outcome);
 		if (first->fw.decision.outcome == PC_FWZONE_ALLOW) {
-			p->allowed_by = strdup(first->fw.decision.what);
-			if (!p->allowed_by)
+			/* what[] is a bounded copy of a rule: perhaps cut inside a character. */
+			const char *w = first->fw.decision.what;
+
+			if (pc_strsan(w, strlen(w), PC_STRSAN_TEXT, &p->allowed_by) < 0)
 				return -ENOMEM;
 			p->runtime_only = first->fw.runtime_only;
 		}

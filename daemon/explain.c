@@ -14,6 +14,7 @@
 #include "portcheck/report.h"
 #include "portcheck/route.h"
 #include "portcheck/status.h"
+#include "portcheck/strsan.h"
 
 int pc_explain_parse(const json_t *params, struct pc_explain_query *ret, const char **ret_param,
 		     const char **ret_why)
@@ -145,6 +146,19 @@ static json_t *trace_to_json(const struct pc_nft_result *res)
 		}
 	}
 	return arr;
+}
+
+/* Whether a NULL from trace_to_json can be more than memory: see pc_path_to_json. */
+static bool trace_valid(const struct pc_nft_result *res)
+{
+	for (size_t i = 0; i < res->n_trace; i++) {
+		const struct pc_trace_entry *e = &res->trace[i];
+
+		if (!pc_utf8_valid(e->rule.table) || !pc_utf8_valid(e->rule.chain) ||
+		    !pc_utf8_valid(e->rule.text) || !pc_utf8_valid(e->detail))
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -329,8 +343,10 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 	client_sees(&path, q->protocol,
 		    socket_listens(&src.listeners, q->protocol, flow.family, &to, q->port), sees,
 		    sizeof(sees));
-	reply = pc_path_to_json(&path);
-	if (!reply || json_object_set_new(reply, "version", json_integer(1)) < 0 ||
+	r = pc_path_to_json(&path, &reply);
+	if (r < 0)
+		goto out;
+	if (json_object_set_new(reply, "version", json_integer(1)) < 0 ||
 	    json_object_set_new(reply, "source", json_string(pc_addr_to_string(&q->from, from_s))) <
 		0 ||
 	    json_object_set_new(reply, "destination", json_string(pc_addr_to_string(&to, to_s))) <
@@ -341,7 +357,7 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 	    json_object_set_new(reply, "client_sees", json_string(sees)) < 0 ||
 	    json_object_set_new(reply, "trace", trace_to_json(&res)) < 0) {
 		json_decref(reply);
-		r = -ENOMEM;
+		r = trace_valid(&res) ? -ENOMEM : -EILSEQ;
 		goto out;
 	}
 	*ret = reply;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "portcheck/firewalld.h"
+#include "portcheck/strsan.h"
 
 #define FW_NAME "org.fedoraproject.FirewallD1"
 #define FW_PATH "/org/fedoraproject/FirewallD1"
@@ -140,21 +141,21 @@ static void reader_clear(struct reader *rd)
 }
 
 /*
- * Error texts end up in journal lines and JSON: no control characters, and a quote from
- * the peer is cut at a UTF-8 character boundary so the text stays valid UTF-8.
+ * Error texts end up in journal lines and JSON: *@s cut to at most @max bytes of whole
+ * characters and sanitised (strsan.h). The text mode leaves what was sanitised already
+ * (quotes, names) as it is and escapes whatever came in raw (object names, libdbus's
+ * messages). Returns 0 or -ENOMEM.
  */
-static void sanitize(char *s, size_t max)
+static int clean_text(char **s, size_t max)
 {
-	size_t len = strlen(s);
+	char *out = malloc(max + 1);
 
-	if (len > max) {
-		while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-			max--;
-		s[max] = '\0';
-	}
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = ' ';
+	if (!out)
+		return -ENOMEM;
+	pc_strsan_buf(out, max + 1, *s, strlen(*s), PC_STRSAN_TEXT);
+	free(*s);
+	*s = out;
+	return 0;
 }
 
 static __attribute__((format(printf, 3, 4))) int set_reason(struct reader *rd, enum section sec,
@@ -248,8 +249,8 @@ static int call_error(struct reader *rd, const struct call *c, DBusMessage *repl
 {
 	const char *name = dbus_message_get_error_name(reply);
 	const char *subject = call_subject(c);
-	_cleanup_free_ char *quote = NULL;
 	_cleanup_free_ char *what = NULL;
+	char quote[MAX_QUOTE + 1] = "";
 	const char *msg = NULL;
 	bool fatal = true;
 	int r;
@@ -279,14 +280,11 @@ static int call_error(struct reader *rd, const struct call *c, DBusMessage *repl
 		 * says it all. Other errors concern just this object. */
 		fatal = strcmp(name, FW_NAME ".NotAuthorizedException") == 0 ||
 			strcmp(name, DBUS_ERROR_ACCESS_DENIED) == 0;
-		if (dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &msg, DBUS_TYPE_INVALID)) {
-			quote = strdup(msg);
-			if (!quote)
-				return -ENOMEM;
-			sanitize(quote, MAX_QUOTE);
-		}
+		/* The peer's words, cut at a character boundary. */
+		if (dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &msg, DBUS_TYPE_INVALID))
+			pc_strsan_buf(quote, sizeof(quote), msg, strlen(msg), PC_STRSAN_RAW);
 		r = asprintf(&what, "%s(%s) failed: %s [%s]", c->label, subject,
-			     quote ? quote : "no message", name);
+			     msg ? quote : "no message", name);
 	}
 	if (r < 0)
 		return -ENOMEM;
@@ -416,6 +414,7 @@ static int on_properties(struct reader *rd, const struct call *c, DBusMessage *r
 {
 	_cleanup_free_ char *state = NULL, *version = NULL;
 	DBusMessageIter it, arr;
+	int r;
 
 	if (!dbus_message_has_signature(reply, "a{sv}"))
 		return -EBADMSG;
@@ -440,9 +439,9 @@ static int on_properties(struct reader *rd, const struct call *c, DBusMessage *r
 		if (dbus_message_iter_get_arg_type(&v) != DBUS_TYPE_STRING || *dst)
 			return -EBADMSG;
 		dbus_message_iter_get_basic(&v, &value);
-		*dst = strdup(value);
-		if (!*dst)
-			return -ENOMEM;
+		r = pc_strsan(value, strlen(value), PC_STRSAN_RAW, dst);
+		if (r < 0)
+			return r;
 	}
 	if (!state)
 		return -EBADMSG;
@@ -459,12 +458,16 @@ static int on_properties(struct reader *rd, const struct call *c, DBusMessage *r
 
 static int on_default_zone(struct reader *rd, const struct call *c, DBusMessage *reply)
 {
-	char *zone;
+	char *zone = NULL;
 	int r;
 
 	r = reply_string(reply, DBUS_TYPE_STRING, &zone);
-	if (r < 0)
+	if (r >= 0)
+		r = pc_strsan_replace(&zone, PC_STRSAN_RAW);
+	if (r < 0) {
+		free(zone);
 		return r;
+	}
 	free(rd->fw->default_zone);
 	rd->fw->default_zone = zone;
 	return 0;
@@ -749,8 +752,7 @@ static int find_owner(struct reader *rd, char **ret_owner)
 			rd->fw->error = NULL;
 			return -ENOMEM;
 		}
-		sanitize(rd->fw->error, MAX_QUOTE * 2);
-		return 0;
+		return clean_text(&rd->fw->error, MAX_QUOTE * 2);
 	}
 	if (!dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &owner, DBUS_TYPE_INVALID) ||
 	    !dbus_validate_bus_name(owner, NULL)) {
@@ -812,8 +814,11 @@ static int compose_error(struct reader *rd, char **ret)
 		r = append(&err, "; ", "not read: %s", not_read);
 	if (r < 0)
 		return r;
-	if (err)
-		sanitize(err, strlen(err));
+	if (err) {
+		r = clean_text(&err, strlen(err) * 4);
+		if (r < 0)
+			return r;
+	}
 	*ret = TAKE_PTR(err);
 	return 0;
 }

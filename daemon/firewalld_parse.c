@@ -12,6 +12,8 @@
 #include <sys/types.h>
 
 #include "portcheck/firewalld.h"
+#include "portcheck/strsan.h"
+#include "portcheck/util.h"
 
 /*
  * firewalld omits empty lists and builds the rest with dbus-python, whose signatures are
@@ -37,6 +39,22 @@ static int expect_signature(DBusMessageIter *iter, const char *sig)
 	return strcmp(have, sig) == 0 ? 0 : -EBADMSG;
 }
 
+/*
+ * Every string firewalld sends is stored sanitised (strsan.h): D-Bus guarantees UTF-8, not
+ * the absence of control characters, and zone, service, interface and rule strings are
+ * whatever was put in firewalld's configuration.
+ */
+static int push_sanitised(struct pc_strv *sv, const char *s)
+{
+	_cleanup_free_ char *clean = NULL;
+	int r;
+
+	r = pc_strsan(s, strlen(s), PC_STRSAN_RAW, &clean);
+	if (r < 0)
+		return r;
+	return pc_strv_push(sv, clean);
+}
+
 static int read_strv(DBusMessageIter *variant, struct pc_strv *ret)
 {
 	DBusMessageIter arr;
@@ -50,7 +68,7 @@ static int read_strv(DBusMessageIter *variant, struct pc_strv *ret)
 		const char *s;
 
 		dbus_message_iter_get_basic(&arr, &s);
-		r = pc_strv_push(ret, s);
+		r = push_sanitised(ret, s);
 		if (r < 0)
 			return r;
 		dbus_message_iter_next(&arr);
@@ -114,7 +132,7 @@ static int read_forward_ports(DBusMessageIter *variant, struct pc_strv *ret)
 		if (asprintf(&s, "port=%s:proto=%s:toport=%s:toaddr=%s", f[0], f[1], f[2], f[3]) <
 		    0)
 			return -ENOMEM;
-		r = pc_strv_push(ret, s);
+		r = push_sanitised(ret, s);
 		if (r < 0)
 			return r;
 		dbus_message_iter_next(&arr);
@@ -132,9 +150,9 @@ static int read_string(DBusMessageIter *variant, char **ret)
 	if (r < 0)
 		return r;
 	dbus_message_iter_get_basic(variant, &s);
-	copy = strdup(s);
-	if (!copy)
-		return -ENOMEM;
+	r = pc_strsan(s, strlen(s), PC_STRSAN_RAW, &copy);
+	if (r < 0)
+		return r;
 	free(*ret);
 	*ret = copy;
 	return 0;
@@ -264,9 +282,9 @@ int pc_fw_parse_zone_settings(DBusMessageIter *iter, const char *name, struct pc
 
 	if (!iter || !name || !ret)
 		return -EINVAL;
-	z.name = strdup(name);
-	if (!z.name)
-		return -ENOMEM;
+	r = pc_strsan(name, strlen(name), PC_STRSAN_RAW, &z.name);
+	if (r < 0)
+		return r;
 	r = parse_dict(iter, zone_fields, ELEMENTSOF(zone_fields), &z);
 	if (r < 0)
 		return r;
@@ -289,9 +307,9 @@ int pc_fw_parse_service_settings(DBusMessageIter *iter, const char *name, struct
 
 	if (!iter || !name || !ret)
 		return -EINVAL;
-	s.name = strdup(name);
-	if (!s.name)
-		return -ENOMEM;
+	r = pc_strsan(name, strlen(name), PC_STRSAN_RAW, &s.name);
+	if (r < 0)
+		return r;
 	r = parse_dict(iter, service_fields, ELEMENTSOF(service_fields), &s);
 	if (r < 0)
 		return r;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "portcheck/fwchange.h"
+#include "portcheck/strsan.h"
 
 #define FW_NAME "org.fedoraproject.FirewallD1"
 #define FW_PATH "/org/fedoraproject/FirewallD1"
@@ -38,10 +39,13 @@ static __attribute__((format(printf, 3, 4))) int fail(char **ret_error, int r, c
 	if (vasprintf(ret_error, fmt, ap) < 0)
 		*ret_error = NULL;
 	va_end(ap);
-	if (*ret_error)
-		for (char *s = *ret_error; *s; s++)
-			if ((unsigned char)*s < 0x20)
-				*s = ' ';
+	/* firewalld's words (cut at MAX_QUOTE bytes, perhaps inside a character) and the
+	 * zone and item the request named: text for JSON and logs. Without memory for that,
+	 * no message (as when vasprintf fails): -r is the error that matters. */
+	if (*ret_error && pc_strsan_replace(ret_error, PC_STRSAN_TEXT) < 0) {
+		free(*ret_error);
+		*ret_error = NULL;
+	}
 	return r;
 }
 

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "nftsnap.h"
+#include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
 /* Bounded retries when the ruleset changes while it is read (firewalld reloads, ...). */
@@ -142,6 +143,7 @@ static void set_clear(struct pc_nft_set *s)
 	if (s->index && s->index_free)
 		s->index_free(s->index);
 	free(s->name);
+	free(s->kname);
 	*s = (struct pc_nft_set){};
 }
 
@@ -154,6 +156,7 @@ static void table_clear(struct pc_nft_table *t)
 		set_clear(&t->sets[i]);
 	free(t->sets);
 	free(t->name);
+	free(t->kname);
 	*t = (struct pc_nft_table){};
 }
 
@@ -210,8 +213,28 @@ void pc_nftsnap_free(struct pc_nftsnap *b)
 	free(b);
 }
 
-static struct pc_nft_table *find_table(struct pc_nftsnap *b, uint32_t family, const char *name)
+/* Room for the sanitised form of any name the kernel allows (NFT_NAME_MAXLEN, NUL included). */
+#define NAME_KEY_SIZE PC_STRSAN_SIZE(NFT_NAME_MAXLEN)
+
+/* @name from a message as the snapshot stores it, in @buf, to look it up by; NULL for none
+ * or one longer than the kernel allows. */
+static const char *name_key(const char *name, char buf[static NAME_KEY_SIZE])
 {
+	size_t len = name ? strlen(name) : 0;
+
+	if (!name || pc_strsan_buf(buf, NAME_KEY_SIZE, name, len, PC_STRSAN_RAW) != len)
+		return NULL;
+	return buf;
+}
+
+/* The table that @kname (as the kernel spells it) names. */
+static struct pc_nft_table *find_table(struct pc_nftsnap *b, uint32_t family, const char *kname)
+{
+	char buf[NAME_KEY_SIZE];
+	const char *name = name_key(kname, buf);
+
+	if (!name)
+		return NULL;
 	if (b->last_table && b->last_table->family == family &&
 	    strcmp(b->last_table->name, name) == 0)
 		return b->last_table;
@@ -219,10 +242,13 @@ static struct pc_nft_table *find_table(struct pc_nftsnap *b, uint32_t family, co
 	return b->last_table;
 }
 
-static int dup_str(const char *s, char **ret)
+int pc_nftsnap_strdup(const char *s, char **ret)
 {
-	*ret = s ? strdup(s) : NULL;
-	return !s || *ret ? 0 : -ENOMEM;
+	if (!s) {
+		*ret = NULL;
+		return 0;
+	}
+	return pc_strsan(s, strlen(s), PC_STRSAN_RAW, ret);
 }
 
 static int add_table(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
@@ -251,7 +277,10 @@ static int add_table(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 	t->family = family;
 	t->handle = nftnl_table_get_u64(nt, NFTNL_TABLE_HANDLE);
 	t->flags = nftnl_table_get_u32(nt, NFTNL_TABLE_FLAGS);
-	return dup_str(name, &t->name);
+	t->kname = strdup(name);
+	if (!t->kname)
+		return -ENOMEM;
+	return pc_nftsnap_strdup(name, &t->name);
 }
 
 static int chain_devices(const struct nftnl_chain *nc, struct pc_nft_chain *c)
@@ -266,13 +295,13 @@ static int chain_devices(const struct nftnl_chain *nc, struct pc_nft_chain *c)
 
 		if (!d)
 			return -ENOMEM;
-		r = dup_str(devs[i], d);
+		r = pc_nftsnap_strdup(devs[i], d);
 		if (r < 0)
 			return r;
 	}
 	/* Kernels send NFTA_HOOK_DEV alone (before 5.5) or with NFTA_HOOK_DEVS for one device. */
 	if (nftnl_chain_is_set(nc, NFTNL_CHAIN_DEV)) {
-		r = dup_str(nftnl_chain_get_str(nc, NFTNL_CHAIN_DEV), &c->dev);
+		r = pc_nftsnap_strdup(nftnl_chain_get_str(nc, NFTNL_CHAIN_DEV), &c->dev);
 		if (r < 0)
 			return r;
 		if (c->n_devices == 0) {
@@ -280,10 +309,10 @@ static int chain_devices(const struct nftnl_chain *nc, struct pc_nft_chain *c)
 
 			if (!d)
 				return -ENOMEM;
-			return dup_str(c->dev, d);
+			return pc_nftsnap_strdup(c->dev, d);
 		}
 	} else if (c->n_devices > 0) {
-		return dup_str(c->devices[0], &c->dev);
+		return pc_nftsnap_strdup(c->devices[0], &c->dev);
 	}
 	return 0;
 }
@@ -317,17 +346,17 @@ static int add_chain(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 		c->hooknum = nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM);
 		c->prio = nftnl_chain_get_s32(nc, NFTNL_CHAIN_PRIO);
 		c->policy = nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY);
-		r = dup_str(nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE)
-				? nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE)
-				: NULL,
-			    &c->type);
+		r = pc_nftsnap_strdup(nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE)
+					  ? nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE)
+					  : NULL,
+				      &c->type);
 		if (r < 0)
 			return r;
 		r = chain_devices(nc, c);
 		if (r < 0)
 			return r;
 	}
-	return dup_str(nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME), &c->name);
+	return pc_nftsnap_strdup(nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME), &c->name);
 }
 
 static int add_set(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
@@ -366,7 +395,10 @@ static int add_set(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 		memcpy(s->field_len, len, count);
 		s->field_count = count;
 	}
-	return dup_str(nftnl_set_get_str(ns, NFTNL_SET_NAME), &s->name);
+	s->kname = strdup(nftnl_set_get_str(ns, NFTNL_SET_NAME));
+	if (!s->kname)
+		return -ENOMEM;
+	return pc_nftsnap_strdup(nftnl_set_get_str(ns, NFTNL_SET_NAME), &s->name);
 }
 
 /* libnftnl's element getters dereference what they find: ask only for what is set. */
@@ -428,8 +460,8 @@ static int elem_cb(struct nftnl_set_elem *e, void *userdata)
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
 		x->verdict.code = (int32_t)elem_u32(e, NFTNL_SET_ELEM_VERDICT);
 		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
-			return dup_str(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN),
-				       &x->verdict.chain);
+			return pc_nftsnap_strdup(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN),
+						 &x->verdict.chain);
 	}
 	return 0;
 }
@@ -438,6 +470,7 @@ static int add_elems(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 {
 	_cleanup_(nftnl_set_freep) struct nftnl_set *ns = nftnl_set_alloc();
 	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+	char buf[NAME_KEY_SIZE];
 	const char *table, *name;
 	struct pc_nft_table *t;
 	struct pc_nft_set *s;
@@ -449,9 +482,9 @@ static int add_elems(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 	    !nftnl_set_is_set(ns, NFTNL_SET_TABLE))
 		return -EBADMSG;
 	table = nftnl_set_get_str(ns, NFTNL_SET_TABLE);
-	name = nftnl_set_get_str(ns, NFTNL_SET_NAME);
+	name = name_key(nftnl_set_get_str(ns, NFTNL_SET_NAME), buf);
 	t = find_table(b, nfg->nfgen_family, table);
-	if (!t)
+	if (!t || !name)
 		return -EINTR;
 	if (t->flags & NFT_TABLE_F_DORMANT)
 		return 0;
@@ -623,18 +656,20 @@ static int add_rule(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 	_cleanup_(nftnl_rule_freep) struct nftnl_rule *nr = nftnl_rule_alloc();
 	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
 	struct pc_nft_rule rule = {}, *slot;
-	const char *table = NULL, *chain = NULL;
+	const char *table = NULL, *kchain = NULL, *chain;
+	char buf[NAME_KEY_SIZE];
 	struct pc_nft_table *t;
 	struct pc_nft_chain *c;
 	int r;
 
 	if (!nr)
 		return -ENOMEM;
-	r = parse_rule(nlh, nr, &table, &chain, &rule);
+	r = parse_rule(nlh, nr, &table, &kchain, &rule);
 	if (r < 0)
 		goto fail;
 	t = find_table(b, nfg->nfgen_family, table);
-	if (!t) {
+	chain = name_key(kchain, buf);
+	if (!t || !chain) {
 		r = -EINTR;
 		goto fail;
 	}
@@ -703,7 +738,8 @@ int pc_nftsnap_foreach_set(const struct pc_nftsnap *b,
 		if (t->flags & NFT_TABLE_F_DORMANT)
 			continue;
 		for (size_t j = 0; j < t->n_sets; j++) {
-			int r = fn(t->family, t->name, t->sets[j].name, userdata);
+			/* A request to the kernel: its spelling, not the sanitised one. */
+			int r = fn(t->family, t->kname, t->sets[j].kname, userdata);
 
 			if (r < 0)
 				return r;

@@ -16,6 +16,10 @@
 
 struct nftnl_expr;
 
+/* A copy of the name or text @s (NULL stays NULL) as the snapshot holds it: sanitised
+ * (strsan.h, PC_STRSAN_RAW). Returns 0 or -ENOMEM. */
+int pc_nftsnap_strdup(const char *s, char **ret);
+
 /*
  * Builds a ruleset from the reply messages of the GETTABLE, GETCHAIN, GETSET, GETSETELEM
  * and GETRULE dumps, fed in that order (a chain, set, element or rule names its table, an

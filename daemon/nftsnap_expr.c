@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nftsnap.h"
+#include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
 static const struct {
@@ -82,10 +83,9 @@ static int get_str(const struct nftnl_expr *e, uint16_t attr, char **ret)
 	if (!nftnl_expr_is_set(e, attr))
 		return 0;
 	s = nftnl_expr_get_str(e, attr);
-	if (!s)
-		return 0;
-	*ret = strdup(s);
-	return *ret ? 0 : -ENOMEM;
+	/* Chain, set and object names: the snapshot's names are sanitised, and so are the
+	 * references to them. */
+	return pc_nftsnap_strdup(s, ret);
 }
 
 static int convert_immediate(const struct nftnl_expr *e, struct pc_nft_expr *x)
@@ -126,7 +126,7 @@ static int convert_xt(const struct nftnl_expr *e, bool target, struct pc_nft_exp
 	const void *info;
 
 	if (name)
-		snprintf(x->xt.name, sizeof(x->xt.name), "%s", name);
+		pc_strsan_buf(x->xt.name, sizeof(x->xt.name), name, strlen(name), PC_STRSAN_RAW);
 	x->xt.rev = nftnl_expr_get_u32(e, target ? NFTNL_EXPR_TG_REV : NFTNL_EXPR_MT_REV);
 	info = nftnl_expr_get(e, target ? NFTNL_EXPR_TG_INFO : NFTNL_EXPR_MT_INFO, &len);
 	if (!info || len == 0)
@@ -146,7 +146,7 @@ int pc_nftsnap_expr_convert(const struct nftnl_expr *e, struct pc_nft_expr *ret)
 	int r = 0;
 
 	x.type = pc_nftsnap_expr_type(name);
-	snprintf(x.name, sizeof(x.name), "%s", name ? name : "");
+	pc_strsan_buf(x.name, sizeof(x.name), name ?: "", name ? strlen(name) : 0, PC_STRSAN_RAW);
 
 	switch (x.type) {
 	case PC_NFT_EXPR_IMMEDIATE:

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "nftsnap.h"
+#include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
 static const struct {
@@ -87,7 +88,8 @@ static bool comment_handle(const char *comment, uint64_t *ret)
 
 /*
  * The name after a keyword: a word, or a quoted string. Returns a pointer past it and the
- * copy in *ret (NULL when there is none).
+ * copy in *ret (NULL when there is none), sanitised like the snapshot's names so that the
+ * texts are found by them.
  */
 static const char *take_name(const char *s, char **ret)
 {
@@ -100,13 +102,13 @@ static const char *take_name(const char *s, char **ret)
 		end = strchr(s + 1, '"');
 		if (!end)
 			return s;
-		*ret = strndup(s + 1, end - s - 1);
+		(void)pc_strsan(s + 1, end - s - 1, PC_STRSAN_RAW, ret);
 		return end + 1;
 	}
 	for (end = s; *end && !isspace((unsigned char)*end) && *end != '{'; end++)
 		;
 	if (end > s)
-		*ret = strndup(s, end - s);
+		(void)pc_strsan(s, end - s, PC_STRSAN_RAW, ret);
 	return end;
 }
 
@@ -182,13 +184,20 @@ struct parser {
 	int pending_depth;
 };
 
+/* Add @text (taken), the rule's text as nft printed it: sanitised here, once, as it enters. */
 static int add_text(struct parser *p, uint64_t handle, char *text)
 {
 	struct pc_nft_text *t;
+	int r;
 
 	if (!p->table || !p->chain) {
 		free(text);
 		return 0;
+	}
+	r = pc_strsan_replace(&text, PC_STRSAN_RAW);
+	if (r < 0) {
+		free(text);
+		return r;
 	}
 	t = pc_array_grow(&p->out.v, &p->out.n, sizeof(*t));
 	if (!t) {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "nftvm_internal.h"
+#include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
 static inline uint32_t min_u32(uint32_t a, uint32_t b)
@@ -233,8 +234,11 @@ void vm_trace_add(struct vm *vm, uint32_t hook, const struct pc_rule_ref *ref,
 	}
 	e = &tr->v[tr->n++];
 	*e = (struct pc_trace_entry){.hook = hook, .rule = *ref, .action = action};
-	if (detail)
+	/* A chain name or a reason cut to fit may end inside a character: not in a reply. */
+	if (detail) {
 		vm_strlcpy(e->detail, detail, sizeof(e->detail));
+		pc_utf8_trim(e->detail);
+	}
 }
 
 const struct pc_nft_chain *vm_chain_find(const struct pc_nft_table *t, const char *name)

@@ -46,10 +46,11 @@ static void pkt_addr(const struct vm_pkt *p, bool dst, struct pc_addr *ret)
 
 static void store_ifname(uint8_t *dst, const struct pc_link *l)
 {
-	/* strscpy_pad(dest, dev ? dev->name : "", IFNAMSIZ) */
+	/* strscpy_pad(dest, dev ? dev->name : "", IFNAMSIZ): the kernel's bytes, not the
+	 * sanitised name that reports show. */
 	memset(dst, 0, IFNAMSIZ);
 	if (l)
-		memcpy(dst, l->name, strnlen(l->name, IFNAMSIZ - 1));
+		memcpy(dst, l->kname, strnlen(l->kname, IFNAMSIZ - 1));
 }
 
 /* dev->type: the model knows loopback from the rest; everything else is taken as Ethernet

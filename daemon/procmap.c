@@ -9,6 +9,7 @@
 #include <systemd/sd-login.h>
 
 #include "portcheck/listener.h"
+#include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
 struct inode_ref {
@@ -18,7 +19,7 @@ struct inode_ref {
 
 struct owner {
 	pid_t pid;
-	char comm[17];
+	char comm[PC_COMM_SIZE];
 	char *unit;
 };
 
@@ -166,8 +167,12 @@ static int list_pids(int procfd, pid_t **ret, size_t *ret_n)
 	return 0;
 }
 
-/* PID/comm without the newline. Returns 0 or -errno (the process may be gone). */
-static int read_comm(int procfd, pid_t pid, char ret[static 17])
+/*
+ * PID/comm without the kernel's newline, sanitised: any user names a process as they like
+ * (prctl(PR_SET_NAME) takes any bytes), and the kernel cuts it at 15 bytes, in the middle of
+ * a UTF-8 character if need be. Returns 0 or -errno (the process may be gone).
+ */
+static int read_comm(int procfd, pid_t pid, char ret[static PC_COMM_SIZE])
 {
 	_cleanup_close_ int fd = -1;
 	char path[32], buf[64];
@@ -182,9 +187,10 @@ static int read_comm(int procfd, pid_t pid, char ret[static 17])
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	buf[n < 16 ? n : 16] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	memcpy(ret, buf, strlen(buf) + 1);
+	/* Only the last newline is the kernel's: one inside is part of the name. */
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	pc_strsan_buf(ret, PC_COMM_SIZE, buf, strnlen(buf, n < 16 ? n : 16), PC_STRSAN_RAW);
 	return 0;
 }
 
@@ -202,7 +208,7 @@ static int scan_pid(struct scan *sc, pid_t pid)
 {
 	_cleanup_(closedirp) DIR *d = NULL;
 	_cleanup_free_ char *unit = NULL;
-	char path[32], comm[17];
+	char path[32], comm[PC_COMM_SIZE];
 	bool have_info = false;
 	struct dirent *de;
 	int fd, r;
@@ -250,9 +256,14 @@ static int scan_pid(struct scan *sc, pid_t pid)
 					/* Gone between readlink and now: a child may still hold it.
 					 */
 					return errno_is_fatal(-r) ? r : 0;
-				/* Best effort: a process outside any unit has none. */
-				if (sc->system)
-					(void)sd_pid_get_unit(pid, &unit);
+				/* Best effort: a process outside any unit has none. Unit
+				 * names are systemd's escaped form ("foo\x2dbar.service"),
+				 * which keeps its backslashes: that is what admins write. */
+				if (sc->system && sd_pid_get_unit(pid, &unit) >= 0) {
+					r = pc_strsan_replace(&unit, PC_STRSAN_TEXT);
+					if (r < 0)
+						return r;
+				}
 				have_info = true;
 			}
 			if (unit) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The Status reply: struct pc_report → JSON, DESIGN.md schema version 1. */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,8 @@
 
 #include "portcheck/fwzone.h"
 #include "portcheck/report.h"
+#include "portcheck/strsan.h"
+#include "portcheck/util.h"
 
 #define PC_REPORT_VERSION 1
 
@@ -60,8 +63,7 @@ static json_t *rule_to_json(const struct pc_path *p)
 			 str_or_null(p->rule.text));
 }
 
-/* One path; Explain's reply is this object plus the flow and the trace. */
-json_t *pc_path_to_json(const struct pc_path *p)
+static json_t *path_to_json(const struct pc_path *p)
 {
 	return json_pack("{s:s,s:s,s:s?,s:o,s:s,s:o,s:o,s:o,s:o,s:b,s:s,s:b,s:s?}", "interface",
 			 p->interface, "family", family_name(p->family), "source", p->source,
@@ -118,7 +120,7 @@ static json_t *listener_to_json(const struct pc_listener_report *lr)
 	if ((lr->families & PC_FAMILY_IPV6) && json_array_append_new(families, json_string("ipv6")))
 		goto fail;
 	for (size_t i = 0; i < lr->n_paths; i++)
-		if (json_array_append_new(paths, pc_path_to_json(&lr->paths[i])))
+		if (json_array_append_new(paths, path_to_json(&lr->paths[i])))
 			goto fail;
 	return json_pack(
 	    "{s:s,s:s,s:i,s:o,s:o,s:o,s:s,s:o,s:o,s:o}", "protocol", pc_proto_name(l->protocol),
@@ -140,7 +142,7 @@ static json_t *nftables_to_json(const struct pc_report *r)
 			 r->nft_error);
 }
 
-json_t *pc_report_to_json(const struct pc_report *r)
+static json_t *report_to_json(const struct pc_report *r)
 {
 	json_t *listeners = json_array();
 
@@ -157,4 +159,68 @@ json_t *pc_report_to_json(const struct pc_report *r)
 			 r->fw_version, "default_zone", r->fw_default_zone, "state", r->fw_state,
 			 "panic", r->fw_panic, "error", r->fw_error, "nftables",
 			 nftables_to_json(r), "listeners", listeners);
+}
+
+/*
+ * Why jansson returned NULL. It refuses strings that are not valid UTF-8, and a NULL from
+ * it is not necessarily out of memory: strings from the system are sanitised where they
+ * are read (strsan.h), so an invalid one is a bug upstream, and it must be called that
+ * rather than ENOMEM (which sends admins looking for a memory problem).
+ */
+static bool all_valid(const char *const *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!pc_utf8_valid(s[i]))
+			return false;
+	return true;
+}
+
+static bool path_valid(const struct pc_path *p)
+{
+	const char *const s[] = {p->interface,	p->source,     p->zone,	     p->rule.family,
+				 p->rule.table, p->rule.chain, p->rule.text, p->forwarded_to,
+				 p->allowed_by, p->reason};
+
+	return all_valid(s, ELEMENTSOF(s));
+}
+
+static bool report_valid(const struct pc_report *r)
+{
+	const char *const s[] = {r->fw_version, r->fw_default_zone, r->fw_state, r->fw_error,
+				 r->nft_error};
+
+	if (!all_valid(s, ELEMENTSOF(s)))
+		return false;
+	for (size_t i = 0; i < r->n_listeners; i++) {
+		const struct pc_listener_report *lr = &r->listeners[i];
+		const char *const ls[] = {lr->listener.comm, lr->listener.unit, lr->fix.command,
+					  lr->fix.port,	     lr->fix.service,	lr->fix.zone};
+
+		if (!all_valid(ls, ELEMENTSOF(ls)))
+			return false;
+		for (size_t j = 0; j < lr->n_paths; j++)
+			if (!path_valid(&lr->paths[j]))
+				return false;
+	}
+	return true;
+}
+
+int pc_path_to_json(const struct pc_path *p, json_t **ret)
+{
+	json_t *j = path_to_json(p);
+
+	if (!j)
+		return path_valid(p) ? -ENOMEM : -EILSEQ;
+	*ret = j;
+	return 0;
+}
+
+int pc_report_to_json(const struct pc_report *r, json_t **ret)
+{
+	json_t *j = report_to_json(r);
+
+	if (!j)
+		return report_valid(r) ? -ENOMEM : -EILSEQ;
+	*ret = j;
+	return 0;
 }

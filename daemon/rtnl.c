@@ -35,11 +35,12 @@ int pc_rtnl_parse_link(const struct nlmsghdr *nlh, struct pc_link *ret)
 	/* The name must be NUL-terminated inside the attribute and fit IF_NAMESIZE. */
 	name = mnl_attr_get_payload(tb[IFLA_IFNAME]);
 	len = mnl_attr_get_payload_len(tb[IFLA_IFNAME]);
-	if (strnlen(name, len) == len || name[0] == '\0' || strlen(name) >= sizeof(l.name))
+	if (strnlen(name, len) == len || name[0] == '\0' || strlen(name) >= sizeof(l.kname))
 		return -EBADMSG;
 
 	l.ifindex = (uint32_t)ifi->ifi_index;
-	memcpy(l.name, name, strlen(name) + 1);
+	memcpy(l.kname, name, strlen(name) + 1);
+	pc_strsan_buf(l.name, sizeof(l.name), name, strlen(name), PC_STRSAN_RAW);
 	l.up = ifi->ifi_flags & IFF_UP;
 	l.loopback = ifi->ifi_flags & IFF_LOOPBACK;
 	*ret = l;

@@ -127,11 +127,9 @@ int pc_status_collect_ex(const struct pc_status_options *opts, json_t **ret,
 	r = pc_analysis_run(&in, &report);
 	if (r < 0)
 		goto out;
-	reply = pc_report_to_json(&report);
-	if (!reply) {
-		r = -ENOMEM;
+	r = pc_report_to_json(&report, &reply);
+	if (r < 0)
 		goto out;
-	}
 	*ret = reply;
 	if (ret_freshness)
 		*ret_freshness = fresh;

@@ -10,13 +10,14 @@
 #include <systemd/sd-journal.h>
 
 #include "daemon.h"
+#include "portcheck/strsan.h"
 
 bool log_journal;
 int log_max = LOG_INFO;
 
 __attribute__((format(printf, 2, 3))) void log_msg(int priority, const char *format, ...)
 {
-	char buf[1024];
+	char buf[1024], line[PC_STRSAN_SIZE(sizeof(buf) - 1)];
 	va_list ap;
 
 	if (priority > log_max)
@@ -24,15 +25,14 @@ __attribute__((format(printf, 2, 3))) void log_msg(int priority, const char *for
 	va_start(ap, format);
 	vsnprintf(buf, sizeof(buf), format, ap);
 	va_end(ap);
-	/* One message, one line: process names (chosen by any user) may hold newlines or
-	 * escape sequences, and a forged "portcheckd: ..." line must not be possible. */
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	/* One message, one line: names are sanitised where they are read, but a newline or
+	 * an escape sequence from anywhere else (a client's request, a cut character) must not
+	 * reach a terminal or forge a "portcheckd: ..." line either. */
+	pc_strsan_buf(line, sizeof(line), buf, strlen(buf), PC_STRSAN_TEXT);
 	if (log_journal)
-		fprintf(stderr, "<%d>%s\n", priority, buf);
+		fprintf(stderr, "<%d>%s\n", priority, line);
 	else
-		fprintf(stderr, "portcheckd: %s\n", buf);
+		fprintf(stderr, "portcheckd: %s\n", line);
 }
 
 void server_log(int priority, const char *message, void *userdata)
@@ -66,14 +66,25 @@ void log_structured(int priority, const char *message, const struct pc_strv *fie
 		return;
 	if (log_journal) {
 		struct iovec iov[32];
+		char *clean[ELEMENTSOF(iov)];
 		size_t n = 0;
-		int r;
+		int r = 0;
 
-		for (size_t i = 0; i < fields->n && n < ELEMENTSOF(iov) - 1; i++)
-			iov[n++] = (struct iovec){fields->v[i], strlen(fields->v[i])};
+		/* The same sanitiser as the stderr line: a field is one line of text too. */
+		for (size_t i = 0; i < fields->n && n < ELEMENTSOF(iov) - 1 && r >= 0; i++) {
+			r = pc_strsan(fields->v[i], strlen(fields->v[i]), PC_STRSAN_TEXT,
+				      &clean[n]);
+			if (r >= 0) {
+				iov[n] = (struct iovec){clean[n], strlen(clean[n])};
+				n++;
+			}
+		}
 		iov[n++] = (struct iovec){(char *)"SYSLOG_IDENTIFIER=portcheckd",
 					  strlen("SYSLOG_IDENTIFIER=portcheckd")};
-		r = sd_journal_sendv(iov, (int)n);
+		if (r >= 0)
+			r = sd_journal_sendv(iov, (int)n);
+		for (size_t i = 0; i + 1 < n; i++)
+			free(clean[i]);
 		if (r >= 0)
 			return;
 		/* journald unreachable: fall through to the stream, which it may yet read. */

@@ -8,6 +8,10 @@
 #include <sys/types.h>
 
 #include "portcheck/addr.h"
+#include "portcheck/strsan.h"
+
+/* /proc/PID/comm: at most 16 bytes (the kernel writes 15), sanitised (strsan.h). */
+#define PC_COMM_SIZE PC_STRSAN_SIZE(16)
 
 struct pc_listener {
 	uint8_t protocol;	/* IPPROTO_TCP or IPPROTO_UDP */
@@ -17,9 +21,9 @@ struct pc_listener {
 	uint32_t bound_ifindex; /* SO_BINDTODEVICE, 0 when none */
 	uint64_t inode;
 	uint32_t uid;
-	pid_t pid;     /* 0 when the owner could not be found */
-	char comm[17]; /* process name, "" when unknown */
-	char *unit;    /* systemd unit or NULL */
+	pid_t pid;		 /* 0 when the owner could not be found */
+	char comm[PC_COMM_SIZE]; /* process name, sanitised; "" when unknown */
+	char *unit;		 /* systemd unit (sanitised) or NULL */
 };
 
 struct pc_listener_set {

@@ -8,12 +8,17 @@
 #include <stdint.h>
 
 #include "portcheck/addr.h"
+#include "portcheck/strsan.h"
+
+/* An interface name, sanitised (strsan.h): any bytes but '/', ':', space and NUL. */
+#define PC_IFNAME_SIZE PC_STRSAN_SIZE(IF_NAMESIZE - 1)
 
 struct pc_link {
 	uint32_t ifindex;
-	char name[IF_NAMESIZE];
-	bool up;       /* IFF_UP */
-	bool loopback; /* IFF_LOOPBACK */
+	char name[PC_IFNAME_SIZE]; /* sanitised: for reports, logs and lookups by name */
+	char kname[IF_NAMESIZE];   /* the kernel's bytes: what nftables' meta iifname compares */
+	bool up;		   /* IFF_UP */
+	bool loopback;		   /* IFF_LOOPBACK */
 };
 
 struct pc_ifaddr {

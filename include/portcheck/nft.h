@@ -180,8 +180,14 @@ struct pc_nft_set_elem {
 	uint32_t flags;
 };
 
+/*
+ * Names, rule texts and devices are sanitised as they are read (strsan.h, PC_STRSAN_RAW):
+ * equal bytes give equal names, so lookups by name work on them. kname keeps the kernel's
+ * bytes where a request to the kernel must name the object.
+ */
 struct pc_nft_set {
 	char *name;
+	char *kname;
 	uint32_t id;
 	uint32_t flags; /* NFT_SET_INTERVAL, NFT_SET_MAP, NFT_SET_CONCAT, NFT_SET_ANONYMOUS ... */
 	uint32_t key_type, key_len;
@@ -198,6 +204,7 @@ struct pc_nft_set {
 
 struct pc_nft_table {
 	char *name;
+	char *kname;
 	uint32_t family; /* NFPROTO_INET, IPV4, IPV6, ARP, BRIDGE, NETDEV */
 	uint64_t handle;
 	uint32_t flags; /* NFT_TABLE_F_DORMANT tables are left out of the snapshot */

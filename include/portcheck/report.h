@@ -34,7 +34,7 @@ struct pc_rule_info {
 };
 
 struct pc_path {
-	char interface[IF_NAMESIZE];
+	char interface[PC_IFNAME_SIZE];
 	int family;   /* AF_INET or AF_INET6 */
 	char *source; /* "any" or a comma-separated list of CIDRs */
 	/* the kernel's verdict, from the nftables engine */
@@ -117,10 +117,15 @@ int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link
 			const struct pc_flow *flow, struct pc_path *ret_path,
 			struct pc_nft_result *ret_result);
 
-/* One path as JSON (DESIGN.md). Returns a new reference or NULL. */
-json_t *pc_path_to_json(const struct pc_path *p);
-/* The Status reply (DESIGN.md "status --json", version 1). Returns a new reference or NULL. */
-json_t *pc_report_to_json(const struct pc_report *r);
+/*
+ * One path as JSON (DESIGN.md). Returns 0 and a new reference in *ret; -EILSEQ when a
+ * string is not valid UTF-8 (a string that escaped sanitising where it was read: a bug);
+ * -ENOMEM.
+ */
+int pc_path_to_json(const struct pc_path *p, json_t **ret);
+/* The Status reply (DESIGN.md "status --json", version 1). Returns 0 and a new reference
+ * in *ret, -EILSEQ (as pc_path_to_json) or -ENOMEM. */
+int pc_report_to_json(const struct pc_report *r, json_t **ret);
 
 const char *pc_exposure_to_string(enum pc_exposure e);
 

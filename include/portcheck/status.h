@@ -65,8 +65,9 @@ struct pc_explain_query {
 	uint8_t protocol; /* IPPROTO_TCP / IPPROTO_UDP */
 	uint16_t port;
 	struct pc_addr from;
-	char iface[16];	   /* "" when not given: the interface the route to from leaves by */
-	struct pc_addr to; /* family 0 when not given: that interface's address */
+	char iface[PC_IFNAME_SIZE]; /* "" when not given: the interface the route to from leaves by;
+				       sanitised, as pc_link.name */
+	struct pc_addr to;	    /* family 0 when not given: that interface's address */
 };
 
 /*

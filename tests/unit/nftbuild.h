@@ -564,6 +564,7 @@ static inline void nb_link(struct pc_netif *ni, uint32_t ifindex, const char *na
 
 	l->ifindex = ifindex;
 	snprintf(l->name, sizeof(l->name), "%s", name);
+	snprintf(l->kname, sizeof(l->kname), "%s", name);
 	l->up = true;
 	l->loopback = loopback;
 }

@@ -32,6 +32,7 @@ static void add_link(struct pc_netif *ni, uint32_t idx, const char *name, bool l
 	assert_non_null(k);
 	k->ifindex = idx;
 	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->kname, sizeof(k->kname), "%s", name);
 	k->up = true;
 	k->loopback = lo;
 }
@@ -659,7 +660,7 @@ static void test_json_contract(void **state)
 
 	listen_on(f, mk_listener(IPPROTO_TCP, "::", 80, false));
 	run(f);
-	j = pc_report_to_json(&f->report);
+	assert_int_equal(pc_report_to_json(&f->report, &j), 0);
 	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
 	assert_true(json_is_true(json_object_get(json_object_get(j, "firewalld"), "running")));

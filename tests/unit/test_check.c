@@ -430,15 +430,15 @@ static void test_no_answer(void **state)
 	free(text);
 	/* A '|' would start the perfdata; a control character would reach a web page. */
 	assert_int_equal(pc_check_nagios(NULL, "a|b\033[2Jc", &text, &ns), 0);
-	assert_string_equal(text, "PORTCHECK UNKNOWN - a?b?[2Jc");
+	assert_string_equal(text, "PORTCHECK UNKNOWN - a?b\\x1b[2Jc");
 	free(text);
 	assert_int_equal(pc_check_nagios(NULL, NULL, &text, &ns), 0);
 	assert_string_equal(text, "PORTCHECK UNKNOWN - portcheckd did not answer");
 	free(text);
 }
 
-/* Process names are anyone's: the text format's escapes in metrics, printable ASCII in
- * text and in the Nagios line. */
+/* Process names are anyone's: sanitised (strsan.h) everywhere, the text format's escapes
+ * on top in metrics, no '|' in the Nagios line. */
 static void test_hostile_names(void **state)
 {
 	json_t *j = load("{\"listeners\":[{\"protocol\":\"tcp\",\"address\":\"0.0.0.0\","
@@ -450,13 +450,15 @@ static void test_hostile_names(void **state)
 
 	assert_int_equal(pc_check_evaluate(j, NULL, &c), 0);
 	assert_int_equal(pc_check_metrics(&c, NOW, VERSION, &text), 0);
-	assert_contains(text, "process=\"a\\\\b\\\"c\\nd|e\033[31m\xc3\xa9\",zone=\"z\\\"1\"}");
+	assert_contains(text,
+			"process=\"a\\\\b\\\"c\\\\x0ad|e\\\\x1b[31m\xc3\xa9\",zone=\"z\\\"1\"}");
 	free(text);
 	assert_int_equal(pc_check_findings_text(&c, &text), 0);
-	assert_string_equal(text, "1/tcp on 0.0.0.0 (a\\b\"c?d|e?[31m?): blocked; fix: x?y\n");
+	assert_string_equal(text, "1/tcp on 0.0.0.0 (a\\b\"c\\x0ad|e\\x1b[31m\xc3\xa9): blocked; "
+				  "fix: x\\x0ay\n");
 	free(text);
 	assert_int_equal(pc_check_nagios(&c, NULL, &text, &(enum pc_nagios_state){0}), 0);
-	assert_contains(text, "(a\\b\"c?d?e?[31m?) blocked | findings=1;");
+	assert_contains(text, "(a\\b\"c\\x0ad?e\\x1b[31m\xc3\xa9) blocked | findings=1;");
 	free(text);
 	pc_check_clear(&c);
 	json_decref(j);

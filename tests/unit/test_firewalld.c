@@ -235,6 +235,35 @@ static void test_zone_all_fields(void **state)
 }
 
 /* firewalld omits empty lists, so a zone with nothing in it is just its target. */
+/* firewalld's strings are UTF-8 (D-Bus checks) but may hold anything else: stored sanitised. */
+static void test_zone_hostile_strings(void **state)
+{
+	_cleanup_msg_ DBusMessage *m = NULL;
+	struct pc_fw_zone z = {0};
+	DBusMessageIter it;
+	struct dict d;
+
+	dict_begin(&d);
+	add_string(&d, "target", "ACCEPT\033[2J");
+	add_strv(&d, "services", (const char *const[]){"ht\ntp", NULL});
+	add_strv(&d, "interfaces", (const char *const[]){"e\033]0;x\007", NULL});
+	add_strv(&d, "rules_str",
+		 (const char *const[]){"rule \xc2\x9b"
+				       "31m accept",
+				       NULL});
+	add_tuples(&d, "forward_ports", 4, (const char *const[]){"80", "tcp", "8080", "\r", NULL});
+	m = dict_end(&d);
+	assert_true(dbus_message_iter_init(m, &it));
+	assert_int_equal(pc_fw_parse_zone_settings(&it, "pub\\lic\033", &z), 0);
+	assert_string_equal(z.name, "pub\\\\lic\\x1b");
+	assert_string_equal(z.target, "ACCEPT\\x1b[2J");
+	assert_string_equal(z.services.v[0], "ht\\x0atp");
+	assert_string_equal(z.interfaces.v[0], "e\\x1b]0;x\\x07");
+	assert_string_equal(z.rich_rules.v[0], "rule \\xc2\\x9b31m accept");
+	assert_string_equal(z.forward_ports.v[0], "port=80:proto=tcp:toport=8080:toaddr=\\x0d");
+	pc_fw_zone_clear(&z);
+}
+
 static void test_zone_sparse(void **state)
 {
 	struct pc_fw_zone z = {0};
@@ -685,12 +714,12 @@ static void test_firewalld_clear(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zone_all_fields),	 cmocka_unit_test(test_zone_sparse),
-	    cmocka_unit_test(test_zone_wrong_types),	 cmocka_unit_test(test_zone_bad_values),
-	    cmocka_unit_test(test_zone_wrong_container), cmocka_unit_test(test_service),
-	    cmocka_unit_test(test_service_wrong_types),	 cmocka_unit_test(test_parse_port),
-	    cmocka_unit_test(test_resolve_includes),	 cmocka_unit_test(test_config_lookup),
-	    cmocka_unit_test(test_firewalld_clear),
+	    cmocka_unit_test(test_zone_all_fields), cmocka_unit_test(test_zone_hostile_strings),
+	    cmocka_unit_test(test_zone_sparse),	    cmocka_unit_test(test_zone_wrong_types),
+	    cmocka_unit_test(test_zone_bad_values), cmocka_unit_test(test_zone_wrong_container),
+	    cmocka_unit_test(test_service),	    cmocka_unit_test(test_service_wrong_types),
+	    cmocka_unit_test(test_parse_port),	    cmocka_unit_test(test_resolve_includes),
+	    cmocka_unit_test(test_config_lookup),   cmocka_unit_test(test_firewalld_clear),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

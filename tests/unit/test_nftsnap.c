@@ -18,8 +18,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
+#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
@@ -769,6 +773,122 @@ static void test_expired(void **state)
 	pc_nft_ruleset_clear(&rs);
 }
 
+/* Names anyone with CAP_NET_ADMIN in a namespace may choose. */
+#define T_RAW "t\033[31m\xe4\xb8"
+#define C_RAW "c\n"
+#define S_RAW "s\\"
+
+static int expect_raw_names(uint32_t family, const char *table, const char *set, void *userdata)
+{
+	/* The element dump asks the kernel: in its spelling. */
+	assert_string_equal(table, T_RAW);
+	assert_string_equal(set, S_RAW);
+	++*(int *)userdata;
+	return 0;
+}
+
+/* Table, chain and set names are sanitised as they are read; lookups by name (a rule's
+ * chain, an element's set, a jump's target) still find them. */
+static void test_hostile_names(void **state)
+{
+	char buf[4096] __attribute__((aligned(4))) = {};
+	struct pc_nftsnap *b = pc_nftsnap_new();
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	struct nftnl_set_elem *el = nftnl_set_elem_alloc();
+	const struct pc_nft_table *tb;
+	const struct pc_nft_chain *ch;
+	struct pc_nft_ruleset rs;
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	uint8_t key[4] = {192, 0, 2, 1};
+	int n_sets = 0;
+
+	assert_true(b && t && c && s && r && e && el);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, T_RAW);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_MULTI, 0);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	assert_int_equal(pc_nftsnap_add(b, nlh), 0);
+
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, T_RAW);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, C_RAW);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_MULTI, 0);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	assert_int_equal(pc_nftsnap_add(b, nlh), 0);
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, T_RAW);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, S_RAW);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_MULTI, 0);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	assert_int_equal(pc_nftsnap_add(b, nlh), 0);
+
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSETELEM, NFPROTO_INET, NLM_F_MULTI, 0);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, T_RAW);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, S_RAW);
+	nest = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+	nftnl_set_elem_nlmsg_build(nlh, el, NFTA_LIST_ELEM);
+	mnl_attr_nest_end(nlh, nest);
+	assert_int_equal(pc_nftsnap_add(b, nlh), 0);
+
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, T_RAW);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, C_RAW);
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, 5);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NFT_JUMP);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, C_RAW);
+	nftnl_rule_add_expr(r, e);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI, 0);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	assert_int_equal(pc_nftsnap_add(b, nlh), 0);
+
+	assert_int_equal(pc_nftsnap_foreach_set(b, expect_raw_names, &n_sets), 0);
+	assert_int_equal(n_sets, 1);
+	pc_nftsnap_finish(b, &rs);
+	pc_nftsnap_free(b);
+	nftnl_table_free(t);
+	nftnl_chain_free(c);
+	nftnl_set_free(s);
+	nftnl_rule_free(r);
+	nftnl_set_elem_free(el);
+
+	tb = pc_nft_table_find(&rs, NFPROTO_INET, "t\\x1b[31m\\xe4\\xb8");
+	assert_non_null(tb);
+	assert_string_equal(tb->kname, T_RAW);
+	ch = pc_nft_chain_find(tb, "c\\x0a");
+	assert_non_null(ch);
+	assert_int_equal(ch->n_rules, 1);
+	assert_string_equal(ch->rules[0].exprs[0].immediate.verdict.chain, "c\\x0a");
+	assert_non_null(pc_nft_set_find(tb, "s\\\\"));
+	assert_int_equal(pc_nft_set_find(tb, "s\\\\")->n_elems, 1);
+	pc_nft_ruleset_clear(&rs);
+}
+
+/* nft's listing prints what it was given; the texts are sanitised, and found by the
+ * sanitised names. */
+static void test_texts_hostile(void **state)
+{
+	struct pc_nft_texts t;
+	const char *text;
+
+	assert_int_equal(pc_nft_texts_parse("table inet \"t\033\" {\n"
+					    "\tchain c\xff {\n"
+					    "\t\ttcp dport 1 comment \"\033[2J\xe4\xb8\" accept "
+					    "# handle 3\n"
+					    "\t}\n}\n",
+					    &t),
+			 0);
+	assert_int_equal(t.n, 1);
+	text = pc_nft_texts_find(&t, NFPROTO_INET, "t\\x1b", "c\\xff", 3);
+	assert_non_null(text);
+	assert_string_equal(text, "tcp dport 1 comment \"\\x1b[2J\\xe4\\xb8\" accept");
+	pc_nft_texts_clear(&t);
+}
+
 /* A rule naming an expression libnftnl does not know (a newer kernel): the others stay. */
 static void test_unknown_expression(void **state)
 {
@@ -965,6 +1085,8 @@ int main(void)
 	    cmocka_unit_test(test_texts),
 	    cmocka_unit_test(test_texts_odd),
 	    cmocka_unit_test(test_expired),
+	    cmocka_unit_test(test_hostile_names),
+	    cmocka_unit_test(test_texts_hostile),
 	    cmocka_unit_test(test_unknown_expression),
 	    cmocka_unit_test(test_order_and_garbage),
 	    cmocka_unit_test(test_truncated),

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "portcheck/strsan.h"
+
 #include "nftbuild.h"
 
 #include <linux/netfilter/nf_conntrack_common.h>
@@ -500,6 +502,50 @@ static void test_iifname_wildcard(void **state)
 	assert_int_equal(tcp4(f, 81)->verdict, PC_VERDICT_DROP);
 	assert_int_equal(run(f, IPPROTO_TCP, "198.51.100.2", "198.51.100.1", 81, DOCKER0)->verdict,
 			 PC_VERDICT_ACCEPT);
+}
+
+/* iifname compares the kernel's bytes, not the sanitised name reports show. */
+static void test_iifname_raw_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct pc_nft_chain *c = input_chain(f, NF_DROP);
+	struct pc_link *l = (struct pc_link *)pc_netif_link_by_index(&f->ni, DOCKER0);
+	struct pc_nft_rule *r;
+
+	snprintf(l->kname, sizeof(l->kname), "%s", "d\033\xff");
+	snprintf(l->name, sizeof(l->name), "%s", "d\\x1b\\xff");
+	r = nb_rule(c, "iifname \"d\\x1b\\xff\" accept");
+	nb_iifname(r, "d\033\xff", false);
+	nb_accept(r);
+	assert_int_equal(run(f, IPPROTO_TCP, "198.51.100.2", "198.51.100.1", 81, DOCKER0)->verdict,
+			 PC_VERDICT_ACCEPT);
+}
+
+/* A trace detail cut to fit ("jump " and a long chain name) never ends inside a character:
+ * it goes into Explain's reply, which jansson would refuse. */
+static void test_trace_detail_cut(void **state)
+{
+	struct fx *f = *state;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "filter");
+	char name[128];
+	struct pc_nft_chain *c;
+	struct pc_nft_rule *r;
+	const struct pc_nft_result *res;
+
+	/* "jump " and 88 bytes: the first U+4E2D straddles the 95-byte limit. */
+	memset(name, 'a', 88);
+	strcpy(name + 88, "\xe4\xb8\xad\xe4\xb8\xad");
+	c = nb_base_chain(t, "input", "filter", NF_INET_LOCAL_IN, 0, NF_DROP);
+	r = nb_rule(c, "jump long");
+	nb_jump(r, name);
+	nb_chain(tbl(f, 0), name);
+	res = tcp4(f, 80);
+	assert_true(res->n_trace > 0);
+	for (size_t i = 0; i < res->n_trace; i++)
+		if (!pc_utf8_valid(res->trace[i].detail))
+			fail_msg("trace %zu: \"%s\" is not UTF-8", i, res->trace[i].detail);
+	/* The whole fragment goes, and nothing before it. */
+	assert_int_equal(strlen(res->trace[0].detail), strlen("jump ") + 88);
 }
 
 /* goto then return returns to the jumper's caller; jump returns to the next rule. */
@@ -1733,6 +1779,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bitwise_shift_byteorder, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_iifname_wildcard, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_iifname_raw_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trace_detail_cut, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_jump_goto_return, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_jump_stack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_base_chain_order, setup, teardown),

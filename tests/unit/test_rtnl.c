@@ -206,6 +206,13 @@ static void test_link_malformed(void **state)
 	assert_int_equal(pc_rtnl_parse_link(build_link(buf, 7, "abcdefghijklmno", 16), &l), 0);
 	assert_string_equal(l.name, "abcdefghijklmno");
 
+	/* Any byte but '/', ':', white space and NUL is allowed: the name for reports is
+	 * sanitised, the kernel's bytes stay for nftables' meta iifname. */
+	assert_int_equal(pc_rtnl_parse_link(build_link(buf, 7, "e\033[1m\xff\xe4\xb8\\", 10), &l),
+			 0);
+	assert_string_equal(l.name, "e\\x1b[1m\\xff\\xe4\\xb8\\\\");
+	assert_string_equal(l.kname, "e\033[1m\xff\xe4\xb8\\");
+
 	memset(&sentinel, 0xa5, sizeof(sentinel));
 	l = sentinel;
 	assert_int_equal(pc_rtnl_parse_link(build_link(buf, 7, "abcdefghijklmnop", 17), &l),
