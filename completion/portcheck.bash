@@ -33,7 +33,7 @@ _portcheck()
 	local commands='status explain open close check'
 	local global='--socket --json --help --version'
 	local -A opts=(
-		[status]=''
+		[status]='--fresh'
 		[explain]='--from --iface --to'
 		[open]='--zone --permanent --timeout --dry-run'
 		[close]='--zone --permanent --dry-run'

@@ -788,7 +788,9 @@ static int dispatch(struct conn *c, const struct pc_varlink_request *req, json_t
 	}
 
 	if (s->cfg.authorize && !s->cfg.authorize(&c->peer, req->method, s->cfg.userdata)) {
-		conn_log(c, LOG_NOTICE, "%s: permission denied", req->method);
+		/* Debug only: the embedding program logs refusals, rate-limited; a client
+		 * repeating a refused call must not flood the journal. */
+		conn_log(c, LOG_DEBUG, "%s: permission denied", req->method);
 		reply = pc_varlink_error_new(PC_VARLINK_ERROR_PERMISSION_DENIED, NULL);
 		goto done;
 	}

@@ -141,9 +141,15 @@ for unit in portcheckd.service portcheck-check.service; do
 	fi
 done
 
-# The socket: the path and access the client and the contract expect.
-for line in 'ListenStream=/run/portcheck/portcheck.sock' 'SocketMode=0660' 'SocketGroup=portcheck'; do
+# The socket: the path and access the client and the contract expect (anyone connects,
+# the daemon decides per call: one access model with the socket portcheckd makes itself).
+for line in 'ListenStream=/run/portcheck/portcheck.sock' 'SocketMode=0666'; do
 	grep -qx "$line" "$u/portcheckd.socket" || fail "portcheckd.socket: no $line"
+done
+! grep -q '^SocketGroup=' "$u/portcheckd.socket" || fail "portcheckd.socket: a SocketGroup= would suggest the group decides"
+# Memory is bounded for the daemon and its child processes.
+for line in 'MemoryMax=2G' 'TasksMax=64'; do
+	grep -qx "$line" "$u/portcheckd.service" || fail "portcheckd.service: no $line"
 done
 
 # --- man pages ------------------------------------------------------------------------
