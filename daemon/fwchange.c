@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "portcheck/sysbus.h"
 #include "portcheck/fwchange.h"
 #include "portcheck/strsan.h"
 
@@ -154,14 +155,13 @@ int pc_fw_bus_open(int timeout_ms, struct pc_fw_bus *ret, char **ret_error)
 	const char *name = FW_NAME, *owner;
 	int r;
 
-	b.bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
+	b.bus = pc_sysbus_open(timeout_ms, &err);
 	if (!b.bus) {
 		r = fail(ret_error, -ENOENT, "system bus unavailable: %s",
 			 err.message ? err.message : "unknown error");
 		dbus_error_free(&err);
 		return r;
 	}
-	dbus_connection_set_exit_on_disconnect(b.bus, FALSE);
 
 	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS,
 					 "GetNameOwner");

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "portcheck/sysbus.h"
 #include "portcheck/polkit.h"
 #include "portcheck/util.h"
 
@@ -141,7 +142,7 @@ int pc_polkit_check(pid_t pid, uid_t uid, uint64_t start_time, const char *actio
 	if (!m)
 		return -ENOMEM;
 
-	bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
+	bus = pc_sysbus_open(timeout_ms, &err);
 	if (!bus) {
 		dbus_message_unref(m);
 		r = fail(ret_error, -ENOENT, "system bus unavailable: %s",
@@ -149,7 +150,6 @@ int pc_polkit_check(pid_t pid, uid_t uid, uint64_t start_time, const char *actio
 		dbus_error_free(&err);
 		return r;
 	}
-	dbus_connection_set_exit_on_disconnect(bus, FALSE);
 	reply = dbus_connection_send_with_reply_and_block(bus, m, timeout_ms, &err);
 	dbus_message_unref(m);
 	if (!reply) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "portcheck/sysbus.h"
 #include "portcheck/firewalld.h"
 #include "portcheck/listener.h"
 #include "portcheck/netif.h"
@@ -15,13 +16,13 @@
  * A private connection per collection: a restarted dbus-daemon or firewalld never leaves
  * the daemon holding a dead shared connection, and nothing is cached behind our back.
  */
-static DBusConnection *system_bus_open(char **ret_error)
+static DBusConnection *system_bus_open(int timeout_ms, char **ret_error)
 {
 	DBusError err;
 	DBusConnection *bus;
 
 	dbus_error_init(&err);
-	bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
+	bus = pc_sysbus_open(timeout_ms, &err);
 	if (!bus) {
 		if (asprintf(ret_error, "system bus unavailable: %s",
 			     err.message ? err.message : "unknown error") < 0)
@@ -29,7 +30,6 @@ static DBusConnection *system_bus_open(char **ret_error)
 		dbus_error_free(&err);
 		return NULL;
 	}
-	dbus_connection_set_exit_on_disconnect(bus, FALSE);
 	return bus;
 }
 
@@ -43,7 +43,7 @@ static void system_bus_close(DBusConnection *bus)
 
 int pc_status_read_firewalld(const struct pc_status_options *opts, struct pc_firewalld *fw)
 {
-	DBusConnection *bus = system_bus_open(&fw->error);
+	DBusConnection *bus = system_bus_open(opts->dbus_timeout_ms, &fw->error);
 	int r = 0;
 
 	if (bus) {

@@ -14,6 +14,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 
+#include "portcheck/sysbus.h"
 #include "portcheck/listener.h"
 #include "portcheck/util.h"
 #include "portcheck/watch.h"
@@ -155,13 +156,17 @@ static void bus_close(struct pc_watch *w)
 	w->bus_fd = -1;
 }
 
+/* Every D-Bus round trip of the watcher happens in the event loop: bounded tightly. */
+#define BUS_TIMEOUT_MS 2000
+
 static bool name_has_owner(DBusConnection *bus, const char *name)
 {
 	DBusError err;
-	bool r;
+	bool r = false;
 
 	dbus_error_init(&err);
-	r = dbus_bus_name_has_owner(bus, name, &err);
+	if (!pc_sysbus_call_bus(bus, "NameHasOwner", name, BUS_TIMEOUT_MS, &r, &err))
+		r = false;
 	dbus_error_free(&err);
 	return r;
 }
@@ -179,15 +184,12 @@ static void bus_open(struct pc_watch *w, uint64_t now_ms)
 	int fd;
 
 	dbus_error_init(&err);
-	w->bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
+	w->bus = pc_sysbus_open(BUS_TIMEOUT_MS, &err);
 	if (!w->bus)
 		goto fail;
-	dbus_connection_set_exit_on_disconnect(w->bus, FALSE);
-	for (size_t i = 0; i < ELEMENTSOF(matches); i++) {
-		dbus_bus_add_match(w->bus, matches[i], &err);
-		if (dbus_error_is_set(&err))
+	for (size_t i = 0; i < ELEMENTSOF(matches); i++)
+		if (!pc_sysbus_call_bus(w->bus, "AddMatch", matches[i], BUS_TIMEOUT_MS, NULL, &err))
 			goto fail;
-	}
 	if (!dbus_connection_get_unix_fd(w->bus, &fd)) {
 		dbus_set_error_const(&err, "org.portcheck.Error", "no file descriptor");
 		goto fail;
@@ -206,11 +208,8 @@ fail:
 		     err.message ? err.message : "unknown error", PC_WATCH_BUS_RETRY_MS / 1000);
 	w->bus_failed_logged = true;
 	dbus_error_free(&err);
-	if (w->bus) {
-		dbus_connection_close(w->bus);
-		dbus_connection_unref(w->bus);
-		w->bus = NULL;
-	}
+	pc_sysbus_close(w->bus);
+	w->bus = NULL;
 	w->bus_retry_ms = now_ms + PC_WATCH_BUS_RETRY_MS;
 }
 
