@@ -307,6 +307,30 @@ static json_t *change_failed(const struct run *run, const char *reason, const ch
 }
 
 /*
+ * Make one change. A call that timed out may still have been carried out (firewalld was
+ * slow, not dead), so ask before anyone reports it as not done or undoes anything.
+ * Returns 0 when the change is in place, -errno when it is not; *ret_unsure is set when
+ * firewalld says neither (then the state is unknown, whatever else was done before).
+ */
+static int change_settled(struct run *run, bool permanent, bool add,
+			  const struct pc_fw_plan_entry *e, int timeout_s, char **err,
+			  bool *ret_unsure)
+{
+	_cleanup_free_ char *qerr = NULL;
+	int r = pc_fw_change(&run->bus, permanent, add, e->zone, &e->item, timeout_s, err);
+	int q;
+
+	if (r != -ETIMEDOUT)
+		return r;
+	q = pc_fw_query(&run->bus, permanent, e->zone, &e->item, &qerr);
+	if (q >= 0 && (q > 0) == add)
+		return 0;
+	if (q < 0)
+		*ret_unsure = true;
+	return r;
+}
+
+/*
  * Apply one plan entry. Returns 0 with *ret_change set, or 0 with *ret_error_reply set when
  * the change failed (state reported), or -ENOMEM.
  */
@@ -316,7 +340,7 @@ static int apply_entry(struct run *run, const struct pc_fw_plan_entry *e,
 	const struct pc_open_request *req = run->req;
 	_cleanup_free_ char *item = pc_fw_item_to_string(&e->item), *err = NULL;
 	const char *kind = kind_name(&e->item), *rt, *pm = "not requested";
-	bool changed_rt = false;
+	bool changed_rt = false, unsure_rt = false;
 	int r;
 
 	if (!item)
@@ -328,8 +352,7 @@ static int apply_entry(struct run *run, const struct pc_fw_plan_entry *e,
 		if (r > 0 || e->covered_by) {
 			rt = "already";
 		} else {
-			r = pc_fw_change(&run->bus, false, true, e->zone, &e->item, req->timeout_s,
-					 &err);
+			r = change_settled(run, false, true, e, req->timeout_s, &err, &unsure_rt);
 			if (r < 0)
 				goto failed;
 			changed_rt = true;
@@ -340,7 +363,7 @@ static int apply_entry(struct run *run, const struct pc_fw_plan_entry *e,
 		if (r == 0) {
 			rt = "absent";
 		} else {
-			r = pc_fw_change(&run->bus, false, false, e->zone, &e->item, 0, &err);
+			r = change_settled(run, false, false, e, 0, &err, &unsure_rt);
 			if (r < 0)
 				goto failed;
 			changed_rt = true;
@@ -362,18 +385,7 @@ static int apply_entry(struct run *run, const struct pc_fw_plan_entry *e,
 		else if (r >= 0 && !req->open && r == 0)
 			pm = "absent";
 		else if (r >= 0) {
-			r = pc_fw_change(&run->bus, true, req->open, e->zone, &e->item, 0, &err);
-			if (r == -ETIMEDOUT) {
-				/* A call that timed out may still have been carried out: ask
-				 * before undoing anything. */
-				_cleanup_free_ char *qerr = NULL;
-				int q = pc_fw_query(&run->bus, true, e->zone, &e->item, &qerr);
-
-				if (q >= 0 && (q > 0) == req->open)
-					r = 0;
-				else if (q < 0)
-					unsure = true;
-			}
+			r = change_settled(run, true, req->open, e, 0, &err, &unsure);
 			if (r >= 0) {
 				pm = req->open ? "added" : "removed";
 				audit(run, e->zone, item, kind, req->open, true);
@@ -443,8 +455,10 @@ static int apply_entry(struct run *run, const struct pc_fw_plan_entry *e,
 	return 0;
 
 failed:
-	/* Once something changed, the caller must learn exactly what stays changed. */
-	if (r == -ETIMEDOUT && run->done.n > 0) {
+	/* Once something changed, or may have (the change itself timed out and firewalld
+	 * would not say whether it happened), the caller must learn exactly what stays
+	 * changed: "firewalld unavailable" promises that nothing was. */
+	if (r == -ETIMEDOUT && (run->done.n > 0 || unsure_rt)) {
 		_cleanup_free_ char *extra = NULL;
 
 		/* The unanswered call may yet be carried out. */
