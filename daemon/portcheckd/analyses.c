@@ -282,10 +282,13 @@ static void run_finish(struct status_run *run, int r, json_t *result)
 	report = r >= 0 ? json_object_get(result, "report") : NULL;
 	if (r >= 0 && !json_is_object(report))
 		r = -EBADMSG;
-	if (r >= 0)
-		r = pc_varlink_blob_new(pc_varlink_reply_new(json_incref(report), false), &blob) < 0
-			? -ENOMEM
-			: 0;
+	if (r >= 0) {
+		/* The reply is serialised once and shared by every waiter. */
+		json_t *msg = pc_varlink_reply_new(json_incref(report), false);
+
+		r = msg && pc_varlink_blob_new(msg, &blob) >= 0 ? 0 : -ENOMEM;
+		json_decref(msg);
+	}
 	if (r < 0) {
 		daemon_analysis_failed(d, r);
 		log_msg(LOG_WARNING, "Status: reading the system state failed: %s", strerror(-r));

@@ -227,11 +227,18 @@ lab_init() {
 # running in our namespaces (nmap, listener children), deletes the namespaces
 # and $LAB_DIR. Idempotent; keeps the script's exit status.
 lab_cleanup() {
-	local rc=$? ns pid i rev=()
+	local rc=$? ns pid i rev=() rc_in
 	# Subshells do not inherit the trap, but be explicit: only the main shell cleans.
 	[[ ${LAB_MAIN_PID:-} == "$BASHPID" ]] || return "$rc"
+	rc_in=$rc
 	set +e
 	trap - INT TERM HUP
+	# The daemon under test goes first, and must go cleanly: exit status 0 on SIGTERM,
+	# and (in the sanitizer build) no report in its log. A test that passed otherwise
+	# fails here, with the log shown.
+	if [[ -n ${LAB_PORTCHECKD_PID:-} ]] && ! _lab_portcheckd_verdict && ((rc == 0)); then
+		rc=1
+	fi
 	for ((i = ${#LAB_PIDS[@]} - 1; i >= 0; i--)); do
 		rev+=("${LAB_PIDS[i]}")
 	done
@@ -258,7 +265,35 @@ lab_cleanup() {
 			rm -rf "$LAB_DIR"
 		fi
 	fi
+	# An EXIT trap's return status is ignored: only exit changes the script's.
+	((rc == rc_in)) || exit "$rc"
 	return "$rc"
+}
+
+# _lab_portcheckd_verdict: stop the daemon under test (if it still runs) and judge how
+# it ended. Returns 1, with a FAIL line, when it exited non-zero (a crash, an abort by a
+# sanitizer, LeakSanitizer's exit status, a SIGTERM it did not honour) or its log holds
+# a sanitizer report.
+_lab_portcheckd_verdict() {
+	local pid=$LAB_PORTCHECKD_PID e entry="" st log=$LAB_DIR/portcheckd.log ok=0
+	LAB_PORTCHECKD_PID=
+	for e in "${LAB_PIDS[@]}"; do
+		[[ ${e%%:*} == "$pid" ]] && entry=$e
+	done
+	[[ -n $entry ]] && _lab_stop 10 "$entry"
+	# Our own child: wait gives its exit status (127: already reaped by the test).
+	wait "$pid" 2>/dev/null
+	st=$?
+	if ((st != 0 && st != 127)); then
+		printf 'FAIL: portcheckd (pid %s) exited with status %s at teardown\n' "$pid" "$st" >&2
+		ok=1
+	fi
+	if [[ -f $log ]] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Undefined|Leak)' "$log"; then
+		printf 'FAIL: portcheckd log holds a sanitizer report:\n' >&2
+		grep -E -A30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" | head -60 >&2
+		ok=1
+	fi
+	return $ok
 }
 
 # lab_dump_logs: print the tail of every log in $LAB_DIR to stderr (lab_cleanup
