@@ -190,11 +190,14 @@ load_row() { # NAME ARGS...
 		--deadline 120 "$@" >"$LAB_DIR/$name.txt" 2>&1 || rc=$?
 	sed -n 's/^RESULT //p' "$LAB_DIR/$name.txt"
 }
+declare -A LOAD
 lab_log "load: 200 clients x 20 Status"
-load1=$(load_row load1 --clients 200 --requests 20)
+LOAD[load1]=$(load_row load1 --clients 200 --requests 20)
 lab_log "load: 200 clients x 5 Status, a connection per call"
-load2=$(load_row load2 --clients 200 --requests 5 --reconnect)
+LOAD[load2]=$(load_row load2 --clients 200 --requests 5 --reconnect)
 get() { sed -n "s/.*\<$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+alive=1
+kill -0 "$LAB_PORTCHECKD_PID" 2>/dev/null || alive=0
 
 hwm=$(awk '/^VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$LAB_PORTCHECKD_PID/status" 2>/dev/null || echo "?")
 
@@ -216,7 +219,7 @@ fi
 row after-fw "first \`portcheck status\` after \`firewall-cmd --add-port\`/\`--remove-port\`" "≤ 2× a fresh analysis"
 row after-nft "first \`portcheck status\` after an \`nft\` table add/delete" "≤ 2× a fresh analysis"
 for l in load1 load2; do
-	r=${!l}
+	r=${LOAD[$l]}
 	if [[ $l == load1 ]]; then what="200 clients × 20 Status, a connection each (portcheck-load)"; else what="200 clients × 5 Status, a connection per call"; fi
 	printf '| %s | p50 %s ms | p99 %s / max %s ms | %s (%s errors, %s s) | %s |\n' "$what" \
 		"$(get p50_ms "$r")" "$(get p99_ms "$r")" "$(get max_ms "$r")" "$(get calls "$r")" \
@@ -231,7 +234,8 @@ if ((have_fresh)); then
 	echo "first status after an nft change / fresh: $(ratio "${MEDIAN[after-nft]}" "${MEDIAN[fresh]}") (target ≤ 2)"
 fi
 echo "daemon peak RSS: $hwm"
+((alive)) || echo "portcheckd DIED during the load (see $LAB_DIR/portcheckd.log; LAB_KEEP_LOGS=1 keeps it)"
 for l in load1 load2; do
-	r=${!l}
+	r=${LOAD[$l]}
 	[[ $(get errors "$r") == 0 ]] || echo "$l: first error: $(sed -n 's/^first error: //p' "$LAB_DIR/$l.txt")"
 done

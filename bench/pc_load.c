@@ -12,15 +12,17 @@
  *            reset connection, a refused connect or a timeout is an error. Latency
  *            percentiles of the good replies. Exit status 1 on any error.
  *   hold     CLIENTS connections that each send half a message and then nothing, or one
- *            more byte every --trickle MS (the message never ends). Reports how many the
+ *            more byte every --trickle MS (the message never ends); with --empty, not
+ *            even that: connected and silent. Reports how many the
  *            server accepted and when it closed them. With --until-closed it ends as soon
- *            as the server has closed them all.
+ *            as the server has closed them all; with --reconnect-ms MS a closed (or
+ *            refused) connection is opened again MS later, as a persistent attacker would.
  *   abandon  CLIENTS clients send Status and close without reading the reply, each
  *            --close-after MS plus a random part of --spread MS after sending, for
  *            --rounds rounds.
  *
- * --user NAME drops to that user (and its primary group, no supplementary groups) before
- * the first connect; the daemon identifies callers by SO_PEERCRED at connect time.
+ * --user NAME (or a numeric uid) drops to that user (and its primary group, or the gid of
+ * the uid's number; no supplementary groups) before the first connect; the daemon identifies callers by SO_PEERCRED at connect time.
  *
  * Everything is bounded in time: per call (--timeout), per run (--deadline), and each
  * wait is an epoll_wait with a timeout. One thread, non-blocking sockets.
@@ -63,9 +65,9 @@ static struct {
 	enum mode mode;
 	const char *socket_path;
 	unsigned clients, requests, rounds;
-	bool reconnect, until_closed, quiet;
+	bool reconnect, until_closed, quiet, empty;
 	const char *method, *parameters, *user, *ready_file;
-	unsigned timeout_ms, deadline_s, trickle_ms, hold_s, spread_ms, close_after_ms;
+	unsigned timeout_ms, deadline_s, trickle_ms, hold_s, spread_ms, close_after_ms, reconnect_ms;
 } opt = {
     .clients = 10,
     .requests = 1,
@@ -244,6 +246,7 @@ struct client {
 	char *in;
 	size_t in_len, in_alloc;
 	uint32_t events;
+	bool settled; /* hold: held a connection once, or lost or failed the first */
 };
 
 static struct client *clients;
@@ -251,8 +254,8 @@ static unsigned n_active; /* not ST_FINISHED */
 
 /* hold: what happened to the connections */
 static unsigned long held_connected, held_connect_failed, held_closed, held_replies;
-static double *close_ms;
-static size_t n_close;
+static double *close_ms; /* how long the server kept each connection it closed */
+static size_t n_close, close_alloc;
 
 /* abandon */
 static unsigned long ab_sent, ab_closed_early, ab_connect_failed;
@@ -352,12 +355,49 @@ static void status_next(struct client *c, uint64_t now)
 	c->wake_us = now;
 }
 
+/*
+ * Replies already found proper, kept whole: a daemon that answers from a kept answer sends
+ * the same bytes again and again, and parsing each (hundreds of KiB on a host with many
+ * listeners) would make this one-threaded generator the bottleneck it measures.
+ */
+#define N_KNOWN 4
+static struct {
+	char *data;
+	size_t len;
+} known[N_KNOWN];
+static unsigned known_next;
+
+static bool reply_known(const char *msg, size_t len)
+{
+	for (unsigned i = 0; i < N_KNOWN; i++)
+		if (known[i].data && known[i].len == len && memcmp(known[i].data, msg, len) == 0)
+			return true;
+	return false;
+}
+
+static void reply_remember(const char *msg, size_t len)
+{
+	char *copy = malloc(len ? len : 1);
+
+	if (!copy)
+		return;
+	memcpy(copy, msg, len);
+	free(known[known_next].data);
+	known[known_next].data = copy;
+	known[known_next].len = len;
+	known_next = (known_next + 1) % N_KNOWN;
+}
+
 /* Check a complete reply (without its NUL). Returns true if it is a proper reply. */
 static bool reply_ok(const char *msg, size_t len)
 {
 	json_error_t jerr;
-	json_t *j = json_loadb(msg, len, JSON_REJECT_DUPLICATES, &jerr), *params, *err;
+	json_t *j, *params, *err;
 	bool ok = false;
+
+	if (reply_known(msg, len))
+		return true;
+	j = json_loadb(msg, len, JSON_REJECT_DUPLICATES, &jerr);
 
 	if (!j) {
 		count_error(ERR_BAD_REPLY, "reply is not JSON: %s", jerr.text);
@@ -391,6 +431,7 @@ static bool reply_ok(const char *msg, size_t len)
 		goto out;
 	}
 	ok = true;
+	reply_remember(msg, len);
 out:
 	json_decref(j);
 	return ok;
@@ -514,14 +555,24 @@ static const char half_message[] = "{\"method\":\"io.portcheck.Status\",\"parame
 static void hold_closed(struct client *c, uint64_t now)
 {
 	held_closed++;
-	close_ms[n_close++] = (double)(now - c->connected_us) / 1000.0;
+	c->settled = true;
+	if (n_close < close_alloc)
+		close_ms[n_close++] = (double)(now - c->connected_us) / 1000.0;
+	if (opt.reconnect_ms) {
+		/* A persistent attacker: take another connection in a moment. */
+		client_close(c);
+		c->state = ST_IDLE;
+		c->wake_us = now + (uint64_t)opt.reconnect_ms * 1000u;
+		c->connect_deadline_us = c->wake_us + (uint64_t)opt.timeout_ms * 1000u;
+		return;
+	}
 	client_finish(c);
 }
 
 static void hold_event(struct client *c, uint32_t events, uint64_t now)
 {
 	if (c->state == ST_SENDING && (events & EPOLLOUT)) {
-		size_t len = sizeof(half_message) - 1;
+		size_t len = opt.empty ? 0 : sizeof(half_message) - 1;
 
 		while (c->sent < len) {
 			ssize_t n = send(c->fd, half_message + c->sent, len - c->sent,
@@ -536,6 +587,7 @@ static void hold_event(struct client *c, uint32_t events, uint64_t now)
 			c->sent += (size_t)n;
 		}
 		c->state = ST_HOLDING;
+		c->settled = true;
 		c->wake_us = opt.trickle_ms ? now + (uint64_t)opt.trickle_ms * 1000u : UINT64_MAX;
 		set_events(c, EPOLLIN | EPOLLRDHUP);
 		return;
@@ -580,7 +632,13 @@ static void hold_timers(struct client *c, uint64_t now)
 			c->wake_us = now + CONNECT_RETRY_MS * 1000u;
 		} else {
 			held_connect_failed++;
-			client_finish(c);
+			c->settled = true;
+			if (opt.reconnect_ms) {
+				c->wake_us = now + (uint64_t)opt.reconnect_ms * 1000u;
+				c->connect_deadline_us = c->wake_us + (uint64_t)opt.timeout_ms * 1000u;
+			} else {
+				client_finish(c);
+			}
 		}
 		return;
 	}
@@ -729,8 +787,7 @@ static bool run_loop(uint64_t end_us)
 			bool settled = true;
 
 			for (unsigned i = 0; i < opt.clients && settled; i++)
-				settled = clients[i].state == ST_HOLDING ||
-					  clients[i].state == ST_FINISHED;
+				settled = clients[i].settled;
 			if (settled) {
 				ready_announced = true;
 				printf("ready connected=%lu connect_failed=%lu closed_by_server=%lu\n",
@@ -790,17 +847,30 @@ static void raise_file_limit(rlim_t want)
 		die("setrlimit: %s", strerror(errno));
 }
 
+/* NAME, or a numeric uid (with the gid of the same number: it needs no passwd entry). */
 static void drop_to_user(const char *name)
 {
 	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+	char *end;
+	unsigned long n;
 
 	errno = 0;
-	pw = getpwnam(name);
-	if (!pw)
-		die("no user %s", name);
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+	n = strtoul(name, &end, 10);
+	if (*name && !*end && !errno && n > 0 && n < 4294967295ul) {
+		uid = (uid_t)n;
+		gid = (gid_t)n;
+	} else {
+		pw = getpwnam(name);
+		if (!pw)
+			die("no user %s", name);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 		die("cannot become %s: %s", name, strerror(errno));
-	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid)
+	if (getuid() != uid || geteuid() != uid)
 		die("still not %s", name);
 }
 
@@ -821,7 +891,7 @@ static void usage(FILE *f)
 	fputs("usage: portcheck-load --socket PATH status [-c CLIENTS] [-n REQUESTS] [--reconnect]\n"
 	      "                      [--method NAME] [--parameters JSON]\n"
 	      "       portcheck-load --socket PATH hold [-c CLIENTS] [--trickle MS] [--hold SECONDS]\n"
-	      "                      [--until-closed] [--ready-file PATH]\n"
+	      "                      [--empty] [--reconnect-ms MS] [--until-closed] [--ready-file PATH]\n"
 	      "       portcheck-load --socket PATH abandon [-c CLIENTS] [--close-after MS] [--spread MS]\n"
 	      "                      [--rounds N]\n"
 	      "common: [--user NAME] [--timeout MS (per call, default 5000)]\n"
@@ -848,6 +918,8 @@ static void parse_args(int argc, char **argv)
 	    {"spread", required_argument, NULL, 'S'},
 	    {"rounds", required_argument, NULL, 'N'},
 	    {"close-after", required_argument, NULL, 'A'},
+	    {"reconnect-ms", required_argument, NULL, 'C'},
+	    {"empty", no_argument, NULL, 'E'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -898,6 +970,12 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'S':
 			opt.spread_ms = parse_uint(optarg, "--spread", 0, 600000);
+			break;
+		case 'E':
+			opt.empty = true;
+			break;
+		case 'C':
+			opt.reconnect_ms = parse_uint(optarg, "--reconnect-ms", 1, 3600000);
 			break;
 		case 'A':
 			opt.close_after_ms = parse_uint(optarg, "--close-after", 0, 600000);
@@ -958,6 +1036,8 @@ static void build_request(void)
 int main(int argc, char **argv)
 {
 	uint64_t t0, t1, end_us;
+	unsigned long unfinished = 0;
+	unsigned open_at_end;
 	bool finished;
 
 	parse_args(argc, argv);
@@ -980,7 +1060,8 @@ int main(int argc, char **argv)
 	if (epfd < 0)
 		die("epoll_create1: %s", strerror(errno));
 	clients = calloc(opt.clients, sizeof(*clients));
-	close_ms = calloc(opt.clients, sizeof(*close_ms));
+	close_alloc = opt.clients * 64u;
+	close_ms = calloc(close_alloc, sizeof(*close_ms));
 	if (!clients || !close_ms)
 		die("out of memory");
 	for (unsigned i = 0; i < opt.clients; i++)
@@ -995,27 +1076,32 @@ int main(int argc, char **argv)
 		clients_init();
 		finished = run_loop(end_us);
 		t1 = now_us();
-		/* Whatever is still running at the deadline failed. */
+		/* Whatever is still running at the deadline failed; when stopped by a signal,
+		 * the calls not made (and the ones in flight) are only not done. */
 		for (unsigned i = 0; i < opt.clients; i++) {
 			struct client *c = &clients[i];
 
 			if (c->state == ST_FINISHED)
 				continue;
-			errors[ERR_TIMEOUT] += opt.requests - c->done;
-			if (!first_error[0])
-				snprintf(first_error, sizeof(first_error), "%s",
-					 stop_requested ? "stopped by a signal"
-							: "the run's deadline passed");
+			if (stop_requested) {
+				unfinished += opt.requests - c->done;
+			} else {
+				errors[ERR_TIMEOUT] += opt.requests - c->done;
+				if (!first_error[0])
+					snprintf(first_error, sizeof(first_error),
+						 "the run's deadline passed");
+			}
 			client_finish(c);
 		}
 		qsort(lat_ms, n_lat, sizeof(*lat_ms), cmp_double);
 		elapsed = (double)(t1 - t0) / 1e6;
 		if (!opt.quiet) {
 			printf("%u clients x %u calls of %s%s: %zu ok, %lu errors in %.2f s "
-			       "(%.0f calls/s)\n",
+			       "(%.0f calls/s)%s\n",
 			       opt.clients, opt.requests, opt.method,
 			       opt.reconnect ? " (a connection per call)" : "", n_lat,
-			       total_errors(), elapsed, (double)n_lat / elapsed);
+			       total_errors(), elapsed, (double)n_lat / elapsed,
+			       stop_requested ? "; stopped by a signal" : "");
 			printf("latency of good replies: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, "
 			       "max %.1f ms\n",
 			       percentile(50), percentile(90), percentile(99),
@@ -1025,12 +1111,16 @@ int main(int argc, char **argv)
 		}
 		printf("RESULT mode=status clients=%u requests=%u calls=%lu ok=%zu errors=%lu "
 		       "p50_ms=%.1f p90_ms=%.1f p99_ms=%.1f max_ms=%.1f elapsed_s=%.2f "
-		       "finished=%d",
+		       "finished=%d stopped=%d unfinished=%lu",
 		       opt.clients, opt.requests, (unsigned long)opt.clients * opt.requests, n_lat,
 		       total_errors(), percentile(50), percentile(90), percentile(99),
-		       n_lat ? lat_ms[n_lat - 1] : 0.0, elapsed, finished);
+		       n_lat ? lat_ms[n_lat - 1] : 0.0, elapsed, finished, stop_requested != 0,
+		       unfinished);
 		print_errors();
 		printf("\n");
+		/* Stopped early: only errors count; otherwise every call must have succeeded. */
+		if (stop_requested)
+			return total_errors() ? 1 : 0;
 		return total_errors() || n_lat != (size_t)opt.clients * opt.requests ? 1 : 0;
 	}
 	case MODE_HOLD: {
@@ -1038,19 +1128,22 @@ int main(int argc, char **argv)
 		clients_init();
 		(void)run_loop(end_us);
 		t1 = now_us();
+		open_at_end = 0;
+		for (unsigned i = 0; i < opt.clients; i++)
+			open_at_end += clients[i].state == ST_HOLDING || clients[i].state == ST_SENDING;
 		qsort(close_ms, n_close, sizeof(*close_ms), cmp_double);
 		if (!opt.quiet)
 			printf("%u connections with half a message%s: %lu connected, %lu could not "
 			       "connect, %lu closed by the server (%lu with a reply), %u still "
 			       "open after %.1f s\n",
 			       opt.clients, opt.trickle_ms ? " (trickling)" : "", held_connected,
-			       held_connect_failed, held_closed, held_replies, n_active,
+			       held_connect_failed, held_closed, held_replies, open_at_end,
 			       (double)(t1 - t0) / 1e6);
 		printf("RESULT mode=hold clients=%u trickle_ms=%u connected=%lu connect_failed=%lu "
 		       "closed_by_server=%lu replies=%lu open_at_end=%u elapsed_s=%.1f "
 		       "first_close_ms=%.0f median_close_ms=%.0f last_close_ms=%.0f",
 		       opt.clients, opt.trickle_ms, held_connected, held_connect_failed, held_closed,
-		       held_replies, n_active, (double)(t1 - t0) / 1e6,
+		       held_replies, open_at_end, (double)(t1 - t0) / 1e6,
 		       n_close ? close_ms[0] : -1.0, n_close ? close_ms[n_close / 2] : -1.0,
 		       n_close ? close_ms[n_close - 1] : -1.0);
 		print_errors();

@@ -3,14 +3,19 @@
 # public zone, sshd, nginx, postgres, a published container port), with the load
 # generator bench/pc_load.c (portcheck-load) speaking Varlink on the socket itself:
 #   a  200 clients x 20 Status on one connection each, then 200 x 5 with a connection
-#      per call (as `portcheck status` does): 0 errors (latency percentiles printed);
-#   b  1,000 connections that sent half a message, held by user nobody: root's
-#      `portcheck status` still answers, within 10 s (times with and without printed);
+#      per call (as `portcheck status` does), then 200 x 5 Status(fresh: true) (no kept
+#      answer helps): 0 errors (latency percentiles printed);
+#   b  1,000 connections that sent half a message, held by user nobody, then the same
+#      reopened 100 ms after each close: root's `portcheck status` still answers, within
+#      10 s (times with and without printed);
 #   b2 connections of nobody's that trickle one byte a second into a message that never
 #      ends: the server closes every one of them (within LOAD_TRICKLE_SECS, default 90);
-#   c  3 x 300 clients that send Status and close without reading the reply (1.5 s
-#      after sending; at random within 2 s; at once): the daemon is alive afterwards
-#      and answers;
+#   b3 20 users x 40 silent connections, reopened when closed (more than all the slots
+#      together): root's status still answers within 10 s;
+#   c  300 clients that send Status and close without reading the reply (1.5 s after
+#      sending; at random within 2 s; at once; Status(fresh) 0.2-0.8 s later, 10 times),
+#      while 100 others keep asking: those get every answer, the daemon is alive
+#      afterwards and answers;
 #   d  malformed messages (invalid JSON, no NUL and close, huge, binary garbage, deep
 #      nesting, bad parameters, pipelining; tests/lab/load_malformed.py): each gets its
 #      error or a close within 10 s, and the daemon is alive and answers;
@@ -22,7 +27,7 @@
 #      connection from the client namespace; f2: the same while 20 clients keep the
 #      daemon busy with Status calls (a request made after a change must not be answered
 #      by an analysis that began before it);
-#   g  `status --fresh` forces an analysis and answers;
+#   g  `status --fresh` answers, and an analysis ran for it (the daemon's debug log);
 #   z  SIGTERM: the daemon exits 0, and no sanitizer report was written at any point
 #      (build with -DPORTCHECK_SANITIZE=ON and ASAN_OPTIONS=detect_leaks=1 for the ASan
 #      run).
@@ -52,7 +57,7 @@ getent passwd nobody >/dev/null || lab_die "the user nobody does not exist"
 TRICKLE_SECS=${LOAD_TRICKLE_SECS:-90}
 [[ $TRICKLE_SECS =~ ^[0-9]+$ ]] && ((TRICKLE_SECS >= 5 && TRICKLE_SECS <= 250)) ||
 	lab_die "LOAD_TRICKLE_SECS: 5..250"
-PARTS=${LOAD_PARTS:-a b b2 c d e f f2 g}
+PARTS=${LOAD_PARTS:-a b b2 b3 c d e f f2 g}
 
 lab_init
 lab_incident
@@ -119,7 +124,9 @@ load_bg() {
 	local name=$1
 	shift
 	[[ $BASHPID != "$LAB_MAIN_PID" ]] || lab_die "load_bg: only inside a part"
-	trap '[[ -z ${LOAD_PID:-} ]] || { kill -TERM "$LOAD_PID" 2>/dev/null; wait "$LOAD_PID"; }' EXIT
+	# (The trap keeps the part's exit status: a trap's last command would replace it.)
+	# shellcheck disable=SC2154 # _rc is the trap's own
+	trap '_rc=$?; [[ -z ${LOAD_PID:-} ]] || { kill -TERM "$LOAD_PID" 2>/dev/null; wait "$LOAD_PID"; }; exit $_rc' EXIT
 	ip netns exec "$LAB_SRV" timeout 300 "$PORTCHECK_LOAD" --socket "$LAB_DIR/pc.sock" "$@" \
 		>"$LAB_DIR/$name.out" 2>&1 &
 	LOAD_PID=$!
@@ -208,6 +215,14 @@ part_a() {
 	((RC == 0)) && [[ $(val errors) == 0 && $(val ok) == 1000 ]] ||
 		lab_die "200 x 5 Status with a connection per call: $(val errors) errors, $(val ok) good replies of 1000 (exit $RC)"
 	lab_pass "200 clients x 5 Status, a connection per call: 1,000 good replies, 0 errors"
+
+	# Every call asks for a fresh analysis: no kept answer helps, the callers must share
+	# the analyses (queued, not refused).
+	load a-fresh status --clients 200 --requests 5 --parameters '{"fresh":true}' --timeout 30000 --deadline 120
+	figure "a: 200 clients x 5 Status(fresh: true): p50 $(val p50_ms) ms, p99 $(val p99_ms) ms, max $(val max_ms) ms; $(val errors) errors of $(val calls) in $(val elapsed_s) s"
+	((RC == 0)) && [[ $(val errors) == 0 && $(val ok) == 1000 ]] ||
+		lab_die "200 x 5 Status(fresh): $(val errors) errors ($(val error_names)), $(val ok) good replies of 1000 (exit $RC)"
+	lab_pass "200 clients x 5 Status(fresh: true): 1,000 good replies, 0 errors"
 }
 
 # --- b: idle connections of another user --------------------------------------------------
@@ -234,8 +249,64 @@ part_b() {
 		held+=("$MS")
 	done
 	load_stop
-	figure "b: root's status: median $(median "${base[@]}") ms alone, $(median "${held[@]}") ms (max $(printf '%s\n' "${held[@]}" | sort -n | tail -n 1) ms) with 1,000 half-message connections of nobody's (the holder: $(val connected) connected, $(val closed_by_server) closed by the server, $(val open_at_end) open at the end; replies $(val error_names))"
+	figure "b: root's status: median $(median "${base[@]}") ms alone, $(median "${held[@]}") ms (max $(printf '%s\n' "${held[@]}" | sort -n | tail -n 1) ms) with 1,000 half-message connections of nobody's (the holder: $(val connected) connected, $(val closed_by_server) closed by the server, $(val open_at_end) open at the end)"
 	lab_pass "root's status answers while nobody holds 1,000 half-message connections"
+
+	# The same attacker, persistent: every connection the server closes is opened again
+	# 100 ms later (a flood of connects at the caps).
+	held=()
+	load_bg b-flood hold --clients 1000 --reconnect-ms 100 --hold 120 --user nobody
+	lab_wait --pid "$LOAD_PID" 60 "1,000 reconnecting half-message connections of nobody's" \
+		grep -q '^ready' "$LAB_DIR/b-flood.out" ||
+		lab_die "the flooder did not get its 1,000 connections going"
+	sleep 2 # into the steady state of refusals, evictions and reconnects
+	for ((i = 0; i < 5; i++)); do
+		timed_pc b-flooded status
+		if ((RC != 1 || MS >= 10000)); then
+			figure "b: root's status while nobody floods 1,000 reconnecting half-message connections: exit $RC after $MS ms"
+			lab_die "while nobody reconnects 1,000 half-message connections, root's status: exit $RC after $MS ms (want 1 within 10 s): $(lab_shown b-flooded)"
+		fi
+		held+=("$MS")
+	done
+	load_stop
+	figure "b: root's status: median $(median "${held[@]}") ms (max $(printf '%s\n' "${held[@]}" | sort -n | tail -n 1) ms) while nobody keeps reopening 1,000 half-message connections ($(val connected) connects in $(val elapsed_s) s, $(val closed_by_server) closed by the server)"
+	lab_pass "root's status answers while nobody floods the socket with reconnecting half-message connections"
+}
+
+# --- b3: many users fill every slot -------------------------------------------------------
+part_b3() {
+	local u i pids=() ms=() connected=0 closed=0 open=0 f
+	# 20 users (uids without passwd entries: only SO_PEERCRED counts) x 40 silent
+	# connections, each reopened 200 ms after the server closes it: more than any
+	# per-user cap lets one user hold, and together more than every slot there is.
+	trap '_rc=$?; kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null; exit $_rc' EXIT
+	for ((u = 0; u < 20; u++)); do
+		ip netns exec "$LAB_SRV" timeout 300 "$PORTCHECK_LOAD" --socket "$LAB_DIR/pc.sock" hold \
+			--clients 40 --empty --reconnect-ms 200 --hold 120 --user $((60001 + u)) \
+			>"$LAB_DIR/b3-hold$u.out" 2>&1 &
+		pids+=("$!")
+	done
+	for ((u = 0; u < 20; u++)); do
+		lab_wait --pid "${pids[u]}" 60 "user $((60001 + u))'s connections" grep -q '^ready' "$LAB_DIR/b3-hold$u.out" ||
+			lab_die "holder $u did not get going: $(cat "$LAB_DIR/b3-hold$u.out")"
+	done
+	sleep 1
+	for ((i = 0; i < 5; i++)); do
+		timed_pc b3-status status
+		if ((RC != 1 || MS >= 10000)); then
+			figure "b3: root's status while 20 users hold 800 connections: exit $RC after $MS ms"
+			lab_die "while 20 users hold 800 silent connections, root's status: exit $RC after $MS ms (want 1 within 10 s): $(lab_shown b3-status)"
+		fi
+		ms+=("$MS")
+	done
+	kill -TERM "${pids[@]}"
+	wait "${pids[@]}" || true # stopped by us: their exit status is not the test's
+	for f in "$LAB_DIR"/b3-hold*.out; do
+		RESULT=$(sed -n 's/^RESULT //p' "$f")
+		connected=$((connected + $(val connected))) closed=$((closed + $(val closed_by_server))) open=$((open + $(val open_at_end)))
+	done
+	figure "b3: root's status: median $(median "${ms[@]}") ms (max $(printf '%s\n' "${ms[@]}" | sort -n | tail -n 1) ms) while 20 users x 40 silent connections fill the slots ($connected connects, $closed closed by the server, $open open at the end)"
+	lab_pass "root's status answers while 20 users together hold more connections than there are slots"
 }
 
 # --- b2: trickling connections ------------------------------------------------------------
@@ -250,27 +321,36 @@ part_b2() {
 # --- c: clients that leave without reading -----------------------------------------------
 part_c() {
 	local timing n=0 sent=0
-	# Three timings: a fixed 1.5 s (a reply is ready and its client gone while the daemon is
-	# busy with the others: today's main frees the connection twice), spread over 2 s, and
-	# at once (while the analysis is in flight).
-	for timing in "--close-after 1500 --spread 0" "--close-after 0 --spread 2000" "--close-after 0 --spread 50"; do
+	# Meanwhile 100 clients keep asking (answered from the kept answer): the loop is busy
+	# with their events, so a run's end and a client's hangup land in one batch.
+	load_bg c-busy status --clients 100 --requests 1000000 --timeout 30000 --deadline 120
+	sleep 1
+	# Four timings: Status(fresh), 10 rounds, each client gone 0.2-0.8 s later, as its run
+	# ends; a fixed 1.5 s (d6e200c, whose loop analysed in line: a reply ready and its
+	# client gone while the daemon was busy, the connection freed twice); spread over
+	# 2 s; at once (while the analysis is in flight).
+	for timing in "--close-after 200 --spread 600 --rounds 10 --parameters {\"fresh\":true}" \
+		"--close-after 1500 --spread 0" "--close-after 0 --spread 2000" "--close-after 0 --spread 50"; do
 		n=$((n + 1))
-		# shellcheck disable=SC2086 # the timing is two options
+		# shellcheck disable=SC2086,SC2089,SC2090 # several options; the JSON has no spaces
 		load "c-abandon$n" abandon --clients 300 $timing --deadline 60
 		((RC == 0)) || lab_die "the abandoning clients ($timing) did not finish: exit $RC"
 		sent=$((sent + $(val sent)))
 		daemon_alive || lab_die "portcheckd died after 300 clients ($timing) left without reading their replies"
 	done
+	load_stop
+	figure "c: the 100 clients asking meanwhile: $(val ok) good replies, p50 $(val p50_ms) ms, p99 $(val p99_ms) ms, $(val errors) errors"
+	[[ $(val errors) == 0 ]] || lab_die "the clients asking meanwhile saw $(val errors) errors ($(val error_names))"
 	# Their replies may still be on the way: ask twice, a moment apart.
 	timed_pc c-after status
 	lab_expect_rc c-after 1
-	figure "c: 3 x 300 clients sent Status and left without reading ($sent sent); root's status right after: $MS ms"
+	figure "c: $sent calls of clients that left without reading; root's status right after: $MS ms"
 	((MS < 30000)) || lab_die "status took $MS ms after the abandoning clients"
 	sleep 1
 	lab_pc c-after2 status
 	lab_expect_rc c-after2 1
 	daemon_alive || lab_die "portcheckd died after the abandoning clients"
-	lab_pass "900 clients that left without reading: the daemon is alive and answers"
+	lab_pass "$sent calls of clients that left without reading: the daemon is alive and answers"
 }
 
 # --- d: malformed messages ---------------------------------------------------------------
@@ -419,23 +499,39 @@ part_f2() {
 
 # --- g: --fresh ------------------------------------------------------------------------------
 part_g() {
-	local i warm=() fresh=()
+	local i warm=() fresh=() n0 n1 n2 warm_runs=0 conf=$LAB_DIR/confroot/etc/portcheck/portcheck.conf.d
+	# The daemon logs "analysis took" for each analysis at debug level: count them.
+	mkdir -p "$conf"
+	printf '[Daemon]\nLogLevel=debug\n' >"$conf/50-load.conf"
+	n0=$(grep -c 'reloaded configuration' "$LAB_DIR/portcheckd.log") || n0=0
+	kill -HUP "$LAB_PORTCHECKD_PID"
+	lab_wait --pid "$LAB_PORTCHECKD_PID" 10 "the debug configuration" \
+		bash -c '(( $(grep -c "reloaded configuration" "$1" || true) > $2 ))' _ "$LAB_DIR/portcheckd.log" "$n0" ||
+		lab_die "portcheckd did not reload its configuration"
+	lab_pc g-first status
+	lab_expect_rc g-first 1
 	for ((i = 0; i < 5; i++)); do
+		n0=$(grep -c 'analysis took' "$LAB_DIR/portcheckd.log") || n0=0
 		timed_pc g-warm status --json
 		lab_expect_rc g-warm 1
 		warm+=("$MS")
+		n1=$(grep -c 'analysis took' "$LAB_DIR/portcheckd.log") || n1=0
 		timed_pc g-fresh status --fresh --json
 		lab_expect_rc g-fresh 1
 		fresh+=("$MS")
+		n2=$(grep -c 'analysis took' "$LAB_DIR/portcheckd.log") || n2=0
+		((n2 > n1)) || lab_die "status --fresh was answered without an analysis (no 'analysis took' in the daemon's log)"
+		warm_runs=$((warm_runs + n1 - n0))
 	done
 	grep -q '"listeners"' "$LAB_DIR/g-fresh.out" || lab_die "status --fresh --json: no report: $(lab_shown g-fresh)"
-	figure "g: status median $(median "${warm[@]}") ms, status --fresh median $(median "${fresh[@]}") ms"
-	lab_pass "status --fresh answers"
+	figure "g: status median $(median "${warm[@]}") ms ($warm_runs analyses for 5 calls), status --fresh median $(median "${fresh[@]}") ms (an analysis each)"
+	lab_pass "status --fresh answers, from an analysis of its own"
 }
 
 run_part a part_a
 run_part b part_b
 run_part b2 part_b2
+run_part b3 part_b3
 run_part c part_c
 run_part d part_d
 run_part e part_e
