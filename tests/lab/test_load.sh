@@ -275,19 +275,20 @@ part_b() {
 
 # --- b3: many users fill every slot -------------------------------------------------------
 part_b3() {
-	local u i pids=() ms=() connected=0 closed=0 open=0 f
+	local u i ms=() connected=0 closed=0 open=0 f
+	B3_PIDS=() # global: the EXIT trap runs after this function has returned
 	# 20 users (uids without passwd entries: only SO_PEERCRED counts) x 40 silent
 	# connections, each reopened 200 ms after the server closes it: more than any
 	# per-user cap lets one user hold, and together more than every slot there is.
-	trap '_rc=$?; kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null; exit $_rc' EXIT
+	trap '_rc=$?; ((${#B3_PIDS[@]} == 0)) || { kill -TERM "${B3_PIDS[@]}" 2>/dev/null; wait "${B3_PIDS[@]}" 2>/dev/null; }; exit $_rc' EXIT
 	for ((u = 0; u < 20; u++)); do
 		ip netns exec "$LAB_SRV" timeout 300 "$PORTCHECK_LOAD" --socket "$LAB_DIR/pc.sock" hold \
 			--clients 40 --empty --reconnect-ms 200 --hold 120 --user $((60001 + u)) \
 			>"$LAB_DIR/b3-hold$u.out" 2>&1 &
-		pids+=("$!")
+		B3_PIDS+=("$!")
 	done
 	for ((u = 0; u < 20; u++)); do
-		lab_wait --pid "${pids[u]}" 60 "user $((60001 + u))'s connections" grep -q '^ready' "$LAB_DIR/b3-hold$u.out" ||
+		lab_wait --pid "${B3_PIDS[u]}" 60 "user $((60001 + u))'s connections" grep -q '^ready' "$LAB_DIR/b3-hold$u.out" ||
 			lab_die "holder $u did not get going: $(cat "$LAB_DIR/b3-hold$u.out")"
 	done
 	sleep 1
@@ -299,8 +300,9 @@ part_b3() {
 		fi
 		ms+=("$MS")
 	done
-	kill -TERM "${pids[@]}"
-	wait "${pids[@]}" || true # stopped by us: their exit status is not the test's
+	kill -TERM "${B3_PIDS[@]}"
+	wait "${B3_PIDS[@]}" || true # stopped by us: their exit status is not the test's
+	B3_PIDS=()
 	for f in "$LAB_DIR"/b3-hold*.out; do
 		RESULT=$(sed -n 's/^RESULT //p' "$f")
 		connected=$((connected + $(val connected))) closed=$((closed + $(val closed_by_server))) open=$((open + $(val open_at_end)))
