@@ -13,16 +13,21 @@
  *            percentiles of the good replies. Exit status 1 on any error.
  *   hold     CLIENTS connections that each send half a message and then nothing, or one
  *            more byte every --trickle MS (the message never ends); with --empty, not
- *            even that: connected and silent. Reports how many the
- *            server accepted and when it closed them. With --until-closed it ends as soon
- *            as the server has closed them all; with --reconnect-ms MS a closed (or
- *            refused) connection is opened again MS later, as a persistent attacker would.
+ *            even that: connected and silent. For --hold SECONDS. Reports how many the
+ *            server accepted and when it closed them ("ready" once every connection was
+ *            made). With --until-closed it ends as soon as the server has closed them
+ *            all; with --reconnect-ms MS a closed (or refused) connection is opened again
+ *            MS later, as a persistent attacker would.
+ *
+ * Every mode sends the call built from --method (io.portcheck.Status) and --parameters
+ * ({}), e.g. --parameters '{"fresh":true}'.
  *   abandon  CLIENTS clients send Status and close without reading the reply, each
  *            --close-after MS plus a random part of --spread MS after sending, for
  *            --rounds rounds.
  *
  * --user NAME (or a numeric uid) drops to that user (and its primary group, or the gid of
- * the uid's number; no supplementary groups) before the first connect; the daemon identifies callers by SO_PEERCRED at connect time.
+ * the uid's number; no supplementary groups) before the first connect: the daemon knows
+ * its callers by SO_PEERCRED, taken at connect time.
  *
  * Everything is bounded in time: per call (--timeout), per run (--deadline), and each
  * wait is an epoll_wait with a timeout. One thread, non-blocking sockets.
@@ -67,7 +72,8 @@ static struct {
 	unsigned clients, requests, rounds;
 	bool reconnect, until_closed, quiet, empty;
 	const char *method, *parameters, *user, *ready_file;
-	unsigned timeout_ms, deadline_s, trickle_ms, hold_s, spread_ms, close_after_ms, reconnect_ms;
+	unsigned timeout_ms, deadline_s, trickle_ms, hold_s, spread_ms, close_after_ms,
+	    reconnect_ms;
 } opt = {
     .clients = 10,
     .requests = 1,
@@ -125,7 +131,7 @@ enum err {
 	N_ERR,
 };
 
-static const char *const err_key[N_ERR] = {"refused", "connect_timeout", "timeout", "closed",
+static const char *const err_key[N_ERR] = {"refused", "connect_timeout", "timeout",    "closed",
 					   "reset",   "bad_reply",	 "error_reply"};
 
 static unsigned long errors[N_ERR];
@@ -236,10 +242,10 @@ enum state {
 struct client {
 	int fd;
 	enum state state;
-	unsigned done;	    /* calls finished (ok or failed) */
-	uint64_t start_us;  /* this call's start: connect (--reconnect, first) or send */
-	uint64_t wake_us;   /* ST_IDLE: connect then; ST_HOLDING: next trickle byte;
-			       ST_WAITING: close then */
+	unsigned done;	   /* calls finished (ok or failed) */
+	uint64_t start_us; /* this call's start: connect (--reconnect, first) or send */
+	uint64_t wake_us;  /* ST_IDLE: connect then; ST_HOLDING: next trickle byte;
+			      ST_WAITING: close then */
 	uint64_t connect_deadline_us;
 	uint64_t connected_us;
 	size_t sent;
@@ -421,7 +427,8 @@ static bool reply_ok(const char *msg, size_t len)
 		goto out;
 	}
 	if (json_is_true(json_object_get(j, "continues"))) {
-		count_error(ERR_BAD_REPLY, "reply says continues, but the call did not ask for more");
+		count_error(ERR_BAD_REPLY,
+			    "reply says continues, but the call did not ask for more");
 		goto out;
 	}
 	if (strcmp(opt.method, "io.portcheck.Status") == 0 &&
@@ -451,7 +458,8 @@ static int client_read_reply(struct client *c, uint64_t now)
 			if (a > MAX_REPLY + 65536)
 				a = MAX_REPLY + 65536;
 			if (a <= c->in_len) {
-				count_error(ERR_BAD_REPLY, "reply larger than %zu bytes", MAX_REPLY);
+				count_error(ERR_BAD_REPLY, "reply larger than %zu bytes",
+					    MAX_REPLY);
 				return -1;
 			}
 			p = realloc(c->in, a);
@@ -516,7 +524,8 @@ static void status_event(struct client *c, uint32_t events, uint64_t now)
 		return;
 	}
 	if (events & (EPOLLHUP | EPOLLERR)) {
-		count_error(ERR_CLOSED, "the server closed the connection before the call was sent");
+		count_error(ERR_CLOSED,
+			    "the server closed the connection before the call was sent");
 		status_call_done(c, false, now);
 	}
 }
@@ -530,7 +539,8 @@ static void status_timers(struct client *c, uint64_t now)
 			c->state = ST_SENDING;
 		} else if (r == 0) {
 			if (now >= c->connect_deadline_us) {
-				count_error(ERR_CONNECT, "connect: the server's backlog stayed full");
+				count_error(ERR_CONNECT,
+					    "connect: the server's backlog stayed full");
 				status_call_done(c, false, now);
 			} else {
 				c->wake_us = now + CONNECT_RETRY_MS * 1000u;
@@ -635,7 +645,8 @@ static void hold_timers(struct client *c, uint64_t now)
 			c->settled = true;
 			if (opt.reconnect_ms) {
 				c->wake_us = now + (uint64_t)opt.reconnect_ms * 1000u;
-				c->connect_deadline_us = c->wake_us + (uint64_t)opt.timeout_ms * 1000u;
+				c->connect_deadline_us =
+				    c->wake_us + (uint64_t)opt.timeout_ms * 1000u;
 			} else {
 				client_finish(c);
 			}
@@ -673,8 +684,9 @@ static void abandon_event(struct client *c, uint32_t events, uint64_t now)
 		}
 		ab_sent++;
 		c->state = ST_WAITING;
-		c->wake_us = now + (uint64_t)opt.close_after_ms * 1000u +
-			     (opt.spread_ms ? (uint64_t)(random() % (opt.spread_ms + 1)) * 1000u : 0);
+		c->wake_us =
+		    now + (uint64_t)opt.close_after_ms * 1000u +
+		    (opt.spread_ms ? (uint64_t)(random() % (opt.spread_ms + 1)) * 1000u : 0);
 		/* Wait for nothing: the reply is never read. (Hangups are still reported.) */
 		set_events(c, 0);
 		return;
@@ -790,8 +802,9 @@ static bool run_loop(uint64_t end_us)
 				settled = clients[i].settled;
 			if (settled) {
 				ready_announced = true;
-				printf("ready connected=%lu connect_failed=%lu closed_by_server=%lu\n",
-				       held_connected, held_connect_failed, held_closed);
+				printf(
+				    "ready connected=%lu connect_failed=%lu closed_by_server=%lu\n",
+				    held_connected, held_connect_failed, held_closed);
 				fflush(stdout);
 				if (opt.ready_file) {
 					FILE *f = fopen(opt.ready_file, "we");
@@ -802,8 +815,8 @@ static bool run_loop(uint64_t end_us)
 				}
 			}
 		}
-		if (opt.mode == MODE_HOLD && opt.until_closed && held_closed + held_connect_failed ==
-								     opt.clients)
+		if (opt.mode == MODE_HOLD && opt.until_closed &&
+		    held_closed + held_connect_failed == opt.clients)
 			break;
 	}
 	return true;
@@ -888,15 +901,19 @@ static unsigned parse_uint(const char *s, const char *what, unsigned min, unsign
 
 static void usage(FILE *f)
 {
-	fputs("usage: portcheck-load --socket PATH status [-c CLIENTS] [-n REQUESTS] [--reconnect]\n"
-	      "                      [--method NAME] [--parameters JSON]\n"
-	      "       portcheck-load --socket PATH hold [-c CLIENTS] [--trickle MS] [--hold SECONDS]\n"
-	      "                      [--empty] [--reconnect-ms MS] [--until-closed] [--ready-file PATH]\n"
-	      "       portcheck-load --socket PATH abandon [-c CLIENTS] [--close-after MS] [--spread MS]\n"
-	      "                      [--rounds N]\n"
-	      "common: [--user NAME] [--timeout MS (per call, default 5000)]\n"
-	      "        [--deadline SECONDS (whole run, default 120)] [--quiet]\n",
-	      f);
+	fputs(
+	    "usage: portcheck-load --socket PATH status [-c CLIENTS] [-n REQUESTS] [--reconnect]\n"
+	    "       portcheck-load --socket PATH hold [-c CLIENTS] [--trickle MS] [--hold "
+	    "SECONDS]\n"
+	    "                      [--empty] [--reconnect-ms MS] [--until-closed] [--ready-file "
+	    "PATH]\n"
+	    "       portcheck-load --socket PATH abandon [-c CLIENTS] [--close-after MS] [--spread "
+	    "MS]\n"
+	    "                      [--rounds N]\n"
+	    "common: [--method NAME] [--parameters JSON] [--user NAME|UID]\n"
+	    "        [--timeout MS (per call, default 5000)]\n"
+	    "        [--deadline SECONDS (whole run, default 120)] [--quiet]\n",
+	    f);
 }
 
 static void parse_args(int argc, char **argv)
@@ -1130,7 +1147,8 @@ int main(int argc, char **argv)
 		t1 = now_us();
 		open_at_end = 0;
 		for (unsigned i = 0; i < opt.clients; i++)
-			open_at_end += clients[i].state == ST_HOLDING || clients[i].state == ST_SENDING;
+			open_at_end +=
+			    clients[i].state == ST_HOLDING || clients[i].state == ST_SENDING;
 		qsort(close_ms, n_close, sizeof(*close_ms), cmp_double);
 		if (!opt.quiet)
 			printf("%u connections with half a message%s: %lu connected, %lu could not "
@@ -1142,8 +1160,8 @@ int main(int argc, char **argv)
 		printf("RESULT mode=hold clients=%u trickle_ms=%u connected=%lu connect_failed=%lu "
 		       "closed_by_server=%lu replies=%lu open_at_end=%u elapsed_s=%.1f "
 		       "first_close_ms=%.0f median_close_ms=%.0f last_close_ms=%.0f",
-		       opt.clients, opt.trickle_ms, held_connected, held_connect_failed, held_closed,
-		       held_replies, open_at_end, (double)(t1 - t0) / 1e6,
+		       opt.clients, opt.trickle_ms, held_connected, held_connect_failed,
+		       held_closed, held_replies, open_at_end, (double)(t1 - t0) / 1e6,
 		       n_close ? close_ms[0] : -1.0, n_close ? close_ms[n_close / 2] : -1.0,
 		       n_close ? close_ms[n_close - 1] : -1.0);
 		print_errors();
