@@ -164,6 +164,8 @@ json_t *busy_reply(const char *what)
 /* A Status caller waiting for its answer. */
 struct status_waiter {
 	struct pc_varlink_deferred *reply;
+	bool fresh;	     /* wants an analysis that starts after it asked */
+	struct pc_peer peer; /* pid and uid, for the log */
 	struct status_waiter *next;
 };
 
@@ -370,17 +372,15 @@ int status_request(struct daemon *d, const struct pc_varlink_call *call, bool fr
 {
 	struct pc_varlink_deferred *token;
 	struct status_waiter *w;
-	struct state_probe probe;
-	struct status_run *run = NULL;
 	int r;
 
-	state_probe_read(d, &probe);
 	r = pc_varlink_call_defer(call, &token);
 	if (r < 0)
 		return r;
-	if (!fresh && kept_answer_valid(&d->status, &probe, pc_now_ms())) {
-		pc_server_reply_deferred_blob(d->server, token,
-					      pc_varlink_blob_ref(d->status.reply));
+	if (d->n_arrived + d->n_queued >= MAX_STATUS_QUEUED) {
+		log_refused(d, "Status", call->peer, "busy");
+		pc_server_reply_deferred(d->server, token,
+					 busy_reply("too many Status calls are waiting"));
 		return 0;
 	}
 	w = calloc(1, sizeof(*w));
@@ -388,35 +388,78 @@ int status_request(struct daemon *d, const struct pc_varlink_call *call, bool fr
 		pc_server_reply_deferred(d->server, token, NULL);
 		return 0;
 	}
-	w->reply = token;
-	/* The analysis in flight for this very state answers this caller too. A fresh
-	 * caller needs one that starts after it asked. */
-	for (size_t i = 0; i < MAX_STATUS_RUNS && !fresh && !run; i++)
-		if (d->runs[i] && state_probe_same(&d->runs[i]->probe, &probe))
-			run = d->runs[i];
-	if (!run)
-		run = run_start(d, &probe);
-	if (run) {
-		w->next = run->waiters;
-		run->waiters = w;
-		return 0;
-	}
-	if (run_slot(d, NULL) || d->n_queued >= MAX_STATUS_QUEUED) {
-		/* A slot is free yet no child started (logged), or too many wait. */
-		free(w);
-		log_refused(d, "Status", call->peer, "busy");
-		pc_server_reply_deferred(
-		    d->server, token,
-		    run_slot(d, NULL) ? pc_varlink_error_new_string(
-					    "io.portcheck.ReadFailed", "reason",
-					    "cannot start an analysis (see the daemon's log)")
-				      : busy_reply("too many Status calls are waiting"));
-		return 0;
-	}
-	*d->queued_tail = w;
-	d->queued_tail = &w->next;
-	d->n_queued++;
+	*w = (struct status_waiter){
+	    .reply = token,
+	    .fresh = fresh,
+	    .peer = {.pid = call->peer->pid, .uid = call->peer->uid, .pidfd = -1}};
+	/* Answered after this batch of events (status_serve_arrived): one look at the
+	 * state then serves every caller of the batch. */
+	*d->arrived_tail = w;
+	d->arrived_tail = &w->next;
+	d->n_arrived++;
 	return 0;
+}
+
+/*
+ * The Status callers of the last batch of events. Each of them was received before
+ * the state is probed here, so one probe is true for all of them: a change committed
+ * before any of them asked is seen. Each gets the kept answer if it is still true, else
+ * joins the run for this state (a fresh caller only one started now), else a new run,
+ * else the queue.
+ */
+static void status_serve_arrived(struct daemon *d)
+{
+	struct status_waiter *w = TAKE_PTR(d->arrived), *next;
+	struct status_run *started = NULL; /* started here: after every one of them asked */
+	struct state_probe probe;
+	uint64_t now;
+
+	d->arrived_tail = &d->arrived;
+	d->n_arrived = 0;
+	if (!w)
+		return;
+	state_probe_read(d, &probe);
+	now = pc_now_ms();
+	for (; w; w = next) {
+		struct status_run *run = started;
+
+		next = w->next;
+		w->next = NULL;
+		if (!pc_varlink_deferred_alive(w->reply)) {
+			pc_varlink_deferred_free(w->reply);
+			free(w);
+			continue;
+		}
+		if (!w->fresh && kept_answer_valid(&d->status, &probe, now)) {
+			pc_server_reply_deferred_blob(d->server, w->reply,
+						      pc_varlink_blob_ref(d->status.reply));
+			free(w);
+			continue;
+		}
+		for (size_t i = 0; i < MAX_STATUS_RUNS && !w->fresh && !run; i++)
+			if (d->runs[i] && state_probe_same(&d->runs[i]->probe, &probe))
+				run = d->runs[i];
+		if (!run && !d->stopping)
+			run = started = run_start(d, &probe);
+		if (run) {
+			w->next = run->waiters;
+			run->waiters = w;
+			continue;
+		}
+		if (run_slot(d, NULL) || d->stopping) {
+			/* A slot is free yet no child started (logged). */
+			pc_server_reply_deferred(
+			    d->server, w->reply,
+			    pc_varlink_error_new_string(
+				"io.portcheck.ReadFailed", "reason",
+				"cannot start an analysis (see the daemon's log)"));
+			free(w);
+			continue;
+		}
+		*d->queued_tail = w;
+		d->queued_tail = &w->next;
+		d->n_queued++;
+	}
 }
 
 /*
@@ -462,10 +505,13 @@ int daemon_tick(uint64_t now, void *userdata)
 	int next = -1;
 
 	runs_free_dead(d);
+	status_serve_arrived(d);
+	/* Runs may have started just now, after @now was read. */
+	now = pc_now_ms();
 	for (size_t i = 0; i < MAX_STATUS_RUNS; i++) {
 		struct status_run *run = d->runs[i];
 
-		if (run && now - pc_bg_analysis_started_ms(run->bg) > BG_ANALYSIS_TIMEOUT_MS)
+		if (run && now >= pc_bg_analysis_started_ms(run->bg) + BG_ANALYSIS_TIMEOUT_MS)
 			run_finish(run, -ETIMEDOUT, NULL);
 	}
 	jobs_tick(d, now, &next);
@@ -487,6 +533,9 @@ int daemon_tick(uint64_t now, void *userdata)
 		if (next < 0 || until - now < (uint64_t)next)
 			next = until > now ? (int)(until - now) : 0;
 	}
+	/* Callers that arrived while the last ones were answered (pipelined): at once. */
+	if (d->arrived)
+		next = 0;
 	if (d->watchdog_interval_ms) {
 		if (now >= d->watchdog_next_ms) {
 			sd_notify(0, "WATCHDOG=1");
@@ -513,6 +562,15 @@ void analyses_stop(struct daemon *d)
 	}
 	d->queued_tail = &d->queued;
 	d->n_queued = 0;
+	while (d->arrived) {
+		struct status_waiter *w = d->arrived;
+
+		d->arrived = w->next;
+		pc_varlink_deferred_free(w->reply);
+		free(w);
+	}
+	d->arrived_tail = &d->arrived;
+	d->n_arrived = 0;
 	runs_free_dead(d);
 	jobs_stop(d);
 	kept_answer_clear(&d->status);

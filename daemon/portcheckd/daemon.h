@@ -67,6 +67,9 @@ struct daemon {
 	struct pc_exposure_track track;
 	uint64_t changes; /* changes the watcher saw (it calls back at once) */
 	struct status_run *runs[MAX_STATUS_RUNS];
+	struct status_waiter *arrived; /* Status callers of this batch of events, FIFO */
+	struct status_waiter **arrived_tail;
+	size_t n_arrived;
 	struct status_waiter *queued; /* Status callers waiting for a run slot, FIFO */
 	struct status_waiter **queued_tail;
 	size_t n_queued;
@@ -138,8 +141,9 @@ void watch_log(int priority, const char *message, void *userdata);
 int watch_add_fd(int fd, void *userdata);
 void watch_remove_fd(int fd, void *userdata);
 /*
- * Answer @call's Status: from the kept answer while it is true, else from the analysis
- * in flight for the same state, else a new one in a child process (queued when both run
+ * Answer @call's Status, after the current batch of events (one probe of the state for
+ * all its callers): from the kept answer while it is true, else from the analysis in
+ * flight for the same state, else a new one in a child process (queued when both run
  * slots are busy, io.portcheck.Busy beyond). @fresh: a new analysis in any case.
  * Returns 0 (the reply is deferred, maybe already given) or -ENOMEM.
  */

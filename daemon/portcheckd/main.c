@@ -267,6 +267,7 @@ int main(int argc, char **argv)
 	}
 
 	d.queued_tail = &d.queued;
+	d.arrived_tail = &d.arrived;
 	d.job_queue_tail = &d.job_queue;
 	scfg = (struct pc_server_config){
 	    .methods = methods,
