@@ -47,22 +47,29 @@ void pc_freshness_of_ruleset(const struct pc_nft_ruleset *rs, bool nft_ok, struc
 	*ret = f;
 }
 
-static const char *const sysctls[] = {
-    "/proc/sys/net/ipv4/ip_forward",
-    "/proc/sys/net/ipv6/conf/all/forwarding",
+/*
+ * Read per request, because no event covers them: the sysctls the engine reads (netconf
+ * events exist, but checking is as cheap), and the legacy x_tables in use, whose rules
+ * the engine cannot see (a table appearing makes verdicts unknown; nothing announces
+ * it). Keep in step with what daemon/rtnl.c and the blind-spot check read.
+ */
+static const char *const files[] = {
+    "/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding",
+    "/proc/net/ip_tables_names",     "/proc/net/ip6_tables_names",
+    "/proc/net/arp_tables_names",
 };
 
-int pc_freshness_sysctls(uint64_t *ret)
+int pc_freshness_files(uint64_t *ret)
 {
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 
-	for (size_t i = 0; i < ELEMENTSOF(sysctls); i++) {
-		char buf[64];
-		_cleanup_close_ int fd = open(sysctls[i], O_RDONLY | O_CLOEXEC);
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		char buf[256];
+		_cleanup_close_ int fd = open(files[i], O_RDONLY | O_CLOEXEC);
 		ssize_t n;
 
 		if (fd < 0) {
-			/* No IPv6 at all is a state too: hash the absence. */
+			/* No IPv6, no x_tables module: a state too; hash the absence. */
 			if (errno != ENOENT)
 				return -errno;
 			n = 0;

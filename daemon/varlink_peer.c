@@ -9,12 +9,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "portcheck/polkit.h"
@@ -188,44 +188,51 @@ int pc_peer_read(int fd, struct pc_peer *ret)
 	    .have_groups = have_groups,
 	    .n_groups = have_groups ? glen / sizeof(gid_t) : 0,
 	    .groups = have_groups ? TAKE_PTR(groups) : NULL,
-	    .pidfd = -1,
 	};
 	peer_pin_process(fd, ret);
 	return 0;
 }
 
+/*
+ * Whether the process a pidfd names still runs: a pidfd becomes readable when it exits.
+ * Not pidfd_send_signal(0): that needs CAP_KILL for another user's process, which the
+ * unit does not grant.
+ */
 static bool pidfd_alive(int pidfd)
 {
-	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 0;
 }
 
 /*
- * Fix the identity of the connecting process now: a pidfd where the kernel gives one
- * (it names that process for good), and its start time, which polkit compares with the
- * pid's to tell it from a later process with the same pid. The start time is read from
- * /proc after the pidfd is taken, and trusted only if the pidfd still names a live
- * process afterwards: then the /proc entry read in between was that process's. Without
- * SO_PEERPIDFD (before Linux 6.5) the window is between connect() and this read, which
- * a pid wrap-around in a few microseconds would need. Failures leave start_time 0: a
- * caller that needs the identity (polkit) refuses then.
+ * Fix the identity of the connecting process now, for polkit, which tells a process from
+ * a later one with the same pid by its start time. The start time is read from /proc
+ * while a pidfd (SO_PEERPIDFD, Linux 6.5) holds the process, and trusted only if the
+ * pidfd still names a live process afterwards: then the /proc entry read in between was
+ * that process's. The pidfd is closed again (a connection keeps one fd). On kernels
+ * without SO_PEERPIDFD the window is between connect() and this read, which a pid
+ * wrap-around in microseconds would need; any other failure of SO_PEERPIDFD (the peer
+ * already exited) leaves the caller unidentified. Failures leave start_time 0: a caller
+ * that needs the identity (polkit) refuses then.
  */
 static void peer_pin_process(int fd, struct pc_peer *peer)
 {
 	socklen_t len = sizeof(int);
-	int pidfd = -1;
+	_cleanup_close_ int pidfd = -1;
 	uint64_t start;
 
 	if (peer->pid <= 0)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0 || len != sizeof(int))
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0 || len != sizeof(int)) {
 		pidfd = -1;
-	if (pc_polkit_read_start_time(peer->pid, &start) < 0 ||
-	    (pidfd >= 0 && !pidfd_alive(pidfd))) {
-		if (pidfd >= 0)
-			close(pidfd);
-		return;
+		if (errno != ENOPROTOOPT)
+			return;
 	}
-	peer->pidfd = pidfd;
+	if (pc_polkit_read_start_time(peer->pid, &start) < 0)
+		return;
+	if (pidfd >= 0 && !pidfd_alive(pidfd))
+		return;
 	peer->start_time = start;
 }
 
@@ -233,8 +240,6 @@ int pc_peer_still_running(const struct pc_peer *peer)
 {
 	uint64_t start;
 
-	if (peer->pidfd >= 0)
-		return pidfd_alive(peer->pidfd) ? 1 : 0;
 	if (peer->start_time == 0)
 		return -ESRCH;
 	if (pc_polkit_read_start_time(peer->pid, &start) < 0)
@@ -249,7 +254,4 @@ void pc_peer_clear(struct pc_peer *peer)
 	free(peer->groups);
 	peer->groups = NULL;
 	peer->n_groups = 0;
-	if (peer->pidfd >= 0)
-		close(peer->pidfd);
-	peer->pidfd = -1;
 }

@@ -249,17 +249,6 @@ static void user_remove(struct pc_server *s, uid_t uid)
 		*u = s->users[--s->n_users];
 }
 
-/* The non-root user with the most connections, or NULL. */
-static struct user_count *user_heaviest(struct pc_server *s)
-{
-	struct user_count *best = NULL;
-
-	for (size_t i = 0; i < s->n_users; i++)
-		if (s->users[i].uid != 0 && (!best || s->users[i].n > best->n))
-			best = &s->users[i];
-	return best;
-}
-
 /* ---- connections ---- */
 
 /* Take @c out of the idle-order list (oldest activity first). */
@@ -301,6 +290,8 @@ static void conn_touch(struct conn *c)
 	conn_append(c);
 }
 
+static size_t conn_unsent(const struct conn *c);
+
 static void partial_unlink(struct conn *c)
 {
 	struct pc_server *s = c->server;
@@ -327,7 +318,11 @@ static void partial_unlink(struct conn *c)
 static void partial_update(struct conn *c)
 {
 	struct pc_server *s = c->server;
-	bool partial = pc_varlink_buf_pending(&c->in) > 0 && !c->dead;
+	/* Bytes after the last NUL: complete messages waiting their turn behind a
+	 * deferred call do not count, and while the connection is not reading (a reply
+	 * being computed or unsent) the clock is stopped. */
+	bool partial = !c->dead && !c->deferred && conn_unsent(c) == 0 &&
+		       pc_varlink_buf_pending(&c->in) > 0 && c->in.data[c->in.size - 1] != '\0';
 
 	if (!partial) {
 		partial_unlink(c);
@@ -432,25 +427,34 @@ static void server_reap(struct pc_server *s)
 
 /*
  * Make room for a connection of @uid when every slot is taken: the oldest idle
- * connection (no reply being computed) of the user with the most connections goes,
- * unless that is @uid itself. Root is never the victim. Returns true if a slot is free.
+ * connection (no reply being computed) of the user holding the most connections among
+ * those that hold more than @uid would after this one. Root is never the victim; a
+ * user never evicts itself. Returns true if a slot is free.
  */
 static bool make_room(struct pc_server *s, uid_t uid)
 {
-	struct user_count *heavy = user_heaviest(s);
+	unsigned mine = uid == 0 ? 0 : user_connections(s, uid) + 1, best_n = 0;
+	struct conn *victim = NULL;
 
-	if (!heavy || (uid != 0 && heavy->uid == uid) ||
-	    (uid != 0 && heavy->n <= user_connections(s, uid) + 1))
-		return false;
 	for (struct conn *c = s->oldest; c; c = c->next) {
-		if (c->peer.uid != heavy->uid || c->deferred)
+		unsigned n;
+
+		if (c->peer.uid == 0 || c->peer.uid == uid || c->deferred)
 			continue;
-		conn_log(c, LOG_NOTICE, "closed to make room: uid %u holds the most connections",
-			 (unsigned)heavy->uid);
-		conn_kill(c);
-		return true;
+		n = user_connections(s, c->peer.uid);
+		/* Oldest first: the first evictable one of each user is its oldest. */
+		if (n > mine && n > best_n) {
+			victim = c;
+			best_n = n;
+		}
 	}
-	return false;
+	if (!victim)
+		return false;
+	/* Debug only: a flood of connections must not become a flood of log lines. */
+	conn_log(victim, LOG_DEBUG, "closed to make room: uid %u holds %u connections",
+		 (unsigned)victim->peer.uid, best_n);
+	conn_kill(victim);
+	return true;
 }
 
 static int conn_new(struct pc_server *s, int fd)
@@ -938,6 +942,7 @@ static int conn_update(struct conn *c)
 
 	if (c->dead)
 		return 1;
+	partial_update(c);
 	if (!pending && !c->deferred && (c->closing || c->read_eof))
 		return 0;
 	if (c->peer_gone) {
@@ -1085,7 +1090,7 @@ static void accept_connections(struct pc_server *s)
 				continue;
 			/* Out of file descriptors or memory: the socket stays readable, so
 			 * stop polling it until a connection closes or a moment has passed. */
-			server_log(s, LOG_WARNING, "accept failed, pausing: %s", strerror(errno));
+			log_refusal(s, strerror(errno), (uid_t)-1);
 			accept_pause(s);
 			return;
 		}

@@ -213,8 +213,9 @@ fail:
 	w->bus_retry_ms = now_ms + PC_WATCH_BUS_RETRY_MS;
 }
 
-/* FNV-1a over the listening sockets' identities (not their owners: those resolve
- * lazily and a pid change alone does not change reachability). */
+/* FNV-1a over the listening sockets' identities, the socket inode and owning uid
+ * included (a new socket on the same port is a new listener, possibly another
+ * process's). */
 int pc_listeners_hash(uint64_t *ret)
 {
 	struct pc_listener_set set = {0};
@@ -230,13 +231,19 @@ int pc_listeners_hash(uint64_t *ret)
 		for (size_t i = 0; i < set.n; i++) {
 			const struct pc_listener *l = &set.items[i];
 			uint64_t x = h;
-			const unsigned char *parts[] = {
-			    (const unsigned char *)&l->protocol, (const unsigned char *)&l->addr,
-			    (const unsigned char *)&l->port, (const unsigned char *)&l->v6only,
-			    (const unsigned char *)&l->bound_ifindex};
-			const size_t sizes[] = {sizeof(l->protocol), sizeof(l->addr),
-						sizeof(l->port), sizeof(l->v6only),
-						sizeof(l->bound_ifindex)};
+			/* The inode and uid too: a socket replaced by another process's on
+			 * the same port must not keep the old owner's name in a kept answer. */
+			const unsigned char *parts[] = {(const unsigned char *)&l->protocol,
+							(const unsigned char *)&l->addr,
+							(const unsigned char *)&l->port,
+							(const unsigned char *)&l->v6only,
+							(const unsigned char *)&l->bound_ifindex,
+							(const unsigned char *)&l->inode,
+							(const unsigned char *)&l->uid};
+			const size_t sizes[] = {
+			    sizeof(l->protocol), sizeof(l->addr),	   sizeof(l->port),
+			    sizeof(l->v6only),	 sizeof(l->bound_ifindex), sizeof(l->inode),
+			    sizeof(l->uid)};
 
 			for (size_t p = 0; p < ELEMENTSOF(parts); p++)
 				for (size_t b = 0; b < sizes[p]; b++) {

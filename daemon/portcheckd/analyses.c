@@ -165,6 +165,7 @@ json_t *busy_reply(const char *what)
 struct status_waiter {
 	struct pc_varlink_deferred *reply;
 	bool fresh;	     /* wants an analysis that starts after it asked */
+	uint64_t joined_ms;  /* when it joined a run */
 	struct pc_peer peer; /* pid and uid, for the log */
 	struct status_waiter *next;
 };
@@ -221,6 +222,35 @@ static void waiters_fail(struct daemon *d, struct status_waiter *w, json_t *erro
 	pc_varlink_blob_unref(b);
 }
 
+/* Drop the waiters of @list whose clients have gone; returns how many. */
+static size_t waiters_drop_gone(struct status_waiter **list, struct status_waiter ***tail)
+{
+	struct status_waiter **p = list;
+	size_t n = 0;
+
+	while (*p) {
+		struct status_waiter *w = *p;
+
+		if (pc_varlink_deferred_alive(w->reply)) {
+			p = &w->next;
+			continue;
+		}
+		*p = w->next;
+		pc_varlink_deferred_free(w->reply);
+		free(w);
+		n++;
+	}
+	*tail = p;
+	return n;
+}
+
+/* Make room among the waiting: clients that left hold no place. */
+static void waiters_prune(struct daemon *d)
+{
+	d->n_arrived -= waiters_drop_gone(&d->arrived, &d->arrived_tail);
+	d->n_queued -= waiters_drop_gone(&d->queued, &d->queued_tail);
+}
+
 static struct status_run **run_slot(struct daemon *d, struct status_run *run)
 {
 	for (size_t i = 0; i < MAX_STATUS_RUNS; i++)
@@ -263,6 +293,33 @@ static struct status_run *run_start(struct daemon *d, const struct state_probe *
 
 static void start_queued(struct daemon *d);
 
+/*
+ * Of the waiters of a run that began at @start, those to answer with its report; those
+ * that joined after a set element it saw expired go back to be served anew (the report
+ * would be stale for them).
+ */
+static struct status_waiter *waiters_still_true(struct daemon *d, struct status_waiter *w,
+						uint64_t start, const struct pc_freshness *fresh)
+{
+	struct status_waiter *keep = NULL, *next;
+
+	if (fresh->valid_for_ms == UINT64_MAX)
+		return w;
+	for (; w; w = next) {
+		next = w->next;
+		if (w->joined_ms >= start + fresh->valid_for_ms) {
+			w->next = NULL;
+			*d->arrived_tail = w;
+			d->arrived_tail = &w->next;
+			d->n_arrived++;
+		} else {
+			w->next = keep;
+			keep = w;
+		}
+	}
+	return keep;
+}
+
 /* The run is over (@r < 0: failed; else @result is the child's). Answer, keep, observe;
  * the run itself is freed by the next tick. */
 static void run_finish(struct status_run *run, int r, json_t *result)
@@ -290,6 +347,9 @@ static void run_finish(struct status_run *run, int r, json_t *result)
 
 		r = msg && pc_varlink_blob_new(msg, &blob) >= 0 ? 0 : -ENOMEM;
 		json_decref(msg);
+		/* No connection would take it (the server's output limit): say so. */
+		if (r >= 0 && blob->len > PC_VARLINK_MAX_MESSAGE)
+			r = -EFBIG;
 	}
 	if (r < 0) {
 		daemon_analysis_failed(d, r);
@@ -305,7 +365,7 @@ static void run_finish(struct status_run *run, int r, json_t *result)
 		if (start >= d->status.started_ms)
 			kept_answer_set(&d->status, pc_varlink_blob_ref(blob), &run->probe, start,
 					&fresh);
-		waiters_answer(d, waiters, blob);
+		waiters_answer(d, waiters_still_true(d, waiters, start, &fresh), blob);
 	}
 	pc_varlink_blob_unref(blob);
 	json_decref(result);
@@ -329,23 +389,12 @@ static void start_queued(struct daemon *d)
 	if (d->stopping)
 		return;
 	while (d->queued && run_slot(d, NULL)) {
-		struct status_waiter *w = d->queued, **p = &d->queued;
+		struct status_waiter *w;
 		struct state_probe probe;
 		struct status_run *run;
 
 		/* Those whose clients left need no run. */
-		while (*p) {
-			if (pc_varlink_deferred_alive((*p)->reply)) {
-				p = &(*p)->next;
-				continue;
-			}
-			w = *p;
-			*p = w->next;
-			pc_varlink_deferred_free(w->reply);
-			free(w);
-			d->n_queued--;
-		}
-		d->queued_tail = p;
+		d->n_queued -= waiters_drop_gone(&d->queued, &d->queued_tail);
 		if (!d->queued)
 			break;
 		state_probe_read(d, &probe);
@@ -377,7 +426,10 @@ int status_request(struct daemon *d, const struct pc_varlink_call *call, bool fr
 	r = pc_varlink_call_defer(call, &token);
 	if (r < 0)
 		return r;
-	if (d->n_arrived + d->n_queued >= MAX_STATUS_QUEUED) {
+	if (d->n_arrived + d->n_queued >= MAX_STATUS_QUEUED)
+		waiters_prune(d);
+	/* Root is never told to wait for others. */
+	if (d->n_arrived + d->n_queued >= MAX_STATUS_QUEUED && call->peer->uid != 0) {
 		log_refused(d, "Status", call->peer, "busy");
 		pc_server_reply_deferred(d->server, token,
 					 busy_reply("too many Status calls are waiting"));
@@ -388,10 +440,9 @@ int status_request(struct daemon *d, const struct pc_varlink_call *call, bool fr
 		pc_server_reply_deferred(d->server, token, NULL);
 		return 0;
 	}
-	*w = (struct status_waiter){
-	    .reply = token,
-	    .fresh = fresh,
-	    .peer = {.pid = call->peer->pid, .uid = call->peer->uid, .pidfd = -1}};
+	*w = (struct status_waiter){.reply = token,
+				    .fresh = fresh,
+				    .peer = {.pid = call->peer->pid, .uid = call->peer->uid}};
 	/* Answered after this batch of events (status_serve_arrived): one look at the
 	 * state then serves every caller of the batch. */
 	*d->arrived_tail = w;
@@ -442,6 +493,7 @@ static void status_serve_arrived(struct daemon *d)
 		if (!run && !d->stopping)
 			run = started = run_start(d, &probe);
 		if (run) {
+			w->joined_ms = now;
 			w->next = run->waiters;
 			run->waiters = w;
 			continue;

@@ -25,21 +25,24 @@
 #define MAX_STATUS_QUEUED 4096
 /* Explain, Open and Close in child processes at once, and queued beyond that. */
 #define MAX_JOBS 4
-#define MAX_JOBS_QUEUED 64
+#define MAX_JOBS_QUEUED 64 /* root's calls are queued beyond */
+/* Explain, Open and Close of one user but root, running or queued. */
+#define MAX_JOBS_PER_USER 2
 /* Explain answers kept, by query. */
 #define EXPLAIN_CACHE_SIZE 32
 
 /*
  * What an answer depends on, read when it is asked for (state.c): the count of changes
  * the watcher has seen, and what no event announces or what is checked anyway because
- * it costs a round trip (the nftables generation, the socket table, sysctls).
+ * it costs a round trip (the nftables generation, the socket table, sysctls, legacy
+ * x_tables).
  */
 struct state_probe {
 	bool ok; /* everything read and every watch source open: comparable */
 	uint64_t changes;
 	uint32_t nft_genid;
 	uint64_t listeners_hash;
-	uint64_t sysctls_hash;
+	uint64_t files_hash; /* sysctls, legacy x_tables (pc_freshness_files) */
 };
 
 /* An answer kept: the serialised reply, the state it was computed in, until when. */

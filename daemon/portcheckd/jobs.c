@@ -26,7 +26,7 @@ struct job {
 	void (*arg_free)(void *);
 	struct pc_bg_analysis *bg; /* NULL while queued */
 	struct pc_varlink_deferred *reply;
-	struct pc_peer peer_copy; /* uid and pid for the log; no pidfd, no groups */
+	struct pc_peer peer_copy; /* uid and pid for the log; no groups */
 	struct state_probe probe; /* Explain: the state when it started */
 	char *explain_key;	  /* Explain's query; NULL for a change */
 	bool cancelled;		  /* its client went (Explain only) */
@@ -80,6 +80,7 @@ static void job_ready(int fd, uint32_t events, void *userdata)
 	struct pc_varlink_blob *blob = NULL;
 	struct pc_freshness fresh;
 	json_t *result = NULL, *reply;
+	bool is_change = !job->explain_key;
 	int r;
 
 	r = pc_bg_analysis_read(job->bg, &result);
@@ -106,6 +107,13 @@ static void job_ready(int fd, uint32_t events, void *userdata)
 	}
 	if (is_error(reply, PC_VARLINK_ERROR_PERMISSION_DENIED))
 		log_refused(d, "Open/Close", &job->peer_copy, "not authorized by polkit");
+	/* A change that may have happened (done, or failed part way) makes whatever was
+	 * kept stale, though its events may still be queued; a refused or invalid one does
+	 * not, or any user could keep the daemon from keeping anything. */
+	if (is_change && !is_error(reply, PC_VARLINK_ERROR_PERMISSION_DENIED) &&
+	    !is_error(reply, "io.portcheck.BadRequest") &&
+	    !is_error(reply, "io.portcheck.FirewalldUnavailable"))
+		d->changes++;
 	if (job->explain_key && r > 0 && reply && pc_varlink_blob_new(reply, &blob) >= 0) {
 		struct kept_answer *a = &d->explain[d->explain_next++ % EXPLAIN_CACHE_SIZE];
 
@@ -116,9 +124,6 @@ static void job_ready(int fd, uint32_t events, void *userdata)
 		if (a->reply)
 			a->key = TAKE_PTR(job->explain_key);
 	}
-	if (!job->explain_key && r > 0)
-		/* Whatever was kept predates the change (its events may still be queued). */
-		d->changes++;
 	job_retire(job);
 	if (blob) {
 		json_decref(reply);
@@ -188,6 +193,18 @@ static void jobs_start_queued(struct daemon *d)
 	}
 }
 
+/* Jobs of @uid running or queued (not the finished ones). */
+static unsigned jobs_of_user(struct daemon *d, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < MAX_JOBS; i++)
+		n += d->jobs[i] && !d->jobs[i]->cancelled && d->jobs[i]->peer_copy.uid == uid;
+	for (struct job *j = d->job_queue; j; j = j->next)
+		n += !j->cancelled && j->peer_copy.uid == uid;
+	return n;
+}
+
 /* The client of an Explain went: its child is killed by the next tick. */
 static void job_gone(void *userdata)
 {
@@ -239,14 +256,13 @@ int job_submit(struct daemon *d, const struct pc_varlink_call *call, pc_bg_job_f
 		pc_server_reply_deferred(d->server, token, NULL);
 		return 0;
 	}
-	*job = (struct job){
-	    .d = d,
-	    .fn = fn,
-	    .arg = arg,
-	    .arg_free = arg_free,
-	    .reply = token,
-	    .explain_key = key,
-	    .peer_copy = {.pid = call->peer->pid, .uid = call->peer->uid, .pidfd = -1}};
+	*job = (struct job){.d = d,
+			    .fn = fn,
+			    .arg = arg,
+			    .arg_free = arg_free,
+			    .reply = token,
+			    .explain_key = key,
+			    .peer_copy = {.pid = call->peer->pid, .uid = call->peer->uid}};
 	if (explain_key)
 		pc_varlink_deferred_on_gone(token, job_gone, job);
 
@@ -255,11 +271,19 @@ int job_submit(struct daemon *d, const struct pc_varlink_call *call, pc_bg_job_f
 		job_free(job);
 		return 0;
 	}
+	/* One user may not take every slot: each costs a root child process. */
+	if (job->peer_copy.uid != 0 && jobs_of_user(d, job->peer_copy.uid) >= MAX_JOBS_PER_USER) {
+		log_refused(d, "Explain/Open/Close", call->peer, "busy (per-user limit)");
+		job_answer(job, busy_reply("too many of your Explain, Open and Close calls are "
+					   "in progress"));
+		job_retire(job);
+		return 0;
+	}
 	if (job_slot_free(d, &slot)) {
 		(void)job_start(job, slot);
 		return 0;
 	}
-	if (d->n_jobs_queued >= MAX_JOBS_QUEUED) {
+	if (d->n_jobs_queued >= MAX_JOBS_QUEUED && job->peer_copy.uid != 0) {
 		log_refused(d, "Explain/Open/Close", call->peer, "busy");
 		job_answer(job, busy_reply("too many Explain, Open and Close calls are waiting"));
 		job_retire(job);

@@ -139,7 +139,7 @@ int method_explain(const struct pc_varlink_call *call, void *userdata, json_t **
 struct change_arg {
 	bool open;
 	json_t *params;
-	struct pc_peer peer; /* pid, uid and start time as taken at connect; no pidfd */
+	struct pc_peer peer; /* pid, uid and start time as taken at connect */
 };
 
 static void change_arg_free(void *p)
@@ -248,8 +248,7 @@ static int method_open_close(const struct pc_varlink_call *call, void *userdata,
 	a->peer = (struct pc_peer){.pid = call->peer->pid,
 				   .uid = call->peer->uid,
 				   .gid = call->peer->gid,
-				   .start_time = call->peer->start_time,
-				   .pidfd = -1};
+				   .start_time = call->peer->start_time};
 	if (!a->params) {
 		change_arg_free(a);
 		return -ENOMEM;

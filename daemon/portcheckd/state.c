@@ -5,7 +5,8 @@
  * signals, rescans); per request the daemon drains those sources first (a change made
  * before the request was queued on them by then), and reads what no event announces or
  * what is cheap enough to check anyway: the nftables generation (one round trip), the
- * socket table (a sock_diag dump: sockets have no notification), the sysctls. An answer
+ * socket table (a sock_diag dump: sockets have no notification), the sysctls and the
+ * legacy x_tables in use. An answer
  * is served again only if all of it is unchanged and no set element it saw has expired.
  */
 #include <stdlib.h>
@@ -25,7 +26,7 @@ void state_probe_read(struct daemon *d, struct state_probe *ret)
 		ok = false;
 	if (pc_listeners_hash(&p.listeners_hash) < 0)
 		ok = false;
-	if (pc_freshness_sysctls(&p.sysctls_hash) < 0)
+	if (pc_freshness_files(&p.files_hash) < 0)
 		ok = false;
 	p.ok = ok;
 	*ret = p;
@@ -35,7 +36,7 @@ bool state_probe_same(const struct state_probe *then, const struct state_probe *
 {
 	return then->ok && now->ok && then->changes == now->changes &&
 	       then->nft_genid == now->nft_genid && then->listeners_hash == now->listeners_hash &&
-	       then->sysctls_hash == now->sysctls_hash;
+	       then->files_hash == now->files_hash;
 }
 
 bool kept_answer_valid(const struct kept_answer *a, const struct state_probe *now, uint64_t now_ms)

@@ -3,8 +3,8 @@
  * What an analysis depends on that no event announces, so that its answer can be kept
  * exactly as long as it is true: the nftables generation (every committed change moves
  * it; one round trip to read), set elements that expire (silently), sets the packet
- * path itself changes (dynset: no notification at all), tables nftables cannot see, and
- * the sysctls the engine reads.
+ * path itself changes (dynset: no notification at all), tables nftables cannot see
+ * (iptables-legacy), and the sysctls the engine reads.
  */
 #pragma once
 
@@ -29,8 +29,8 @@ void pc_freshness_of_ruleset(const struct pc_nft_ruleset *rs, bool nft_ok,
 			     struct pc_freshness *ret);
 
 /*
- * A hash of the sysctls the engine reads (forwarding, per family), whose changes are
- * announced only by rtnetlink's netconf groups: read again per request instead. Returns 0
- * or -errno.
+ * A hash of what no event announces and a request reads again: the sysctls the engine
+ * reads (forwarding, per family) and the names of the legacy x_tables in use
+ * (iptables-legacy). Returns 0 or -errno.
  */
-int pc_freshness_sysctls(uint64_t *ret);
+int pc_freshness_files(uint64_t *ret);

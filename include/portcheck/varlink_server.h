@@ -23,21 +23,22 @@ struct pc_peer {
 	gid_t gid;     /* effective gid at connect() */
 	gid_t *groups; /* supplementary groups at connect() (SO_PEERGROUPS) */
 	size_t n_groups;
-	bool have_groups;    /* false on kernels without SO_PEERGROUPS */
-	int pidfd;	     /* the connecting process (SO_PEERPIDFD), or -1 */
-	uint64_t start_time; /* its start time (/proc/PID/stat field 22), 0 if unknown */
+	bool have_groups; /* false on kernels without SO_PEERGROUPS */
+	/* The connecting process's start time (/proc/PID/stat field 22), read at accept
+	 * while a pidfd held it; 0 if it could not be established. */
+	uint64_t start_time;
 };
 
 /*
  * Read the peer of the connected socket @fd: credentials, groups, and the connecting
- * process pinned by a pidfd and its start time (see varlink_peer.c). Returns 0 or -errno;
+ * process's start time, pinned by a pidfd (see varlink_peer.c). Returns 0 or -errno;
  * free with pc_peer_clear().
  */
 int pc_peer_read(int fd, struct pc_peer *ret);
 
 /*
- * Whether the process that connected still runs (1), has gone (0), or cannot be told
- * (-ESRCH: neither pidfd nor start time was available at connect).
+ * Whether the process that connected still runs (1: its pid has the start time read at
+ * connect), has gone (0), or cannot be told (-ESRCH: no start time was established).
  */
 int pc_peer_still_running(const struct pc_peer *peer);
 

@@ -8,7 +8,10 @@
 #include "server_fixture.h"
 
 #include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
 #include <pwd.h>
+#include <sys/syscall.h>
 
 static void release_now(struct fixture *f)
 {
@@ -170,6 +173,27 @@ static void test_trickle_is_dropped(void **state)
 	fixture_stop(f);
 }
 
+/* A whole request pipelined behind a deferred one is not a message in progress: the
+ * connection lives past the message deadline until its reply comes. */
+static void test_pipelined_behind_deferred(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct client a;
+
+	f->cfg.request_timeout_ms = 200;
+	f->cfg.idle_timeout_ms = 60000;
+	fixture_start(f);
+	client_open(&a, f->path);
+	client_send(&a, "{\"method\":\"test.Defer\"}");
+	client_send(&a, "{\"method\":\"test.Echo\"}");
+	sleep_ms(600); /* three deadlines */
+	release_now(f);
+	expect_ok_free(client_recv(&a));
+	expect_ok_free(client_recv(&a));
+	client_close(&a);
+	fixture_stop(f);
+}
+
 /* In a child as user nobody: open @n connections and count those the server answers;
  * then, on a byte from @go, count how many of those are still answered. Reports both
  * counts on @report. */
@@ -262,6 +286,82 @@ static void test_per_user_limit_and_eviction(void **state)
 	fixture_stop(f);
 }
 
+/* Drop CAP_KILL from this process's effective set, as the unit's bounding set leaves
+ * it out. Returns 0 or -errno. */
+static int drop_cap_kill(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &h, data) < 0)
+		return -errno;
+	data[CAP_KILL / 32].effective &= ~(1u << (CAP_KILL % 32));
+	data[CAP_KILL / 32].permitted &= ~(1u << (CAP_KILL % 32));
+	return syscall(SYS_capset, &h, data) < 0 ? -errno : 0;
+}
+
+/*
+ * The caller's start time is established for another user's process by a daemon
+ * without CAP_KILL (the shipped unit's capabilities): otherwise no one but root could
+ * ever be asked about to polkit.
+ */
+static void test_peer_identified_without_cap_kill(void **state)
+{
+	char dir[] = "/tmp/pc-test-peer-XXXXXX", path[64];
+	struct passwd *pw = getpwnam("nobody");
+	int lfd, st;
+	pid_t server, client;
+
+	if (geteuid() != 0 || !pw) {
+		print_message("SKIP part: not root, no other user's process to identify\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/s", dir);
+	assert_int_equal(pc_server_listen_path(path, &lfd), 0);
+	server = fork();
+	assert_true(server >= 0);
+	if (server == 0) {
+		struct pc_peer peer;
+		struct pollfd p = {.fd = lfd, .events = POLLIN};
+		int fd;
+
+		alarm(10);
+		if (drop_cap_kill() < 0 || poll(&p, 1, 5000) != 1)
+			_exit(2);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0 || pc_peer_read(fd, &peer) < 0)
+			_exit(3);
+		_exit(peer.uid == pw->pw_uid && peer.start_time != 0 ? 0 : 1);
+	}
+	client = fork();
+	assert_true(client >= 0);
+	if (client == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd;
+
+		alarm(10);
+		strcpy(sa.sun_path, path);
+		if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+			_exit(2);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			_exit(3);
+		sleep_ms(2000); /* alive while the server looks */
+		_exit(0);
+	}
+	assert_int_equal(waitpid(server, &st, 0), server);
+	kill(client, SIGKILL);
+	waitpid(client, NULL, 0);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,7 +370,9 @@ int main(void)
 	    cmocka_unit_test(test_oneway_then_close),
 	    cmocka_unit_test(test_defer_answered_at_once),
 	    cmocka_unit_test(test_trickle_is_dropped),
+	    cmocka_unit_test(test_pipelined_behind_deferred),
 	    cmocka_unit_test(test_per_user_limit_and_eviction),
+	    cmocka_unit_test(test_peer_identified_without_cap_kill),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
