@@ -57,7 +57,7 @@ getent passwd nobody >/dev/null || lab_die "the user nobody does not exist"
 TRICKLE_SECS=${LOAD_TRICKLE_SECS:-90}
 [[ $TRICKLE_SECS =~ ^[0-9]+$ ]] && ((TRICKLE_SECS >= 5 && TRICKLE_SECS <= 250)) ||
 	lab_die "LOAD_TRICKLE_SECS: 5..250"
-PARTS=${LOAD_PARTS:-a b b2 b3 c d e f f2 g}
+PARTS=${LOAD_PARTS:-a b b2 b3 c d e f f2 g h}
 
 lab_init
 lab_incident
@@ -480,6 +480,18 @@ part_f() {
 	lab_pass "nft add/delete directly, twice: the next status agrees with the probe each time"
 }
 
+# --- h: filtering no event announces ------------------------------------------------------
+# iptables-legacy rules live outside nftables: the engine cannot see them, so a verdict
+# must become unknown, and no nftables event says that they appeared. The last part: the
+# legacy table stays registered in the server namespace until it is deleted.
+part_h() {
+	next_status h0 "nothing" 22 open connected
+	_lab_in "$LAB_SRV" iptables-legacy -w -A INPUT -p tcp --dport 22 -j DROP ||
+		lab_die "cannot add an iptables-legacy rule in the server namespace"
+	next_status h-legacy "an iptables-legacy drop rule for 22" 22 unknown "timed out"
+	lab_pass "an iptables-legacy rule: the very next status says unknown (not the kept 'open'), the probe times out"
+}
+
 part_f2() {
 	local i
 	# 20 clients keep Status calls in flight all the time (errors are not this part's
@@ -542,6 +554,7 @@ run_part e part_e
 run_part f part_f
 run_part f2 part_f2
 run_part g part_g
+run_part h part_h
 
 # --- z: a clean exit ---------------------------------------------------------------------
 echo
