@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Connecting to the system bus with bounded waits: see portcheck/sysbus.h. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "portcheck/sysbus.h"
@@ -59,8 +60,8 @@ void pc_sysbus_close(DBusConnection *bus)
 	dbus_connection_unref(bus);
 }
 
-bool pc_sysbus_call_bus(DBusConnection *bus, const char *member, const char *arg, int timeout_ms,
-			bool *ret_bool, DBusError *err)
+int pc_sysbus_call_bus(DBusConnection *bus, const char *member, const char *arg, int timeout_ms,
+		       bool *ret_bool, DBusError *err)
 {
 	DBusMessage *m = bus_method(member), *reply;
 	dbus_bool_t b = FALSE;
@@ -70,16 +71,21 @@ bool pc_sysbus_call_bus(DBusConnection *bus, const char *member, const char *arg
 		if (m)
 			dbus_message_unref(m);
 		dbus_set_error_const(err, DBUS_ERROR_NO_MEMORY, "out of memory");
-		return false;
+		return -ENOMEM;
 	}
 	reply = dbus_connection_send_with_reply_and_block(bus, m, timeout_ms, err);
 	dbus_message_unref(m);
 	if (!reply)
-		return false;
+		return dbus_error_has_name(err, DBUS_ERROR_NO_REPLY) ||
+			       dbus_error_has_name(err, DBUS_ERROR_TIMEOUT)
+			   ? -ETIMEDOUT
+			   : -EIO;
 	ok = !ret_bool ||
 	     dbus_message_get_args(reply, err, DBUS_TYPE_BOOLEAN, &b, DBUS_TYPE_INVALID);
 	dbus_message_unref(reply);
-	if (ok && ret_bool)
+	if (!ok)
+		return -EBADMSG;
+	if (ret_bool)
 		*ret_bool = b;
-	return ok;
+	return 0;
 }

@@ -165,7 +165,7 @@ static bool name_has_owner(DBusConnection *bus, const char *name)
 	bool r = false;
 
 	dbus_error_init(&err);
-	if (!pc_sysbus_call_bus(bus, "NameHasOwner", name, BUS_TIMEOUT_MS, &r, &err))
+	if (pc_sysbus_call_bus(bus, "NameHasOwner", name, BUS_TIMEOUT_MS, &r, &err) < 0)
 		r = false;
 	dbus_error_free(&err);
 	return r;
@@ -188,7 +188,8 @@ static void bus_open(struct pc_watch *w, uint64_t now_ms)
 	if (!w->bus)
 		goto fail;
 	for (size_t i = 0; i < ELEMENTSOF(matches); i++)
-		if (!pc_sysbus_call_bus(w->bus, "AddMatch", matches[i], BUS_TIMEOUT_MS, NULL, &err))
+		if (pc_sysbus_call_bus(w->bus, "AddMatch", matches[i], BUS_TIMEOUT_MS, NULL, &err) <
+		    0)
 			goto fail;
 	if (!dbus_connection_get_unix_fd(w->bus, &fd)) {
 		dbus_set_error_const(&err, "org.portcheck.Error", "no file descriptor");

@@ -23,7 +23,7 @@ void pc_sysbus_close(DBusConnection *bus);
 /*
  * Call org.freedesktop.DBus.@member(@arg) on the bus itself, waiting at most @timeout_ms.
  * For AddMatch (no answer wanted) and NameHasOwner (*ret_bool, may be NULL otherwise).
- * Returns true on success, else false with @err set.
+ * Returns 0, or -errno (-ETIMEDOUT, -EIO, -EBADMSG, -ENOMEM) with @err set.
  */
-bool pc_sysbus_call_bus(DBusConnection *bus, const char *member, const char *arg, int timeout_ms,
-			bool *ret_bool, DBusError *err);
+int pc_sysbus_call_bus(DBusConnection *bus, const char *member, const char *arg, int timeout_ms,
+		       bool *ret_bool, DBusError *err);
