@@ -222,8 +222,9 @@ static void waiters_fail(struct daemon *d, struct status_waiter *w, json_t *erro
 	pc_varlink_blob_unref(b);
 }
 
-/* Drop the waiters of @list whose clients have gone; returns how many. */
-static size_t waiters_drop_gone(struct status_waiter **list, struct status_waiter ***tail)
+/* Drop the waiters of @list whose clients have gone (@all: every one, without a
+ * reply); returns how many. */
+static size_t waiters_drop_if(struct status_waiter **list, struct status_waiter ***tail, bool all)
 {
 	struct status_waiter **p = list;
 	size_t n = 0;
@@ -231,7 +232,7 @@ static size_t waiters_drop_gone(struct status_waiter **list, struct status_waite
 	while (*p) {
 		struct status_waiter *w = *p;
 
-		if (pc_varlink_deferred_alive(w->reply)) {
+		if (!all && pc_varlink_deferred_alive(w->reply)) {
 			p = &w->next;
 			continue;
 		}
@@ -242,6 +243,16 @@ static size_t waiters_drop_gone(struct status_waiter **list, struct status_waite
 	}
 	*tail = p;
 	return n;
+}
+
+static size_t waiters_drop_gone(struct status_waiter **list, struct status_waiter ***tail)
+{
+	return waiters_drop_if(list, tail, false);
+}
+
+static void waiters_drop(struct status_waiter **list, struct status_waiter ***tail)
+{
+	(void)waiters_drop_if(list, tail, true);
 }
 
 /* Make room among the waiting: clients that left hold no place. */
@@ -605,23 +616,9 @@ void analyses_stop(struct daemon *d)
 	for (size_t i = 0; i < MAX_STATUS_RUNS; i++)
 		if (d->runs[i])
 			run_finish(d->runs[i], -ECANCELED, NULL);
-	while (d->queued) {
-		struct status_waiter *w = d->queued;
-
-		d->queued = w->next;
-		pc_varlink_deferred_free(w->reply);
-		free(w);
-	}
-	d->queued_tail = &d->queued;
+	waiters_drop(&d->queued, &d->queued_tail);
 	d->n_queued = 0;
-	while (d->arrived) {
-		struct status_waiter *w = d->arrived;
-
-		d->arrived = w->next;
-		pc_varlink_deferred_free(w->reply);
-		free(w);
-	}
-	d->arrived_tail = &d->arrived;
+	waiters_drop(&d->arrived, &d->arrived_tail);
 	d->n_arrived = 0;
 	runs_free_dead(d);
 	jobs_stop(d);
