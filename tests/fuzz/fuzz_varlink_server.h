@@ -14,21 +14,25 @@
  *           bit 2    deferred replies delivered from an fd callback inside the server's
  *                    event dispatch (as the daemon's jobs are), else from the tick
  *           bit 3-4  what a deferred call is answered with: a reply, an error, NULL
- *                    (the reply could not be built), a reply with "continues"
- *           bit 5-7  ticks before a deferred reply is delivered
+ *                    (the reply could not be built), a shared serialised blob
+ *                    (pc_server_reply_deferred_blob)
+ *           bit 5-7  ticks before a deferred reply is delivered; 7: at once, from inside
+ *                    the handler that deferred
  *   byte 1  limits: bit 0-1 max_request_size (default, 32, 300, 4096); bit 2 max_requests
  *           4; bit 3 max_output 64; bit 4 GetInterfaceDescription refused by authorize
  *   byte 2, 3  the sizes the client's writes cycle through (+1)
  *
  * Methods: test.Echo replies with its parameters, test.Defer defers (answered later with
- * pc_server_reply_deferred), test.Error replies with an error, test.Fail fails (the server
- * drops the connection), test.Secret is refused by the authorize callback; the built-in
- * org.varlink.service ones.
+ * pc_server_reply_deferred, its owner told when the client goes), test.Error replies with
+ * an error, test.Fail fails (the server drops the connection), test.Secret is refused by
+ * the authorize callback; the built-in org.varlink.service ones.
  *
  * Properties (abort when broken): no crash, leak or UB; every message the client reads is
  * a JSON object with the reply shape (pc_varlink_reply_parse), NUL-terminated: at EOF no
  * fragment is left; no more replies than messages sent that could be answered (not
- * oneway calls) plus one for a trailing fragment; nothing after a ProtocolError; when every
+ * oneway calls) plus one for a trailing fragment; nothing after a ProtocolError; a deferred
+ * call's gone callback comes at most once, before its reply, when the client is gone;
+ * when every
  * message was a valid call within the limits, the client half-closed and no handler failed,
  * exactly one reply per non-oneway call; the connection ends (bounded number of loop
  * iterations: no hang) and the server's connection count returns to 0.
@@ -69,6 +73,7 @@ struct pc_fuzz_vl {
 	const uint8_t *out;
 	size_t out_len, out_off;
 	bool wr_done, closed;
+	bool accepted; /* the server has had the connection (it is accepted in the loop) */
 
 	char *rx;
 	size_t rx_len, rx_cap;
@@ -78,6 +83,7 @@ struct pc_fuzz_vl {
 	unsigned defer_wait;
 	bool deliver_pending; /* written to deliver_fd, not read yet */
 	unsigned n_defers;
+	bool gone; /* the deferred call's gone callback ran */
 	bool handler_failed; /* test.Fail, or a deferred reply of NULL */
 
 	unsigned long iterations, limit;
@@ -89,6 +95,18 @@ static int pc_fuzz_vl_echo(const struct pc_varlink_call *call, void *userdata,
 {
 	*ret_reply = pc_varlink_reply_new(json_incref(call->request->parameters), false);
 	return *ret_reply ? 0 : -ENOMEM;
+}
+
+static void pc_fuzz_vl_deliver(struct pc_fuzz_vl *st);
+
+/* The client of the deferred call has gone: once, while the token is still ours. */
+static void pc_fuzz_vl_gone(void *userdata)
+{
+	struct pc_fuzz_vl *st = userdata;
+
+	PC_FUZZ_ASSERT(st->deferred && !st->gone);
+	PC_FUZZ_ASSERT(!pc_varlink_deferred_alive(st->deferred));
+	st->gone = true;
 }
 
 static int pc_fuzz_vl_defer(const struct pc_varlink_call *call, void *userdata,
@@ -103,8 +121,14 @@ static int pc_fuzz_vl_defer(const struct pc_varlink_call *call, void *userdata,
 	r = pc_varlink_call_defer(call, &st->deferred);
 	if (r < 0)
 		return r;
+	PC_FUZZ_ASSERT(pc_varlink_deferred_alive(st->deferred));
+	st->gone = false;
+	pc_varlink_deferred_on_gone(st->deferred, pc_fuzz_vl_gone, st);
 	st->defer_wait = st->flags >> 5;
 	st->n_defers++;
+	/* Answered before the handler returns, as a cached answer would be. */
+	if (st->defer_wait == 7)
+		pc_fuzz_vl_deliver(st);
 	return 0;
 }
 
@@ -153,28 +177,37 @@ static void pc_fuzz_vl_log(int priority, const char *message, void *userdata)
 	PC_FUZZ_ASSERT(strlen(message) < 512);
 }
 
-/* The reply to a deferred call, as chosen by the input. */
-static json_t *pc_fuzz_vl_deferred_reply(struct pc_fuzz_vl *st)
-{
-	switch ((st->flags >> 3) & 3) {
-	case 0:
-		return pc_varlink_reply_new(json_pack("{s:b}", "done", 1), false);
-	case 1:
-		return pc_varlink_error_new(PC_VARLINK_ERROR_PERMISSION_DENIED, NULL);
-	case 2:
-		st->handler_failed = true;
-		return NULL;
-	default:
-		return pc_varlink_reply_new(NULL, true);
-	}
-}
-
+/* Deliver the deferred reply chosen by the input. */
 static void pc_fuzz_vl_deliver(struct pc_fuzz_vl *st)
 {
 	struct pc_varlink_deferred *d = st->deferred;
+	struct pc_varlink_blob *blob = NULL;
+	json_t *reply;
 
+	/* A client that went was announced, and only then. */
+	PC_FUZZ_ASSERT(st->gone == !pc_varlink_deferred_alive(d));
 	st->deferred = NULL;
-	pc_server_reply_deferred(st->server, d, pc_fuzz_vl_deferred_reply(st));
+	switch ((st->flags >> 3) & 3) {
+	case 0:
+		reply = pc_varlink_reply_new(json_pack("{s:b}", "done", 1), false);
+		break;
+	case 1:
+		reply = pc_varlink_error_new(PC_VARLINK_ERROR_PERMISSION_DENIED, NULL);
+		break;
+	case 2:
+		st->handler_failed = true;
+		reply = NULL;
+		break;
+	default:
+		/* Shared: the server holds its own reference while it sends. */
+		reply = pc_varlink_reply_new(json_pack("{s:s}", "shared", "blob"), false);
+		PC_FUZZ_ASSERT(reply && pc_varlink_blob_new(reply, &blob) == 0);
+		json_decref(reply);
+		pc_server_reply_deferred_blob(st->server, d, pc_varlink_blob_ref(blob));
+		pc_varlink_blob_unref(blob);
+		return;
+	}
+	pc_server_reply_deferred(st->server, d, reply);
 }
 
 /* The daemon's way: a job's fd becomes readable, its callback replies. */
@@ -261,6 +294,8 @@ static int pc_fuzz_vl_tick(uint64_t now_ms, void *userdata)
 	/* A connection that never ends: the server hangs on this input. */
 	PC_FUZZ_ASSERT(st->iterations <= st->limit);
 
+	if (pc_server_n_connections(st->server) > 0)
+		st->accepted = true;
 	pc_fuzz_vl_read(st);
 	pc_fuzz_vl_write(st);
 
@@ -282,8 +317,8 @@ static int pc_fuzz_vl_tick(uint64_t now_ms, void *userdata)
 		}
 	}
 
-	if (st->wr_done && (st->closed || st->rx_eof) && !st->deferred && !st->deliver_pending &&
-	    pc_server_n_connections(st->server) == 0) {
+	if (st->accepted && st->wr_done && (st->closed || st->rx_eof) && !st->deferred &&
+	    !st->deliver_pending && pc_server_n_connections(st->server) == 0) {
 		uint64_t one = 1;
 
 		PC_FUZZ_ASSERT(write(st->stop_fd, &one, sizeof(one)) == sizeof(one));
