@@ -15,6 +15,7 @@
 #include <linux/netfilter/nf_tables_compat.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "nftsnap.h"
@@ -57,6 +58,23 @@ struct pc_nl_policy {
 static bool check_attrs(const struct nlattr *nest, const struct pc_nl_policy *p, unsigned depth);
 static bool check_kind(const struct nlattr *a, enum pc_nl_kind kind, enum pc_nl_kind elem,
 		       const struct pc_nl_policy *nested, unsigned depth);
+
+static bool nest_well_formed(const struct nlattr *nest)
+{
+	const char *p = mnl_attr_get_payload(nest);
+	const char *end = p + mnl_attr_get_payload_len(nest);
+
+	while (end - p >= (ptrdiff_t)MNL_ATTR_HDRLEN) {
+		const struct nlattr *a = (const struct nlattr *)p;
+		size_t step;
+
+		if (a->nla_len < MNL_ATTR_HDRLEN || a->nla_len > end - p)
+			return false;
+		step = MNL_ALIGN(a->nla_len);
+		p += step < (size_t)(end - p) ? step : (size_t)(end - p);
+	}
+	return p == end;
+}
 
 static const struct pc_nl_policy *expr_policy(const char *name)
 {
@@ -147,8 +165,9 @@ static bool check_kind(const struct nlattr *a, enum pc_nl_kind kind, enum pc_nl_
 	default:
 		break;
 	}
-	/* Nested: empty, or attributes (libmnl's rule for MNL_TYPE_NESTED). */
-	if (depth >= MAX_DEPTH || (len != 0 && len < MNL_ATTR_HDRLEN))
+	/* Nested: attributes that fill it exactly, as the kernel builds them (libmnl stops
+	 * quietly at a malformed one, and libnftnl then works on half an expression). */
+	if (depth >= MAX_DEPTH || !nest_well_formed(a))
 		return false;
 	switch (kind) {
 	case PC_NLP_NESTED:
