@@ -83,15 +83,14 @@ struct pc_fuzz_vl {
 	unsigned defer_wait;
 	bool deliver_pending; /* written to deliver_fd, not read yet */
 	unsigned n_defers;
-	bool gone; /* the deferred call's gone callback ran */
+	bool gone;	     /* the deferred call's gone callback ran */
 	bool handler_failed; /* test.Fail, or a deferred reply of NULL */
 
 	unsigned long iterations, limit;
 	bool stopped;
 };
 
-static int pc_fuzz_vl_echo(const struct pc_varlink_call *call, void *userdata,
-			   json_t **ret_reply)
+static int pc_fuzz_vl_echo(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
 	*ret_reply = pc_varlink_reply_new(json_incref(call->request->parameters), false);
 	return *ret_reply ? 0 : -ENOMEM;
@@ -109,8 +108,7 @@ static void pc_fuzz_vl_gone(void *userdata)
 	st->gone = true;
 }
 
-static int pc_fuzz_vl_defer(const struct pc_varlink_call *call, void *userdata,
-			    json_t **ret_reply)
+static int pc_fuzz_vl_defer(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
 	struct pc_fuzz_vl *st = userdata;
 	int r;
@@ -132,16 +130,14 @@ static int pc_fuzz_vl_defer(const struct pc_varlink_call *call, void *userdata,
 	return 0;
 }
 
-static int pc_fuzz_vl_error(const struct pc_varlink_call *call, void *userdata,
-			    json_t **ret_reply)
+static int pc_fuzz_vl_error(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
 	*ret_reply = pc_varlink_error_new_string(PC_VARLINK_ERROR_INVALID_PARAMETER, "parameter",
 						 "anything");
 	return *ret_reply ? 0 : -ENOMEM;
 }
 
-static int pc_fuzz_vl_fail(const struct pc_varlink_call *call, void *userdata,
-			   json_t **ret_reply)
+static int pc_fuzz_vl_fail(const struct pc_varlink_call *call, void *userdata, json_t **ret_reply)
 {
 	struct pc_fuzz_vl *st = userdata;
 

@@ -1121,9 +1121,11 @@ static void test_corrupted(void **state)
 			int r;
 
 			/* Past the netlink header: the length and type stay. */
-			for (int k = 0; k < 1 + round % 4; k++)
-				((uint8_t *)c)[NLMSG_HDRLEN + nl_rand(&seed) % (len - NLMSG_HDRLEN)] =
-				    (uint8_t)nl_rand(&seed);
+			for (int k = 0; k < 1 + round % 4; k++) {
+				size_t at = NLMSG_HDRLEN + nl_rand(&seed) % (len - NLMSG_HDRLEN);
+
+				((uint8_t *)c)[at] = (uint8_t)nl_rand(&seed);
+			}
 			r = pc_nftsnap_add(b, c);
 			assert_true(r == 0 || r == -EBADMSG || r == -EINTR);
 			free(c);
