@@ -710,6 +710,10 @@ int pc_nftsnap_add(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 	r = pc_nl_parse_attrs(nlh, sizeof(struct nfgenmsg), tb, 0);
 	if (r < 0)
 		return r;
+	/* Nothing libnftnl would crash or exit() on (nftsnap_policy.c). */
+	r = pc_nftsnap_msg_check(nlh);
+	if (r < 0)
+		return r;
 
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
 	case NFT_MSG_NEWTABLE:

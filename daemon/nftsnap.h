@@ -35,6 +35,12 @@ struct pc_nftsnap *pc_nftsnap_new(void);
  * not seen before (the ruleset changed between dumps: start over); -ENOMEM.
  */
 int pc_nftsnap_add(struct pc_nftsnap *b, const struct nlmsghdr *nlh);
+/*
+ * Check a NEW{TABLE,CHAIN,SET,SETELEM,RULE} message whose attributes lie inside it against
+ * the attribute types the kernel documents (nftsnap_policy.c), so that libnftnl is never
+ * handed what it would crash or exit() on. Returns 0 or -EBADMSG.
+ */
+int pc_nftsnap_msg_check(const struct nlmsghdr *nlh);
 /* Call @fn for every set of a non-dormant table, for the element dumps. Stops at and
  * returns the first negative value @fn returns, else 0. */
 int pc_nftsnap_foreach_set(const struct pc_nftsnap *b,

@@ -19,6 +19,8 @@
 #include "../fuzz/fuzz_check.h"
 #include "../fuzz/fuzz_config.h"
 #include "../fuzz/fuzz_exposure_track.h"
+#include "../fuzz/fuzz_netlink.h"
+#include "../fuzz/fuzz_varlink_server.h"
 
 #define CORPUS_DIR PC_TEST_DATA_DIR "/../../fuzz/corpus"
 
@@ -76,12 +78,24 @@ static void test_check(void **state)
 	replay("check", pc_fuzz_check_one);
 }
 
+static void test_netlink(void **state)
+{
+	replay("netlink", pc_fuzz_netlink_one);
+}
+
+static void test_varlink_server(void **state)
+{
+	replay("varlink_server", pc_fuzz_varlink_server_one);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config),
 	    cmocka_unit_test(test_exposure_track),
 	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_netlink),
+	    cmocka_unit_test(test_varlink_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
