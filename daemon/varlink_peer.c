@@ -224,10 +224,13 @@ static void peer_pin_process(int fd, struct pc_peer *peer)
 
 	if (peer->pid <= 0)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0 || len != sizeof(int)) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0) {
 		pidfd = -1;
 		if (errno != ENOPROTOOPT)
 			return;
+	} else if (len != sizeof(int)) {
+		pidfd = -1; /* not an fd we know of: never close it */
+		return;
 	}
 	if (pc_polkit_read_start_time(peer->pid, &start) < 0)
 		return;

@@ -171,6 +171,8 @@ static bool name_has_owner(DBusConnection *bus, const char *name)
 	return r;
 }
 
+static void note_change(struct pc_watch *w, uint64_t now_ms);
+
 /* Connect to the system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured) and subscribe. */
 static void bus_open(struct pc_watch *w, uint64_t now_ms)
 {
@@ -201,6 +203,9 @@ static void bus_open(struct pc_watch *w, uint64_t now_ms)
 	if (w->bus_failed_logged)
 		wlog(w, LOG_INFO, "watching firewalld on the system bus again");
 	w->bus_failed_logged = false;
+	/* Signals sent while we were not listening are lost: whatever was read before
+	 * may be stale. */
+	note_change(w, now_ms);
 	return;
 fail:
 	if (!w->bus_failed_logged)

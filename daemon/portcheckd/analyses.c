@@ -166,6 +166,7 @@ struct status_waiter {
 	struct pc_varlink_deferred *reply;
 	bool fresh;	     /* wants an analysis that starts after it asked */
 	uint64_t joined_ms;  /* when it joined a run */
+	bool joined_running; /* joined a run that had started before it asked */
 	struct pc_peer peer; /* pid and uid, for the log */
 	struct status_waiter *next;
 };
@@ -306,19 +307,27 @@ static void start_queued(struct daemon *d);
 
 /*
  * Of the waiters of a run that began at @start, those to answer with its report; those
- * that joined after a set element it saw expired go back to be served anew (the report
- * would be stale for them).
+ * that joined after a set element it saw expired, or joined it running when its state
+ * turned out volatile, go back to be served anew (the report may be stale for them).
  */
 static struct status_waiter *waiters_still_true(struct daemon *d, struct status_waiter *w,
 						uint64_t start, const struct pc_freshness *fresh)
 {
 	struct status_waiter *keep = NULL, *next;
 
-	if (fresh->valid_for_ms == UINT64_MAX)
+	if (fresh->valid_for_ms == UINT64_MAX && !fresh->volatile_why)
 		return w;
 	for (; w; w = next) {
 		next = w->next;
-		if (w->joined_ms >= start + fresh->valid_for_ms) {
+		/* A volatile state (sets the packet path fills) may have changed between the
+		 * run's start and a later caller's question without any sign. */
+		bool expired = fresh->valid_for_ms != UINT64_MAX &&
+			       w->joined_ms >= start + fresh->valid_for_ms;
+
+		if (expired || (fresh->volatile_why && w->joined_running)) {
+			/* A new run, not another one already in flight. */
+			w->fresh = true;
+			w->joined_running = false;
 			w->next = NULL;
 			*d->arrived_tail = w;
 			d->arrived_tail = &w->next;
@@ -505,6 +514,7 @@ static void status_serve_arrived(struct daemon *d)
 			run = started = run_start(d, &probe);
 		if (run) {
 			w->joined_ms = now;
+			w->joined_running = run != started;
 			w->next = run->waiters;
 			run->waiters = w;
 			continue;
@@ -593,8 +603,9 @@ int daemon_tick(uint64_t now, void *userdata)
 		if (!d->runs[i])
 			continue;
 		until = pc_bg_analysis_started_ms(d->runs[i]->bg) + BG_ANALYSIS_TIMEOUT_MS + 1;
-		if (next < 0 || until - now < (uint64_t)next)
-			next = until > now ? (int)(until - now) : 0;
+		until = until > now ? until - now : 0;
+		if (next < 0 || until < (uint64_t)next)
+			next = (int)until;
 	}
 	/* Callers that arrived while the last ones were answered (pipelined): at once. */
 	if (d->arrived)

@@ -312,6 +312,9 @@ void jobs_tick(struct daemon *d, uint64_t now, int *next)
 		if (now >= until) {
 			log_msg(LOG_WARNING, "a child process ran for %u min: killed",
 				JOB_TIMEOUT_MS / 60000);
+			/* A change killed half way may have changed something. */
+			if (!job->explain_key)
+				d->changes++;
 			job_answer(job,
 				   job->explain_key
 				       ? pc_varlink_error_new_string("io.portcheck.ReadFailed",

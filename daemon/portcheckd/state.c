@@ -17,10 +17,12 @@
 void state_probe_read(struct daemon *d, struct state_probe *ret)
 {
 	struct state_probe p = {0};
-	bool ok = d->watch && pc_watch_complete(d->watch);
+	bool ok;
 
 	if (d->watch)
 		pc_watch_sync(d->watch);
+	/* After the sync: it may have found a source lost (the bus disconnected). */
+	ok = d->watch && pc_watch_complete(d->watch);
 	p.changes = d->changes;
 	if (pc_nft_read_genid(&p.nft_genid) < 0)
 		ok = false;
