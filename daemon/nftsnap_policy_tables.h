@@ -6,6 +6,9 @@
  */
 #pragma once
 
+/* Generated layout: one attribute a line, as the generator writes it. */
+/* clang-format off */
+
 static const struct pc_nl_policy policy_hook;
 static const struct pc_nl_policy policy_table;
 static const struct pc_nl_policy policy_chain;

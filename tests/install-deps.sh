@@ -7,7 +7,7 @@ packages=(
 	build-essential cmake pkg-config clang-format
 	libmnl-dev libnftnl-dev libnftables-dev libdbus-1-dev libsystemd-dev libjansson-dev libcmocka-dev
 	# the lab: namespaces, a private bus, a real firewalld and real probes
-	iproute2 dbus-daemon firewalld nftables nmap python3 procps util-linux
+	iproute2 dbus-daemon firewalld nftables iptables nmap python3 procps util-linux
 	# the system service: unit checks, metrics checks (promtool), man pages, the package
 	systemd prometheus prometheus-node-exporter man-db groff-base bash-completion dpkg-dev fakeroot
 	# the system tier: a Debian 12 container booted with systemd-nspawn

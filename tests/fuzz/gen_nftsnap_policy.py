@@ -107,6 +107,9 @@ print(' * <linux/netfilter/nf_tables.h> and <linux/netfilter/nf_tables_compat.h>
 print(' * Attributes without a documented type are not checked. Included by nftsnap_policy.c.')
 print(' */')
 print('#pragma once')
+print('')
+print('/* Generated layout: one attribute a line, as the generator writes it. */')
+print('/* clang-format off */')
 print()
 for n, rows in out:
     print('static const struct pc_nl_policy policy_%s;' % n[4:-11])

@@ -91,10 +91,8 @@ static void test_varlink_server(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_config),
-	    cmocka_unit_test(test_exposure_track),
-	    cmocka_unit_test(test_check),
-	    cmocka_unit_test(test_netlink),
+	    cmocka_unit_test(test_config),	   cmocka_unit_test(test_exposure_track),
+	    cmocka_unit_test(test_check),	   cmocka_unit_test(test_netlink),
 	    cmocka_unit_test(test_varlink_server),
 	};
 
