@@ -54,19 +54,6 @@ static __attribute__((noreturn)) void child_run(pc_bg_job_fn fn, void *arg, int 
 	_exit(write_all(fd, text, strlen(text)) < 0 ? EPIPE : 0);
 }
 
-static int status_job(void *arg, json_t **ret)
-{
-	struct pc_status_options o = *(const struct pc_status_options *)arg;
-
-	o.progress = NULL;
-	return pc_status_collect(&o, ret);
-}
-
-int pc_bg_analysis_start(const struct pc_status_options *opts, struct pc_bg_analysis **ret)
-{
-	return pc_bg_job_start(status_job, (void *)opts, ret);
-}
-
 int pc_bg_job_start(pc_bg_job_fn fn, void *arg, struct pc_bg_analysis **ret)
 {
 	struct pc_bg_analysis *bg;

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One status collection (pc_status_collect) in a child process, so that the daemon's
- * event loop keeps serving clients, answering signals and feeding the watchdog while a
- * long analysis runs (a large ruleset, a slow firewalld). A child rather than a thread:
+ * A job (a status collection, an Explain, a firewall change) in a child process, so that
+ * the daemon's event loop keeps serving clients, answering signals and feeding the
+ * watchdog while it runs (a large ruleset, a slow firewalld or polkit). A child rather
+ * than a thread:
  * libnftables and libdbus keep process-wide state that is not meant to be shared between
  * threads, and a child that wedges or crashes can simply be killed.
  *
- * The child writes the report as compact JSON to a pipe and exits; the parent reads it
+ * The child writes its result as compact JSON to a pipe and exits; the parent reads it
  * without blocking when the pipe is readable (pc_bg_analysis_fd in its event loop).
  */
 #pragma once
@@ -25,15 +26,10 @@
 struct pc_bg_analysis;
 
 /*
- * Fork a child that collects the status with @opts. @opts->progress is not called (the
- * child may not notify systemd). Returns 0 and the handle, or -errno.
- */
-int pc_bg_analysis_start(const struct pc_status_options *opts, struct pc_bg_analysis **ret);
-
-/*
- * The same for any job that produces one JSON object: @fn runs in the child with @arg
+ * Fork a child for a job that produces one JSON object: @fn runs in the child with @arg
  * (a snapshot of the parent's memory: pointers stay valid there) and returns 0 and the
- * object, or -errno, which pc_bg_analysis_read() then returns.
+ * object, or -errno, which pc_bg_analysis_read() then returns. The child may not notify
+ * systemd (NotifyAccess=main). Returns 0 and the handle, or -errno.
  */
 typedef int (*pc_bg_job_fn)(void *arg, json_t **ret);
 int pc_bg_job_start(pc_bg_job_fn fn, void *arg, struct pc_bg_analysis **ret);
