@@ -42,6 +42,7 @@ void pc_config_clear(struct pc_config *cfg)
 	free(cfg->ignore_ports);
 	pc_strv_clear(&cfg->ignore_processes);
 	pc_strv_clear(&cfg->ignore_units);
+	pc_strv_clear(&cfg->ignore_interfaces);
 	free(cfg->textfile_path);
 	*cfg = (struct pc_config){0};
 }
@@ -231,6 +232,14 @@ static int add_ignore_unit(struct pc_config *cfg, const char *word)
 	return pc_strv_push(&cfg->ignore_units, word);
 }
 
+static int add_ignore_interface(struct pc_config *cfg, const char *word)
+{
+	/* A pattern may be longer than a name ("[abc][abc]..."), but not without bound. */
+	if (strlen(word) > 64)
+		return -ERANGE;
+	return pc_strv_push(&cfg->ignore_interfaces, word);
+}
+
 static int set_string(char **field, const char *value)
 {
 	char *v = strdup(value);
@@ -330,9 +339,21 @@ static int apply_setting(struct pc_config *cfg, const char *file, unsigned line,
 			}
 			return for_each_word(value, add_ignore_unit, cfg, &bad);
 		}
+		if (strcmp(key, "IgnoreInterfaces") == 0) {
+			if (!*value) {
+				pc_strv_clear(&cfg->ignore_interfaces);
+				return 0;
+			}
+			r = for_each_word(value, add_ignore_interface, cfg, &bad);
+			if (r == -ERANGE)
+				return fail(ret_error, file, line,
+					    "IgnoreInterfaces=: '%s' is longer than 64 characters",
+					    bad);
+			return r;
+		}
 		return fail(ret_error, file, line,
 			    "unknown key '%s' in [Findings] (known: IgnorePorts, "
-			    "IgnoreProcesses, IgnoreUnits)",
+			    "IgnoreProcesses, IgnoreUnits, IgnoreInterfaces)",
 			    key);
 	}
 	if (strcmp(section, "Check") == 0) {

@@ -7,6 +7,7 @@
  * Pure: no I/O, everything comes in as snapshots.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <netinet/in.h> /* before linux/netfilter.h, which pulls in linux/in.h */
 #include <linux/netfilter.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "portcheck/fwzone.h"
 #include "portcheck/nftvm.h"
 #include "portcheck/report.h"
+#include "portcheck/route.h"
 #include "portcheck/strsan.h"
 
 /* Source pieces per (listener, interface, family) evaluated one by one at most: at ~3 us an
@@ -47,14 +49,31 @@ static struct pc_addr listener_addr_for(const struct pc_listener *l, int family)
 	return a;
 }
 
+/* Bound to lo: nothing from the network is delivered to it. (An IPv4 loopback address is
+ * not enough: route_localnet makes it reachable, see link_destination.) */
 static bool listener_is_local_only(const struct pc_listener *l, const struct pc_netif *ni)
 {
 	const struct pc_link *dev;
 
-	if (pc_addr_is_loopback(&l->addr))
+	if (l->addr.family == AF_INET6 && pc_addr_is_loopback(&l->addr) &&
+	    !pc_addr_is_v4mapped(&l->addr))
 		return true;
 	dev = l->bound_ifindex ? pc_netif_link_by_index(ni, l->bound_ifindex) : NULL;
 	return dev && dev->loopback;
+}
+
+static bool is_v4_loopback(const struct pc_addr *a)
+{
+	return a->family == AF_INET && a->bytes[0] == 127;
+}
+
+/* Whether @link is in [Findings] IgnoreInterfaces=. */
+static bool link_ignored(const struct pc_analysis_input *in, const struct pc_link *link)
+{
+	for (size_t i = 0; in->ignore_interfaces && i < in->ignore_interfaces->n; i++)
+		if (fnmatch(in->ignore_interfaces->v[i], link->name, 0) == 0)
+			return true;
+	return false;
 }
 
 static bool is_link_local6(const struct pc_addr *a)
@@ -85,9 +104,16 @@ static bool link_address(const struct pc_netif *ni, uint32_t ifindex, int family
 	return fallback != NULL;
 }
 
-/* The destination a connection to @l over @family on @link is addressed to, or false when
- * @link does not reach @l. A socket bound to a specific address is reached through the
- * interface that carries the address. */
+/*
+ * The destination a connection to @l over @family on @link is addressed to, or false when
+ * @link does not reach @l. Linux is a weak host: a socket bound to one of this host's
+ * addresses is reached through every interface, not only the one carrying the address
+ * (rules, rp_filter and the routing decision on the path say whether it gets through).
+ * Exceptions: a socket bound to a device (SO_BINDTODEVICE, or a VRF it is enslaved to)
+ * only through that device; a link-local address only on its link; an IPv4 loopback
+ * address only through interfaces with route_localnet (unknown when the sysctls could not
+ * be read: the path is kept, the engine says why).
+ */
 static bool link_destination(const struct pc_listener *l, const struct pc_netif *ni,
 			     const struct pc_link *link, int family, struct pc_addr *ret)
 {
@@ -95,13 +121,26 @@ static bool link_destination(const struct pc_listener *l, const struct pc_netif 
 
 	if (!link->up || link->loopback)
 		return false;
-	if (l->bound_ifindex && l->bound_ifindex != link->ifindex)
+	if (l->bound_ifindex && l->bound_ifindex != link->ifindex &&
+	    l->bound_ifindex != link->master)
 		return false;
 	a = listener_addr_for(l, family);
 	if (pc_addr_is_any(&a))
 		return link_address(ni, link->ifindex, family, ret);
-	if (!pc_netif_has_addr(ni, link->ifindex, &a))
-		return false;
+	if (is_v4_loopback(&a)) {
+		if (!pc_netif_inet_conf(ni, link).route_localnet && !ni->inet_blind_spot)
+			return false;
+	} else if (is_link_local6(&a)) {
+		if (!pc_netif_has_addr(ni, link->ifindex, &a))
+			return false;
+	} else {
+		bool local = false;
+
+		for (size_t i = 0; i < ni->n_addrs && !local; i++)
+			local = pc_addr_equal(&ni->addrs[i].prefix.addr, &a);
+		if (!local) /* IP_FREEBIND or a transparent socket: nothing routes to it here */
+			return false;
+	}
 	*ret = a;
 	return true;
 }
@@ -114,7 +153,16 @@ struct piece {
 	bool engine;		  /* res is the engine's */
 	struct pc_fw_view fw;
 	bool fw_known; /* firewalld is running and fw is its view */
+	bool spoofed;  /* no client on this interface has these sources (pc_path) */
 };
+
+/* Routes are piece bounds, so every address of a piece has the same route back. A route
+ * back that is not modelled counts as a client: a path is never hidden on a guess. */
+static bool source_spoofed(const struct pc_netif *ni, const struct pc_link *link,
+			   const struct pc_addr *src)
+{
+	return pc_route_back(ni, src, link->ifindex) == PC_ROUTE_BACK_ELSEWHERE;
+}
 
 /* A source address inside [lo, hi] to evaluate with. Every address of the piece gets the
  * same verdict from the ruleset, but the kernel drops some sources before or after
@@ -158,7 +206,7 @@ static bool piece_same_outcome(const struct piece *a, const struct piece *b)
 	       strcmp(x->note, y->note) == 0 && a->fw.zone == b->fw.zone &&
 	       a->fw.decision.outcome == b->fw.decision.outcome &&
 	       strcmp(a->fw.decision.what, b->fw.decision.what) == 0 &&
-	       a->fw.runtime_only == b->fw.runtime_only;
+	       a->fw.runtime_only == b->fw.runtime_only && a->spoofed == b->spoofed;
 }
 
 /* --- building paths ---------------------------------------------------------------------- */
@@ -358,6 +406,7 @@ static int fill_path(struct pc_path *p, const struct pc_listener *l, const struc
 
 	snprintf(p->interface, sizeof(p->interface), "%s", link->name);
 	p->family = first->lo.family;
+	p->spoofed = first->spoofed;
 	p->verdict = res->verdict;
 	p->reject = res->reject;
 	p->fw_verdict = PC_VERDICT_UNKNOWN;
@@ -755,6 +804,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 		r = evaluate_piece(in, link, &flow, false, &cur);
 		if (r < 0)
 			goto out;
+		cur.spoofed = source_spoofed(in->netif, link, &src);
 		if (in_run && piece_same_outcome(&run, &cur)) {
 			run.hi = cur.hi;
 			continue;
@@ -772,21 +822,37 @@ out:
 	return r;
 }
 
-static enum pc_exposure exposure_of(const struct pc_listener_report *lr)
+/*
+ * The exposure over the paths of real clients: spoofed sources never count (dropping them
+ * is the firewall working), nor do interfaces the admin ignores, unless those are all
+ * there is (then the listener is marked ignored and its exposure is theirs). A listener no
+ * real client reaches is local-only.
+ */
+static enum pc_exposure exposure_of(struct pc_listener_report *lr)
 {
-	size_t accept = 0;
+	size_t accept = 0, counted = 0, real = 0;
 
-	if (lr->n_paths == 0)
+	for (size_t i = 0; i < lr->n_paths; i++)
+		if (!lr->paths[i].spoofed) {
+			real++;
+			counted += !lr->paths[i].ignored;
+		}
+	lr->ignored = real > 0 && counted == 0;
+	if (real == 0)
 		return PC_EXPOSURE_LOCAL_ONLY;
 	for (size_t i = 0; i < lr->n_paths; i++) {
-		if (lr->paths[i].verdict == PC_VERDICT_UNKNOWN)
+		const struct pc_path *p = &lr->paths[i];
+
+		if (p->spoofed || (p->ignored && !lr->ignored))
+			continue;
+		if (p->verdict == PC_VERDICT_UNKNOWN)
 			return PC_EXPOSURE_UNKNOWN;
-		if (lr->paths[i].verdict == PC_VERDICT_ACCEPT)
-			accept++;
+		accept += p->verdict == PC_VERDICT_ACCEPT;
 	}
-	return accept == lr->n_paths ? PC_EXPOSURE_OPEN
-	       : accept == 0	     ? PC_EXPOSURE_BLOCKED
-				     : PC_EXPOSURE_PARTIAL;
+	counted = lr->ignored ? real : counted;
+	return accept == counted ? PC_EXPOSURE_OPEN
+	       : accept == 0	 ? PC_EXPOSURE_BLOCKED
+				 : PC_EXPOSURE_PARTIAL;
 }
 
 /* The one firewalld service whose ports are exactly @port/@proto, or NULL (none or several). */
@@ -819,7 +885,7 @@ static int suggest_fix(const struct pc_firewalld *fw, struct pc_listener_report 
 
 	for (size_t i = 0; i < lr->n_paths && !target; i++) {
 		const struct pc_path *p = &lr->paths[i];
-		if (!p->zone || p->forwarded_to)
+		if (!p->zone || p->forwarded_to || p->spoofed || p->ignored)
 			continue;
 		if ((p->verdict == PC_VERDICT_REJECT || p->verdict == PC_VERDICT_DROP) &&
 		    (p->fw_verdict == PC_VERDICT_REJECT || p->fw_verdict == PC_VERDICT_DROP))
@@ -868,9 +934,12 @@ static int analyse_listener(struct analysis *an, const struct pc_listener *l,
 				if (!(lr->families & bit) ||
 				    !link_destination(l, ni, &ni->links[i], families[f], &daddr))
 					continue;
+				size_t first = lr->n_paths;
 				r = analyse_link_family(an, &ni->links[i], families[f], &daddr, lr);
 				if (r < 0)
 					return r;
+				for (size_t k = first; k < lr->n_paths; k++)
+					lr->paths[k].ignored = link_ignored(an->in, &ni->links[i]);
 			}
 		}
 	}
@@ -953,6 +1022,8 @@ int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link
 	r = evaluate_piece(in, link, flow, true, &pc);
 	if (r < 0)
 		return r;
+	pc.spoofed = source_spoofed(in->netif, link, &flow->saddr);
+	p.ignored = link_ignored(in, link);
 	r = fill_path(&p, &l, link, in->nft, &pc,
 		      &(struct src_range){.lo = flow->saddr, .hi = flow->saddr}, 1);
 	if (r < 0) {

@@ -336,7 +336,7 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 			       .sport = PC_FLOW_SOURCE_PORT,
 			       .dport = q->port,
 			       .iif = link->ifindex};
-	struct pc_analysis_input in = pc_sources_input(&src);
+	struct pc_analysis_input in = pc_sources_input(opts, &src);
 	r = pc_analysis_explain(&in, link, &flow, &path, &res);
 	if (r < 0)
 		goto out;

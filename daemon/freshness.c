@@ -2,6 +2,7 @@
 /* How long an analysis stays true without a notification: see portcheck/freshness.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,36 +55,78 @@ void pc_freshness_of_ruleset(const struct pc_nft_ruleset *rs, bool nft_ok, struc
  * it). Keep in step with what daemon/rtnl.c and the blind-spot check read.
  */
 static const char *const files[] = {
-    "/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding",
-    "/proc/net/ip_tables_names",     "/proc/net/ip6_tables_names",
+    "/proc/sys/net/ipv4/ip_forward",
+    "/proc/sys/net/ipv6/conf/all/forwarding",
+    "/proc/sys/net/ipv4/conf/all/rp_filter",
+    "/proc/sys/net/ipv4/conf/all/accept_local",
+    "/proc/sys/net/ipv4/conf/all/route_localnet",
+    "/proc/net/ip_tables_names",
+    "/proc/net/ip6_tables_names",
     "/proc/net/arp_tables_names",
 };
+
+/* The devices' own values come with the link dump; these two change without an event
+ * (rp_filter and forwarding send netconf events, which the watcher counts). */
+static const char *const device_globs[] = {
+    "/proc/sys/net/ipv4/conf/*/accept_local",
+    "/proc/sys/net/ipv4/conf/*/route_localnet",
+};
+
+static void fnv(uint64_t *h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t k = 0; k < n; k++) {
+		*h ^= b[k];
+		*h *= 1099511628211ULL;
+	}
+	*h ^= 0xff; /* separator */
+	*h *= 1099511628211ULL;
+}
+
+static int hash_file(uint64_t *h, const char *path)
+{
+	char buf[256];
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		/* No IPv6, no x_tables module, a device just gone: a state too; hash the
+		 * absence. */
+		if (errno != ENOENT)
+			return -errno;
+		n = 0;
+	} else {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+	}
+	fnv(h, buf, (size_t)n);
+	return 0;
+}
 
 int pc_freshness_files(uint64_t *ret)
 {
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	int r;
 
-	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-		char buf[256];
-		_cleanup_close_ int fd = open(files[i], O_RDONLY | O_CLOEXEC);
-		ssize_t n;
+	for (size_t i = 0; i < ELEMENTSOF(files); i++)
+		if ((r = hash_file(&h, files[i])) < 0)
+			return r;
+	for (size_t i = 0; i < ELEMENTSOF(device_globs); i++) {
+		glob_t g = {0};
 
-		if (fd < 0) {
-			/* No IPv6, no x_tables module: a state too; hash the absence. */
-			if (errno != ENOENT)
-				return -errno;
-			n = 0;
-		} else {
-			n = read(fd, buf, sizeof(buf));
-			if (n < 0)
-				return -errno;
+		r = glob(device_globs[i], 0, NULL, &g);
+		if (r == GLOB_NOSPACE)
+			return -ENOMEM;
+		for (size_t k = 0; r == 0 && k < g.gl_pathc; k++) {
+			fnv(&h, g.gl_pathv[k], strlen(g.gl_pathv[k]));
+			if ((r = hash_file(&h, g.gl_pathv[k])) < 0) {
+				globfree(&g);
+				return r;
+			}
 		}
-		for (ssize_t k = 0; k < n; k++) {
-			h ^= (unsigned char)buf[k];
-			h *= 1099511628211ULL;
-		}
-		h ^= 0xff; /* separator */
-		h *= 1099511628211ULL;
+		globfree(&g);
 	}
 	*ret = h;
 	return 0;

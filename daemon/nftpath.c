@@ -196,7 +196,7 @@ struct path {
 	struct pc_addr fwd_addr;
 	uint16_t fwd_port;
 	char reason[256];
-	char note[128];
+	char note[256];
 };
 
 static void path_unknown(struct path *pt, const char *reason)
@@ -669,23 +669,119 @@ static void route_unknown(struct path *pt, const char *reason)
 	path_unknown(pt, reason);
 }
 
+/*
+ * fib_validate_source() for an IPv4 packet from @s arriving on the path's device: whether
+ * the source passes (true), or the path is done (dropped as a martian or by the
+ * reverse-path filter, or unknown). rp_filter is the maximum of all and the device, the
+ * others their OR (pc_netif_inet_conf). Not modelled: route realms (tclassid users take
+ * the full check) and IPsec (a secpath skips the filter); neither is in the model.
+ */
+static bool v4_validate_source(struct path *pt, const struct pc_addr *s)
+{
+	const struct pc_netif *ni = pt->net->ni;
+	const struct pc_link *dev = vm_link(pt->net, pt->pkt.iif);
+	struct pc_inet_conf c = pc_netif_inet_conf(ni, dev);
+	char src[PC_ADDRSTRLEN], note[256];
+	const struct pc_link *back;
+	struct vm_rt rt;
+
+	pc_addr_to_string(s, src);
+	if (!c.rp_filter) {
+		/* The fast path: only a source that is one of our own addresses fails. */
+		if (c.accept_local || !vm_host_has_addr(pt->net, s))
+			return true;
+		path_drop(pt, "source is an address of this host (accept_local off): dropped by "
+			      "routing");
+		return false;
+	}
+	/* The full check looks the source up as if to send to it; policy rules could pick
+	 * another table for that lookup. */
+	if (ni->routing_blind_spot) {
+		route_unknown(pt, ni->routing_blind_spot);
+		return false;
+	}
+	vm_fib_lookup(pt->net, s, 0, &rt);
+	if (!rt.found || rt.type == RTN_UNREACHABLE || rt.type == RTN_PROHIBIT ||
+	    rt.type == RTN_BLACKHOLE || rt.type == RTN_THROW) {
+		snprintf(note, sizeof(note),
+			 "reverse-path filter (rp_filter=%u): no route back to %s: dropped",
+			 c.rp_filter, src);
+		path_drop(pt, note);
+		return false;
+	}
+	if (rt.type == RTN_LOCAL && !c.accept_local) {
+		path_drop(pt, "source is an address of this host (accept_local off): dropped by "
+			      "routing");
+		return false;
+	}
+	if (rt.type != RTN_UNICAST && rt.type != RTN_LOCAL) {
+		snprintf(note, sizeof(note),
+			 "martian source: the route back to %s is not unicast: dropped by routing",
+			 src);
+		path_drop(pt, note);
+		return false;
+	}
+	if (!rt.oif) {
+		route_unknown(pt, "reverse-path filtering with a multipath route back to the "
+				  "source is not modelled");
+		return false;
+	}
+	if (rt.oif == pt->pkt.iif || (rt.type == RTN_LOCAL && dev && dev->loopback))
+		return true;
+	/* A device without an IPv4 address takes the last resort, as strict mode does. */
+	if (c.rp_filter == 1 || !dev || !pc_netif_has_family(ni, dev->ifindex, AF_INET)) {
+		back = vm_link(pt->net, rt.oif);
+		snprintf(note, sizeof(note),
+			 "reverse-path filter (rp_filter=%u): the route back to %s leaves "
+			 "through %s, not %s: dropped",
+			 c.rp_filter, src, back ? back->name : "another interface",
+			 dev ? dev->name : "this one");
+		path_drop(pt, note);
+		return false;
+	}
+	return true; /* loose: a route back through any interface will do */
+}
+
+static bool in_vrf(const struct vm_net *net, uint32_t ifindex)
+{
+	const struct pc_link *l = vm_link(net, ifindex);
+	const struct pc_link *m = l && l->master ? vm_link(net, l->master) : NULL;
+
+	return (l && strcmp(l->kind, "vrf") == 0) || (m && strcmp(m->kind, "vrf") == 0);
+}
+
 /* The routing decision for the packet as prerouting left it. */
 static enum route_res route_input(struct path *pt, uint32_t *ret_oif)
 {
 	const struct pc_netif *ni = pt->net->ni;
 	struct vm_pkt *p = &pt->pkt;
 	bool v4 = p->family == AF_INET, lo = vm_link_is_loopback(pt->net, p->iif);
+	struct pc_inet_conf conf = pc_netif_inet_conf(ni, vm_link(pt->net, p->iif));
+	bool localnet = conf.route_localnet;
 	struct pc_addr s, d;
-	char buf[PC_ADDRSTRLEN], note[128];
+	char buf[PC_ADDRSTRLEN], note[256];
 	struct vm_rt rt;
 
 	pkt_addr(p, false, &s);
 	pkt_addr(p, true, &d);
 	pc_addr_to_string(&d, buf);
 
+	/* An l3mdev master sends the lookups to the VRF's table, and unbound sockets see the
+	 * packet only with tcp_l3mdev_accept / udp_l3mdev_accept. */
+	if (in_vrf(pt->net, p->iif)) {
+		route_unknown(pt, "the incoming interface is enslaved to a VRF: routing in VRFs "
+				  "is not modelled");
+		return ROUTE_DONE;
+	}
+	/* With the IPv4 sysctls unread, rp_filter, accept_local and route_localnet are
+	 * unknown, and each may decide. */
+	if (v4 && ni->inet_blind_spot) {
+		route_unknown(pt, ni->inet_blind_spot);
+		return ROUTE_DONE;
+	}
+
 	if (v4) {
-		/* ip_route_input_slow()'s martian checks (route_localnet and accept_local
-		 * taken at their default, off). */
+		/* ip_route_input_slow()'s martian checks. */
 		if ((s.bytes[0] & 0xf0) == 0xe0 || s.bytes[0] == 0 ||
 		    (s.bytes[0] == 255 && s.bytes[1] == 255 && s.bytes[2] == 255 &&
 		     s.bytes[3] == 255)) {
@@ -698,7 +794,7 @@ static enum route_res route_input(struct path *pt, uint32_t *ret_oif)
 			route_unknown(pt, "a multicast or broadcast destination");
 			return ROUTE_DONE;
 		}
-		if (!lo && (v4_loopback(&s) || v4_loopback(&d))) {
+		if (!lo && (v4_loopback(&s) || v4_loopback(&d)) && !localnet) {
 			path_drop(pt, "127.0.0.0/8 on a non-loopback interface (route_localnet "
 				      "off): dropped by routing");
 			return ROUTE_DONE;
@@ -712,12 +808,9 @@ static enum route_res route_input(struct path *pt, uint32_t *ret_oif)
 	vm_fib_lookup(pt->net, &d, !v4 && (vm_ipv6_addr_type(&d) & VM_V6_LINKLOCAL) ? p->iif : 0,
 		      &rt);
 	if (rt.found && rt.type == RTN_LOCAL) {
-		/* fib_validate_source(): a packet from outside claiming one of our own
-		 * addresses is a martian (accept_local off). */
-		if (v4 && !lo && vm_host_has_addr(pt->net, &s)) {
-			path_drop(pt, "source is an address of this host: dropped by routing");
+		/* Packets on lo keep the dst they were sent with: no source validation. */
+		if (v4 && !lo && !v4_validate_source(pt, &s))
 			return ROUTE_DONE;
-		}
 		return ROUTE_LOCAL;
 	}
 	if (rt.found && rt.type == RTN_BROADCAST) {
@@ -734,10 +827,10 @@ static enum route_res route_input(struct path *pt, uint32_t *ret_oif)
 	}
 
 	if (v4) {
-		if (!ni->forwarding_v4) {
+		if (!conf.forwarding) {
 			snprintf(note, sizeof(note),
-				 "%s is not an address of this host and IPv4 forwarding is off: "
-				 "dropped",
+				 "%s is not an address of this host and IPv4 forwarding is off on "
+				 "the incoming interface: dropped",
 				 buf);
 			path_drop(pt, note);
 			return ROUTE_DONE;
@@ -807,6 +900,11 @@ static enum route_res route_input(struct path *pt, uint32_t *ret_oif)
 		route_unknown(pt, "a forwarding route without a single device (multipath)");
 		return ROUTE_DONE;
 	}
+	/* __mkroute_input() validates the source before forwarding. (Out through the same
+	 * device with send_redirects on, the kernel takes the full check even without
+	 * rp_filter; it answers differently only for sources routed as broadcast.) */
+	if (v4 && !v4_validate_source(pt, &s))
+		return ROUTE_DONE;
 	*ret_oif = rt.oif;
 	return ROUTE_FORWARD;
 }

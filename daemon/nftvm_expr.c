@@ -53,10 +53,12 @@ static void store_ifname(uint8_t *dst, const struct pc_link *l)
 		memcpy(dst, l->kname, strnlen(l->kname, IFNAMSIZ - 1));
 }
 
-/* dev->type: the model knows loopback from the rest; everything else is taken as Ethernet
- * (tunnels and WireGuard, ARPHRD_NONE, are not told apart). */
+/* dev->type as the link dump gave it (ifi_type); a hand-built model without one knows
+ * loopback from Ethernet only. */
 static uint16_t link_type(const struct pc_link *l)
 {
+	if (l->type)
+		return l->type;
 	return l->loopback ? ARPHRD_LOOPBACK : ARPHRD_ETHER;
 }
 
@@ -75,6 +77,10 @@ static void meta_get(struct vm *vm, const struct pc_nft_expr *e)
 		break;
 	case NFT_META_TIME_NS:
 		len = 8;
+		break;
+	case NFT_META_IIFKIND:
+	case NFT_META_OIFKIND:
+		len = IFNAMSIZ;
 		break;
 	default:
 		break;
@@ -153,26 +159,35 @@ static void meta_get(struct vm *vm, const struct pc_nft_expr *e)
 		vm_store8(d, p->pkt_type);
 		return;
 	case NFT_META_IIFGROUP:
-		/* Interface groups are not in the model; 0 is the default group. */
-		vm_store32(d, 0);
+	case NFT_META_OIFGROUP: {
+		/* nft_meta_store_ifgroup(): no device, no group (a break, not group 0). */
+		const struct pc_link *l = e->meta.key == NFT_META_IIFGROUP ? in : out;
+
+		if (!l) {
+			vm->vcode = NFT_BREAK;
+			return;
+		}
+		vm_store32(d, l->group);
 		return;
-	case NFT_META_OIFGROUP:
-		vm_store32(d, 0);
-		return;
+	}
 	case NFT_META_SECPATH:
 		/* The synthetic packet did not come through IPsec. */
 		vm_store8(d, 0);
 		return;
-	case NFT_META_OIFKIND:
-		if (!out) {
+	case NFT_META_IIFKIND:
+	case NFT_META_OIFKIND: {
+		/* nft_meta_get_eval_kind(): a device without rtnl_link_ops (a physical NIC, lo)
+		 * has no kind, and neither has a missing device: both break. */
+		const struct pc_link *l = e->meta.key == NFT_META_IIFKIND ? in : out;
+
+		if (!l || !l->kind[0]) {
 			vm->vcode = NFT_BREAK;
 			return;
 		}
-		vm_unknown(vm, "meta oifkind: interface kinds are not modelled");
+		memset(d, 0, IFNAMSIZ);
+		memcpy(d, l->kind, strnlen(l->kind, IFNAMSIZ - 1));
 		return;
-	case NFT_META_IIFKIND:
-		vm_unknown(vm, "meta iifkind: interface kinds are not modelled");
-		return;
+	}
 	case NFT_META_SDIF:
 		/* No VRF in the model. */
 		vm_store32(d, 0);

@@ -258,3 +258,22 @@ int pc_route_oif(const struct pc_netif *ni, const struct pc_addr *dst, uint32_t 
 	*ret_oif = rt.oif;
 	return 0;
 }
+
+enum pc_route_back pc_route_back(const struct pc_netif *ni, const struct pc_addr *src,
+				 uint32_t ifindex)
+{
+	struct vm_net net;
+	struct vm_rt rt;
+
+	if (ni->routing_blind_spot)
+		return PC_ROUTE_BACK_UNKNOWN;
+	if (src->family == AF_INET6 && (vm_ipv6_addr_type(src) & VM_V6_LINKLOCAL))
+		return PC_ROUTE_BACK_VIA;
+	vm_net_init(&net, ni);
+	vm_fib_lookup(&net, src, 0, &rt);
+	if (!rt.found || rt.type != RTN_UNICAST)
+		return PC_ROUTE_BACK_ELSEWHERE;
+	if (!rt.oif)
+		return PC_ROUTE_BACK_UNKNOWN;
+	return rt.oif == ifindex ? PC_ROUTE_BACK_VIA : PC_ROUTE_BACK_ELSEWHERE;
+}

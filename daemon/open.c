@@ -607,7 +607,7 @@ int pc_open_run(const struct pc_status_options *opts, const struct pc_open_reque
 		goto done;
 	}
 	have_src = true;
-	struct pc_analysis_input in = pc_sources_input(&src);
+	struct pc_analysis_input in = pc_sources_input(opts, &src);
 	r = pc_analysis_run(&in, &report);
 	if (r < 0)
 		goto out;
@@ -712,7 +712,7 @@ int pc_open_run(const struct pc_status_options *opts, const struct pc_open_reque
 				goto out;
 		} else {
 			have_after = true;
-			struct pc_analysis_input in2 = pc_sources_input(&after);
+			struct pc_analysis_input in2 = pc_sources_input(opts, &after);
 
 			r = pc_analysis_run(&in2, &report_after);
 			if (r < 0)

@@ -65,13 +65,14 @@ static json_t *rule_to_json(const struct pc_path *p)
 
 static json_t *path_to_json(const struct pc_path *p)
 {
-	return json_pack("{s:s,s:s,s:s?,s:o,s:s,s:o,s:o,s:o,s:o,s:b,s:s,s:b,s:s?}", "interface",
-			 p->interface, "family", family_name(p->family), "source", p->source,
-			 "zone", str_or_null(p->zone), "verdict", pc_verdict_to_string(p->verdict),
-			 "reject", reject_to_json(p), "forwarded_to", forwarded_to_json(p), "rule",
-			 rule_to_json(p), "allowed_by", str_or_null(p->allowed_by), "runtime_only",
-			 p->runtime_only, "firewalld_verdict", pc_verdict_to_string(p->fw_verdict),
-			 "disagrees", p->disagrees, "reason", p->reason);
+	return json_pack(
+	    "{s:s,s:s,s:s?,s:o,s:s,s:o,s:o,s:o,s:o,s:b,s:s,s:b,s:s?,s:b,s:b}", "interface",
+	    p->interface, "family", family_name(p->family), "source", p->source, "zone",
+	    str_or_null(p->zone), "verdict", pc_verdict_to_string(p->verdict), "reject",
+	    reject_to_json(p), "forwarded_to", forwarded_to_json(p), "rule", rule_to_json(p),
+	    "allowed_by", str_or_null(p->allowed_by), "runtime_only", p->runtime_only,
+	    "firewalld_verdict", pc_verdict_to_string(p->fw_verdict), "disagrees", p->disagrees,
+	    "reason", p->reason, "spoofed", p->spoofed, "ignored", p->ignored);
 }
 
 static json_t *process_to_json(const struct pc_listener *l)
@@ -82,15 +83,24 @@ static json_t *process_to_json(const struct pc_listener *l)
 			 str_or_null(l->unit));
 }
 
-/* The listener-level firewalld summary: the first path that does not accept (the one the
- * fix is about), else the first path. */
+/* The listener-level firewalld summary: the first path of real clients that does not accept
+ * (the one the fix is about), else the first of real clients, else the first path. */
 static json_t *listener_firewalld_to_json(const struct pc_listener_report *lr)
 {
-	const struct pc_path *p = NULL;
+	const struct pc_path *p = NULL, *first_real = NULL;
 
-	for (size_t i = 0; i < lr->n_paths && !p; i++)
-		if (lr->paths[i].verdict != PC_VERDICT_ACCEPT || lr->paths[i].runtime_only)
-			p = &lr->paths[i];
+	for (size_t i = 0; i < lr->n_paths && !p; i++) {
+		const struct pc_path *q = &lr->paths[i];
+
+		if (q->spoofed || (q->ignored && !lr->ignored))
+			continue;
+		if (!first_real)
+			first_real = q;
+		if (q->verdict != PC_VERDICT_ACCEPT || q->runtime_only)
+			p = q;
+	}
+	if (!p)
+		p = first_real;
 	if (!p && lr->n_paths)
 		p = &lr->paths[0];
 	if (!p)
@@ -123,11 +133,12 @@ static json_t *listener_to_json(const struct pc_listener_report *lr)
 		if (json_array_append_new(paths, path_to_json(&lr->paths[i])))
 			goto fail;
 	return json_pack(
-	    "{s:s,s:s,s:i,s:o,s:o,s:o,s:s,s:o,s:o,s:o}", "protocol", pc_proto_name(l->protocol),
+	    "{s:s,s:s,s:i,s:o,s:o,s:o,s:s,s:b,s:o,s:o,s:o}", "protocol", pc_proto_name(l->protocol),
 	    "address", pc_addr_to_string(&l->addr, addr), "port", l->port, "v6only",
 	    json_boolean(l->addr.family == AF_INET6 && l->v6only), "families", families, "process",
-	    process_to_json(l), "exposure", pc_exposure_to_string(lr->exposure), "paths", paths,
-	    "firewalld", listener_firewalld_to_json(lr), "fix", fix_to_json(&lr->fix));
+	    process_to_json(l), "exposure", pc_exposure_to_string(lr->exposure), "ignored",
+	    lr->ignored, "paths", paths, "firewalld", listener_firewalld_to_json(lr), "fix",
+	    fix_to_json(&lr->fix));
 fail:
 	json_decref(families);
 	json_decref(paths);

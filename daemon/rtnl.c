@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
+#include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/rtnetlink.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +16,96 @@
 
 /* Address and link dumps are flagged NLM_F_DUMP_INTR when the tables change meanwhile. */
 #define RTNL_DUMP_TRIES 5
+
+/* A u32 attribute, checked for size. */
+static int attr_u32(const struct nlattr *a, uint32_t *ret)
+{
+	if (mnl_attr_get_payload_len(a) != sizeof(uint32_t))
+		return -EBADMSG;
+	*ret = mnl_attr_get_u32(a);
+	return 0;
+}
+
+/* The attribute of @type nested in @nest, or NULL; -EBADMSG for a malformed nest. */
+static int nested_find(const struct nlattr *nest, uint16_t type, const struct nlattr **ret)
+{
+	const uint8_t *p = mnl_attr_get_payload(nest);
+	size_t left = mnl_attr_get_payload_len(nest);
+
+	*ret = NULL;
+	while (left >= sizeof(struct nlattr)) {
+		const struct nlattr *a = (const struct nlattr *)p;
+		size_t step;
+
+		if (a->nla_len < sizeof(struct nlattr) || a->nla_len > left)
+			return -EBADMSG;
+		if ((a->nla_type & NLA_TYPE_MASK) == type)
+			*ret = a; /* the last of duplicates wins, as in pc_nl_parse_attrs */
+		step = MNL_ALIGN(a->nla_len);
+		if (step >= left)
+			break;
+		p += step;
+		left -= step;
+	}
+	return 0;
+}
+
+/* IFLA_LINKINFO's IFLA_INFO_KIND: what meta iifkind compares (strscpy_pad of the kind). */
+static int link_kind(const struct nlattr *linkinfo, char kind[IF_NAMESIZE])
+{
+	const struct nlattr *a;
+	const char *s;
+	size_t len;
+
+	if (nested_find(linkinfo, IFLA_INFO_KIND, &a) < 0)
+		return -EBADMSG;
+	if (!a)
+		return 0;
+	s = mnl_attr_get_payload(a);
+	len = strnlen(s, mnl_attr_get_payload_len(a));
+	if (len >= IF_NAMESIZE)
+		len = IF_NAMESIZE - 1; /* the kernel's register holds IFNAMSIZ bytes */
+	memset(kind, 0, IF_NAMESIZE);
+	memcpy(kind, s, len);
+	return 0;
+}
+
+/* One value of the IPv4 devconf array (IPV4_DEVCONF_* are 1-based), as 0..255. */
+static uint8_t devconf(const uint32_t *v, size_t n, unsigned key)
+{
+	uint32_t x = key - 1 < n ? v[key - 1] : 0;
+
+	return x > 255 ? 255 : (uint8_t)x;
+}
+
+/* IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF: the device's net.ipv4.conf values. */
+static int link_inet_conf(const struct nlattr *af_spec, struct pc_link *l)
+{
+	const struct nlattr *inet, *conf;
+	uint32_t v[IPV4_DEVCONF_ROUTE_LOCALNET];
+	size_t len;
+
+	if (nested_find(af_spec, AF_INET, &inet) < 0)
+		return -EBADMSG;
+	if (!inet)
+		return 0;
+	if (nested_find(inet, IFLA_INET_CONF, &conf) < 0)
+		return -EBADMSG;
+	if (!conf)
+		return 0;
+	len = mnl_attr_get_payload_len(conf);
+	/* An older kernel's array may be shorter; one that ends before route_localnet is
+	 * not one this model knows. */
+	if (len % sizeof(uint32_t) || len < sizeof(v))
+		return -EBADMSG;
+	memcpy(v, mnl_attr_get_payload(conf), sizeof(v));
+	l->has_inet_conf = true;
+	l->inet.forwarding = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_FORWARDING);
+	l->inet.rp_filter = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_RP_FILTER);
+	l->inet.accept_local = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_ACCEPT_LOCAL);
+	l->inet.route_localnet = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_ROUTE_LOCALNET);
+	return 0;
+}
 
 int pc_rtnl_parse_link(const struct nlmsghdr *nlh, struct pc_link *ret)
 {
@@ -43,6 +136,17 @@ int pc_rtnl_parse_link(const struct nlmsghdr *nlh, struct pc_link *ret)
 	pc_strsan_buf(l.name, sizeof(l.name), name, strlen(name), PC_STRSAN_RAW);
 	l.up = ifi->ifi_flags & IFF_UP;
 	l.loopback = ifi->ifi_flags & IFF_LOOPBACK;
+	l.type = ifi->ifi_type;
+	if ((tb[IFLA_GROUP] && attr_u32(tb[IFLA_GROUP], &l.group) < 0) ||
+	    (tb[IFLA_MASTER] && attr_u32(tb[IFLA_MASTER], &l.master) < 0))
+		return -EBADMSG;
+	if (tb[IFLA_LINKINFO] && link_kind(tb[IFLA_LINKINFO], l.kind) < 0)
+		return -EBADMSG;
+	if (tb[IFLA_AF_SPEC]) {
+		r = link_inet_conf(tb[IFLA_AF_SPEC], &l);
+		if (r < 0)
+			return r;
+	}
 	*ret = l;
 	return 0;
 }
@@ -79,15 +183,6 @@ int pc_rtnl_parse_addr(const struct nlmsghdr *nlh, struct pc_ifaddr *ret)
 	memcpy(ia.prefix.addr.bytes, mnl_attr_get_payload(a), size);
 	ia.prefix.len = ifa->ifa_prefixlen;
 	*ret = ia;
-	return 0;
-}
-
-/* A u32 attribute, checked for size. */
-static int attr_u32(const struct nlattr *a, uint32_t *ret)
-{
-	if (mnl_attr_get_payload_len(a) != sizeof(uint32_t))
-		return -EBADMSG;
-	*ret = mnl_attr_get_u32(a);
 	return 0;
 }
 
@@ -272,6 +367,69 @@ static bool read_sysctl_bool(const char *path)
 	return c != '0';
 }
 
+/* A sysctl holding a small number. Returns 0 or -errno (-EBADMSG: not a number). */
+static int read_sysctl_u8(const char *path, uint8_t *ret)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[16];
+	ssize_t n;
+	unsigned v = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return -errno;
+	if (n == 0 || buf[0] < '0' || buf[0] > '9')
+		return -EBADMSG;
+	for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) {
+		v = v * 10 + (unsigned)(buf[i] - '0');
+		if (v > 255)
+			v = 255; /* "more than any mode the model knows" */
+	}
+	*ret = (uint8_t)v;
+	return 0;
+}
+
+/*
+ * net.ipv4.conf.all: the devices' values come with the link dump (IFLA_INET_CONF), "all"
+ * has no device. A value not read is never taken as its default: IPv4 input decisions
+ * become unknown instead (inet_blind_spot). Keep in step with daemon/freshness.c.
+ */
+static int read_inet_all(struct pc_netif *ni)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+	    {"rp_filter", offsetof(struct pc_inet_conf, rp_filter)},
+	    {"accept_local", offsetof(struct pc_inet_conf, accept_local)},
+	    {"route_localnet", offsetof(struct pc_inet_conf, route_localnet)},
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		char path[96];
+		int r;
+
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/all/%s", keys[i].name);
+		r = read_sysctl_u8(path, (uint8_t *)&ni->inet_all + keys[i].off);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			if (asprintf(&ni->inet_blind_spot,
+				     "net.ipv4.conf.all.%s could not be read (%s): IPv4 input "
+				     "decisions (reverse-path filtering, local sources) are not "
+				     "modelled",
+				     keys[i].name, strerror(-r)) < 0) {
+				ni->inet_blind_spot = NULL;
+				return -ENOMEM;
+			}
+			return 0;
+		}
+	}
+	return 0;
+}
+
 static int routing_blind_spot(const struct rule_count *rc, char **ret)
 {
 	static const char *const fam[] = {"IPv4", "IPv6"};
@@ -403,7 +561,7 @@ static int read_once(struct pc_netif *ni)
 
 	ni->forwarding_v4 = read_sysctl_bool("/proc/sys/net/ipv4/ip_forward");
 	ni->forwarding_v6 = read_sysctl_bool("/proc/sys/net/ipv6/conf/all/forwarding");
-	return 0;
+	return read_inet_all(ni);
 }
 
 int pc_netif_read(struct pc_netif *ret)
@@ -432,6 +590,20 @@ const struct pc_link *pc_netif_link_by_index(const struct pc_netif *ni, uint32_t
 	return NULL;
 }
 
+struct pc_inet_conf pc_netif_inet_conf(const struct pc_netif *ni, const struct pc_link *link)
+{
+	const struct pc_inet_conf *a = &ni->inet_all;
+	struct pc_inet_conf d = {.forwarding = ni->forwarding_v4};
+
+	if (link && link->has_inet_conf)
+		d = link->inet;
+	/* Forwarding is the device's own value (IN_DEV_FORWARD); ip_forward sets them all. */
+	d.rp_filter = d.rp_filter > a->rp_filter ? d.rp_filter : a->rp_filter;
+	d.accept_local = d.accept_local || a->accept_local;
+	d.route_localnet = d.route_localnet || a->route_localnet;
+	return d;
+}
+
 bool pc_netif_has_family(const struct pc_netif *ni, uint32_t ifindex, int family)
 {
 	for (size_t i = 0; i < ni->n_addrs; i++)
@@ -456,5 +628,6 @@ void pc_netif_free(struct pc_netif *ni)
 	free(ni->addrs);
 	free(ni->routes);
 	free(ni->routing_blind_spot);
+	free(ni->inet_blind_spot);
 	*ni = (struct pc_netif){};
 }

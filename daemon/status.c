@@ -87,13 +87,15 @@ int pc_sources_read(const struct pc_status_options *opts, struct pc_sources *ret
 	return 0;
 }
 
-struct pc_analysis_input pc_sources_input(const struct pc_sources *src)
+struct pc_analysis_input pc_sources_input(const struct pc_status_options *opts,
+					  const struct pc_sources *src)
 {
 	return (struct pc_analysis_input){.listeners = &src->listeners,
 					  .netif = &src->netif,
 					  .fw = &src->fw,
 					  .nft = src->nft_ok ? &src->nft : NULL,
-					  .nft_error = src->nft_error};
+					  .nft_error = src->nft_error,
+					  .ignore_interfaces = opts->ignore_interfaces};
 }
 
 void pc_sources_clear(struct pc_sources *src)
@@ -121,7 +123,7 @@ int pc_status_collect_ex(const struct pc_status_options *opts, json_t **ret,
 	if (r < 0)
 		return r;
 	pc_freshness_of_ruleset(&src.nft, src.nft_ok, &fresh);
-	struct pc_analysis_input in = pc_sources_input(&src);
+	struct pc_analysis_input in = pc_sources_input(opts, &src);
 	in.progress = opts->progress;
 	in.progress_userdata = opts->progress_userdata;
 	r = pc_analysis_run(&in, &report);

@@ -82,6 +82,14 @@ static void analysis_progress(void *userdata)
 const struct pc_status_options status_options = {
     .dbus_timeout_ms = 2000, .dbus_budget_ms = 8000, .progress = analysis_progress};
 
+struct pc_status_options daemon_status_options(const struct daemon *d)
+{
+	struct pc_status_options o = status_options;
+
+	o.ignore_interfaces = d ? &d->config.ignore_interfaces : NULL;
+	return o;
+}
+
 void watch_firewalld(bool running, void *userdata)
 {
 	static const struct pc_strv none = {0};
@@ -183,12 +191,13 @@ struct status_run {
 /* In the child: the report and how long it stays true. */
 static int status_run_job(void *arg, json_t **ret)
 {
-	struct pc_status_options o = status_options;
+	struct pc_status_options o = daemon_status_options(the_daemon);
 	struct pc_freshness fresh;
 	json_t *report = NULL;
 	int r;
 
-	/* Only the main process may notify systemd (NotifyAccess=main). */
+	/* Only the main process may notify systemd (NotifyAccess=main). The child's copy of
+	 * the daemon's memory stays valid: the options still point into its config. */
 	the_daemon = NULL;
 	o.progress = NULL;
 	r = pc_status_collect_ex(&o, &report, &fresh);

@@ -135,6 +135,8 @@ void freshness_from_json(const json_t *j, struct pc_freshness *ret);
 extern struct daemon *the_daemon;
 /* D-Bus timeouts and the watchdog-feeding progress callback of every collection. */
 extern const struct pc_status_options status_options;
+/* status_options with the settings of @d's configuration (IgnoreInterfaces=). */
+struct pc_status_options daemon_status_options(const struct daemon *d);
 
 /* The watcher's callbacks (struct pc_watch_callbacks). */
 void watch_analyse(void *userdata);

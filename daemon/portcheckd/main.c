@@ -141,8 +141,10 @@ static void daemon_reload(struct daemon *d)
 		daemon_apply_config(d);
 		log_msg(LOG_INFO, "reloaded configuration%s%s", d->config_path ? " from " : "",
 			d->config_path ? d->config_path : "");
-		/* Ignore lists may have changed what counts as news. */
+		/* Ignore lists may have changed what counts as news, and IgnoreInterfaces=
+		 * the answers themselves: no kept answer survives. */
 		pc_exposure_track_clear(&d->track);
+		d->changes++;
 		if (d->watch)
 			pc_watch_request(d->watch);
 	}

@@ -93,9 +93,11 @@ static int explain_job(void *arg, json_t **ret)
 	json_t *result = NULL, *reply;
 	int r;
 
+	struct pc_status_options o = daemon_status_options(the_daemon);
+
 	/* Only the main process may notify systemd (NotifyAccess=main). */
 	the_daemon = NULL;
-	r = pc_explain_collect(&status_options, q, &result, &param, &error, &fresh);
+	r = pc_explain_collect(&o, q, &result, &param, &error, &fresh);
 	if (r == -EINVAL)
 		reply = pc_varlink_error_new(
 		    "io.portcheck.BadRequest",
@@ -199,7 +201,8 @@ static json_t *change_reply(const struct change_arg *a)
 			return pc_varlink_error_new(PC_VARLINK_ERROR_PERMISSION_DENIED, NULL);
 		}
 	}
-	r = pc_open_run(&status_options, &req, audit_change, (void *)&a->peer, &reply);
+	struct pc_status_options o = daemon_status_options(the_daemon);
+	r = pc_open_run(&o, &req, audit_change, (void *)&a->peer, &reply);
 	if (r < 0) {
 		log_msg(LOG_WARNING, "%s: %s", a->open ? "Open" : "Close", strerror(-r));
 		return NULL;

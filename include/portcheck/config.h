@@ -35,7 +35,8 @@ struct pc_config {
 	struct pc_port_range *ignore_ports;
 	size_t n_ignore_ports;
 	struct pc_strv ignore_processes;
-	struct pc_strv ignore_units; /* fnmatch(3) patterns */
+	struct pc_strv ignore_units;	  /* fnmatch(3) patterns */
+	struct pc_strv ignore_interfaces; /* fnmatch(3) patterns over interface names */
 	/* [Check] */
 	char *textfile_path; /* NULL: none */
 };

@@ -13,12 +13,28 @@
 /* An interface name, sanitised (strsan.h): any bytes but '/', ':', space and NUL. */
 #define PC_IFNAME_SIZE PC_STRSAN_SIZE(IF_NAMESIZE - 1)
 
+/* The IPv4 sysctls of net.ipv4.conf.DEV (or .all) the input path depends on. */
+struct pc_inet_conf {
+	uint8_t forwarding;	/* IP forwarding from this device */
+	uint8_t rp_filter;	/* 0 off, 1 strict, 2 loose */
+	uint8_t accept_local;	/* sources that are local addresses pass fib_validate_source */
+	uint8_t route_localnet; /* 127.0.0.0/8 is routable on this device */
+};
+
 struct pc_link {
 	uint32_t ifindex;
 	char name[PC_IFNAME_SIZE]; /* sanitised: for reports, logs and lookups by name */
 	char kname[IF_NAMESIZE];   /* the kernel's bytes: what nftables' meta iifname compares */
 	bool up;		   /* IFF_UP */
 	bool loopback;		   /* IFF_LOOPBACK */
+	uint16_t type;		   /* ARPHRD_* (ifi_type); 0 in hand-built models: derived */
+	uint32_t group;		   /* IFLA_GROUP: meta iifgroup / oifgroup */
+	uint32_t master;	   /* IFLA_MASTER: the bridge, bond or VRF it is enslaved to */
+	/* IFLA_INFO_KIND, the kernel's bytes ("veth", "vrf", ...): meta iifkind. Empty when
+	 * the device has no rtnl_link_ops (a physical NIC, lo): the kernel's meta breaks. */
+	char kind[IF_NAMESIZE];
+	bool has_inet_conf;	  /* IFLA_INET_CONF was in the dump: inet is valid */
+	struct pc_inet_conf inet; /* net.ipv4.conf.DEV.* */
 };
 
 struct pc_ifaddr {
@@ -46,6 +62,12 @@ struct pc_netif {
 	size_t n_routes;
 	bool forwarding_v4; /* net.ipv4.ip_forward */
 	bool forwarding_v6; /* net.ipv6.conf.all.forwarding */
+	/* net.ipv4.conf.all.*: the kernel takes the maximum (rp_filter) or the OR (the
+	 * others) of all and the device. Zero in hand-built models. */
+	struct pc_inet_conf inet_all;
+	/* Why IPv4 input decisions cannot be modelled (a sysctl could not be read); NULL if
+	 * they can. */
+	char *inet_blind_spot;
 	/* Policy routing beyond the default rules makes route lookups inexact; NULL if none. */
 	char *routing_blind_spot;
 };
@@ -67,6 +89,9 @@ int pc_rtnl_rule_is_default(const struct nlmsghdr *nlh);
 int pc_netif_read(struct pc_netif *ret);
 
 const struct pc_link *pc_netif_link_by_index(const struct pc_netif *ni, uint32_t ifindex);
+/* The effective net.ipv4.conf value for @link: rp_filter the maximum of all and the device,
+ * the others all OR device (IN_DEV_MAXCONF / IN_DEV_ORCONF). */
+struct pc_inet_conf pc_netif_inet_conf(const struct pc_netif *ni, const struct pc_link *link);
 /* True when @ifindex has an address of @family. */
 bool pc_netif_has_family(const struct pc_netif *ni, uint32_t ifindex, int family);
 /* True when @ifindex carries the address @a. */

@@ -73,7 +73,7 @@ struct pc_nft_result {
 	char unknown_reason[256]; /* set when verdict is UNKNOWN */
 	/* Why, when no rule decided: the routing decision ("no route to 198.51.100.7: ICMP net
 	 * unreachable", "... IPv4 forwarding is off: dropped"), a martian address. */
-	char note[128];
+	char note[256];
 	struct pc_trace_entry *trace; /* only when asked for */
 	size_t n_trace;
 };

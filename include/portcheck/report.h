@@ -50,6 +50,10 @@ struct pc_path {
 	enum pc_verdict fw_verdict; /* what firewalld's zone alone would do; UNKNOWN if none */
 	bool disagrees;		    /* firewalld's zone and the kernel's verdict differ */
 	char *reason;		    /* one sentence: why this verdict */
+	/* No client on this interface uses these sources: the route back to them leaves
+	 * through another interface, or there is none. Not counted in the exposure. */
+	bool spoofed;
+	bool ignored; /* the interface is in [Findings] IgnoreInterfaces=: not counted */
 };
 
 struct pc_fix {
@@ -63,6 +67,9 @@ struct pc_listener_report {
 	struct pc_listener listener; /* copy; unit is owned by the report */
 	unsigned families;	     /* bit 0: IPv4 accepted, bit 1: IPv6 accepted */
 	enum pc_exposure exposure;
+	/* Clients reach it only through interfaces of IgnoreInterfaces=: the exposure is
+	 * theirs, and no finding. */
+	bool ignored;
 	struct pc_path *paths;
 	size_t n_paths;
 	struct pc_fix fix; /* command NULL when nothing to fix */
@@ -91,6 +98,8 @@ struct pc_analysis_input {
 	const struct pc_firewalld *fw;
 	const struct pc_nft_ruleset *nft;
 	const char *nft_error; /* why nft is NULL */
+	/* [Findings] IgnoreInterfaces=: globs over interface names; NULL for none. */
+	const struct pc_strv *ignore_interfaces;
 	/* If set, called after each listener: a long analysis is progress, not a hang (the
 	 * daemon keeps its systemd watchdog fed from here). */
 	void (*progress)(void *userdata);

@@ -12,3 +12,18 @@
  * -ENOENT when no route with an interface matches (none, unreachable, multipath).
  */
 int pc_route_oif(const struct pc_netif *ni, const struct pc_addr *dst, uint32_t *ret_oif);
+
+/* Where the route from this host back to a source leaves. */
+enum pc_route_back {
+	PC_ROUTE_BACK_VIA,	 /* through the interface asked about */
+	PC_ROUTE_BACK_ELSEWHERE, /* through another interface, or no route back at all */
+	PC_ROUTE_BACK_UNKNOWN,	 /* policy routing or several next hops: not modelled */
+};
+
+/*
+ * Whether the route back to @src leaves through @ifindex: what strict reverse-path
+ * filtering asks, and what makes @src a source a client on that interface can really use.
+ * An IPv6 link-local source is answered on the link it came from.
+ */
+enum pc_route_back pc_route_back(const struct pc_netif *ni, const struct pc_addr *src,
+				 uint32_t ifindex);

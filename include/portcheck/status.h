@@ -20,6 +20,8 @@ struct pc_status_options {
 	/* Passed to the analysis (struct pc_analysis_input): called after each listener. */
 	void (*progress)(void *userdata);
 	void *progress_userdata;
+	/* [Findings] IgnoreInterfaces= for the analysis; NULL for none. */
+	const struct pc_strv *ignore_interfaces;
 };
 
 /*
@@ -56,8 +58,9 @@ struct pc_sources {
  * interfaces could not be read.
  */
 int pc_sources_read(const struct pc_status_options *opts, struct pc_sources *ret);
-/* The analysis input over @src (valid while @src lives). */
-struct pc_analysis_input pc_sources_input(const struct pc_sources *src);
+/* The analysis input over @src with @opts' settings (valid while both live). */
+struct pc_analysis_input pc_sources_input(const struct pc_status_options *opts,
+					  const struct pc_sources *src);
 void pc_sources_clear(struct pc_sources *src);
 
 /* The parameters of io.portcheck.Explain, validated. */

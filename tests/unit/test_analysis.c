@@ -290,6 +290,26 @@ static const struct pc_listener_report *run(struct fixture *f)
 /* --- tests ------------------------------------------------------------------------------ */
 
 /* The eth0 IPv4 path whose source range holds @src. */
+/* Paths of real clients (not spoofed): the ones the exposure counts. */
+static size_t n_real(const struct pc_listener_report *lr)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < lr->n_paths; i++)
+		n += !lr->paths[i].spoofed;
+	return n;
+}
+
+/* The @k-th path of real clients. */
+static const struct pc_path *real_path(const struct pc_listener_report *lr, size_t k)
+{
+	for (size_t i = 0; i < lr->n_paths; i++)
+		if (!lr->paths[i].spoofed && k-- == 0)
+			return &lr->paths[i];
+	fail_msg("no real path %zu", k);
+	return NULL;
+}
+
 static const struct pc_path *path_for(const struct pc_listener_report *lr, const char *ifname,
 				      const char *src)
 {
@@ -330,22 +350,34 @@ static void test_incident(void **state)
 	listen_on(f, mk_listener(IPPROTO_TCP, "127.0.0.1", 5432, false));
 	r = run(f);
 
-	/* 22: eth0 v4 + eth1 v4 (0.0.0.0 is IPv4 only), accepted by the zone's rule. */
+	/* 22: eth0 v4 + eth1 v4 (0.0.0.0 is IPv4 only), accepted by the zone's rule. Each
+	 * interface also has a path of spoofed sources: eth1's network arriving on eth0, and
+	 * on eth1 everything the default route (via eth0) answers. */
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_OPEN);
-	assert_int_equal(r[0].n_paths, 2);
-	p = &r[0].paths[0];
-	assert_string_equal(p->source, "any");
+	assert_int_equal(r[0].n_paths, 4);
+	assert_int_equal(n_real(&r[0]), 2);
+	p = real_path(&r[0], 0);
+	assert_string_equal(p->interface, "eth0");
 	assert_int_equal(p->verdict, PC_VERDICT_ACCEPT);
 	assert_string_equal(p->allowed_by, "service ssh");
 	assert_string_equal(p->rule.chain, "filter_IN_public");
 	assert_string_equal(p->rule.text, "tcp dport 22 accept");
 	assert_false(p->disagrees);
+	assert_null(strstr(p->source, "198.51.100.0/24"));
+	p = path_for(&r[0], "eth0", "198.51.100.9");
+	assert_true(p->spoofed);
+	/* eth1's network but its own address (no client has that one) */
+	assert_string_equal(p->source, "198.51.100.0/32,198.51.100.2/31,198.51.100.4/30,"
+				       "198.51.100.8/29,198.51.100.16/28,198.51.100.32/27,"
+				       "198.51.100.64/26,198.51.100.128/25");
+	assert_false(path_for(&r[0], "eth1", "198.51.100.9")->spoofed);
+	assert_true(path_for(&r[0], "eth1", "192.0.2.9")->spoofed);
 	assert_null(r[0].fix.command);
 
 	/* 80: dual stack: eth0 v4, eth0 v6, eth1 v4; the zone's target rejects each. */
 	assert_int_equal(r[1].exposure, PC_EXPOSURE_BLOCKED);
 	assert_int_equal(r[1].families, PC_FAMILY_IPV4 | PC_FAMILY_IPV6);
-	assert_int_equal(r[1].n_paths, 3);
+	assert_int_equal(n_real(&r[1]), 3);
 	for (size_t i = 0; i < r[1].n_paths; i++) {
 		p = &r[1].paths[i];
 		assert_int_equal(p->verdict, PC_VERDICT_REJECT);
@@ -392,9 +424,10 @@ static void test_runtime_only(void **state)
 	fw_allow(&f->rs, "public", 8005);
 	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 8005, false));
 	r = run(f);
-	/* Bound to eth0's address: only eth0 reaches it. */
-	assert_int_equal(r[0].n_paths, 1);
-	assert_string_equal(r[0].paths[0].interface, "eth0");
+	/* Bound to eth0's address, reached through eth1 too: Linux is a weak host. */
+	assert_int_equal(n_real(&r[0]), 2);
+	assert_string_equal(real_path(&r[0], 0)->interface, "eth0");
+	assert_string_equal(real_path(&r[0], 1)->interface, "eth1");
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_OPEN);
 	assert_string_equal(r[0].paths[0].allowed_by, "port 8000-8010/tcp");
 	assert_true(r[0].paths[0].runtime_only);
@@ -421,7 +454,7 @@ static void test_drop_zone_on_interface(void **state)
 	c->rules[0] = tmp;
 	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
 	r = run(f);
-	assert_int_equal(r[0].n_paths, 2);
+	assert_int_equal(n_real(&r[0]), 2);
 	assert_int_equal(path_for(&r[0], "eth0", "192.0.2.9")->verdict, PC_VERDICT_ACCEPT);
 	assert_string_equal(path_for(&r[0], "eth1", "198.51.100.9")->zone, "drop");
 	assert_int_equal(path_for(&r[0], "eth1", "198.51.100.9")->verdict, PC_VERDICT_DROP);
@@ -439,13 +472,15 @@ static void test_source_zone_splits_sources(void **state)
 	fw_source_zone(&f->rs, "203.0.113.0/24", "trusted");
 	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 80, false));
 	r = run(f);
-	assert_int_equal(r[0].n_paths, 2);
+	/* eth0: the trusted source and the rest; eth1 (weak host): its own network. */
+	assert_int_equal(n_real(&r[0]), 3);
 	p = path_for(&r[0], "eth0", "203.0.113.77");
 	assert_string_equal(p->source, "203.0.113.0/24");
 	assert_string_equal(p->zone, "trusted");
 	assert_int_equal(p->verdict, PC_VERDICT_ACCEPT);
 	assert_string_equal(p->rule.text, "accept");
-	p = path_for(&r[0], "eth0", "198.51.100.7");
+	p = path_for(&r[0], "eth0", "198.18.0.7");
+	assert_false(p->spoofed);
 	assert_string_equal(p->zone, "public");
 	assert_int_equal(p->verdict, PC_VERDICT_REJECT);
 	/* The rest of the IPv4 space, exactly: 24 prefixes around 203.0.113.0/24. */
@@ -563,8 +598,10 @@ static void test_v6only_and_bound_device(void **state)
 	assert_int_equal(r[0].families, PC_FAMILY_IPV6);
 	assert_int_equal(r[0].n_paths, 1); /* eth1 has no IPv6 */
 	assert_int_equal(r[0].paths[0].family, AF_INET6);
-	assert_int_equal(r[1].n_paths, 1);
-	assert_string_equal(r[1].paths[0].interface, "eth1");
+	assert_int_equal(n_real(&r[1]), 1);
+	assert_string_equal(real_path(&r[1], 0)->interface, "eth1");
+	for (size_t i = 0; i < r[1].n_paths; i++)
+		assert_string_equal(r[1].paths[i].interface, "eth1");
 }
 
 static void test_without_ruleset_never_guesses(void **state)
@@ -647,7 +684,7 @@ static void test_huge_source_set_is_unknown(void **state)
 	nb_drop(rule);
 	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
 	r = run(f);
-	assert_int_equal(r[0].n_paths, 1);
+	assert_int_equal(r[0].n_paths, 2); /* eth0, and eth1 (weak host) */
 	assert_int_equal(r[0].paths[0].verdict, PC_VERDICT_UNKNOWN);
 	assert_non_null(strstr(r[0].paths[0].reason, "more than the 8192"));
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_UNKNOWN);
