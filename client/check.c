@@ -69,10 +69,14 @@ static void item_init(struct item *it, const json_t *l, size_t index)
 	it->index = index;
 }
 
+/* Ignored by the configuration's ports, processes and units, or by the daemon: its
+ * clients are all on interfaces of IgnoreInterfaces=. */
 static bool item_ignored(const struct item *it, const struct pc_config *cfg)
 {
 	const json_t *process = json_object_get(it->l, "process");
 
+	if (json_is_true(json_object_get(it->l, "ignored")))
+		return true;
 	return cfg && pc_config_ignores(cfg, it->proto, it->port, str(process, "name"),
 					str(process, "unit"));
 }

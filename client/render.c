@@ -192,30 +192,54 @@ static char *path_why(const json_t *path, const char *port)
 	return zone ? fmt_clean("%s: %s", zone, why) : clean(why);
 }
 
-/* The path the listener's line speaks for: the first that does not plainly accept (the one
- * the fix is about), else the first. */
-static const json_t *main_path(const json_t *paths)
+/* Whether @p is a path of the clients the exposure counts: not spoofed sources, and not
+ * an ignored interface unless the listener itself is ignored (all its clients are there). */
+static bool path_counts(const json_t *l, const json_t *p)
 {
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(paths, i,
-			   p) if (!str_eq(str(p, "verdict"), "accept") ||
-				  json_is_true(json_object_get(p, "runtime_only"))) return p;
-	return json_array_get(paths, 0);
+	if (json_is_true(json_object_get(p, "spoofed")))
+		return false;
+	return !json_is_true(json_object_get(p, "ignored")) ||
+	       json_is_true(json_object_get(l, "ignored"));
 }
 
-/* Whether the paths differ in verdict or zone, so that one line cannot speak for all. */
-static bool paths_disagree(const json_t *paths)
+/* The path the listener's line speaks for: the first counted one that does not plainly
+ * accept (the one the fix is about), else the first counted, else the first. */
+static const json_t *main_path(const json_t *l, const json_t *paths)
 {
-	const json_t *first = json_array_get(paths, 0);
+	const json_t *first = NULL;
 	size_t i;
 	json_t *p;
 
 	json_array_foreach(paths, i, p)
 	{
-		const char *z0 = str(first, "zone"), *z = str(p, "zone");
+		if (!path_counts(l, p))
+			continue;
+		if (!str_eq(str(p, "verdict"), "accept") ||
+		    json_is_true(json_object_get(p, "runtime_only")))
+			return p;
+		if (!first)
+			first = p;
+	}
+	return first ?: json_array_get(paths, 0);
+}
 
+/* Whether the counted paths differ in verdict or zone, so that one line cannot speak for
+ * all. */
+static bool paths_disagree(const json_t *l, const json_t *paths)
+{
+	const json_t *first = NULL;
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(paths, i, p)
+	{
+		const char *z0, *z = str(p, "zone");
+
+		if (!path_counts(l, p))
+			continue;
+		if (!first)
+			first = p;
+		z0 = str(first, "zone");
 		if (!str_eq(str(p, "verdict"), str(first, "verdict")) || !z0 != !z ||
 		    (z && !str_eq(z, z0)))
 			return true;
@@ -237,7 +261,7 @@ static size_t count_cidrs(const char *source)
  * an interface and family reads "any other source" (it is the rest of the space around
  * the others), and other long lists show their first CIDRs and a count.
  */
-static char *source_text(const json_t *paths, const json_t *p)
+static char *source_text(const json_t *l, const json_t *paths, const json_t *p)
 {
 	const char *source = str(p, "source"), *ifname = str(p, "interface");
 	const char *family = str(p, "family");
@@ -251,7 +275,7 @@ static char *source_text(const json_t *paths, const json_t *p)
 	json_array_foreach(paths, i, q)
 	{
 		const char *qs = str(q, "source");
-		if (q == p || !qs || !str_eq(str(q, "interface"), ifname) ||
+		if (q == p || !qs || !path_counts(l, q) || !str_eq(str(q, "interface"), ifname) ||
 		    !str_eq(str(q, "family"), family))
 			continue;
 		siblings++;
@@ -269,14 +293,17 @@ static char *source_text(const json_t *paths, const json_t *p)
 	return strdup(source);
 }
 
-/* One indented line per distinct (interface, family, source, verdict). */
-static int add_details(struct row *row, const json_t *paths, const char *port)
+/* One indented line per distinct (interface, family, source, verdict) of the counted
+ * paths; the others (spoofed sources, ignored interfaces) are in --json. */
+static int add_details(struct row *row, const json_t *l, const json_t *paths, const char *port)
 {
 	size_t i;
 	json_t *p;
 
 	json_array_foreach(paths, i, p)
 	{
+		if (!path_counts(l, p))
+			continue;
 		_cleanup_free_ char *key = NULL, *why = NULL, *line = NULL;
 		const char *ifname = str(p, "interface"), *family = str(p, "family");
 		const char *source = str(p, "source"), *verdict = str(p, "verdict");
@@ -289,7 +316,7 @@ static int add_details(struct row *row, const json_t *paths, const char *port)
 		/* Details are few (interfaces x families x source ranges): linear is fine. */
 		if (pc_strv_contains(&row->detail_keys, key))
 			continue;
-		_cleanup_free_ char *from = source_text(paths, p);
+		_cleanup_free_ char *from = source_text(l, paths, p);
 
 		why = path_why(p, port);
 		if (!why || !from)
@@ -305,7 +332,7 @@ static int add_details(struct row *row, const json_t *paths, const char *port)
 static int build_row(const json_t *l, struct row *row)
 {
 	const json_t *paths = json_object_get(l, "paths");
-	const json_t *p = main_path(paths);
+	const json_t *p = main_path(l, paths);
 	const char *exposure = str(l, "exposure");
 
 	row->cell[COL_PORT] = port_text(l);
@@ -313,7 +340,10 @@ static int build_row(const json_t *l, struct row *row)
 	row->cell[COL_PROCESS] = process_text(l);
 	row->cell[COL_EXPOSURE] = clean(exposure);
 	row->colour = exposure_colour(exposure);
-	if (p) {
+	if (str_eq(exposure, "local-only") && p) {
+		row->cell[COL_WHY] = strdup("no client on the network reaches it: only sources "
+					    "with no route back through the interface");
+	} else if (p) {
 		row->cell[COL_WHY] = path_why(p, row->cell[COL_PORT] ?: "?");
 	} else if (str_eq(exposure, "local-only")) {
 		row->cell[COL_WHY] = strdup("bound to loopback");
@@ -332,8 +362,8 @@ static int build_row(const json_t *l, struct row *row)
 		if (!row->cell[i])
 			return -ENOMEM;
 
-	if (json_array_size(paths) > 1 && (str_eq(exposure, "partial") || paths_disagree(paths)))
-		return add_details(row, paths, row->cell[COL_PORT]);
+	if (json_array_size(paths) > 1 && (str_eq(exposure, "partial") || paths_disagree(l, paths)))
+		return add_details(row, l, paths, row->cell[COL_PORT]);
 	return 0;
 }
 
@@ -539,6 +569,10 @@ int pc_render_explain(FILE *f, const json_t *path, bool colour)
 		_cleanup_free_ char *why = clean(str(path, "reason") ?: "?");
 		fprintf(f, "why:          %s\n", why ?: "?");
 	}
+	if (json_is_true(json_object_get(path, "spoofed")))
+		fputs("spoofed:      no client on this interface uses this source: the route "
+		      "back to it leaves through another interface, or there is none\n",
+		      f);
 	if (!json_is_array(trace) || json_array_size(trace) == 0)
 		return ferror(f) ? -EIO : 0;
 	fputs("\nthe rules it met, in order:\n", f);

@@ -320,6 +320,9 @@ int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
 		change = classify(prev, exposure);
 		if (change < 0)
 			continue;
+		/* The daemon marks a listener whose clients are all on ignored interfaces. */
+		if (json_is_true(json_object_get(l, "ignored")))
+			continue;
 		if (cfg &&
 		    pc_config_ignores(cfg, str_or(l, "protocol", ""),
 				      (unsigned)json_integer_value(json_object_get(l, "port")),
