@@ -267,9 +267,14 @@ enum pc_route_back pc_route_back(const struct pc_netif *ni, const struct pc_addr
 
 	if (ni->routing_blind_spot)
 		return PC_ROUTE_BACK_UNKNOWN;
-	if (src->family == AF_INET6 && (vm_ipv6_addr_type(src) & VM_V6_LINKLOCAL))
-		return PC_ROUTE_BACK_VIA;
 	vm_net_init(&net, ni);
+	/* A link-local source is answered on the link it came from, if that link has the
+	 * link-local route (fe80::/64, unless addrgenmode none removed it). */
+	if (src->family == AF_INET6 && (vm_ipv6_addr_type(src) & VM_V6_LINKLOCAL)) {
+		vm_fib_lookup(&net, src, ifindex, &rt);
+		return rt.found && rt.type == RTN_UNICAST ? PC_ROUTE_BACK_VIA
+							  : PC_ROUTE_BACK_ELSEWHERE;
+	}
 	vm_fib_lookup(&net, src, 0, &rt);
 	if (!rt.found || rt.type != RTN_UNICAST)
 		return PC_ROUTE_BACK_ELSEWHERE;

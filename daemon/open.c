@@ -109,18 +109,40 @@ static json_t *error_reply(const char *error, json_t *params)
 	return pc_varlink_error_new(error, params);
 }
 
-/* The deciding reason of a listener that is not open: its first path that is not accepted. */
+/* @source cut to its first three CIDRs and a count: a reason is one line. */
+static void source_words(const char *source, char *buf, size_t size)
+{
+	const char *cut = source;
+	size_t n = 1;
+
+	for (const char *c = source; *c; c++)
+		n += *c == ',';
+	for (int k = 0; k < 3 && cut && n > 3; k++)
+		cut = strchr(cut, ',') + 1;
+	if (n > 3)
+		snprintf(buf, size, "%.*s (%zu more)", (int)(cut - source - 1), source, n - 3);
+	else
+		snprintf(buf, size, "%s", source);
+}
+
+/* The deciding reason of a listener that is not open: its first path of real clients (not
+ * spoofed, not ignored: what the exposure counts) that is not accepted. */
 static const char *listener_reason(const struct pc_listener_report *l, char *buf, size_t size)
 {
 	for (size_t i = 0; i < l->n_paths; i++) {
 		const struct pc_path *p = &l->paths[i];
+		const char *source = p->source ? p->source : "any";
+		char from[256] = "";
 
-		if (p->verdict == PC_VERDICT_ACCEPT && !p->forwarded_to)
+		if ((p->verdict == PC_VERDICT_ACCEPT && !p->forwarded_to) || p->spoofed ||
+		    (p->ignored && !l->ignored))
 			continue;
-		snprintf(buf, size, "on %s (%s%s%s): %s", p->interface,
-			 p->family == AF_INET6 ? "ipv6" : "ipv4",
-			 strcmp(p->source ? p->source : "any", "any") ? ", from " : "",
-			 strcmp(p->source ? p->source : "any", "any") ? p->source : "",
+		if (strcmp(source, "any") != 0) {
+			memcpy(from, ", from ", 8);
+			source_words(source, from + 7, sizeof(from) - 7);
+		}
+		snprintf(buf, size, "on %s (%s%s): %s", p->interface,
+			 p->family == AF_INET6 ? "ipv6" : "ipv4", from,
 			 p->reason ? p->reason : pc_verdict_to_string(p->verdict));
 		return buf;
 	}

@@ -23,7 +23,7 @@ enum pc_route_back {
 /*
  * Whether the route back to @src leaves through @ifindex: what strict reverse-path
  * filtering asks, and what makes @src a source a client on that interface can really use.
- * An IPv6 link-local source is answered on the link it came from.
+ * An IPv6 link-local source is answered on the link it came from, if it has the route.
  */
 enum pc_route_back pc_route_back(const struct pc_netif *ni, const struct pc_addr *src,
 				 uint32_t ifindex);

@@ -239,6 +239,7 @@ struct fixture {
 	bool no_ruleset; /* analyse as if nftables could not be read */
 	struct pc_listener_set ls;
 	struct pc_report report;
+	struct pc_strv ignore; /* IgnoreInterfaces= */
 };
 
 static int setup(void **state)
@@ -260,6 +261,7 @@ static int teardown(void **state)
 	pc_firewalld_clear(&f->fw);
 	pc_nft_ruleset_clear(&f->rs);
 	pc_netif_free(&f->ni);
+	pc_strv_clear(&f->ignore);
 	free(f->ls.items);
 	free(f);
 	return 0;
@@ -280,7 +282,8 @@ static const struct pc_listener_report *run(struct fixture *f)
 				       .netif = &f->ni,
 				       .fw = &f->fw,
 				       .nft = f->no_ruleset ? NULL : &f->rs,
-				       .nft_error = "test: not read"};
+				       .nft_error = "test: not read",
+				       .ignore_interfaces = &f->ignore};
 
 	assert_int_equal(pc_analysis_run(&in, &f->report), 0);
 	assert_int_equal(f->report.n_listeners, f->ls.n);
@@ -435,14 +438,12 @@ static void test_runtime_only(void **state)
 	assert_string_equal(r[0].fix.command, "portcheck open 8005/tcp --zone public --permanent");
 }
 
-static void test_drop_zone_on_interface(void **state)
+/* firewalld: eth1 in zone drop (by its "eth+" wildcard), eth0 in public. */
+static void drop_zone_on_eth1(struct fixture *f)
 {
-	struct fixture *f = *state;
-	const struct pc_listener_report *r;
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *rule, tmp;
 
-	/* firewalld: eth1 in zone drop (by its "eth+" wildcard), eth0 in public. */
 	pc_strv_push(&zone(&f->fw.runtime, "public")->interfaces, "eth0");
 	pc_strv_push(&zone(&f->fw.runtime, "drop")->interfaces, "eth+");
 	c = (struct pc_nft_chain *)pc_nft_chain_find(fw_table(&f->rs), "filter_INPUT_ZONES");
@@ -452,6 +453,14 @@ static void test_drop_zone_on_interface(void **state)
 	tmp = c->rules[c->n_rules - 1];
 	memmove(&c->rules[1], &c->rules[0], (c->n_rules - 1) * sizeof(tmp));
 	c->rules[0] = tmp;
+}
+
+static void test_drop_zone_on_interface(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+
+	drop_zone_on_eth1(f);
 	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
 	r = run(f);
 	assert_int_equal(n_real(&r[0]), 2);
@@ -460,6 +469,84 @@ static void test_drop_zone_on_interface(void **state)
 	assert_int_equal(path_for(&r[0], "eth1", "198.51.100.9")->verdict, PC_VERDICT_DROP);
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
 	assert_string_equal(r[0].fix.command, "portcheck open ssh --zone drop --permanent");
+}
+
+/* IgnoreInterfaces=: eth1's drop no longer makes 22 partial; with every interface ignored
+ * the listener is ignored and its exposure is theirs. */
+static void test_ignore_interfaces(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+
+	drop_zone_on_eth1(f);
+	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
+	assert_int_equal(pc_strv_push(&f->ignore, "eth1"), 0);
+	r = run(f);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_OPEN);
+	assert_false(r[0].ignored);
+	assert_true(path_for(&r[0], "eth1", "198.51.100.9")->ignored);
+	assert_false(path_for(&r[0], "eth0", "192.0.2.9")->ignored);
+	assert_null(r[0].fix.command); /* the fix was about eth1 */
+
+	pc_strv_clear(&f->ignore);
+	assert_int_equal(pc_strv_push(&f->ignore, "eth[0-9]"), 0);
+	r = run(f);
+	assert_true(r[0].ignored);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
+}
+
+/* route_localnet on eth1: a socket on 127.0.0.1 is reached from eth1's network
+ * (CVE-2020-8558's kube-proxy hosts); without it, it is local-only. */
+static void test_loopback_listener_and_route_localnet(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_link *eth1 = (struct pc_link *)pc_netif_link_by_index(&f->ni, 3);
+
+	listen_on(f, mk_listener(IPPROTO_TCP, "127.0.0.1", 5432, false));
+	r = run(f);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_LOCAL_ONLY);
+	assert_int_equal(r[0].n_paths, 0);
+	eth1->has_inet_conf = true;
+	eth1->inet.route_localnet = 1;
+	r = run(f);
+	assert_int_equal(n_real(&r[0]), 1);
+	assert_string_equal(real_path(&r[0], 0)->interface, "eth1");
+	assert_int_equal(real_path(&r[0], 0)->verdict, PC_VERDICT_REJECT);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_BLOCKED);
+}
+
+/* No IPv6 default route and firewalld's IPv6 rpfilter: the sources it drops have no route
+ * back, so they are spoofed, and the listener is open for every real client. */
+static void test_rpfilter_drops_are_not_exposure(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_nft_table *t = fw_table(&f->rs);
+	struct pc_nft_chain *c =
+	    nb_base_chain(t, "filter_PREROUTING", "filter", NF_INET_PRE_ROUTING, -290, NF_ACCEPT);
+	struct pc_nft_rule *rule =
+	    nb_rule(c, "meta nfproto ipv6 fib saddr . mark . iif oif missing drop");
+	size_t k = 0;
+
+	nb_nfproto(rule, NFPROTO_IPV6);
+	nb_fib(rule, NFTA_FIB_F_SADDR | NFTA_FIB_F_MARK | NFTA_FIB_F_IIF | NFTA_FIB_F_PRESENT,
+	       NFT_FIB_RESULT_OIF, NFT_REG_1);
+	nb_cmp_u8(rule, NFT_CMP_EQ, NFT_REG_1, 0);
+	nb_drop(rule);
+	for (size_t i = 0; i < f->ni.n_routes; i++) /* the IPv6 default route goes */
+		if (!(f->ni.routes[i].family == AF_INET6 && f->ni.routes[i].dst.len == 0))
+			f->ni.routes[k++] = f->ni.routes[i];
+	f->ni.n_routes = k;
+	fw_allow(&f->rs, "public", 80);
+	listen_on(f, mk_listener(IPPROTO_TCP, "::", 80, true));
+	r = run(f);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_OPEN);
+	assert_int_equal(path_for(&r[0], "eth0", "2001:db8:1::9")->verdict, PC_VERDICT_ACCEPT);
+	assert_false(path_for(&r[0], "eth0", "2001:db8:1::9")->spoofed);
+	assert_int_equal(path_for(&r[0], "eth0", "2001:db8:99::9")->verdict, PC_VERDICT_DROP);
+	assert_true(path_for(&r[0], "eth0", "2001:db8:99::9")->spoofed);
+	assert_null(r[0].fix.command);
 }
 
 static void test_source_zone_splits_sources(void **state)
@@ -731,6 +818,9 @@ int main(void)
 	    T(test_fix_names_port_without_exact_service),
 	    T(test_runtime_only),
 	    T(test_drop_zone_on_interface),
+	    T(test_ignore_interfaces),
+	    T(test_loopback_listener_and_route_localnet),
+	    T(test_rpfilter_drops_are_not_exposure),
 	    T(test_source_zone_splits_sources),
 	    T(test_dnat_is_forwarded_not_disagreement),
 	    T(test_other_table_disagrees_with_firewalld),

@@ -64,6 +64,7 @@ static void test_parse_good(void **state)
 					      "IgnorePorts=5353/udp\n"
 					      "IgnoreProcesses=avahi-daemon\n"
 					      "IgnoreUnits=docker-*.scope\n"
+					      "IgnoreInterfaces=veth* docker0\n"
 					      "[Check]\n"
 					      "TextfilePath=/var/lib/x/portcheck.prom",
 					      &err),
@@ -73,6 +74,8 @@ static void test_parse_good(void **state)
 	assert_int_equal(cfg.rescan_interval_sec, 5);
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
 	assert_string_equal(cfg.textfile_path, "/var/lib/x/portcheck.prom");
+	assert_int_equal(cfg.ignore_interfaces.n, 2);
+	assert_string_equal(cfg.ignore_interfaces.v[1], "docker0");
 	assert_int_equal(cfg.n_ignore_ports, 3);
 	assert_true(pc_config_ignores(&cfg, "udp", 53, NULL, NULL));
 	assert_true(pc_config_ignores(&cfg, "tcp", 53, NULL, NULL));
@@ -116,6 +119,10 @@ static void test_parse_bad(void **state)
 	parse_bad("[Findings]\nIgnorePorts=90-80\n", "'90-80' is not PORT");
 	parse_bad("[Findings]\nIgnorePorts=80 x\n", "'x' is not PORT");
 	parse_bad("[Findings]\nIgnoreProcesses=a-very-long-process-name\n", "15 characters");
+	parse_bad("[Findings]\nIgnoreInterfaces=veth-"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxx\n",
+		  "longer than 64");
 	parse_bad("[Check]\nTextfilePath=relative.prom\n", "absolute path");
 	parse_bad("[Check]\nFoo=1\n", "unknown key 'Foo' in [Check]");
 	parse_bad("[Daemon]\nReadGroup=a\\\n", "line continuation");
