@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <setjmp.h>
@@ -389,6 +390,109 @@ static void test_live(void **state)
 	pc_netif_free(&ni);
 }
 
+/* The host model's link attributes, from tests/unit/data/record-rtnl-hostmodel.sh's dump:
+ * groups, kinds, the master, the device's IPv4 sysctls (IFLA_INET_CONF) and ifi_type. */
+static void test_hostmodel_attributes(void **state)
+{
+	const struct pc_link *hm0 = NULL, *hm1 = NULL, *blue = NULL, *lo = NULL;
+	struct pc_link links[8];
+	struct nl_replay rp;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(nl_replay_load("rtnl_link_hostmodel.bin", &rp), 0);
+	assert_true(rp.n <= ELEMENTSOF(links));
+	for (size_t i = 0; i < rp.n; i++) {
+		assert_int_equal(pc_rtnl_parse_link(rp.msgs[i], &links[n]), 0);
+		n++;
+	}
+	nl_replay_free(&rp);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(links[i].kname, "hm0") == 0)
+			hm0 = &links[i];
+		else if (strcmp(links[i].kname, "hm1") == 0)
+			hm1 = &links[i];
+		else if (strcmp(links[i].kname, "blue") == 0)
+			blue = &links[i];
+		else if (strcmp(links[i].kname, "lo") == 0)
+			lo = &links[i];
+	}
+	assert_non_null(hm0);
+	assert_non_null(hm1);
+	assert_non_null(blue);
+	assert_non_null(lo);
+
+	assert_int_equal(hm0->group, 10);
+	assert_int_equal(hm1->group, 0);
+	assert_string_equal(hm0->kind, "veth");
+	assert_string_equal(blue->kind, "bridge");
+	assert_string_equal(lo->kind, ""); /* no rtnl_link_ops: meta iifkind breaks */
+	assert_int_equal(hm1->master, blue->ifindex);
+	assert_int_equal(hm0->master, 0);
+	assert_int_equal(lo->type, 772); /* ARPHRD_LOOPBACK */
+	assert_int_equal(hm0->type, 1);	 /* ARPHRD_ETHER */
+
+	assert_true(hm0->has_inet_conf);
+	assert_int_equal(hm0->inet.rp_filter, 1);
+	assert_int_equal(hm0->inet.accept_local, 1);
+	assert_int_equal(hm0->inet.route_localnet, 0);
+	assert_int_equal(hm1->inet.rp_filter, 2);
+	assert_int_equal(hm1->inet.route_localnet, 1);
+	assert_int_equal(hm1->inet.accept_local, 0);
+	assert_int_equal(hm1->inet.forwarding, 0);
+}
+
+/* IFLA_INET_CONF shorter than the values the model reads: refused, never read past. */
+static void test_inet_conf_truncated(void **state)
+{
+	struct nl_replay rp;
+	struct pc_link l;
+	uint8_t buf[8192];
+	struct nlmsghdr *nlh;
+	struct nlattr *a;
+	size_t len, off;
+	bool cut = false;
+
+	(void)state;
+	assert_int_equal(nl_replay_load("rtnl_link_hostmodel.bin", &rp), 0);
+	len = rp.msgs[1]->nlmsg_len;
+	assert_true(len <= sizeof(buf));
+	memcpy(buf, rp.msgs[1], len);
+	nl_replay_free(&rp);
+	nlh = (struct nlmsghdr *)buf;
+	/* Find IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF and shrink it to 8 bytes of values. */
+	off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct ifinfomsg));
+	while (off + sizeof(*a) <= len && !cut) {
+		a = (struct nlattr *)(buf + off);
+		if ((a->nla_type & NLA_TYPE_MASK) == IFLA_AF_SPEC) {
+			size_t o2 = off + NLA_HDRLEN;
+			while (o2 + sizeof(*a) <= off + a->nla_len && !cut) {
+				struct nlattr *af = (struct nlattr *)(buf + o2);
+				if ((af->nla_type & NLA_TYPE_MASK) == AF_INET) {
+					struct nlattr *conf =
+					    (struct nlattr *)(buf + o2 + NLA_HDRLEN);
+					struct nlattr *pad;
+
+					assert_int_equal(conf->nla_type & NLA_TYPE_MASK,
+							 IFLA_INET_CONF);
+					assert_int_equal(af->nla_len, NLA_HDRLEN + conf->nla_len);
+					conf->nla_len = NLA_HDRLEN + 8;
+					/* The rest of the nest becomes an attribute of an unused
+					 * type, so the nest itself stays well-formed. */
+					pad = (struct nlattr *)((uint8_t *)conf + conf->nla_len);
+					pad->nla_type = 0;
+					pad->nla_len = af->nla_len - NLA_HDRLEN - conf->nla_len;
+					cut = true;
+				}
+				o2 += NLA_ALIGN(af->nla_len);
+			}
+		}
+		off += NLA_ALIGN(a->nla_len);
+	}
+	assert_true(cut);
+	assert_int_equal(pc_rtnl_parse_link(nlh, &l), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +504,8 @@ int main(void)
 	    cmocka_unit_test(test_addr_malformed),
 	    cmocka_unit_test(test_truncated_and_corrupt),
 	    cmocka_unit_test(test_live),
+	    cmocka_unit_test(test_hostmodel_attributes),
+	    cmocka_unit_test(test_inet_conf_truncated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
