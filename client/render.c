@@ -114,7 +114,9 @@ size_t pc_render_status_findings(const json_t *status)
 	size_t i, n = 0;
 	json_t *l;
 
-	json_array_foreach(listeners, i, l) if (exposure_is_finding(str(l, "exposure"))) n++;
+	/* A listener reached only through IgnoreInterfaces= interfaces is no finding. */
+	json_array_foreach(listeners, i, l) if (!json_is_true(json_object_get(l, "ignored")) &&
+						exposure_is_finding(str(l, "exposure"))) n++;
 	return n;
 }
 
@@ -338,7 +340,10 @@ static int build_row(const json_t *l, struct row *row)
 	row->cell[COL_PORT] = port_text(l);
 	row->cell[COL_ADDRESS] = clean(str(l, "address"));
 	row->cell[COL_PROCESS] = process_text(l);
-	row->cell[COL_EXPOSURE] = clean(exposure);
+	/* Reached only through IgnoreInterfaces= interfaces: shown, but no finding. */
+	row->cell[COL_EXPOSURE] = json_is_true(json_object_get(l, "ignored"))
+				      ? fmt_clean("%s (ignored)", exposure ?: "?")
+				      : clean(exposure);
 	row->colour = exposure_colour(exposure);
 	if (str_eq(exposure, "local-only") && p) {
 		row->cell[COL_WHY] = strdup("no client on the network reaches it: only sources "

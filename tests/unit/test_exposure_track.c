@@ -146,6 +146,16 @@ static void test_ignored_and_malformed(void **state)
 	assert_int_equal(update(&t, bad, NULL, &s), -EINVAL);
 	/* State intact after the bad reports. */
 	assert_int_equal(update(&t, report("open", "local-only"), NULL, &s), 1);
+	/* A listener the daemon marks ignored (its clients are all on IgnoreInterfaces=):
+	 * no entry, whatever the configuration here says. */
+	{
+		json_t *rep = report("open", "local-only");
+		json_t *web = json_array_get(json_object_get(rep, "listeners"), 0);
+
+		assert_int_equal(json_object_set_new(web, "ignored", json_true()), 0);
+		assert_int_equal(json_object_set_new(web, "exposure", json_string("blocked")), 0);
+		assert_int_equal(update(&t, rep, NULL, &s), 0);
+	}
 	pc_exposure_track_clear(&t);
 }
 

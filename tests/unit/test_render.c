@@ -201,6 +201,41 @@ static void test_render_table(void **state)
 	json_decref(j);
 }
 
+/* Spoofed sources and ignored interfaces: in --json only, never the line or the details;
+ * a listener reached only through ignored interfaces says so and is no finding. */
+static void test_render_spoofed_and_ignored(void **state)
+{
+	static const char *const j_text =
+	    "{\"version\":1,\"firewalld\":{\"running\":false},\"listeners\":["
+	    "{\"protocol\":\"tcp\",\"address\":\"::\",\"port\":80,\"exposure\":\"open\","
+	    "\"ignored\":false,\"paths\":["
+	    "{\"interface\":\"eth0\",\"family\":\"ipv6\",\"source\":\"2001:db8::/64\","
+	    "\"verdict\":\"accept\",\"reason\":\"accepted\",\"spoofed\":false},"
+	    "{\"interface\":\"eth0\",\"family\":\"ipv6\",\"source\":\"2000::/3\","
+	    "\"verdict\":\"drop\",\"reason\":\"dropped by rpfilter\",\"spoofed\":true},"
+	    "{\"interface\":\"veth9\",\"family\":\"ipv6\",\"source\":\"any\","
+	    "\"verdict\":\"drop\",\"reason\":\"dropped by veth\",\"ignored\":true}]},"
+	    "{\"protocol\":\"tcp\",\"address\":\"0.0.0.0\",\"port\":9000,\"exposure\":"
+	    "\"blocked\",\"ignored\":true,\"paths\":["
+	    "{\"interface\":\"docker0\",\"family\":\"ipv4\",\"source\":\"any\","
+	    "\"verdict\":\"drop\",\"reason\":\"dropped by docker\",\"ignored\":true}]}]}";
+	json_t *j = load(j_text);
+	char *out = render(j, false);
+	char *l80 = line_starting(out, "80/tcp "), *l9000 = line_starting(out, "9000/tcp ");
+
+	(void)state;
+	assert_contains(l80, " open ");
+	assert_contains(l80, "accepted");
+	assert_null(strstr(out, "rpfilter"));
+	assert_null(strstr(out, "dropped by veth"));
+	assert_contains(l9000, "blocked (ignored)");
+	assert_int_equal(pc_render_status_findings(j), 0);
+	free(l80);
+	free(l9000);
+	free(out);
+	json_decref(j);
+}
+
 static void test_render_colour(void **state)
 {
 	json_t *j = load(status_json);
@@ -328,6 +363,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_render_table),
+	    cmocka_unit_test(test_render_spoofed_and_ignored),
 	    cmocka_unit_test(test_render_colour),
 	    cmocka_unit_test(test_render_firewalld_down),
 	    cmocka_unit_test(test_render_malformed),
