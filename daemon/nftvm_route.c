@@ -264,18 +264,18 @@ enum pc_route_back pc_route_back(const struct pc_netif *ni, const struct pc_addr
 {
 	struct vm_net net;
 	struct vm_rt rt;
+	uint32_t strict = 0;
 
 	if (ni->routing_blind_spot)
 		return PC_ROUTE_BACK_UNKNOWN;
+	/* The reply to a link-local source leaves through the interface it came in on
+	 * (tcp_v6_init_req keeps ir_iif, and rt6_need_strict makes the lookup keep to that
+	 * device): only a route on that device leads back, e.g. fe80::/64 but not the rest
+	 * of fe80::/10, as nft's fib does for such a source. */
+	if (src->family == AF_INET6 && (vm_ipv6_addr_type(src) & VM_V6_LINKLOCAL))
+		strict = ifindex;
 	vm_net_init(&net, ni);
-	/* A link-local source is answered on the link it came from, if that link has the
-	 * link-local route (fe80::/64, unless addrgenmode none removed it). */
-	if (src->family == AF_INET6 && (vm_ipv6_addr_type(src) & VM_V6_LINKLOCAL)) {
-		vm_fib_lookup(&net, src, ifindex, &rt);
-		return rt.found && rt.type == RTN_UNICAST ? PC_ROUTE_BACK_VIA
-							  : PC_ROUTE_BACK_ELSEWHERE;
-	}
-	vm_fib_lookup(&net, src, 0, &rt);
+	vm_fib_lookup(&net, src, strict, &rt);
 	if (!rt.found || rt.type != RTN_UNICAST)
 		return PC_ROUTE_BACK_ELSEWHERE;
 	if (!rt.oif)

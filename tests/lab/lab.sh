@@ -736,3 +736,32 @@ lab_probe_tcp_icmp() {
 	out=$(_lab_nmap_probe "$@") || exit 1
 	echo "${out#* }"
 }
+
+# --- more links ----------------------------------------------------------------
+
+# lab_netns_peer TAG SRV_IF SRV_ADDR/LEN PEER_ADDR/LEN: one more namespace,
+# pclab-TAG-$LAB_ID (its name in LAB_PEER on return), linked to the server by a
+# new veth pair: SRV_IF in the server, eth0 in the new namespace, both addressed
+# and up. Like the others, both ends are born in their namespaces and
+# lab_cleanup deletes the namespace. Call it directly, not in $(...).
+lab_netns_peer() {
+	[[ $# -eq 4 ]] || lab_die "usage: lab_netns_peer TAG SRV_IF SRV_ADDR/LEN PEER_ADDR/LEN"
+	if [[ -z ${LAB_SRV:-} ]] || ! ip netns pids "$LAB_SRV" >/dev/null 2>&1; then
+		lab_die "call lab_netns_server_client first"
+	fi
+	local ns="pclab-$1-$LAB_ID"
+	_lab_netns_add "$ns"
+	_lab_ip "$LAB_SRV" link add "$2" type veth peer name eth0 netns "$ns"
+	_lab_ip "$LAB_SRV" addr add "$3" dev "$2"
+	_lab_ip "$ns" addr add "$4" dev eth0
+	_lab_ip "$LAB_SRV" link set "$2" up
+	_lab_ip "$ns" link set eth0 up
+	lab_wait 10 "the veth link $2 to come up" _lab_link_pair_up "$LAB_SRV" "$2" "$ns" eth0 ||
+		lab_die "the veth link $2 did not come up"
+	export LAB_PEER=$ns
+}
+
+_lab_link_pair_up() {
+	[[ $(ip -n "$1" -o link show "$2" 2>/dev/null) == *"state UP"* &&
+		$(ip -n "$3" -o link show "$4" 2>/dev/null) == *"state UP"* ]]
+}

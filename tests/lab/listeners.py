@@ -3,16 +3,19 @@
 
 usage: listeners.py [--lifetime SECONDS] [--ready-file PATH] [--udp-echo] SPEC...
 
-SPEC is PROTO:ADDRESS:PORT:NAME[:FLAG]
+SPEC is PROTO:ADDRESS:PORT:NAME[:FLAG]...
   PROTO    tcp or udp
   ADDRESS  an IPv4 address, or an IPv6 address in brackets: [::], [2001:db8:1::1]
   NAME     the process name (comm, at most 15 bytes) the socket's owner shows,
            so portcheck reports "sshd", "nginx", ... instead of "python3"
   FLAG     for IPv6 only: "dual" (IPV6_V6ONLY=0, the socket also accepts IPv4,
            like nginx's "listen [::]:80 ipv6only=off") or "v6only" (the default,
-           set explicitly so the result does not depend on net.ipv6.bindv6only)
+           set explicitly so the result does not depend on net.ipv6.bindv6only);
+           for any address: "dev=IFNAME" binds the socket to that device
+           (SO_BINDTODEVICE, like a daemon's BindToDevice= or bind-interface option)
 
 examples: tcp:0.0.0.0:22:sshd  tcp:[::]:80:nginx:dual  tcp:127.0.0.1:5432:postgres
+          tcp:0.0.0.0:9000:app:dev=eth1
 
 Each spec gets its own child process that renames itself, binds, listens and
 then accepts and closes connections (TCP) or reads and drops datagrams (UDP).
@@ -62,7 +65,7 @@ def set_comm(name):
 
 
 def parse_spec(spec):
-    """Return (proto, family, address, port, name, v6only) or raise ValueError."""
+    """Return (proto, family, address, port, name, v6only, device) or raise ValueError."""
     rest = spec
     proto, sep, rest = rest.partition(":")
     if not sep or proto not in ("tcp", "udp"):
@@ -78,10 +81,19 @@ def parse_spec(spec):
             raise ValueError("missing port")
         family = socket.AF_INET
     fields = rest.split(":")
-    if len(fields) not in (2, 3):
-        raise ValueError("expected PORT:NAME[:FLAG] after the address")
+    if len(fields) not in (2, 3, 4):
+        raise ValueError("expected PORT:NAME[:FLAG]... after the address")
     port, name = fields[0], fields[1]
-    flag = fields[2] if len(fields) == 3 else None
+    flag, device = None, None
+    for f in fields[2:]:
+        if f.startswith("dev="):
+            if device is not None or not f[4:] or len(f[4:]) > 15:
+                raise ValueError("bad or repeated dev= flag %r" % f)
+            device = f[4:]
+        elif flag is None:
+            flag = f
+        else:
+            raise ValueError("repeated flag %r" % f)
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError("bad port %r" % port)
     if not name:
@@ -91,12 +103,12 @@ def parse_spec(spec):
         raise ValueError("unknown flag %r (dual or v6only)" % flag)
     if flag and family != socket.AF_INET6:
         raise ValueError("flag %r only applies to IPv6 addresses" % flag)
-    return proto, family, addr, int(port), name, flag != "dual"
+    return proto, family, addr, int(port), name, flag != "dual", device
 
 
 def child(spec, parsed, lifetime, ready_w, udp_echo=False):
     """Run in the forked child: never returns."""
-    proto, family, addr, port, name, v6only = parsed
+    proto, family, addr, port, name, v6only, device = parsed
     status = 1
     try:
         prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -109,6 +121,8 @@ def child(spec, parsed, lifetime, ready_w, udp_echo=False):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if v6only else 0)
+        if device is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
         s.bind((addr, port))
         if proto == "tcp":
             s.listen(128)

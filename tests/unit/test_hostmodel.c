@@ -306,13 +306,17 @@ static void test_route_back(void **state)
 	assert_int_equal(pc_route_back(&f->ni, &a, ETH1), PC_ROUTE_BACK_ELSEWHERE);
 	assert_int_equal(pc_addr_from_string("198.18.0.1", &a), 0);
 	assert_int_equal(pc_route_back(&f->ni, &a, ETH0), PC_ROUTE_BACK_ELSEWHERE);
-	/* Link-local: answered on its own link, if that link has fe80::/64. */
+	/* Link-local: the reply keeps to the incoming device, so only a route there leads
+	 * back (the kernel's fe80::/64 on every IPv6 device), not one elsewhere, and nothing
+	 * in fe80::/10 outside fe80::/64. */
 	assert_int_equal(pc_addr_from_string("fe80::1", &a), 0);
 	assert_int_equal(pc_route_back(&f->ni, &a, ETH1), PC_ROUTE_BACK_ELSEWHERE);
-	nb_route(&f->ni, "fe80::/64", RT_TABLE_MAIN, RTN_UNICAST, ETH0, NULL, 256);
 	nb_route(&f->ni, "fe80::/64", RT_TABLE_MAIN, RTN_UNICAST, ETH1, NULL, 256);
 	assert_int_equal(pc_route_back(&f->ni, &a, ETH1), PC_ROUTE_BACK_VIA);
-	assert_int_equal(pc_route_back(&f->ni, &a, ETH0), PC_ROUTE_BACK_VIA);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH0), PC_ROUTE_BACK_ELSEWHERE);
+	assert_int_equal(pc_addr_from_string("fe80:0:0:1::1", &a), 0);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH1), PC_ROUTE_BACK_ELSEWHERE);
+	assert_int_equal(pc_addr_from_string("fe80::1", &a), 0);
 	f->ni.routing_blind_spot = strdup("policy routing");
 	assert_int_equal(pc_route_back(&f->ni, &a, ETH1), PC_ROUTE_BACK_UNKNOWN);
 }
