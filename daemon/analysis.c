@@ -104,6 +104,28 @@ static bool link_address(const struct pc_netif *ni, uint32_t ifindex, int family
 	return fallback != NULL;
 }
 
+/* Enslaved to a VRF (an l3mdev master). */
+static bool link_in_vrf(const struct pc_netif *ni, const struct pc_link *link)
+{
+	const struct pc_link *m = link->master ? pc_netif_link_by_index(ni, link->master) : NULL;
+
+	return m && strcmp(m->kind, "vrf") == 0;
+}
+
+/* A global (not loopback, not link-local) address of this host of @family. */
+static bool any_host_address(const struct pc_netif *ni, int family, struct pc_addr *ret)
+{
+	for (size_t i = 0; i < ni->n_addrs; i++) {
+		const struct pc_addr *a = &ni->addrs[i].prefix.addr;
+
+		if (a->family == family && !pc_addr_is_loopback(a) && !is_link_local6(a)) {
+			*ret = *a;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * The destination a connection to @l over @family on @link is addressed to, or false when
  * @link does not reach @l. Linux is a weak host: a socket bound to one of this host's
@@ -117,16 +139,27 @@ static bool link_address(const struct pc_netif *ni, uint32_t ifindex, int family
 static bool link_destination(const struct pc_listener *l, const struct pc_netif *ni,
 			     const struct pc_link *link, int family, struct pc_addr *ret)
 {
+	bool vrf_slave = link_in_vrf(ni, link);
 	struct pc_addr a;
 
 	if (!link->up || link->loopback)
 		return false;
+	/* A bridge port or a bond slave hands its packets to the master: the IP layer never
+	 * sees them arrive on the port. A VRF slave stays (its paths say VRF: unknown). */
+	if (link->master && !vrf_slave)
+		return false;
 	if (l->bound_ifindex && l->bound_ifindex != link->ifindex &&
-	    l->bound_ifindex != link->master)
+	    !(vrf_slave && l->bound_ifindex == link->master))
 		return false;
 	a = listener_addr_for(l, family);
-	if (pc_addr_is_any(&a))
-		return link_address(ni, link->ifindex, family, ret);
+	if (pc_addr_is_any(&a)) {
+		if (link_address(ni, link->ifindex, family, ret))
+			return true;
+		/* An IPv4 link without an address (unnumbered, a tunnel with a route) still
+		 * delivers to a wildcard socket whatever local address a client uses. (Without
+		 * any IPv6 address IPv6 is off on the link.) */
+		return family == AF_INET && any_host_address(ni, family, ret);
+	}
 	if (is_v4_loopback(&a)) {
 		if (!pc_netif_inet_conf(ni, link).route_localnet && !ni->inet_blind_spot)
 			return false;
@@ -157,11 +190,13 @@ struct piece {
 };
 
 /* Routes are piece bounds, so every address of a piece has the same route back. A route
- * back that is not modelled counts as a client: a path is never hidden on a guess. */
+ * back that is not modelled counts as a client: a path is never hidden on a guess. A
+ * socket bound to @link answers through it (pc_route_back). */
 static bool source_spoofed(const struct pc_netif *ni, const struct pc_link *link,
-			   const struct pc_addr *src)
+			   const struct pc_listener *l, const struct pc_addr *src)
 {
-	return pc_route_back(ni, src, link->ifindex) == PC_ROUTE_BACK_ELSEWHERE;
+	return pc_route_back(ni, src, link->ifindex, l->bound_ifindex == link->ifindex) ==
+	       PC_ROUTE_BACK_ELSEWHERE;
 }
 
 /* A source address inside [lo, hi] to evaluate with. Every address of the piece gets the
@@ -553,8 +588,9 @@ static int add_impossible(struct family_pieces *fp, const char *prefix)
 }
 
 /*
- * IPv4: 0.0.0.0/8, 127.0.0.0/8 (route_localnet off), multicast, the limited broadcast and
- * this host's own addresses (ip_route_input_slow and fib_validate_source drop them).
+ * IPv4: 0.0.0.0/8, 127.0.0.0/8 (with route_localnet the kernel lets them in, but no
+ * client on the network has one: the route back is lo), multicast, the limited broadcast
+ * and this host's own addresses (ip_route_input_slow and fib_validate_source drop them).
  * IPv6: the unspecified address, ::1 and multicast (ip6_rcv_core drops them), and this
  * host's own addresses: whatever the kernel does with such a spoofed packet, no client
  * connects from them.
@@ -804,7 +840,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 		r = evaluate_piece(in, link, &flow, false, &cur);
 		if (r < 0)
 			goto out;
-		cur.spoofed = source_spoofed(in->netif, link, &src);
+		cur.spoofed = source_spoofed(in->netif, link, l, &src);
 		if (in_run && piece_same_outcome(&run, &cur)) {
 			run.hi = cur.hi;
 			continue;
@@ -1022,7 +1058,7 @@ int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link
 	r = evaluate_piece(in, link, flow, true, &pc);
 	if (r < 0)
 		return r;
-	pc.spoofed = source_spoofed(in->netif, link, &flow->saddr);
+	pc.spoofed = source_spoofed(in->netif, link, &l, &flow->saddr);
 	p.ignored = link_ignored(in, link);
 	r = fill_path(&p, &l, link, in->nft, &pc,
 		      &(struct src_range){.lo = flow->saddr, .hi = flow->saddr}, 1);

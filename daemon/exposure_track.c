@@ -277,7 +277,10 @@ int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
 		r = listener_key(l, &cand[i].key);
 		if (r < 0)
 			goto fail;
-		cand[i].exposure = exposure;
+		/* A listener the daemon marks ignored is kept as "ignored": the day one of
+		 * its clients counts again is a change, and is told. */
+		cand[i].exposure =
+		    json_is_true(json_object_get(l, "ignored")) ? "ignored" : exposure;
 		cand[i].index = i;
 	}
 	/* Sorted by key, the state is searched by bsearch (find_previous), and SO_REUSEPORT
@@ -304,7 +307,9 @@ int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
 	json_array_foreach(listeners, i, l)
 	{
 		const json_t *proc = json_object_get(l, "process");
-		const char *exposure = str_or(l, "exposure", "");
+		const char *exposure = json_is_true(json_object_get(l, "ignored"))
+					   ? "ignored"
+					   : str_or(l, "exposure", "");
 		_cleanup_free_ char *key = NULL;
 		struct pc_exposure_event ev;
 		const char *prev;
@@ -319,9 +324,6 @@ int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
 		prev = find_previous(t, key);
 		change = classify(prev, exposure);
 		if (change < 0)
-			continue;
-		/* The daemon marks a listener whose clients are all on ignored interfaces. */
-		if (json_is_true(json_object_get(l, "ignored")))
 			continue;
 		if (cfg &&
 		    pc_config_ignores(cfg, str_or(l, "protocol", ""),

@@ -756,7 +756,8 @@ static enum route_res route_input(struct path *pt, uint32_t *ret_oif)
 	const struct pc_netif *ni = pt->net->ni;
 	struct vm_pkt *p = &pt->pkt;
 	bool v4 = p->family == AF_INET, lo = vm_link_is_loopback(pt->net, p->iif);
-	struct pc_inet_conf conf = pc_netif_inet_conf(ni, vm_link(pt->net, p->iif));
+	const struct pc_link *in_dev = vm_link(pt->net, p->iif);
+	struct pc_inet_conf conf = pc_netif_inet_conf(ni, in_dev);
 	bool localnet = conf.route_localnet;
 	struct pc_addr s, d;
 	char buf[PC_ADDRSTRLEN], note[256];
@@ -777,6 +778,17 @@ static enum route_res route_input(struct path *pt, uint32_t *ret_oif)
 	 * unknown, and each may decide. */
 	if (v4 && ni->inet_blind_spot) {
 		route_unknown(pt, ni->inet_blind_spot);
+		return ROUTE_DONE;
+	}
+	if (v4 && in_dev && in_dev->inet_odd) {
+		route_unknown(pt, "the incoming interface's net.ipv4.conf values include one the "
+				  "model does not know (negative or above 255)");
+		return ROUTE_DONE;
+	}
+	/* A device the kernel dumped without IPv4 settings has no in_device: IPv4 is off
+	 * there (ip_route_input_slow drops without one). */
+	if (v4 && in_dev && in_dev->dumped && !in_dev->has_inet_conf && !lo) {
+		path_drop(pt, "IPv4 is not enabled on the incoming interface: dropped");
 		return ROUTE_DONE;
 	}
 

@@ -260,7 +260,7 @@ int pc_route_oif(const struct pc_netif *ni, const struct pc_addr *dst, uint32_t 
 }
 
 enum pc_route_back pc_route_back(const struct pc_netif *ni, const struct pc_addr *src,
-				 uint32_t ifindex)
+				 uint32_t ifindex, bool bound)
 {
 	struct vm_net net;
 	struct vm_rt rt;
@@ -274,6 +274,11 @@ enum pc_route_back pc_route_back(const struct pc_netif *ni, const struct pc_addr
 	 * of fe80::/10, as nft's fib does for such a source. */
 	if (src->family == AF_INET6 && (vm_ipv6_addr_type(src) & VM_V6_LINKLOCAL))
 		strict = ifindex;
+	if (bound) {
+		if (src->family == AF_INET)
+			return PC_ROUTE_BACK_VIA;
+		strict = ifindex;
+	}
 	vm_net_init(&net, ni);
 	vm_fib_lookup(&net, src, strict, &rt);
 	if (!rt.found || rt.type != RTN_UNICAST)

@@ -70,12 +70,18 @@ static int link_kind(const struct nlattr *linkinfo, char kind[IF_NAMESIZE])
 	return 0;
 }
 
-/* One value of the IPv4 devconf array (IPV4_DEVCONF_* are 1-based), as 0..255. */
-static uint8_t devconf(const uint32_t *v, size_t n, unsigned key)
+/* One value of the IPv4 devconf array (IPV4_DEVCONF_* are 1-based). The values are plain
+ * ints a sysctl write may make negative: those (and huge ones) are marked odd, never
+ * mapped onto a mode the kernel would not choose. */
+static uint8_t devconf(const uint32_t *v, size_t n, unsigned key, bool *odd)
 {
-	uint32_t x = key - 1 < n ? v[key - 1] : 0;
+	int32_t x = key - 1 < n ? (int32_t)v[key - 1] : 0;
 
-	return x > 255 ? 255 : (uint8_t)x;
+	if (x < 0 || x > 255) {
+		*odd = true;
+		return 0;
+	}
+	return (uint8_t)x;
 }
 
 /* IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF: the device's net.ipv4.conf values. */
@@ -100,10 +106,11 @@ static int link_inet_conf(const struct nlattr *af_spec, struct pc_link *l)
 		return -EBADMSG;
 	memcpy(v, mnl_attr_get_payload(conf), sizeof(v));
 	l->has_inet_conf = true;
-	l->inet.forwarding = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_FORWARDING);
-	l->inet.rp_filter = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_RP_FILTER);
-	l->inet.accept_local = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_ACCEPT_LOCAL);
-	l->inet.route_localnet = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_ROUTE_LOCALNET);
+	l->inet.forwarding = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_FORWARDING, &l->inet_odd);
+	l->inet.rp_filter = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_RP_FILTER, &l->inet_odd);
+	l->inet.accept_local = devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_ACCEPT_LOCAL, &l->inet_odd);
+	l->inet.route_localnet =
+	    devconf(v, ELEMENTSOF(v), IPV4_DEVCONF_ROUTE_LOCALNET, &l->inet_odd);
 	return 0;
 }
 
@@ -137,6 +144,7 @@ int pc_rtnl_parse_link(const struct nlmsghdr *nlh, struct pc_link *ret)
 	l.up = ifi->ifi_flags & IFF_UP;
 	l.loopback = ifi->ifi_flags & IFF_LOOPBACK;
 	l.type = ifi->ifi_type;
+	l.dumped = true;
 	if ((tb[IFLA_GROUP] && attr_u32(tb[IFLA_GROUP], &l.group) < 0) ||
 	    (tb[IFLA_MASTER] && attr_u32(tb[IFLA_MASTER], &l.master) < 0))
 		return -EBADMSG;
@@ -522,7 +530,7 @@ static int read_once(struct pc_netif *ni)
 	nlh->nlmsg_type = RTM_GETLINK;
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
-	/* Only names and flags are needed: leave out the per-link statistics. */
+	/* Names, flags, groups, kinds and the IPv4 sysctls: leave out the statistics. */
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	r = pc_nl_dump(NETLINK_ROUTE, nlh, link_cb, ni);
 	if (r < 0)

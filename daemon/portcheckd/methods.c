@@ -169,7 +169,7 @@ static void audit_change(const char *line, void *userdata)
  * process that connected, named by pid and the start time read at connect), then the
  * change. Returns the reply message.
  */
-static json_t *change_reply(const struct change_arg *a)
+static json_t *change_reply(const struct change_arg *a, const struct pc_status_options *o)
 {
 	struct pc_open_request req;
 	_cleanup_free_ char *why = NULL;
@@ -201,8 +201,7 @@ static json_t *change_reply(const struct change_arg *a)
 			return pc_varlink_error_new(PC_VARLINK_ERROR_PERMISSION_DENIED, NULL);
 		}
 	}
-	struct pc_status_options o = daemon_status_options(the_daemon);
-	r = pc_open_run(&o, &req, audit_change, (void *)&a->peer, &reply);
+	r = pc_open_run(o, &req, audit_change, (void *)&a->peer, &reply);
 	if (r < 0) {
 		log_msg(LOG_WARNING, "%s: %s", a->open ? "Open" : "Close", strerror(-r));
 		return NULL;
@@ -212,10 +211,13 @@ static json_t *change_reply(const struct change_arg *a)
 
 static int change_job(void *arg, json_t **ret)
 {
+	/* The options point into the daemon's configuration: take them while it is known
+	 * (the child's copy of it stays valid). */
+	struct pc_status_options o = daemon_status_options(the_daemon);
 	json_t *reply;
 
 	the_daemon = NULL;
-	reply = change_reply(arg);
+	reply = change_reply(arg, &o);
 	if (!reply)
 		return -EIO;
 	*ret = json_pack("{s:o}", "reply", reply);

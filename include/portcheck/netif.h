@@ -35,6 +35,8 @@ struct pc_link {
 	char kind[IF_NAMESIZE];
 	bool has_inet_conf;	  /* IFLA_INET_CONF was in the dump: inet is valid */
 	struct pc_inet_conf inet; /* net.ipv4.conf.DEV.* */
+	bool inet_odd;		  /* a value the model does not know (negative, > 255) */
+	bool dumped;		  /* read from the kernel (not a hand-built model) */
 };
 
 struct pc_ifaddr {

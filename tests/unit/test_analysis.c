@@ -495,6 +495,31 @@ static void test_ignore_interfaces(void **state)
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
 }
 
+/* A bridge port gets no path (the bridge receives); an IPv4 link without an address still
+ * delivers to a wildcard socket. */
+static void test_ports_and_unnumbered_links(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_link *br;
+
+	add_link(&f->ni, 4, "br0", false);
+	add_link(&f->ni, 5, "port0", false);
+	add_link(&f->ni, 6, "tun0", false);
+	br = (struct pc_link *)pc_netif_link_by_index(&f->ni, 4);
+	snprintf(br->kind, sizeof(br->kind), "bridge");
+	((struct pc_link *)pc_netif_link_by_index(&f->ni, 5))->master = 4;
+	nb_route(&f->ni, "203.0.113.0/24", RT_TABLE_MAIN, RTN_UNICAST, 6, NULL, 0);
+	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 23, false));
+	r = run(f);
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; i < r[k].n_paths; i++)
+			assert_string_not_equal(r[k].paths[i].interface, "port0");
+	assert_false(path_for(&r[0], "tun0", "203.0.113.5")->spoofed);
+	assert_false(path_for(&r[1], "tun0", "203.0.113.5")->spoofed);
+}
+
 /* route_localnet on eth1: a socket on 127.0.0.1 is reached from eth1's network
  * (CVE-2020-8558's kube-proxy hosts); without it, it is local-only. */
 static void test_loopback_listener_and_route_localnet(void **state)
@@ -820,6 +845,7 @@ int main(void)
 	    T(test_drop_zone_on_interface),
 	    T(test_ignore_interfaces),
 	    T(test_loopback_listener_and_route_localnet),
+	    T(test_ports_and_unnumbered_links),
 	    T(test_rpfilter_drops_are_not_exposure),
 	    T(test_source_zone_splits_sources),
 	    T(test_dnat_is_forwarded_not_disagreement),

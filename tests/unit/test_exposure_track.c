@@ -156,6 +156,8 @@ static void test_ignored_and_malformed(void **state)
 		assert_int_equal(json_object_set_new(web, "exposure", json_string("blocked")), 0);
 		assert_int_equal(update(&t, rep, NULL, &s), 0);
 	}
+	/* ... and the day its clients count again, a blocked listener is news. */
+	assert_int_equal(update(&t, report("blocked", "local-only"), NULL, &s), 1);
 	pc_exposure_track_clear(&t);
 }
 

@@ -221,6 +221,21 @@ static void test_unread_sysctls_are_unknown(void **state)
 	assert_non_null(strstr(f->res.unknown_reason, "rp_filter could not be read"));
 }
 
+/* Values the kernel dumped that the model does not know, and a device without IPv4. */
+static void test_odd_and_missing_inet_conf(void **state)
+{
+	struct fx *f = *state;
+	struct pc_link *eth1 = link_of(f, ETH1);
+
+	eth1->dumped = true;
+	assert_dropped_by(syn(f, "203.0.113.9", "203.0.113.10", ETH1), "IPv4 is not enabled");
+	eth1->has_inet_conf = true;
+	assert_int_equal(syn(f, "203.0.113.9", "203.0.113.10", ETH1)->verdict, PC_VERDICT_ACCEPT);
+	eth1->inet_odd = true;
+	assert_int_equal(syn(f, "203.0.113.9", "203.0.113.10", ETH1)->verdict, PC_VERDICT_UNKNOWN);
+	assert_non_null(strstr(f->res.unknown_reason, "does not know"));
+}
+
 /* An interface enslaved to a VRF: its lookups go to the VRF's table. */
 static void test_vrf_is_unknown(void **state)
 {
@@ -302,23 +317,31 @@ static void test_route_back(void **state)
 	struct pc_addr a;
 
 	assert_int_equal(pc_addr_from_string("192.0.2.50", &a), 0);
-	assert_int_equal(pc_route_back(&f->ni, &a, ETH0), PC_ROUTE_BACK_VIA);
-	assert_int_equal(pc_route_back(&f->ni, &a, ETH1), PC_ROUTE_BACK_ELSEWHERE);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH0, false), PC_ROUTE_BACK_VIA);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH1, false), PC_ROUTE_BACK_ELSEWHERE);
 	assert_int_equal(pc_addr_from_string("198.18.0.1", &a), 0);
-	assert_int_equal(pc_route_back(&f->ni, &a, ETH0), PC_ROUTE_BACK_ELSEWHERE);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH0, false), PC_ROUTE_BACK_ELSEWHERE);
 	/* Link-local: the reply keeps to the incoming device, so only a route there leads
 	 * back (the kernel's fe80::/64 on every IPv6 device), not one elsewhere, and nothing
 	 * in fe80::/10 outside fe80::/64. */
 	assert_int_equal(pc_addr_from_string("fe80::1", &a), 0);
-	assert_int_equal(pc_route_back(&f->ni, &a, ETH1), PC_ROUTE_BACK_ELSEWHERE);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH1, false), PC_ROUTE_BACK_ELSEWHERE);
 	nb_route(&f->ni, "fe80::/64", RT_TABLE_MAIN, RTN_UNICAST, ETH1, NULL, 256);
-	assert_int_equal(pc_route_back(&f->ni, &a, ETH1), PC_ROUTE_BACK_VIA);
-	assert_int_equal(pc_route_back(&f->ni, &a, ETH0), PC_ROUTE_BACK_ELSEWHERE);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH1, false), PC_ROUTE_BACK_VIA);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH0, false), PC_ROUTE_BACK_ELSEWHERE);
 	assert_int_equal(pc_addr_from_string("fe80:0:0:1::1", &a), 0);
-	assert_int_equal(pc_route_back(&f->ni, &a, ETH1), PC_ROUTE_BACK_ELSEWHERE);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH1, false), PC_ROUTE_BACK_ELSEWHERE);
 	assert_int_equal(pc_addr_from_string("fe80::1", &a), 0);
+	/* A socket bound to the device answers through it: IPv4 whatever the routes say,
+	 * IPv6 along a route on it. */
+	assert_int_equal(pc_addr_from_string("192.0.2.50", &a), 0);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH1, true), PC_ROUTE_BACK_VIA);
+	assert_int_equal(pc_addr_from_string("2001:db8:5::1", &a), 0);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH1, true), PC_ROUTE_BACK_ELSEWHERE);
+	nb_route(&f->ni, "2001:db8:5::/64", RT_TABLE_MAIN, RTN_UNICAST, ETH1, NULL, 256);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH1, true), PC_ROUTE_BACK_VIA);
 	f->ni.routing_blind_spot = strdup("policy routing");
-	assert_int_equal(pc_route_back(&f->ni, &a, ETH1), PC_ROUTE_BACK_UNKNOWN);
+	assert_int_equal(pc_route_back(&f->ni, &a, ETH1, false), PC_ROUTE_BACK_UNKNOWN);
 }
 
 int main(void)
@@ -332,6 +355,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_forwarding_is_per_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unread_sysctls_are_unknown, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vrf_is_unknown, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_odd_and_missing_inet_conf, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_iifgroup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oifgroup_without_device_breaks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_iifkind, setup, teardown),
