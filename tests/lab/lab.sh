@@ -678,17 +678,19 @@ except OSError as e:
 ' "$2" "$3"
 }
 
-# _lab_nmap_probe PORT FAMILY: one SYN probe from the client namespace to the
-# server; prints "REASON TYPE/CODE" where REASON is nmap's reason word and
-# TYPE/CODE the ICMP error received ("-" if none).
+# _lab_nmap_probe PORT FAMILY [SOURCE]: one SYN probe from the client namespace to the
+# server (from SOURCE, one of the client's addresses, if given); prints "REASON
+# TYPE/CODE" where REASON is nmap's reason word and TYPE/CODE the ICMP error received
+# ("-" if none).
 _lab_nmap_probe() {
-	local port=$1 family=${2:-ipv4} target args=()
+	local port=$1 family=${2:-ipv4} src=${3:-} target args=()
 	case $family in
 	ipv4) target=$LAB_SRV_IPV4 ;;
 	ipv6) target=$LAB_SRV_IPV6 args=(-6) ;;
 	*) lab_die "lab_probe_tcp: family must be ipv4 or ipv6, not '$family'" ;;
 	esac
 	[[ $port =~ ^[0-9]+$ ]] || lab_die "lab_probe_tcp: bad port '$port'"
+	[[ -z $src ]] || args+=(-S "$src" -e eth0)
 	# Here (usually inside $(...)) a missing tool cannot become a SKIP: the test must
 	# name nmap to lab_require_root; one that forgot fails rather than passes.
 	command -v nmap >/dev/null 2>&1 || lab_die "nmap is not installed, and this test did not ask for it (lab_require_root nmap)"
@@ -696,7 +698,7 @@ _lab_nmap_probe() {
 	# --packet-trace shows the ICMP type/code, which nmap's reason folds together
 	# for IPv6; -oX gives a stable place to read the reason from. timeout bounds
 	# the whole run.
-	local trace=$LAB_DIR/nmap-$port-$family reason icmp
+	local trace=$LAB_DIR/nmap-$port-$family${src:+-$src} reason icmp
 	ip netns exec "$LAB_CLI" timeout 60 nmap -n -Pn -sS --reason --packet-trace \
 		--max-retries 1 --host-timeout 30s -p "$port" "${args[@]}" -oX "$trace.xml" "$target" \
 		>"$trace.out" 2>&1 || lab_die "nmap failed: $(cat "$trace.out")"
@@ -709,8 +711,9 @@ _lab_nmap_probe() {
 	echo "$reason ${icmp:--}"
 }
 
-# lab_probe_tcp PORT [ipv4|ipv6]: what a real client sees when it connects to
-# the server's PORT; prints one word. Mapping from nmap's reason:
+# lab_probe_tcp PORT [ipv4|ipv6 [SOURCE]]: what a real client sees when it connects to
+# the server's PORT (from the client's address SOURCE, when it has several); prints one
+# word. Mapping from nmap's reason:
 #   syn-ack          -> open       (SYN-ACK: the connection would be accepted)
 #   reset            -> closed     (TCP RST: reachable, nothing listening, or reject with tcp reset)
 #   no-response      -> filtered   (silence: dropped)
