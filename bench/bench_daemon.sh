@@ -59,7 +59,7 @@ done
 [[ $reps =~ ^[0-9]+$ ]] && ((reps >= 1 && reps <= 200)) || lab_die "--reps: 1..200"
 [[ $settle =~ ^[0-9]+(\.[0-9]+)?$ ]] || lab_die "--settle: seconds"
 
-lab_require_root
+lab_require_root nft python3
 
 if ((build)); then
 	lab_log "building (RelWithDebInfo: -O2 -g) in $build_dir"

@@ -48,7 +48,7 @@ if [[ $(id -u) -ne 0 ]]; then
 	exit 1
 fi
 prepare
-lab_require_root
+lab_require_root nmap nft python3
 lab_init
 
 heading "The server: firewalld, nftables backend, default zone public"

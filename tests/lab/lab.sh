@@ -24,7 +24,7 @@
 #
 # Typical use:
 #   . tests/lab/lab.sh
-#   lab_require_root
+#   lab_require_root nmap          # the tools the test uses beyond lab.sh's own
 #   lab_init
 #   lab_netns_server_client
 #   lab_dbus_start
@@ -185,14 +185,21 @@ _lab_need_cmds() {
 
 # --- lifecycle ---------------------------------------------------------------
 
-# lab_require_root: the lab creates namespaces and runs firewalld; without root
-# it cannot run at all, which ctest reports as SKIP (SKIP_RETURN_CODE 77).
+# lab_require_root [TOOL...]: the lab creates namespaces; without root it cannot
+# run at all, which ctest reports as SKIP (SKIP_RETURN_CODE 77). Also SKIP when a
+# tool is missing: those every lab needs (ip for the namespaces, setpriv and timeout
+# for the processes it starts) and the TOOLs the test names, the ones it uses itself
+# or through lab.sh functions that do not check for them: nmap (lab_probe_tcp*),
+# nft (lab_nft), python3 ($LAB_PYTHON, lab_connect_tcp), iptables, ... A test asks
+# for what it uses, no more: a tool missing elsewhere skips only the tests that need
+# it (and tests/run-all.sh fails a CI run with a skip). lab_dbus_start,
+# lab_firewalld_start, lab_listeners and lab_docker_dnat check their own tools.
 lab_require_root() {
 	if [[ $(id -u) -ne 0 ]]; then
 		echo "SKIP: lab tests need root (network namespaces, nftables, firewalld); run them as root" >&2
 		exit 77
 	fi
-	_lab_need_cmds ip nft nmap firewalld firewall-cmd dbus-daemon unshare setpriv timeout "$LAB_PYTHON"
+	_lab_need_cmds ip setpriv timeout "$@"
 }
 
 # lab_init: make $LAB_DIR, pick the run's unique names, install the cleanup trap.
@@ -415,6 +422,7 @@ EOF
 # namespace, a path is reachable from every namespace of the lab.
 lab_dbus_start() {
 	[[ -n ${LAB_DIR:-} ]] || lab_die "call lab_init first"
+	_lab_need_cmds dbus-daemon
 	_lab_dbus_config >"$LAB_DIR/bus.conf"
 	_lab_spawn - "$LAB_DIR/dbus.log" \
 		dbus-daemon --config-file="$LAB_DIR/bus.conf" --nofork --nopidfile --nosyslog
@@ -449,6 +457,9 @@ lab_firewalld_start() {
 	[[ -n ${DBUS_SYSTEM_BUS_ADDRESS:-} && ${DBUS_SYSTEM_BUS_ADDRESS} == "unix:path=$LAB_DIR/"* ]] ||
 		lab_die "call lab_dbus_start first (never talk to the system bus)"
 	[[ ${#LAB_NETNS[@]} -gt 0 ]] || lab_die "call lab_netns_server_client first"
+	# unshare: firewalld's private /run/firewalld (below).
+	_lab_need_cmds firewalld firewall-cmd unshare
+	[[ $backend == nftables ]] || _lab_need_cmds iptables ip6tables
 
 	local conf=$LAB_DIR/fwconf
 	rm -rf "$conf"
@@ -524,6 +535,7 @@ lab_nft() {
 # masquerade for the container's own outbound traffic. Plus the container
 # process itself (comm "python-app") listening in the container namespace.
 lab_docker_dnat() {
+	_lab_need_cmds nft
 	lab_nft -f - <<EOF || lab_die "cannot load the Docker-style nft table"
 table ip portcheck_lab_docker {
 	chain prerouting {
@@ -545,6 +557,7 @@ _lab_listeners_in() {
 	local ns=$1 tag=$2
 	shift 2
 	local log
+	_lab_need_cmds "$LAB_PYTHON"
 	log=$(mktemp "$LAB_DIR/listeners-$tag-XXXX.log")
 	_lab_spawn "$ns" "$log" "$LAB_PYTHON" "$LAB_LIB_DIR/listeners.py" \
 		--lifetime "${LAB_LISTENER_LIFETIME:-600}" "$@"
@@ -665,22 +678,27 @@ except OSError as e:
 ' "$2" "$3"
 }
 
-# _lab_nmap_probe PORT FAMILY: one SYN probe from the client namespace to the
-# server; prints "REASON TYPE/CODE" where REASON is nmap's reason word and
-# TYPE/CODE the ICMP error received ("-" if none).
+# _lab_nmap_probe PORT FAMILY [SOURCE]: one SYN probe from the client namespace to the
+# server (from SOURCE, one of the client's addresses, if given); prints "REASON
+# TYPE/CODE" where REASON is nmap's reason word and TYPE/CODE the ICMP error received
+# ("-" if none).
 _lab_nmap_probe() {
-	local port=$1 family=${2:-ipv4} target args=()
+	local port=$1 family=${2:-ipv4} src=${3:-} target args=()
 	case $family in
 	ipv4) target=$LAB_SRV_IPV4 ;;
 	ipv6) target=$LAB_SRV_IPV6 args=(-6) ;;
 	*) lab_die "lab_probe_tcp: family must be ipv4 or ipv6, not '$family'" ;;
 	esac
 	[[ $port =~ ^[0-9]+$ ]] || lab_die "lab_probe_tcp: bad port '$port'"
+	[[ -z $src ]] || args+=(-S "$src" -e eth0)
+	# Here (usually inside $(...)) a missing tool cannot become a SKIP: the test must
+	# name nmap to lab_require_root; one that forgot fails rather than passes.
+	command -v nmap >/dev/null 2>&1 || lab_die "nmap is not installed, and this test did not ask for it (lab_require_root nmap)"
 	# -n no DNS, -Pn no host discovery; one retry keeps a silent drop to ~2 s;
 	# --packet-trace shows the ICMP type/code, which nmap's reason folds together
 	# for IPv6; -oX gives a stable place to read the reason from. timeout bounds
 	# the whole run.
-	local trace=$LAB_DIR/nmap-$port-$family reason icmp
+	local trace=$LAB_DIR/nmap-$port-$family${src:+-$src} reason icmp
 	ip netns exec "$LAB_CLI" timeout 60 nmap -n -Pn -sS --reason --packet-trace \
 		--max-retries 1 --host-timeout 30s -p "$port" "${args[@]}" -oX "$trace.xml" "$target" \
 		>"$trace.out" 2>&1 || lab_die "nmap failed: $(cat "$trace.out")"
@@ -693,8 +711,9 @@ _lab_nmap_probe() {
 	echo "$reason ${icmp:--}"
 }
 
-# lab_probe_tcp PORT [ipv4|ipv6]: what a real client sees when it connects to
-# the server's PORT; prints one word. Mapping from nmap's reason:
+# lab_probe_tcp PORT [ipv4|ipv6 [SOURCE]]: what a real client sees when it connects to
+# the server's PORT (from the client's address SOURCE, when it has several); prints one
+# word. Mapping from nmap's reason:
 #   syn-ack          -> open       (SYN-ACK: the connection would be accepted)
 #   reset            -> closed     (TCP RST: reachable, nothing listening, or reject with tcp reset)
 #   no-response      -> filtered   (silence: dropped)

@@ -21,7 +21,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 
-lab_require_root
+lab_require_root nmap python3
 lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD (now '$PORTCHECK', '$PORTCHECKD')"
 lab_init
 lab_incident
@@ -83,6 +83,7 @@ metric() {
 }
 
 # agree PORT: the metrics' verdict on PORT/tcp and a real probe from the client agree.
+# Called as a command, never inside $(...): there lab_die would only end the subshell.
 agree() {
 	local port=$1 blocked exposure probe
 	blocked=$(metric "portcheck_listener_blocked{proto=\"tcp\",port=\"$port\",")
@@ -94,7 +95,7 @@ agree() {
 	blocked) [[ $blocked == 1 && $probe == reject-* ]] ;;
 	*) false ;;
 	esac || lab_die "$port/tcp: the metrics say exposure $exposure, blocked $blocked; the probe says $probe"
-	echo "$port/tcp $exposure, probe $probe"
+	lab_log "$port/tcp $exposure, probe $probe"
 }
 
 # promtool_ok: promtool accepts $prom (when installed: test_metrics_tools.sh skips loudly).
@@ -140,7 +141,7 @@ ts=$(metric portcheck_last_check_timestamp_seconds)
 ((${ts%.*} >= $(date +%s) - 120)) || lab_die "portcheck_last_check_timestamp_seconds $ts is not now"
 promtool_ok
 for port in 22 80 7000 9090; do
-	lab_log "$(agree "$port")"
+	agree "$port"
 done
 lab_pass "metrics in TextfilePath= (mode 0644): findings 3, runtime-only 1, and blocked/open for 22, 80, 7000, 9090 agree with real probes"
 
@@ -185,7 +186,7 @@ done
 [[ $(metric portcheck_findings) == 0 ]] || lab_die "portcheck_findings is not 0 after the fixes"
 [[ $(metric portcheck_runtime_only_rules) == 1 ]] || lab_die "9090/tcp is still runtime only, yet portcheck_runtime_only_rules is not 1"
 for port in 80 7000; do
-	lab_log "$(agree "$port")"
+	agree "$port"
 done
 promtool_ok
 lab_pc n2 check --nagios
@@ -207,7 +208,7 @@ done
 ((got == 1)) || lab_die "after the reload, 9090/tcp (runtime only) should be a finding: $(lab_shown c3)"
 grep -q '^9090/tcp on 0.0.0.0 (cockpit-ws): blocked ' "$LAB_DIR/c3.out" || lab_die "9090/tcp is not the finding: $(lab_shown c3)"
 [[ $(metric portcheck_runtime_only_rules) == 0 ]] || lab_die "portcheck_runtime_only_rules is not 0 after the reload"
-lab_log "$(agree 9090)"
+agree 9090
 lab_pass "after firewall-cmd --reload: 9090/tcp blocked (probe rejected), runtime-only settings 0, as the metric warned"
 
 # --- 4. no answer, bad configuration ------------------------------------------------------

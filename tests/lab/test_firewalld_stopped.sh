@@ -11,7 +11,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 
-lab_require_root
+lab_require_root nmap python3
 lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD (now '$PORTCHECK', '$PORTCHECKD')"
 lab_init
 lab_netns_server_client

@@ -46,7 +46,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 
-lab_require_root
+lab_require_root nft python3 iptables-legacy
 lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD"
 if [[ -z ${PORTCHECK_LOAD:-} ]]; then
 	PORTCHECK_LOAD=$(dirname "$PORTCHECKD")/portcheck-load

@@ -42,7 +42,11 @@ tmp=$(mktemp -d /tmp/pcmetrics.XXXXXX)
 fake_pid=""
 cleanup() {
 	local rc=$?
-	[[ -n $fake_pid ]] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
+	# set -e is still on here: the killed stand-in's status (143) must not become ours.
+	if [[ -n $fake_pid ]]; then
+		kill "$fake_pid" 2>/dev/null || true
+		wait "$fake_pid" 2>/dev/null || true
+	fi
 	rm -rf "$tmp"
 	return "$rc"
 }
@@ -140,7 +144,7 @@ def listener(port, name, exposure, address="0.0.0.0", proto="tcp", unit=None):
                                        "runtime_only": False},
             "fix": {"command": "portcheck open %d/%s --permanent" % (port, proto)}}
 ls = [listener(1, 'q"uote', "blocked"), listener(2, "back\\slash", "partial"),
-      listener(3, "new\nline", "unknown"), listener(4, "\x1b[31mred\x1b[0m", "open"),
+      listener(3, "new\nline", "unknown"), listener(4, "\x1b[31mred\x1b[0m", "blocked"),
       listener(5, "caf\u00e9 \u2603", "local-only", address="127.0.0.1"),
       listener(6, "tab\there\r", "exposed-somehow"),
       listener(7, "w1", "open", address="::"), listener(7, "w2", "blocked", address="::"),
@@ -159,7 +163,11 @@ grep -qF 'process="q\"uote",zone="pub\"lic\\"' "$tmp/hostile.prom" ||
 # \xNN), and the label escaping then doubles that backslash.
 grep -qF 'process="new\\x0aline"' "$tmp/hostile.prom" ||
 	lab_die "newline not escaped: $(grep 'port="3"' "$tmp/hostile.prom" | head -1)"
-if LC_ALL=C grep -q $'\x1b' "$tmp/hostile.out"; then
+# The listener named with an escape sequence is blocked, so check prints it as a
+# finding: its name must be there, escaped, and no raw ESC byte anywhere.
+grep -qF '4/tcp on 0.0.0.0 (\x1b[31mred\x1b[0m): blocked' "$tmp/hostile.out" ||
+	lab_die "no finding for the listener named with an escape sequence, escaped: $(grep '^4/' "$tmp/hostile.out" | head -1 | od -c | head -3)"
+if LC_ALL=C grep -q $'\x1b' "$tmp/hostile.out" "$tmp/hostile.err"; then
 	lab_die "an escape sequence from a process name reached the output"
 fi
 lab_pass "hostile process names: promtool check metrics clean, labels escaped, output stripped"

@@ -4,7 +4,8 @@
 #   - a port allowed at runtime only: accept + runtime_only, and after a reload the
 #     report and the probe both say rejected;
 #   - a source-bound zone (trusted for the client's /32): the report splits the
-#     address space, and the client's probe follows the source zone;
+#     address space, and the probes follow it: open from the client's address, rejected
+#     from a second client address outside the source;
 #   - the interface moved to zone drop: verdict drop, the probe sees no answer.
 #
 # Needs root (exits 77, SKIP, otherwise) and the built binaries in PORTCHECK
@@ -14,7 +15,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 
-lab_require_root
+lab_require_root nmap python3
 lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD (now '$PORTCHECK', '$PORTCHECKD')"
 lab_init
 lab_netns_server_client
@@ -68,6 +69,9 @@ expect 8080 verdict reject "after reload"
 lab_pass "after firewall-cmd --reload: report says reject, probe rejected (as runtime_only predicted)"
 
 # --- a source-bound zone takes precedence over the interface's zone ---
+# A second client address, outside the source the trusted zone binds, to probe "the
+# rest" from (the client namespace only; a documentation address).
+_lab_ip "$LAB_CLI" addr add 192.0.2.3/24 dev eth0 nodad
 lab_fwcmd --zone=trusted --add-source=192.0.2.2/32 >/dev/null
 expect 8080 zone trusted "source zone"
 expect 8080 verdict accept "source zone"
@@ -80,7 +84,12 @@ rest = [p for p in l["paths"] if p["interface"] == "eth0" and p["zone"] == "publ
 assert rest and rest[0]["verdict"] == "reject" and "192.0.2.3/32" in rest[0]["source"], rest
 assert l["exposure"] == "partial", l["exposure"]
 PY
-lab_pass "source 192.0.2.2/32 in zone trusted: that path accepts (probe open), the rest rejects, exposure partial"
+# The rest, as the kernel sees it: a client address outside the trusted source. The
+# report above is the engine's own word; this probe is what a real packet gets.
+[[ $(lab_probe_tcp 8080 ipv4 192.0.2.3) == reject-admin-prohibited ]] ||
+	lab_die "from 192.0.2.3 (not in zone trusted), 8080 does not probe rejected: $(lab_probe_tcp 8080 ipv4 192.0.2.3)"
+[[ $(lab_probe_tcp 8080 ipv4) == open ]] || lab_die "with the client in zone trusted, 8080 does not probe open (second probe)"
+lab_pass "source 192.0.2.2/32 in zone trusted: that path accepts (probe open), the rest rejects (probe from 192.0.2.3 rejected), exposure partial"
 lab_fwcmd --zone=trusted --remove-source=192.0.2.2/32 >/dev/null
 
 # --- the interface in zone drop ---

@@ -355,6 +355,38 @@ sys_exec systemd-run --quiet --unit=pc-ign -p StandardError=null python3 -m http
 sys_exec systemd-run --quiet --unit=pc-ctl -p StandardError=null python3 -m http.server 8082 --bind :: || true
 check "journal: the control listener 8082 (not ignored) is reported blocked" \
 	journal_has "$SINCE" 30 'e.get("PORTCHECK_PORT") == "8082"' "MESSAGE_ID=$MSGID_BLOCKED"
+# The positive control for the silence below: 8081 is listening, and portcheckd's status
+# lists it blocked (so it would be reported, were it not ignored). Without this a
+# listener that never came up would pass the check as well.
+listening_8081() {
+	local rc=0
+	sys_exec ss -Hltn 'sport = :8081' | grep -q . || {
+		echo "nothing listens on 8081/tcp in the container"
+		return 1
+	}
+	sys_exec portcheck status --json >"$SYS_DIR/status-8081.json" || rc=$?
+	[[ $rc -eq 0 || $rc -eq 1 ]] || {
+		echo "portcheck status --json: exit $rc"
+		return 1
+	}
+	python3 - "$SYS_DIR/status-8081.json" <<'PY'
+import json, sys
+ls = [l for l in json.load(open(sys.argv[1]))["listeners"]
+      if l["protocol"] == "tcp" and l["port"] == 8081]
+assert ls and all(l["exposure"] == "blocked" for l in ls), ls
+print("8081/tcp:", [(l["address"], l["exposure"]) for l in ls])
+PY
+}
+listening_8081_soon() {
+	# Bounded wait; then once more, so that a failure shows why.
+	sys_wait 30 "8081/tcp in portcheck status" listening_8081 || {
+		listening_8081
+		return 1
+	}
+	listening_8081
+}
+check "the listener on 8081 is up, and status lists it blocked (the control for the next check)" \
+	listening_8081_soon
 no_entry_8081() {
 	# The control's entry is there: the rescan that saw both listeners is done.
 	! journal_has "$SINCE" 1 'e.get("PORTCHECK_PORT") == "8081"' "MESSAGE_ID=$MSGID_BLOCKED" >/dev/null

@@ -6,12 +6,15 @@
  * mDNS on 5353/udp and two SO_REUSEPORT sockets on 7000/tcp under different names.
  *
  * The expected outputs are files in tests/unit/data/check_*; after a deliberate change,
- * PC_UPDATE_GOLDEN=1 rewrites them (review the diff).
+ * PC_UPDATE_GOLDEN=1 rewrites them (review the diff). Their content is also checked
+ * against facts derived here from the fixture (check_lab_goldens), so a golden
+ * regenerated from wrong output still fails.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,6 +164,252 @@ static void config_free(struct pc_config *cfg)
 	free(cfg);
 }
 
+/*
+ * What check_status_lab.json says, derived here from the fixture itself (not from the
+ * code under test), to check the golden files' content: PC_UPDATE_GOLDEN rewrites them
+ * from whatever the code prints, so without this a wrong golden would pass.
+ * One group per protocol, port and address; its processes sorted and comma-joined.
+ */
+struct lab_group {
+	char proto[8], address[64], process[128], exposure[16], zone[32], fix[128];
+	unsigned port;
+};
+
+static bool lab_is_finding(const char *exposure)
+{
+	return !strcmp(exposure, "blocked") || !strcmp(exposure, "partial") ||
+	       !strcmp(exposure, "unknown");
+}
+
+static int lab_group_cmp(const void *a, const void *b)
+{
+	const struct lab_group *x = a, *y = b;
+	int r = strcmp(x->proto, y->proto);
+
+	if (r)
+		return r;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return strcmp(x->address, y->address);
+}
+
+static size_t lab_groups(const json_t *fixture, struct lab_group *g, size_t max,
+			 unsigned *ret_runtime_only)
+{
+	const json_t *l;
+	size_t i, n = 0;
+	char seen_rt[8][96];
+	unsigned n_rt = 0;
+
+	json_array_foreach(json_object_get(fixture, "listeners"), i, l)
+	{
+		const char *proto = json_string_value(json_object_get(l, "protocol"));
+		const char *addr = json_string_value(json_object_get(l, "address"));
+		const char *name =
+		    json_string_value(json_object_get(json_object_get(l, "process"), "name"));
+		const json_t *fw = json_object_get(l, "firewalld");
+		const char *zone = json_string_value(json_object_get(fw, "zone"));
+		const char *fix =
+		    json_string_value(json_object_get(json_object_get(l, "fix"), "command"));
+		unsigned port = (unsigned)json_integer_value(json_object_get(l, "port"));
+		struct lab_group *x = NULL;
+
+		for (size_t k = 0; k < n && !x; k++)
+			if (!strcmp(g[k].proto, proto) && g[k].port == port &&
+			    !strcmp(g[k].address, addr))
+				x = &g[k];
+		if (x) {
+			/* Two names: sorted. (The fixture has at most two per group.) */
+			char both[128];
+
+			assert_string_equal(x->exposure,
+					    json_string_value(json_object_get(l, "exposure")));
+			if (strcmp(name, x->process) < 0)
+				snprintf(both, sizeof(both), "%.63s,%.63s", name, x->process);
+			else
+				snprintf(both, sizeof(both), "%.63s,%.63s", x->process, name);
+			snprintf(x->process, sizeof(x->process), "%s", both);
+			continue;
+		}
+		assert_true(n < max);
+		x = &g[n++];
+		snprintf(x->proto, sizeof(x->proto), "%s", proto);
+		snprintf(x->address, sizeof(x->address), "%s", addr);
+		snprintf(x->process, sizeof(x->process), "%s", name);
+		snprintf(x->exposure, sizeof(x->exposure), "%s",
+			 json_string_value(json_object_get(l, "exposure")));
+		snprintf(x->zone, sizeof(x->zone), "%s", zone ? zone : "");
+		snprintf(x->fix, sizeof(x->fix), "%s", fix ? fix : "");
+		x->port = port;
+		/* A runtime-only setting counts once, however many listeners it allows. */
+		if (json_is_true(json_object_get(fw, "runtime_only"))) {
+			char key[96];
+			bool dup = false;
+
+			snprintf(key, sizeof(key), "%s %s", zone,
+				 json_string_value(json_object_get(fw, "allowed_by")));
+			for (unsigned k = 0; k < n_rt; k++)
+				dup = dup || !strcmp(seen_rt[k], key);
+			if (!dup && n_rt < 8)
+				snprintf(seen_rt[n_rt++], sizeof(seen_rt[0]), "%s", key);
+		}
+	}
+	qsort(g, n, sizeof(*g), lab_group_cmp);
+	*ret_runtime_only = n_rt;
+	return n;
+}
+
+static char *golden_text(const char *name)
+{
+	char path[4096];
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/%s", PC_TEST_DATA_DIR, name);
+	text = read_text(path);
+	if (!text)
+		fail_msg("%s: %s", path, strerror(errno));
+	return text;
+}
+
+/* The number of lines of @text that are exactly @line. */
+static unsigned count_line(const char *text, const char *line)
+{
+	size_t len = strlen(line);
+	unsigned n = 0;
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, line, len) && (p[len] == '\n' || p[len] == '\0'))
+			n++;
+	return n;
+}
+
+static void assert_one_line(const char *text, const char *line, const char *file)
+{
+	if (count_line(text, line) != 1)
+		fail_msg("%s: want the line \"%s\" exactly once; it has it %u times:\n%s", file,
+			 line, count_line(text, line), text);
+}
+
+static void check_lab_goldens(const json_t *fixture)
+{
+	static const char *const exposures[] = {"open", "blocked", "partial", "local-only",
+						"unknown"};
+	struct lab_group g[16];
+	unsigned runtime_only, findings = 0, samples = 0, per[5] = {0};
+	size_t n = lab_groups(fixture, g, 16, &runtime_only);
+	char *findings_text = golden_text("check_lab.findings");
+	char *prom = golden_text("check_lab.prom");
+	char line[512];
+	const char *p;
+
+	/* The fixture as test_lab's comments describe it: 8 sockets, 7 groups. */
+	assert_int_equal(n, 7);
+	assert_int_equal(runtime_only, 1);
+
+	/* Findings: one line per blocked, partial or unknown group, in protocol and port
+	 * order, naming it, saying why, and ending with the fixture's fix command. */
+	p = findings_text;
+	for (size_t i = 0; i < n; i++) {
+		const char *nl;
+		int len;
+
+		for (size_t k = 0; k < 5; k++)
+			per[k] += !strcmp(g[i].exposure, exposures[k]);
+		if (!lab_is_finding(g[i].exposure))
+			continue;
+		findings++;
+		nl = strchr(p, '\n');
+		if (!nl)
+			fail_msg("check_lab.findings: no line for %u/%s:\n%s", g[i].port,
+				 g[i].proto, findings_text);
+		len = snprintf(line, sizeof(line), "%u/%s on %s (%s): %s", g[i].port, g[i].proto,
+			       g[i].address, g[i].process,
+			       !strcmp(g[i].exposure, "partial")   ? "partly blocked by "
+			       : !strcmp(g[i].exposure, "blocked") ? "blocked by "
+								   : "verdict unknown");
+		if (strncmp(p, line, (size_t)len) != 0)
+			fail_msg("check_lab.findings: want a line starting \"%s\", got \"%.*s\"",
+				 line, (int)(nl - p), p);
+		snprintf(line, sizeof(line), "; fix: %s", g[i].fix);
+		if ((size_t)(nl - p) < strlen(line) ||
+		    strncmp(nl - strlen(line), line, strlen(line)) != 0)
+			fail_msg("check_lab.findings: the line for %u/%s does not end with \"%s\": "
+				 "\"%.*s\"",
+				 g[i].port, g[i].proto, line, (int)(nl - p), p);
+		p = nl + 1;
+	}
+	assert_int_equal(findings, 4);
+	assert_string_equal(p, ""); /* nothing after the findings */
+
+	/* Metrics: every series of every group with its value, the per-exposure counts, the
+	 * totals, and not one sample more. */
+	for (size_t i = 0; i < n; i++) {
+		char labels[320];
+
+		snprintf(labels, sizeof(labels),
+			 "{proto=\"%.7s\",port=\"%u\",address=\"%.63s\",process=\"%.127s\",zone=\"%"
+			 ".31s\"",
+			 g[i].proto, g[i].port, g[i].address, g[i].process, g[i].zone);
+		snprintf(line, sizeof(line), "portcheck_listener_blocked%s} %d", labels,
+			 !strcmp(g[i].exposure, "blocked") || !strcmp(g[i].exposure, "partial"));
+		assert_one_line(prom, line, "check_lab.prom");
+		samples++;
+		for (size_t k = 0; k < 5; k++) {
+			snprintf(line, sizeof(line),
+				 "portcheck_listener_exposure%s,exposure=\"%s\"} %d", labels,
+				 exposures[k], !strcmp(g[i].exposure, exposures[k]));
+			assert_one_line(prom, line, "check_lab.prom");
+			samples++;
+		}
+	}
+	for (size_t k = 0; k < 5; k++) {
+		snprintf(line, sizeof(line), "portcheck_listeners{exposure=\"%s\"} %u",
+			 exposures[k], per[k]);
+		assert_one_line(prom, line, "check_lab.prom");
+		samples++;
+	}
+	snprintf(line, sizeof(line), "portcheck_findings %u", findings);
+	assert_one_line(prom, line, "check_lab.prom");
+	snprintf(line, sizeof(line), "portcheck_runtime_only_rules %u", runtime_only);
+	assert_one_line(prom, line, "check_lab.prom");
+	assert_one_line(prom, "portcheck_last_check_success 1", "check_lab.prom");
+	assert_one_line(prom, "portcheck_last_check_timestamp_seconds 1700000000.500",
+			"check_lab.prom");
+	assert_one_line(prom, "portcheck_build_info{version=\"" VERSION "\"} 1", "check_lab.prom");
+	samples += 5;
+	/* Not one sample more, and a TYPE line for each of the 8 families. */
+	{
+		unsigned got = 0, types = 0;
+
+		for (const char *q = prom; q && *q; q = strchr(q, '\n'), q = q ? q + 1 : NULL) {
+			if (*q != '#' && *q != '\n')
+				got++;
+			if (!strncmp(q, "# TYPE portcheck_", 17))
+				types++;
+		}
+		assert_int_equal(got, samples);
+		assert_int_equal(types, 8);
+	}
+	free(findings_text);
+	free(prom);
+}
+
+static void check_no_answer_golden(void)
+{
+	char *prom = golden_text("check_no_answer.prom");
+	unsigned got = 0;
+
+	assert_one_line(prom, "portcheck_last_check_success 0", "check_no_answer.prom");
+	assert_one_line(prom, "portcheck_last_check_timestamp_seconds 1700000000.500",
+			"check_no_answer.prom");
+	assert_one_line(prom, "portcheck_build_info{version=\"" VERSION "\"} 1",
+			"check_no_answer.prom");
+	for (const char *q = prom; q && *q; q = strchr(q, '\n'), q = q ? q + 1 : NULL)
+		got += *q != '#' && *q != '\n';
+	assert_int_equal(got, 3);
+	free(prom);
+}
+
 static void test_lab(void **state)
 {
 	json_t *j = load_file("check_status_lab.json");
@@ -228,6 +477,9 @@ static void test_lab(void **state)
 		  "findings=4;0;;0 blocked=3;;0;0 partial=1;0;;0 unknown=0;0;;0 open=2;;;0 "
 		  "local_only=1;;;0 ignored=0;;;0 runtime_only_rules=1;;;0");
 	free(text);
+
+	/* After the comparisons: with PC_UPDATE_GOLDEN the files are what the code printed. */
+	check_lab_goldens(j);
 
 	pc_check_clear(&c);
 	pc_check_clear(&c); /* idempotent */
@@ -417,6 +669,7 @@ static void test_no_answer(void **state)
 
 	assert_int_equal(pc_check_metrics(NULL, NOW, VERSION, &text), 0);
 	assert_golden(text, "check_no_answer.prom");
+	check_no_answer_golden();
 	assert_not_contains(text, "portcheck_listener");
 	assert_not_contains(text, "portcheck_findings");
 	free(text);

@@ -19,6 +19,8 @@
 #include "../fuzz/fuzz_check.h"
 #include "../fuzz/fuzz_config.h"
 #include "../fuzz/fuzz_exposure_track.h"
+#include "../fuzz/fuzz_firewalld.h"
+#include "../fuzz/fuzz_fwspec.h"
 #include "../fuzz/fuzz_netlink.h"
 #include "../fuzz/fuzz_varlink_server.h"
 
@@ -88,12 +90,23 @@ static void test_varlink_server(void **state)
 	replay("varlink_server", pc_fuzz_varlink_server_one);
 }
 
+static void test_fwspec(void **state)
+{
+	replay("fwspec", pc_fuzz_fwspec_one);
+}
+
+static void test_firewalld(void **state)
+{
+	replay("firewalld", pc_fuzz_firewalld_one);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config),	   cmocka_unit_test(test_exposure_track),
 	    cmocka_unit_test(test_check),	   cmocka_unit_test(test_netlink),
-	    cmocka_unit_test(test_varlink_server),
+	    cmocka_unit_test(test_varlink_server), cmocka_unit_test(test_fwspec),
+	    cmocka_unit_test(test_firewalld),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
