@@ -65,7 +65,7 @@ if ! [[ $nprobes =~ ^[0-9]+$ ]] || ((nprobes < 1 || nprobes > 60)); then
 fi
 [[ $seeds =~ ^[0-9,-]+$ ]] || lab_die "--seeds must look like 1-40 or 1,5,9"
 
-lab_require_root
+lab_require_root nft python3
 if ((!kernel_only)); then
 	lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD (now '$PORTCHECK', '$PORTCHECKD')"
 fi

@@ -42,7 +42,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 
-lab_require_root
+lab_require_root nft ss python3
 _lab_need_cmds ss awk
 lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD (now '$PORTCHECK', '$PORTCHECKD')"
 lab_init
