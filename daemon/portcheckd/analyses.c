@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Status and the watcher's analyses: one analysis per state, in a child process
- * (daemon/bg_analysis.c), shared by every caller that asks while it runs and kept while
+ * (daemon/service/bg_analysis.c), shared by every caller that asks while it runs and kept while
  * the state it read is unchanged (state.c); the reports' journal entries and STATUS=;
  * timeouts, the watchdog, and freeing what finished (in the tick, never during event
  * dispatch).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Explain, Open and Close in child processes (daemon/bg_analysis.c): at most MAX_JOBS
+ * Explain, Open and Close in child processes (daemon/service/bg_analysis.c): at most MAX_JOBS
  * at once, MAX_JOBS_QUEUED waiting, io.portcheck.Busy beyond, so that nothing a client
  * asks for runs in the event loop. Explain's answers are kept by query while the state
  * they read is unchanged (state.c), and its child is killed when its client goes. A

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Harness body for the parsing of firewalld's D-Bus replies (daemon/firewalld_parse.c):
+ * Harness body for the parsing of firewalld's D-Bus replies (daemon/sources/firewalld_parse.c):
  * pc_fw_parse_zone_settings(), pc_fw_parse_service_settings(), pc_fw_parse_port() (through
  * them) and pc_fw_resolve_includes() over the services parsed.
  *

@@ -43,7 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../daemon/nftsnap.h"
+#include "../../daemon/sources/nftsnap.h"
 #include "fuzz_common.h"
 #include "portcheck/listener.h"
 #include "portcheck/netif.h"

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """
-Writes daemon/nftsnap_policy_tables.h (stdout) from the attribute documentation of the
+Writes daemon/sources/nftsnap_policy_tables.h (stdout) from the attribute documentation of the
 uapi headers: every nf_tables attribute with the type the kernel documents for it, which
-is what the kernel's dumps carry. daemon/nftsnap_policy.c checks dump messages against
+is what the kernel's dumps carry. daemon/sources/nftsnap_policy.c checks dump messages against
 them before libnftnl sees them (found by fuzz_netlink: libnftnl 1.2.4 trusts them).
 
-    python3 tests/fuzz/gen_nftsnap_policy.py > daemon/nftsnap_policy_tables.h
+    python3 tests/fuzz/gen_nftsnap_policy.py > daemon/sources/nftsnap_policy_tables.h
 """
 import re, sys
 src = open('/usr/include/linux/netfilter/nf_tables.h').read()

@@ -543,7 +543,7 @@ lab_expect_rc unblocked 0
 
 # firewalld runs with only NET_ADMIN, NET_RAW and SYS_MODULE (no DAC override), so a
 # read-only zones directory and zone files make its permanent write fail with EACCES,
-# after the runtime change went through. daemon/open.c undoes the runtime change it
+# after the runtime change went through. daemon/fix/open.c undoes the runtime change it
 # made and says so: exit 3, firewalld as before, "... was undone: zone public is as
 # before" (only when the undo itself fails may the runtime change stay, reported; here
 # firewalld is healthy, so that would be a bug).

@@ -39,7 +39,7 @@
 
 #include <cmocka.h>
 
-#include "../../daemon/nftsnap.h"
+#include "../../daemon/sources/nftsnap.h"
 #include "nlreplay.h"
 #include "portcheck/nft.h"
 #include "portcheck/util.h"

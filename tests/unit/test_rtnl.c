@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../../daemon/nlutil.h"
+#include "../../daemon/sources/nlutil.h"
 #include "nlreplay.h"
 #include "portcheck/netif.h"
 #include "portcheck/util.h"

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "../../daemon/nlutil.h"
+#include "../../daemon/sources/nlutil.h"
 #include "nlreplay.h"
 #include "portcheck/listener.h"
 #include "portcheck/util.h"

@@ -24,7 +24,7 @@ s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
 s.bind((0, 0))
 RTM_GETLINK, NLM_F_REQUEST, NLM_F_DUMP = 18, 1, 0x300
 ifi = struct.pack("BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0)
-# IFLA_EXT_MASK (29) = RTEXT_FILTER_SKIP_STATS (1 << 3), as daemon/rtnl.c asks
+# IFLA_EXT_MASK (29) = RTEXT_FILTER_SKIP_STATS (1 << 3), as daemon/sources/rtnl.c asks
 attr = struct.pack("HHI", 8, 29, 1 << 3)
 body = ifi + attr
 s.send(struct.pack("IHHII", 16 + len(body), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + body)

@@ -402,7 +402,7 @@ static int read_sysctl_u8(const char *path, uint8_t *ret)
 /*
  * net.ipv4.conf.all: the devices' values come with the link dump (IFLA_INET_CONF), "all"
  * has no device. A value not read is never taken as its default: IPv4 input decisions
- * become unknown instead (inet_blind_spot). Keep in step with daemon/freshness.c.
+ * become unknown instead (inet_blind_spot). Keep in step with daemon/report/freshness.c.
  */
 static int read_inet_all(struct pc_netif *ni)
 {

@@ -52,7 +52,7 @@ void pc_freshness_of_ruleset(const struct pc_nft_ruleset *rs, bool nft_ok, struc
  * Read per request, because no event covers them: the sysctls the engine reads (netconf
  * events exist, but checking is as cheap), and the legacy x_tables in use, whose rules
  * the engine cannot see (a table appearing makes verdicts unknown; nothing announces
- * it). Keep in step with what daemon/rtnl.c and the blind-spot check read.
+ * it). Keep in step with what daemon/sources/rtnl.c and the blind-spot check read.
  */
 static const char *const files[] = {
     "/proc/sys/net/ipv4/ip_forward",
