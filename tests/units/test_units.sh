@@ -163,6 +163,13 @@ if command -v man >/dev/null; then
 		else
 			ok "man ${page##*/}"
 		fi
+		# groff's default device too: a glyph only UTF-8 has (U+2591) warns there.
+		out=$(groff -man -ww "$page" 2>&1 >/dev/null)
+		if [ $? -ne 0 ] || [ -n "$out" ]; then
+			fail "groff -man -ww ${page##*/}: $out"
+		else
+			ok "groff -man -ww ${page##*/}"
+		fi
 		for section in NAME SYNOPSIS DESCRIPTION OPTIONS FILES EXAMPLES 'SEE ALSO'; do
 			grep -q "^\.SH \"\?$section\"\?\$" "$page" || fail "${page##*/}: no $section section"
 		done
