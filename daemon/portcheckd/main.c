@@ -177,7 +177,14 @@ static int socket_from_systemd(int *ret_fd)
 	return 1;
 }
 
-int main(int argc, char **argv)
+static void try_help(void)
+{
+	fputs("Try 'portcheckd --help'.\n", stderr);
+}
+
+/* Returns -1 to go on (--socket in *socket_path, --config in d->config_path), else the
+ * exit code: 0 after --help or --version, 2 on a usage error. */
+static int parse_args(int argc, char **argv, struct daemon *d, const char **socket_path)
 {
 	static const struct option options[] = {
 	    {"socket", required_argument, NULL, 's'},
@@ -186,31 +193,16 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {},
 	};
-	static const struct pc_varlink_method methods[] = {
-	    {"io.portcheck.Status", method_status},
-	    {"io.portcheck.Explain", method_explain},
-	    {"io.portcheck.Open", method_open},
-	    {"io.portcheck.Close", method_close},
-	};
-	static const struct pc_varlink_interface interfaces[] = {
-	    {"io.portcheck", pc_varlink_idl_io_portcheck},
-	};
-	const char *socket_path = NULL;
-	_cleanup_free_ char *config_error = NULL;
-	struct daemon d = {0};
-	struct pc_server_config scfg;
-	bool created_socket = false;
-	uint64_t watchdog_usec = 0;
-	int c, r, fd = -1, ret = 1;
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", options, NULL)) >= 0) {
 		switch (c) {
 		case 's':
-			socket_path = optarg;
+			*socket_path = optarg;
 			break;
 		case 'c':
-			d.config_path = optarg;
+			d->config_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -221,57 +213,80 @@ int main(int argc, char **argv)
 		case ':':
 			fprintf(stderr, "portcheckd: option '%s' needs an argument\n",
 				argv[optind - 1]);
-			fputs("Try 'portcheckd --help'.\n", stderr);
+			try_help();
 			return 2;
 		default:
 			fprintf(stderr, "portcheckd: unknown option '%s'\n", argv[optind - 1]);
-			fputs("Try 'portcheckd --help'.\n", stderr);
+			try_help();
 			return 2;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "portcheckd: unexpected argument '%s'\n", argv[optind]);
-		fputs("Try 'portcheckd --help'.\n", stderr);
+		try_help();
 		return 2;
 	}
+	return -1;
+}
 
-	log_journal = stderr_is_journal();
-	/* A vanished stderr reader must not kill the daemon; sockets use MSG_NOSIGNAL. */
-	signal(SIGPIPE, SIG_IGN);
+/* The configuration at start-up: a bad one is fatal (at reload, the last good one is
+ * kept). */
+static int daemon_load_config(struct daemon *d)
+{
+	_cleanup_free_ char *error = NULL;
+	int r;
 
-	d.config_root = getenv("PORTCHECK_CONFIG_ROOT");
-	r = pc_config_load(d.config_root, d.config_path, &d.config, &config_error);
+	d->config_root = getenv("PORTCHECK_CONFIG_ROOT");
+	r = pc_config_load(d->config_root, d->config_path, &d->config, &error);
 	if (r < 0) {
-		log_msg(LOG_ERR, "bad configuration: %s",
-			config_error ? config_error : strerror(-r));
-		goto out;
+		log_msg(LOG_ERR, "bad configuration: %s", error ? error : strerror(-r));
+		return r;
 	}
-	daemon_apply_config(&d);
+	daemon_apply_config(d);
+	return 0;
+}
+
+/* The listening socket: systemd's, else one created at *socket_path (--socket, or the
+ * default put there; *created set). Returns the fd or -errno (logged). */
+static int open_socket(const char **socket_path, bool *created)
+{
+	int fd = -1, r;
 
 	r = socket_from_systemd(&fd);
 	if (r < 0)
-		goto out;
+		return r;
 	if (r > 0) {
-		if (socket_path)
+		if (*socket_path)
 			log_msg(LOG_NOTICE,
 				"socket-activated: using the socket from systemd, "
 				"not --socket %s",
-				socket_path);
-	} else {
-		socket_path = socket_path ?: PC_SOCKET_PATH_DEFAULT;
-		r = pc_server_listen_path(socket_path, &fd);
-		if (r < 0) {
-			log_msg(LOG_ERR, "cannot listen on %s: %s%s", socket_path, strerror(-r),
-				r == -EADDRINUSE ? " (another portcheckd is running)" : "");
-			goto out;
-		}
-		created_socket = true;
+				*socket_path);
+		return fd;
 	}
+	*socket_path = *socket_path ?: PC_SOCKET_PATH_DEFAULT;
+	r = pc_server_listen_path(*socket_path, &fd);
+	if (r < 0) {
+		log_msg(LOG_ERR, "cannot listen on %s: %s%s", *socket_path, strerror(-r),
+			r == -EADDRINUSE ? " (another portcheckd is running)" : "");
+		return r;
+	}
+	*created = true;
+	return fd;
+}
 
-	d.queued_tail = &d.queued;
-	d.arrived_tail = &d.arrived;
-	d.job_queue_tail = &d.job_queue;
-	scfg = (struct pc_server_config){
+/* The Varlink server on @fd (consumed), serving io.portcheck. */
+static int daemon_start_server(struct daemon *d, int fd)
+{
+	static const struct pc_varlink_method methods[] = {
+	    {"io.portcheck.Status", method_status},
+	    {"io.portcheck.Explain", method_explain},
+	    {"io.portcheck.Open", method_open},
+	    {"io.portcheck.Close", method_close},
+	};
+	static const struct pc_varlink_interface interfaces[] = {
+	    {"io.portcheck", pc_varlink_idl_io_portcheck},
+	};
+	const struct pc_server_config scfg = {
 	    .methods = methods,
 	    .n_methods = ELEMENTSOF(methods),
 	    .interfaces = interfaces,
@@ -282,66 +297,110 @@ int main(int argc, char **argv)
 	    .url = PORTCHECK_URL,
 	    .authorize = authorize,
 	    .log = server_log,
-	    .userdata = &d,
+	    .userdata = d,
 	    .handle_signals = true,
 	    .tick = daemon_tick,
 	};
-	r = pc_server_new(&scfg, fd, &d.server);
-	fd = -1;
-	if (r < 0) {
+	int r;
+
+	d->queued_tail = &d->queued;
+	d->arrived_tail = &d->arrived;
+	d->job_queue_tail = &d->job_queue;
+	r = pc_server_new(&scfg, fd, &d->server);
+	if (r < 0)
 		log_msg(LOG_ERR, "cannot start the server: %s", strerror(-r));
-		goto out;
-	}
+	return r;
+}
 
-	{
-		const struct pc_watch_callbacks cb = {
-		    .analyse = watch_analyse,
-		    .changed = watch_changed,
-		    .firewalld = watch_firewalld,
-		    .add_fd = watch_add_fd,
-		    .remove_fd = watch_remove_fd,
-		    .log = watch_log,
-		    .userdata = &d,
-		};
+/* The watcher of nftables, routing, firewalld and the listeners; and the watchdog. */
+static int daemon_start_watch(struct daemon *d)
+{
+	const struct pc_watch_callbacks cb = {
+	    .analyse = watch_analyse,
+	    .changed = watch_changed,
+	    .firewalld = watch_firewalld,
+	    .add_fd = watch_add_fd,
+	    .remove_fd = watch_remove_fd,
+	    .log = watch_log,
+	    .userdata = d,
+	};
+	uint64_t watchdog_usec = 0;
+	int r;
 
-		r = pc_watch_new(&cb, d.config.rescan_interval_sec, &d.watch);
-		if (r < 0) {
-			log_msg(LOG_ERR, "cannot start watching: %s", strerror(-r));
-			goto out;
-		}
+	r = pc_watch_new(&cb, d->config.rescan_interval_sec, &d->watch);
+	if (r < 0) {
+		log_msg(LOG_ERR, "cannot start watching: %s", strerror(-r));
+		return r;
 	}
 	/* The watchdog is pinged from the loop at half its period, and during analyses. */
-	the_daemon = &d;
+	the_daemon = d;
 	if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec >= 2000)
-		d.watchdog_interval_ms = watchdog_usec / 2000;
+		d->watchdog_interval_ms = watchdog_usec / 2000;
+	return 0;
+}
+
+/* Serve until SIGTERM or SIGINT; SIGHUP reloads. Returns the exit code. */
+static int daemon_loop(struct daemon *d)
+{
+	int r;
+
+	for (;;) {
+		r = pc_server_run(d->server);
+		if (r != SIGHUP)
+			break;
+		daemon_reload(d);
+	}
+	sd_notify(0, "STOPPING=1");
+	if (r < 0) {
+		log_msg(LOG_ERR, "event loop failed: %s", strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
+static void daemon_teardown(struct daemon *d, const char *created_socket)
+{
+	d->stopping = true;
+	analyses_stop(d);
+	pc_watch_free(d->watch);
+	pc_server_free(d->server);
+	if (created_socket && unlink(created_socket) < 0 && errno != ENOENT)
+		log_msg(LOG_WARNING, "cannot remove %s: %s", created_socket, strerror(errno));
+	pc_exposure_track_clear(&d->track);
+	pc_config_clear(&d->config);
+	free(d->last_analysis_error);
+}
+
+int main(int argc, char **argv)
+{
+	const char *socket_path = NULL;
+	struct daemon d = {0};
+	bool created_socket = false;
+	int fd, r, ret = 1;
+
+	r = parse_args(argc, argv, &d, &socket_path);
+	if (r >= 0)
+		return r;
+
+	log_journal = stderr_is_journal();
+	/* A vanished stderr reader must not kill the daemon; sockets use MSG_NOSIGNAL. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (daemon_load_config(&d) < 0)
+		goto out;
+	fd = open_socket(&socket_path, &created_socket);
+	if (fd < 0)
+		goto out;
+	if (daemon_start_server(&d, fd) < 0 || daemon_start_watch(&d) < 0)
+		goto out;
 
 	log_msg(LOG_INFO, "listening on %s; status readable by root%s%s; rescanning listeners %s",
 		created_socket ? socket_path : "the socket from systemd",
 		d.have_group ? " and group " : "", d.have_group ? d.group : "",
 		d.config.rescan_interval_sec ? "periodically" : "only on changes and requests");
 	sd_notify(0, "READY=1\nSTATUS=Serving io.portcheck; first analysis pending");
-
-	for (;;) {
-		r = pc_server_run(d.server);
-		if (r != SIGHUP)
-			break;
-		daemon_reload(&d);
-	}
-	sd_notify(0, "STOPPING=1");
-	if (r < 0)
-		log_msg(LOG_ERR, "event loop failed: %s", strerror(-r));
-	else
-		ret = 0;
-
+	ret = daemon_loop(&d);
 out:
-	d.stopping = true;
-	analyses_stop(&d);
-	pc_watch_free(d.watch);
-	pc_server_free(d.server);
-	if (created_socket && unlink(socket_path) < 0 && errno != ENOENT)
-		log_msg(LOG_WARNING, "cannot remove %s: %s", socket_path, strerror(errno));
-	pc_exposure_track_clear(&d.track);
-	pc_config_clear(&d.config);
-	free(d.last_analysis_error);
+	daemon_teardown(&d, created_socket ? socket_path : NULL);
 	return ret;
 }

@@ -244,72 +244,84 @@ static void candidates_free(struct candidate *c, size_t n)
 	free(c);
 }
 
-int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
-			     const struct pc_config *cfg, pc_exposure_event_fn fn, void *userdata)
+/* A listener the daemon marks ignored is kept as "ignored": the day one of its clients
+ * counts again is a change, and is told. */
+static const char *listener_exposure(const json_t *l, const char *dflt)
 {
-	const json_t *listeners = json_object_get(status, "listeners"), *l;
-	struct pc_exposure_entry *next = NULL;
-	struct candidate *cand = NULL;
-	_cleanup_free_ bool *first_of_key = NULL;
-	size_t n, n_next = 0, i;
-	int n_events = 0, r = 0;
+	return json_is_true(json_object_get(l, "ignored")) ? "ignored"
+							   : str_or(l, "exposure", dflt);
+}
 
-	if (!json_is_array(listeners))
-		return -EINVAL;
-	n = json_array_size(listeners);
-	first_of_key = calloc(n + 1, sizeof(bool));
-	cand = calloc(n + 1, sizeof(*cand));
-	next = calloc(n + 1, sizeof(*next));
-	if (!first_of_key || !cand || !next) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	/* Build the new state first: a malformed report leaves the old one intact. */
+/* One candidate per listener of the report, sorted. Fails on a malformed listener. */
+static int build_candidates(const json_t *listeners, struct candidate *cand)
+{
+	const json_t *l;
+	size_t i;
+	int r;
+
 	json_array_foreach(listeners, i, l)
 	{
-		const char *exposure = str_or(l, "exposure", NULL);
-
-		if (!json_is_object(l) || !exposure ||
-		    !json_is_integer(json_object_get(l, "port"))) {
-			r = -EINVAL;
-			goto fail;
-		}
+		if (!json_is_object(l) || !str_or(l, "exposure", NULL) ||
+		    !json_is_integer(json_object_get(l, "port")))
+			return -EINVAL;
 		r = listener_key(l, &cand[i].key);
 		if (r < 0)
-			goto fail;
-		/* A listener the daemon marks ignored is kept as "ignored": the day one of
-		 * its clients counts again is a change, and is told. */
-		cand[i].exposure =
-		    json_is_true(json_object_get(l, "ignored")) ? "ignored" : exposure;
+			return r;
+		cand[i].exposure = listener_exposure(l, NULL);
 		cand[i].index = i;
 	}
 	/* Sorted by key, the state is searched by bsearch (find_previous), and SO_REUSEPORT
 	 * groups, which share a key, are adjacent: the first socket speaks for them. */
-	qsort(cand, n, sizeof(*cand), candidate_cmp);
-	for (i = 0; i < n; i++) {
+	qsort(cand, json_array_size(listeners), sizeof(*cand), candidate_cmp);
+	return 0;
+}
+
+/*
+ * The state the report @listeners makes: one entry per key, sorted, in @next (room for
+ * one per listener; *n_next set, also on failure, for entries_free), and which listener
+ * speaks for its key in @first_of_key.
+ */
+static int build_state(const json_t *listeners, struct pc_exposure_entry *next, size_t *n_next,
+		       bool *first_of_key)
+{
+	size_t n = json_array_size(listeners);
+	struct candidate *cand = calloc(n + 1, sizeof(*cand));
+	int r;
+
+	*n_next = 0;
+	if (!cand)
+		return -ENOMEM;
+	r = build_candidates(listeners, cand);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
 		struct pc_exposure_entry *e;
 
 		/* (The kept key has moved to next[]: compare with it there.) */
-		if (n_next > 0 && strcmp(cand[i].key, next[n_next - 1].key) == 0)
+		if (*n_next > 0 && strcmp(cand[i].key, next[*n_next - 1].key) == 0)
 			continue;
 		first_of_key[cand[i].index] = true;
-		e = &next[n_next++];
+		e = &next[(*n_next)++];
 		e->key = TAKE_PTR(cand[i].key);
 		e->exposure = strdup(cand[i].exposure);
-		if (!e->exposure) {
+		if (!e->exposure)
 			r = -ENOMEM;
-			goto fail;
-		}
 	}
 	candidates_free(cand, n);
-	cand = NULL;
+	return r;
+}
+
+/* Tell @fn each change from the state @t to the report @listeners, the ignored ones
+ * (IgnorePorts= and friends) aside. Returns how many were told, or -errno. */
+static int emit_events(const struct pc_exposure_track *t, const json_t *listeners,
+		       const bool *first_of_key, const struct pc_config *cfg,
+		       pc_exposure_event_fn fn, void *userdata)
+{
+	const json_t *l;
+	size_t i;
+	int n_events = 0, r;
 
 	json_array_foreach(listeners, i, l)
 	{
 		const json_t *proc = json_object_get(l, "process");
-		const char *exposure = json_is_true(json_object_get(l, "ignored"))
-					   ? "ignored"
-					   : str_or(l, "exposure", "");
 		_cleanup_free_ char *key = NULL;
 		struct pc_exposure_event ev;
 		const char *prev;
@@ -317,12 +329,10 @@ int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
 
 		if (!first_of_key[i])
 			continue;
-		if (listener_key(l, &key) < 0) {
-			r = -ENOMEM;
-			goto fail;
-		}
+		if (listener_key(l, &key) < 0)
+			return -ENOMEM;
 		prev = find_previous(t, key);
-		change = classify(prev, exposure);
+		change = classify(prev, listener_exposure(l, ""));
 		if (change < 0)
 			continue;
 		if (cfg &&
@@ -333,21 +343,45 @@ int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
 		r = build_event(l, (enum pc_exposure_change)change, prev, &ev);
 		if (r < 0) {
 			event_clear(&ev);
-			goto fail;
+			return r;
 		}
 		fn(&ev, userdata);
 		event_clear(&ev);
 		n_events++;
 	}
+	return n_events;
+}
 
+int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
+			     const struct pc_config *cfg, pc_exposure_event_fn fn, void *userdata)
+{
+	const json_t *listeners = json_object_get(status, "listeners");
+	_cleanup_free_ bool *first_of_key = NULL;
+	struct pc_exposure_entry *next;
+	size_t n, n_next = 0;
+	int r;
+
+	if (!json_is_array(listeners))
+		return -EINVAL;
+	n = json_array_size(listeners);
+	first_of_key = calloc(n + 1, sizeof(bool));
+	next = calloc(n + 1, sizeof(*next));
+	if (!first_of_key || !next) {
+		free(next);
+		return -ENOMEM;
+	}
+	/* Build the new state first: a malformed report leaves the old one intact. */
+	r = build_state(listeners, next, &n_next, first_of_key);
+	if (r >= 0)
+		r = emit_events(t, listeners, first_of_key, cfg, fn, userdata);
+	if (r < 0) {
+		entries_free(next, n_next);
+		return r;
+	}
 	entries_free(t->entries, t->n);
 	t->entries = next;
 	t->n = n_next;
 	t->primed = true;
-	return n_events;
-fail:
-	candidates_free(cand, n);
-	entries_free(next, n_next);
 	return r;
 }
 
