@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Harness body for the Varlink server's input path (daemon/service/varlink_server.c over
+ * Harness body for the Varlink server's input path (daemon/service/varlink_*.c over
  * common/varlink.c): framing, request parsing, dispatch, authorization, deferred replies,
  * limits, and the connection's end. A real pc_server on a listening AF_UNIX socket, one
  * client connected over a real socket, everything in one thread: the server's tick
