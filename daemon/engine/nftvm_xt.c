@@ -30,9 +30,6 @@
 
 #include "nftvm_internal.h"
 
-#define MANIP_SRC 0
-#define MANIP_DST 1
-
 enum xt_res {
 	XT_NOMATCH,
 	XT_MATCH,
@@ -52,22 +49,10 @@ static bool info_get(struct vm *vm, const struct pc_nft_expr *e, void *dst, size
 	return true;
 }
 
-static void pkt_addr(const struct vm_pkt *p, bool dst, struct pc_addr *ret)
-{
-	unsigned off = p->family == AF_INET ? (dst ? 16 : 12) : (dst ? 24 : 8);
-
-	*ret = (struct pc_addr){.family = p->family};
-	memcpy(ret->bytes, p->buf + off, pc_addr_size(p->family));
-}
-
 static void pkt_ports(const struct vm_pkt *p, uint16_t *sport, uint16_t *dport)
 {
-	uint16_t s, d;
-
-	memcpy(&s, p->buf + p->thoff, 2);
-	memcpy(&d, p->buf + p->thoff + 2, 2);
-	*sport = ntohs(s);
-	*dport = ntohs(d);
+	*sport = ntohs(pkt_port(p, false));
+	*dport = ntohs(pkt_port(p, true));
 }
 
 /* --- matches ---------------------------------------------------------------------------- */
