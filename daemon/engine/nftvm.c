@@ -347,6 +347,75 @@ static void trace_rule(struct vm *vm, const struct pc_nft_chain *chain,
 	vm_trace_add(vm, vm->hook, &ref, a, detail);
 }
 
+/*
+ * The rules of @chain from *ri on, each from NFT_CONTINUE, until one ends with a verdict
+ * other than continue or break (in vm->vcode; *ri is that rule) or the chain ends. False
+ * when the result is unknown.
+ */
+static bool run_rules(struct vm *vm, const struct pc_nft_chain *chain, size_t *ri)
+{
+	for (; *ri < chain->n_rules; (*ri)++) {
+		const struct pc_nft_rule *rule = &chain->rules[*ri];
+
+		if (++vm->steps > VM_MAX_STEPS) {
+			vm_unknown(vm, "evaluation limit reached (a loop in the ruleset?)");
+			return false;
+		}
+		vm->rule = rule;
+		vm->vcode = NFT_CONTINUE;
+		vm->vchain = NULL;
+		vm->rule_rejected = vm->rule_nat = vm->rule_choice = false;
+		vm->rule_detail[0] = 0;
+		for (size_t i = 0; i < rule->n_exprs; i++) {
+			eval_expr(vm, &rule->exprs[i]);
+			if (vm->unknown) {
+				trace_rule(vm, chain, rule, vm->vcode);
+				return false;
+			}
+			if (vm->vcode != NFT_CONTINUE)
+				break;
+		}
+		trace_rule(vm, chain, rule, vm->vcode);
+		if (vm->vcode == NFT_BREAK) {
+			vm->vcode = NFT_CONTINUE;
+			continue;
+		}
+		if (vm->vcode == NFT_CONTINUE)
+			continue;
+		break;
+	}
+	return true;
+}
+
+/* A final verdict (vm->vcode >= 0): the NF_* ones the hook knows, or unknown. */
+static int final_verdict(struct vm *vm)
+{
+	switch (vm->vcode & NF_VERDICT_MASK) {
+	case NF_ACCEPT:
+	case NF_DROP:
+	case NF_QUEUE:
+	case NF_STOLEN:
+		return vm->vcode;
+	default:
+		vm_unknown(vm, "verdict %d", vm->vcode);
+		return VM_UNKNOWN;
+	}
+}
+
+/* The trace entry for the base chain's policy. */
+static void trace_policy(struct vm *vm, const struct pc_nft_table *t,
+			 const struct pc_nft_chain *base)
+{
+	struct pc_rule_ref ref;
+	char detail[32];
+
+	if (!vm->tr)
+		return;
+	vm_rule_ref(t, base, NULL, &ref);
+	snprintf(detail, sizeof(detail), "policy %s", verdict_name((int32_t)base->policy));
+	vm_trace_add(vm, vm->hook, &ref, PC_TRACE_POLICY, detail);
+}
+
 int vm_run_chain(struct vm *vm, const struct pc_nft_table *t, const struct pc_nft_chain *base)
 {
 	struct {
@@ -364,49 +433,11 @@ int vm_run_chain(struct vm *vm, const struct pc_nft_table *t, const struct pc_nf
 do_chain:
 	vm->chain = chain;
 	vm->vcode = NFT_CONTINUE;
-	for (; ri < chain->n_rules; ri++) {
-		const struct pc_nft_rule *rule = &chain->rules[ri];
+	if (!run_rules(vm, chain, &ri))
+		return VM_UNKNOWN;
 
-		if (++vm->steps > VM_MAX_STEPS) {
-			vm_unknown(vm, "evaluation limit reached (a loop in the ruleset?)");
-			return VM_UNKNOWN;
-		}
-		vm->rule = rule;
-		vm->vcode = NFT_CONTINUE;
-		vm->vchain = NULL;
-		vm->rule_rejected = vm->rule_nat = vm->rule_choice = false;
-		vm->rule_detail[0] = 0;
-		for (size_t i = 0; i < rule->n_exprs; i++) {
-			eval_expr(vm, &rule->exprs[i]);
-			if (vm->unknown) {
-				trace_rule(vm, chain, rule, vm->vcode);
-				return VM_UNKNOWN;
-			}
-			if (vm->vcode != NFT_CONTINUE)
-				break;
-		}
-		trace_rule(vm, chain, rule, vm->vcode);
-		if (vm->vcode == NFT_BREAK) {
-			vm->vcode = NFT_CONTINUE;
-			continue;
-		}
-		if (vm->vcode == NFT_CONTINUE)
-			continue;
-		break;
-	}
-
-	if (vm->vcode >= 0) {
-		switch (vm->vcode & NF_VERDICT_MASK) {
-		case NF_ACCEPT:
-		case NF_DROP:
-		case NF_QUEUE:
-		case NF_STOLEN:
-			return vm->vcode;
-		default:
-			vm_unknown(vm, "verdict %d", vm->vcode);
-			return VM_UNKNOWN;
-		}
-	}
+	if (vm->vcode >= 0)
+		return final_verdict(vm);
 
 	switch (vm->vcode) {
 	case NFT_JUMP:
@@ -449,14 +480,7 @@ do_chain:
 		goto do_chain;
 	}
 
-	if (vm->tr) {
-		struct pc_rule_ref ref;
-		char detail[32];
-
-		vm_rule_ref(t, base, NULL, &ref);
-		snprintf(detail, sizeof(detail), "policy %s", verdict_name((int32_t)base->policy));
-		vm_trace_add(vm, vm->hook, &ref, PC_TRACE_POLICY, detail);
-	}
+	trace_policy(vm, t, base);
 	vm->rule = NULL;
 	vm->chain = base;
 	return (int)base->policy;

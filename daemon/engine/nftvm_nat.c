@@ -24,12 +24,83 @@ static void addr_from(int family, const uint8_t *b, struct pc_addr *ret)
 	memcpy(ret->bytes, b, pc_addr_size(family));
 }
 
+/* get_unique_tuple() / nf_nat_l4proto_unique_tuple(): a port in range is kept (no
+ * other connection uses the tuple), else the first of the range for DNAT. The port of
+ * @manip for @cur_port (network byte order) in *ret; false after vm_unknown(). */
+static bool nat_pick_port(struct vm *vm, const struct vm_nat_range *r, int manip, uint16_t cur_port,
+			  uint16_t *ret)
+{
+	uint16_t lo = r->min_port, hi = r->max_port, port = ntohs(cur_port);
+	uint32_t size, off;
+
+	*ret = cur_port;
+	if (!(r->flags & NF_NAT_RANGE_PROTO_SPECIFIED))
+		return true;
+	if (hi < lo) {
+		uint16_t t = lo;
+
+		lo = hi;
+		hi = t;
+	}
+	size = (uint32_t)(hi - lo) + 1;
+	if ((r->flags & NF_NAT_RANGE_PROTO_RANDOM_ALL) && size > 1) {
+		vm_unknown(vm, "nat to a random port");
+		return false;
+	}
+	if (!(r->flags & NF_NAT_RANGE_PROTO_OFFSET) && port >= lo && port <= hi) {
+		*ret = cur_port;
+		return true;
+	}
+	if (r->flags & NF_NAT_RANGE_PROTO_OFFSET)
+		off = (uint16_t)(port - r->base_port);
+	else if (manip == MANIP_DST)
+		off = 0;
+	else if (size > 1) {
+		vm_unknown(vm, "snat to a random port of a range");
+		return false;
+	} else
+		off = 0;
+	*ret = htons((uint16_t)(lo + off % size));
+	return true;
+}
+
+/* Bind the entry's @manip to @new_addr and @new_port, as nf_nat_setup_info() does once it
+ * has the tuple: the status bits, the binding and nf_conntrack_alter_reply(). */
+static void nat_bind(struct vm *vm, int manip, const struct pc_addr *new_addr, uint16_t new_port,
+		     const struct pc_addr *cur_addr, uint16_t cur_port)
+{
+	struct vm_pkt *p = vm->pkt;
+	char buf[PC_ADDRSTRLEN];
+
+	if (!pc_addr_equal(new_addr, cur_addr) || new_port != cur_port) {
+		p->ct_status |= manip == MANIP_DST ? IPS_DST_NAT : IPS_SRC_NAT;
+		p->nat_changed[manip] = true;
+	}
+	p->ct_status |= manip == MANIP_DST ? IPS_DST_NAT_DONE : IPS_SRC_NAT_DONE;
+	p->nat_done[manip] = true;
+	p->nat_addr[manip] = *new_addr;
+	p->nat_port[manip] = new_port;
+	/* nf_conntrack_alter_reply() */
+	if (manip == MANIP_DST) {
+		p->reply.src = *new_addr;
+		p->reply.sport = new_port;
+	} else {
+		p->reply.dst = *new_addr;
+		p->reply.dport = new_port;
+	}
+	vm->vcode = NF_ACCEPT;
+	vm->rule_nat = true;
+	pc_addr_to_string(new_addr, buf);
+	snprintf(vm->rule_detail, sizeof(vm->rule_detail),
+		 p->family == AF_INET6 ? "%s to [%s]:%u" : "%s to %s:%u",
+		 manip == MANIP_DST ? "dnat" : "snat", buf, ntohs(new_port));
+}
+
 void vm_nat_setup(struct vm *vm, const struct vm_nat_range *r, int manip)
 {
 	struct vm_pkt *p = vm->pkt;
 	struct pc_addr cur_addr, new_addr;
 	uint16_t cur_port, new_port;
-	char buf[PC_ADDRSTRLEN];
 
 	if (p->ct != VM_CT_NEW) {
 		vm_unknown(vm, "nat without a conntrack entry");
@@ -65,62 +136,9 @@ void vm_nat_setup(struct vm *vm, const struct vm_nat_range *r, int manip)
 		new_addr = r->min_addr;
 	}
 
-	/* get_unique_tuple() / nf_nat_l4proto_unique_tuple(): a port in range is kept (no
-	 * other connection uses the tuple), else the first of the range for DNAT. */
-	new_port = cur_port;
-	if (r->flags & NF_NAT_RANGE_PROTO_SPECIFIED) {
-		uint16_t lo = r->min_port, hi = r->max_port, port = ntohs(cur_port);
-		uint32_t size, off;
-
-		if (hi < lo) {
-			uint16_t t = lo;
-
-			lo = hi;
-			hi = t;
-		}
-		size = (uint32_t)(hi - lo) + 1;
-		if ((r->flags & NF_NAT_RANGE_PROTO_RANDOM_ALL) && size > 1) {
-			vm_unknown(vm, "nat to a random port");
-			return;
-		}
-		if (!(r->flags & NF_NAT_RANGE_PROTO_OFFSET) && port >= lo && port <= hi) {
-			new_port = cur_port;
-		} else {
-			if (r->flags & NF_NAT_RANGE_PROTO_OFFSET)
-				off = (uint16_t)(port - r->base_port);
-			else if (manip == MANIP_DST)
-				off = 0;
-			else if (size > 1) {
-				vm_unknown(vm, "snat to a random port of a range");
-				return;
-			} else
-				off = 0;
-			new_port = htons((uint16_t)(lo + off % size));
-		}
-	}
-
-	if (!pc_addr_equal(&new_addr, &cur_addr) || new_port != cur_port) {
-		p->ct_status |= manip == MANIP_DST ? IPS_DST_NAT : IPS_SRC_NAT;
-		p->nat_changed[manip] = true;
-	}
-	p->ct_status |= manip == MANIP_DST ? IPS_DST_NAT_DONE : IPS_SRC_NAT_DONE;
-	p->nat_done[manip] = true;
-	p->nat_addr[manip] = new_addr;
-	p->nat_port[manip] = new_port;
-	/* nf_conntrack_alter_reply() */
-	if (manip == MANIP_DST) {
-		p->reply.src = new_addr;
-		p->reply.sport = new_port;
-	} else {
-		p->reply.dst = new_addr;
-		p->reply.dport = new_port;
-	}
-	vm->vcode = NF_ACCEPT;
-	vm->rule_nat = true;
-	pc_addr_to_string(&new_addr, buf);
-	snprintf(vm->rule_detail, sizeof(vm->rule_detail),
-		 p->family == AF_INET6 ? "%s to [%s]:%u" : "%s to %s:%u",
-		 manip == MANIP_DST ? "dnat" : "snat", buf, ntohs(new_port));
+	if (!nat_pick_port(vm, r, manip, cur_port, &new_port))
+		return;
+	nat_bind(vm, manip, &new_addr, new_port, &cur_addr, cur_port);
 }
 
 /* The ports of a nat/redir/masq expression: nft_reg_load16 of the registers. */

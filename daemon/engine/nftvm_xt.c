@@ -69,6 +69,64 @@ static bool addr_masked_eq(const struct pc_addr *k, const union nf_inet_addr *a,
 }
 
 /* conntrack_mt() of xt_conntrack.c; @v3 for the port ranges of revision 3. */
+/* The tuples' addresses against --ctorigsrc, --ctorigdst, --ctreplsrc, --ctrepldst. */
+static bool conntrack_addrs_ok(const struct vm_pkt *p, const struct xt_conntrack_mtinfo3 *info)
+{
+	if ((info->match_flags & XT_CONNTRACK_ORIGSRC) &&
+	    (addr_masked_eq(&p->orig.src, &info->origsrc_addr, &info->origsrc_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_ORIGSRC)))
+		return false;
+	if ((info->match_flags & XT_CONNTRACK_ORIGDST) &&
+	    (addr_masked_eq(&p->orig.dst, &info->origdst_addr, &info->origdst_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_ORIGDST)))
+		return false;
+	if ((info->match_flags & XT_CONNTRACK_REPLSRC) &&
+	    (addr_masked_eq(&p->reply.src, &info->replsrc_addr, &info->replsrc_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_REPLSRC)))
+		return false;
+	if ((info->match_flags & XT_CONNTRACK_REPLDST) &&
+	    (addr_masked_eq(&p->reply.dst, &info->repldst_addr, &info->repldst_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_REPLDST)))
+		return false;
+	return true;
+}
+
+/* --ctproto and the tuples' ports (@v3: host-order ranges, else network-order equality). */
+static bool conntrack_ports_ok(const struct vm_pkt *p, const struct xt_conntrack_mtinfo3 *info,
+			       bool v3)
+{
+	const struct {
+		uint16_t flag, lo, hi, port;
+	} ports[] = {
+	    {XT_CONNTRACK_ORIGSRC_PORT, info->origsrc_port, info->origsrc_port_high, p->orig.sport},
+	    {XT_CONNTRACK_ORIGDST_PORT, info->origdst_port, info->origdst_port_high, p->orig.dport},
+	    {XT_CONNTRACK_REPLSRC_PORT, info->replsrc_port, info->replsrc_port_high,
+	     p->reply.sport},
+	    {XT_CONNTRACK_REPLDST_PORT, info->repldst_port, info->repldst_port_high,
+	     p->reply.dport},
+	};
+
+	/* ct_proto_port_check / ct_proto_port_check_v3 */
+	if ((info->match_flags & XT_CONNTRACK_PROTO) &&
+	    ((p->l4proto == info->l4proto) ^ !(info->invert_flags & XT_CONNTRACK_PROTO)))
+		return false;
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		bool inv = (info->invert_flags & ports[i].flag) != 0, m;
+
+		if (!(info->match_flags & ports[i].flag))
+			continue;
+		if (v3) /* host-order ranges against ntohs(port) */
+			m = ntohs(ports[i].port) >= ports[i].lo &&
+			    ntohs(ports[i].port) <= ports[i].hi;
+		else /* network-order equality */
+			m = ports[i].port == ports[i].lo;
+		if (m == inv)
+			return false;
+	}
+	return true;
+}
+
 static enum xt_res conntrack_mt(struct vm *vm, const struct xt_conntrack_mtinfo3 *info,
 				uint16_t state_mask, uint16_t status_mask, bool v3)
 {
@@ -103,55 +161,8 @@ static enum xt_res conntrack_mt(struct vm *vm, const struct xt_conntrack_mtinfo3
 	    (true ^ !(info->invert_flags & XT_CONNTRACK_DIRECTION)))
 		return XT_NOMATCH; /* CTINFO2DIR(IP_CT_NEW) is IP_CT_DIR_ORIGINAL */
 
-	if ((info->match_flags & XT_CONNTRACK_ORIGSRC) &&
-	    (addr_masked_eq(&p->orig.src, &info->origsrc_addr, &info->origsrc_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_ORIGSRC)))
+	if (!conntrack_addrs_ok(p, info) || !conntrack_ports_ok(p, info, v3))
 		return XT_NOMATCH;
-	if ((info->match_flags & XT_CONNTRACK_ORIGDST) &&
-	    (addr_masked_eq(&p->orig.dst, &info->origdst_addr, &info->origdst_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_ORIGDST)))
-		return XT_NOMATCH;
-	if ((info->match_flags & XT_CONNTRACK_REPLSRC) &&
-	    (addr_masked_eq(&p->reply.src, &info->replsrc_addr, &info->replsrc_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_REPLSRC)))
-		return XT_NOMATCH;
-	if ((info->match_flags & XT_CONNTRACK_REPLDST) &&
-	    (addr_masked_eq(&p->reply.dst, &info->repldst_addr, &info->repldst_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_REPLDST)))
-		return XT_NOMATCH;
-
-	/* ct_proto_port_check / ct_proto_port_check_v3 */
-	if ((info->match_flags & XT_CONNTRACK_PROTO) &&
-	    ((p->l4proto == info->l4proto) ^ !(info->invert_flags & XT_CONNTRACK_PROTO)))
-		return XT_NOMATCH;
-	{
-		const struct {
-			uint16_t flag, lo, hi, port;
-		} ports[] = {
-		    {XT_CONNTRACK_ORIGSRC_PORT, info->origsrc_port, info->origsrc_port_high,
-		     p->orig.sport},
-		    {XT_CONNTRACK_ORIGDST_PORT, info->origdst_port, info->origdst_port_high,
-		     p->orig.dport},
-		    {XT_CONNTRACK_REPLSRC_PORT, info->replsrc_port, info->replsrc_port_high,
-		     p->reply.sport},
-		    {XT_CONNTRACK_REPLDST_PORT, info->repldst_port, info->repldst_port_high,
-		     p->reply.dport},
-		};
-
-		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
-			bool inv = (info->invert_flags & ports[i].flag) != 0, m;
-
-			if (!(info->match_flags & ports[i].flag))
-				continue;
-			if (v3) /* host-order ranges against ntohs(port) */
-				m = ntohs(ports[i].port) >= ports[i].lo &&
-				    ntohs(ports[i].port) <= ports[i].hi;
-			else /* network-order equality */
-				m = ports[i].port == ports[i].lo;
-			if (m == inv)
-				return XT_NOMATCH;
-		}
-	}
 
 	if (info->match_flags & XT_CONNTRACK_STATUS) {
 		if (p->ct_helper_unknown) {
