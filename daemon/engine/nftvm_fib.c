@@ -56,6 +56,25 @@ static bool fib_can_skip(struct vm *vm)
 	}
 }
 
+/* A lookup the kernel skips stores the incoming device's result: true then. */
+static bool fib_skipped(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
+{
+	if (!fib_can_skip(vm))
+		return false;
+	fib_store(d, e, vm_link(vm->net, vm->pkt->iif));
+	return true;
+}
+
+/* The device the route must leave through (NFTA_FIB_F_IIF / _OIF), 0 for any. */
+static uint32_t fib_oif(const struct vm *vm, const struct pc_nft_expr *e)
+{
+	if (e->fib.flags & NFTA_FIB_F_IIF)
+		return vm->pkt->iif;
+	if (e->fib.flags & NFTA_FIB_F_OIF)
+		return vm->pkt->oif;
+	return 0;
+}
+
 static bool v4_zeronet(const struct pc_addr *a)
 {
 	return a->bytes[0] == 0;
@@ -78,14 +97,9 @@ static void fib4_eval(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 	struct pc_addr saddr, daddr;
 	struct vm_rt rt;
 
-	if (fib_can_skip(vm)) {
-		fib_store(d, e, vm_link(vm->net, p->iif));
+	if (fib_skipped(vm, e, d))
 		return;
-	}
-	if (e->fib.flags & NFTA_FIB_F_IIF)
-		oif = p->iif;
-	else if (e->fib.flags & NFTA_FIB_F_OIF)
-		oif = p->oif;
+	oif = fib_oif(vm, e);
 	pkt_addr(p, false, &saddr);
 	pkt_addr(p, true, &daddr);
 	if (v4_zeronet(&saddr) && (v4_lbcast(&daddr) || v4_local_multicast(&daddr))) {
@@ -116,14 +130,9 @@ static void fib6_eval(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 	struct pc_addr a;
 	struct vm_rt rt;
 
-	if (fib_can_skip(vm)) {
-		fib_store(d, e, vm_link(vm->net, p->iif));
+	if (fib_skipped(vm, e, d))
 		return;
-	}
-	if (e->fib.flags & NFTA_FIB_F_IIF)
-		oif = p->iif;
-	else if (e->fib.flags & NFTA_FIB_F_OIF)
-		oif = p->oif;
+	oif = fib_oif(vm, e);
 	/* nft_fib6_flowi_init: daddr, or the source for reverse-path checks. */
 	pkt_addr(p, (e->fib.flags & NFTA_FIB_F_DADDR) != 0, &a);
 	if (vm_ipv6_addr_type(&a) & VM_V6_LINKLOCAL)

@@ -531,46 +531,53 @@ static enum xt_res match_rpfilter(struct vm *vm, const struct pc_nft_expr *e)
 	return (ok ^ invert) ? XT_MATCH : XT_NOMATCH;
 }
 
+static enum xt_res match_comment(struct vm *vm, const struct pc_nft_expr *e)
+{
+	(void)vm;
+	(void)e;
+	return XT_MATCH;
+}
+
+/* Under or over a rate or a count: runtime state decides. */
+static enum xt_res match_limit(struct vm *vm, const struct pc_nft_expr *e)
+{
+	int c = vm_choose(vm, e->xt.name);
+
+	return c < 0 ? XT_ERR : c == 0 ? XT_MATCH : XT_NOMATCH;
+}
+
+/* The matches modelled, by their xtables name. */
+static const struct {
+	const char *name;
+	enum xt_res (*match)(struct vm *vm, const struct pc_nft_expr *e);
+} xt_matches[] = {
+    {"comment", match_comment},	  {"conntrack", match_conntrack},
+    {"state", match_state},	  {"multiport", match_multiport},
+    {"addrtype", match_addrtype}, {"tcp", match_tcp},
+    {"udp", match_udp},		  {"mark", match_mark},
+    {"pkttype", match_pkttype},	  {"iprange", match_iprange},
+    {"rpfilter", match_rpfilter}, {"limit", match_limit},
+    {"hashlimit", match_limit},	  {"connlimit", match_limit},
+};
+
 void vm_eval_xt_match(struct vm *vm, const struct pc_nft_expr *e)
 {
 	const char *n = e->xt.name;
 	enum xt_res r;
+	size_t i;
 
 	if (vm->table && vm->table->family != NFPROTO_IPV4 && vm->table->family != NFPROTO_IPV6) {
 		vm_unknown(vm, "xtables match %s in a table of family %u", n, vm->table->family);
 		return;
 	}
-	if (strcmp(n, "comment") == 0)
-		r = XT_MATCH;
-	else if (strcmp(n, "conntrack") == 0)
-		r = match_conntrack(vm, e);
-	else if (strcmp(n, "state") == 0)
-		r = match_state(vm, e);
-	else if (strcmp(n, "multiport") == 0)
-		r = match_multiport(vm, e);
-	else if (strcmp(n, "addrtype") == 0)
-		r = match_addrtype(vm, e);
-	else if (strcmp(n, "tcp") == 0)
-		r = match_tcp(vm, e);
-	else if (strcmp(n, "udp") == 0)
-		r = match_udp(vm, e);
-	else if (strcmp(n, "mark") == 0)
-		r = match_mark(vm, e);
-	else if (strcmp(n, "pkttype") == 0)
-		r = match_pkttype(vm, e);
-	else if (strcmp(n, "iprange") == 0)
-		r = match_iprange(vm, e);
-	else if (strcmp(n, "rpfilter") == 0)
-		r = match_rpfilter(vm, e);
-	else if (strcmp(n, "limit") == 0 || strcmp(n, "hashlimit") == 0 ||
-		 strcmp(n, "connlimit") == 0) {
-		int c = vm_choose(vm, n);
-
-		r = c < 0 ? XT_ERR : c == 0 ? XT_MATCH : XT_NOMATCH;
-	} else {
+	for (i = 0; i < sizeof(xt_matches) / sizeof(xt_matches[0]); i++)
+		if (strcmp(n, xt_matches[i].name) == 0)
+			break;
+	if (i == sizeof(xt_matches) / sizeof(xt_matches[0])) {
 		vm_unknown(vm, "xtables match %s (revision %u) not modelled", n, e->xt.rev);
 		return;
 	}
+	r = xt_matches[i].match(vm, e);
 	switch (r) {
 	case XT_MATCH:
 		break;
