@@ -2,7 +2,7 @@
 /*
  * Private parts of the engine (nftvm.h): the state of one synthetic packet on its way
  * through the hooks, the expression VM that runs one base chain the way nft_do_chain does,
- * the set index, xtables compat and the routing model. Shared by nftvm*.c and nftpath.c.
+ * the set index, xtables compat and the routing model. Shared by nftvm*.c and nftpath*.c.
  */
 #pragma once
 
@@ -216,7 +216,7 @@ uint8_t *vm_reg_out(struct vm *vm, uint32_t reg, uint32_t len);
 const uint8_t *vm_reg_in(struct vm *vm, uint32_t reg, uint32_t len);
 /* The taint bytes of register bytes at @reg. */
 uint8_t *vm_taint_of(struct vm *vm, const uint8_t *reg);
-/* Which header field a packet offset belongs to, for reasons. */
+/* Which header field a packet offset belongs to, for reasons (nftvm_payload.c). */
 const char *vm_field_name(const struct vm_pkt *p, uint32_t off);
 /* nft_reg_store8 / nft_reg_store16 / a 32-bit store; zero the word first. */
 void vm_store8(uint8_t *dst, uint8_t v);
