@@ -7,9 +7,11 @@
  * jumps push the next rule on a stack of NFT_JUMP_STACK_SIZE, goto does not, return and the
  * end of a chain pop, and the base chain's policy applies when the stack is empty.
  *
- * Data expressions (immediate, cmp, range, payload, bitwise, byteorder) live here; the ones
- * that look at the packet's context in nftvm_expr.c, sets in nftvm_set.c, xtables in
- * nftvm_xt.c.
+ * Each expression type has its eval function in expr_ops, one file per family: nftvm_cmp.c
+ * (immediate, cmp, range), nftvm_payload.c, nftvm_bitwise.c (bitwise, byteorder),
+ * nftvm_stateful.c (limit, quota, connlimit, objref), nftvm_meta.c, nftvm_ct.c (ct,
+ * notrack), nftvm_fib.c, nftvm_reject.c, nftvm_nat.c (nat, redir, masq), nftvm_set.c
+ * (lookup, dynset) and nftvm_xt.c (xtables compat).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,11 +24,6 @@
 #include "nftvm_internal.h"
 #include "portcheck/strsan.h"
 #include "portcheck/util.h"
-
-static inline uint32_t min_u32(uint32_t a, uint32_t b)
-{
-	return a < b ? a : b;
-}
 
 void vm_strlcpy(char *dst, const char *src, size_t size)
 {
@@ -140,42 +137,6 @@ const uint8_t *vm_reg_in(struct vm *vm, uint32_t reg, uint32_t len)
 	return s;
 }
 
-const char *vm_field_name(const struct vm_pkt *p, uint32_t off)
-{
-	if (off < p->thoff) {
-		if (p->family == AF_INET) {
-			static const char *const v4[20] = {
-			    [1] = "ip dscp/ecn", [2] = "ip length",    [3] = "ip length",
-			    [4] = "ip id",	 [5] = "ip id",	       [6] = "ip frag-off (DF)",
-			    [8] = "ip ttl",	 [10] = "ip checksum", [11] = "ip checksum",
-			};
-
-			return off < 20 && v4[off] ? v4[off] : "the IP header";
-		}
-		if (off < 4)
-			return "ip6 dscp/ecn/flowlabel";
-		if (off < 6)
-			return "ip6 length";
-		if (off == 7)
-			return "ip6 hoplimit";
-		return "the IPv6 header";
-	}
-	off -= p->thoff;
-	if (p->l4proto == IPPROTO_UDP)
-		return off < 6 ? "udp length" : "udp checksum";
-	if (off < 8)
-		return "tcp sequence number";
-	if (off < 12)
-		return "tcp ack number";
-	if (off == 12)
-		return "tcp data offset (options)";
-	if (off == 13)
-		return "tcp flags (ECN)";
-	if (off < 16)
-		return "tcp window";
-	return "tcp checksum";
-}
-
 void vm_store8(uint8_t *dst, uint8_t v)
 {
 	memset(dst, 0, 4);
@@ -249,495 +210,70 @@ const struct pc_nft_chain *vm_chain_find(const struct pc_nft_table *t, const cha
 	return NULL;
 }
 
-/* --- data expressions ------------------------------------------------------------------- */
+/* --- the expressions -------------------------------------------------------------------- */
 
-static void eval_immediate(struct vm *vm, const struct pc_nft_expr *e)
+static void eval_nothing(struct vm *vm, const struct pc_nft_expr *e)
 {
-	uint8_t *dst;
-
-	if (e->immediate.is_verdict || e->immediate.dreg == NFT_REG_VERDICT) {
-		vm->vcode = e->immediate.verdict.code;
-		vm->vchain = e->immediate.verdict.chain;
-		return;
-	}
-	dst = vm_reg_out(vm, e->immediate.dreg, e->immediate.data.len);
-	if (dst)
-		vm_data_copy(dst, e->immediate.data.v, e->immediate.data.len);
+	(void)vm;
+	(void)e;
 }
 
-/*
- * Compare register bytes @a, whose bits in @t vary between clients, with @b: -1, 0, 1 as
- * memcmp when every client gives that answer, 2 when the varying bits decide. With @eq
- * only equality matters: any fixed differing bit decides.
- */
-static int cmp_tainted(const uint8_t *a, const uint8_t *t, const uint8_t *b, uint32_t len, bool eq)
+static void eval_notrack(struct vm *vm, const struct pc_nft_expr *e)
 {
-	bool tainted = false;
-
-	for (uint32_t i = 0; i < len; i++) {
-		if (eq) {
-			if ((a[i] ^ b[i]) & ~t[i])
-				return 1;
-			tainted |= t[i] != 0;
-			continue;
-		}
-		for (int k = 7; k >= 0; k--) {
-			uint8_t m = (uint8_t)(1u << k);
-
-			if (t[i] & m)
-				return 2;
-			if ((a[i] ^ b[i]) & m)
-				return (a[i] & m) ? 1 : -1;
-		}
-	}
-	return tainted ? 2 : 0;
+	(void)e;
+	vm_eval_notrack(vm);
 }
 
-static void unknown_taint(struct vm *vm)
+static void eval_queue(struct vm *vm, const struct pc_nft_expr *e)
 {
-	vm_unknown(vm, "%s: varies between clients",
-		   vm->taint_what ? vm->taint_what : "a header field");
+	/* A userspace program decides (and NF_QUEUE's bypass depends on whether one
+	 * listens). */
+	vm_unknown(vm, "queue %u: a userspace program decides", e->queue.num);
 }
 
-/* nft_cmp_eval (the fast variants compare the same bytes). */
-static void eval_cmp(struct vm *vm, const struct pc_nft_expr *e)
+static void eval_numgen(struct vm *vm, const struct pc_nft_expr *e)
 {
-	const uint8_t *src = vm_reg(vm, e->cmp.sreg, e->cmp.data.len);
-	bool eq = e->cmp.op == NFT_CMP_EQ || e->cmp.op == NFT_CMP_NEQ;
-	int d;
-
-	if (!src)
-		return;
-	d = cmp_tainted(src, vm_taint_of(vm, src), e->cmp.data.v, e->cmp.data.len, eq);
-	if (d == 2) {
-		unknown_taint(vm);
-		return;
-	}
-	switch (e->cmp.op) {
-	case NFT_CMP_EQ:
-		if (d != 0)
-			goto mismatch;
-		break;
-	case NFT_CMP_NEQ:
-		if (d == 0)
-			goto mismatch;
-		break;
-	case NFT_CMP_LT:
-		if (d >= 0)
-			goto mismatch;
-		break;
-	case NFT_CMP_LTE:
-		if (d > 0)
-			goto mismatch;
-		break;
-	case NFT_CMP_GT:
-		if (d <= 0)
-			goto mismatch;
-		break;
-	case NFT_CMP_GTE:
-		if (d < 0)
-			goto mismatch;
-		break;
-	default:
-		vm_unknown(vm, "cmp with unknown operator %u", e->cmp.op);
-	}
-	return;
-mismatch:
-	vm->vcode = NFT_BREAK;
+	(void)e;
+	vm_unknown(vm, "numgen: a counter or random number");
 }
 
-static void eval_range(struct vm *vm, const struct pc_nft_expr *e)
-{
-	const uint8_t *src = vm_reg(vm, e->range.sreg, e->range.from.len);
-	const uint8_t *t;
-	int d1, d2;
-
-	if (!src)
-		return;
-	t = vm_taint_of(vm, src);
-	d1 = cmp_tainted(src, t, e->range.from.v, e->range.from.len, false);
-	d2 = cmp_tainted(src, t, e->range.to.v, e->range.from.len, false);
-	switch (e->range.op) {
-	case NFT_RANGE_EQ:
-		/* out of range as soon as one side says so */
-		if (d1 == -1 || d2 == 1)
-			vm->vcode = NFT_BREAK;
-		else if (d1 == 2 || d2 == 2)
-			unknown_taint(vm);
-		break;
-	case NFT_RANGE_NEQ:
-		if (d1 == -1 || d2 == 1)
-			break;
-		if (d1 == 2 || d2 == 2)
-			unknown_taint(vm);
-		else
-			vm->vcode = NFT_BREAK;
-		break;
-	default:
-		vm_unknown(vm, "range with unknown operator %u", e->range.op);
-	}
-}
-
-/* Where @base starts in the packet, or -1 with the verdict or vm_unknown() set. */
-static int payload_base(struct vm *vm, uint32_t base)
-{
-	switch (base) {
-	case NFT_PAYLOAD_LL_HEADER:
-		/* Received packets have their MAC header set; the addresses in it are not part
-		 * of the model. */
-		vm_unknown(vm, "payload from the link-layer header (MAC addresses are not "
-			       "modelled)");
-		return -1;
-	case NFT_PAYLOAD_NETWORK_HEADER:
-		return 0;
-	case NFT_PAYLOAD_TRANSPORT_HEADER:
-		/* NFT_PKTINFO_L4PROTO is set and fragoff is 0: TCP/UDP, not fragmented. */
-		return (int)vm->pkt->thoff;
-	case NFT_PAYLOAD_INNER_HEADER:
-		vm_unknown(vm, "payload from the inner header (the connection's data)");
-		return -1;
-	default:
-		vm_unknown(vm, "payload with unknown base %u", base);
-		return -1;
-	}
-}
-
-/*
- * Bytes at [off, off+len) of the packet. The synthetic packet ends with the transport
- * header; a real one may carry TCP options or data after it, so what lies beyond is not
- * known, except past the largest IP packet where skb_copy_bits() always fails.
- */
-static bool payload_in_packet(struct vm *vm, uint64_t off, uint32_t len)
-{
-	if (off + len <= vm->pkt->len)
-		return true;
-	if (off + len > 65535) {
-		vm->vcode = NFT_BREAK;
-		return false;
-	}
-	vm_unknown(vm, "payload beyond the packet's headers (TCP options and data depend on "
-		       "the client)");
-	return false;
-}
-
-static void eval_payload(struct vm *vm, const struct pc_nft_expr *e)
-{
-	uint32_t len = e->payload.len;
-	uint8_t *reg;
-	int base;
-
-	if (e->payload.dreg == 0) {
-		/* nft_payload_set_eval: mangle the packet (checksums are not modelled). */
-		const uint8_t *src = vm_reg_in(vm, e->payload.sreg, len);
-
-		if (!src)
-			return;
-		base = payload_base(vm, e->payload.base);
-		if (base < 0 || !payload_in_packet(vm, (uint64_t)base + e->payload.offset, len))
-			return;
-		memcpy(vm->pkt->buf + base + e->payload.offset, src, len);
-		memset(vm->pkt->var + base + e->payload.offset, 0, len);
-		return;
-	}
-	reg = vm_reg_out(vm, e->payload.dreg, len);
-	if (!reg)
-		return;
-	/* nft_payload_eval zeroes the last word first, whether or not the copy works. */
-	if (len % NFT_REG32_SIZE)
-		memset(reg + (len / NFT_REG32_SIZE) * NFT_REG32_SIZE, 0, NFT_REG32_SIZE);
-	base = payload_base(vm, e->payload.base);
-	if (base < 0)
-		return;
-	if (!payload_in_packet(vm, (uint64_t)base + e->payload.offset, len))
-		return;
-	memcpy(reg, vm->pkt->buf + base + e->payload.offset, len);
-	memcpy(vm_taint_of(vm, reg), vm->pkt->var + base + e->payload.offset, len);
-	for (uint32_t i = 0; i < len; i++)
-		if (vm->pkt->var[base + e->payload.offset + i]) {
-			vm->taint_what = vm_field_name(vm->pkt, base + e->payload.offset + i);
-			break;
-		}
-}
-
-/* One bitwise operation over @words host-order words; run on the data and, with no xor,
- * on the taint (masks clear varying bits, shifts move them). */
-static void bitwise_apply(uint32_t *dst, const uint32_t *src, uint32_t words, uint32_t op,
-			  const uint8_t *mask, const uint8_t * xor, uint32_t shift)
-{
-	uint32_t carry = 0;
-
-	switch (op) {
-	case NFT_BITWISE_MASK_XOR:
-		for (uint32_t i = 0; i < words; i++) {
-			uint32_t m, x;
-
-			memcpy(&m, mask + i * 4, 4);
-			memcpy(&x, xor+i * 4, 4);
-			dst[i] = (src[i] & m) ^ x;
-		}
-		break;
-	case NFT_BITWISE_LSHIFT:
-		/* High word first, reading src after writing dst as the kernel does when they
-		 * are the same register. */
-		for (uint32_t i = words; i > 0; i--) {
-			dst[i - 1] = (src[i - 1] << shift) | carry;
-			carry = shift ? src[i - 1] >> (32 - shift) : 0;
-		}
-		break;
-	case NFT_BITWISE_RSHIFT:
-		for (uint32_t i = 0; i < words; i++) {
-			dst[i] = carry | (src[i] >> shift);
-			carry = shift ? src[i] << (32 - shift) : 0;
-		}
-		break;
-	}
-}
-
-static void eval_bitwise(struct vm *vm, const struct pc_nft_expr *e)
-{
-	uint32_t len = e->bitwise.len, words = (len + 3) / 4, shift = 0;
-	uint8_t *s8 = vm_reg(vm, e->bitwise.sreg, len);
-	uint8_t *d8 = vm_reg(vm, e->bitwise.dreg, len);
-	/* Mask and xor are zero past len (the expression is zeroed): the tail of the last
-	 * word becomes 0. */
-	uint8_t mask[PC_NFT_DATA_MAX + 4] = {}, xor[PC_NFT_DATA_MAX + 4] = {
-						};
-	uint8_t noxor[PC_NFT_DATA_MAX + 4] = {};
-	size_t so, d;
-
-	if (!s8 || !d8)
-		return;
-	so = (size_t)(s8 - (uint8_t *)vm->regs) / 4;
-	d = (size_t)(d8 - (uint8_t *)vm->regs) / 4;
-	if (so + words > VM_REG32_NUM || d + words > VM_REG32_NUM) {
-		vm_unknown(vm, "bitwise beyond the registers");
-		return;
-	}
-	switch (e->bitwise.op) {
-	case NFT_BITWISE_MASK_XOR:
-		memcpy(mask, e->bitwise.mask.v, min_u32(e->bitwise.mask.len, PC_NFT_DATA_MAX));
-		memcpy(xor, e->bitwise.xor.v, min_u32(e->bitwise.xor.len, PC_NFT_DATA_MAX));
-		break;
-	case NFT_BITWISE_LSHIFT:
-	case NFT_BITWISE_RSHIFT:
-		/* The amount is a host-order u32. */
-		if (e->bitwise.data.len < 4) {
-			vm_unknown(vm, "bitwise shift without an amount");
-			return;
-		}
-		memcpy(&shift, e->bitwise.data.v, 4);
-		if (shift >= 32) {
-			vm_unknown(vm, "bitwise shift by %u", shift);
-			return;
-		}
-		break;
-	default:
-		/* AND/OR/XOR of two registers (6.13+) need a second source the snapshot does
-		 * not carry. */
-		vm_unknown(vm, "bitwise operation %u", e->bitwise.op);
-		return;
-	}
-	bitwise_apply(vm->regs + d, vm->regs + so, words, e->bitwise.op, mask, xor, shift);
-	bitwise_apply(vm->taint + d, vm->taint + so, words, e->bitwise.op, mask, noxor, shift);
-}
-
-static uint64_t swab64(uint64_t v)
-{
-	return __builtin_bswap64(v);
-}
-
-/* The conversion of nft_byteorder_eval on one byte array (data, then taint: byte swaps
- * move the varying bits with their bytes). */
-static void byteorder_apply(uint8_t *d8, const uint8_t *s8, uint32_t op, uint32_t len,
-			    uint32_t size)
-{
-	bool host_is_be = htonl(1) == 1;
-
-	switch (size) {
-	case 8:
-		for (uint32_t i = 0; i < len / 8; i++) {
-			uint64_t v;
-
-			/* Loads advance by one u32 per element, stores by one u64. */
-			memcpy(&v, s8 + i * 4, 8);
-			if (!host_is_be)
-				v = swab64(v);
-			memcpy(d8 + i * 8, &v, 8);
-		}
-		break;
-	case 4:
-		for (uint32_t i = 0; i < len / 4; i++) {
-			uint32_t v;
-
-			memcpy(&v, s8 + i * 4, 4);
-			v = op == NFT_BYTEORDER_NTOH ? ntohl(v) : htonl(v);
-			memcpy(d8 + i * 4, &v, 4);
-		}
-		break;
-	case 2:
-		for (uint32_t i = 0; i < len / 2; i++) {
-			uint16_t v;
-
-			memcpy(&v, s8 + i * 2, 2);
-			v = op == NFT_BYTEORDER_NTOH ? ntohs(v) : htons(v);
-			memcpy(d8 + i * 2, &v, 2);
-		}
-		break;
-	}
-}
-
-/* nft_byteorder_eval, including the multi-element loop of kernels before 6.9 (a newer
- * kernel refuses len != size, so such expressions only come from older ones). */
-static void eval_byteorder(struct vm *vm, const struct pc_nft_expr *e)
-{
-	uint32_t len = e->byteorder.len, size = e->byteorder.size;
-	uint8_t *s8 = vm_reg(vm, e->byteorder.sreg, len);
-	uint8_t *d8 = vm_reg(vm, e->byteorder.dreg, len);
-
-	if (!s8 || !d8)
-		return;
-	if (e->byteorder.op != NFT_BYTEORDER_NTOH && e->byteorder.op != NFT_BYTEORDER_HTON) {
-		vm_unknown(vm, "byteorder with unknown operator %u", e->byteorder.op);
-		return;
-	}
-	if (size != 2 && size != 4 && size != 8) {
-		vm_unknown(vm, "byteorder with size %u", size);
-		return;
-	}
-	if (size == 8 && len > 8 &&
-	    (size_t)(s8 - (uint8_t *)vm->regs) + (len / 8 - 1) * 4 + 8 > sizeof(vm->regs)) {
-		vm_unknown(vm, "byteorder beyond the registers");
-		return;
-	}
-	byteorder_apply(d8, s8, e->byteorder.op, len, size);
-	byteorder_apply(vm_taint_of(vm, d8), vm_taint_of(vm, s8), e->byteorder.op, len, size);
-}
-
-static void eval_objref(struct vm *vm, const struct pc_nft_expr *e)
-{
-	const char *name = e->objref.name ? e->objref.name : "(map)";
-
-	switch (e->objref.type) {
-	case NFT_OBJECT_COUNTER:
-		return;
-	case NFT_OBJECT_CT_HELPER:
-		/* nft_ct_helper_obj_eval attaches the helper (setting IPS_HELPER) to an
-		 * unconfirmed entry whose protocol matches the helper's, which the snapshot
-		 * does not carry: later reads of ct status or helper are not exact. Related
-		 * connections are what it is for, not this one's verdict. */
-		if (vm->pkt->ct == VM_CT_NEW)
-			vm->pkt->ct_helper_unknown = true;
-		return;
-	case NFT_OBJECT_CT_TIMEOUT:
-	case NFT_OBJECT_CT_EXPECT:
-	case NFT_OBJECT_SECMARK:
-		return;
-	case NFT_OBJECT_QUOTA:
-		if (vm_choose(vm, "quota") == 1)
-			vm->vcode = NFT_BREAK;
-		return;
-	case NFT_OBJECT_LIMIT:
-		if (vm_choose(vm, "limit") == 1)
-			vm->vcode = NFT_BREAK;
-		return;
-	case NFT_OBJECT_CONNLIMIT:
-		if (vm_choose(vm, "ct count") == 1)
-			vm->vcode = NFT_BREAK;
-		return;
-	default:
-		vm_unknown(vm, "objref %s of type %u", name, e->objref.type);
-	}
-}
+/* The eval function of each expression type, as the kernel's nft_expr_ops. */
+static void (*const expr_ops[])(struct vm *vm, const struct pc_nft_expr *e) = {
+    [PC_NFT_EXPR_IMMEDIATE] = vm_eval_immediate,
+    [PC_NFT_EXPR_CMP] = vm_eval_cmp,
+    [PC_NFT_EXPR_RANGE] = vm_eval_range,
+    [PC_NFT_EXPR_PAYLOAD] = vm_eval_payload,
+    [PC_NFT_EXPR_BITWISE] = vm_eval_bitwise,
+    [PC_NFT_EXPR_BYTEORDER] = vm_eval_byteorder,
+    [PC_NFT_EXPR_META] = vm_eval_meta,
+    [PC_NFT_EXPR_LOOKUP] = vm_eval_lookup,
+    [PC_NFT_EXPR_CT] = vm_eval_ct,
+    [PC_NFT_EXPR_REJECT] = vm_eval_reject,
+    [PC_NFT_EXPR_NAT] = vm_eval_nat,
+    [PC_NFT_EXPR_REDIR] = vm_eval_redir,
+    [PC_NFT_EXPR_MASQ] = vm_eval_masq,
+    [PC_NFT_EXPR_FIB] = vm_eval_fib,
+    [PC_NFT_EXPR_COUNTER] = eval_nothing,
+    [PC_NFT_EXPR_LOG] = eval_nothing,
+    [PC_NFT_EXPR_NOTRACK] = eval_notrack,
+    [PC_NFT_EXPR_QUEUE] = eval_queue,
+    [PC_NFT_EXPR_MATCH] = vm_eval_xt_match,
+    [PC_NFT_EXPR_TARGET] = vm_eval_xt_target,
+    [PC_NFT_EXPR_LIMIT] = vm_eval_limit,
+    [PC_NFT_EXPR_QUOTA] = vm_eval_quota,
+    [PC_NFT_EXPR_CONNLIMIT] = vm_eval_connlimit,
+    [PC_NFT_EXPR_NUMGEN] = eval_numgen,
+    [PC_NFT_EXPR_DYNSET] = vm_eval_dynset,
+    [PC_NFT_EXPR_OBJREF] = vm_eval_objref,
+};
 
 static void eval_expr(struct vm *vm, const struct pc_nft_expr *e)
 {
-	switch (e->type) {
-	case PC_NFT_EXPR_IMMEDIATE:
-		eval_immediate(vm, e);
-		break;
-	case PC_NFT_EXPR_CMP:
-		eval_cmp(vm, e);
-		break;
-	case PC_NFT_EXPR_RANGE:
-		eval_range(vm, e);
-		break;
-	case PC_NFT_EXPR_PAYLOAD:
-		eval_payload(vm, e);
-		break;
-	case PC_NFT_EXPR_BITWISE:
-		eval_bitwise(vm, e);
-		break;
-	case PC_NFT_EXPR_BYTEORDER:
-		eval_byteorder(vm, e);
-		break;
-	case PC_NFT_EXPR_META:
-		vm_eval_meta(vm, e);
-		break;
-	case PC_NFT_EXPR_LOOKUP:
-		vm_eval_lookup(vm, e);
-		break;
-	case PC_NFT_EXPR_CT:
-		vm_eval_ct(vm, e);
-		break;
-	case PC_NFT_EXPR_REJECT:
-		vm_eval_reject(vm, e);
-		break;
-	case PC_NFT_EXPR_NAT:
-		vm_eval_nat(vm, e);
-		break;
-	case PC_NFT_EXPR_REDIR:
-		vm_eval_redir(vm, e);
-		break;
-	case PC_NFT_EXPR_MASQ:
-		vm_eval_masq(vm, e);
-		break;
-	case PC_NFT_EXPR_FIB:
-		vm_eval_fib(vm, e);
-		break;
-	case PC_NFT_EXPR_COUNTER:
-	case PC_NFT_EXPR_LOG:
-		break;
-	case PC_NFT_EXPR_NOTRACK:
-		vm_eval_notrack(vm);
-		break;
-	case PC_NFT_EXPR_QUEUE:
-		/* A userspace program decides (and NF_QUEUE's bypass depends on whether one
-		 * listens). */
-		vm_unknown(vm, "queue %u: a userspace program decides", e->queue.num);
-		break;
-	case PC_NFT_EXPR_MATCH:
-		vm_eval_xt_match(vm, e);
-		break;
-	case PC_NFT_EXPR_TARGET:
-		vm_eval_xt_target(vm, e);
-		break;
-	case PC_NFT_EXPR_LIMIT:
-		/* Under or over the rate: the token bucket's state decides. */
-		if (vm_choose(vm, "limit") == 1)
-			vm->vcode = NFT_BREAK;
-		break;
-	case PC_NFT_EXPR_QUOTA:
-		if (vm_choose(vm, "quota") == 1)
-			vm->vcode = NFT_BREAK;
-		break;
-	case PC_NFT_EXPR_CONNLIMIT:
-		if (vm_choose(vm, "ct count") == 1)
-			vm->vcode = NFT_BREAK;
-		break;
-	case PC_NFT_EXPR_NUMGEN:
-		vm_unknown(vm, "numgen: a counter or random number");
-		break;
-	case PC_NFT_EXPR_DYNSET:
-		vm_eval_dynset(vm, e);
-		break;
-	case PC_NFT_EXPR_OBJREF:
-		eval_objref(vm, e);
-		break;
-	case PC_NFT_EXPR_UNKNOWN:
-	default:
-		vm_unknown(vm, "%s: expression not modelled", e->name[0] ? e->name : "unknown");
-		break;
+	if ((size_t)e->type < sizeof(expr_ops) / sizeof(expr_ops[0]) && expr_ops[e->type]) {
+		expr_ops[e->type](vm, e);
+		return;
 	}
+	vm_unknown(vm, "%s: expression not modelled", e->name[0] ? e->name : "unknown");
 }
 
 /* --- the chain walk --------------------------------------------------------------------- */
@@ -811,6 +347,75 @@ static void trace_rule(struct vm *vm, const struct pc_nft_chain *chain,
 	vm_trace_add(vm, vm->hook, &ref, a, detail);
 }
 
+/*
+ * The rules of @chain from *ri on, each from NFT_CONTINUE, until one ends with a verdict
+ * other than continue or break (in vm->vcode; *ri is that rule) or the chain ends. False
+ * when the result is unknown.
+ */
+static bool run_rules(struct vm *vm, const struct pc_nft_chain *chain, size_t *ri)
+{
+	for (; *ri < chain->n_rules; (*ri)++) {
+		const struct pc_nft_rule *rule = &chain->rules[*ri];
+
+		if (++vm->steps > VM_MAX_STEPS) {
+			vm_unknown(vm, "evaluation limit reached (a loop in the ruleset?)");
+			return false;
+		}
+		vm->rule = rule;
+		vm->vcode = NFT_CONTINUE;
+		vm->vchain = NULL;
+		vm->rule_rejected = vm->rule_nat = vm->rule_choice = false;
+		vm->rule_detail[0] = 0;
+		for (size_t i = 0; i < rule->n_exprs; i++) {
+			eval_expr(vm, &rule->exprs[i]);
+			if (vm->unknown) {
+				trace_rule(vm, chain, rule, vm->vcode);
+				return false;
+			}
+			if (vm->vcode != NFT_CONTINUE)
+				break;
+		}
+		trace_rule(vm, chain, rule, vm->vcode);
+		if (vm->vcode == NFT_BREAK) {
+			vm->vcode = NFT_CONTINUE;
+			continue;
+		}
+		if (vm->vcode == NFT_CONTINUE)
+			continue;
+		break;
+	}
+	return true;
+}
+
+/* A final verdict (vm->vcode >= 0): the NF_* ones the hook knows, or unknown. */
+static int final_verdict(struct vm *vm)
+{
+	switch (vm->vcode & NF_VERDICT_MASK) {
+	case NF_ACCEPT:
+	case NF_DROP:
+	case NF_QUEUE:
+	case NF_STOLEN:
+		return vm->vcode;
+	default:
+		vm_unknown(vm, "verdict %d", vm->vcode);
+		return VM_UNKNOWN;
+	}
+}
+
+/* The trace entry for the base chain's policy. */
+static void trace_policy(struct vm *vm, const struct pc_nft_table *t,
+			 const struct pc_nft_chain *base)
+{
+	struct pc_rule_ref ref;
+	char detail[32];
+
+	if (!vm->tr)
+		return;
+	vm_rule_ref(t, base, NULL, &ref);
+	snprintf(detail, sizeof(detail), "policy %s", verdict_name((int32_t)base->policy));
+	vm_trace_add(vm, vm->hook, &ref, PC_TRACE_POLICY, detail);
+}
+
 int vm_run_chain(struct vm *vm, const struct pc_nft_table *t, const struct pc_nft_chain *base)
 {
 	struct {
@@ -828,49 +433,11 @@ int vm_run_chain(struct vm *vm, const struct pc_nft_table *t, const struct pc_nf
 do_chain:
 	vm->chain = chain;
 	vm->vcode = NFT_CONTINUE;
-	for (; ri < chain->n_rules; ri++) {
-		const struct pc_nft_rule *rule = &chain->rules[ri];
+	if (!run_rules(vm, chain, &ri))
+		return VM_UNKNOWN;
 
-		if (++vm->steps > VM_MAX_STEPS) {
-			vm_unknown(vm, "evaluation limit reached (a loop in the ruleset?)");
-			return VM_UNKNOWN;
-		}
-		vm->rule = rule;
-		vm->vcode = NFT_CONTINUE;
-		vm->vchain = NULL;
-		vm->rule_rejected = vm->rule_nat = vm->rule_choice = false;
-		vm->rule_detail[0] = 0;
-		for (size_t i = 0; i < rule->n_exprs; i++) {
-			eval_expr(vm, &rule->exprs[i]);
-			if (vm->unknown) {
-				trace_rule(vm, chain, rule, vm->vcode);
-				return VM_UNKNOWN;
-			}
-			if (vm->vcode != NFT_CONTINUE)
-				break;
-		}
-		trace_rule(vm, chain, rule, vm->vcode);
-		if (vm->vcode == NFT_BREAK) {
-			vm->vcode = NFT_CONTINUE;
-			continue;
-		}
-		if (vm->vcode == NFT_CONTINUE)
-			continue;
-		break;
-	}
-
-	if (vm->vcode >= 0) {
-		switch (vm->vcode & NF_VERDICT_MASK) {
-		case NF_ACCEPT:
-		case NF_DROP:
-		case NF_QUEUE:
-		case NF_STOLEN:
-			return vm->vcode;
-		default:
-			vm_unknown(vm, "verdict %d", vm->vcode);
-			return VM_UNKNOWN;
-		}
-	}
+	if (vm->vcode >= 0)
+		return final_verdict(vm);
 
 	switch (vm->vcode) {
 	case NFT_JUMP:
@@ -913,14 +480,7 @@ do_chain:
 		goto do_chain;
 	}
 
-	if (vm->tr) {
-		struct pc_rule_ref ref;
-		char detail[32];
-
-		vm_rule_ref(t, base, NULL, &ref);
-		snprintf(detail, sizeof(detail), "policy %s", verdict_name((int32_t)base->policy));
-		vm_trace_add(vm, vm->hook, &ref, PC_TRACE_POLICY, detail);
-	}
+	trace_policy(vm, t, base);
 	vm->rule = NULL;
 	vm->chain = base;
 	return (int)base->policy;

@@ -254,11 +254,130 @@ static bool rule_other_family(const struct pc_nft_rule *r, int family)
 	return false;
 }
 
-static void rule_bounds(struct bounds *b, const struct pc_nft_table *t, const struct pc_nft_rule *r)
+/* A payload load: the register bytes that now hold bytes of the source address. */
+static void payload_prov(const struct bounds *b, struct prov *pv, const struct pc_nft_expr *e)
 {
 	unsigned saddr_off = b->family == AF_INET ? 12 : 8;
-	struct prov pv;
+	int off;
+
+	if (!e->payload.dreg)
+		return;
+	clobber(pv, e->payload.dreg, e->payload.len);
+	off = vm_reg_offset(e->payload.dreg);
+	if (off < 0 || e->payload.base != NFT_PAYLOAD_NETWORK_HEADER)
+		return;
+	for (uint32_t k = 0; k < e->payload.len && off + (int)k < REGB; k++) {
+		uint32_t o = e->payload.offset + k;
+
+		if (o >= saddr_off && o < saddr_off + b->alen) {
+			pv->src[off + k] = (int8_t)(o - saddr_off);
+			pv->mask[off + k] = 0xff;
+		}
+	}
+}
+
+/* A ct load: the original direction's source address. */
+static void ct_prov(const struct bounds *b, struct prov *pv, const struct pc_nft_expr *e)
+{
+	int off;
+
+	if (!e->ct.dreg)
+		return;
+	clobber(pv, e->ct.dreg, 16);
+	off = vm_reg_offset(e->ct.dreg);
+	if (off < 0 || !e->ct.has_dir || e->ct.dir != 0)
+		return;
+	if (e->ct.key == NFT_CT_SRC || (e->ct.key == NFT_CT_SRC_IP && b->family == AF_INET) ||
+	    (e->ct.key == NFT_CT_SRC_IP6 && b->family == AF_INET6)) {
+		for (unsigned k = 0; k < b->alen && off + (int)k < REGB; k++) {
+			pv->src[off + k] = (int8_t)k;
+			pv->mask[off + k] = 0xff;
+		}
+	}
+}
+
+/* A bitwise mask carries the bytes it keeps (and the bits of them); other operations
+ * lose them. */
+static void bitwise_prov(struct prov *pv, const struct pc_nft_expr *e)
+{
+	int so = vm_reg_offset(e->bitwise.sreg), d = vm_reg_offset(e->bitwise.dreg);
+	uint32_t n = (e->bitwise.len + 3) / 4 * 4;
+	int8_t src[REGB];
+	uint8_t msk[REGB];
+
+	if (so < 0 || d < 0 || so + (int)n > REGB || d + (int)n > REGB)
+		return;
+	memcpy(src, pv->src, sizeof(src));
+	memcpy(msk, pv->mask, sizeof(msk));
+	for (uint32_t k = 0; k < n; k++) {
+		uint8_t m = k < e->bitwise.mask.len ? e->bitwise.mask.v[k] : 0;
+		uint8_t x = k < e->bitwise.xor.len ? e->bitwise.xor.v[k] : 0;
+
+		if (e->bitwise.op != NFT_BITWISE_MASK_XOR || x || !m) {
+			pv->src[d + k] = -1;
+			continue;
+		}
+		pv->src[d + k] = src[so + k];
+		pv->mask[d + k] = msk[so + k] & m;
+	}
+}
+
+/* A comparison with a constant: its block's start, the address after its end, or both. */
+static void cmp_bounds(struct bounds *b, const struct prov *pv, const struct pc_nft_expr *e)
+{
 	uint8_t val[16], amask[16];
+	int off;
+
+	off = vm_reg_offset(e->cmp.sreg);
+	if (off < 0 || !constraint(pv, off, e->cmp.data.v, e->cmp.data.len, val, amask))
+		return;
+	switch (e->cmp.op) {
+	case NFT_CMP_LT:
+	case NFT_CMP_GTE:
+		add_bound(b, val, amask, B_START);
+		break;
+	case NFT_CMP_LTE:
+	case NFT_CMP_GT:
+		add_bound(b, val, amask, B_AFTER);
+		break;
+	default:
+		add_bound(b, val, amask, B_BOTH);
+		break;
+	}
+}
+
+/* A range: its start and the address after its end. */
+static void range_bounds(struct bounds *b, const struct prov *pv, const struct pc_nft_expr *e)
+{
+	uint8_t val[16], amask[16];
+	int off;
+
+	off = vm_reg_offset(e->range.sreg);
+	if (off < 0)
+		return;
+	if (constraint(pv, off, e->range.from.v, e->range.from.len, val, amask))
+		add_bound(b, val, amask, B_START);
+	if (constraint(pv, off, e->range.to.v, e->range.to.len, val, amask))
+		add_bound(b, val, amask, B_AFTER);
+}
+
+/* A set lookup: the bounds of its elements; a map's data clobbers its destination. */
+static void lookup_bounds(struct bounds *b, struct prov *pv, const struct pc_nft_table *t,
+			  const struct pc_nft_expr *e)
+{
+	const struct pc_nft_set *s = vm_set_find_by_name(t, e->lookup.set);
+	int off;
+
+	off = vm_reg_offset(e->lookup.sreg);
+	if (s && off >= 0)
+		set_bounds(b, pv, off, s);
+	if (s && (s->flags & NFT_SET_MAP) && e->lookup.dreg)
+		clobber(pv, e->lookup.dreg, s->data_len ? s->data_len : 4);
+}
+
+static void rule_bounds(struct bounds *b, const struct pc_nft_table *t, const struct pc_nft_rule *r)
+{
+	struct prov pv;
 
 	if (rule_other_family(r, b->family))
 		return;
@@ -268,102 +387,26 @@ static void rule_bounds(struct bounds *b, const struct pc_nft_table *t, const st
 
 	for (size_t i = 0; i < r->n_exprs; i++) {
 		const struct pc_nft_expr *e = &r->exprs[i];
-		int off;
 
 		switch (e->type) {
 		case PC_NFT_EXPR_PAYLOAD:
-			if (!e->payload.dreg)
-				break;
-			clobber(&pv, e->payload.dreg, e->payload.len);
-			off = vm_reg_offset(e->payload.dreg);
-			if (off < 0 || e->payload.base != NFT_PAYLOAD_NETWORK_HEADER)
-				break;
-			for (uint32_t k = 0; k < e->payload.len && off + (int)k < REGB; k++) {
-				uint32_t o = e->payload.offset + k;
-
-				if (o >= saddr_off && o < saddr_off + b->alen) {
-					pv.src[off + k] = (int8_t)(o - saddr_off);
-					pv.mask[off + k] = 0xff;
-				}
-			}
+			payload_prov(b, &pv, e);
 			break;
 		case PC_NFT_EXPR_CT:
-			if (!e->ct.dreg)
-				break;
-			clobber(&pv, e->ct.dreg, 16);
-			off = vm_reg_offset(e->ct.dreg);
-			if (off < 0 || !e->ct.has_dir || e->ct.dir != 0)
-				break;
-			if (e->ct.key == NFT_CT_SRC ||
-			    (e->ct.key == NFT_CT_SRC_IP && b->family == AF_INET) ||
-			    (e->ct.key == NFT_CT_SRC_IP6 && b->family == AF_INET6)) {
-				for (unsigned k = 0; k < b->alen && off + (int)k < REGB; k++) {
-					pv.src[off + k] = (int8_t)k;
-					pv.mask[off + k] = 0xff;
-				}
-			}
+			ct_prov(b, &pv, e);
 			break;
-		case PC_NFT_EXPR_BITWISE: {
-			int so = vm_reg_offset(e->bitwise.sreg), d = vm_reg_offset(e->bitwise.dreg);
-			uint32_t n = (e->bitwise.len + 3) / 4 * 4;
-			int8_t src[REGB];
-			uint8_t msk[REGB];
-
-			if (so < 0 || d < 0 || so + (int)n > REGB || d + (int)n > REGB)
-				break;
-			memcpy(src, pv.src, sizeof(src));
-			memcpy(msk, pv.mask, sizeof(msk));
-			for (uint32_t k = 0; k < n; k++) {
-				uint8_t m = k < e->bitwise.mask.len ? e->bitwise.mask.v[k] : 0;
-				uint8_t x = k < e->bitwise.xor.len ? e->bitwise.xor.v[k] : 0;
-
-				if (e->bitwise.op != NFT_BITWISE_MASK_XOR || x || !m) {
-					pv.src[d + k] = -1;
-					continue;
-				}
-				pv.src[d + k] = src[so + k];
-				pv.mask[d + k] = msk[so + k] & m;
-			}
+		case PC_NFT_EXPR_BITWISE:
+			bitwise_prov(&pv, e);
 			break;
-		}
 		case PC_NFT_EXPR_CMP:
-			off = vm_reg_offset(e->cmp.sreg);
-			if (off < 0 ||
-			    !constraint(&pv, off, e->cmp.data.v, e->cmp.data.len, val, amask))
-				break;
-			switch (e->cmp.op) {
-			case NFT_CMP_LT:
-			case NFT_CMP_GTE:
-				add_bound(b, val, amask, B_START);
-				break;
-			case NFT_CMP_LTE:
-			case NFT_CMP_GT:
-				add_bound(b, val, amask, B_AFTER);
-				break;
-			default:
-				add_bound(b, val, amask, B_BOTH);
-				break;
-			}
+			cmp_bounds(b, &pv, e);
 			break;
 		case PC_NFT_EXPR_RANGE:
-			off = vm_reg_offset(e->range.sreg);
-			if (off < 0)
-				break;
-			if (constraint(&pv, off, e->range.from.v, e->range.from.len, val, amask))
-				add_bound(b, val, amask, B_START);
-			if (constraint(&pv, off, e->range.to.v, e->range.to.len, val, amask))
-				add_bound(b, val, amask, B_AFTER);
+			range_bounds(b, &pv, e);
 			break;
-		case PC_NFT_EXPR_LOOKUP: {
-			const struct pc_nft_set *s = vm_set_find_by_name(t, e->lookup.set);
-
-			off = vm_reg_offset(e->lookup.sreg);
-			if (s && off >= 0)
-				set_bounds(b, &pv, off, s);
-			if (s && (s->flags & NFT_SET_MAP) && e->lookup.dreg)
-				clobber(&pv, e->lookup.dreg, s->data_len ? s->data_len : 4);
+		case PC_NFT_EXPR_LOOKUP:
+			lookup_bounds(b, &pv, t, e);
 			break;
-		}
 		case PC_NFT_EXPR_MATCH:
 			xt_bounds(b, e);
 			break;

@@ -2,7 +2,7 @@
 /*
  * Private parts of the engine (nftvm.h): the state of one synthetic packet on its way
  * through the hooks, the expression VM that runs one base chain the way nft_do_chain does,
- * the set index, xtables compat and the routing model. Shared by nftvm*.c and nftpath.c.
+ * the set index, xtables compat and the routing model. Shared by nftvm*.c and nftpath*.c.
  */
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "portcheck/nftvm.h"
 
@@ -152,6 +153,41 @@ struct vm {
 	uint64_t steps;
 };
 
+/* The packet's source or destination address (network header offsets of IPv4 / IPv6). */
+static inline unsigned vm_pkt_addr_off(const struct vm_pkt *p, bool dst)
+{
+	return p->family == AF_INET ? (dst ? 16 : 12) : (dst ? 24 : 8);
+}
+
+static inline void pkt_addr(const struct vm_pkt *p, bool dst, struct pc_addr *ret)
+{
+	*ret = (struct pc_addr){.family = p->family};
+	memcpy(ret->bytes, p->buf + vm_pkt_addr_off(p, dst), pc_addr_size(p->family));
+}
+
+static inline void pkt_set_addr(struct vm_pkt *p, bool dst, const struct pc_addr *a)
+{
+	memcpy(p->buf + vm_pkt_addr_off(p, dst), a->bytes, pc_addr_size(p->family));
+}
+
+/* The packet's source or destination port, network byte order. */
+static inline uint16_t pkt_port(const struct vm_pkt *p, bool dst)
+{
+	uint16_t v;
+
+	memcpy(&v, p->buf + p->thoff + (dst ? 2 : 0), 2);
+	return v;
+}
+
+static inline void pkt_set_port(struct vm_pkt *p, bool dst, uint16_t v)
+{
+	memcpy(p->buf + p->thoff + (dst ? 2 : 0), &v, 2);
+}
+
+/* NF_NAT_MANIP_SRC / NF_NAT_MANIP_DST (include/net/netfilter/nf_nat.h, not uapi) */
+#define MANIP_SRC 0
+#define MANIP_DST 1
+
 /* Verdicts of vm_run_chain beyond the NF_* ones. */
 #define VM_UNKNOWN (-100)
 
@@ -180,7 +216,7 @@ uint8_t *vm_reg_out(struct vm *vm, uint32_t reg, uint32_t len);
 const uint8_t *vm_reg_in(struct vm *vm, uint32_t reg, uint32_t len);
 /* The taint bytes of register bytes at @reg. */
 uint8_t *vm_taint_of(struct vm *vm, const uint8_t *reg);
-/* Which header field a packet offset belongs to, for reasons. */
+/* Which header field a packet offset belongs to, for reasons (nftvm_payload.c). */
 const char *vm_field_name(const struct vm_pkt *p, uint32_t off);
 /* nft_reg_store8 / nft_reg_store16 / a 32-bit store; zero the word first. */
 void vm_store8(uint8_t *dst, uint8_t v);
@@ -196,9 +232,29 @@ void vm_rule_ref(const struct pc_nft_table *t, const struct pc_nft_chain *c,
 /* The chain named @name of the current table. */
 const struct pc_nft_chain *vm_chain_find(const struct pc_nft_table *t, const char *name);
 
-/* --- nftvm_expr.c ----------------------------------------------------------------------- */
+/* --- the expressions: one eval function per type (expr_ops in nftvm.c) ------------------ */
+
+/* nftvm_cmp.c */
+void vm_eval_immediate(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_cmp(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_range(struct vm *vm, const struct pc_nft_expr *e);
+/* nftvm_payload.c */
+void vm_eval_payload(struct vm *vm, const struct pc_nft_expr *e);
+/* nftvm_bitwise.c */
+void vm_eval_bitwise(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_byteorder(struct vm *vm, const struct pc_nft_expr *e);
+/* nftvm_stateful.c */
+void vm_eval_limit(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_quota(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_connlimit(struct vm *vm, const struct pc_nft_expr *e);
+void vm_eval_objref(struct vm *vm, const struct pc_nft_expr *e);
+
+/* --- nftvm_meta.c, nftvm_ct.c, nftvm_fib.c, nftvm_reject.c, nftvm_nat.c ---------------- */
 
 void vm_eval_meta(struct vm *vm, const struct pc_nft_expr *e);
+/* An interface name as the kernel stores it in a register (IFNAMSIZ bytes, zero padded;
+ * empty for no device). */
+void vm_store_ifname(uint8_t *dst, const struct pc_link *l);
 void vm_eval_ct(struct vm *vm, const struct pc_nft_expr *e);
 void vm_eval_fib(struct vm *vm, const struct pc_nft_expr *e);
 void vm_eval_reject(struct vm *vm, const struct pc_nft_expr *e);
@@ -274,5 +330,7 @@ bool vm_host_has_addr(const struct vm_net *net, const struct pc_addr *a);
 unsigned vm_ipv6_addr_type(const struct pc_addr *a);
 /* ipv6_addr_scope(): 0 global, 0x10 host (loopback), 0x20 link, 0x40 site. */
 unsigned vm_ipv6_addr_scope(const struct pc_addr *a);
+/* An error route: unreachable, blackhole, prohibit or throw. */
+bool vm_rt_is_error(const struct vm_rt *rt);
 /* ipv6_anycast_destination() for a route and an address. */
 bool vm_rt_is_anycast(const struct vm_rt *rt, const struct pc_addr *a);

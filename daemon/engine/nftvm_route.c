@@ -287,3 +287,16 @@ enum pc_route_back pc_route_back(const struct pc_netif *ni, const struct pc_addr
 		return PC_ROUTE_BACK_UNKNOWN;
 	return rt.oif == ifindex ? PC_ROUTE_BACK_VIA : PC_ROUTE_BACK_ELSEWHERE;
 }
+
+bool vm_rt_is_error(const struct vm_rt *rt)
+{
+	switch (rt->type) {
+	case RTN_UNREACHABLE:
+	case RTN_BLACKHOLE:
+	case RTN_PROHIBIT:
+	case RTN_THROW:
+		return true;
+	default:
+		return false;
+	}
+}

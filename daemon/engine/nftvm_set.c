@@ -159,6 +159,84 @@ static int build_exact(struct set_index *x, const struct pc_nft_set *s)
 	return 0;
 }
 
+/* The ranges of a set whose elements carry their end (NFTA_SET_ELEM_KEY_END: pipapo,
+ * concatenations); their number. */
+static size_t ranges_key_end(struct set_index *x, const struct pc_nft_set *s)
+{
+	uint32_t klen = x->klen;
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_elems; i++) {
+		const struct pc_nft_set_elem *e = &s->elems[i];
+		uint8_t *lo = x->blob + n * klen * 2, *hi = lo + klen;
+
+		if (e->flags & (NFT_SET_ELEM_CATCHALL | NFT_SET_ELEM_INTERVAL_END))
+			continue;
+		key_norm(lo, &e->key, klen);
+		if (e->key_end.len)
+			key_norm(hi, &e->key_end, klen);
+		else
+			memcpy(hi, lo, klen);
+		x->r[n++] = (struct set_range){.e = e, .lo = lo, .hi = hi};
+	}
+	return n;
+}
+
+/* The ranges of an interval set (rbtree): starts and interval ends sorted by key, each
+ * start up to the next element. Their number in *ret_n; -ENOMEM. */
+static int ranges_interval(struct set_index *x, const struct pc_nft_set *s, size_t *ret_n)
+{
+	uint32_t klen = x->klen;
+	struct rb_item *items = calloc(s->n_elems ? s->n_elems : 1, sizeof(*items));
+	uint8_t *keys = malloc(s->n_elems * klen + 1);
+	size_t m = 0, n = 0;
+
+	if (!items || !keys) {
+		free(items);
+		free(keys);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->n_elems; i++) {
+		const struct pc_nft_set_elem *e = &s->elems[i];
+
+		if (e->flags & NFT_SET_ELEM_CATCHALL)
+			continue;
+		key_norm(keys + m * klen, &e->key, klen);
+		items[m] = (struct rb_item){.e = e,
+					    .key = keys + m * klen,
+					    .end = (e->flags & NFT_SET_ELEM_INTERVAL_END) != 0};
+		m++;
+	}
+	if (m > 1)
+		qsort_r(items, m, sizeof(*items), cmp_rb, &klen);
+	for (size_t i = 0; i < m; i++) {
+		uint8_t *lo = x->blob + n * klen * 2, *hi = lo + klen;
+
+		if (items[i].end)
+			continue;
+		/* A start and an end of the same key: the start wins, so the range goes
+		 * up to the next distinct element. */
+		memcpy(lo, items[i].key, klen);
+		if (i + 1 < m) {
+			memcpy(hi, items[i + 1].key, klen);
+			if (!key_dec(hi, klen)) {
+				/* The next element has the same key as this start (a start
+				 * after a start of the same key cannot be): empty. */
+				continue;
+			}
+			if (memcmp(hi, lo, klen) < 0)
+				continue;
+		} else {
+			memset(hi, 0xff, klen);
+		}
+		x->r[n++] = (struct set_range){.e = items[i].e, .lo = lo, .hi = hi};
+	}
+	free(items);
+	free(keys);
+	*ret_n = n;
+	return 0;
+}
+
 static int build_ranges(struct set_index *x, const struct pc_nft_set *s)
 {
 	uint32_t klen = x->klen;
@@ -174,69 +252,10 @@ static int build_ranges(struct set_index *x, const struct pc_nft_set *s)
 	if (!x->r || !x->blob)
 		return -ENOMEM;
 
-	if (key_end) {
-		for (size_t i = 0; i < s->n_elems; i++) {
-			const struct pc_nft_set_elem *e = &s->elems[i];
-			uint8_t *lo = x->blob + n * klen * 2, *hi = lo + klen;
-
-			if (e->flags & (NFT_SET_ELEM_CATCHALL | NFT_SET_ELEM_INTERVAL_END))
-				continue;
-			key_norm(lo, &e->key, klen);
-			if (e->key_end.len)
-				key_norm(hi, &e->key_end, klen);
-			else
-				memcpy(hi, lo, klen);
-			x->r[n++] = (struct set_range){.e = e, .lo = lo, .hi = hi};
-		}
-	} else {
-		struct rb_item *items = calloc(s->n_elems ? s->n_elems : 1, sizeof(*items));
-		uint8_t *keys = malloc(s->n_elems * klen + 1);
-		size_t m = 0;
-
-		if (!items || !keys) {
-			free(items);
-			free(keys);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < s->n_elems; i++) {
-			const struct pc_nft_set_elem *e = &s->elems[i];
-
-			if (e->flags & NFT_SET_ELEM_CATCHALL)
-				continue;
-			key_norm(keys + m * klen, &e->key, klen);
-			items[m] =
-			    (struct rb_item){.e = e,
-					     .key = keys + m * klen,
-					     .end = (e->flags & NFT_SET_ELEM_INTERVAL_END) != 0};
-			m++;
-		}
-		if (m > 1)
-			qsort_r(items, m, sizeof(*items), cmp_rb, &klen);
-		for (size_t i = 0; i < m; i++) {
-			uint8_t *lo = x->blob + n * klen * 2, *hi = lo + klen;
-
-			if (items[i].end)
-				continue;
-			/* A start and an end of the same key: the start wins, so the range goes
-			 * up to the next distinct element. */
-			memcpy(lo, items[i].key, klen);
-			if (i + 1 < m) {
-				memcpy(hi, items[i + 1].key, klen);
-				if (!key_dec(hi, klen)) {
-					/* The next element has the same key as this start (a start
-					 * after a start of the same key cannot be): empty. */
-					continue;
-				}
-				if (memcmp(hi, lo, klen) < 0)
-					continue;
-			} else {
-				memset(hi, 0xff, klen);
-			}
-			x->r[n++] = (struct set_range){.e = items[i].e, .lo = lo, .hi = hi};
-		}
-		free(items);
-		free(keys);
-	}
+	if (key_end)
+		n = ranges_key_end(x, s);
+	else if (ranges_interval(x, s, &n) < 0)
+		return -ENOMEM;
 	x->n = n;
 	/* Sort by the first field's start (the whole key without concatenation). */
 	if (n > 1)

@@ -30,9 +30,6 @@
 
 #include "nftvm_internal.h"
 
-#define MANIP_SRC 0
-#define MANIP_DST 1
-
 enum xt_res {
 	XT_NOMATCH,
 	XT_MATCH,
@@ -52,22 +49,10 @@ static bool info_get(struct vm *vm, const struct pc_nft_expr *e, void *dst, size
 	return true;
 }
 
-static void pkt_addr(const struct vm_pkt *p, bool dst, struct pc_addr *ret)
-{
-	unsigned off = p->family == AF_INET ? (dst ? 16 : 12) : (dst ? 24 : 8);
-
-	*ret = (struct pc_addr){.family = p->family};
-	memcpy(ret->bytes, p->buf + off, pc_addr_size(p->family));
-}
-
 static void pkt_ports(const struct vm_pkt *p, uint16_t *sport, uint16_t *dport)
 {
-	uint16_t s, d;
-
-	memcpy(&s, p->buf + p->thoff, 2);
-	memcpy(&d, p->buf + p->thoff + 2, 2);
-	*sport = ntohs(s);
-	*dport = ntohs(d);
+	*sport = ntohs(pkt_port(p, false));
+	*dport = ntohs(pkt_port(p, true));
 }
 
 /* --- matches ---------------------------------------------------------------------------- */
@@ -84,6 +69,64 @@ static bool addr_masked_eq(const struct pc_addr *k, const union nf_inet_addr *a,
 }
 
 /* conntrack_mt() of xt_conntrack.c; @v3 for the port ranges of revision 3. */
+/* The tuples' addresses against --ctorigsrc, --ctorigdst, --ctreplsrc, --ctrepldst. */
+static bool conntrack_addrs_ok(const struct vm_pkt *p, const struct xt_conntrack_mtinfo3 *info)
+{
+	if ((info->match_flags & XT_CONNTRACK_ORIGSRC) &&
+	    (addr_masked_eq(&p->orig.src, &info->origsrc_addr, &info->origsrc_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_ORIGSRC)))
+		return false;
+	if ((info->match_flags & XT_CONNTRACK_ORIGDST) &&
+	    (addr_masked_eq(&p->orig.dst, &info->origdst_addr, &info->origdst_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_ORIGDST)))
+		return false;
+	if ((info->match_flags & XT_CONNTRACK_REPLSRC) &&
+	    (addr_masked_eq(&p->reply.src, &info->replsrc_addr, &info->replsrc_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_REPLSRC)))
+		return false;
+	if ((info->match_flags & XT_CONNTRACK_REPLDST) &&
+	    (addr_masked_eq(&p->reply.dst, &info->repldst_addr, &info->repldst_mask) ^
+	     !(info->invert_flags & XT_CONNTRACK_REPLDST)))
+		return false;
+	return true;
+}
+
+/* --ctproto and the tuples' ports (@v3: host-order ranges, else network-order equality). */
+static bool conntrack_ports_ok(const struct vm_pkt *p, const struct xt_conntrack_mtinfo3 *info,
+			       bool v3)
+{
+	const struct {
+		uint16_t flag, lo, hi, port;
+	} ports[] = {
+	    {XT_CONNTRACK_ORIGSRC_PORT, info->origsrc_port, info->origsrc_port_high, p->orig.sport},
+	    {XT_CONNTRACK_ORIGDST_PORT, info->origdst_port, info->origdst_port_high, p->orig.dport},
+	    {XT_CONNTRACK_REPLSRC_PORT, info->replsrc_port, info->replsrc_port_high,
+	     p->reply.sport},
+	    {XT_CONNTRACK_REPLDST_PORT, info->repldst_port, info->repldst_port_high,
+	     p->reply.dport},
+	};
+
+	/* ct_proto_port_check / ct_proto_port_check_v3 */
+	if ((info->match_flags & XT_CONNTRACK_PROTO) &&
+	    ((p->l4proto == info->l4proto) ^ !(info->invert_flags & XT_CONNTRACK_PROTO)))
+		return false;
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		bool inv = (info->invert_flags & ports[i].flag) != 0, m;
+
+		if (!(info->match_flags & ports[i].flag))
+			continue;
+		if (v3) /* host-order ranges against ntohs(port) */
+			m = ntohs(ports[i].port) >= ports[i].lo &&
+			    ntohs(ports[i].port) <= ports[i].hi;
+		else /* network-order equality */
+			m = ports[i].port == ports[i].lo;
+		if (m == inv)
+			return false;
+	}
+	return true;
+}
+
 static enum xt_res conntrack_mt(struct vm *vm, const struct xt_conntrack_mtinfo3 *info,
 				uint16_t state_mask, uint16_t status_mask, bool v3)
 {
@@ -118,55 +161,8 @@ static enum xt_res conntrack_mt(struct vm *vm, const struct xt_conntrack_mtinfo3
 	    (true ^ !(info->invert_flags & XT_CONNTRACK_DIRECTION)))
 		return XT_NOMATCH; /* CTINFO2DIR(IP_CT_NEW) is IP_CT_DIR_ORIGINAL */
 
-	if ((info->match_flags & XT_CONNTRACK_ORIGSRC) &&
-	    (addr_masked_eq(&p->orig.src, &info->origsrc_addr, &info->origsrc_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_ORIGSRC)))
+	if (!conntrack_addrs_ok(p, info) || !conntrack_ports_ok(p, info, v3))
 		return XT_NOMATCH;
-	if ((info->match_flags & XT_CONNTRACK_ORIGDST) &&
-	    (addr_masked_eq(&p->orig.dst, &info->origdst_addr, &info->origdst_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_ORIGDST)))
-		return XT_NOMATCH;
-	if ((info->match_flags & XT_CONNTRACK_REPLSRC) &&
-	    (addr_masked_eq(&p->reply.src, &info->replsrc_addr, &info->replsrc_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_REPLSRC)))
-		return XT_NOMATCH;
-	if ((info->match_flags & XT_CONNTRACK_REPLDST) &&
-	    (addr_masked_eq(&p->reply.dst, &info->repldst_addr, &info->repldst_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_REPLDST)))
-		return XT_NOMATCH;
-
-	/* ct_proto_port_check / ct_proto_port_check_v3 */
-	if ((info->match_flags & XT_CONNTRACK_PROTO) &&
-	    ((p->l4proto == info->l4proto) ^ !(info->invert_flags & XT_CONNTRACK_PROTO)))
-		return XT_NOMATCH;
-	{
-		const struct {
-			uint16_t flag, lo, hi, port;
-		} ports[] = {
-		    {XT_CONNTRACK_ORIGSRC_PORT, info->origsrc_port, info->origsrc_port_high,
-		     p->orig.sport},
-		    {XT_CONNTRACK_ORIGDST_PORT, info->origdst_port, info->origdst_port_high,
-		     p->orig.dport},
-		    {XT_CONNTRACK_REPLSRC_PORT, info->replsrc_port, info->replsrc_port_high,
-		     p->reply.sport},
-		    {XT_CONNTRACK_REPLDST_PORT, info->repldst_port, info->repldst_port_high,
-		     p->reply.dport},
-		};
-
-		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
-			bool inv = (info->invert_flags & ports[i].flag) != 0, m;
-
-			if (!(info->match_flags & ports[i].flag))
-				continue;
-			if (v3) /* host-order ranges against ntohs(port) */
-				m = ntohs(ports[i].port) >= ports[i].lo &&
-				    ntohs(ports[i].port) <= ports[i].hi;
-			else /* network-order equality */
-				m = ports[i].port == ports[i].lo;
-			if (m == inv)
-				return XT_NOMATCH;
-		}
-	}
 
 	if (info->match_flags & XT_CONNTRACK_STATUS) {
 		if (p->ct_helper_unknown) {
@@ -535,46 +531,53 @@ static enum xt_res match_rpfilter(struct vm *vm, const struct pc_nft_expr *e)
 	return (ok ^ invert) ? XT_MATCH : XT_NOMATCH;
 }
 
+static enum xt_res match_comment(struct vm *vm, const struct pc_nft_expr *e)
+{
+	(void)vm;
+	(void)e;
+	return XT_MATCH;
+}
+
+/* Under or over a rate or a count: runtime state decides. */
+static enum xt_res match_limit(struct vm *vm, const struct pc_nft_expr *e)
+{
+	int c = vm_choose(vm, e->xt.name);
+
+	return c < 0 ? XT_ERR : c == 0 ? XT_MATCH : XT_NOMATCH;
+}
+
+/* The matches modelled, by their xtables name. */
+static const struct {
+	const char *name;
+	enum xt_res (*match)(struct vm *vm, const struct pc_nft_expr *e);
+} xt_matches[] = {
+    {"comment", match_comment},	  {"conntrack", match_conntrack},
+    {"state", match_state},	  {"multiport", match_multiport},
+    {"addrtype", match_addrtype}, {"tcp", match_tcp},
+    {"udp", match_udp},		  {"mark", match_mark},
+    {"pkttype", match_pkttype},	  {"iprange", match_iprange},
+    {"rpfilter", match_rpfilter}, {"limit", match_limit},
+    {"hashlimit", match_limit},	  {"connlimit", match_limit},
+};
+
 void vm_eval_xt_match(struct vm *vm, const struct pc_nft_expr *e)
 {
 	const char *n = e->xt.name;
 	enum xt_res r;
+	size_t i;
 
 	if (vm->table && vm->table->family != NFPROTO_IPV4 && vm->table->family != NFPROTO_IPV6) {
 		vm_unknown(vm, "xtables match %s in a table of family %u", n, vm->table->family);
 		return;
 	}
-	if (strcmp(n, "comment") == 0)
-		r = XT_MATCH;
-	else if (strcmp(n, "conntrack") == 0)
-		r = match_conntrack(vm, e);
-	else if (strcmp(n, "state") == 0)
-		r = match_state(vm, e);
-	else if (strcmp(n, "multiport") == 0)
-		r = match_multiport(vm, e);
-	else if (strcmp(n, "addrtype") == 0)
-		r = match_addrtype(vm, e);
-	else if (strcmp(n, "tcp") == 0)
-		r = match_tcp(vm, e);
-	else if (strcmp(n, "udp") == 0)
-		r = match_udp(vm, e);
-	else if (strcmp(n, "mark") == 0)
-		r = match_mark(vm, e);
-	else if (strcmp(n, "pkttype") == 0)
-		r = match_pkttype(vm, e);
-	else if (strcmp(n, "iprange") == 0)
-		r = match_iprange(vm, e);
-	else if (strcmp(n, "rpfilter") == 0)
-		r = match_rpfilter(vm, e);
-	else if (strcmp(n, "limit") == 0 || strcmp(n, "hashlimit") == 0 ||
-		 strcmp(n, "connlimit") == 0) {
-		int c = vm_choose(vm, n);
-
-		r = c < 0 ? XT_ERR : c == 0 ? XT_MATCH : XT_NOMATCH;
-	} else {
+	for (i = 0; i < sizeof(xt_matches) / sizeof(xt_matches[0]); i++)
+		if (strcmp(n, xt_matches[i].name) == 0)
+			break;
+	if (i == sizeof(xt_matches) / sizeof(xt_matches[0])) {
 		vm_unknown(vm, "xtables match %s (revision %u) not modelled", n, e->xt.rev);
 		return;
 	}
+	r = xt_matches[i].match(vm, e);
 	switch (r) {
 	case XT_MATCH:
 		break;

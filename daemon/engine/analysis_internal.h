@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private parts of the analysis (analysis*.c): the pieces of the source space, the paths
+ * built from them, and the listener's exposure and fix.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "portcheck/fwzone.h"
+#include "portcheck/nftvm.h"
+#include "portcheck/report.h"
+
+struct piece {
+	struct pc_addr lo, hi;
+	struct pc_nft_result res; /* no trace */
+	bool engine;		  /* res is the engine's */
+	struct pc_fw_view fw;
+	bool fw_known; /* firewalld is running and fw is its view */
+	bool spoofed;  /* no client on this interface has these sources (pc_path) */
+};
+
+/* A source range [lo, hi] of one path. */
+struct src_range {
+	struct pc_addr lo, hi;
+};
+
+/* Paths of one (interface, family) being built: one per distinct outcome, each with the
+ * source ranges that have it, so equal outcomes that are not neighbours share a path. */
+struct outcome_group {
+	struct piece outcome;
+	struct src_range *ranges;
+	size_t n_ranges;
+};
+
+struct outcome_groups {
+	struct outcome_group *v;
+	size_t n;
+};
+
+struct family_pieces {
+	struct pc_addr *starts;
+	size_t n;
+	/* Sources no connection from the network can have: the kernel drops them before or
+	 * after netfilter whatever the ruleset says, so they are no path of their own. */
+	struct pc_prefix *impossible;
+	size_t n_impossible;
+	struct pc_prefix *bounds_only; /* more places to split, with no meaning of their own */
+	size_t n_bounds_only;
+};
+
+/* --- analysis_sources.c ----------------------------------------------------------------- */
+
+/* Routes are piece bounds, so every address of a piece has the same route back. A route
+ * back that is not modelled counts as a client: a path is never hidden on a guess. A
+ * socket bound to @link answers through it (pc_route_back). */
+bool source_spoofed(const struct pc_netif *ni, const struct pc_link *link,
+		    const struct pc_listener *l, const struct pc_addr *src);
+/* A source address inside [lo, hi] to evaluate with. Every address of the piece gets the
+ * same verdict from the ruleset, but the kernel drops some sources before or after
+ * netfilter (0.0.0.0/8, loopback), so avoid those when the piece has others. */
+struct pc_addr representative(const struct pc_addr *lo, const struct pc_addr *hi);
+/* Pieces never straddle an impossible range (its bounds are piece starts). */
+bool piece_impossible(const struct family_pieces *fp, const struct pc_addr *lo);
+/*
+ * Where the source space of @family splits: wherever the ruleset compares source addresses
+ * (the engine's verdict may change there) and wherever a firewalld source binding starts or
+ * ends (the zone that explains it may change there; normally the same places, since
+ * firewalld compiles its bindings into the ruleset).
+ */
+int family_pieces_init(const struct pc_analysis_input *in, int family, struct family_pieces *ret);
+void family_pieces_clear(struct family_pieces *fp);
+void piece_range(const struct family_pieces *fp, size_t i, struct piece *pc);
+
+/* --- analysis_paths.c ------------------------------------------------------------------- */
+
+/* Neighbouring pieces with equal outcomes become one path. */
+bool piece_same_outcome(const struct piece *a, const struct piece *b);
+/* Fill @p for the source @ranges, which share @first's outcome, of a connection to @l. */
+int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_link *link,
+	      const struct pc_nft_ruleset *rs, const struct piece *first,
+	      const struct src_range *ranges, size_t n_ranges);
+int groups_add(struct outcome_groups *gs, const struct piece *outcome, const struct pc_addr *lo,
+	       const struct pc_addr *hi);
+void groups_clear(struct outcome_groups *gs);
+int groups_to_paths(const struct outcome_groups *gs, struct pc_listener_report *lr,
+		    const struct pc_link *link, const struct pc_nft_ruleset *rs);
+
+/* --- analysis_exposure.c ---------------------------------------------------------------- */
+
+/*
+ * The exposure over the paths of real clients: spoofed sources never count (dropping them
+ * is the firewall working), nor do interfaces the admin ignores, unless those are all
+ * there is (then the listener is marked ignored and its exposure is theirs). A listener no
+ * real client reaches is local-only.
+ */
+enum pc_exposure exposure_of(struct pc_listener_report *lr);
+/*
+ * A fix through firewalld, when firewalld's zone is what blocks the listener (the kernel
+ * does not accept and the zone does not allow), or when an allowance is runtime only. A
+ * block by a rule outside firewalld gets no command here: the path's reason names it.
+ */
+int suggest_fix(const struct pc_firewalld *fw, struct pc_listener_report *lr);

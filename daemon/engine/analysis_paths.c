@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Building paths: pieces with the same outcome grouped, each group one pc_path with its
+ * source ranges, verdict, deciding rule or zone, and the reason in words.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <netinet/in.h> /* before linux/netfilter.h, which pulls in linux/in.h */
+#include <linux/netfilter.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portcheck/fwzone.h"
+#include "portcheck/nftvm.h"
+#include "portcheck/report.h"
+#include "portcheck/route.h"
+#include "portcheck/strsan.h"
+
+#include "analysis_internal.h"
+
+static bool rule_ref_equal(const struct pc_nft_result *a, const struct pc_nft_result *b)
+{
+	if (a->has_rule != b->has_rule)
+		return false;
+	if (!a->has_rule)
+		return true;
+	return a->rule.family == b->rule.family && a->rule.handle == b->rule.handle &&
+	       a->rule.policy == b->rule.policy && strcmp(a->rule.table, b->rule.table) == 0 &&
+	       strcmp(a->rule.chain, b->rule.chain) == 0;
+}
+
+/* Neighbouring pieces with equal outcomes become one path. */
+bool piece_same_outcome(const struct piece *a, const struct piece *b)
+{
+	const struct pc_nft_result *x = &a->res, *y = &b->res;
+
+	return x->verdict == y->verdict && memcmp(&x->reject, &y->reject, sizeof(x->reject)) == 0 &&
+	       rule_ref_equal(x, y) && x->forwarded == y->forwarded &&
+	       x->dnat_local == y->dnat_local && pc_addr_equal(&x->fwd_addr, &y->fwd_addr) &&
+	       x->fwd_port == y->fwd_port && strcmp(x->unknown_reason, y->unknown_reason) == 0 &&
+	       strcmp(x->note, y->note) == 0 && a->fw.zone == b->fw.zone &&
+	       a->fw.decision.outcome == b->fw.decision.outcome &&
+	       strcmp(a->fw.decision.what, b->fw.decision.what) == 0 &&
+	       a->fw.runtime_only == b->fw.runtime_only && a->spoofed == b->spoofed;
+}
+
+static const char *nfproto_name(uint32_t family)
+{
+	switch (family) {
+	case NFPROTO_INET:
+		return "inet";
+	case NFPROTO_IPV4:
+		return "ip";
+	case NFPROTO_IPV6:
+		return "ip6";
+	case NFPROTO_ARP:
+		return "arp";
+	case NFPROTO_BRIDGE:
+		return "bridge";
+	case NFPROTO_NETDEV:
+		return "netdev";
+	default:
+		return "?";
+	}
+}
+
+static int rule_info_set(struct pc_rule_info *ri, const struct pc_rule_ref *ref, uint32_t policy)
+{
+	ri->family = strdup(nfproto_name(ref->family));
+	ri->table = strdup(ref->table ? ref->table : "?");
+	ri->chain = strdup(ref->chain ? ref->chain : "?");
+	ri->handle = ref->handle;
+	if (ref->policy)
+		ri->text = strdup(policy == NF_ACCEPT ? "policy accept" : "policy drop");
+	else
+		ri->text = ref->text ? strdup(ref->text) : NULL;
+	if (!ri->family || !ri->table || !ri->chain || (!ri->text && (ref->policy || ref->text)))
+		return -ENOMEM;
+	return 0;
+}
+
+static const char *action_word(enum pc_verdict v)
+{
+	switch (v) {
+	case PC_VERDICT_ACCEPT:
+		return "accepted";
+	case PC_VERDICT_DROP:
+		return "dropped";
+	case PC_VERDICT_REJECT:
+		return "rejected";
+	default:
+		return "unknown";
+	}
+}
+
+static enum pc_verdict fw_outcome_verdict(enum pc_fwzone_outcome o)
+{
+	switch (o) {
+	case PC_FWZONE_ALLOW:
+		return PC_VERDICT_ACCEPT;
+	case PC_FWZONE_DROP:
+		return PC_VERDICT_DROP;
+	case PC_FWZONE_REJECT:
+		return PC_VERDICT_REJECT;
+	default:
+		return PC_VERDICT_UNKNOWN;
+	}
+}
+
+/* The firewalld layer in words: "zone public allows 22/tcp (service ssh)". */
+static void fw_words(const struct piece *pc, const struct pc_listener *l, char *buf, size_t size)
+{
+	const struct pc_fw_zone *z = pc->fw.zone;
+	const char *proto = pc_proto_name(l->protocol);
+
+	if (!pc->fw_known || !z) {
+		buf[0] = '\0';
+		return;
+	}
+	switch (pc->fw.decision.outcome) {
+	case PC_FWZONE_ALLOW:
+		snprintf(buf, size, "zone %s allows %u/%s (%s)%s", z->name, l->port, proto,
+			 pc->fw.decision.what,
+			 pc->fw.runtime_only ? "; runtime only: lost on the next reload" : "");
+		break;
+	case PC_FWZONE_DROP:
+	case PC_FWZONE_REJECT:
+		snprintf(buf, size,
+			 "zone %s (target %s): no service, port or protocol allows %u/%s", z->name,
+			 z->target ? z->target : "default", l->port, proto);
+		break;
+	case PC_FWZONE_UNKNOWN:
+		snprintf(buf, size, "zone %s: %s touches %u/%s", z->name, pc->fw.decision.what,
+			 l->port, proto);
+		break;
+	}
+}
+
+static int path_reason(struct pc_path *p, const struct piece *pc, const struct pc_listener *l)
+{
+	const struct pc_nft_result *res = &pc->res;
+	char fw[384], engine[640];
+
+	fw_words(pc, l, fw, sizeof(fw));
+	if (!pc->engine) {
+		snprintf(engine, sizeof(engine), "%s", res->unknown_reason);
+	} else if (res->verdict == PC_VERDICT_UNKNOWN) {
+		snprintf(engine, sizeof(engine), "unknown: %s", res->unknown_reason);
+	} else if (res->has_rule && res->rule.policy) {
+		snprintf(engine, sizeof(engine), "%s by the policy of %s %s %s",
+			 action_word(res->verdict), nfproto_name(res->rule.family), res->rule.table,
+			 res->rule.chain);
+	} else if (res->has_rule) {
+		snprintf(engine, sizeof(engine), "%s by \"%s\" (%s %s %s handle %llu)",
+			 action_word(res->verdict), res->rule.text ? res->rule.text : "?",
+			 nfproto_name(res->rule.family), res->rule.table, res->rule.chain,
+			 (unsigned long long)res->rule.handle);
+	} else if (res->note[0]) {
+		snprintf(engine, sizeof(engine), "%s: %s", action_word(res->verdict), res->note);
+	} else {
+		snprintf(engine, sizeof(engine), "%s: no rule on the path decides",
+			 action_word(res->verdict));
+	}
+	if (p->forwarded_to) {
+		size_t len = strlen(engine);
+		snprintf(engine + len, sizeof(engine) - len,
+			 res->forwarded ? "; DNAT sends it to %s, not to this socket"
+					: "; DNAT sends it to %s on this host",
+			 p->forwarded_to);
+	}
+	if (p->disagrees) {
+		if (asprintf(&p->reason, "%s; firewalld's %s, yet the kernel decides otherwise",
+			     engine, fw) < 0)
+			p->reason = NULL;
+	} else if (fw[0]) {
+		if (asprintf(&p->reason, "%s; firewalld: %s", engine, fw) < 0)
+			p->reason = NULL;
+	} else {
+		p->reason = strdup(engine);
+	}
+	if (!p->reason)
+		return -ENOMEM;
+	/* The pieces are sanitised names, but the fixed buffers above may have cut one in the
+	 * middle of a character: text mode escapes such a fragment and changes nothing else. */
+	return pc_strsan_replace(&p->reason, PC_STRSAN_TEXT);
+}
+
+static int path_source(struct pc_path *p, const struct src_range *ranges, size_t n_ranges)
+{
+	int family = ranges[0].lo.family;
+	struct pc_addr zero = {.family = family}, max = pc_addr_max(family);
+	struct pc_prefix *list = NULL;
+	size_t n = 0;
+	char *buf = NULL, tmp[PC_ADDRSTRLEN];
+	size_t size = 0;
+	FILE *f;
+
+	if (n_ranges == 1 && pc_addr_equal(&ranges[0].lo, &zero) &&
+	    pc_addr_equal(&ranges[0].hi, &max)) {
+		p->source = strdup("any");
+		return p->source ? 0 : -ENOMEM;
+	}
+	for (size_t i = 0; i < n_ranges; i++) {
+		if (pc_range_to_prefixes(&ranges[i].lo, &ranges[i].hi, &list, &n) < 0) {
+			free(list);
+			return -ENOMEM;
+		}
+	}
+	f = open_memstream(&buf, &size);
+	if (!f) {
+		free(list);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		/* Always with the length, so a host address still reads as a range. */
+		fprintf(f, "%s%s/%u", i ? "," : "", pc_addr_to_string(&list[i].addr, tmp),
+			list[i].len);
+	free(list);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	p->source = buf;
+	return 0;
+}
+
+/* Fill @p for the source @ranges, which share @first's outcome, of a connection to @l. */
+int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_link *link,
+	      const struct pc_nft_ruleset *rs, const struct piece *first,
+	      const struct src_range *ranges, size_t n_ranges)
+{
+	const struct pc_nft_result *res = &first->res;
+	char addr[PC_ADDRSTRLEN];
+
+	snprintf(p->interface, sizeof(p->interface), "%s", link->name);
+	p->family = first->lo.family;
+	p->spoofed = first->spoofed;
+	p->verdict = res->verdict;
+	p->reject = res->reject;
+	p->fw_verdict = PC_VERDICT_UNKNOWN;
+	if (path_source(p, ranges, n_ranges) < 0)
+		return -ENOMEM;
+	if (res->has_rule) {
+		uint32_t policy = NF_DROP;
+		if (res->rule.policy) {
+			const struct pc_nft_table *t = NULL;
+			for (size_t i = 0; rs && i < rs->n_tables && !t; i++)
+				if (rs->tables[i].family == res->rule.family &&
+				    strcmp(rs->tables[i].name, res->rule.table) == 0)
+					t = &rs->tables[i];
+			const struct pc_nft_chain *c =
+			    t ? pc_nft_chain_find(t, res->rule.chain) : NULL;
+			policy = c ? c->policy : NF_DROP;
+		}
+		p->has_rule = true;
+		if (rule_info_set(&p->rule, &res->rule, policy) < 0)
+			return -ENOMEM;
+	}
+	/* Any DNAT that changed the destination, to another host or to another address or
+	 * port of this one: the connection may no longer be this socket's. */
+	if (res->forwarded || res->dnat_local) {
+		if (asprintf(&p->forwarded_to,
+			     res->fwd_addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+			     pc_addr_to_string(&res->fwd_addr, addr), res->fwd_port) < 0) {
+			p->forwarded_to = NULL;
+			return -ENOMEM;
+		}
+	}
+	if (first->fw_known && first->fw.zone) {
+		p->zone = strdup(first->fw.zone->name);
+		if (!p->zone)
+			return -ENOMEM;
+		p->fw_verdict = fw_outcome_verdict(first->fw.decision.outcome);
+		if (first->fw.decision.outcome == PC_FWZONE_ALLOW) {
+			/* what[] is a bounded copy of a rule: perhaps cut inside a character. */
+			const char *w = first->fw.decision.what;
+
+			if (pc_strsan(w, strlen(w), PC_STRSAN_TEXT, &p->allowed_by) < 0)
+				return -ENOMEM;
+			p->runtime_only = first->fw.runtime_only;
+		}
+		/* Only a firewalld view that could be the kernel's answer can disagree: DNAT'd
+		 * connections bypass the zones by design and are not a disagreement. */
+		p->disagrees =
+		    first->engine && p->verdict != PC_VERDICT_UNKNOWN &&
+		    p->fw_verdict != PC_VERDICT_UNKNOWN && !p->forwarded_to &&
+		    (p->verdict == PC_VERDICT_ACCEPT) != (p->fw_verdict == PC_VERDICT_ACCEPT);
+	}
+	return path_reason(p, first, l);
+}
+
+int groups_add(struct outcome_groups *gs, const struct piece *outcome, const struct pc_addr *lo,
+	       const struct pc_addr *hi)
+{
+	struct outcome_group *g = NULL;
+	struct src_range *r;
+
+	for (size_t i = 0; i < gs->n && !g; i++)
+		if (piece_same_outcome(&gs->v[i].outcome, outcome))
+			g = &gs->v[i];
+	if (!g) {
+		g = pc_array_grow(&gs->v, &gs->n, sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		g->outcome = *outcome;
+	}
+	r = pc_array_grow(&g->ranges, &g->n_ranges, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->lo = *lo;
+	r->hi = *hi;
+	return 0;
+}
+
+void groups_clear(struct outcome_groups *gs)
+{
+	for (size_t i = 0; i < gs->n; i++)
+		free(gs->v[i].ranges);
+	free(gs->v);
+}
+
+int groups_to_paths(const struct outcome_groups *gs, struct pc_listener_report *lr,
+		    const struct pc_link *link, const struct pc_nft_ruleset *rs)
+{
+	/* One outcome for every possible source: "any". */
+	if (gs->n == 1) {
+		int family = gs->v[0].ranges[0].lo.family;
+		struct src_range all = {.lo = {.family = family}, .hi = pc_addr_max(family)};
+		struct pc_path *p = pc_array_grow(&lr->paths, &lr->n_paths, sizeof(*p));
+
+		return p ? fill_path(p, &lr->listener, link, rs, &gs->v[0].outcome, &all, 1)
+			 : -ENOMEM;
+	}
+	for (size_t i = 0; i < gs->n; i++) {
+		struct pc_path *p = pc_array_grow(&lr->paths, &lr->n_paths, sizeof(*p));
+		int r;
+
+		if (!p)
+			return -ENOMEM;
+		r = fill_path(p, &lr->listener, link, rs, &gs->v[i].outcome, gs->v[i].ranges,
+			      gs->v[i].n_ranges);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

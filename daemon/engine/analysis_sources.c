@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The source pieces of one family: where the source address space splits (the ruleset's
+ * comparisons, firewalld's source bindings, routes), the sources no connection from the
+ * network can have, and whether a piece's sources are spoofed on an interface.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <netinet/in.h> /* before linux/netfilter.h, which pulls in linux/in.h */
+#include <linux/netfilter.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portcheck/fwzone.h"
+#include "portcheck/nftvm.h"
+#include "portcheck/report.h"
+#include "portcheck/route.h"
+#include "portcheck/strsan.h"
+
+#include "analysis_internal.h"
+
+/* Routes are piece bounds, so every address of a piece has the same route back. A route
+ * back that is not modelled counts as a client: a path is never hidden on a guess. A
+ * socket bound to @link answers through it (pc_route_back). */
+bool source_spoofed(const struct pc_netif *ni, const struct pc_link *link,
+		    const struct pc_listener *l, const struct pc_addr *src)
+{
+	return pc_route_back(ni, src, link->ifindex, l->bound_ifindex == link->ifindex) ==
+	       PC_ROUTE_BACK_ELSEWHERE;
+}
+
+/* A source address inside [lo, hi] to evaluate with. Every address of the piece gets the
+ * same verdict from the ruleset, but the kernel drops some sources before or after
+ * netfilter (0.0.0.0/8, loopback), so avoid those when the piece has others. */
+struct pc_addr representative(const struct pc_addr *lo, const struct pc_addr *hi)
+{
+	struct pc_addr a = *lo;
+
+	if (a.family == AF_INET && (a.bytes[0] == 0 || a.bytes[0] == 127)) {
+		struct pc_addr b = {.family = AF_INET, .bytes = {a.bytes[0] + 1}};
+		if (pc_addr_cmp(&b, hi) <= 0)
+			a = b;
+	} else if (a.family == AF_INET6 && a.bytes[0] == 0) {
+		struct pc_addr b = {.family = AF_INET6, .bytes = {0x20}}; /* 2000::, global */
+		if (pc_addr_cmp(&b, hi) <= 0 && pc_addr_cmp(&b, lo) >= 0)
+			a = b;
+	}
+	return a;
+}
+
+static int add_impossible(struct family_pieces *fp, const char *prefix)
+{
+	struct pc_prefix *slot = pc_array_grow(&fp->impossible, &fp->n_impossible, sizeof(*slot));
+
+	if (!slot)
+		return -ENOMEM;
+	return pc_prefix_from_string(prefix, slot) < 0 ? -EINVAL : 0;
+}
+
+/*
+ * IPv4: 0.0.0.0/8, 127.0.0.0/8 (with route_localnet the kernel lets them in, but no
+ * client on the network has one: the route back is lo), multicast, the limited broadcast
+ * and this host's own addresses (ip_route_input_slow and fib_validate_source drop them).
+ * IPv6: the unspecified address, ::1 and multicast (ip6_rcv_core drops them), and this
+ * host's own addresses: whatever the kernel does with such a spoofed packet, no client
+ * connects from them.
+ */
+static int impossible_sources_init(const struct pc_netif *ni, int family, struct family_pieces *fp)
+{
+	static const char *const v4[] = {"0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4",
+					 "255.255.255.255/32"};
+	static const char *const v6[] = {"::/128", "::1/128", "ff00::/8"};
+	static const struct pc_prefix link_local = {
+	    .addr = {.family = AF_INET6, .bytes = {0xfe, 0x80}}, .len = 64};
+	const char *const *list = family == AF_INET ? v4 : v6;
+	size_t n = family == AF_INET ? ELEMENTSOF(v4) : ELEMENTSOF(v6);
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		r = add_impossible(fp, list[i]);
+		if (r < 0)
+			return r;
+	}
+	if (family == AF_INET6) {
+		/* Not impossible, but where link-local destinations' sources end. */
+		struct pc_prefix *slot =
+		    pc_array_grow(&fp->bounds_only, &fp->n_bounds_only, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		*slot = link_local;
+	}
+	for (size_t i = 0; i < ni->n_addrs; i++) {
+		struct pc_prefix *slot;
+		if (ni->addrs[i].prefix.addr.family != family)
+			continue;
+		slot = pc_array_grow(&fp->impossible, &fp->n_impossible, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		slot->addr = ni->addrs[i].prefix.addr;
+		slot->len = (uint8_t)(pc_addr_size(family) * 8);
+	}
+	return 0;
+}
+
+/* Pieces never straddle an impossible range (its bounds are piece starts). */
+bool piece_impossible(const struct family_pieces *fp, const struct pc_addr *lo)
+{
+	for (size_t i = 0; i < fp->n_impossible; i++)
+		if (pc_prefix_contains(&fp->impossible[i], lo))
+			return true;
+	return false;
+}
+
+static int addr_qsort_cmp(const void *a, const void *b)
+{
+	return pc_addr_cmp(a, b);
+}
+
+/* Add the start of @p and the address after its end to the piece starts. */
+static int add_prefix_bounds(struct pc_addr **starts, size_t *n, const struct pc_prefix *p)
+{
+	struct pc_addr end = p->addr;
+	struct pc_addr *slot;
+
+	for (unsigned i = p->len; i < pc_addr_size(end.family) * 8; i++)
+		end.bytes[i / 8] |= 0x80 >> (i % 8);
+	slot = pc_array_grow(starts, n, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	*slot = p->addr;
+	if (pc_addr_inc(&end)) {
+		slot = pc_array_grow(starts, n, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		*slot = end;
+	}
+	return 0;
+}
+
+/*
+ * Where the source space of @family splits: wherever the ruleset compares source addresses
+ * (the engine's verdict may change there) and wherever a firewalld source binding starts or
+ * ends (the zone that explains it may change there; normally the same places, since
+ * firewalld compiles its bindings into the ruleset).
+ */
+int family_pieces_init(const struct pc_analysis_input *in, int family, struct family_pieces *ret)
+{
+	struct pc_addr *starts = NULL;
+	size_t n = 0, u = 0;
+	int r;
+
+	if (in->nft) {
+		r = pc_nft_source_boundaries(in->nft, family, &starts);
+		if (r < 0)
+			return r;
+		n = (size_t)r;
+	}
+	if (!pc_array_grow(&starts, &n, sizeof(*starts)))
+		goto oom;
+	starts[n - 1] = (struct pc_addr){.family = family};
+	for (size_t i = 0; in->fw->running && i < in->fw->runtime.n_zones; i++) {
+		const struct pc_fw_zone *z = &in->fw->runtime.zones[i];
+		for (size_t j = 0; j < z->sources.n; j++) {
+			struct pc_prefix p;
+			if (pc_prefix_from_string(z->sources.v[j], &p) < 0 ||
+			    p.addr.family != family)
+				continue;
+			if (add_prefix_bounds(&starts, &n, &p) < 0)
+				goto oom;
+		}
+	}
+	r = impossible_sources_init(in->netif, family, ret);
+	if (r < 0) {
+		free(starts);
+		return r;
+	}
+	for (size_t i = 0; i < ret->n_impossible; i++)
+		if (add_prefix_bounds(&starts, &n, &ret->impossible[i]) < 0)
+			goto oom;
+	for (size_t i = 0; i < ret->n_bounds_only; i++)
+		if (add_prefix_bounds(&starts, &n, &ret->bounds_only[i]) < 0)
+			goto oom;
+	/* Routes split it too: fib expressions (firewalld's IPv6 rpfilter, addrtype) and the
+	 * routing decision look source addresses up in the routing tables. */
+	for (size_t i = 0; i < in->netif->n_routes; i++)
+		if (in->netif->routes[i].family == family &&
+		    add_prefix_bounds(&starts, &n, &in->netif->routes[i].dst) < 0)
+			goto oom;
+	qsort(starts, n, sizeof(*starts), addr_qsort_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || !pc_addr_equal(&starts[u - 1], &starts[i]))
+			starts[u++] = starts[i];
+	ret->starts = starts;
+	ret->n = u;
+	return 0;
+oom:
+	free(starts);
+	return -ENOMEM;
+}
+
+void family_pieces_clear(struct family_pieces *fp)
+{
+	free(fp->starts);
+	free(fp->impossible);
+	free(fp->bounds_only);
+}
+
+void piece_range(const struct family_pieces *fp, size_t i, struct piece *pc)
+{
+	pc->lo = fp->starts[i];
+	if (i + 1 < fp->n) {
+		pc->hi = fp->starts[i + 1];
+		pc_addr_dec(&pc->hi);
+	} else {
+		pc->hi = pc_addr_max(pc->lo.family);
+	}
+}
