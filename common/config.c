@@ -72,9 +72,9 @@ __attribute__((format(printf, 4, 5))) static int fail(char **ret_error, const ch
 	int r;
 
 	va_start(ap, format);
-	r = vasprintf(&what, format, ap);
+	what = pc_vstrdupf(format, ap);
 	va_end(ap);
-	if (r < 0)
+	if (!what)
 		return -ENOMEM;
 	if (line)
 		r = asprintf(ret_error, "%s:%u: %s", file, line, what);

@@ -19,17 +19,6 @@
 /* Longer than a day is almost certainly a unit mistake; firewalld would take it. */
 #define MAX_TIMEOUT_S (30 * 86400)
 
-static __attribute__((format(printf, 2, 3))) int why(char **ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(ret, fmt, ap) < 0)
-		*ret = NULL;
-	va_end(ap);
-	return -EINVAL;
-}
-
 int pc_open_parse(const json_t *params, bool open, struct pc_open_request *ret,
 		  const char **ret_param, char **ret_why)
 {
@@ -52,7 +41,8 @@ int pc_open_parse(const json_t *params, bool open, struct pc_open_request *ret,
 			req.zone = json_string_value(v);
 			if (!*req.zone || strlen(req.zone) > 64) {
 				*ret_param = "zone";
-				return why(ret_why, "'%s' is not a zone name", req.zone);
+				return pc_error_set(ret_why, -EINVAL, "'%s' is not a zone name",
+						    req.zone);
 			}
 		} else if (strcmp(key, "permanent") == 0) {
 			if (!json_is_boolean(v))
@@ -69,30 +59,33 @@ int pc_open_parse(const json_t *params, bool open, struct pc_open_request *ret,
 				goto type;
 			if (json_integer_value(v) < 1 || json_integer_value(v) > MAX_TIMEOUT_S) {
 				*ret_param = "timeout";
-				return why(ret_why, "timeout must be 1 s to %d days",
-					   MAX_TIMEOUT_S / 86400);
+				return pc_error_set(ret_why, -EINVAL,
+						    "timeout must be 1 s to %d days",
+						    MAX_TIMEOUT_S / 86400);
 			}
 			req.timeout_s = (int)json_integer_value(v);
 		} else {
 			*ret_param = key;
-			return why(ret_why, "unknown parameter '%s'", key);
+			return pc_error_set(ret_why, -EINVAL, "unknown parameter '%s'", key);
 		}
 		continue;
 	type:
 		*ret_param = key;
-		return why(ret_why, "parameter '%s' has the wrong type", key);
+		return pc_error_set(ret_why, -EINVAL, "parameter '%s' has the wrong type", key);
 	}
 	if (!req.spec_text) {
 		*ret_param = "spec";
-		return why(ret_why, "spec is required (80/tcp, 8000-8010/udp, http, or a list)");
+		return pc_error_set(ret_why, -EINVAL,
+				    "spec is required (80/tcp, 8000-8010/udp, http, or a list)");
 	}
 	if (req.timeout_s && !open) {
 		*ret_param = "timeout";
-		return why(ret_why, "timeout applies to open only");
+		return pc_error_set(ret_why, -EINVAL, "timeout applies to open only");
 	}
 	if (req.timeout_s && req.permanent) {
 		*ret_param = "timeout";
-		return why(ret_why, "timeout is for runtime changes; it cannot be combined with "
+		return pc_error_set(ret_why, -EINVAL,
+				    "timeout is for runtime changes; it cannot be combined with "
 				    "permanent");
 	}
 	r = pc_fw_spec_parse(req.spec_text, &req.spec, ret_why);
@@ -179,12 +172,11 @@ static int note(json_t *notes, const char *fmt, ...)
 {
 	_cleanup_free_ char *s = NULL;
 	va_list ap;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	s = pc_vstrdupf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
+	if (!s)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(notes); i++)
 		if (strcmp(json_string_value(json_array_get(notes, i)), s) == 0)

@@ -162,18 +162,13 @@ static __attribute__((format(printf, 3, 4))) int set_reason(struct reader *rd, e
 							    const char *fmt, ...)
 {
 	va_list ap;
-	int r;
 
 	if (rd->sec[sec].reason)
 		return 0;
 	va_start(ap, fmt);
-	r = vasprintf(&rd->sec[sec].reason, fmt, ap);
+	rd->sec[sec].reason = pc_vstrdupf(fmt, ap);
 	va_end(ap);
-	if (r < 0) {
-		rd->sec[sec].reason = NULL;
-		return -ENOMEM;
-	}
-	return 0;
+	return rd->sec[sec].reason ? 0 : -ENOMEM;
 }
 
 static int add_call(struct reader *rd, enum section sec, bool is_list, const char *path,
@@ -773,15 +768,12 @@ static __attribute__((format(printf, 3, 4))) int append(char **buf, const char *
 	_cleanup_free_ char *piece = NULL;
 	char *joined;
 	va_list ap;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&piece, fmt, ap);
+	piece = pc_vstrdupf(fmt, ap);
 	va_end(ap);
-	if (r < 0) {
-		piece = NULL;
+	if (!piece)
 		return -ENOMEM;
-	}
 	if (asprintf(&joined, "%s%s%s", *buf ? *buf : "", *buf ? sep : "", piece) < 0)
 		return -ENOMEM;
 	free(*buf);

@@ -32,7 +32,6 @@
 
 /* Bounded retries when the ruleset changes while it is read (firewalld reloads, ...). */
 #define NFT_READ_TRIES 10
-#define NFT_RECV_TIMEOUT_SEC 5
 
 struct pc_nftsnap {
 	/* Every table, dormant ones too so that their objects are recognised and dropped. */
@@ -96,12 +95,6 @@ static void nftnl_set_freep(struct nftnl_set **p)
 {
 	if (*p)
 		nftnl_set_free(*p);
-}
-
-static void mnl_socket_closep(struct mnl_socket **p)
-{
-	if (*p)
-		mnl_socket_close(*p);
 }
 
 static void nft_ctx_freep(struct nft_ctx **p)
@@ -814,27 +807,18 @@ static int gen_cb(const struct nlmsghdr *nlh, void *userdata)
 /* The ruleset's generation id, which every committed change increments. */
 int pc_nft_read_genid(uint32_t *ret)
 {
-	_cleanup_(mnl_socket_closep) struct mnl_socket *nl = NULL;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	struct timeval tv = {.tv_sec = NFT_RECV_TIMEOUT_SEC};
+	_cleanup_(pc_nl_closep) struct mnl_socket *nl = NULL;
 	/* The reply is one small message and an ACK. */
 	char buf[8192] __attribute__((aligned(4)));
 	uint32_t seq = (uint32_t)time(NULL), portid;
 	struct gen_reply gen = {};
 	struct nlmsghdr *nlh;
-	int fd, r;
+	int r;
 
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		return -errno;
-	fd = mnl_socket_get_fd(nl);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-		return -errno;
-	/* Only the kernel may answer (see pc_nl_dump). */
-	if (connect(fd, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
-		return -errno;
+	/* Timing out, and only the kernel may answer (see pc_nl_open_request). */
+	r = pc_nl_open_request(NETLINK_NETFILTER, &nl);
+	if (r < 0)
+		return r;
 	portid = mnl_socket_get_portid(nl);
 
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NLM_F_ACK, seq);
