@@ -19,93 +19,13 @@
 #include "portcheck/varlink.h"
 #include "portcheck/varlink_client.h"
 
+#include "cli.h"
+
 /* Exit statuses, DESIGN.md "Interfaces". */
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
 #define EXIT_NO_ANSWER 3
-
-static void usage(FILE *f)
-{
-	fputs(
-	    "usage: portcheck [--socket PATH] [--json] COMMAND\n"
-	    "       portcheck status [--fresh] [--json]\n"
-	    "       portcheck explain PORT/PROTO --from ADDR [--iface IF] [--to ADDR] [--json]\n"
-	    "       portcheck open SPEC [--zone Z] [--permanent] [--timeout DURATION] [--dry-run]\n"
-	    "                      [--json]\n"
-	    "       portcheck close SPEC [--zone Z] [--permanent] [--dry-run] [--json]\n"
-	    "       portcheck check [--quiet] [--textfile PATH] [--nagios] [--json]\n"
-	    "                       [--config FILE]\n"
-	    "\n"
-	    "Show which listening ports a new connection from the network would reach\n"
-	    "through the firewall, and how to fix the ones it would not.\n"
-	    "\n"
-	    "commands:\n"
-	    "  status        every listening socket, its exposure, the deciding rule and the fix\n"
-	    "  explain       one new connection's path through the ruleset, rule by rule, and\n"
-	    "                what the client sees; --iface defaults to the interface the route\n"
-	    "                to --from leaves by, --to to that interface's address\n"
-	    "  open          allow SPEC through firewalld, then show each listener on those\n"
-	    "                ports as the firewall now treats it; SPEC is 80/tcp, 8000-8010/udp\n"
-	    "                (tcp, udp, sctp, dccp), a firewalld service (http), or a\n"
-	    "                comma-separated list of those. Without --zone: every zone that\n"
-	    "                refuses a listener on those ports, else the default zone\n"
-	    "  close         the reverse of open; without --zone: the zones that have SPEC,\n"
-	    "                else the default zone\n"
-	    "\n"
-	    "                open and close need root, or polkit authorization for\n"
-	    "                org.fedoraproject.FirewallD1.config; every change is logged\n"
-	    "  check         for timers and monitoring: one line per finding (a listener\n"
-	    "                blocked, partly blocked or unknown, that [Findings] in\n"
-	    "                portcheck.conf does not ignore) with its fix; metrics for\n"
-	    "                node_exporter's textfile collector; a Nagios plugin line\n"
-	    "\n"
-	    "options:\n"
-	    "  --socket PATH  portcheckd's socket (default: $PORTCHECK_SOCKET, "
-	    "else " PC_SOCKET_PATH_DEFAULT ")\n"
-	    "  --json         print the reply as JSON (schema version 1); check: the status\n"
-	    "                 reply with each listener marked \"ignored\" or not\n"
-	    "  --help         show this help\n"
-	    "  --version      show the version\n"
-	    "\n"
-	    "  --fresh        status: a new analysis, not the daemon's kept answer (which it\n"
-	    "                 keeps only while nothing it depends on has changed)\n"
-	    "\n"
-	    "  --from ADDR    explain: the client's address\n"
-	    "  --iface IF     explain: the interface the connection arrives on\n"
-	    "  --to ADDR      explain: the address the client connects to\n"
-	    "\n"
-	    "  --zone Z       open, close: the firewalld zone to change\n"
-	    "  --permanent    open, close: change the runtime and the permanent configuration\n"
-	    "                 (effective now and after a reload or reboot, no reload needed);\n"
-	    "                 without it the change is runtime only and lost on the next\n"
-	    "                 firewall-cmd --reload\n"
-	    "  --timeout DURATION\n"
-	    "                 open: firewalld removes the runtime change again after DURATION\n"
-	    "                 (5s, 10m, 1h, 1d, or plain seconds); not with --permanent\n"
-	    "  --dry-run      open, close: show exactly what would change; change nothing\n"
-	    "\n"
-	    "  --quiet        check: print no findings, only set the exit status\n"
-	    "  --textfile PATH\n"
-	    "                 check: write Prometheus metrics to PATH (atomically, mode 0644),\n"
-	    "                 also when portcheckd does not answer; default: TextfilePath= in\n"
-	    "                 [Check] of portcheck.conf (not with --nagios)\n"
-	    "  --nagios       check: print one Nagios plugin line with perfdata; exit 0 OK,\n"
-	    "                 1 WARNING (partly blocked or unknown), 2 CRITICAL (blocked),\n"
-	    "                 3 UNKNOWN (no answer, bad configuration, metrics not written)\n"
-	    "  --config FILE  check: read only FILE, not /etc/portcheck/portcheck.conf and its\n"
-	    "                 drop-ins ($PORTCHECK_CONFIG_ROOT prefixes those paths)\n"
-	    "\n"
-	    "exit status: 0 nothing is blocked (explain: the connection is accepted; open:\n"
-	    "done and every listener on SPEC is open; close: done and none is still open),\n"
-	    "1 a listener is blocked, partly blocked or unknown (explain: it is not accepted;\n"
-	    "open: done, but a listener is still blocked; close: done, but a listener is still\n"
-	    "open; check: a finding not ignored), 2 usage error or invalid SPEC, zone or\n"
-	    "service (check: or a bad configuration file), 3 no answer from portcheckd, or a\n"
-	    "change refused (permission, firewalld unavailable or in panic mode or lockdown,\n"
-	    "no firewalld) or failed (check: or the metrics could not be written).\n",
-	    f);
-}
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *format, ...)
 {
@@ -435,14 +355,46 @@ static int check_fetch(const char *path, const struct pc_config *cfg, bool captu
 	return ret;
 }
 
+/* cmd_check's output: the Nagios line, the JSON reply or the findings. Returns the exit status. */
+static int check_print(const struct check_args *a, bool json, bool answered,
+		       const struct pc_config *cfg, const struct pc_varlink_reply *reply,
+		       const struct pc_check *check, char *why, int ret)
+{
+	_cleanup_free_ char *text = NULL;
+	enum pc_nagios_state state;
+	int r;
+
+	if (a->nagios) {
+		if (!answered) {
+			ret = nagios_unknown(first_line(why));
+		} else if (pc_check_nagios(check, NULL, &text, &state) < 0) {
+			ret = nagios_unknown("out of memory");
+		} else {
+			puts(text);
+			ret = state;
+		}
+	} else if (answered && json) {
+		r = pc_check_mark_ignored(reply->parameters, cfg);
+		if (r < 0 || print_reply(reply->parameters, true, pc_render_status) < 0)
+			ret = EXIT_NO_ANSWER;
+	} else if (answered && !a->quiet) {
+		r = pc_check_findings_text(check, &text);
+		if (r < 0 || fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+			fprintf(stderr, "portcheck: cannot write the output: %s\n",
+				strerror(r < 0 ? -r : EIO));
+			ret = EXIT_NO_ANSWER;
+		}
+	}
+	return ret;
+}
+
 static int cmd_check(const char *path, const struct check_args *a, bool json)
 {
 	_cleanup_(config_clearp) struct pc_config cfg = {0};
-	_cleanup_free_ char *cfg_error = NULL, *why = NULL, *metrics = NULL, *text = NULL;
+	_cleanup_free_ char *cfg_error = NULL, *why = NULL, *metrics = NULL;
 	struct pc_varlink_reply reply = {0};
 	struct pc_check check = {0};
 	const char *root = getenv("PORTCHECK_CONFIG_ROOT"), *textfile = a->textfile;
-	enum pc_nagios_state state;
 	struct timespec now;
 	bool answered;
 	int r, ret;
@@ -491,27 +443,7 @@ static int cmd_check(const char *path, const struct check_args *a, bool json)
 		}
 	}
 
-	if (a->nagios) {
-		if (!answered) {
-			ret = nagios_unknown(first_line(why));
-		} else if (pc_check_nagios(&check, NULL, &text, &state) < 0) {
-			ret = nagios_unknown("out of memory");
-		} else {
-			puts(text);
-			ret = state;
-		}
-	} else if (answered && json) {
-		r = pc_check_mark_ignored(reply.parameters, &cfg);
-		if (r < 0 || print_reply(reply.parameters, true, pc_render_status) < 0)
-			ret = EXIT_NO_ANSWER;
-	} else if (answered && !a->quiet) {
-		r = pc_check_findings_text(&check, &text);
-		if (r < 0 || fputs(text, stdout) < 0 || fflush(stdout) != 0) {
-			fprintf(stderr, "portcheck: cannot write the output: %s\n",
-				strerror(r < 0 ? -r : EIO));
-			ret = EXIT_NO_ANSWER;
-		}
-	}
+	ret = check_print(a, json, answered, &cfg, &reply, &check, why, ret);
 	if (fflush(stdout) != 0)
 		ret = a->nagios ? PC_NAGIOS_UNKNOWN : EXIT_NO_ANSWER;
 	pc_check_clear(&check);
@@ -653,82 +585,88 @@ out:
 	return ret;
 }
 
-int main(int argc, char **argv)
+/* Everything the command line says besides the command and its arguments. */
+struct cli {
+	struct explain_args ex;
+	struct change_args ch;
+	struct check_args ck;
+	const char *socket_arg;
+	bool json, fresh;
+};
+
+static const struct option cli_options[] = {
+    {"socket", required_argument, NULL, 's'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"from", required_argument, NULL, 'f'},
+    {"iface", required_argument, NULL, 'i'},
+    {"to", required_argument, NULL, 't'},
+    {"zone", required_argument, NULL, 'z'},
+    {"permanent", no_argument, NULL, 'P'},
+    {"timeout", required_argument, NULL, 'T'},
+    {"dry-run", no_argument, NULL, 'n'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"textfile", required_argument, NULL, 'x'},
+    {"nagios", no_argument, NULL, 'N'},
+    {"config", required_argument, NULL, 'c'},
+    {"fresh", no_argument, NULL, 'F'},
+    {},
+};
+
+/* The options, up to the command. Returns -1 to go on, else the exit status (--help, errors). */
+static int parse_options(int argc, char **argv, struct cli *o)
 {
-	static const struct option options[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"from", required_argument, NULL, 'f'},
-	    {"iface", required_argument, NULL, 'i'},
-	    {"to", required_argument, NULL, 't'},
-	    {"zone", required_argument, NULL, 'z'},
-	    {"permanent", no_argument, NULL, 'P'},
-	    {"timeout", required_argument, NULL, 'T'},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"textfile", required_argument, NULL, 'x'},
-	    {"nagios", no_argument, NULL, 'N'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"fresh", no_argument, NULL, 'F'},
-	    {},
-	};
-	struct explain_args ex = {0};
-	struct change_args ch = {0};
-	struct check_args ck = {0};
-	const char *socket_arg = NULL, *command;
-	bool json = false, fresh = false;
 	int c;
 
 	/* Our own messages, not getopt's: they end in the --help hint. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, ":", cli_options, NULL)) >= 0) {
 		switch (c) {
 		case 's':
-			socket_arg = optarg;
+			o->socket_arg = optarg;
 			break;
 		case 'j':
-			json = true;
+			o->json = true;
 			break;
 		case 'f':
-			ex.from = optarg;
+			o->ex.from = optarg;
 			break;
 		case 'i':
-			ex.iface = optarg;
+			o->ex.iface = optarg;
 			break;
 		case 't':
-			ex.to = optarg;
+			o->ex.to = optarg;
 			break;
 		case 'z':
-			ch.zone = optarg;
+			o->ch.zone = optarg;
 			break;
 		case 'P':
-			ch.permanent = true;
+			o->ch.permanent = true;
 			break;
 		case 'T':
-			ch.timeout = optarg;
+			o->ch.timeout = optarg;
 			break;
 		case 'n':
-			ch.dry_run = true;
+			o->ch.dry_run = true;
 			break;
 		case 'q':
-			ck.quiet = true;
+			o->ck.quiet = true;
 			break;
 		case 'F':
-			fresh = true;
+			o->fresh = true;
 			break;
 		case 'x':
-			ck.textfile = optarg;
+			o->ck.textfile = optarg;
 			break;
 		case 'N':
-			ck.nagios = true;
+			o->ck.nagios = true;
 			break;
 		case 'c':
-			ck.config = optarg;
+			o->ck.config = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			pc_cli_usage(stdout);
 			return EXIT_CLEAN;
 		case 'V':
 			printf("portcheck %s\n", PORTCHECK_VERSION);
@@ -739,65 +677,81 @@ int main(int argc, char **argv)
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	return -1;
+}
 
+/* open or close SPEC, after checking SPEC here too. */
+static int change_command(int argc, char **argv, const char *command, const struct cli *o)
+{
+	struct change_args ch = o->ch;
+	bool open = strcmp(command, "open") == 0;
+
+	if (o->ex.from || o->ex.iface || o->ex.to)
+		return usage_error("--from, --iface and --to belong to explain");
+	if (optind >= argc)
+		return usage_error("%s needs SPEC: 80/tcp, 8000-8010/udp, a service name "
+				   "(http) or a comma-separated list",
+				   command);
+	ch.spec = argv[optind++];
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	{
+		/* The daemon checks it too; checking here gives exit 2 for a typo even
+		 * when the daemon is down or the caller may not change the firewall. */
+		_cleanup_free_ char *why = NULL;
+		struct pc_fw_spec spec;
+
+		if (pc_fw_spec_parse(ch.spec, &spec, &why) < 0)
+			return usage_error("invalid SPEC: %s", why ? why : "out of memory");
+	}
+	return cmd_change(pc_varlink_socket_path(o->socket_arg), open, &ch, o->json);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli o = {0};
+	const char *command;
+	int r = parse_options(argc, argv, &o);
+
+	if (r >= 0)
+		return r;
 	if (optind >= argc)
 		return usage_error("no command given");
 	command = argv[optind++];
-	if (fresh && strcmp(command, "status") != 0)
+	if (o.fresh && strcmp(command, "status") != 0)
 		return usage_error("--fresh belongs to status");
 	if (strcmp(command, "check") == 0) {
-		if (ex.from || ex.iface || ex.to)
+		if (o.ex.from || o.ex.iface || o.ex.to)
 			return usage_error("--from, --iface and --to belong to explain");
-		if (ch.zone || ch.permanent || ch.timeout || ch.dry_run)
+		if (o.ch.zone || o.ch.permanent || o.ch.timeout || o.ch.dry_run)
 			return usage_error("--zone, --permanent, --timeout and --dry-run belong to "
 					   "open and close");
 		if (optind < argc)
 			return usage_error("unexpected argument '%s'", argv[optind]);
-		return cmd_check(pc_varlink_socket_path(socket_arg), &ck, json);
+		return cmd_check(pc_varlink_socket_path(o.socket_arg), &o.ck, o.json);
 	}
-	if (ck.quiet || ck.textfile || ck.nagios || ck.config)
+	if (o.ck.quiet || o.ck.textfile || o.ck.nagios || o.ck.config)
 		return usage_error("--quiet, --textfile, --nagios and --config belong to check");
-	if (strcmp(command, "open") == 0 || strcmp(command, "close") == 0) {
-		bool open = strcmp(command, "open") == 0;
-
-		if (ex.from || ex.iface || ex.to)
-			return usage_error("--from, --iface and --to belong to explain");
-		if (optind >= argc)
-			return usage_error("%s needs SPEC: 80/tcp, 8000-8010/udp, a service name "
-					   "(http) or a comma-separated list",
-					   command);
-		ch.spec = argv[optind++];
-		if (optind < argc)
-			return usage_error("unexpected argument '%s'", argv[optind]);
-		{
-			/* The daemon checks it too; checking here gives exit 2 for a typo even
-			 * when the daemon is down or the caller may not change the firewall. */
-			_cleanup_free_ char *why = NULL;
-			struct pc_fw_spec spec;
-
-			if (pc_fw_spec_parse(ch.spec, &spec, &why) < 0)
-				return usage_error("invalid SPEC: %s", why ? why : "out of memory");
-		}
-		return cmd_change(pc_varlink_socket_path(socket_arg), open, &ch, json);
-	}
-	if (ch.zone || ch.permanent || ch.timeout || ch.dry_run)
+	if (strcmp(command, "open") == 0 || strcmp(command, "close") == 0)
+		return change_command(argc, argv, command, &o);
+	if (o.ch.zone || o.ch.permanent || o.ch.timeout || o.ch.dry_run)
 		return usage_error(
 		    "--zone, --permanent, --timeout and --dry-run belong to open and "
 		    "close");
 	if (strcmp(command, "explain") == 0) {
 		if (optind >= argc)
 			return usage_error("explain needs PORT/PROTO, e.g. 80/tcp");
-		ex.spec = argv[optind++];
+		o.ex.spec = argv[optind++];
 		if (optind < argc)
 			return usage_error("unexpected argument '%s'", argv[optind]);
-		return cmd_explain(pc_varlink_socket_path(socket_arg), &ex, json);
+		return cmd_explain(pc_varlink_socket_path(o.socket_arg), &o.ex, o.json);
 	}
-	if (ex.from || ex.iface || ex.to)
+	if (o.ex.from || o.ex.iface || o.ex.to)
 		return usage_error("--from, --iface and --to belong to explain");
 	if (strcmp(command, "status") == 0) {
 		if (optind < argc)
 			return usage_error("unexpected argument '%s'", argv[optind]);
-		return cmd_status(pc_varlink_socket_path(socket_arg), fresh, json);
+		return cmd_status(pc_varlink_socket_path(o.socket_arg), o.fresh, o.json);
 	}
 	return usage_error("unknown command '%s'", command);
 }

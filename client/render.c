@@ -63,29 +63,16 @@ static char *clean(const char *s)
 	return pc_strsan(s, strlen(s), PC_STRSAN_TEXT, &out) < 0 ? NULL : out;
 }
 
-__attribute__((format(printf, 1, 2))) static char *fmt(const char *format, ...)
-{
-	va_list ap;
-	char *s;
-	int r;
-
-	va_start(ap, format);
-	r = vasprintf(&s, format, ap);
-	va_end(ap);
-	return r < 0 ? NULL : s;
-}
-
-/* Like fmt(), then clean(). */
+/* Like pc_strdupf(), then clean(). */
 __attribute__((format(printf, 1, 2))) static char *fmt_clean(const char *format, ...)
 {
 	va_list ap;
 	char *s, *c;
-	int r;
 
 	va_start(ap, format);
-	r = vasprintf(&s, format, ap);
+	s = pc_vstrdupf(format, ap);
 	va_end(ap);
-	if (r < 0)
+	if (!s)
 		return NULL;
 	c = clean(s);
 	free(s);
@@ -166,22 +153,23 @@ static char *path_why(const json_t *path, const char *port)
 
 	if (str_eq(verdict, "accept")) {
 		if (forwarded)
-			why = fmt("forwarded by DNAT to %s:%lld", forwarded,
-				  (long long)json_integer_value(json_object_get(
-				      json_object_get(path, "forwarded_to"), "port")));
+			why = pc_strdupf("forwarded by DNAT to %s:%lld", forwarded,
+					 (long long)json_integer_value(json_object_get(
+					     json_object_get(path, "forwarded_to"), "port")));
 		else if (allowed_by)
-			why = fmt("allowed by %s%s", allowed_by,
-				  runtime_only ? " (runtime only: lost on the next reload)" : "");
+			why = pc_strdupf("allowed by %s%s", allowed_by,
+					 runtime_only ? " (runtime only: lost on the next reload)"
+						      : "");
 		else
 			why = strdup(reason ?: "accepted");
 	} else if (str_eq(verdict, "reject") || str_eq(verdict, "drop")) {
 		const char *word = str_eq(verdict, "reject") ? "rejected" : "dropped";
 
 		if (zone_blocks)
-			why = fmt("%s, no service or port allows %s", word, port);
+			why = pc_strdupf("%s, no service or port allows %s", word, port);
 		else if (rule_text)
-			why = fmt("%s by rule \"%s\" (%s %s)", word, rule_text, rule_table ?: "?",
-				  str(rule, "chain") ?: "?");
+			why = pc_strdupf("%s by rule \"%s\" (%s %s)", word, rule_text,
+					 rule_table ?: "?", str(rule, "chain") ?: "?");
 		else
 			why = strdup(reason ?: word);
 	} else if (verdict) {
@@ -290,7 +278,7 @@ static char *source_text(const json_t *l, const json_t *paths, const json_t *p)
 		const char *cut = source;
 		for (int k = 0; k < 3; k++)
 			cut = strchr(cut, ',') + 1;
-		return fmt("%.*s... (%zu more)", (int)(cut - source), source, n - 3);
+		return pc_strdupf("%.*s... (%zu more)", (int)(cut - source), source, n - 3);
 	}
 	return strdup(source);
 }
@@ -311,8 +299,8 @@ static int add_details(struct row *row, const json_t *l, const json_t *paths, co
 		const char *source = str(p, "source"), *verdict = str(p, "verdict");
 
 		/* Only has to tell tuples apart; \x1f does not occur in names. */
-		key = fmt("%s\x1f%s\x1f%s\x1f%s", ifname ?: "", family ?: "", source ?: "",
-			  verdict ?: "");
+		key = pc_strdupf("%s\x1f%s\x1f%s\x1f%s", ifname ?: "", family ?: "", source ?: "",
+				 verdict ?: "");
 		if (!key)
 			return -ENOMEM;
 		/* Details are few (interfaces x families x source ranges): linear is fine. */
@@ -515,10 +503,10 @@ static char *verdict_text(const json_t *path)
 		return clean(verdict ?: "?");
 	if (json_is_true(json_object_get(rej, "tcp_reset")))
 		return strdup("reject (TCP reset)");
-	return fmt("reject (%s type %lld code %lld)",
-		   str_eq(str(path, "family"), "ipv6") ? "ICMPv6" : "ICMP",
-		   (long long)json_integer_value(json_object_get(rej, "icmp_type")),
-		   (long long)json_integer_value(json_object_get(rej, "icmp_code")));
+	return pc_strdupf("reject (%s type %lld code %lld)",
+			  str_eq(str(path, "family"), "ipv6") ? "ICMPv6" : "ICMP",
+			  (long long)json_integer_value(json_object_get(rej, "icmp_type")),
+			  (long long)json_integer_value(json_object_get(rej, "icmp_code")));
 }
 
 static char *rule_text(const json_t *rule)
@@ -619,7 +607,7 @@ static char *change_text(const json_t *c)
 	_cleanup_free_ char *scope = NULL;
 
 	if (json_is_integer(t))
-		scope = fmt("runtime only, for %lld s", (long long)json_integer_value(t));
+		scope = pc_strdupf("runtime only, for %lld s", (long long)json_integer_value(t));
 	else
 		scope = strdup(both ? "runtime and permanent" : "runtime only");
 	if (!scope)
@@ -648,9 +636,10 @@ static char *listener_text(const json_t *l, bool open, bool dry_run, const char 
 	_cleanup_free_ char *head = NULL;
 	const char *state;
 
-	head = fmt("%lld/%s (%s%s%s)", (long long)json_integer_value(json_object_get(l, "port")),
-		   str(l, "protocol") ?: "?", process ?: "", process ? " on " : "",
-		   str(l, "address") ?: "?");
+	head = pc_strdupf("%lld/%s (%s%s%s)",
+			  (long long)json_integer_value(json_object_get(l, "port")),
+			  str(l, "protocol") ?: "?", process ?: "", process ? " on " : "",
+			  str(l, "address") ?: "?");
 	if (!head)
 		return NULL;
 	*ret_colour = ANSI_RED;

@@ -72,9 +72,9 @@ __attribute__((format(printf, 4, 5))) static int fail(char **ret_error, const ch
 	int r;
 
 	va_start(ap, format);
-	r = vasprintf(&what, format, ap);
+	what = pc_vstrdupf(format, ap);
 	va_end(ap);
-	if (r < 0)
+	if (!what)
 		return -ENOMEM;
 	if (line)
 		r = asprintf(ret_error, "%s:%u: %s", file, line, what);
@@ -263,114 +263,133 @@ static char *strip(char *s)
 	return s;
 }
 
+/* One Key=value in [Daemon]: as apply_setting(). */
+static int apply_daemon(struct pc_config *cfg, const char *file, unsigned line, const char *key,
+			char *value, char **ret_error)
+{
+	unsigned long n;
+	int r;
+
+	if (strcmp(key, "ReadGroup") == 0) {
+		if (strpbrk(value, " \t:"))
+			return fail(ret_error, file, line, "ReadGroup=%s: not a group name", value);
+		return set_string(&cfg->read_group, value);
+	}
+	if (strcmp(key, "RescanIntervalSec") == 0) {
+		if (parse_timespan_sec(value, RESCAN_MAX_SEC, &n) < 0)
+			return fail(ret_error, file, line,
+				    "RescanIntervalSec=%s: expected a time span from 0 "
+				    "(off) to a day: 60, 90s, 5min, 1h",
+				    value);
+		cfg->rescan_interval_sec = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(key, "LogLevel") == 0) {
+		r = pc_config_parse_log_level(value);
+		if (r < 0)
+			return fail(ret_error, file, line,
+				    "LogLevel=%s: expected err, warning, notice, "
+				    "info or debug",
+				    value);
+		cfg->log_level = r;
+		return 0;
+	}
+	return fail(ret_error, file, line,
+		    "unknown key '%s' in [Daemon] (known: ReadGroup, "
+		    "RescanIntervalSec, LogLevel)",
+		    key);
+}
+
+/* One Key=value in [Findings]: as apply_setting(). */
+static int apply_findings(struct pc_config *cfg, const char *file, unsigned line, const char *key,
+			  char *value, char **ret_error)
+{
+	const char *bad = NULL;
+	int r;
+
+	/* An empty assignment resets the list, as in systemd unit files. */
+	if (strcmp(key, "IgnorePorts") == 0) {
+		if (!*value) {
+			free(cfg->ignore_ports);
+			cfg->ignore_ports = NULL;
+			cfg->n_ignore_ports = 0;
+			return 0;
+		}
+		r = for_each_word(value, add_ignore_port, cfg, &bad);
+		if (r == -EINVAL)
+			return fail(ret_error, file, line,
+				    "IgnorePorts=: '%s' is not PORT, LOW-HIGH, "
+				    "PORT/tcp or PORT/udp (ports 1-65535)",
+				    bad);
+		return r;
+	}
+	if (strcmp(key, "IgnoreProcesses") == 0) {
+		if (!*value) {
+			pc_strv_clear(&cfg->ignore_processes);
+			return 0;
+		}
+		r = for_each_word(value, add_ignore_process, cfg, &bad);
+		if (r == -ERANGE)
+			return fail(ret_error, file, line,
+				    "IgnoreProcesses=: '%s' is longer than a process "
+				    "name can be (15 characters)",
+				    bad);
+		return r;
+	}
+	if (strcmp(key, "IgnoreUnits") == 0) {
+		if (!*value) {
+			pc_strv_clear(&cfg->ignore_units);
+			return 0;
+		}
+		return for_each_word(value, add_ignore_unit, cfg, &bad);
+	}
+	if (strcmp(key, "IgnoreInterfaces") == 0) {
+		if (!*value) {
+			pc_strv_clear(&cfg->ignore_interfaces);
+			return 0;
+		}
+		r = for_each_word(value, add_ignore_interface, cfg, &bad);
+		if (r == -ERANGE)
+			return fail(ret_error, file, line,
+				    "IgnoreInterfaces=: '%s' is longer than 64 characters", bad);
+		return r;
+	}
+	return fail(ret_error, file, line,
+		    "unknown key '%s' in [Findings] (known: IgnorePorts, "
+		    "IgnoreProcesses, IgnoreUnits, IgnoreInterfaces)",
+		    key);
+}
+
+/* One Key=value in [Check]: as apply_setting(). */
+static int apply_check(struct pc_config *cfg, const char *file, unsigned line, const char *key,
+		       char *value, char **ret_error)
+{
+
+	if (strcmp(key, "TextfilePath") == 0) {
+		if (!*value) {
+			free(cfg->textfile_path);
+			cfg->textfile_path = NULL;
+			return 0;
+		}
+		if (*value != '/')
+			return fail(ret_error, file, line,
+				    "TextfilePath=%s: must be an absolute path", value);
+		return set_string(&cfg->textfile_path, value);
+	}
+	return fail(ret_error, file, line, "unknown key '%s' in [Check] (known: TextfilePath)",
+		    key);
+}
+
 /* One Key=value in [section]: 0, -EINVAL with *ret_error set, or -ENOMEM. */
 static int apply_setting(struct pc_config *cfg, const char *file, unsigned line,
 			 const char *section, const char *key, char *value, char **ret_error)
 {
-	const char *bad = NULL;
-	unsigned long n;
-	int r;
-
-	if (strcmp(section, "Daemon") == 0) {
-		if (strcmp(key, "ReadGroup") == 0) {
-			if (strpbrk(value, " \t:"))
-				return fail(ret_error, file, line, "ReadGroup=%s: not a group name",
-					    value);
-			return set_string(&cfg->read_group, value);
-		}
-		if (strcmp(key, "RescanIntervalSec") == 0) {
-			if (parse_timespan_sec(value, RESCAN_MAX_SEC, &n) < 0)
-				return fail(ret_error, file, line,
-					    "RescanIntervalSec=%s: expected a time span from 0 "
-					    "(off) to a day: 60, 90s, 5min, 1h",
-					    value);
-			cfg->rescan_interval_sec = (unsigned)n;
-			return 0;
-		}
-		if (strcmp(key, "LogLevel") == 0) {
-			r = pc_config_parse_log_level(value);
-			if (r < 0)
-				return fail(ret_error, file, line,
-					    "LogLevel=%s: expected err, warning, notice, "
-					    "info or debug",
-					    value);
-			cfg->log_level = r;
-			return 0;
-		}
-		return fail(ret_error, file, line,
-			    "unknown key '%s' in [Daemon] (known: ReadGroup, "
-			    "RescanIntervalSec, LogLevel)",
-			    key);
-	}
-	if (strcmp(section, "Findings") == 0) {
-		/* An empty assignment resets the list, as in systemd unit files. */
-		if (strcmp(key, "IgnorePorts") == 0) {
-			if (!*value) {
-				free(cfg->ignore_ports);
-				cfg->ignore_ports = NULL;
-				cfg->n_ignore_ports = 0;
-				return 0;
-			}
-			r = for_each_word(value, add_ignore_port, cfg, &bad);
-			if (r == -EINVAL)
-				return fail(ret_error, file, line,
-					    "IgnorePorts=: '%s' is not PORT, LOW-HIGH, "
-					    "PORT/tcp or PORT/udp (ports 1-65535)",
-					    bad);
-			return r;
-		}
-		if (strcmp(key, "IgnoreProcesses") == 0) {
-			if (!*value) {
-				pc_strv_clear(&cfg->ignore_processes);
-				return 0;
-			}
-			r = for_each_word(value, add_ignore_process, cfg, &bad);
-			if (r == -ERANGE)
-				return fail(ret_error, file, line,
-					    "IgnoreProcesses=: '%s' is longer than a process "
-					    "name can be (15 characters)",
-					    bad);
-			return r;
-		}
-		if (strcmp(key, "IgnoreUnits") == 0) {
-			if (!*value) {
-				pc_strv_clear(&cfg->ignore_units);
-				return 0;
-			}
-			return for_each_word(value, add_ignore_unit, cfg, &bad);
-		}
-		if (strcmp(key, "IgnoreInterfaces") == 0) {
-			if (!*value) {
-				pc_strv_clear(&cfg->ignore_interfaces);
-				return 0;
-			}
-			r = for_each_word(value, add_ignore_interface, cfg, &bad);
-			if (r == -ERANGE)
-				return fail(ret_error, file, line,
-					    "IgnoreInterfaces=: '%s' is longer than 64 characters",
-					    bad);
-			return r;
-		}
-		return fail(ret_error, file, line,
-			    "unknown key '%s' in [Findings] (known: IgnorePorts, "
-			    "IgnoreProcesses, IgnoreUnits, IgnoreInterfaces)",
-			    key);
-	}
-	if (strcmp(section, "Check") == 0) {
-		if (strcmp(key, "TextfilePath") == 0) {
-			if (!*value) {
-				free(cfg->textfile_path);
-				cfg->textfile_path = NULL;
-				return 0;
-			}
-			if (*value != '/')
-				return fail(ret_error, file, line,
-					    "TextfilePath=%s: must be an absolute path", value);
-			return set_string(&cfg->textfile_path, value);
-		}
-		return fail(ret_error, file, line,
-			    "unknown key '%s' in [Check] (known: TextfilePath)", key);
-	}
+	if (strcmp(section, "Daemon") == 0)
+		return apply_daemon(cfg, file, line, key, value, ret_error);
+	if (strcmp(section, "Findings") == 0)
+		return apply_findings(cfg, file, line, key, value, ret_error);
+	if (strcmp(section, "Check") == 0)
+		return apply_check(cfg, file, line, key, value, ret_error);
 	/* Unreachable: sections are checked when their header is read. */
 	return fail(ret_error, file, line, "setting outside a known section");
 }

@@ -10,17 +10,6 @@
 #include "portcheck/fwspec.h"
 #include "portcheck/util.h"
 
-static __attribute__((format(printf, 2, 3))) int fail(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return -EINVAL;
-}
-
 /* A decimal port 1-65535 from [s, end). Returns 0, or -EINVAL with a message. */
 static int parse_port_number(const char *s, size_t len, const char *item, uint16_t *ret,
 			     char **ret_error)
@@ -28,17 +17,17 @@ static int parse_port_number(const char *s, size_t len, const char *item, uint16
 	unsigned long v = 0;
 
 	if (len == 0)
-		return fail(ret_error, "'%s': missing port number", item);
+		return pc_error_set(ret_error, -EINVAL, "'%s': missing port number", item);
 	for (size_t i = 0; i < len; i++) {
 		if (!isdigit((unsigned char)s[i]))
-			return fail(ret_error, "'%s': '%.*s' is not a port number", item, (int)len,
-				    s);
+			return pc_error_set(ret_error, -EINVAL, "'%s': '%.*s' is not a port number",
+					    item, (int)len, s);
 		if (v <= 65535)
 			v = v * 10 + (unsigned long)(s[i] - '0');
 	}
 	if (v < 1 || v > 65535)
-		return fail(ret_error, "'%s': port %.*s is out of range (1-65535)", item, (int)len,
-			    s);
+		return pc_error_set(ret_error, -EINVAL, "'%s': port %.*s is out of range (1-65535)",
+				    item, (int)len, s);
 	*ret = (uint16_t)v;
 	return 0;
 }
@@ -64,13 +53,15 @@ static int parse_item(const char *item, struct pc_fw_item *ret, char **ret_error
 
 	if (!slash) {
 		if (isdigit((unsigned char)item[0]))
-			return fail(ret_error, "'%s': a port needs a protocol, e.g. %s/tcp", item,
-				    item);
+			return pc_error_set(ret_error, -EINVAL,
+					    "'%s': a port needs a protocol, e.g. %s/tcp", item,
+					    item);
 		if (!valid_service_name(item))
-			return fail(ret_error,
-				    "'%s' is neither PORT/PROTO (80/tcp, 8000-8010/udp) nor a "
-				    "service name",
-				    item);
+			return pc_error_set(
+			    ret_error, -EINVAL,
+			    "'%s' is neither PORT/PROTO (80/tcp, 8000-8010/udp) nor a "
+			    "service name",
+			    item);
 		it.kind = PC_FW_ITEM_SERVICE;
 		snprintf(it.service, sizeof(it.service), "%s", item);
 		*ret = it;
@@ -80,8 +71,9 @@ static int parse_item(const char *item, struct pc_fw_item *ret, char **ret_error
 	for (size_t i = 0; i < ELEMENTSOF(protos); i++)
 		known = known || strcmp(slash + 1, protos[i]) == 0;
 	if (!known)
-		return fail(ret_error, "'%s': unknown protocol '%s' (tcp, udp, sctp or dccp)", item,
-			    slash + 1);
+		return pc_error_set(ret_error, -EINVAL,
+				    "'%s': unknown protocol '%s' (tcp, udp, sctp or dccp)", item,
+				    slash + 1);
 	it.kind = PC_FW_ITEM_PORT;
 	snprintf(it.port.proto, sizeof(it.port.proto), "%s", slash + 1);
 	dash = memchr(item, '-', (size_t)(slash - item));
@@ -93,8 +85,9 @@ static int parse_item(const char *item, struct pc_fw_item *ret, char **ret_error
 		if (r < 0)
 			return r;
 		if (it.port.lo > it.port.hi)
-			return fail(ret_error, "'%s': range %u-%u runs backwards (low > high)",
-				    item, it.port.lo, it.port.hi);
+			return pc_error_set(ret_error, -EINVAL,
+					    "'%s': range %u-%u runs backwards (low > high)", item,
+					    it.port.lo, it.port.hi);
 	} else {
 		r = parse_port_number(item, (size_t)(slash - item), item, &it.port.lo, ret_error);
 		if (r < 0)
@@ -123,10 +116,11 @@ int pc_fw_spec_parse(const char *text, struct pc_fw_spec *ret, char **ret_error)
 	int r;
 
 	if (!text || !*text)
-		return fail(ret_error, "empty SPEC: give PORT/PROTO (80/tcp), a range "
-				       "(8000-8010/udp) or a service name (http)");
+		return pc_error_set(ret_error, -EINVAL,
+				    "empty SPEC: give PORT/PROTO (80/tcp), a range "
+				    "(8000-8010/udp) or a service name (http)");
 	if (strlen(text) > 4096)
-		return fail(ret_error, "SPEC is too long");
+		return pc_error_set(ret_error, -EINVAL, "SPEC is too long");
 	copy = strdup(text);
 	if (!copy)
 		return -ENOMEM;
@@ -138,7 +132,8 @@ int pc_fw_spec_parse(const char *text, struct pc_fw_spec *ret, char **ret_error)
 		if (comma)
 			*comma = '\0';
 		if (!*p)
-			return fail(ret_error, "'%s': empty item in the list", text);
+			return pc_error_set(ret_error, -EINVAL, "'%s': empty item in the list",
+					    text);
 		r = parse_item(p, &it, ret_error);
 		if (r < 0)
 			return r;
@@ -146,8 +141,9 @@ int pc_fw_spec_parse(const char *text, struct pc_fw_spec *ret, char **ret_error)
 			dup = dup || pc_fw_item_equal(&spec.items[i], &it);
 		if (!dup) {
 			if (spec.n >= PC_FW_SPEC_MAX_ITEMS)
-				return fail(ret_error, "too many items (at most %d)",
-					    PC_FW_SPEC_MAX_ITEMS);
+				return pc_error_set(ret_error, -EINVAL,
+						    "too many items (at most %d)",
+						    PC_FW_SPEC_MAX_ITEMS);
 			spec.items[spec.n++] = it;
 		}
 		if (!comma)

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -65,4 +69,97 @@ uint64_t pc_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+char *pc_vstrdupf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
+char *pc_strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = pc_vstrdupf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+int pc_error_setv(char **ret_error, int r, const char *fmt, va_list ap)
+{
+	*ret_error = pc_vstrdupf(fmt, ap);
+	return r;
+}
+
+int pc_error_set(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pc_error_setv(ret_error, r, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+struct nss_query {
+	const char *name;
+	uid_t uid;
+	struct group *gr;
+	struct passwd *pw;
+};
+
+static int nss_call(const struct nss_query *q, char *buf, size_t size, bool *ret_found)
+{
+	struct group *gres = NULL;
+	struct passwd *pres = NULL;
+	int r;
+
+	if (q->gr)
+		r = getgrnam_r(q->name, q->gr, buf, size, &gres);
+	else
+		r = getpwuid_r(q->uid, q->pw, buf, size, &pres);
+	*ret_found = gres || pres;
+	return r;
+}
+
+/* The NSS calls say ERANGE when the entry does not fit @buf: try again with twice as much. */
+static int nss_lookup(const struct nss_query *q, char **ret_buf)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t bufsize = 4096;
+	bool found = false;
+	int r;
+
+	for (;;) {
+		free(buf);
+		buf = malloc(bufsize);
+		if (!buf)
+			return -ENOMEM;
+		r = nss_call(q, buf, bufsize, &found);
+		if (r != ERANGE)
+			break;
+		if (bufsize > (1u << 24))
+			return -ERANGE;
+		bufsize *= 2;
+	}
+	if (r != 0)
+		return -r;
+	if (!found)
+		return 0;
+	*ret_buf = TAKE_PTR(buf);
+	return 1;
+}
+
+int pc_getgrnam(const char *name, struct group *ret_gr, char **ret_buf)
+{
+	return nss_lookup(&(struct nss_query){.name = name, .gr = ret_gr}, ret_buf);
+}
+
+int pc_getpwuid(uid_t uid, struct passwd *ret_pw, char **ret_buf)
+{
+	return nss_lookup(&(struct nss_query){.uid = uid, .pw = ret_pw}, ret_buf);
 }

@@ -37,12 +37,11 @@ static __attribute__((format(printf, 3, 4))) int fail(char **ret_error, int r, c
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
+	pc_error_setv(ret_error, r, fmt, ap);
 	va_end(ap);
 	/* firewalld's words (cut at MAX_QUOTE bytes, perhaps inside a character) and the
 	 * zone and item the request named: text for JSON and logs. Without memory for that,
-	 * no message (as when vasprintf fails): -r is the error that matters. */
+	 * no message (as when formatting fails): -r is the error that matters. */
 	if (*ret_error && pc_strsan_replace(ret_error, PC_STRSAN_TEXT) < 0) {
 		free(*ret_error);
 		*ret_error = NULL;

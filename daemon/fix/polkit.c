@@ -18,17 +18,6 @@
 #define PK_PATH "/org/freedesktop/PolicyKit1/Authority"
 #define PK_IFACE "org.freedesktop.PolicyKit1.Authority"
 
-static __attribute__((format(printf, 3, 4))) int fail(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return r;
-}
-
 int pc_polkit_parse_start_time(const char *stat, uint64_t *ret)
 {
 	/* comm (field 2) may hold spaces and parentheses: count from the last ')'. */
@@ -132,12 +121,12 @@ int pc_polkit_check(pid_t pid, uid_t uid, uint64_t start_time, const char *actio
 	int r;
 
 	if (pid <= 0)
-		return fail(ret_error, -EINVAL, "the caller's pid is unknown");
+		return pc_error_set(ret_error, -EINVAL, "the caller's pid is unknown");
 	/* The start time taken when the caller connected: one read now could belong to a
 	 * process that reused the pid since. */
 	start = start_time;
 	if (start == 0)
-		return fail(ret_error, -ESRCH, "the caller's start time is unknown");
+		return pc_error_set(ret_error, -ESRCH, "the caller's start time is unknown");
 	m = build(pid, uid, start, action);
 	if (!m)
 		return -ENOMEM;
@@ -145,30 +134,30 @@ int pc_polkit_check(pid_t pid, uid_t uid, uint64_t start_time, const char *actio
 	bus = pc_sysbus_open(timeout_ms, &err);
 	if (!bus) {
 		dbus_message_unref(m);
-		r = fail(ret_error, -ENOENT, "system bus unavailable: %s",
-			 err.message ? err.message : "unknown error");
+		r = pc_error_set(ret_error, -ENOENT, "system bus unavailable: %s",
+				 err.message ? err.message : "unknown error");
 		dbus_error_free(&err);
 		return r;
 	}
 	reply = dbus_connection_send_with_reply_and_block(bus, m, timeout_ms, &err);
 	dbus_message_unref(m);
 	if (!reply) {
-		r = fail(ret_error, -EIO, "polkit: %s",
-			 err.message ? err.message
-			 : err.name  ? err.name
-				     : "no answer");
+		r = pc_error_set(ret_error, -EIO, "polkit: %s",
+				 err.message ? err.message
+				 : err.name  ? err.name
+					     : "no answer");
 		dbus_error_free(&err);
 		goto out;
 	}
 	/* (bba{ss}): is_authorized, is_challenge, details */
 	if (!dbus_message_iter_init(reply, &it) ||
 	    dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_STRUCT) {
-		r = fail(ret_error, -EBADMSG, "polkit: malformed reply");
+		r = pc_error_set(ret_error, -EBADMSG, "polkit: malformed reply");
 		goto out_reply;
 	}
 	dbus_message_iter_recurse(&it, &st);
 	if (dbus_message_iter_get_arg_type(&st) != DBUS_TYPE_BOOLEAN) {
-		r = fail(ret_error, -EBADMSG, "polkit: malformed reply");
+		r = pc_error_set(ret_error, -EBADMSG, "polkit: malformed reply");
 		goto out_reply;
 	}
 	dbus_message_iter_get_basic(&st, &authorized);

@@ -44,28 +44,12 @@
 static int group_lookup(const char *name, gid_t *ret_gid)
 {
 	_cleanup_free_ char *buf = NULL;
-	struct group gr, *res = NULL;
-	size_t bufsize = 4096;
-	int r;
+	struct group gr;
+	int r = pc_getgrnam(name, &gr, &buf);
 
-	for (;;) {
-		free(buf);
-		buf = malloc(bufsize);
-		if (!buf)
-			return -ENOMEM;
-		r = getgrnam_r(name, &gr, buf, bufsize, &res);
-		if (r != ERANGE)
-			break;
-		if (bufsize > (1u << 24))
-			return -ERANGE;
-		bufsize *= 2;
-	}
-	if (r != 0)
-		return -r;
-	if (!res)
-		return 0;
-	*ret_gid = res->gr_gid;
-	return 1;
+	if (r > 0)
+		*ret_gid = gr.gr_gid;
+	return r;
 }
 
 static void usage(FILE *f)

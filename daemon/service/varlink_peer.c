@@ -86,25 +86,13 @@ static int database_in_group(uid_t uid, gid_t pgid, gid_t gid)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_free_ gid_t *groups = NULL;
-	struct passwd pw, *res = NULL;
-	size_t bufsize = 4096;
+	struct passwd pw;
 	int ngroups = 64, r;
 
-	for (;;) {
-		free(buf);
-		buf = malloc(bufsize);
-		if (!buf)
-			return -ENOMEM;
-		r = getpwuid_r(uid, &pw, buf, bufsize, &res);
-		if (r != ERANGE)
-			break;
-		if (bufsize > 1 << 20)
-			return -ERANGE;
-		bufsize *= 2;
-	}
-	if (r != 0)
-		return -r;
-	if (!res)
+	r = pc_getpwuid(uid, &pw, &buf);
+	if (r < 0)
+		return r;
+	if (r == 0)
 		return -ESRCH;
 
 	for (;;) {

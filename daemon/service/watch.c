@@ -18,6 +18,7 @@
 #include "portcheck/listener.h"
 #include "portcheck/util.h"
 #include "portcheck/watch.h"
+#include "../sources/nlutil.h"
 
 #define FIREWALLD_NAME "org.fedoraproject.FirewallD1"
 /* Netlink receive buffer: a firewalld reload sends hundreds of messages at once; if it
@@ -94,13 +95,11 @@ static void add_fd(struct pc_watch *w, int fd, const char *what)
 
 static struct mnl_socket *nl_subscribe(int bus, const unsigned *groups, size_t n_groups)
 {
-	struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct mnl_socket *nl = pc_nl_open(bus, SOCK_NONBLOCK);
 	int size = NL_RCVBUF;
 
 	if (!nl)
 		return NULL;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
 	/* Best effort: RCVBUFFORCE needs CAP_NET_ADMIN, the plain one is capped by rmem_max. */
 	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));

@@ -6,8 +6,8 @@
  *
  * About 450 calls are needed (one per zone and service, twice, plus lookups of the
  * permanent objects), so they are pipelined: up to PIPELINE_DEPTH are in flight, and
- * replies are collected in the order the calls were sent. Handlers of list replies queue
- * the per-object calls, so everything runs in one pipeline.
+ * replies are collected in the order the calls were sent (firewalld_call.c). Handlers of
+ * list replies, here, queue the per-object calls, so everything runs in one pipeline.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,55 +15,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firewalld_call.h"
 #include "portcheck/firewalld.h"
 #include "portcheck/strsan.h"
 
-#define FW_NAME "org.fedoraproject.FirewallD1"
-#define FW_PATH "/org/fedoraproject/FirewallD1"
-#define FW_IFACE FW_NAME
-#define FW_ZONE_IFACE FW_NAME ".zone"
-#define FW_CONFIG_PATH FW_PATH "/config"
-#define FW_CONFIG_IFACE FW_NAME ".config"
-#define FW_CONFIG_ZONE_IFACE FW_CONFIG_IFACE ".zone"
-#define FW_CONFIG_SERVICE_IFACE FW_CONFIG_IFACE ".service"
-
-/*
- * Enough calls in flight to hide the round trips; few enough that a call does not wait
- * behind hundreds of others, since firewalld answers one call at a time and a call's
- * timeout would otherwise measure firewalld's whole backlog.
- */
-#define PIPELINE_DEPTH 32
 /* Far more zones or services than any real firewalld has; bounds the work a broken
  * peer can make us do. */
 #define MAX_OBJECTS 4096
-/* Longest part of a remote error message that is quoted in our error. */
-#define MAX_QUOTE 160
-/* How far past the budget a call may be waited for before it is re-sent (see wait_call). */
-#define BUDGET_SLACK_MS 100
-
-static inline void pc_dbus_message_unrefp(DBusMessage **m)
-{
-	if (*m)
-		dbus_message_unref(*m);
-}
-#define _cleanup_dbus_message_ _cleanup_(pc_dbus_message_unrefp)
-
-/* The DBusError must be initialised (DBUS_ERROR_INIT) where it is declared. */
-static inline void pc_dbus_error_freep(DBusError *e)
-{
-	dbus_error_free(e);
-}
-#define _cleanup_dbus_error_ _cleanup_(pc_dbus_error_freep)
-
-enum section {
-	SEC_STATE,
-	SEC_DEFAULT_ZONE,
-	SEC_PANIC,
-	SEC_RT_ZONES,
-	SEC_RT_SERVICES,
-	SEC_PERMANENT,
-	SEC_MAX,
-};
 
 static const char *const section_names[SEC_MAX] = {
     [SEC_STATE] = "firewalld state",
@@ -73,72 +31,6 @@ static const char *const section_names[SEC_MAX] = {
     [SEC_RT_SERVICES] = "runtime services",
     [SEC_PERMANENT] = "permanent configuration",
 };
-
-struct section_status {
-	size_t listed;	  /* zones/services named by the section's list calls */
-	size_t read;	  /* of those, read completely */
-	bool list_failed; /* a list call failed: the section is unavailable */
-	bool unread;	  /* calls left unsent or unanswered when reading stopped */
-	char *reason;	  /* the section's first failure */
-};
-
-enum call_state { CALL_QUEUED, CALL_SENT, CALL_DONE };
-
-struct reader;
-struct call;
-typedef int (*call_handler_t)(struct reader *rd, const struct call *c, DBusMessage *reply);
-
-struct call {
-	char *path;
-	const char *iface;
-	const char *method;
-	const char *label; /* how the call is named in errors */
-	char *arg;	   /* the only argument, or NULL */
-	char *name;	   /* the zone or service the call is about, or NULL */
-	enum section section;
-	bool is_list;
-	call_handler_t handle;
-	enum call_state state;
-	DBusPendingCall *pending;
-	int timeout_ms; /* the timeout it was sent with */
-};
-
-struct reader {
-	DBusConnection *bus;
-	const char *owner; /* firewalld's unique name */
-	int timeout_ms;
-	int budget_ms;
-	int64_t deadline; /* CLOCK_MONOTONIC, ms */
-	struct call *calls;
-	size_t n_calls, n_sent, n_done;
-	bool aborted;	  /* firewalld or the bus failed: send nothing more */
-	bool skip_config; /* firewalld is starting; its configuration is incomplete */
-	struct section_status sec[SEC_MAX];
-	struct pc_firewalld *fw;
-};
-
-static const char *call_subject(const struct call *c)
-{
-	return c->name ? c->name : c->arg ? c->arg : "";
-}
-
-static void reader_clear(struct reader *rd)
-{
-	for (size_t i = 0; i < rd->n_calls; i++) {
-		struct call *c = &rd->calls[i];
-
-		if (c->pending) {
-			dbus_pending_call_cancel(c->pending);
-			dbus_pending_call_unref(c->pending);
-		}
-		free(c->path);
-		free(c->arg);
-		free(c->name);
-	}
-	free(rd->calls);
-	for (size_t i = 0; i < SEC_MAX; i++)
-		free(rd->sec[i].reason);
-}
 
 /*
  * Error texts end up in journal lines and JSON: *@s cut to at most @max bytes of whole
@@ -155,238 +47,6 @@ static int clean_text(char **s, size_t max)
 	pc_strsan_buf(out, max + 1, *s, strlen(*s), PC_STRSAN_TEXT);
 	free(*s);
 	*s = out;
-	return 0;
-}
-
-static __attribute__((format(printf, 3, 4))) int set_reason(struct reader *rd, enum section sec,
-							    const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (rd->sec[sec].reason)
-		return 0;
-	va_start(ap, fmt);
-	r = vasprintf(&rd->sec[sec].reason, fmt, ap);
-	va_end(ap);
-	if (r < 0) {
-		rd->sec[sec].reason = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int add_call(struct reader *rd, enum section sec, bool is_list, const char *path,
-		    const char *iface, const char *method, const char *label, const char *arg,
-		    const char *name, call_handler_t handle)
-{
-	struct call *c = pc_array_grow(&rd->calls, &rd->n_calls, sizeof(*c));
-
-	if (!c)
-		return -ENOMEM;
-	c->iface = iface;
-	c->method = method;
-	c->label = label ? label : method;
-	c->section = sec;
-	c->is_list = is_list;
-	c->handle = handle;
-	c->path = strdup(path);
-	c->arg = arg ? strdup(arg) : NULL;
-	c->name = name ? strdup(name) : NULL;
-	if (!c->path || (arg && !c->arg) || (name && !c->name))
-		return -ENOMEM;
-	return 0;
-}
-
-/* Reading stops: what is queued or in flight stays unread (see sweep()). */
-static void abort_reading(struct reader *rd)
-{
-	rd->aborted = true;
-}
-
-static int send_call(struct reader *rd, size_t idx)
-{
-	struct call *c = &rd->calls[idx];
-	_cleanup_dbus_message_ DBusMessage *m = NULL;
-	int64_t left = rd->deadline - (int64_t)pc_now_ms();
-	int timeout;
-
-	if (left <= 0) {
-		abort_reading(rd);
-		return set_reason(rd, c->section, "time budget of %d ms exhausted before %s(%s)",
-				  rd->budget_ms, c->label, call_subject(c));
-	}
-	timeout = left < rd->timeout_ms ? (int)left : rd->timeout_ms;
-
-	m = dbus_message_new_method_call(rd->owner, c->path, c->iface, c->method);
-	if (!m)
-		return -ENOMEM;
-	if (c->arg && !dbus_message_append_args(m, DBUS_TYPE_STRING, &c->arg, DBUS_TYPE_INVALID))
-		return -ENOMEM;
-	if (!dbus_connection_send_with_reply(rd->bus, m, &c->pending, timeout))
-		return -ENOMEM;
-	if (!c->pending) {
-		abort_reading(rd);
-		return set_reason(rd, c->section, "disconnected from the system bus before %s(%s)",
-				  c->label, call_subject(c));
-	}
-	c->timeout_ms = timeout;
-	c->state = CALL_SENT;
-	return 0;
-}
-
-static int fail_call(struct reader *rd, const struct call *c, bool fatal, const char *what)
-{
-	if (c->is_list)
-		rd->sec[c->section].list_failed = true;
-	if (fatal)
-		abort_reading(rd);
-	return set_reason(rd, c->section, "%s", what);
-}
-
-/* Turn an error reply into a failure of @c; losing firewalld or the bus is fatal. */
-static int call_error(struct reader *rd, const struct call *c, DBusMessage *reply)
-{
-	const char *name = dbus_message_get_error_name(reply);
-	const char *subject = call_subject(c);
-	_cleanup_free_ char *what = NULL;
-	char quote[MAX_QUOTE + 1] = "";
-	const char *msg = NULL;
-	bool fatal = true;
-	int r;
-
-	if (!name)
-		name = "(unnamed error)";
-	if (!dbus_connection_get_is_connected(rd->bus))
-		r = asprintf(&what, "disconnected from the system bus during %s(%s)", c->label,
-			     subject);
-	else if (strcmp(name, DBUS_ERROR_NO_REPLY) == 0 && !dbus_message_get_sender(reply))
-		/* Made by libdbus itself when the timeout expired; the bus daemon's own
-		 * NoReply (firewalld disconnected) carries the daemon as sender. */
-		r = c->timeout_ms < rd->timeout_ms
-			? asprintf(&what, "time budget of %d ms exhausted in %s(%s)", rd->budget_ms,
-				   c->label, subject)
-			: asprintf(&what, "timeout after %d ms in %s(%s)", c->timeout_ms, c->label,
-				   subject);
-	else if (strcmp(name, DBUS_ERROR_NO_REPLY) == 0 ||
-		 strcmp(name, DBUS_ERROR_SERVICE_UNKNOWN) == 0 ||
-		 strcmp(name, DBUS_ERROR_NAME_HAS_NO_OWNER) == 0)
-		/* Calls go to the unique name, so a restarted firewalld shows up here too
-		 * instead of mixing two instances' answers. */
-		r = asprintf(&what, "firewalld left the bus during %s(%s)", c->label, subject);
-	else {
-		/* Refused for lack of privilege (firewalld's polkit or uid check, or the bus
-		 * policy): every further call would be refused the same way, so one error line
-		 * says it all. Other errors concern just this object. */
-		fatal = strcmp(name, FW_NAME ".NotAuthorizedException") == 0 ||
-			strcmp(name, DBUS_ERROR_ACCESS_DENIED) == 0;
-		/* The peer's words, cut at a character boundary. */
-		if (dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &msg, DBUS_TYPE_INVALID))
-			pc_strsan_buf(quote, sizeof(quote), msg, strlen(msg), PC_STRSAN_RAW);
-		r = asprintf(&what, "%s(%s) failed: %s [%s]", c->label, subject,
-			     msg ? quote : "no message", name);
-	}
-	if (r < 0)
-		return -ENOMEM;
-	return fail_call(rd, c, fatal, what);
-}
-
-static int wait_call(struct reader *rd, size_t idx)
-{
-	struct call *c = &rd->calls[idx];
-	_cleanup_dbus_message_ DBusMessage *reply = NULL;
-	_cleanup_free_ char *what = NULL;
-	struct call copy;
-	int64_t now = (int64_t)pc_now_ms();
-	int r;
-
-	if (now >= rd->deadline) {
-		abort_reading(rd);
-		return set_reason(rd, c->section,
-				  "time budget of %d ms exhausted waiting for %s(%s)",
-				  rd->budget_ms, c->label, call_subject(c));
-	}
-	/*
-	 * libdbus counts a pending call's timeout from when we start blocking on it, not
-	 * from when it was sent, so a call that waited behind others could outlive the
-	 * budget. These calls only read, so re-sending with the time left is harmless.
-	 */
-	if (now + c->timeout_ms > rd->deadline + BUDGET_SLACK_MS) {
-		dbus_pending_call_cancel(c->pending);
-		dbus_pending_call_unref(c->pending);
-		c->pending = NULL;
-		c->state = CALL_QUEUED;
-		r = send_call(rd, idx);
-		if (r < 0 || rd->aborted)
-			return r;
-	}
-
-	dbus_pending_call_block(c->pending);
-	reply = dbus_pending_call_steal_reply(c->pending);
-	dbus_pending_call_unref(c->pending);
-	c->pending = NULL;
-	c->state = CALL_DONE;
-
-	if (!reply) {
-		if (asprintf(&what, "no reply to %s(%s)", c->label, call_subject(c)) < 0)
-			return -ENOMEM;
-		return fail_call(rd, c, true, what);
-	}
-	if (dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_ERROR)
-		return call_error(rd, c, reply);
-
-	/* A handler may queue calls, which moves rd->calls. */
-	copy = *c;
-	r = copy.handle(rd, &copy, reply);
-	if (r == -EBADMSG) {
-		if (asprintf(&what, "malformed reply to %s(%s)", copy.label, call_subject(&copy)) <
-		    0)
-			return -ENOMEM;
-		return fail_call(rd, &copy, false, what);
-	}
-	return r;
-}
-
-/* Whatever is left when reading stops is unread; cancel it so late replies are dropped. */
-static void sweep(struct reader *rd)
-{
-	for (size_t i = 0; i < rd->n_calls; i++) {
-		struct call *c = &rd->calls[i];
-
-		if (c->state == CALL_DONE)
-			continue;
-		if (c->pending) {
-			dbus_pending_call_cancel(c->pending);
-			dbus_pending_call_unref(c->pending);
-			c->pending = NULL;
-		}
-		rd->sec[c->section].unread = true;
-		if (c->is_list)
-			rd->sec[c->section].list_failed = true;
-	}
-}
-
-static int run(struct reader *rd)
-{
-	int r;
-
-	while (!rd->aborted && rd->n_done < rd->n_calls) {
-		while (!rd->aborted && rd->n_sent < rd->n_calls &&
-		       rd->n_sent - rd->n_done < PIPELINE_DEPTH) {
-			r = send_call(rd, rd->n_sent);
-			if (r < 0)
-				return r;
-			if (!rd->aborted)
-				rd->n_sent++;
-		}
-		if (rd->aborted || rd->n_done == rd->n_sent)
-			break;
-		r = wait_call(rd, rd->n_done);
-		if (r < 0)
-			return r;
-		rd->n_done++;
-	}
-	sweep(rd);
 	return 0;
 }
 
@@ -569,8 +229,8 @@ static int queue_permanent_services(struct reader *rd, const struct call *c,
 			continue;
 		if (rd->sec[c->section].listed >= MAX_OBJECTS)
 			return -EBADMSG;
-		r = add_call(rd, c->section, false, FW_CONFIG_PATH, FW_CONFIG_IFACE,
-			     "getServiceByName", NULL, name, name, on_permanent_service_path);
+		r = pc_fwcall_add(rd, c->section, false, FW_CONFIG_PATH, FW_CONFIG_IFACE,
+				  "getServiceByName", NULL, name, name, on_permanent_service_path);
 		if (r < 0)
 			return r;
 		rd->sec[c->section].listed++;
@@ -608,8 +268,8 @@ static int on_permanent_path(struct reader *rd, const struct call *c, DBusMessag
 	r = reply_string(reply, DBUS_TYPE_OBJECT_PATH, &path);
 	if (r < 0)
 		return r;
-	return add_call(rd, c->section, false, path, iface, "getSettings2", label, NULL, c->name,
-			handle);
+	return pc_fwcall_add(rd, c->section, false, path, iface, "getSettings2", label, NULL,
+			     c->name, handle);
 }
 
 static int on_permanent_zone_path(struct reader *rd, const struct call *c, DBusMessage *reply)
@@ -651,7 +311,8 @@ static int queue_each(struct reader *rd, const struct call *c, DBusMessage *repl
 			continue;
 		if (rd->n_calls - first >= MAX_OBJECTS)
 			return -EBADMSG;
-		r = add_call(rd, c->section, false, path, iface, method, NULL, name, name, handle);
+		r = pc_fwcall_add(rd, c->section, false, path, iface, method, NULL, name, name,
+				  handle);
 		if (r < 0)
 			return r;
 		rd->sec[c->section].listed++;
@@ -699,9 +360,9 @@ static int queue_initial(struct reader *rd)
 	int r;
 
 	for (size_t i = 0; i < ELEMENTSOF(initial); i++) {
-		r = add_call(rd, initial[i].sec, initial[i].is_list, initial[i].path,
-			     initial[i].iface, initial[i].method, NULL, initial[i].arg, NULL,
-			     initial[i].handle);
+		r = pc_fwcall_add(rd, initial[i].sec, initial[i].is_list, initial[i].path,
+				  initial[i].iface, initial[i].method, NULL, initial[i].arg, NULL,
+				  initial[i].handle);
 		if (r < 0)
 			return r;
 	}
@@ -773,15 +434,12 @@ static __attribute__((format(printf, 3, 4))) int append(char **buf, const char *
 	_cleanup_free_ char *piece = NULL;
 	char *joined;
 	va_list ap;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&piece, fmt, ap);
+	piece = pc_vstrdupf(fmt, ap);
 	va_end(ap);
-	if (r < 0) {
-		piece = NULL;
+	if (!piece)
 		return -ENOMEM;
-	}
 	if (asprintf(&joined, "%s%s%s", *buf ? *buf : "", *buf ? sep : "", piece) < 0)
 		return -ENOMEM;
 	free(*buf);
@@ -826,7 +484,7 @@ static int compose_error(struct reader *rd, char **ret)
 int pc_firewalld_read(DBusConnection *bus, int timeout_ms, int budget_ms, struct pc_firewalld *ret)
 {
 	_cleanup_(pc_firewalld_clear) struct pc_firewalld fw = {0};
-	_cleanup_(reader_clear) struct reader rd = {0};
+	_cleanup_(pc_fwcall_reader_clear) struct reader rd = {0};
 	_cleanup_free_ char *owner = NULL;
 	int r;
 
@@ -847,7 +505,7 @@ int pc_firewalld_read(DBusConnection *bus, int timeout_ms, int budget_ms, struct
 		r = queue_initial(&rd);
 		if (r < 0)
 			return r;
-		r = run(&rd);
+		r = pc_fwcall_run(&rd);
 		if (r < 0)
 			return r;
 		fw.have_permanent = !rd.skip_config && !rd.sec[SEC_PERMANENT].reason &&

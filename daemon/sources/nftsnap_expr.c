@@ -139,6 +139,130 @@ static int convert_xt(const struct nftnl_expr *e, bool target, struct pc_nft_exp
 	return 0;
 }
 
+/* The expressions that load, compare or look up. 0 for the others, left to convert_action(). */
+static int convert_inspect(const struct nftnl_expr *e, struct pc_nft_expr *x)
+{
+	int r = 0;
+
+	switch (x->type) {
+	case PC_NFT_EXPR_IMMEDIATE:
+		r = convert_immediate(e, x);
+		break;
+	case PC_NFT_EXPR_CMP:
+		x->cmp.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG);
+		x->cmp.op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
+		r = get_data(e, NFTNL_EXPR_CMP_DATA, &x->cmp.data);
+		break;
+	case PC_NFT_EXPR_RANGE:
+		x->range.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_SREG);
+		x->range.op = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP);
+		r = get_data(e, NFTNL_EXPR_RANGE_FROM_DATA, &x->range.from);
+		if (r >= 0)
+			r = get_data(e, NFTNL_EXPR_RANGE_TO_DATA, &x->range.to);
+		break;
+	case PC_NFT_EXPR_PAYLOAD:
+		x->payload.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG);
+		x->payload.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_SREG);
+		x->payload.base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
+		x->payload.offset = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
+		x->payload.len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+		break;
+	case PC_NFT_EXPR_BITWISE:
+		r = convert_bitwise(e, x);
+		break;
+	case PC_NFT_EXPR_BYTEORDER:
+		x->byteorder.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_SREG);
+		x->byteorder.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_DREG);
+		x->byteorder.op = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_OP);
+		x->byteorder.len = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_LEN);
+		x->byteorder.size = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_SIZE);
+		break;
+	case PC_NFT_EXPR_META:
+		x->meta.key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
+		x->meta.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_META_DREG);
+		x->meta.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_META_SREG);
+		break;
+	case PC_NFT_EXPR_LOOKUP:
+		x->lookup.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SREG);
+		x->lookup.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG);
+		x->lookup.flags = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS);
+		r = get_str(e, NFTNL_EXPR_LOOKUP_SET, &x->lookup.set);
+		break;
+	case PC_NFT_EXPR_CT:
+		x->ct.key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
+		x->ct.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG);
+		x->ct.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_SREG);
+		x->ct.has_dir = nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR);
+		x->ct.dir = nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR);
+		break;
+	case PC_NFT_EXPR_FIB:
+		x->fib.flags = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_FLAGS);
+		x->fib.result = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_RESULT);
+		x->fib.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_DREG);
+		break;
+	case PC_NFT_EXPR_MATCH:
+		r = convert_xt(e, false, x);
+		break;
+	default:
+		break;
+	}
+	return r;
+}
+
+/* The expressions that act on the packet or the ruleset. 0 for the others. */
+static int convert_action(const struct nftnl_expr *e, struct pc_nft_expr *x)
+{
+	int r = 0;
+
+	switch (x->type) {
+	case PC_NFT_EXPR_REJECT:
+		x->reject.type = nftnl_expr_get_u32(e, NFTNL_EXPR_REJECT_TYPE);
+		x->reject.code = nftnl_expr_get_u8(e, NFTNL_EXPR_REJECT_CODE);
+		break;
+	case PC_NFT_EXPR_NAT:
+		x->nat.type = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_TYPE);
+		x->nat.family = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FAMILY);
+		x->nat.reg_addr_min = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN);
+		x->nat.reg_addr_max = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX);
+		x->nat.reg_proto_min = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN);
+		x->nat.reg_proto_max = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX);
+		x->nat.flags = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FLAGS);
+		break;
+	case PC_NFT_EXPR_REDIR:
+		x->redir.reg_proto_min = nftnl_expr_get_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN);
+		x->redir.reg_proto_max = nftnl_expr_get_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MAX);
+		x->redir.flags = nftnl_expr_get_u32(e, NFTNL_EXPR_REDIR_FLAGS);
+		break;
+	case PC_NFT_EXPR_MASQ:
+		x->masq.reg_proto_min = nftnl_expr_get_u32(e, NFTNL_EXPR_MASQ_REG_PROTO_MIN);
+		x->masq.reg_proto_max = nftnl_expr_get_u32(e, NFTNL_EXPR_MASQ_REG_PROTO_MAX);
+		x->masq.flags = nftnl_expr_get_u32(e, NFTNL_EXPR_MASQ_FLAGS);
+		break;
+	case PC_NFT_EXPR_QUEUE:
+		/* 16-bit on the wire (NFTA_QUEUE_NUM, NFTA_QUEUE_FLAGS). */
+		x->queue.num = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_NUM);
+		x->queue.flags = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_FLAGS);
+		break;
+	case PC_NFT_EXPR_TARGET:
+		r = convert_xt(e, true, x);
+		break;
+	case PC_NFT_EXPR_DYNSET:
+		x->dynset.op = nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_OP);
+		x->dynset.sreg_key = nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY);
+		x->dynset.sreg_data = nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA);
+		r = get_str(e, NFTNL_EXPR_DYNSET_SET_NAME, &x->dynset.set);
+		break;
+	case PC_NFT_EXPR_OBJREF:
+		/* An object map (objref with a set) has no fixed name: name stays NULL. */
+		x->objref.type = nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE);
+		r = get_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, &x->objref.name);
+		break;
+	default:
+		break;
+	}
+	return r;
+}
+
 int pc_nftsnap_expr_convert(const struct nftnl_expr *e, struct pc_nft_expr *ret)
 {
 	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
@@ -148,109 +272,10 @@ int pc_nftsnap_expr_convert(const struct nftnl_expr *e, struct pc_nft_expr *ret)
 	x.type = pc_nftsnap_expr_type(name);
 	pc_strsan_buf(x.name, sizeof(x.name), name ?: "", name ? strlen(name) : 0, PC_STRSAN_RAW);
 
-	switch (x.type) {
-	case PC_NFT_EXPR_IMMEDIATE:
-		r = convert_immediate(e, &x);
-		break;
-	case PC_NFT_EXPR_CMP:
-		x.cmp.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG);
-		x.cmp.op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
-		r = get_data(e, NFTNL_EXPR_CMP_DATA, &x.cmp.data);
-		break;
-	case PC_NFT_EXPR_RANGE:
-		x.range.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_SREG);
-		x.range.op = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP);
-		r = get_data(e, NFTNL_EXPR_RANGE_FROM_DATA, &x.range.from);
-		if (r >= 0)
-			r = get_data(e, NFTNL_EXPR_RANGE_TO_DATA, &x.range.to);
-		break;
-	case PC_NFT_EXPR_PAYLOAD:
-		x.payload.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG);
-		x.payload.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_SREG);
-		x.payload.base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
-		x.payload.offset = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
-		x.payload.len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
-		break;
-	case PC_NFT_EXPR_BITWISE:
-		r = convert_bitwise(e, &x);
-		break;
-	case PC_NFT_EXPR_BYTEORDER:
-		x.byteorder.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_SREG);
-		x.byteorder.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_DREG);
-		x.byteorder.op = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_OP);
-		x.byteorder.len = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_LEN);
-		x.byteorder.size = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_SIZE);
-		break;
-	case PC_NFT_EXPR_META:
-		x.meta.key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
-		x.meta.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_META_DREG);
-		x.meta.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_META_SREG);
-		break;
-	case PC_NFT_EXPR_LOOKUP:
-		x.lookup.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SREG);
-		x.lookup.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG);
-		x.lookup.flags = nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS);
-		r = get_str(e, NFTNL_EXPR_LOOKUP_SET, &x.lookup.set);
-		break;
-	case PC_NFT_EXPR_CT:
-		x.ct.key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
-		x.ct.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG);
-		x.ct.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_SREG);
-		x.ct.has_dir = nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR);
-		x.ct.dir = nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR);
-		break;
-	case PC_NFT_EXPR_REJECT:
-		x.reject.type = nftnl_expr_get_u32(e, NFTNL_EXPR_REJECT_TYPE);
-		x.reject.code = nftnl_expr_get_u8(e, NFTNL_EXPR_REJECT_CODE);
-		break;
-	case PC_NFT_EXPR_NAT:
-		x.nat.type = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_TYPE);
-		x.nat.family = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FAMILY);
-		x.nat.reg_addr_min = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN);
-		x.nat.reg_addr_max = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX);
-		x.nat.reg_proto_min = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN);
-		x.nat.reg_proto_max = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX);
-		x.nat.flags = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FLAGS);
-		break;
-	case PC_NFT_EXPR_REDIR:
-		x.redir.reg_proto_min = nftnl_expr_get_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN);
-		x.redir.reg_proto_max = nftnl_expr_get_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MAX);
-		x.redir.flags = nftnl_expr_get_u32(e, NFTNL_EXPR_REDIR_FLAGS);
-		break;
-	case PC_NFT_EXPR_MASQ:
-		x.masq.reg_proto_min = nftnl_expr_get_u32(e, NFTNL_EXPR_MASQ_REG_PROTO_MIN);
-		x.masq.reg_proto_max = nftnl_expr_get_u32(e, NFTNL_EXPR_MASQ_REG_PROTO_MAX);
-		x.masq.flags = nftnl_expr_get_u32(e, NFTNL_EXPR_MASQ_FLAGS);
-		break;
-	case PC_NFT_EXPR_FIB:
-		x.fib.flags = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_FLAGS);
-		x.fib.result = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_RESULT);
-		x.fib.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_FIB_DREG);
-		break;
-	case PC_NFT_EXPR_QUEUE:
-		/* 16-bit on the wire (NFTA_QUEUE_NUM, NFTA_QUEUE_FLAGS). */
-		x.queue.num = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_NUM);
-		x.queue.flags = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_FLAGS);
-		break;
-	case PC_NFT_EXPR_MATCH:
-	case PC_NFT_EXPR_TARGET:
-		r = convert_xt(e, x.type == PC_NFT_EXPR_TARGET, &x);
-		break;
-	case PC_NFT_EXPR_DYNSET:
-		x.dynset.op = nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_OP);
-		x.dynset.sreg_key = nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY);
-		x.dynset.sreg_data = nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA);
-		r = get_str(e, NFTNL_EXPR_DYNSET_SET_NAME, &x.dynset.set);
-		break;
-	case PC_NFT_EXPR_OBJREF:
-		/* An object map (objref with a set) has no fixed name: name stays NULL. */
-		x.objref.type = nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE);
-		r = get_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, &x.objref.name);
-		break;
-	default:
-		/* counter, log, notrack, limit, quota, connlimit, numgen: the type is enough. */
-		break;
-	}
+	/* counter, log, notrack, limit, quota, connlimit, numgen: the type is enough. */
+	r = convert_inspect(e, &x);
+	if (r >= 0)
+		r = convert_action(e, &x);
 	if (r < 0) {
 		pc_nftsnap_expr_clear(&x);
 		return r;

@@ -22,12 +22,6 @@
 #define NL_RECV_TIMEOUT_SEC 5
 #define NL_MAX_ERRNO 4095
 
-static void mnl_socket_closep(struct mnl_socket **nl)
-{
-	if (*nl)
-		mnl_socket_close(*nl);
-}
-
 static int nl_errno(int e)
 {
 	if (e < 0 && e >= -NL_MAX_ERRNO)
@@ -85,22 +79,29 @@ static int nl_walk(const void *buf, size_t len, uint32_t seq, uint32_t portid, p
 	return 0;
 }
 
-int pc_nl_dump(int bus, struct nlmsghdr *req, pc_nl_msg_cb cb, void *userdata)
+struct mnl_socket *pc_nl_open(int bus, int flags)
 {
-	_cleanup_(mnl_socket_closep) struct mnl_socket *nl = NULL;
-	_cleanup_free_ char *buf = NULL;
+	struct mnl_socket *nl = mnl_socket_open2(bus, flags | SOCK_CLOEXEC);
+	int e;
+
+	if (!nl)
+		return NULL;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) >= 0)
+		return nl;
+	e = errno;
+	mnl_socket_close(nl);
+	errno = e;
+	return NULL;
+}
+
+int pc_nl_open_request(int bus, struct mnl_socket **ret)
+{
+	_cleanup_(pc_nl_closep) struct mnl_socket *nl = pc_nl_open(bus, 0);
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	struct timeval tv = {.tv_sec = NL_RECV_TIMEOUT_SEC};
-	size_t bufsize = NL_RECV_MIN;
-	uint32_t portid, seq;
-	bool intr = false;
-	ssize_t n;
-	int fd, r;
+	int fd;
 
-	nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
 	fd = mnl_socket_get_fd(nl);
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
@@ -111,6 +112,24 @@ int pc_nl_dump(int bus, struct nlmsghdr *req, pc_nl_msg_cb cb, void *userdata)
 	 */
 	if (connect(fd, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return -errno;
+	*ret = TAKE_PTR(nl);
+	return 0;
+}
+
+int pc_nl_dump(int bus, struct nlmsghdr *req, pc_nl_msg_cb cb, void *userdata)
+{
+	_cleanup_(pc_nl_closep) struct mnl_socket *nl = NULL;
+	_cleanup_free_ char *buf = NULL;
+	size_t bufsize = NL_RECV_MIN;
+	uint32_t portid, seq;
+	bool intr = false;
+	ssize_t n;
+	int fd, r;
+
+	r = pc_nl_open_request(bus, &nl);
+	if (r < 0)
+		return r;
+	fd = mnl_socket_get_fd(nl);
 	portid = mnl_socket_get_portid(nl);
 	seq = (uint32_t)time(NULL);
 

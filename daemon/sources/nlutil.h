@@ -2,8 +2,28 @@
 /* Private netlink helpers shared by the sock_diag and rtnetlink sources. */
 #pragma once
 
+#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <stddef.h>
+
+static inline void pc_nl_closep(struct mnl_socket **nl)
+{
+	if (*nl)
+		mnl_socket_close(*nl);
+}
+
+/*
+ * A netlink socket of @bus (opened with @flags | SOCK_CLOEXEC, e.g. SOCK_NONBLOCK for an event
+ * loop), bound to a port id the kernel picks. NULL with errno set on failure.
+ */
+struct mnl_socket *pc_nl_open(int bus, int flags);
+
+/*
+ * pc_nl_open() for one request and its reply: receiving times out after a few seconds (a
+ * silent kernel means something is wrong) and only the kernel may send to it. Returns 0 and
+ * the socket in *@ret, or -errno.
+ */
+int pc_nl_open_request(int bus, struct mnl_socket **ret);
 
 /* Called once per data message of a dump. Return >= 0 to go on, -errno to abort the dump. */
 typedef int (*pc_nl_msg_cb)(const struct nlmsghdr *nlh, void *userdata);

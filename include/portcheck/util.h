@@ -2,10 +2,12 @@
 /* Small helpers shared by every module: scope-bound cleanup and string vectors. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -51,3 +53,27 @@ uint64_t pc_now_ms(void);
 
 /* Grow @*arr (of @*n elements of @size bytes) by one zeroed element; returns it or NULL. */
 void *pc_array_grow(void *arr_ptr, size_t *n, size_t size);
+
+/* A printf-formatted string in fresh memory, or NULL when out of memory. */
+__attribute__((format(printf, 1, 0))) char *pc_vstrdupf(const char *fmt, va_list ap);
+__attribute__((format(printf, 1, 2))) char *pc_strdupf(const char *fmt, ...);
+
+/*
+ * The one error-message formatter: set *@ret_error to the formatted message (NULL when out of
+ * memory: the error code is what matters then) and return @r, so that a failing path reads
+ * `return pc_error_set(ret_error, -EINVAL, "...", ...);`.
+ */
+__attribute__((format(printf, 3, 0))) int pc_error_setv(char **ret_error, int r, const char *fmt,
+							va_list ap);
+__attribute__((format(printf, 3, 4))) int pc_error_set(char **ret_error, int r, const char *fmt,
+						       ...);
+
+struct group;
+struct passwd;
+/*
+ * getgrnam_r() and getpwuid_r() with a buffer grown until the entry fits (up to 16 MiB). Return 1
+ * and fill *@ret_gr or *@ret_pw, whose strings point into *@ret_buf (the caller frees it), 0 when
+ * there is no such entry, or -errno when the lookup fails.
+ */
+int pc_getgrnam(const char *name, struct group *ret_gr, char **ret_buf);
+int pc_getpwuid(uid_t uid, struct passwd *ret_pw, char **ret_buf);

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading the nftables snapshot: the nfnetlink dumps that feed the builder (nftsnap.c), all
+ * inside one ruleset generation, and nft's listing for the rule texts.
+ */
+#include <errno.h>
+#include <stdio.h> /* before libnftnl's headers, which use FILE */
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <nftables/libnftables.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nftsnap_build.h"
+#include "portcheck/util.h"
+
+/* Bounded retries when the ruleset changes while it is read (firewalld reloads, ...). */
+#define NFT_READ_TRIES 10
+
+static void nft_ctx_freep(struct nft_ctx **p)
+{
+	if (*p)
+		nft_ctx_free(*p);
+}
+
+struct gen_reply {
+	uint32_t id;
+	bool have;
+};
+
+static int gen_cb(const struct nlmsghdr *nlh, void *userdata)
+{
+	struct gen_reply *g = userdata;
+	struct nftnl_gen *gen;
+	int r = MNL_CB_ERROR;
+
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWGEN)
+		return MNL_CB_OK;
+	gen = nftnl_gen_alloc();
+	if (!gen)
+		return MNL_CB_ERROR;
+	if (nftnl_gen_nlmsg_parse(nlh, gen) >= 0 && nftnl_gen_is_set(gen, NFTNL_GEN_ID)) {
+		g->id = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+		g->have = true;
+		r = MNL_CB_OK;
+	}
+	nftnl_gen_free(gen);
+	return r;
+}
+
+/* The ruleset's generation id, which every committed change increments. */
+int pc_nft_read_genid(uint32_t *ret)
+{
+	_cleanup_(pc_nl_closep) struct mnl_socket *nl = NULL;
+	/* The reply is one small message and an ACK. */
+	char buf[8192] __attribute__((aligned(4)));
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	struct gen_reply gen = {};
+	struct nlmsghdr *nlh;
+	int r;
+
+	/* Timing out, and only the kernel may answer (see pc_nl_open_request). */
+	r = pc_nl_open_request(NETLINK_NETFILTER, &nl);
+	if (r < 0)
+		return r;
+	portid = mnl_socket_get_portid(nl);
+
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NLM_F_ACK, seq);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		}
+		if (n == 0)
+			return -EPROTO;
+		errno = 0;
+		r = mnl_cb_run(buf, n, seq, portid, gen_cb, &gen);
+		if (r == MNL_CB_ERROR)
+			return errno > 0 ? -errno : -EBADMSG;
+		if (r == MNL_CB_STOP)
+			break;
+	}
+	if (!gen.have)
+		return -EBADMSG;
+	*ret = gen.id;
+	return 0;
+}
+
+struct read_ctx {
+	struct pc_nftsnap *b;
+	pc_nl_msg_cb tap;
+	void *tap_userdata;
+};
+
+static int read_cb(const struct nlmsghdr *nlh, void *userdata)
+{
+	struct read_ctx *c = userdata;
+	int r;
+
+	if (c->tap) {
+		r = c->tap(nlh, c->tap_userdata);
+		if (r < 0)
+			return r;
+	}
+	return pc_nftsnap_add(c->b, nlh);
+}
+
+static int dump(struct read_ctx *c, uint16_t msg, uint32_t family, const char *table,
+		const char *set)
+{
+	/* Two names of at most NFT_NAME_MAXLEN (256) bytes. */
+	char buf[1024] __attribute__((aligned(4))) = {};
+	struct nlmsghdr *nlh;
+
+	nlh = nftnl_nlmsg_build_hdr(buf, msg, family, NLM_F_DUMP, 0);
+	if (set) {
+		_cleanup_(pc_nftnl_set_freep) struct nftnl_set *s = nftnl_set_alloc();
+
+		if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, table) < 0 ||
+		    nftnl_set_set_str(s, NFTNL_SET_NAME, set) < 0)
+			return -ENOMEM;
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	}
+	return pc_nl_dump(NETLINK_NETFILTER, nlh, read_cb, c);
+}
+
+static int dump_elems(uint32_t family, const char *table, const char *set, void *userdata)
+{
+	return dump(userdata, NFT_MSG_GETSETELEM, family, table, set);
+}
+
+/*
+ * The ruleset as nft lists it, for rule texts: handles on, counters without values
+ * (stateless) and named sets without elements (terse, which also spares nft from reading
+ * large sets). Returns 0 and *ret NULL when libnftables could not list it: texts are a
+ * convenience, the expressions are the truth.
+ */
+static int nft_listing(char **ret)
+{
+	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	const char *out;
+
+	*ret = NULL;
+	if (!ctx)
+		return -ENOMEM;
+	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS |
+					  NFT_CTX_OUTPUT_TERSE);
+	/* Buffered, so that libnftables never writes to our stdout or stderr. */
+	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
+		return -ENOMEM;
+	if (nft_run_cmd_from_buffer(ctx, "list ruleset") != 0)
+		return 0;
+	out = nft_ctx_get_output_buffer(ctx);
+	if (out) {
+		*ret = strdup(out);
+		if (!*ret)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void pc_nftsnap_freep(struct pc_nftsnap **b)
+{
+	pc_nftsnap_free(*b);
+}
+
+static int read_once(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *ret)
+{
+	_cleanup_(pc_nftsnap_freep) struct pc_nftsnap *b = pc_nftsnap_new();
+	_cleanup_free_ char *listing = NULL;
+	struct read_ctx c = {.b = b, .tap = tap, .tap_userdata = userdata};
+	struct pc_nft_texts texts = {};
+	struct pc_nft_ruleset rs = {};
+	uint32_t gen, gen_after;
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	r = pc_nft_read_genid(&gen);
+	if (r < 0)
+		return r;
+	/* The listing first: libnftables' cache is gone before the model grows. */
+	r = nft_listing(&listing);
+	if (r >= 0)
+		r = dump(&c, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NULL, NULL);
+	if (r >= 0)
+		r = dump(&c, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NULL, NULL);
+	if (r >= 0)
+		r = dump(&c, NFT_MSG_GETSET, NFPROTO_UNSPEC, NULL, NULL);
+	/* A set deleted after the set dump answers ENOENT: the ruleset moved. */
+	if (r >= 0) {
+		r = pc_nftsnap_foreach_set(b, dump_elems, &c);
+		if (r == -ENOENT)
+			r = -EINTR;
+	}
+	if (r >= 0)
+		r = dump(&c, NFT_MSG_GETRULE, NFPROTO_UNSPEC, NULL, NULL);
+	if (r >= 0)
+		r = pc_nft_read_genid(&gen_after);
+	if (r < 0)
+		return r;
+	if (gen_after != gen)
+		return -EINTR;
+
+	pc_nftsnap_finish(b, &rs);
+	rs.genid = gen;
+	if (listing) {
+		r = pc_nft_texts_parse(listing, &texts);
+		if (r >= 0)
+			r = pc_nft_texts_attach(&rs, &texts);
+		pc_nft_texts_clear(&texts);
+	}
+	if (r >= 0)
+		r = pc_nft_blind_spot("/proc", &rs.blind_spot);
+	if (r < 0) {
+		pc_nft_ruleset_clear(&rs);
+		return r;
+	}
+	*ret = rs;
+	return 0;
+}
+
+int pc_nftsnap_read(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *ret)
+{
+	for (int i = 0; i < NFT_READ_TRIES; i++) {
+		int r = read_once(tap, userdata, ret);
+
+		if (r != -EINTR)
+			return r;
+	}
+	return -EAGAIN;
+}
+
+int pc_nft_read(struct pc_nft_ruleset *ret)
+{
+	return pc_nftsnap_read(NULL, NULL, ret);
+}
