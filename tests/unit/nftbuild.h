@@ -614,3 +614,32 @@ static inline struct pc_flow nb_flow(uint8_t proto, const char *saddr, const cha
 	f.family = f.saddr.family;
 	return f;
 }
+
+/* The engine tests' fixture: a ruleset, a host built by @host, the last result. */
+struct nb_fx {
+	struct pc_nft_ruleset rs;
+	struct pc_netif ni;
+	struct pc_nft_result res;
+};
+
+static inline int nb_fx_setup(void **state, void (*host)(struct pc_netif *))
+{
+	struct nb_fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	host(&f->ni);
+	*state = f;
+	return 0;
+}
+
+static inline int nb_fx_teardown(void **state)
+{
+	struct nb_fx *f = *state;
+
+	pc_nft_result_clear(&f->res);
+	pc_nft_ruleset_clear(&f->rs);
+	pc_netif_free(&f->ni);
+	free(f);
+	return 0;
+}

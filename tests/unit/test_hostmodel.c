@@ -48,35 +48,12 @@ static void host(struct pc_netif *ni)
 	ni->forwarding_v4 = false;
 }
 
-struct fx {
-	struct pc_nft_ruleset rs;
-	struct pc_netif ni;
-	struct pc_nft_result res;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	host(&f->ni);
-	*state = f;
-	return 0;
+	return nb_fx_setup(state, host);
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	pc_nft_result_clear(&f->res);
-	pc_nft_ruleset_clear(&f->rs);
-	pc_netif_free(&f->ni);
-	free(f);
-	return 0;
-}
-
-static struct pc_link *link_of(struct fx *f, uint32_t ifindex)
+static struct pc_link *link_of(struct nb_fx *f, uint32_t ifindex)
 {
 	struct pc_link *l = (struct pc_link *)pc_netif_link_by_index(&f->ni, ifindex);
 
@@ -85,7 +62,7 @@ static struct pc_link *link_of(struct fx *f, uint32_t ifindex)
 }
 
 /* A TCP SYN from @saddr to @daddr:80 arriving on @iif. */
-static const struct pc_nft_result *syn(struct fx *f, const char *saddr, const char *daddr,
+static const struct pc_nft_result *syn(struct nb_fx *f, const char *saddr, const char *daddr,
 				       uint32_t iif)
 {
 	struct pc_flow fl = nb_flow(IPPROTO_TCP, saddr, daddr, 80, iif);
@@ -116,7 +93,7 @@ static void set_conf(struct pc_link *l, uint8_t rp_filter, uint8_t accept_local,
  * routed back through the incoming interface passes. */
 static void test_rp_filter_strict(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 
 	assert_int_equal(syn(f, "192.0.2.50", "203.0.113.10", ETH1)->verdict,
 			 PC_VERDICT_ACCEPT); /* rp_filter 0: the weak host accepts it */
@@ -134,7 +111,7 @@ static void test_rp_filter_strict(void **state)
 /* Loose: any route back will do; none (blackhole) drops. */
 static void test_rp_filter_loose(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 
 	set_conf(link_of(f, ETH1), 2, 0, 0);
 	assert_int_equal(syn(f, "192.0.2.50", "203.0.113.10", ETH1)->verdict, PC_VERDICT_ACCEPT);
@@ -149,7 +126,7 @@ static void test_rp_filter_loose(void **state)
  * device at 1 is loose (max 2). */
 static void test_rp_filter_max_of_all_and_device(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 
 	set_conf(link_of(f, ETH1), 0, 0, 0);
 	f->ni.inet_all.rp_filter = 1;
@@ -166,7 +143,7 @@ static void test_rp_filter_max_of_all_and_device(void **state)
 /* One of our own addresses as the source: a martian unless accept_local. */
 static void test_accept_local(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 
 	assert_dropped_by(syn(f, "203.0.113.10", "192.0.2.10", ETH0), "accept_local off");
 	set_conf(link_of(f, ETH0), 0, 1, 0);
@@ -184,7 +161,7 @@ static void test_accept_local(void **state)
 /* 127.0.0.0/8 from the network: a martian unless route_localnet (all OR device). */
 static void test_route_localnet(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 
 	assert_dropped_by(syn(f, "192.0.2.50", "127.0.0.1", ETH0), "route_localnet off");
 	set_conf(link_of(f, ETH0), 0, 0, 1);
@@ -197,7 +174,7 @@ static void test_route_localnet(void **state)
 /* Forwarding is the incoming device's own switch (IN_DEV_FORWARD), not ip_forward. */
 static void test_forwarding_is_per_device(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 
 	f->ni.forwarding_v4 = true;
 	link_of(f, ETH1)->has_inet_conf = true; /* ... with forwarding 0 */
@@ -213,7 +190,7 @@ static void test_forwarding_is_per_device(void **state)
 /* The sysctls unread: IPv4 routing decisions are unknown, never the defaults. */
 static void test_unread_sysctls_are_unknown(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 
 	f->ni.inet_blind_spot = strdup("net.ipv4.conf.all.rp_filter could not be read");
 	assert_non_null(f->ni.inet_blind_spot);
@@ -224,7 +201,7 @@ static void test_unread_sysctls_are_unknown(void **state)
 /* Values the kernel dumped that the model does not know, and a device without IPv4. */
 static void test_odd_and_missing_inet_conf(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_link *eth1 = link_of(f, ETH1);
 
 	eth1->dumped = true;
@@ -239,7 +216,7 @@ static void test_odd_and_missing_inet_conf(void **state)
 /* An interface enslaved to a VRF: its lookups go to the VRF's table. */
 static void test_vrf_is_unknown(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 
 	nb_link(&f->ni, VRF, "vrf-blue", false);
 	snprintf(link_of(f, VRF)->kind, IF_NAMESIZE, "vrf");
@@ -249,7 +226,7 @@ static void test_vrf_is_unknown(void **state)
 }
 
 /* inet filter input with policy drop and one rule "meta KEY == @val accept". */
-static void meta_accept(struct fx *f, uint32_t key, const void *val, uint32_t len)
+static void meta_accept(struct nb_fx *f, uint32_t key, const void *val, uint32_t len)
 {
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "filter");
 	struct pc_nft_chain *c = nb_base_chain(t, "input", "filter", NF_INET_LOCAL_IN, 0, NF_DROP);
@@ -263,7 +240,7 @@ static void meta_accept(struct fx *f, uint32_t key, const void *val, uint32_t le
 /* meta iifgroup: the device's group (IFLA_GROUP), not 0. */
 static void test_iifgroup(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	uint32_t ten = 10, zero = 0;
 
 	link_of(f, ETH1)->group = 10;
@@ -279,7 +256,7 @@ static void test_iifgroup(void **state)
 /* meta oifgroup on input: no output device, so the rule breaks (it never matches 0). */
 static void test_oifgroup_without_device_breaks(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	uint32_t zero = 0;
 
 	meta_accept(f, NFT_META_OIFGROUP, &zero, 4);
@@ -289,7 +266,7 @@ static void test_oifgroup_without_device_breaks(void **state)
 /* meta iifkind: the kind from IFLA_INFO_KIND; a device without one breaks. */
 static void test_iifkind(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	char veth[IFNAMSIZ] = "veth";
 
 	snprintf(link_of(f, ETH1)->kind, IF_NAMESIZE, "veth");
@@ -301,7 +278,7 @@ static void test_iifkind(void **state)
 /* meta iiftype: the dump's ifi_type (a WireGuard device is ARPHRD_NONE, not Ethernet). */
 static void test_iiftype(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	uint16_t none = ARPHRD_NONE;
 
 	link_of(f, ETH1)->type = ARPHRD_NONE;
@@ -313,7 +290,7 @@ static void test_iiftype(void **state)
 /* The route back, as exposure counts clients. */
 static void test_route_back(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_addr a;
 
 	assert_int_equal(pc_addr_from_string("192.0.2.50", &a), 0);
@@ -347,20 +324,22 @@ static void test_route_back(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_rp_filter_strict, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rp_filter_loose, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rp_filter_max_of_all_and_device, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_accept_local, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_route_localnet, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_forwarding_is_per_device, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unread_sysctls_are_unknown, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_vrf_is_unknown, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_odd_and_missing_inet_conf, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_iifgroup, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_oifgroup_without_device_breaks, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_iifkind, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_iiftype, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_route_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rp_filter_strict, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_rp_filter_loose, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_rp_filter_max_of_all_and_device, setup,
+					    nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_accept_local, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_route_localnet, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_forwarding_is_per_device, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_unread_sysctls_are_unknown, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_vrf_is_unknown, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_odd_and_missing_inet_conf, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_iifgroup, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_oifgroup_without_device_breaks, setup,
+					    nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_iifkind, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_iiftype, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_route_back, setup, nb_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

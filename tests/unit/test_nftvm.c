@@ -67,36 +67,13 @@ static void host(struct pc_netif *ni)
 	nb_route(ni, "2001:db8:1::10/128", RT_TABLE_LOCAL, RTN_LOCAL, ETH1, NULL, 0);
 }
 
-struct fx {
-	struct pc_nft_ruleset rs;
-	struct pc_netif ni;
-	struct pc_nft_result res;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	host(&f->ni);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	pc_nft_result_clear(&f->res);
-	pc_nft_ruleset_clear(&f->rs);
-	pc_netif_free(&f->ni);
-	free(f);
-	return 0;
+	return nb_fx_setup(state, host);
 }
 
 /* Evaluate a flow, with a trace; the result stays in the fixture. */
-static const struct pc_nft_result *run(struct fx *f, uint8_t proto, const char *saddr,
+static const struct pc_nft_result *run(struct nb_fx *f, uint8_t proto, const char *saddr,
 				       const char *daddr, uint16_t dport, uint32_t iif)
 {
 	struct pc_flow fl = nb_flow(proto, saddr, daddr, dport, iif);
@@ -108,18 +85,18 @@ static const struct pc_nft_result *run(struct fx *f, uint8_t proto, const char *
 	return &f->res;
 }
 
-static const struct pc_nft_result *tcp4(struct fx *f, uint16_t dport)
+static const struct pc_nft_result *tcp4(struct nb_fx *f, uint16_t dport)
 {
 	return run(f, IPPROTO_TCP, "203.0.113.9", "192.0.2.10", dport, ETH0);
 }
 
-static struct pc_nft_table *tbl(struct fx *f, size_t i)
+static struct pc_nft_table *tbl(struct nb_fx *f, size_t i)
 {
 	return &f->rs.tables[i];
 }
 
 /* inet filter input, policy @policy; returns the chain (valid until the next nb_chain). */
-static struct pc_nft_chain *input_chain(struct fx *f, uint32_t policy)
+static struct pc_nft_chain *input_chain(struct nb_fx *f, uint32_t policy)
 {
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "filter");
 
@@ -138,7 +115,7 @@ static void assert_reject(const struct pc_nft_result *r, uint8_t type, uint8_t c
 
 static void test_empty_ruleset(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	const struct pc_nft_result *r = tcp4(f, 80);
 
 	assert_int_equal(r->verdict, PC_VERDICT_ACCEPT);
@@ -149,7 +126,7 @@ static void test_empty_ruleset(void **state)
 
 static void test_policy_and_dport(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_rule *r = nb_rule(c, "tcp dport 22 accept");
 	const struct pc_nft_result *res;
@@ -182,7 +159,7 @@ static void test_policy_and_dport(void **state)
 /* NFT_REG_1 is NFT_REG32_00..03: one byte array. */
 static void test_register_aliasing(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_rule *r = nb_rule(c, "aliasing");
 	uint8_t v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -200,7 +177,7 @@ static void test_register_aliasing(void **state)
 /* A 2-byte load zeroes the rest of its word: a 4-byte compare sees the port and zeros. */
 static void test_payload_zero_padding(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_rule *r = nb_rule(c, "padding");
 	uint8_t ff[4] = {0xff, 0xff, 0xff, 0xff}, want[4] = {0, 80, 0, 0};
@@ -214,7 +191,7 @@ static void test_payload_zero_padding(void **state)
 
 static void test_payload_header_bytes(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_rule *r = nb_rule(c, "ip protocol tcp tcp flags & (fin|syn|rst|ack) == syn");
 	uint8_t hop = 64, proto = IPPROTO_TCP, syn = 0x02, mask = 0x17;
@@ -279,7 +256,7 @@ static void test_payload_header_bytes(void **state)
 /* Link-layer loads and loads past the headers are not exact; past 64k they break. */
 static void test_payload_unknowns(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_ACCEPT);
 	struct pc_nft_rule *r = nb_rule(c, "ether saddr");
 	const struct pc_nft_result *res;
@@ -308,7 +285,7 @@ static void test_payload_unknowns(void **state)
 
 static void test_cmp_ops(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	static const struct {
 		uint32_t op;
 		uint16_t v;
@@ -347,7 +324,7 @@ static void test_cmp_ops(void **state)
 
 static void test_range(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	static const struct {
 		uint32_t op;
 		uint16_t from, to;
@@ -376,7 +353,7 @@ static void test_range(void **state)
 
 static void test_bitwise_shift_byteorder(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_rule *r;
 	uint8_t mask[4] = {0xff, 0xff, 0xff, 0},
@@ -414,7 +391,7 @@ static void test_bitwise_shift_byteorder(void **state)
 
 static void test_meta(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_rule *r;
 	uint16_t proto = htons(0x0800), ether = 1, loop = 772;
@@ -480,7 +457,7 @@ static void test_meta(void **state)
 
 static void test_iifname_wildcard(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_rule *r;
 
@@ -507,7 +484,7 @@ static void test_iifname_wildcard(void **state)
 /* iifname compares the kernel's bytes, not the sanitised name reports show. */
 static void test_iifname_raw_bytes(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_link *l = (struct pc_link *)pc_netif_link_by_index(&f->ni, DOCKER0);
 	struct pc_nft_rule *r;
@@ -525,7 +502,7 @@ static void test_iifname_raw_bytes(void **state)
  * it goes into Explain's reply, which jansson would refuse. */
 static void test_trace_detail_cut(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "filter");
 	char name[128];
 	struct pc_nft_chain *c;
@@ -551,7 +528,7 @@ static void test_trace_detail_cut(void **state)
 /* goto then return returns to the jumper's caller; jump returns to the next rule. */
 static void test_jump_goto_return(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "filter");
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *r;
@@ -596,7 +573,7 @@ static void test_jump_goto_return(void **state)
  * ruleset cannot come from a kernel; unknown, never a guess. */
 static void test_jump_stack(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "filter");
 	struct pc_nft_chain *c = nb_base_chain(t, "input", "filter", NF_INET_LOCAL_IN, 0, NF_DROP);
 	char name[16], next[16];
@@ -634,7 +611,7 @@ static void test_jump_stack(void **state)
 /* Several base chains on one hook: accept continues, drop is final; by priority. */
 static void test_base_chain_order(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "a");
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *r;
@@ -672,7 +649,7 @@ static void test_base_chain_order(void **state)
 /* Equal priorities: the later registration (later in the snapshot) runs first. */
 static void test_equal_priority(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "a");
 	struct pc_nft_chain *c;
 
@@ -702,7 +679,7 @@ static void addr4(const char *s, uint8_t *out)
 
 static void test_lookup_hash_and_inverted(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_set *s;
 	struct pc_nft_rule *r;
@@ -734,7 +711,7 @@ static void test_lookup_hash_and_inverted(void **state)
  * last interval reaching the maximum has no end element. */
 static void test_lookup_intervals(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_set *s;
 	struct pc_nft_rule *r;
@@ -767,7 +744,7 @@ static void test_lookup_intervals(void **state)
  * key; the start wins. */
 static void test_lookup_adjacent_intervals(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_set *s;
 	struct pc_nft_rule *r;
@@ -793,7 +770,7 @@ static void test_lookup_adjacent_intervals(void **state)
  * 4-byte field slots. */
 static void test_lookup_concat_intervals(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_set *s;
 	struct pc_nft_rule *r;
@@ -832,7 +809,7 @@ static void test_lookup_concat_intervals(void **state)
 /* Exact concatenations compare the whole key, padding included. */
 static void test_lookup_concat_hash(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_set *s;
 	struct pc_nft_rule *r;
@@ -856,7 +833,7 @@ static void test_lookup_concat_hash(void **state)
 /* Inverted lookups in a set with a catch-all element changed meaning across kernels. */
 static void test_lookup_inverted_catchall(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_ACCEPT);
 	struct pc_nft_set *s;
 	struct pc_nft_rule *r;
@@ -885,7 +862,7 @@ static void test_lookup_inverted_catchall(void **state)
  * explored; a later lookup in that set is not exact. */
 static void test_dynset(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_ACCEPT);
 	struct pc_nft_rule *r;
 	struct pc_nft_expr *e;
@@ -914,7 +891,7 @@ static void test_dynset(void **state)
 /* A chain at exactly the conntrack priority: before or after conntrack is not known. */
 static void test_ct_priority_tie(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "t");
 	struct pc_nft_chain *c =
 	    nb_base_chain(t, "ct", "filter", NF_INET_PRE_ROUTING, -200, NF_ACCEPT);
@@ -933,7 +910,7 @@ static void test_ct_priority_tie(void **state)
 /* Verdict maps with a catch-all element; data maps into a register. */
 static void test_maps(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_set *s;
 	struct pc_nft_rule *r;
@@ -983,7 +960,7 @@ static void test_maps(void **state)
 /* 200,000 elements: the index makes each lookup a binary search. */
 static void test_large_set(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_ACCEPT);
 	struct pc_nft_set *s;
 	struct pc_nft_rule *r;
@@ -1017,7 +994,7 @@ static void test_large_set(void **state)
 
 static void test_ct_state_by_hook(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "t");
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *r;
@@ -1054,7 +1031,7 @@ static void test_ct_state_by_hook(void **state)
 /* notrack: untracked, and the NAT chains do not run. */
 static void test_notrack(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "t");
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *r;
@@ -1079,7 +1056,7 @@ static void test_notrack(void **state)
  * firewalld's "ct status dnat accept" style acceptance in forward. */
 static void test_dnat_forwarded(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "nat");
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *r;
@@ -1129,7 +1106,7 @@ static void test_dnat_forwarded(void **state)
  * bind let the next one try. nat chains order by their own priority inside the NAT hook. */
 static void test_nat_first_binding(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "n");
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *r;
@@ -1160,7 +1137,7 @@ static void test_nat_first_binding(void **state)
 /* An "ip" dnat in an inet table does nothing to an IPv6 packet (nft_nat_inet_eval). */
 static void test_nat_family_mismatch(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "n");
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *r;
@@ -1187,7 +1164,7 @@ static void test_nat_family_mismatch(void **state)
 /* redirect to :8080 goes to the incoming interface's first address. */
 static void test_redirect(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "n");
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *r;
@@ -1218,7 +1195,7 @@ static void test_redirect(void **state)
 /* A nat chain's drop policy drops. */
 static void test_nat_chain_policy_drop(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "n");
 
 	nb_base_chain(t, "pre", "nat", NF_INET_PRE_ROUTING, -100, NF_DROP);
@@ -1236,7 +1213,7 @@ static void test_nat_chain_policy_drop(void **state)
 
 static void test_reject_icmpx(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	static const struct {
 		uint8_t code, v4, v6;
 	} cases[] = {
@@ -1260,7 +1237,7 @@ static void test_reject_icmpx(void **state)
 
 static void test_reject_icmp_and_reset(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_ACCEPT);
 
 	/* icmp type host-prohibited (3/10) as given; in inet an IPv6 packet gets ICMPv6 with
@@ -1284,7 +1261,7 @@ static void test_reject_icmp_and_reset(void **state)
 /* No route back to the source: nothing can be sent; the client sees a timeout. */
 static void test_reject_no_route_back(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_ACCEPT);
 
 	nb_reject(nb_rule(c, "reject"), NFT_REJECT_ICMP_UNREACH, 3);
@@ -1300,7 +1277,7 @@ static void test_reject_no_route_back(void **state)
 
 static void test_routing_decision(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 
 	/* Not ours, forwarding off: dropped silently. */
 	run(f, IPPROTO_TCP, "203.0.113.9", "198.18.0.1", 80, ETH0);
@@ -1337,7 +1314,7 @@ static void test_routing_decision(void **state)
 
 static void test_martians(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 
 	/* Our own address as source from outside. */
 	assert_int_equal(run(f, IPPROTO_TCP, "192.0.2.10", "192.0.2.10", 80, ETH0)->verdict,
@@ -1364,7 +1341,7 @@ static void test_martians(void **state)
  * meta nfproto ipv6 fib saddr . mark . iif oif missing drop (raw prerouting) */
 static void test_fib_rpfilter_v6(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "firewalld");
 	struct pc_nft_chain *c =
 	    nb_base_chain(t, "filter_PREROUTING", "filter", NF_INET_PRE_ROUTING, -290, NF_ACCEPT);
@@ -1400,7 +1377,7 @@ static void test_fib_rpfilter_v6(void **state)
 
 static void test_fib_addrtype_and_oifname(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "t");
 	struct pc_nft_chain *c = nb_base_chain(t, "pre", "filter", NF_INET_PRE_ROUTING, 0, NF_DROP);
 	struct pc_nft_rule *r;
@@ -1436,7 +1413,7 @@ static void test_fib_addrtype_and_oifname(void **state)
  * --reject-with icmp-host-prohibited */
 static void test_xt_compat(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "filter");
 	struct pc_nft_chain *c =
 	    nb_base_chain(t, "INPUT", "filter", NF_INET_LOCAL_IN, 0, NF_ACCEPT);
@@ -1488,7 +1465,7 @@ static void test_xt_compat(void **state)
 
 static void test_limit(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_rule *r;
 
@@ -1518,7 +1495,7 @@ static void test_limit(void **state)
 
 static void test_unknown_expression(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_ACCEPT);
 	struct pc_nft_rule *r = nb_rule(c, "tcp option maxseg size 1400 drop");
 
@@ -1540,7 +1517,7 @@ static void test_unknown_expression(void **state)
 
 static void test_blind_spot(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_ACCEPT);
 
 	nb_counter(nb_rule(c, "counter"));
@@ -1555,7 +1532,7 @@ static void test_blind_spot(void **state)
 
 /* firewalld's inet table as 1.x writes it: zone dispatch by source set and interface, the
  * catch-all reject; Docker publishes 8000 with a DNAT in an ip nat table. */
-static void incident_ruleset(struct fx *f)
+static void incident_ruleset(struct nb_fx *f)
 {
 	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "firewalld");
 	struct pc_nft_chain *c;
@@ -1627,7 +1604,7 @@ static void incident_ruleset(struct fx *f)
 
 static void test_incident(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	const struct pc_nft_result *r;
 
 	incident_ruleset(f);
@@ -1664,7 +1641,7 @@ static void test_incident(void **state)
 /* DNAT to a local port: firewalld's "ct status dnat accept" lets it in before any zone. */
 static void test_incident_dnat_local(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_table *t;
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *r;
@@ -1697,7 +1674,7 @@ static void assert_starts(struct pc_addr *v, int n, const char *const *want, int
 
 static void test_source_boundaries(void **state)
 {
-	struct fx *f = *state;
+	struct nb_fx *f = *state;
 	struct pc_nft_chain *c = input_chain(f, NF_DROP);
 	struct pc_nft_rule *r;
 	struct pc_nft_set *s;
@@ -1768,54 +1745,54 @@ static void test_source_boundaries(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_empty_ruleset, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_policy_and_dport, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_register_aliasing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_payload_zero_padding, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_payload_header_bytes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_payload_unknowns, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_cmp_ops, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_range, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bitwise_shift_byteorder, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_iifname_wildcard, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_iifname_raw_bytes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_trace_detail_cut, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_jump_goto_return, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_jump_stack, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_base_chain_order, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_equal_priority, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lookup_hash_and_inverted, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lookup_intervals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lookup_adjacent_intervals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lookup_concat_intervals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lookup_concat_hash, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lookup_inverted_catchall, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_dynset, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ct_priority_tie, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_maps, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_large_set, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ct_state_by_hook, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_notrack, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_dnat_forwarded, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_nat_first_binding, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_nat_family_mismatch, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_nat_chain_policy_drop, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reject_icmpx, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reject_icmp_and_reset, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reject_no_route_back, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_routing_decision, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_martians, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fib_rpfilter_v6, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fib_addrtype_and_oifname, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_xt_compat, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unknown_expression, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_blind_spot, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_incident, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_incident_dnat_local, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_source_boundaries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_ruleset, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_and_dport, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_register_aliasing, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_payload_zero_padding, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_payload_header_bytes, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_payload_unknowns, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_cmp_ops, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_range, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_bitwise_shift_byteorder, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_meta, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_iifname_wildcard, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_iifname_raw_bytes, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_trace_detail_cut, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_jump_goto_return, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_jump_stack, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_base_chain_order, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_equal_priority, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_hash_and_inverted, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_intervals, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_adjacent_intervals, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_concat_intervals, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_concat_hash, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_inverted_catchall, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_dynset, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_ct_priority_tie, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_maps, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_large_set, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_ct_state_by_hook, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_notrack, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_dnat_forwarded, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_nat_first_binding, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_nat_family_mismatch, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_redirect, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_nat_chain_policy_drop, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_reject_icmpx, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_reject_icmp_and_reset, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_reject_no_route_back, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_routing_decision, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_martians, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_fib_rpfilter_v6, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_fib_addrtype_and_oifname, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_xt_compat, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_limit, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_expression, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_blind_spot, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_incident, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_incident_dnat_local, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_source_boundaries, setup, nb_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
