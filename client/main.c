@@ -21,7 +21,7 @@
 
 #include "cli.h"
 
-/* Exit statuses, DESIGN.md "Interfaces". */
+/* Exit statuses, as portcheck(1) documents them. */
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2

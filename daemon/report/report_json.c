@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The Status reply: struct pc_report → JSON, DESIGN.md schema version 1. */
+/* The Status reply: struct pc_report → JSON, docs/json.md, version 1. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>

@@ -64,7 +64,7 @@ const char *pc_check_exposure_to_string(enum pc_check_exposure e);
 bool pc_check_exposure_is_finding(enum pc_check_exposure e);
 
 /*
- * Evaluate a Status reply's parameters (DESIGN.md "status --json", version 1) against
+ * Evaluate a Status reply's parameters (docs/json.md, version 1) against
  * @cfg's [Findings] ignores (@cfg NULL: ignore nothing). Ignored sockets are left out of
  * the entries, so of the findings and of every per-listener metric: an alert on them
  * would defeat the ignore.

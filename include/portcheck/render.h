@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 /*
- * Write a Status reply's parameters (DESIGN.md "status --json", version 1) to @f as a
+ * Write a Status reply's parameters (docs/json.md, version 1) to @f as a
  * table: a firewalld line, then one line per listener (port, address, process, exposure,
  * zone and why, fix), with indented lines for paths that differ. @colour adds ANSI
  * colours; the caller decides (a terminal, NO_COLOR unset). Text from the reply is
@@ -25,7 +25,7 @@ int pc_render_status(FILE *f, const json_t *status, bool colour);
 size_t pc_render_status_findings(const json_t *status);
 
 /*
- * Write an Explain reply (one path with its trace, DESIGN.md) to @f: the flow, the
+ * Write an Explain reply (one path with its trace, docs/json.md) to @f: the flow, the
  * verdict, what the client sees, the deciding rule, firewalld's view, then every rule met
  * in order. Returns 0, -ENOMEM, or -EIO.
  */

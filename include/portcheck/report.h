@@ -127,12 +127,12 @@ int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link
 			struct pc_nft_result *ret_result);
 
 /*
- * One path as JSON (DESIGN.md). Returns 0 and a new reference in *ret; -EILSEQ when a
+ * One path as JSON (docs/json.md). Returns 0 and a new reference in *ret; -EILSEQ when a
  * string is not valid UTF-8 (a string that escaped sanitising where it was read: a bug);
  * -ENOMEM.
  */
 int pc_path_to_json(const struct pc_path *p, json_t **ret);
-/* The Status reply (DESIGN.md "status --json", version 1). Returns 0 and a new reference
+/* The Status reply (docs/json.md, version 1). Returns 0 and a new reference
  * in *ret, -EILSEQ (as pc_path_to_json) or -ENOMEM. */
 int pc_report_to_json(const struct pc_report *r, json_t **ret);
 

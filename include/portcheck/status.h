@@ -26,7 +26,7 @@ struct pc_status_options {
 
 /*
  * Read listeners, interfaces and firewalld, run the analysis and build the Status reply
- * parameters (DESIGN.md schema, version 1). firewalld faults are part of the reply, not
+ * parameters (docs/json.md, version 1). firewalld faults are part of the reply, not
  * errors. Returns 0 and a new reference in *ret, or -errno when the kernel could not be read.
  */
 int pc_status_collect(const struct pc_status_options *opts, json_t **ret);

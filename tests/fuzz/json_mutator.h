@@ -24,7 +24,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 #define PC_MUT_MAX_DOCS 4
 #define PC_MUT_MAX_NODES 4096
 
-/* The keys of a status report (DESIGN.md "status --json") and the client's "why". */
+/* The keys of a status report (docs/json.md) and the client's "why". */
 static const char *const pc_mut_keys[] = {
     "listeners", "protocol",   "address",   "port",	 "exposure",	 "process",
     "name",	 "unit",       "pid",	    "paths",	 "verdict",	 "rule",

@@ -1,5 +1,5 @@
 #!/bin/bash
-# demo.sh: the firewalld incident from DESIGN.md, reproduced in network
+# demo.sh: the firewalld incident (the README's first example), reproduced in network
 # namespaces, then what portcheck says about it. Run as root:
 #   tests/lab/demo.sh
 # PORTCHECK / PORTCHECKD name the binaries (default: build/ of this checkout;

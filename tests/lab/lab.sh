@@ -573,7 +573,7 @@ lab_listeners() {
 
 # --- the incident ------------------------------------------------------------
 
-# lab_incident: the box from DESIGN.md ("The problem, as it happened"), as the
+# lab_incident: the box of the firewalld incident (the README's first example), as the
 # demo and test_incident.sh use it: firewalld
 # (nftables backend) with default zone public, sshd on 0.0.0.0:22, nginx on
 # [::]:80 dual-stack, postgres on 127.0.0.1:5432, and a container publishing

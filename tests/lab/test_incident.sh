@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_incident.sh: the incident from DESIGN.md, rebuilt in namespaces with a
+# test_incident.sh: the firewalld incident (the README's first example), rebuilt in namespaces with a
 # real firewalld; portcheck's `status --json` must agree with real probes from
 # a client namespace.
 #

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_incident_iptables.sh: the incident from DESIGN.md with firewalld's
+# test_incident_iptables.sh: the firewalld incident (the README's first example) with firewalld's
 # *iptables* backend (iptables-nft: the rules are nftables tables "ip filter",
 # "ip6 filter", ... made of xtables compat expressions, e.g. `target REJECT`),
 # and zone public's target set to %%REJECT%%, as on the original box.
