@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "nftvm_internal.h"
+#include "portcheck/util.h"
 
 enum xt_res {
 	XT_NOMATCH,
@@ -594,6 +595,20 @@ void vm_eval_xt_match(struct vm *vm, const struct pc_nft_expr *e)
 
 /* --- targets ---------------------------------------------------------------------------- */
 
+/* The REJECT targets' table of what each "with" sends: -1 nothing (a drop), -2 a TCP
+ * reset, else the ICMP(v6) code of a destination-unreachable. */
+static void reject_with(struct vm *vm, const int *codes, size_t n, uint32_t with)
+{
+	if (with >= n || codes[with] == -1) {
+		vm->vcode = NF_DROP;
+		return;
+	}
+	if (codes[with] == -2)
+		vm_send_reset(vm);
+	else
+		vm_send_unreach(vm, (uint8_t)codes[with]);
+}
+
 /* reject_tg (ipt_REJECT.c): every --reject-with as the ICMP code it sends. */
 static void target_reject4(struct vm *vm, uint32_t with)
 {
@@ -609,14 +624,7 @@ static void target_reject4(struct vm *vm, uint32_t with)
 	    [IPT_ICMP_ADMIN_PROHIBITED] = 13, /* ICMP_PKT_FILTERED */
 	};
 
-	if (with >= sizeof(codes) / sizeof(codes[0]) || codes[with] == -1) {
-		vm->vcode = NF_DROP;
-		return;
-	}
-	if (codes[with] == -2)
-		vm_send_reset(vm);
-	else
-		vm_send_unreach(vm, (uint8_t)codes[with]);
+	reject_with(vm, codes, ELEMENTSOF(codes), with);
 }
 
 /* reject_tg6 (ip6t_REJECT.c) */
@@ -633,14 +641,7 @@ static void target_reject6(struct vm *vm, uint32_t with)
 	    [IP6T_ICMP6_REJECT_ROUTE] = 6,				   /* ICMPV6_REJECT_ROUTE */
 	};
 
-	if (with >= sizeof(codes) / sizeof(codes[0]) || codes[with] == -1) {
-		vm->vcode = NF_DROP;
-		return;
-	}
-	if (codes[with] == -2)
-		vm_send_reset(vm);
-	else
-		vm_send_unreach(vm, (uint8_t)codes[with]);
+	reject_with(vm, codes, ELEMENTSOF(codes), with);
 }
 
 /* The range of an xt NAT target as nf_nat_range2 (xt_nat.c, xt_REDIRECT.c,
