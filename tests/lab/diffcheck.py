@@ -17,9 +17,9 @@ The contract checked, per probe:
   kernel none (silence)                      <-> verdict "drop"
   verdict "unknown" is always a disagreement (the generated rulesets are exact);
   exit status 1 for anything but accept; family/source/destination/protocol/port
-  echoed back; for UDP, where the echo names the address and port the datagram
-  really reached, "forwarded_to" must name them (or be null when they are the
-  probed ones).
+  echoed back; where the listener named the address and port the probe really
+  reached (the UDP echo; the TCP banner, when the connection got that far),
+  "forwarded_to" must name them (or be null when they are the probed ones).
 
 minimize: given a ruleset and one disagreeing probe, repeatedly load a smaller
 ruleset into the server namespace (flush + nft -f), probe once from the client
@@ -106,16 +106,16 @@ def judge(probe, kernel, ex, rc):
         got_v = addr_norm(ex.get(key)) if key in ("source", "destination") else ex.get(key)
         if got_v != want_v:
             return "field %s is %r, want %r" % (key, ex.get(key), want_v)
-    if probe["proto"] == "udp" and kernel[0] == "accept" and len(kernel[1].split()) == 2:
+    if kernel[0] == "accept" and len(kernel[1].split()) == 2:
         addr, port = kernel[1].split()
         fwd = ex.get("forwarded_to")
         if fwd is None:
             if (addr_norm(addr), int(port)) != (addr_norm(probe["dst"]), int(probe["port"])):
-                return "the datagram reached %s port %s, portcheck says forwarded_to null" % (
+                return "the probe reached %s port %s, portcheck says forwarded_to null" % (
                     addr, port)
         elif not isinstance(fwd, dict) or \
                 (addr_norm(fwd.get("address")), fwd.get("port")) != (addr_norm(addr), int(port)):
-            return "the datagram reached %s port %s, portcheck says forwarded_to %s" % (
+            return "the probe reached %s port %s, portcheck says forwarded_to %s" % (
                 addr, port, json.dumps(fwd))
     return None
 

@@ -55,15 +55,19 @@ V6_ROUTED = ["2001:db8:2::/48", "2001:db8:8000::/33"]
 # The server's addresses: on eth0 (the probes arrive there) and on veth-ctr.
 V4_DST = ["192.0.2.1", "198.51.100.1"]
 V6_DST = ["2001:db8:1::1", "2001:db8:3::1"]
+# The container behind the server (on veth-ctr): DNAT and forwarding targets. It
+# listens on the same ports; probes to it directly take the forward path too.
+V4_CTR = "198.51.100.2"
+V6_CTR = "2001:db8:3::2"
 TCP_PORTS = [22, 80, 443, 2222, 3306, 8080]
 UDP_PORTS = [53, 123, 500, 5353, 8080]
 IFACE = "eth0"
 
 FAM = {
-    "ip": dict(kw="ip", type="ipv4_addr", src=V4_SRC, dst=V4_DST, bits=32,
+    "ip": dict(kw="ip", type="ipv4_addr", src=V4_SRC, dst=V4_DST, ctr=V4_CTR, bits=32,
                nfproto="ipv4", ctor=ipaddress.IPv4Address, icmp="icmp",
                l4kw="ip protocol"),
-    "ip6": dict(kw="ip6", type="ipv6_addr", src=V6_SRC, dst=V6_DST, bits=128,
+    "ip6": dict(kw="ip6", type="ipv6_addr", src=V6_SRC, dst=V6_DST, ctr=V6_CTR, bits=128,
                 nfproto="ipv6", ctor=ipaddress.IPv6Address, icmp="icmpv6",
                 l4kw="ip6 nexthdr"),
 }
@@ -80,8 +84,11 @@ ICMPX_REJECT = ["port-unreachable", "admin-prohibited", "host-unreachable", "no-
 # hook -100 (nat chains themselves run inside it, ordered by their own priority).
 PRIO_PRE = [-350, -300, -299, -250, -201, -199, -150, -120, -101, -99, -50, -10, 0, 10, 50]
 PRIO_NAT = [-150, -110, -100, -95, -90, -50, 0, 100]
-PRIO_IN = [-300, -150, -10, -1, 0, 1, 10, 100, 200]
+PRIO_IN = [-300, -150, -10, -1, 0, 1, 10, 101, 200]  # never 100 (the SNAT hook)
 PRIO_FWD = [-50, 0, 10]
+PRIO_POST = [-50, 0, 50, 150, 200]  # filter; never 100 (the SNAT hook)
+PRIO_NATIN = [50, 110, 150]  # nat chains of the input NAT hook (+100)
+PRIO_NATPOST = [-10, 90, 100, 120]  # nat chains of the postrouting NAT hook (+100)
 
 
 def env_shell():
@@ -90,6 +97,7 @@ def env_shell():
         "DIFF_V4_SRC='%s'" % q(V4_SRC), "DIFF_V6_SRC='%s'" % q(V6_SRC),
         "DIFF_V4_ROUTED='%s'" % q(V4_ROUTED), "DIFF_V6_ROUTED='%s'" % q(V6_ROUTED),
         "DIFF_V4_DST='%s'" % q(V4_DST), "DIFF_V6_DST='%s'" % q(V6_DST),
+        "DIFF_V4_CTR='%s'" % V4_CTR, "DIFF_V6_CTR='%s'" % V6_CTR,
         "DIFF_TCP_PORTS='%s'" % q(TCP_PORTS), "DIFF_UDP_PORTS='%s'" % q(UDP_PORTS),
         "DIFF_IFACE='%s'" % IFACE, ""])
 
@@ -259,37 +267,113 @@ class Gen:
         a = Atoms(r, sub)
         kw = FAM[sub]["kw"]
         neg = "!= " if r.random() < 0.15 else ""
+        # Set lookups (named or anonymous) are inverted more often: an engine that
+        # forgets NFT_LOOKUP_F_INV must meet them on the probes' paths.
+        setneg = "!= " if r.random() < 0.4 else ""
         k = r.random()
         named = [s for s in t.set_kinds if s[1] == "addr" and s[2] == sub]
         if what == "daddr":
-            if r.random() < 0.7:
-                return "%s daddr %s%s" % (kw, neg, r.choice(FAM[sub]["dst"]))
-            return "%s daddr { %s }" % (kw, ", ".join(FAM[sub]["dst"]))
+            dsts = FAM[sub]["dst"] + [FAM[sub]["ctr"]]
+            if r.random() < 0.6:
+                return "%s daddr %s%s" % (kw, neg, r.choice(dsts))
+            return "%s daddr %s{ %s }" % (kw, setneg, ", ".join(r.sample(dsts, 2)))
         if named and k < 0.45:
-            return "%s saddr %s@%s" % (kw, neg, r.choice(named)[0])
+            return "%s saddr %s@%s" % (kw, setneg, r.choice(named)[0])
         if k < 0.6:
             return "%s saddr %s%s" % (kw, neg, a.any()[0])
         els = a.elements(r.randint(2, 4))
-        return "%s saddr %s{ %s }" % (kw, neg, ", ".join(e[0] for e in els))
+        if len(els) < 2:  # nft turns a one-element set into a comparison
+            return "%s saddr %s%s" % (kw, neg, els[0][0])
+        return "%s saddr %s{ %s }" % (kw, setneg, ", ".join(e[0] for e in els))
 
     def m_dport(self, t, proto):
         r = self.rng
         neg = "!= " if r.random() < 0.1 else ""
+        setneg = "!= " if r.random() < 0.35 else ""
         kw = "%s dport" % proto if proto in ("tcp", "udp") else "th dport"
         named = [s for s in t.set_kinds if s[1] == "port"]
         k = r.random()
         if named and k < 0.4:
-            return "%s %s@%s" % (kw, neg, r.choice(named)[0])
-        if k < 0.7:
+            return "%s %s@%s" % (kw, setneg, r.choice(named)[0])
+        if k < 0.65:
             return "%s %s%s" % (kw, neg, port_atom(r, proto)[0])
         els = port_elements(r, proto, r.randint(2, 4))
-        return "%s %s{ %s }" % (kw, neg, ", ".join(e[0] for e in els))
+        if len(els) < 2:
+            return "%s %s%s" % (kw, neg, els[0][0])
+        return "%s %s{ %s }" % (kw, setneg, ", ".join(e[0] for e in els))
 
     def m_iif(self):
         return self.rng.choice([
             'iifname "eth0"', 'iifname "eth*"', 'iifname "veth*"', 'iifname "lo"',
             'iifname != "eth0"', 'iifname != "lo"', 'iifname { "eth0", "lo" }',
+            'iifname != { "lo", "veth-ctr" }', 'iifname != { "eth0", "lo" }',
+            'iif != { "lo", "veth-ctr" }', 'iif { "eth0", "veth-ctr" }',
             'iifname "eth1"', 'iif "eth0"', 'iif "lo"', 'iifname "e*"'])
+
+    def m_oif(self):
+        """The output interface: only meaningful on the forward and postrouting hooks."""
+        return self.rng.choice([
+            'oifname "veth-ctr"', 'oifname != "veth-ctr"', 'oifname "veth*"', 'oifname "eth0"',
+            'oifname != { "eth0", "lo" }', 'oifname { "veth-ctr", "lo" }',
+            'oif "veth-ctr"', 'oif != "eth0"', 'oif != { "eth0", "lo" }'])
+
+    def m_fib(self, chain):
+        """fib: routing lookups. In this lab the probes' sources route back through
+        eth0, the server's two addresses are local (198.51.100.1 / 2001:db8:3::1 on
+        veth-ctr, so not local "on" eth0) and the container's are routed via veth-ctr."""
+        r = self.rng
+        opts = [
+            "fib daddr type local", "fib daddr type != local", "fib daddr type unicast",
+            "fib daddr . iif type local", "fib daddr . iif type != local",
+            "fib daddr type { local, broadcast }", "fib daddr type != { local, multicast }",
+            "fib daddr . iif type != { local, anycast }",
+            "fib saddr type unicast", "fib saddr type != { unicast, local }",
+            "fib saddr . iif oif missing", "fib saddr . iif oif exists",
+            'fib saddr oif "eth0"', 'fib saddr oifname != "eth0"', 'fib saddr . iif oifname "eth0"',
+            "fib daddr oif missing", "fib daddr oif exists",
+        ]
+        if chain.hook in ("prerouting", "forward") or chain.kind == "nat":
+            opts += ['fib daddr oif "veth-ctr"', 'fib daddr oifname != "veth-ctr"',
+                     'fib daddr . iif oif "veth-ctr"']
+        return r.choice(opts)
+
+    def m_invlookup(self, t, chain, sub, proto):
+        """One inverted set lookup (NFT_LOOKUP_F_INV), of any kind the probes meet."""
+        r = self.rng
+        opts = ["iif"]
+        if sub:
+            opts += ["saddr"] * 4 + ["daddr"]
+        if proto:
+            opts += ["dport"] * 2
+        if chain.hook in ("prerouting", "input", "forward"):
+            opts.append("fib")
+        k = r.choice(opts)
+        if k == "iif":
+            return r.choice(['iifname != { "lo", "veth-ctr" }', 'iifname != { "eth0", "lo" }',
+                             'iif != { "lo", "veth-ctr" }', 'iifname != { "eth1", "eth2" }'])
+        if k == "fib":
+            return r.choice(["fib daddr type != { local, multicast }",
+                             "fib daddr . iif type != { local, anycast }",
+                             "fib saddr type != { unicast, local }"])
+        kw = FAM[sub]["kw"] if sub else None
+        if k == "daddr":
+            dsts = FAM[sub]["dst"] + [FAM[sub]["ctr"]]
+            return "%s daddr != { %s }" % (kw, ", ".join(r.sample(dsts, 2)))
+        if k == "dport":
+            named = [s for s in t.set_kinds if s[1] == "port"]
+            pkw = "%s dport" % proto if proto in ("tcp", "udp") else "th dport"
+            if named and r.random() < 0.4:
+                return "%s != @%s" % (pkw, r.choice(named)[0])
+            els = port_elements(r, proto, r.randint(2, 4))
+            if len(els) >= 2:
+                return "%s != { %s }" % (pkw, ", ".join(e[0] for e in els))
+        named = [s for s in t.set_kinds if s[1] == "addr" and s[2] == sub]
+        if named and r.random() < 0.4:
+            return "%s saddr != @%s" % (kw, r.choice(named)[0])
+        els = Atoms(r, sub).elements(r.randint(2, 4))
+        if len(els) < 2:
+            return "%s saddr != { %s, %s }" % (kw, FAM[sub]["src"][0], FAM[sub]["src"][-1])
+        return "%s saddr != { %s }" % (kw, ", ".join(e[0] for e in els))
 
     def m_mask(self, sub):
         """saddr & MASK == VALUE: a bitwise match, with a prefix-like or odd mask."""
@@ -354,8 +438,8 @@ class Gen:
         for _ in range(n):
             kinds.append(r.choices(
                 ["saddr", "dport", "l4", "iif", "ct", "concat", "daddr", "mark", "flags", "nfproto",
-                 "mask"],
-                weights=[30, 25, 6, 8, 10, 7, 5, 3, 2, 4, 3])[0])
+                 "mask", "inv", "fib", "oif"],
+                weights=[30, 25, 6, 8, 10, 7, 5, 3, 2, 4, 3, 12, 6, 6])[0])
         for k in dict.fromkeys(kinds):  # each kind at most once, in order
             if k in ("saddr", "daddr", "concat", "mask") and sub is None:
                 continue
@@ -374,6 +458,13 @@ class Gen:
                 proto_done = True
             elif k == "iif":
                 ms.append(self.m_iif())
+            elif k == "inv":
+                ms.append(self.m_invlookup(t, chain, sub, proto))
+            elif k == "fib" and chain.hook in ("prerouting", "input", "forward"):
+                # (not in regular chains: a jump from postrouting would not load)
+                ms.append(self.m_fib(chain))
+            elif k == "oif" and chain.hook in ("forward", "postrouting"):
+                ms.append(self.m_oif())
             elif k == "mask":
                 ms.append(self.m_mask(sub))
             elif k == "ct":
@@ -419,7 +510,8 @@ class Gen:
 
     def verdict(self, t, chain, idx_ok, allow_return=True):
         r = self.rng
-        targets = [c for c in t.regular() if idx_ok(c)]
+        # No jumps from postrouting: the regular chains may hold reject and fib.
+        targets = [c for c in t.regular() if idx_ok(c)] if chain.hook != "postrouting" else []
         opts = ["accept"] * 4 + ["drop"] * 2
         if targets:
             opts += ["jump"] * 2 + ["goto"] * 2
@@ -475,14 +567,29 @@ class Gen:
             m = r.choice([1, 2])
             self.marks_set.add(m)
             stmts.append("meta mark set 0x%x" % m)
+        dyn = [s for s in t.set_kinds if s[1] == "dyn" and (sub or t.family) in (s[2], "inet")]
+        if dyn and r.random() < 0.15 and (sub or t.family != "inet"):
+            # The packet adds itself to a set nothing looks up: the kernel never
+            # breaks (no size limit), whatever earlier probes left in it, so only
+            # the SYN's own update is on its path and the engine must stay exact.
+            name, _, dfam, _ = r.choice(dyn)
+            stmts.append("%s @%s { %s saddr }" % (
+                "update" if name.startswith("u") else "add", name, FAM[dfam]["kw"]))
+            if t.family == "inet" and not any(m.startswith("meta nfproto") for m in ms):
+                ms.insert(0, "meta nfproto %s" % FAM[dfam]["nfproto"])
+            return " ".join(ms + stmts)
         # The final statement.
         k = r.random()
         final = None
+        post = chain.hook == "postrouting"
         if nat and k < 0.7:
-            final = self.dnat(t, sub, proto, proto_done, ms)
+            if chain.hook == "prerouting":
+                final = self.dnat(t, sub, proto, proto_done, ms)
+            else:
+                final = self.snat(t, chain, sub, proto, ms)
         elif chain.hook == "prerouting" and not nat and k < 0.12:
             final = "notrack"
-        elif k < 0.32:
+        elif k < 0.32 and not post:  # (reject is refused on postrouting)
             final = self.reject(t, sub, proto, proto_done)
         elif k < 0.42:
             final = self.vmap(t, chain, sub, proto, idx_ok)
@@ -510,6 +617,9 @@ class Gen:
             ms.insert(0, "meta l4proto %s" % proto)
         ports = TCP_PORTS if proto == "tcp" else UDP_PORTS
         addr = r.choice(FAM[fam]["dst"])
+        if r.random() < 0.4:
+            # Into the container: the forward path, forward and postrouting chains.
+            addr = FAM[fam]["ctr"]
         if fam == "ip6":
             addr_txt = "[%s]" % addr
         else:
@@ -525,6 +635,26 @@ class Gen:
         if k < 0.6:
             return "dnat%s to %s" % (famkw, addr if fam == "ip" else addr)
         return "dnat%s to %s:%d" % (famkw, addr_txt, r.choice(ports))
+
+    def snat(self, t, chain, sub, proto, ms):
+        """SNAT (input or postrouting) or masquerade (postrouting only): later chains
+        of the hook see the new source; the answer is un-NATed on its way back."""
+        r = self.rng
+        fam = sub or t.family
+        famkw = (" %s" % fam) if t.family == "inet" else ""
+        if chain.hook == "postrouting" and r.random() < 0.5:
+            return "masquerade"
+        if fam == "ip":
+            addr = r.choice(["203.0.113.77", "198.51.100.1", "198.18.9.9", "192.0.2.1"])
+        else:
+            addr = r.choice(["2001:db8:2::77", "2001:db8:3::1", "2001:db8:1::1"])
+        if proto in ("tcp", "udp") and r.random() < 0.3:
+            positive = ("%s " % proto, "meta l4proto %s" % proto)
+            if not any(m.startswith(positive) for m in ms):
+                ms.insert(0, "meta l4proto %s" % proto)
+            return "snat%s to %s:%d" % (famkw, "[%s]" % addr if fam == "ip6" else addr,
+                                        r.choice([4000, 40000, 50001]))
+        return "snat%s to %s" % (famkw, addr)
 
     # -- sets --
 
@@ -564,6 +694,15 @@ class Gen:
             else:
                 t.sets.append((name, "set %s { %s }" % (name, body)))
             t.set_kinds.append((name, kind, fam, None))
+        if r.random() < 0.3:
+            # A set the packet path fills (dynset); never looked up (see rule()).
+            fam = r.choice(fams)
+            if r.random() < 0.5:
+                name, body = "d9", "type %s; flags dynamic;" % FAM[fam]["type"]
+            else:
+                name, body = "u9", "type %s; flags dynamic,timeout; timeout 1m;" % FAM[fam]["type"]
+            t.sets.append((name, "set %s { %s }" % (name, body)))
+            t.set_kinds.append((name, "dyn", fam, None))
 
     # -- the whole case --
 
@@ -572,7 +711,10 @@ class Gen:
         prio = {"prerouting": r.sample(PRIO_PRE, len(PRIO_PRE)),
                 "nat": r.sample(PRIO_NAT, len(PRIO_NAT)),
                 "input": r.sample(PRIO_IN, len(PRIO_IN)),
-                "forward": r.sample(PRIO_FWD, len(PRIO_FWD))}
+                "forward": r.sample(PRIO_FWD, len(PRIO_FWD)),
+                "postrouting": r.sample(PRIO_POST, len(PRIO_POST)),
+                "natin": r.sample(PRIO_NATIN, len(PRIO_NATIN)),
+                "natpost": r.sample(PRIO_NATPOST, len(PRIO_NATPOST))}
         ntables = r.choice([1, 2, 2, 3])
         families = [r.choice(["ip", "ip6", "inet", "inet"]) for _ in range(ntables)]
         for i, fam in enumerate(families):
@@ -582,8 +724,9 @@ class Gen:
                 t.chains.append(Chain("r%d" % j))
             nbase = r.choice([1, 1, 2, 2, 3])
             for j in range(nbase):
-                hook = r.choices(["prerouting", "input", "forward", "nat"],
-                                 weights=[35, 45, 5, 15])[0]
+                hook = r.choices(["prerouting", "input", "forward", "nat", "postrouting",
+                                  "natin", "natpost"],
+                                 weights=[30, 40, 10, 15, 5, 4, 6])[0]
                 if not prio[hook]:
                     hook = "input"
                 if not prio[hook]:
@@ -592,6 +735,10 @@ class Gen:
                 policy = "drop" if r.random() < 0.15 else "accept"
                 if hook == "nat":
                     c = Chain("nat%d" % j, "prerouting", "nat", p, policy)
+                elif hook == "natin":
+                    c = Chain("nin%d" % j, "input", "nat", p, policy)
+                elif hook == "natpost":
+                    c = Chain("npo%d" % j, "postrouting", "nat", p, policy)
                 else:
                     c = Chain("%s%d" % (hook[:3], j), hook, "filter", p, policy)
                 t.chains.insert(0, c)
@@ -620,6 +767,24 @@ class Gen:
             for _ in range(n):
                 c.rules.append(self.rule(t, c, idx_ok))
                 self.rule_count += 1
+        # Most cases get an inverted lookup near the top of a filter chain the
+        # probes pass, with a verdict they see: whether the engine inverts it
+        # decides many answers there, not only those of the rare probe that gets
+        # deep into a chain.
+        early = [(t, c) for t, c in bases if c.kind == "filter" and c.hook in
+                 ("prerouting", "input", "forward")]
+        if early and r.random() < 0.8:
+            t, c = r.choice(early)
+            sub = self.subfam(t)
+            proto = r.choice([None, "tcp", "udp"])
+            ms = [self.m_invlookup(t, c, sub, proto)]
+            if proto and not ms[0].startswith(proto):
+                ms.insert(0, "meta l4proto %s" % proto)
+            final = r.choice(["reject", "drop", "accept", "reject"])
+            if final == "reject":
+                final = self.reject(t, sub, proto, True)
+            c.rules.insert(r.randint(0, min(2, len(c.rules))), " ".join(ms + [final]))
+            self.rule_count += 1
         return self
 
     def text(self):
@@ -633,6 +798,14 @@ class Gen:
                 if c.hook:
                     out.append("\t\ttype %s hook %s priority %d; policy %s;" % (
                         c.kind, c.hook, c.prio, c.policy))
+                    # The probes' answers must get back: the container's come in on
+                    # veth-ctr (prerouting, forward), the server's own go out through
+                    # postrouting. What is compared is the fate of the SYN or the
+                    # datagram itself, so these rules never match a probe.
+                    if c.hook in ("prerouting", "forward") and c.kind == "filter":
+                        out.append('\t\tiifname "veth-ctr" accept')
+                    elif c.hook == "postrouting":
+                        out.append('\t\toifname != "veth-ctr" accept')
                 for rule in c.rules:
                     out.append("\t\t" + rule)
                 out.append("\t}")
@@ -645,6 +818,12 @@ class Gen:
         for t in self.tables:
             fams |= {"ip", "ip6"} if t.family == "inet" else {t.family}
         text = self.text()
+        forwarding = any(c.hook in ("forward", "postrouting") or "198.51.100.2" in text or
+                         "2001:db8:3::2" in text for t in self.tables for c in t.chains)
+        # The sources the ruleset names (as themselves, or as the start of a prefix
+        # or range): a probe from one of them meets the rules written for it.
+        named = {f: [a for a in FAM[f]["src"] if any(
+            a + sep in text for sep in (" ", ",", "/", "-", "}", "\n"))] for f in FAM}
         out, seen = [], set()
         for _ in range(self.nprobes * 4):
             if len(out) >= self.nprobes:
@@ -655,8 +834,15 @@ class Gen:
             ports = TCP_PORTS if proto == "tcp" else UDP_PORTS
             mentioned = [p for p in ports if str(p) in text]
             port = r.choice(mentioned) if mentioned and r.random() < 0.6 else r.choice(ports)
-            src = r.choice(FAM[fam]["src"])
-            dst = FAM[fam]["dst"][0] if r.random() < 0.8 else FAM[fam]["dst"][1]
+            src = r.choice(named[fam]) if named[fam] and r.random() < 0.5 else \
+                r.choice(FAM[fam]["src"])
+            k = r.random()
+            if k < (0.25 if forwarding else 0.08):
+                dst = FAM[fam]["ctr"]  # the forward path
+            elif k < 0.8:
+                dst = FAM[fam]["dst"][0]
+            else:
+                dst = FAM[fam]["dst"][1]
             key = (fam, proto, src, dst, port)
             if key in seen:
                 continue

@@ -86,7 +86,7 @@ _diff_mac() {
 # generated "policy drop" also drops neighbour discovery, which would turn every
 # IPv6 answer into silence), and no ICMP rate limits in the server namespace.
 diff_network() {
-	local a n srv_mac cli_mac
+	local a n srv_mac cli_mac ctr_mac
 	lab_netns_server_client
 	[[ $LAB_SRV_IPV4 == "${DIFF_V4_DST%% *}" && $LAB_SRV_CTR_IPV4 == "${DIFF_V4_DST##* }" ]] ||
 		lab_die "diffgen.py's server addresses ($DIFF_V4_DST) do not match lab.sh's"
@@ -116,6 +116,13 @@ diff_network() {
 	_lab_ip "$LAB_CLI" route add "${LAB_SRV_CTR_IPV4%.*}.0/24" via "$LAB_SRV_IPV4"
 	_lab_ip "$LAB_CLI" -6 route add "${DIFF_V6_DST##* }/64" via "$LAB_SRV_IPV6"
 
+	# The container: DNAT target and forwarding destination, both families. The
+	# server forwards IPv6 too (its own namespace only; lab.sh already forwards IPv4).
+	[[ $LAB_CTR_IPV4 == "$DIFF_V4_CTR" ]] || lab_die "diffgen.py's container ($DIFF_V4_CTR) is not lab.sh's"
+	_lab_ip "$LAB_CTR" addr add "$DIFF_V6_CTR/64" dev eth0 nodad
+	_lab_ip "$LAB_CTR" -6 route add default via "${DIFF_V6_DST##* }"
+	_lab_sysctl "$LAB_SRV" net.ipv6.conf.all.forwarding=1
+
 	srv_mac=$(_diff_mac "$LAB_SRV" eth0)
 	cli_mac=$(_diff_mac "$LAB_CLI" eth0)
 	[[ -n $srv_mac && -n $cli_mac ]] || lab_die "cannot read the veth MAC addresses"
@@ -131,6 +138,15 @@ diff_network() {
 		[[ $a == 192.0.2.* ]] || continue
 		_lab_ip "$LAB_SRV" neigh replace "$a" lladdr "$cli_mac" dev eth0 nud permanent
 	done
+	# The same on the container link (a "policy drop" on input would drop the
+	# container's neighbour answers).
+	srv_mac=$(_diff_mac "$LAB_SRV" "$LAB_CTR_IF")
+	ctr_mac=$(_diff_mac "$LAB_CTR" eth0)
+	[[ -n $srv_mac && -n $ctr_mac ]] || lab_die "cannot read the container link's MAC addresses"
+	_lab_ip "$LAB_SRV" neigh replace "$DIFF_V4_CTR" lladdr "$ctr_mac" dev "$LAB_CTR_IF" nud permanent
+	_lab_ip "$LAB_SRV" -6 neigh replace "$DIFF_V6_CTR" lladdr "$ctr_mac" dev "$LAB_CTR_IF" nud permanent
+	_lab_ip "$LAB_CTR" neigh replace "$LAB_SRV_CTR_IPV4" lladdr "$srv_mac" dev eth0 nud permanent
+	_lab_ip "$LAB_CTR" -6 neigh replace "${DIFF_V6_DST##* }" lladdr "$srv_mac" dev eth0 nud permanent
 
 	# Every reject must answer, however many a case sends to one source: no
 	# per-destination ICMP rate limit, and a global budget far above our needs.
@@ -141,7 +157,9 @@ diff_network() {
 }
 
 # diff_listeners: TCP on every TCP port (dual stack), UDP echo on every UDP port
-# (one socket per family), on all addresses, so an accepted probe is answered.
+# (one socket per family), on all addresses, so an accepted probe is answered;
+# the same in the container. Both kinds name the address and port they were
+# reached on (UDP: the echo; TCP: a banner), so forwarded_to is compared for both.
 diff_listeners() {
 	local p specs=()
 	for p in $DIFF_TCP_PORTS; do
@@ -150,7 +168,10 @@ diff_listeners() {
 	for p in $DIFF_UDP_PORTS; do
 		specs+=("udp:0.0.0.0:$p:udp$p" "udp:[::]:$p:udp6-$p:v6only")
 	done
-	lab_listeners --udp-echo "${specs[@]}"
+	lab_listeners --udp-echo --tcp-banner "${specs[@]}"
+	LAB_DIFF_LISTENERS_PID=$LAB_SPAWNED
+	_lab_listeners_in "$LAB_CTR" ctr --udp-echo --tcp-banner "${specs[@]}"
+	LAB_DIFF_CTR_LISTENERS_PID=$LAB_SPAWNED
 }
 
 # diff_load FILE: replace the server namespace's ruleset with FILE, atomically.
@@ -207,7 +228,6 @@ export LAB_LISTENER_LIFETIME=$((900 + 10 * ${#seed_list[@]}))
 diff_network
 lab_dbus_start # a private, empty bus: portcheckd must never see the host's firewalld
 diff_listeners
-LAB_DIFF_LISTENERS_PID=$LAB_SPAWNED
 ((kernel_only)) || lab_portcheckd_start
 
 total=0 agreed=0 mismatches=0 flaky=0 minimized=0 failed_seeds=()
@@ -218,6 +238,7 @@ for seed in "${seed_list[@]}"; do
 	work=$LAB_DIR/run/$seed
 	mkdir -p "$work"
 	kill -0 "$LAB_DIFF_LISTENERS_PID" 2>/dev/null || lab_die "the listeners are gone (before seed $seed)"
+	kill -0 "$LAB_DIFF_CTR_LISTENERS_PID" 2>/dev/null || lab_die "the container's listeners are gone (before seed $seed)"
 	diff_load "$rules" || lab_die "seed $seed: nft -f rejected the generated ruleset (a diffgen.py bug): $(cat "$LAB_DIR/nft.err")"
 	diff_probe "$probes" "$work/kernel"
 	n=$(wc -l <"$work/kernel")
