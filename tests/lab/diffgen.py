@@ -222,6 +222,194 @@ def port_elements(rng, proto, count, interval=True):
     return disjoint([port_atom(rng, proto, interval) for _ in range(count * 3)], count)
 
 
+# --- iptables-nft ----------------------------------------------------------------
+
+# What iptables-nft registers for the chains written below (iptables' own
+# priorities): nft base chains keep clear of them, so no two share a priority.
+IPT_PRIOS = {"prerouting": [-300, -150], "input": [-150, 0], "forward": [-150, 0],
+             "nat": [-100], "natin": [100], "natpost": [100]}
+IPT_SUFFIX = {"ip": "4", "ip6": "6"}  # case-N.ipt4, case-N.ipt6
+IPT_REJECT4 = ["icmp-net-unreachable", "icmp-host-unreachable", "icmp-port-unreachable",
+               "icmp-proto-unreachable", "icmp-net-prohibited", "icmp-host-prohibited",
+               "icmp-admin-prohibited"]
+IPT_REJECT6 = ["icmp6-no-route", "icmp6-adm-prohibited", "icmp6-addr-unreachable",
+               "icmp6-port-unreachable", "icmp6-policy-fail", "icmp6-reject-route"]
+
+
+class IptGen:
+    """Rules for iptables-nft-restore (one family): the xtables matches and targets
+    the engine models (conntrack, state, multiport, addrtype, iprange, mark, pkttype,
+    REJECT, MARK, NOTRACK, CT --notrack, DNAT, REDIRECT, SNAT, MASQUERADE, LOG), in
+    the tables iptables-nft makes (ip/ip6 filter, nat, raw, mangle)."""
+
+    def __init__(self, rng, fam, marks):
+        self.r = rng
+        self.fam = fam
+        self.f = FAM[fam]
+        self.marks = marks  # marks the mangle table sets, for -m mark
+
+    def addr(self):
+        a = Atoms(self.r, self.fam)
+        text, _, _ = a.single() if self.r.random() < 0.5 else a.prefix()
+        return text
+
+    def match(self, chain, proto):
+        """One match (iptables syntax); proto is the rule's -p (tcp, udp or None)."""
+        r = self.r
+        neg = "! " if r.random() < 0.25 else ""
+        opts = ["src"] * 4 + ["iprange", "ctstate"] * 2 + ["addrtype"] * 2 + ["iif", "state",
+                                                                               "pkttype", "dst"]
+        if proto:
+            opts += ["dport"] * 3 + ["multiport"] * 3
+        if self.marks:
+            opts.append("mark")
+        if chain == "FORWARD":
+            opts.append("oif")
+        k = r.choice(opts)
+        if k == "src":
+            return "%s-s %s" % (neg, self.addr())
+        if k == "dst":
+            return "%s-d %s" % (neg, r.choice(self.f["dst"] + [self.f["ctr"]]))
+        if k == "iprange":
+            a = Atoms(r, self.fam)
+            text, lo, hi = a.range()
+            if "-" not in text:
+                text = "%s-%s" % (text, text)
+            return "-m iprange %s--src-range %s" % (neg, text)
+        if k == "ctstate":
+            states = ["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "DNAT", "SNAT"]
+            pick = r.sample(states, r.choice([1, 1, 2]))
+            return "-m conntrack %s--ctstate %s" % (neg, ",".join(pick))
+        if k == "state":
+            return "-m state %s--state %s" % (neg, ",".join(r.sample(
+                ["NEW", "ESTABLISHED", "RELATED", "INVALID"], r.choice([1, 2]))))
+        if k == "addrtype":
+            t = r.choice(["LOCAL", "LOCAL", "UNICAST", "BROADCAST" if self.fam == "ip" else
+                          "MULTICAST"])
+            side = r.choice(["dst", "dst", "src"])
+            limit = " --limit-iface-in" if r.random() < 0.3 and chain != "POSTROUTING" else ""
+            return "-m addrtype %s--%s-type %s%s" % (neg, side, t, limit)
+        if k == "iif" and chain != "POSTROUTING":
+            return "%s-i %s" % (neg, r.choice(["eth0", "eth+", "lo", "veth-ctr", "eth1"]))
+        if k == "iif":
+            return "%s-o %s" % (neg, r.choice(["veth-ctr", "eth0", "veth+"]))
+        if k == "oif":
+            return "%s-o %s" % (neg, r.choice(["veth-ctr", "eth0", "veth+"]))
+        if k == "pkttype":
+            return "-m pkttype %s--pkt-type %s" % (neg, r.choice(["unicast", "broadcast"]))
+        if k == "mark":
+            return "-m mark %s--mark 0x%x" % (neg, r.choice(sorted(self.marks)))
+        if k == "dport":
+            _, lo, hi = port_atom(r, proto)
+            return "%s--dport %s" % (neg, lo if lo == hi else "%d:%d" % (lo, hi))
+        ports = [e for e in port_elements(r, proto, r.randint(2, 4))]
+        return "-m multiport %s--dports %s" % (neg, ",".join(
+            str(lo) if lo == hi else "%d:%d" % (lo, hi) for _, lo, hi in ports))
+
+    def rule(self, chain, user, final_ok=True):
+        r = self.r
+        proto = r.choice([None, "tcp", "tcp", "udp"])
+        ms, kinds = [], set()
+        for _ in range(r.choice([1, 1, 2, 3])):
+            m = self.match(chain, proto)
+            w = m.replace("! ", "").split()
+            kind = " ".join(w[:2]) if w[0] == "-m" else w[0]  # each match once a rule
+            if kind not in kinds:
+                kinds.add(kind)
+                # --dport belongs to -p's match: after a -m it would be that module's
+                ms.insert(0 if kind == "--dport" else len(ms), m)
+        if proto:
+            ms.insert(0, "-p %s" % proto)
+        k = r.random()
+        if k < 0.3:
+            if self.fam == "ip":
+                w = r.choice(IPT_REJECT4 + ["tcp-reset"] * (2 if proto == "tcp" else 0))
+            else:
+                w = r.choice(IPT_REJECT6 + ["tcp-reset"] * (2 if proto == "tcp" else 0))
+            target = "REJECT --reject-with %s" % w if r.random() < 0.85 else "REJECT"
+        elif k < 0.5:
+            target = "DROP"
+        elif k < 0.7:
+            target = "ACCEPT"
+        elif k < 0.8 and user:
+            target = r.choice(user)
+        elif k < 0.85:
+            target = 'LOG --log-prefix "diff: "'
+        else:
+            target = "RETURN" if chain not in ("INPUT", "FORWARD") else "ACCEPT"
+        return "-A %s %s -j %s" % (chain, " ".join(ms), target)
+
+    def nat_rule(self, chain):
+        r = self.r
+        proto = r.choice(["tcp", "udp"])
+        ports = TCP_PORTS if proto == "tcp" else UDP_PORTS
+        ms = ["-p %s" % proto]
+        if r.random() < 0.7:
+            ms.append(self.match(chain, proto))
+        if chain == "PREROUTING":
+            if r.random() < 0.2:
+                return "-A PREROUTING %s -j REDIRECT --to-ports %d" % (" ".join(ms), r.choice(ports))
+            addr = self.f["ctr"] if r.random() < 0.5 else r.choice(self.f["dst"])
+            if self.fam == "ip6":
+                addr = "[%s]" % addr
+            return "-A PREROUTING %s -j DNAT --to-destination %s:%d" % (
+                " ".join(ms), addr, r.choice(ports))
+        if chain == "POSTROUTING":
+            ms.insert(0, "-o veth-ctr")  # never the server's own answers
+            if r.random() < 0.5:
+                return "-A POSTROUTING %s -j MASQUERADE" % " ".join(ms)
+        src = "203.0.113.77" if self.fam == "ip" else "2001:db8:2::77"
+        return "-A %s %s -j SNAT --to-source %s" % (chain, " ".join(ms), src)
+
+    def text(self):
+        r = self.r
+        out = ["# iptables-nft-restore (%s), from diffgen.py" % self.f["nfproto"]]
+        if r.random() < 0.4:
+            out += ["*raw", ":PREROUTING ACCEPT [0:0]",
+                    # the container's answers keep their conntrack entry (un-DNAT)
+                    "-A PREROUTING -i veth-ctr -j ACCEPT"]
+            for _ in range(r.randint(1, 2)):
+                m = self.match("PREROUTING", None)
+                out.append("-A PREROUTING %s -j %s" % (m, r.choice(["NOTRACK", "CT --notrack",
+                                                                   "ACCEPT"])))
+            out.append("COMMIT")
+        if r.random() < 0.3:
+            out += ["*mangle", ":PREROUTING ACCEPT [0:0]"]
+            for _ in range(r.randint(1, 2)):
+                m = r.choice([1, 3])
+                self.marks.add(m)
+                out.append("-A PREROUTING %s -j MARK --set-mark 0x%x" % (
+                    self.match("PREROUTING", None), m))
+            out.append("COMMIT")
+        if r.random() < 0.5:
+            out += ["*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]",
+                    ":POSTROUTING ACCEPT [0:0]",
+                    # the answer to an untracked probe is a new flow: not to be NATed
+                    "-A PREROUTING -i veth-ctr -j ACCEPT"]
+            for _ in range(r.randint(1, 3)):
+                out.append(self.nat_rule("PREROUTING"))
+            if r.random() < 0.3:
+                out.append(self.nat_rule("INPUT"))
+            if r.random() < 0.5:
+                out.append(self.nat_rule("POSTROUTING"))
+            out.append("COMMIT")
+        user = ["c%d" % i for i in range(r.choice([0, 1, 2]))]
+        out += ["*filter", ":INPUT %s [0:0]" % ("DROP" if r.random() < 0.15 else "ACCEPT"),
+                ":FORWARD %s [0:0]" % ("DROP" if r.random() < 0.3 else "ACCEPT")]
+        out += [":%s - [0:0]" % u for u in user]
+        out.append("-A FORWARD -i veth-ctr -j ACCEPT")  # the container's answers
+        for _ in range(r.randint(2, 7)):
+            out.append(self.rule("INPUT", user))
+        for _ in range(r.randint(0, 3)):
+            out.append(self.rule("FORWARD", user))
+        for i, u in enumerate(user):
+            for _ in range(r.randint(1, 3)):
+                # user chains jump only forward: no loops
+                out.append(self.rule(u, user[i + 1:]))
+        out.append("COMMIT")
+        return "\n".join(out) + "\n"
+
+
 # --- the ruleset model ------------------------------------------------------------
 
 class Chain:
@@ -254,6 +442,7 @@ class Gen:
         self.tables = []
         self.marks_set = set()
         self.rule_count = 0
+        self.ipt = {}  # family -> iptables-nft-restore text
 
     # -- matches --
 
@@ -367,6 +556,8 @@ class Gen:
             els = port_elements(r, proto, r.randint(2, 4))
             if len(els) >= 2:
                 return "%s != { %s }" % (pkw, ", ".join(e[0] for e in els))
+        if sub is None:  # (a port set that came out too small)
+            return 'iifname != { "lo", "veth-ctr" }'
         named = [s for s in t.set_kinds if s[1] == "addr" and s[2] == sub]
         if named and r.random() < 0.4:
             return "%s saddr != @%s" % (kw, r.choice(named)[0])
@@ -708,6 +899,7 @@ class Gen:
 
     def build(self):
         r = self.rng
+        ipt_fams = [f for f, p in (("ip", 0.3), ("ip6", 0.2)) if r.random() < p]
         prio = {"prerouting": r.sample(PRIO_PRE, len(PRIO_PRE)),
                 "nat": r.sample(PRIO_NAT, len(PRIO_NAT)),
                 "input": r.sample(PRIO_IN, len(PRIO_IN)),
@@ -715,6 +907,9 @@ class Gen:
                 "postrouting": r.sample(PRIO_POST, len(PRIO_POST)),
                 "natin": r.sample(PRIO_NATIN, len(PRIO_NATIN)),
                 "natpost": r.sample(PRIO_NATPOST, len(PRIO_NATPOST))}
+        if ipt_fams:
+            for hook, taken in IPT_PRIOS.items():
+                prio[hook] = [p for p in prio[hook] if p not in taken]
         ntables = r.choice([1, 2, 2, 3])
         families = [r.choice(["ip", "ip6", "inet", "inet"]) for _ in range(ntables)]
         for i, fam in enumerate(families):
@@ -785,6 +980,8 @@ class Gen:
                 final = self.reject(t, sub, proto, True)
             c.rules.insert(r.randint(0, min(2, len(c.rules))), " ".join(ms + [final]))
             self.rule_count += 1
+        for fam in ipt_fams:
+            self.ipt[fam] = IptGen(r, fam, set()).text()
         return self
 
     def text(self):
@@ -801,8 +998,9 @@ class Gen:
                     # The probes' answers must get back: the container's come in on
                     # veth-ctr (prerouting, forward), the server's own go out through
                     # postrouting. What is compared is the fate of the SYN or the
-                    # datagram itself, so these rules never match a probe.
-                    if c.hook in ("prerouting", "forward") and c.kind == "filter":
+                    # datagram itself, so these rules never match a probe. (In nat
+                    # chains too: the answer to an untracked probe is a new flow.)
+                    if c.hook in ("prerouting", "forward"):
                         out.append('\t\tiifname "veth-ctr" accept')
                     elif c.hook == "postrouting":
                         out.append('\t\toifname != "veth-ctr" accept')
@@ -817,7 +1015,9 @@ class Gen:
         fams = set()
         for t in self.tables:
             fams |= {"ip", "ip6"} if t.family == "inet" else {t.family}
-        text = self.text()
+        text = self.text() + "".join(self.ipt.values())
+        for f in self.ipt:
+            fams.add(f)
         forwarding = any(c.hook in ("forward", "postrouting") or "198.51.100.2" in text or
                          "2001:db8:3::2" in text for t in self.tables for c in t.chains)
         # The sources the ruleset names (as themselves, or as the start of a prefix
@@ -870,8 +1070,9 @@ def parse_seeds(spec):
 
 
 def generate(seed, nprobes):
+    """The ruleset (nft -f), the probes, and {family: iptables-nft-restore text}."""
     g = Gen(seed, nprobes).build()
-    return g.text(), g.probes()
+    return g.text(), g.probes(), g.ipt
 
 
 def check(seeds, nprobes):
@@ -879,20 +1080,28 @@ def check(seeds, nprobes):
     bad = 0
     with tempfile.TemporaryDirectory() as d:
         for s in seeds:
-            text, _ = generate(s, nprobes)
+            text, _, ipt = generate(s, nprobes)
             path = os.path.join(d, "case.nft")
             with open(path, "w") as f:
                 f.write(text)
+            for fam in ("ip", "ip6"):
+                with open(os.path.join(d, "case.ipt" + IPT_SUFFIX[fam]), "w") as f:
+                    f.write(ipt.get(fam, "*filter\nCOMMIT\n"))
             # iif needs the interface to exist: a veth pair named like the lab's.
+            # (iptables-nft-restore has no check mode: load it into the throwaway
+            # namespace, after the ruleset as the lab does.)
             p = subprocess.run(["unshare", "-n", "sh", "-c",
                                 "ip link add eth0 type veth peer name eth1 && "
                                 "ip link add veth-ctr type veth peer name eth2 && "
-                                'exec nft -c -f "$1"', "sh", path],
+                                'nft -f "$1" && iptables-nft-restore -w <"$2" && '
+                                'exec ip6tables-nft-restore -w <"$3"', "sh", path,
+                                os.path.join(d, "case.ipt4"), os.path.join(d, "case.ipt6")],
                                capture_output=True, text=True, timeout=30)
             if p.returncode != 0:
                 bad += 1
-                sys.stderr.write("seed %d: nft -c failed:\n%s\n%s\n" % (s, p.stderr, text))
-    print("%d of %d rulesets rejected by nft" % (bad, len(seeds)))
+                sys.stderr.write("seed %d: nft -f or iptables-nft-restore failed:\n%s\n%s\n%s\n" % (
+                    s, p.stderr, text, "".join(ipt.values())))
+    print("%d of %d rulesets rejected by nft or iptables-nft-restore" % (bad, len(seeds)))
     return 1 if bad else 0
 
 
@@ -909,8 +1118,10 @@ def main():
         sys.stdout.write(env_shell())
         return 0
     if args.seed is not None:
-        text, probes = generate(args.seed, args.probes)
+        text, probes, ipt = generate(args.seed, args.probes)
         sys.stdout.write(text)
+        for fam in sorted(ipt):
+            sys.stdout.write("".join("# ipt%s: %s\n" % (IPT_SUFFIX[fam], l) for l in ipt[fam].splitlines()))
         sys.stdout.write("# probes: ID FAMILY PROTO SOURCE DESTINATION PORT\n")
         sys.stdout.write("".join("# %s\n" % p for p in probes))
         return 0
@@ -926,9 +1137,13 @@ def main():
         ap.error("--seeds needs --out or --check")
     os.makedirs(args.out, exist_ok=True)
     for s in seeds:
-        text, probes = generate(s, args.probes)
+        text, probes, ipt = generate(s, args.probes)
         with open(os.path.join(args.out, "case-%d.nft" % s), "w") as f:
             f.write(text)
+        for fam, t in ipt.items():
+            # case-N.ipt4 / case-N.ipt6: loaded after case-N.nft (iptables-nft-restore)
+            with open(os.path.join(args.out, "case-%d.ipt%s" % (s, IPT_SUFFIX[fam])), "w") as f:
+                f.write(t)
         with open(os.path.join(args.out, "case-%d.probes" % s), "w") as f:
             f.write("".join(p + "\n" for p in probes))
     return 0

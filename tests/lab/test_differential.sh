@@ -12,16 +12,20 @@
 # say the same thing (diffcheck.py states the contract). 100% agreement is
 # required; a verdict "unknown" is a failure.
 #
-# A disagreement is re-probed alone (to rule out a flaky probe), then shrunk to
+# A disagreement is re-probed alone: when the kernel answers differently the
+# second time the lab is not deterministic and the test fails for that too (a
+# flaky probe hides real disagreements). A confirmed one is shrunk to
 # a minimal ruleset (diffcheck.py minimize, time-bounded), and the reproducer is
 # printed and kept in $LAB_DIR/mismatch/seed-N-probe-ID/ (original.nft,
 # minimal.nft, probe.txt, kernel.txt, explain.json, report.txt). This test keeps
 # $LAB_DIR when it fails (LAB_KEEP_LOGS defaults to 1 here).
 #
-# usage: test_differential.sh [--seeds SPEC] [--probes N] [--case NFT PROBES]...
+# usage: test_differential.sh [--seeds SPEC] [--no-rotating] [--probes N] [--case NFT PROBES]...
 #                             [--kernel-only] [--first-failure] [--minimize-budget S]
-#   --seeds SPEC     seeds to run: A-B or A,B,C (default 1-40: 800 probes, ~40 s);
+#   --seeds SPEC     seeds to run: A-B or A,B,C (default: the fixed seeds 1-40 plus
+#                    one rotating seed, 820 probes; see below);
 #                    a longer run:  tests/lab/test_differential.sh --seeds 1000-1999
+#   --no-rotating    the default run without the rotating seed (to compare runs)
 #   --probes N       probes per case (default 20, at most 60)
 #   --case NFT PROBES  a hand-written case instead of generated ones (e.g. a
 #                    reproducer's minimal.nft and probe.txt); may be repeated
@@ -34,6 +38,11 @@
 #                    of disagreement; the other disagreeing cases are kept whole in
 #                    $LAB_DIR/mismatch/seed-N/
 #
+# The rotating seed: every default run adds one seed in 1000-999999 that changes
+# from run to run ($DIFF_ROTATING_SEED if set), printed first as "rotating seed N:
+# replay with --seeds N", so CI covers new rulesets over time and any failure
+# can be replayed exactly.
+#
 # Needs root (exits 77, SKIP, otherwise), PORTCHECK and PORTCHECKD (default:
 # build/ of this checkout).
 set -euo pipefail
@@ -43,29 +52,37 @@ set -euo pipefail
 
 DIFF_DIR=$LAB_LIB_DIR
 DEFAULT_SEEDS=1-40
-seeds=$DEFAULT_SEEDS nprobes=20 kernel_only=0 first_failure=0 min_budget=30
+seeds=$DEFAULT_SEEDS nprobes=20 kernel_only=0 first_failure=0 min_budget=30 rotating=1
 hand_cases=()
 while (($#)); do
 	case $1 in
-	--seeds) seeds=${2:?--seeds needs a value}; shift 2 ;;
+	--seeds) seeds=${2:?--seeds needs a value} rotating=0; shift 2 ;;
+	--no-rotating) rotating=0; shift ;;
 	--probes) nprobes=${2:?--probes needs a value}; shift 2 ;;
 	--case)
 		[[ -f ${2:-} && -f ${3:-} ]] || { echo "--case needs a ruleset file and a probes file" >&2; exit 2; }
-		hand_cases+=("$(realpath "$2")" "$(realpath "$3")")
+		hand_cases+=("$(realpath "$2")" "$(realpath "$3")") rotating=0
 		shift 3 ;;
 	--kernel-only) kernel_only=1; shift ;;
 	--first-failure) first_failure=1; shift ;;
 	--minimize-budget) min_budget=${2:?}; shift 2 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: $0 [--seeds A-B] [--probes N] [--case NFT PROBES] [--kernel-only] [--first-failure] [--minimize-budget S]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--seeds A-B] [--no-rotating] [--probes N] [--case NFT PROBES] [--kernel-only] [--first-failure] [--minimize-budget S]" >&2; exit 2 ;;
 	esac
 done
 if ! [[ $nprobes =~ ^[0-9]+$ ]] || ((nprobes < 1 || nprobes > 60)); then
 	lab_die "--probes must be 1..60"
 fi
 [[ $seeds =~ ^[0-9,-]+$ ]] || lab_die "--seeds must look like 1-40 or 1,5,9"
+if ((rotating)); then
+	rot=${DIFF_ROTATING_SEED:-$((1000 + ((RANDOM << 15) | RANDOM) % 999000))}
+	[[ $rot =~ ^[0-9]+$ ]] || lab_die "DIFF_ROTATING_SEED must be a number"
+	echo "rotating seed $rot: replay with --seeds $rot"
+	seeds+=",$rot"
+fi
 
 lab_require_root
+_lab_need_cmds iptables-nft-restore ip6tables-nft-restore
 if ((!kernel_only)); then
 	lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD (now '$PORTCHECK', '$PORTCHECKD')"
 fi
@@ -174,12 +191,22 @@ diff_listeners() {
 	LAB_DIFF_CTR_LISTENERS_PID=$LAB_SPAWNED
 }
 
-# diff_load FILE: replace the server namespace's ruleset with FILE, atomically.
+# diff_load FILE: replace the server namespace's ruleset with FILE, atomically,
+# then add the iptables-nft rules of FILE's case (X.ipt4, X.ipt6 beside X.nft),
+# if any: the engine must read iptables-nft's tables (xtables matches and
+# targets in nft bytecode) as the kernel runs them.
 diff_load() {
+	local base=${1%.nft}
 	{
 		echo "flush ruleset"
 		cat "$1"
-	} | lab_nft -f - >"$LAB_DIR/nft.err" 2>&1
+	} | lab_nft -f - >"$LAB_DIR/nft.err" 2>&1 || return 1
+	if [[ -f $base.ipt4 ]]; then
+		ip netns exec "$LAB_SRV" iptables-nft-restore -w 10 <"$base.ipt4" >>"$LAB_DIR/nft.err" 2>&1 || return 1
+	fi
+	if [[ -f $base.ipt6 ]]; then
+		ip netns exec "$LAB_SRV" ip6tables-nft-restore -w 10 <"$base.ipt6" >>"$LAB_DIR/nft.err" 2>&1 || return 1
+	fi
 }
 
 # Source ports: every prober run gets fresh ones (20000-49999, wrapping), so no
@@ -213,6 +240,9 @@ if ((${#hand_cases[@]})); then
 	for ((i = 0; i < ${#hand_cases[@]}; i += 2)); do
 		cp "${hand_cases[i]}" "$cases/case-$((i / 2)).nft"
 		cp "${hand_cases[i + 1]}" "$cases/case-$((i / 2)).probes"
+		for x in ipt4 ipt6; do # (a reproducer's iptables-nft rules, beside its ruleset)
+			[[ ! -f ${hand_cases[i]%.nft}.$x ]] || cp "${hand_cases[i]%.nft}.$x" "$cases/case-$((i / 2)).$x"
+		done
 	done
 	seeds="hand-written"
 else
@@ -239,7 +269,7 @@ for seed in "${seed_list[@]}"; do
 	mkdir -p "$work"
 	kill -0 "$LAB_DIFF_LISTENERS_PID" 2>/dev/null || lab_die "the listeners are gone (before seed $seed)"
 	kill -0 "$LAB_DIFF_CTR_LISTENERS_PID" 2>/dev/null || lab_die "the container's listeners are gone (before seed $seed)"
-	diff_load "$rules" || lab_die "seed $seed: nft -f rejected the generated ruleset (a diffgen.py bug): $(cat "$LAB_DIR/nft.err")"
+	diff_load "$rules" || lab_die "seed $seed: nft -f or iptables-nft-restore rejected the generated ruleset (a diffgen.py bug): $(cat "$LAB_DIR/nft.err")"
 	diff_probe "$probes" "$work/kernel"
 	n=$(wc -l <"$work/kernel")
 	total=$((total + n))
@@ -278,7 +308,8 @@ for seed in "${seed_list[@]}"; do
 			confirmed+=("$id")
 		else
 			flaky=$((flaky + 1))
-			echo "WARN: seed $seed probe $id: the kernel answered '$first', then '$second' (flaky probe, not counted)" >&2
+			failed_seeds+=("$seed")
+			echo "FLAKY: seed $seed probe $id: the kernel answered '$first', then '$second'" >&2
 		fi
 	done
 	agreed=$((agreed + n - ${#bad[@]}))
@@ -306,6 +337,7 @@ for seed in "${seed_list[@]}"; do
 		out=$LAB_DIR/mismatch/seed-$seed-probe-$id
 		echo "----- shrinking seed $seed probe $id (at most ${min_budget}s) -----" >&2
 		"$LAB_PYTHON" "$DIFF_DIR/diffcheck.py" minimize --seed "$seed" --ruleset "$rules" \
+			--ipt4 "${rules%.nft}.ipt4" --ipt6 "${rules%.nft}.ipt6" \
 			--probe "$(grep -P "^$id\t" "$probes")" --out "$out" --srv "$LAB_SRV" --cli "$LAB_CLI" \
 			--portcheck "$PORTCHECK" --socket "$LAB_DIR/pc.sock" --budget "$min_budget" >&2 || true
 		minimized=$((minimized + 1))
@@ -313,6 +345,7 @@ for seed in "${seed_list[@]}"; do
 	else
 		mkdir -p "$LAB_DIR/mismatch/seed-$seed"
 		cp "$rules" "$probes" "$work/kernel" "$work/compare.err" "$LAB_DIR/mismatch/seed-$seed/"
+		cp "${rules%.nft}".ipt[46] "$LAB_DIR/mismatch/seed-$seed/" 2>/dev/null || true # (if any)
 	fi
 	((!first_failure)) || break
 done
@@ -328,5 +361,7 @@ if ((kernel_only)); then
 fi
 echo "differential: ${#seed_list[@]} cases, $total probes ($summary): $agreed agree, $mismatches disagree, $flaky flaky, in $((SECONDS - started))s"
 ((mismatches == 0)) || lab_die "portcheck disagrees with the kernel on $mismatches probes (seeds: ${failed_seeds[*]}); reproducers in $LAB_DIR/mismatch"
-((flaky == 0)) || echo "WARN: $flaky probes answered differently when repeated (see above)" >&2
+# A probe the kernel answers differently when repeated makes the comparison
+# meaningless for it: the lab (or the generator) must be made deterministic.
+((flaky == 0)) || lab_die "$flaky probes got a different answer from the kernel when repeated (seeds: ${failed_seeds[*]}; FLAKY lines above)"
 lab_pass "portcheck explain agrees with the kernel on all $total probes of ${#seed_list[@]} generated rulesets (seeds $seeds)"
