@@ -835,10 +835,16 @@ class Gen:
         famkw = (" %s" % fam) if t.family == "inet" else ""
         if chain.hook == "postrouting" and r.random() < 0.5:
             return "masquerade"
+        # Never one of the server's own addresses on input: the answer would go to
+        # the server itself first (un-NATed only on its way out again), which the
+        # kernel does not reliably deliver (seen: dropped, or flaky), and which is
+        # the fate of the answer, not of the probe. On postrouting it is masquerade.
         if fam == "ip":
-            addr = r.choice(["203.0.113.77", "198.51.100.1", "198.18.9.9", "192.0.2.1"])
+            addr = r.choice(["203.0.113.77", "198.18.9.9"] + (
+                ["198.51.100.1"] if chain.hook == "postrouting" else []))
         else:
-            addr = r.choice(["2001:db8:2::77", "2001:db8:3::1", "2001:db8:1::1"])
+            addr = r.choice(["2001:db8:2::77", "2001:db8:2:ffff::9"] + (
+                ["2001:db8:3::1"] if chain.hook == "postrouting" else []))
         if proto in ("tcp", "udp") and r.random() < 0.3:
             positive = ("%s " % proto, "meta l4proto %s" % proto)
             if not any(m.startswith(positive) for m in ms):
@@ -966,19 +972,24 @@ class Gen:
         # probes pass, with a verdict they see: whether the engine inverts it
         # decides many answers there, not only those of the rare probe that gets
         # deep into a chain.
-        early = [(t, c) for t, c in bases if c.kind == "filter" and c.hook in
-                 ("prerouting", "input", "forward")]
-        if early and r.random() < 0.8:
-            t, c = r.choice(early)
-            sub = self.subfam(t)
+        hooks = ("prerouting", "input", "forward")
+        early = sorted([(t, c) for t, c in bases if c.kind == "filter" and c.hook in hooks],
+                       key=lambda tc: (hooks.index(tc[1].hook), tc[1].prio))
+        for p in (0.9, 0.4):
+            if not early or r.random() >= p:
+                break
+            # Mostly the first chain every probe passes.
+            t, c = early[0] if r.random() < 0.6 else r.choice(early)
+            sub = self.subfam(t) or r.choice(["ip", "ip6"])
             proto = r.choice([None, "tcp", "udp"])
             ms = [self.m_invlookup(t, c, sub, proto)]
             if proto and not ms[0].startswith(proto):
                 ms.insert(0, "meta l4proto %s" % proto)
-            final = r.choice(["reject", "drop", "accept", "reject"])
+            # Mostly a reject: an answer of its own, where the wrong inversion shows.
+            final = r.choice(["reject", "reject", "reject", "drop"])
             if final == "reject":
                 final = self.reject(t, sub, proto, True)
-            c.rules.insert(r.randint(0, min(2, len(c.rules))), " ".join(ms + [final]))
+            c.rules.insert(r.randint(0, min(1, len(c.rules))), " ".join(ms + [final]))
             self.rule_count += 1
         for fam in ipt_fams:
             self.ipt[fam] = IptGen(r, fam, set()).text()
