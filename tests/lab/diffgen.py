@@ -266,6 +266,8 @@ class IptGen:
         if chain == "FORWARD":
             opts.append("oif")
         k = r.choice(opts)
+        if k == "iif" and chain == "POSTROUTING":
+            k = "src"  # (-i is refused there, and the caller says -o veth-ctr)
         if k == "src":
             return "%s-s %s" % (neg, self.addr())
         if k == "dst":
@@ -289,10 +291,8 @@ class IptGen:
             side = r.choice(["dst", "dst", "src"])
             limit = " --limit-iface-in" if r.random() < 0.3 and chain != "POSTROUTING" else ""
             return "-m addrtype %s--%s-type %s%s" % (neg, side, t, limit)
-        if k == "iif" and chain != "POSTROUTING":
-            return "%s-i %s" % (neg, r.choice(["eth0", "eth+", "lo", "veth-ctr", "eth1"]))
         if k == "iif":
-            return "%s-o %s" % (neg, r.choice(["veth-ctr", "eth0", "veth+"]))
+            return "%s-i %s" % (neg, r.choice(["eth0", "eth+", "lo", "veth-ctr", "eth1"]))
         if k == "oif":
             return "%s-o %s" % (neg, r.choice(["veth-ctr", "eth0", "veth+"]))
         if k == "pkttype":
@@ -849,8 +849,12 @@ class Gen:
             positive = ("%s " % proto, "meta l4proto %s" % proto)
             if not any(m.startswith(positive) for m in ms):
                 ms.insert(0, "meta l4proto %s" % proto)
-            return "snat%s to %s:%d" % (famkw, "[%s]" % addr if fam == "ip6" else addr,
-                                        r.choice([4000, 40000, 50001]))
+            # A range holding every source port the probes use (prober.py's 20000-
+            # 64999), so the kernel keeps the port: one port for all would have
+            # the second probe clash with the first one's conntrack entry (runtime
+            # state: not for the engine to know).
+            return "snat%s to %s:%s" % (famkw, "[%s]" % addr if fam == "ip6" else addr,
+                                        r.choice(["1024-65535", "20000-65000"]))
         return "snat%s to %s" % (famkw, addr)
 
     # -- sets --
