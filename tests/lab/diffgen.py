@@ -514,6 +514,7 @@ class Gen:
         opts = [
             "fib daddr type local", "fib daddr type != local", "fib daddr type unicast",
             "fib daddr . iif type local", "fib daddr . iif type != local",
+            "fib daddr . iif type local", "fib daddr . iif type unicast",
             "fib daddr type { local, broadcast }", "fib daddr type != { local, multicast }",
             "fib daddr . iif type != { local, anycast }",
             "fib saddr type unicast", "fib saddr type != { unicast, local }",
@@ -630,7 +631,7 @@ class Gen:
             kinds.append(r.choices(
                 ["saddr", "dport", "l4", "iif", "ct", "concat", "daddr", "mark", "flags", "nfproto",
                  "mask", "inv", "fib", "oif"],
-                weights=[30, 25, 6, 8, 10, 7, 5, 3, 2, 4, 3, 12, 6, 6])[0])
+                weights=[30, 25, 6, 8, 10, 7, 5, 3, 2, 4, 3, 12, 9, 6])[0])
         for k in dict.fromkeys(kinds):  # each kind at most once, in order
             if k in ("saddr", "daddr", "concat", "mask") and sub is None:
                 continue
@@ -691,7 +692,7 @@ class Gen:
         if t.family in ("ip6", "inet") and sub != "ip":
             opts += ["reject with icmpv6 type %s" % x for x in r.sample(ICMPV6_REJECT, 2)]
         if t.family == "inet":
-            opts += ["reject with icmpx type %s" % x for x in r.sample(ICMPX_REJECT, 2)]
+            opts += ["reject with icmpx type %s" % x for x in ICMPX_REJECT]
         if proto == "tcp":
             opts += ["reject with tcp reset"] * 2
         pick = r.choice(opts)
@@ -948,6 +949,13 @@ class Gen:
                     c = Chain("%s%d" % (hook[:3], j), hook, "filter", p, policy)
                 t.chains.insert(0, c)
             self.tables.append(t)
+        # Two nat chains on prerouting more often: the first binding wins (a later
+        # chain's DNAT is not done), and accept in one goes on to the next.
+        natpre = [c for t in self.tables for c in t.chains if c.kind == "nat" and
+                  c.hook == "prerouting"]
+        if len(natpre) == 1 and prio["nat"] and r.random() < 0.6:
+            r.choice(self.tables).chains.insert(0, Chain("nat9", "prerouting", "nat",
+                                                        prio["nat"].pop(), "accept"))
         if not any(c.hook for t in self.tables for c in t.chains):
             t = self.tables[0]
             t.chains.insert(0, Chain("in9", "input", "filter", prio["input"].pop(), "accept"))
