@@ -4,9 +4,10 @@
 usage: diffgen.py --env                      the lab's addresses and ports (shell syntax)
        diffgen.py --seed N                   one case on stdout: ruleset, then the probes
        diffgen.py --seeds A-B[,C...] --out DIR [--probes K]
-                                             DIR/case-N.nft and DIR/case-N.probes per seed
-       diffgen.py --seeds A-B --check        load every ruleset with `nft -c` in a private,
-                                             empty network namespace (unshare -n; root)
+                                             DIR/case-N.nft and DIR/case-N.probes per seed,
+                                             DIR/case-N.ipt4, .ipt6 when it has iptables-nft rules
+       diffgen.py --seeds A-B --check        load every case (nft -f, iptables-nft-restore) in
+                                             a private, empty network namespace (unshare -n; root)
 
 Each case is a ruleset (text for `nft -f`) and a list of probes: new connections
 from the client namespace (source address, family, destination, port, tcp/udp),
@@ -15,24 +16,40 @@ one per line, tab-separated:  ID FAMILY PROTO SOURCE DESTINATION PORT
 The same seed always gives the same case (random.Random(seed), nothing else), so
 a failing seed is a reproducer. The rulesets are small (5-25 rules) but dense in
 the interactions a userspace model of the nftables VM can get wrong: several
-tables and families (ip, ip6, inet) on prerouting/input/forward at priorities
-around raw (-300), conntrack (-200) and dstnat (-100); accept in one base chain
-continuing to the next, drop and reject being final; regular chains with
-jump/goto/return; named and anonymous sets, interval sets with prefixes, ranges
-and open ends, concatenations, verdict maps; interface names and wildcards;
-ct state/status before and after conntrack, notrack; reject variants; DNAT to
-another local address or port, redirect (nat chains all run at the nat core
-hook's priority, the first binding wins, and only when conntrack is on for the
-family); bitwise masks; counters, log, marks.
+tables and families (ip, ip6, inet) on prerouting/input/forward/postrouting at
+priorities around raw (-300), conntrack (-200), dstnat (-100) and srcnat (100);
+accept in one base chain continuing to the next, drop and reject being final;
+regular chains with jump/goto/return; named and anonymous sets, interval sets
+with prefixes, ranges and open ends, concatenations, verdict maps; inverted
+lookups (`!= @set`, `saddr != { ... }`, `iifname != { ... }`), most cases with
+one near the top of the first chain the probes pass; interface names, sets and
+wildcards (iif on the input side, oif on forward/postrouting); fib (saddr/daddr,
+. iif, oif/oifname, type); ct state/status before and after conntrack, notrack;
+reject variants (icmp, icmpv6, icmpx, tcp reset); DNAT to another local address
+or port, redirect, DNAT into the container (forward and postrouting chains;
+nat chains all run at the nat core hook's priority, the first binding wins,
+and only when conntrack is on for the family); SNAT on input and postrouting,
+masquerade; dynset (add/update @set, a set nothing looks up); bitwise masks;
+counters, log, marks. Some cases add iptables-nft rules (IptGen: loaded with
+iptables-nft-restore after the ruleset) in iptables' raw, mangle, nat and
+filter tables, with the xtables matches and targets the engine models.
 
 Only expressions with an exact outcome are used (no limit, quota, numgen, time,
-random): the engine must never answer "unknown" for these rulesets.
+random, no lookup in a set the packet path fills, no SNAT to a single port):
+the engine must never answer "unknown" for these rulesets. The rulesets let
+the probes' answers pass (every prerouting and forward chain first accepts what
+comes from the container, every postrouting chain what does not go to it): what
+is compared is the fate of the probe, not of its answer.
+
+Probes come mostly from the sources the ruleset names and to the ports it
+names, to the server's eth0 address, its veth-ctr address or the container.
 
 The lab these cases assume (ENV below) is built by test_differential.sh: the
 server has 192.0.2.1 and 2001:db8:1::1 on eth0 (towards the client) and
-198.51.100.1 and 2001:db8:3::1 on veth-ctr; it listens on TCP_PORTS (TCP, dual
-stack) and UDP_PORTS (UDP, echo) on every address; the client has every address
-in V4_SRC and V6_SRC on its eth0.
+198.51.100.1 and 2001:db8:3::1 on veth-ctr, and forwards both families; the
+container behind veth-ctr has 198.51.100.2 and 2001:db8:3::2; both listen on
+TCP_PORTS (TCP, dual stack, with a banner) and UDP_PORTS (UDP, echo) on every
+address; the client has every address in V4_SRC and V6_SRC on its eth0.
 """
 
 import argparse

@@ -3,21 +3,35 @@
 #
 # For each seed, diffgen.py makes a random but exact nftables ruleset (several
 # tables and families, raw/conntrack/nat priorities, sets, maps, concatenations,
-# jumps, ct state, reject variants, DNAT, ...) and a list of probes. The ruleset
-# is loaded with `nft -f` into the server namespace (no firewalld: a private bus
-# with nothing on it), every probe is sent for real from the client namespace by
-# prober.py (a SYN or a UDP datagram from one of the client's many source
-# addresses: SYN-ACK / UDP echo, RST, ICMP type/code, or silence), and
+# jumps, ct state, inverted lookups, fib, iif/oifname, reject variants, DNAT
+# (to the server or into the container), SNAT and masquerade, dynset, ...),
+# sometimes iptables-nft rules on top (xtables matches and targets), and a list
+# of probes. The ruleset is loaded with `nft -f` into the server namespace, the
+# iptables-nft rules after it with iptables-nft-restore (no firewalld: a private
+# bus with nothing on it), every probe is sent for real from the client
+# namespace by prober.py (a SYN or a UDP datagram from one of the client's many
+# source addresses, to one of the server's addresses or to the container behind
+# it: SYN-ACK / UDP echo, RST, ICMP type/code, or silence; where an accepted one
+# landed, after any DNAT, as the listener names it: UDP echo, TCP banner), and
 # `portcheck explain PORT/PROTO --from SRC --iface eth0 --to DST --json` must
-# say the same thing (diffcheck.py states the contract). 100% agreement is
-# required; a verdict "unknown" is a failure.
+# say the same thing, forwarded_to included (diffcheck.py states the contract).
+# 100% agreement is required; a verdict "unknown" is a failure.
+#
+# Runtime (2 cores, RelWithDebInfo build): the default run (41 cases, 820
+# probes) takes about 45 s; 200 seeds about 4 minutes.
+#
+# What the fixed seeds catch (each mutant a one-line change to the engine, built,
+# measured with --no-rotating, reverted): the engine ignoring NFT_LOOKUP_F_INV
+# (nftvm_set.c, vm_eval_lookup) is caught by 32 of the 40 seeds (4 before the
+# generator learnt inverted lookups on the probes' paths).
 #
 # A disagreement is re-probed alone: when the kernel answers differently the
 # second time the lab is not deterministic and the test fails for that too (a
 # flaky probe hides real disagreements). A confirmed one is shrunk to
 # a minimal ruleset (diffcheck.py minimize, time-bounded), and the reproducer is
 # printed and kept in $LAB_DIR/mismatch/seed-N-probe-ID/ (original.nft,
-# minimal.nft, probe.txt, kernel.txt, explain.json, report.txt). This test keeps
+# minimal.nft, minimal.ipt4/.ipt6 if the case has iptables-nft rules (loaded
+# as they are, not shrunk), probe.txt, kernel.txt, explain.json, report.txt). This test keeps
 # $LAB_DIR when it fails (LAB_KEEP_LOGS defaults to 1 here).
 #
 # usage: test_differential.sh [--seeds SPEC] [--no-rotating] [--probes N] [--case NFT PROBES]...
@@ -28,7 +42,8 @@
 #   --no-rotating    the default run without the rotating seed (to compare runs)
 #   --probes N       probes per case (default 20, at most 60)
 #   --case NFT PROBES  a hand-written case instead of generated ones (e.g. a
-#                    reproducer's minimal.nft and probe.txt); may be repeated
+#                    reproducer's minimal.nft and probe.txt; X.ipt4 and X.ipt6 beside
+#                    X.nft are loaded too); may be repeated
 #   --kernel-only    no portcheck: run the probes and print what the kernel did, per
 #                    case and in total (to develop the generator and the prober)
 #                    (DIFF_VERBOSE=1: every probe and its answer)
