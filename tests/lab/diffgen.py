@@ -970,9 +970,13 @@ class Gen:
         # chain's DNAT is not done), and accept in one goes on to the next.
         natpre = [c for t in self.tables for c in t.chains if c.kind == "nat" and
                   c.hook == "prerouting"]
-        if len(natpre) == 1 and prio["nat"] and r.random() < 0.6:
-            r.choice(self.tables).chains.insert(0, Chain("nat9", "prerouting", "nat",
-                                                        prio["nat"].pop(), "accept"))
+        nat9 = []
+        for _ in range(2 if not natpre and r.random() < 0.3 else
+                       1 if len(natpre) == 1 and r.random() < 0.6 else 0):
+            if prio["nat"]:
+                nat9.append((r.choice(self.tables), Chain("nat%d" % (9 - len(nat9)), "prerouting",
+                                                          "nat", prio["nat"].pop(), "accept")))
+                nat9[-1][0].chains.insert(0, nat9[-1][1])
         if not any(c.hook for t in self.tables for c in t.chains):
             t = self.tables[0]
             t.chains.insert(0, Chain("in9", "input", "filter", prio["input"].pop(), "accept"))
@@ -1004,7 +1008,7 @@ class Gen:
         hooks = ("prerouting", "input", "forward")
         early = sorted([(t, c) for t, c in bases if c.kind == "filter" and c.hook in hooks],
                        key=lambda tc: (hooks.index(tc[1].hook), tc[1].prio))
-        for p in (0.9, 0.4):
+        for p in (0.95, 0.5):
             if not early or r.random() >= p:
                 break
             # Mostly the first chain every probe passes.
@@ -1018,7 +1022,26 @@ class Gen:
             final = r.choice(["reject", "reject", "reject", "drop"])
             if final == "reject":
                 final = self.reject(t, sub, proto, True)
-            c.rules.insert(r.randint(0, min(1, len(c.rules))), " ".join(ms + [final]))
+            # (first: a rule without a match would hide it)
+            c.rules.insert(0, " ".join(ms + [final]))
+            self.rule_count += 1
+        if early and r.random() < 0.3:
+            # fib with the input interface: the server's veth-ctr address is local,
+            # but not on eth0, where the probes come in.
+            t, c = early[0]
+            proto = r.choice(["tcp", "udp"])
+            c.rules.insert(0, "meta l4proto %s fib daddr . iif type %s %s" % (
+                proto, r.choice(["!= local", "!= { local, anycast }", "unicast"]),
+                self.reject(t, self.subfam(t), proto, True)))
+            self.rule_count += 1
+        proto = r.choice(["tcp", "udp"])
+        for t, c in nat9:
+            # A broad DNAT in the added nat chain(s): for the probes another chain
+            # already bound it must not run (the first binding wins).
+            sub = t.family if t.family != "inet" else r.choice(["ip", "ip6"])
+            ms = ["meta l4proto %s" % proto]
+            final = self.dnat(t, sub, proto, True, ms)
+            c.rules.insert(0, " ".join(ms + [final]))
             self.rule_count += 1
         for fam in ipt_fams:
             self.ipt[fam] = IptGen(r, fam, set()).text()
