@@ -21,9 +21,14 @@
 # probes) takes about 45 s; 200 seeds about 4 minutes.
 #
 # What the fixed seeds catch (each mutant a one-line change to the engine, built,
-# measured with --no-rotating, reverted): the engine ignoring NFT_LOOKUP_F_INV
-# (nftvm_set.c, vm_eval_lookup) is caught by 32 of the 40 seeds (4 before the
-# generator learnt inverted lookups on the probes' paths).
+# measured with --no-rotating, reverted; in brackets: the generator before issue
+# #14), of 40 seeds:
+#   vm_eval_lookup ignores NFT_LOOKUP_F_INV (nftvm_set.c)              36  (4)
+#   run_nat runs the next nat chain after a binding (nftpath.c)         5  (0)
+#   IPv4 fib ... . iif type looks on every device (nftvm_expr.c)        8  (0)
+#   icmpx port-unreachable sends IPv4 code 2 (nftvm_expr.c)             6  (3)
+#   icmpx admin-prohibited sends IPv4 code 10 (nftvm_expr.c)            2
+#   xt REJECT icmp-port-unreachable sends code 2 (nftvm_xt.c)           1  (0)
 #
 # A disagreement is re-probed alone: when the kernel answers differently the
 # second time the lab is not deterministic and the test fails for that too (a
