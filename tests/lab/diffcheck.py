@@ -4,6 +4,7 @@
 usage: diffcheck.py compare --probes P --kernel K --explain DIR [--seed N]
        diffcheck.py minimize --ruleset FILE --probe LINE --out DIR --srv NS --cli NS
                              --portcheck PATH --socket PATH [--sport-base N] [--budget S]
+                             [--ipt4 FILE] [--ipt6 FILE]
 
 compare: P is diffgen.py's probe list, K prober.py's answers, DIR holds ID.json
 (explain's output) and ID.rc (its exit status) per probe. Prints one line per
@@ -17,14 +18,17 @@ The contract checked, per probe:
   kernel none (silence)                      <-> verdict "drop"
   verdict "unknown" is always a disagreement (the generated rulesets are exact);
   exit status 1 for anything but accept; family/source/destination/protocol/port
-  echoed back; for UDP, where the echo names the address and port the datagram
-  really reached, "forwarded_to" must name them (or be null when they are the
-  probed ones).
+  echoed back; where the listener named the address and port the probe really
+  reached (the UDP echo; the TCP banner, when the connection got that far),
+  "forwarded_to" must name them (or be null when they are the probed ones).
 
 minimize: given a ruleset and one disagreeing probe, repeatedly load a smaller
 ruleset into the server namespace (flush + nft -f), probe once from the client
 namespace and ask portcheck, keeping every removal (of a table, a chain, a set, a
 rule) after which the same disagreement remains. Bounded by --budget seconds.
+The case's iptables-nft rules (--ipt4/--ipt6, iptables-nft-restore input; a
+missing file is none) are loaded after every candidate as they are, not shrunk,
+and copied to DIR/minimal.ipt4 / minimal.ipt6.
 Writes DIR/original.nft, DIR/minimal.nft, DIR/probe.txt, DIR/explain.json and
 DIR/report.txt, and prints the report.
 """
@@ -106,16 +110,16 @@ def judge(probe, kernel, ex, rc):
         got_v = addr_norm(ex.get(key)) if key in ("source", "destination") else ex.get(key)
         if got_v != want_v:
             return "field %s is %r, want %r" % (key, ex.get(key), want_v)
-    if probe["proto"] == "udp" and kernel[0] == "accept" and len(kernel[1].split()) == 2:
+    if kernel[0] == "accept" and len(kernel[1].split()) == 2:
         addr, port = kernel[1].split()
         fwd = ex.get("forwarded_to")
         if fwd is None:
             if (addr_norm(addr), int(port)) != (addr_norm(probe["dst"]), int(probe["port"])):
-                return "the datagram reached %s port %s, portcheck says forwarded_to null" % (
+                return "the probe reached %s port %s, portcheck says forwarded_to null" % (
                     addr, port)
         elif not isinstance(fwd, dict) or \
                 (addr_norm(fwd.get("address")), fwd.get("port")) != (addr_norm(addr), int(port)):
-            return "the datagram reached %s port %s, portcheck says forwarded_to %s" % (
+            return "the probe reached %s port %s, portcheck says forwarded_to %s" % (
                 addr, port, json.dumps(fwd))
     return None
 
@@ -193,7 +197,17 @@ class Lab:
         p = subprocess.run(["ip", "netns", "exec", self.a.srv, "nft", "-f", "-"],
                            input="flush ruleset\n" + text, capture_output=True, text=True,
                            timeout=30)
-        return p.returncode == 0
+        if p.returncode != 0:
+            return False
+        for tool, ipt in (("iptables-nft-restore", self.a.ipt4),
+                          ("ip6tables-nft-restore", self.a.ipt6)):
+            if ipt and os.path.exists(ipt):
+                with open(ipt) as f:
+                    p = subprocess.run(["ip", "netns", "exec", self.a.srv, tool, "-w", "10"],
+                                       stdin=f, capture_output=True, text=True, timeout=30)
+                if p.returncode != 0:
+                    return False
+        return True
 
     def probe(self, line):
         # 50000-64999: the main loop of test_differential.sh stays below.
@@ -300,6 +314,10 @@ def cmd_minimize(args):
     ])
     write(args.out, "original.nft", original)
     write(args.out, "minimal.nft", minimal)
+    for suffix, ipt in (("ipt4", args.ipt4), ("ipt6", args.ipt6)):
+        if ipt and os.path.exists(ipt):
+            with open(ipt) as f:
+                write(args.out, "minimal." + suffix, f.read())
     write(args.out, "probe.txt", probe["line"] + "\n")
     write(args.out, "kernel.txt", "%s\t%s\n" % k if k else "-\n")
     write(args.out, "explain.json", best_raw or "")
@@ -338,6 +356,8 @@ def main():
     m.add_argument("--sport-base", type=int, default=50000)
     m.add_argument("--budget", type=float, default=60)
     m.add_argument("--seed", default="?")
+    m.add_argument("--ipt4", help="iptables-nft-restore input loaded after the ruleset")
+    m.add_argument("--ipt6", help="ip6tables-nft-restore input loaded after the ruleset")
     args = ap.parse_args()
     return cmd_compare(args) if args.cmd == "compare" else cmd_minimize(args)
 

@@ -4,9 +4,10 @@
 usage: diffgen.py --env                      the lab's addresses and ports (shell syntax)
        diffgen.py --seed N                   one case on stdout: ruleset, then the probes
        diffgen.py --seeds A-B[,C...] --out DIR [--probes K]
-                                             DIR/case-N.nft and DIR/case-N.probes per seed
-       diffgen.py --seeds A-B --check        load every ruleset with `nft -c` in a private,
-                                             empty network namespace (unshare -n; root)
+                                             DIR/case-N.nft and DIR/case-N.probes per seed,
+                                             DIR/case-N.ipt4, .ipt6 when it has iptables-nft rules
+       diffgen.py --seeds A-B --check        load every case (nft -f, iptables-nft-restore) in
+                                             a private, empty network namespace (unshare -n; root)
 
 Each case is a ruleset (text for `nft -f`) and a list of probes: new connections
 from the client namespace (source address, family, destination, port, tcp/udp),
@@ -15,24 +16,40 @@ one per line, tab-separated:  ID FAMILY PROTO SOURCE DESTINATION PORT
 The same seed always gives the same case (random.Random(seed), nothing else), so
 a failing seed is a reproducer. The rulesets are small (5-25 rules) but dense in
 the interactions a userspace model of the nftables VM can get wrong: several
-tables and families (ip, ip6, inet) on prerouting/input/forward at priorities
-around raw (-300), conntrack (-200) and dstnat (-100); accept in one base chain
-continuing to the next, drop and reject being final; regular chains with
-jump/goto/return; named and anonymous sets, interval sets with prefixes, ranges
-and open ends, concatenations, verdict maps; interface names and wildcards;
-ct state/status before and after conntrack, notrack; reject variants; DNAT to
-another local address or port, redirect (nat chains all run at the nat core
-hook's priority, the first binding wins, and only when conntrack is on for the
-family); bitwise masks; counters, log, marks.
+tables and families (ip, ip6, inet) on prerouting/input/forward/postrouting at
+priorities around raw (-300), conntrack (-200), dstnat (-100) and srcnat (100);
+accept in one base chain continuing to the next, drop and reject being final;
+regular chains with jump/goto/return; named and anonymous sets, interval sets
+with prefixes, ranges and open ends, concatenations, verdict maps; inverted
+lookups (`!= @set`, `saddr != { ... }`, `iifname != { ... }`), most cases with
+one near the top of the first chain the probes pass; interface names, sets and
+wildcards (iif on the input side, oif on forward/postrouting); fib (saddr/daddr,
+. iif, oif/oifname, type); ct state/status before and after conntrack, notrack;
+reject variants (icmp, icmpv6, icmpx, tcp reset); DNAT to another local address
+or port, redirect, DNAT into the container (forward and postrouting chains;
+nat chains all run at the nat core hook's priority, the first binding wins,
+and only when conntrack is on for the family); SNAT on input and postrouting,
+masquerade; dynset (add/update @set, a set nothing looks up); bitwise masks;
+counters, log, marks. Some cases add iptables-nft rules (IptGen: loaded with
+iptables-nft-restore after the ruleset) in iptables' raw, mangle, nat and
+filter tables, with the xtables matches and targets the engine models.
 
 Only expressions with an exact outcome are used (no limit, quota, numgen, time,
-random): the engine must never answer "unknown" for these rulesets.
+random, no lookup in a set the packet path fills, no SNAT to a single port):
+the engine must never answer "unknown" for these rulesets. The rulesets let
+the probes' answers pass (every prerouting and forward chain first accepts what
+comes from the container, every postrouting chain what does not go to it): what
+is compared is the fate of the probe, not of its answer.
+
+Probes come mostly from the sources the ruleset names and to the ports it
+names, to the server's eth0 address, its veth-ctr address or the container.
 
 The lab these cases assume (ENV below) is built by test_differential.sh: the
 server has 192.0.2.1 and 2001:db8:1::1 on eth0 (towards the client) and
-198.51.100.1 and 2001:db8:3::1 on veth-ctr; it listens on TCP_PORTS (TCP, dual
-stack) and UDP_PORTS (UDP, echo) on every address; the client has every address
-in V4_SRC and V6_SRC on its eth0.
+198.51.100.1 and 2001:db8:3::1 on veth-ctr, and forwards both families; the
+container behind veth-ctr has 198.51.100.2 and 2001:db8:3::2; both listen on
+TCP_PORTS (TCP, dual stack, with a banner) and UDP_PORTS (UDP, echo) on every
+address; the client has every address in V4_SRC and V6_SRC on its eth0.
 """
 
 import argparse
@@ -55,15 +72,19 @@ V6_ROUTED = ["2001:db8:2::/48", "2001:db8:8000::/33"]
 # The server's addresses: on eth0 (the probes arrive there) and on veth-ctr.
 V4_DST = ["192.0.2.1", "198.51.100.1"]
 V6_DST = ["2001:db8:1::1", "2001:db8:3::1"]
+# The container behind the server (on veth-ctr): DNAT and forwarding targets. It
+# listens on the same ports; probes to it directly take the forward path too.
+V4_CTR = "198.51.100.2"
+V6_CTR = "2001:db8:3::2"
 TCP_PORTS = [22, 80, 443, 2222, 3306, 8080]
 UDP_PORTS = [53, 123, 500, 5353, 8080]
 IFACE = "eth0"
 
 FAM = {
-    "ip": dict(kw="ip", type="ipv4_addr", src=V4_SRC, dst=V4_DST, bits=32,
+    "ip": dict(kw="ip", type="ipv4_addr", src=V4_SRC, dst=V4_DST, ctr=V4_CTR, bits=32,
                nfproto="ipv4", ctor=ipaddress.IPv4Address, icmp="icmp",
                l4kw="ip protocol"),
-    "ip6": dict(kw="ip6", type="ipv6_addr", src=V6_SRC, dst=V6_DST, bits=128,
+    "ip6": dict(kw="ip6", type="ipv6_addr", src=V6_SRC, dst=V6_DST, ctr=V6_CTR, bits=128,
                 nfproto="ipv6", ctor=ipaddress.IPv6Address, icmp="icmpv6",
                 l4kw="ip6 nexthdr"),
 }
@@ -80,8 +101,11 @@ ICMPX_REJECT = ["port-unreachable", "admin-prohibited", "host-unreachable", "no-
 # hook -100 (nat chains themselves run inside it, ordered by their own priority).
 PRIO_PRE = [-350, -300, -299, -250, -201, -199, -150, -120, -101, -99, -50, -10, 0, 10, 50]
 PRIO_NAT = [-150, -110, -100, -95, -90, -50, 0, 100]
-PRIO_IN = [-300, -150, -10, -1, 0, 1, 10, 100, 200]
+PRIO_IN = [-300, -150, -10, -1, 0, 1, 10, 101, 200]  # never 100 (the SNAT hook)
 PRIO_FWD = [-50, 0, 10]
+PRIO_POST = [-50, 0, 50, 150, 200]  # filter; never 100 (the SNAT hook)
+PRIO_NATIN = [50, 110, 150]  # nat chains of the input NAT hook (+100)
+PRIO_NATPOST = [-10, 90, 100, 120]  # nat chains of the postrouting NAT hook (+100)
 
 
 def env_shell():
@@ -90,6 +114,7 @@ def env_shell():
         "DIFF_V4_SRC='%s'" % q(V4_SRC), "DIFF_V6_SRC='%s'" % q(V6_SRC),
         "DIFF_V4_ROUTED='%s'" % q(V4_ROUTED), "DIFF_V6_ROUTED='%s'" % q(V6_ROUTED),
         "DIFF_V4_DST='%s'" % q(V4_DST), "DIFF_V6_DST='%s'" % q(V6_DST),
+        "DIFF_V4_CTR='%s'" % V4_CTR, "DIFF_V6_CTR='%s'" % V6_CTR,
         "DIFF_TCP_PORTS='%s'" % q(TCP_PORTS), "DIFF_UDP_PORTS='%s'" % q(UDP_PORTS),
         "DIFF_IFACE='%s'" % IFACE, ""])
 
@@ -214,6 +239,194 @@ def port_elements(rng, proto, count, interval=True):
     return disjoint([port_atom(rng, proto, interval) for _ in range(count * 3)], count)
 
 
+# --- iptables-nft ----------------------------------------------------------------
+
+# What iptables-nft registers for the chains written below (iptables' own
+# priorities): nft base chains keep clear of them, so no two share a priority.
+IPT_PRIOS = {"prerouting": [-300, -150], "input": [-150, 0], "forward": [-150, 0],
+             "nat": [-100], "natin": [100], "natpost": [100]}
+IPT_SUFFIX = {"ip": "4", "ip6": "6"}  # case-N.ipt4, case-N.ipt6
+IPT_REJECT4 = ["icmp-net-unreachable", "icmp-host-unreachable", "icmp-port-unreachable",
+               "icmp-proto-unreachable", "icmp-net-prohibited", "icmp-host-prohibited",
+               "icmp-admin-prohibited"]
+IPT_REJECT6 = ["icmp6-no-route", "icmp6-adm-prohibited", "icmp6-addr-unreachable",
+               "icmp6-port-unreachable", "icmp6-policy-fail", "icmp6-reject-route"]
+
+
+class IptGen:
+    """Rules for iptables-nft-restore (one family): the xtables matches and targets
+    the engine models (conntrack, state, multiport, addrtype, iprange, mark, pkttype,
+    REJECT, MARK, NOTRACK, CT --notrack, DNAT, REDIRECT, SNAT, MASQUERADE, LOG), in
+    the tables iptables-nft makes (ip/ip6 filter, nat, raw, mangle)."""
+
+    def __init__(self, rng, fam, marks):
+        self.r = rng
+        self.fam = fam
+        self.f = FAM[fam]
+        self.marks = marks  # marks the mangle table sets, for -m mark
+
+    def addr(self):
+        a = Atoms(self.r, self.fam)
+        text, _, _ = a.single() if self.r.random() < 0.5 else a.prefix()
+        return text
+
+    def match(self, chain, proto):
+        """One match (iptables syntax); proto is the rule's -p (tcp, udp or None)."""
+        r = self.r
+        neg = "! " if r.random() < 0.25 else ""
+        opts = ["src"] * 4 + ["iprange", "ctstate"] * 2 + ["addrtype"] * 2 + ["iif", "state",
+                                                                               "pkttype", "dst"]
+        if proto:
+            opts += ["dport"] * 3 + ["multiport"] * 3
+        if self.marks:
+            opts.append("mark")
+        if chain == "FORWARD":
+            opts.append("oif")
+        k = r.choice(opts)
+        if k == "iif" and chain == "POSTROUTING":
+            k = "src"  # (-i is refused there, and the caller says -o veth-ctr)
+        if k == "src":
+            return "%s-s %s" % (neg, self.addr())
+        if k == "dst":
+            return "%s-d %s" % (neg, r.choice(self.f["dst"] + [self.f["ctr"]]))
+        if k == "iprange":
+            a = Atoms(r, self.fam)
+            text, lo, hi = a.range()
+            if "-" not in text:
+                text = "%s-%s" % (text, text)
+            return "-m iprange %s--src-range %s" % (neg, text)
+        if k == "ctstate":
+            states = ["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "DNAT", "SNAT"]
+            pick = r.sample(states, r.choice([1, 1, 2]))
+            return "-m conntrack %s--ctstate %s" % (neg, ",".join(pick))
+        if k == "state":
+            return "-m state %s--state %s" % (neg, ",".join(r.sample(
+                ["NEW", "ESTABLISHED", "RELATED", "INVALID"], r.choice([1, 2]))))
+        if k == "addrtype":
+            t = r.choice(["LOCAL", "LOCAL", "UNICAST", "BROADCAST" if self.fam == "ip" else
+                          "MULTICAST"])
+            side = r.choice(["dst", "dst", "src"])
+            limit = " --limit-iface-in" if r.random() < 0.3 and chain != "POSTROUTING" else ""
+            return "-m addrtype %s--%s-type %s%s" % (neg, side, t, limit)
+        if k == "iif":
+            return "%s-i %s" % (neg, r.choice(["eth0", "eth+", "lo", "veth-ctr", "eth1"]))
+        if k == "oif":
+            return "%s-o %s" % (neg, r.choice(["veth-ctr", "eth0", "veth+"]))
+        if k == "pkttype":
+            return "-m pkttype %s--pkt-type %s" % (neg, r.choice(["unicast", "broadcast"]))
+        if k == "mark":
+            return "-m mark %s--mark 0x%x" % (neg, r.choice(sorted(self.marks)))
+        if k == "dport":
+            _, lo, hi = port_atom(r, proto)
+            return "%s--dport %s" % (neg, lo if lo == hi else "%d:%d" % (lo, hi))
+        ports = [e for e in port_elements(r, proto, r.randint(2, 4))]
+        return "-m multiport %s--dports %s" % (neg, ",".join(
+            str(lo) if lo == hi else "%d:%d" % (lo, hi) for _, lo, hi in ports))
+
+    def rule(self, chain, user, final_ok=True):
+        r = self.r
+        proto = r.choice([None, "tcp", "tcp", "udp"])
+        ms, kinds = [], set()
+        for _ in range(r.choice([1, 1, 2, 3])):
+            m = self.match(chain, proto)
+            w = m.replace("! ", "").split()
+            kind = " ".join(w[:2]) if w[0] == "-m" else w[0]  # each match once a rule
+            if kind not in kinds:
+                kinds.add(kind)
+                # --dport belongs to -p's match: after a -m it would be that module's
+                ms.insert(0 if kind == "--dport" else len(ms), m)
+        if proto:
+            ms.insert(0, "-p %s" % proto)
+        k = r.random()
+        if k < 0.3:
+            if self.fam == "ip":
+                w = r.choice(IPT_REJECT4 + ["tcp-reset"] * (2 if proto == "tcp" else 0))
+            else:
+                w = r.choice(IPT_REJECT6 + ["tcp-reset"] * (2 if proto == "tcp" else 0))
+            target = "REJECT --reject-with %s" % w if r.random() < 0.85 else "REJECT"
+        elif k < 0.5:
+            target = "DROP"
+        elif k < 0.7:
+            target = "ACCEPT"
+        elif k < 0.8 and user:
+            target = r.choice(user)
+        elif k < 0.85:
+            target = 'LOG --log-prefix "diff: "'
+        else:
+            target = "RETURN" if chain not in ("INPUT", "FORWARD") else "ACCEPT"
+        return "-A %s %s -j %s" % (chain, " ".join(ms), target)
+
+    def nat_rule(self, chain):
+        r = self.r
+        proto = r.choice(["tcp", "udp"])
+        ports = TCP_PORTS if proto == "tcp" else UDP_PORTS
+        ms = ["-p %s" % proto]
+        if r.random() < 0.7:
+            ms.append(self.match(chain, proto))
+        if chain == "PREROUTING":
+            if r.random() < 0.2:
+                return "-A PREROUTING %s -j REDIRECT --to-ports %d" % (" ".join(ms), r.choice(ports))
+            addr = self.f["ctr"] if r.random() < 0.5 else r.choice(self.f["dst"])
+            if self.fam == "ip6":
+                addr = "[%s]" % addr
+            return "-A PREROUTING %s -j DNAT --to-destination %s:%d" % (
+                " ".join(ms), addr, r.choice(ports))
+        if chain == "POSTROUTING":
+            ms.insert(0, "-o veth-ctr")  # never the server's own answers
+            if r.random() < 0.5:
+                return "-A POSTROUTING %s -j MASQUERADE" % " ".join(ms)
+        src = "203.0.113.77" if self.fam == "ip" else "2001:db8:2::77"
+        return "-A %s %s -j SNAT --to-source %s" % (chain, " ".join(ms), src)
+
+    def text(self):
+        r = self.r
+        out = ["# iptables-nft-restore (%s), from diffgen.py" % self.f["nfproto"]]
+        if r.random() < 0.4:
+            out += ["*raw", ":PREROUTING ACCEPT [0:0]",
+                    # the container's answers keep their conntrack entry (un-DNAT)
+                    "-A PREROUTING -i veth-ctr -j ACCEPT"]
+            for _ in range(r.randint(1, 2)):
+                m = self.match("PREROUTING", None)
+                out.append("-A PREROUTING %s -j %s" % (m, r.choice(["NOTRACK", "CT --notrack",
+                                                                   "ACCEPT"])))
+            out.append("COMMIT")
+        if r.random() < 0.3:
+            out += ["*mangle", ":PREROUTING ACCEPT [0:0]"]
+            for _ in range(r.randint(1, 2)):
+                m = r.choice([1, 3])
+                self.marks.add(m)
+                out.append("-A PREROUTING %s -j MARK --set-mark 0x%x" % (
+                    self.match("PREROUTING", None), m))
+            out.append("COMMIT")
+        if r.random() < 0.5:
+            out += ["*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]",
+                    ":POSTROUTING ACCEPT [0:0]",
+                    # the answer to an untracked probe is a new flow: not to be NATed
+                    "-A PREROUTING -i veth-ctr -j ACCEPT"]
+            for _ in range(r.randint(1, 3)):
+                out.append(self.nat_rule("PREROUTING"))
+            if r.random() < 0.3:
+                out.append(self.nat_rule("INPUT"))
+            if r.random() < 0.5:
+                out.append(self.nat_rule("POSTROUTING"))
+            out.append("COMMIT")
+        user = ["c%d" % i for i in range(r.choice([0, 1, 2]))]
+        out += ["*filter", ":INPUT %s [0:0]" % ("DROP" if r.random() < 0.15 else "ACCEPT"),
+                ":FORWARD %s [0:0]" % ("DROP" if r.random() < 0.3 else "ACCEPT")]
+        out += [":%s - [0:0]" % u for u in user]
+        out.append("-A FORWARD -i veth-ctr -j ACCEPT")  # the container's answers
+        for _ in range(r.randint(2, 7)):
+            out.append(self.rule("INPUT", user))
+        for _ in range(r.randint(0, 3)):
+            out.append(self.rule("FORWARD", user))
+        for i, u in enumerate(user):
+            for _ in range(r.randint(1, 3)):
+                # user chains jump only forward: no loops
+                out.append(self.rule(u, user[i + 1:]))
+        out.append("COMMIT")
+        return "\n".join(out) + "\n"
+
+
 # --- the ruleset model ------------------------------------------------------------
 
 class Chain:
@@ -246,6 +459,7 @@ class Gen:
         self.tables = []
         self.marks_set = set()
         self.rule_count = 0
+        self.ipt = {}  # family -> iptables-nft-restore text
 
     # -- matches --
 
@@ -259,37 +473,116 @@ class Gen:
         a = Atoms(r, sub)
         kw = FAM[sub]["kw"]
         neg = "!= " if r.random() < 0.15 else ""
+        # Set lookups (named or anonymous) are inverted more often: an engine that
+        # forgets NFT_LOOKUP_F_INV must meet them on the probes' paths.
+        setneg = "!= " if r.random() < 0.4 else ""
         k = r.random()
         named = [s for s in t.set_kinds if s[1] == "addr" and s[2] == sub]
         if what == "daddr":
-            if r.random() < 0.7:
-                return "%s daddr %s%s" % (kw, neg, r.choice(FAM[sub]["dst"]))
-            return "%s daddr { %s }" % (kw, ", ".join(FAM[sub]["dst"]))
+            dsts = FAM[sub]["dst"] + [FAM[sub]["ctr"]]
+            if r.random() < 0.6:
+                return "%s daddr %s%s" % (kw, neg, r.choice(dsts))
+            return "%s daddr %s{ %s }" % (kw, setneg, ", ".join(r.sample(dsts, 2)))
         if named and k < 0.45:
-            return "%s saddr %s@%s" % (kw, neg, r.choice(named)[0])
+            return "%s saddr %s@%s" % (kw, setneg, r.choice(named)[0])
         if k < 0.6:
             return "%s saddr %s%s" % (kw, neg, a.any()[0])
         els = a.elements(r.randint(2, 4))
-        return "%s saddr %s{ %s }" % (kw, neg, ", ".join(e[0] for e in els))
+        if len(els) < 2:  # nft turns a one-element set into a comparison
+            return "%s saddr %s%s" % (kw, neg, els[0][0])
+        return "%s saddr %s{ %s }" % (kw, setneg, ", ".join(e[0] for e in els))
 
     def m_dport(self, t, proto):
         r = self.rng
         neg = "!= " if r.random() < 0.1 else ""
+        setneg = "!= " if r.random() < 0.35 else ""
         kw = "%s dport" % proto if proto in ("tcp", "udp") else "th dport"
         named = [s for s in t.set_kinds if s[1] == "port"]
         k = r.random()
         if named and k < 0.4:
-            return "%s %s@%s" % (kw, neg, r.choice(named)[0])
-        if k < 0.7:
+            return "%s %s@%s" % (kw, setneg, r.choice(named)[0])
+        if k < 0.65:
             return "%s %s%s" % (kw, neg, port_atom(r, proto)[0])
         els = port_elements(r, proto, r.randint(2, 4))
-        return "%s %s{ %s }" % (kw, neg, ", ".join(e[0] for e in els))
+        if len(els) < 2:
+            return "%s %s%s" % (kw, neg, els[0][0])
+        return "%s %s{ %s }" % (kw, setneg, ", ".join(e[0] for e in els))
 
     def m_iif(self):
         return self.rng.choice([
             'iifname "eth0"', 'iifname "eth*"', 'iifname "veth*"', 'iifname "lo"',
             'iifname != "eth0"', 'iifname != "lo"', 'iifname { "eth0", "lo" }',
+            'iifname != { "lo", "veth-ctr" }', 'iifname != { "eth0", "lo" }',
+            'iif != { "lo", "veth-ctr" }', 'iif { "eth0", "veth-ctr" }',
             'iifname "eth1"', 'iif "eth0"', 'iif "lo"', 'iifname "e*"'])
+
+    def m_oif(self):
+        """The output interface: only meaningful on the forward and postrouting hooks."""
+        return self.rng.choice([
+            'oifname "veth-ctr"', 'oifname != "veth-ctr"', 'oifname "veth*"', 'oifname "eth0"',
+            'oifname != { "eth0", "lo" }', 'oifname { "veth-ctr", "lo" }',
+            'oif "veth-ctr"', 'oif != "eth0"', 'oif != { "eth0", "lo" }'])
+
+    def m_fib(self, chain):
+        """fib: routing lookups. In this lab the probes' sources route back through
+        eth0, the server's two addresses are local (198.51.100.1 / 2001:db8:3::1 on
+        veth-ctr, so not local "on" eth0) and the container's are routed via veth-ctr."""
+        r = self.rng
+        opts = [
+            "fib daddr type local", "fib daddr type != local", "fib daddr type unicast",
+            "fib daddr . iif type local", "fib daddr . iif type != local",
+            "fib daddr . iif type local", "fib daddr . iif type unicast",
+            "fib daddr type { local, broadcast }", "fib daddr type != { local, multicast }",
+            "fib daddr . iif type != { local, anycast }",
+            "fib saddr type unicast", "fib saddr type != { unicast, local }",
+            "fib saddr . iif oif missing", "fib saddr . iif oif exists",
+            'fib saddr oif "eth0"', 'fib saddr oifname != "eth0"', 'fib saddr . iif oifname "eth0"',
+            "fib daddr oif missing", "fib daddr oif exists",
+        ]
+        if chain.hook in ("prerouting", "forward") or chain.kind == "nat":
+            opts += ['fib daddr oif "veth-ctr"', 'fib daddr oifname != "veth-ctr"',
+                     'fib daddr . iif oif "veth-ctr"']
+        return r.choice(opts)
+
+    def m_invlookup(self, t, chain, sub, proto):
+        """One inverted set lookup (NFT_LOOKUP_F_INV), of any kind the probes meet."""
+        r = self.rng
+        opts = ["iif"]
+        if sub:
+            opts += ["saddr"] * 4 + ["daddr"]
+        if proto:
+            opts += ["dport"] * 2
+        if chain.hook in ("prerouting", "input", "forward"):
+            opts.append("fib")
+        k = r.choice(opts)
+        if k == "iif":
+            return r.choice(['iifname != { "lo", "veth-ctr" }', 'iifname != { "eth0", "lo" }',
+                             'iif != { "lo", "veth-ctr" }', 'iifname != { "eth1", "eth2" }'])
+        if k == "fib":
+            return r.choice(["fib daddr type != { local, multicast }",
+                             "fib daddr . iif type != { local, anycast }",
+                             "fib saddr type != { unicast, local }"])
+        kw = FAM[sub]["kw"] if sub else None
+        if k == "daddr":
+            dsts = FAM[sub]["dst"] + [FAM[sub]["ctr"]]
+            return "%s daddr != { %s }" % (kw, ", ".join(r.sample(dsts, 2)))
+        if k == "dport":
+            named = [s for s in t.set_kinds if s[1] == "port"]
+            pkw = "%s dport" % proto if proto in ("tcp", "udp") else "th dport"
+            if named and r.random() < 0.4:
+                return "%s != @%s" % (pkw, r.choice(named)[0])
+            els = port_elements(r, proto, r.randint(2, 4))
+            if len(els) >= 2:
+                return "%s != { %s }" % (pkw, ", ".join(e[0] for e in els))
+        if sub is None:  # (a port set that came out too small)
+            return 'iifname != { "lo", "veth-ctr" }'
+        named = [s for s in t.set_kinds if s[1] == "addr" and s[2] == sub]
+        if named and r.random() < 0.4:
+            return "%s saddr != @%s" % (kw, r.choice(named)[0])
+        els = Atoms(r, sub).elements(r.randint(2, 4))
+        if len(els) < 2:
+            return "%s saddr != { %s, %s }" % (kw, FAM[sub]["src"][0], FAM[sub]["src"][-1])
+        return "%s saddr != { %s }" % (kw, ", ".join(e[0] for e in els))
 
     def m_mask(self, sub):
         """saddr & MASK == VALUE: a bitwise match, with a prefix-like or odd mask."""
@@ -354,8 +647,8 @@ class Gen:
         for _ in range(n):
             kinds.append(r.choices(
                 ["saddr", "dport", "l4", "iif", "ct", "concat", "daddr", "mark", "flags", "nfproto",
-                 "mask"],
-                weights=[30, 25, 6, 8, 10, 7, 5, 3, 2, 4, 3])[0])
+                 "mask", "inv", "fib", "oif"],
+                weights=[30, 25, 6, 8, 10, 7, 5, 3, 2, 4, 3, 12, 9, 6])[0])
         for k in dict.fromkeys(kinds):  # each kind at most once, in order
             if k in ("saddr", "daddr", "concat", "mask") and sub is None:
                 continue
@@ -374,6 +667,13 @@ class Gen:
                 proto_done = True
             elif k == "iif":
                 ms.append(self.m_iif())
+            elif k == "inv":
+                ms.append(self.m_invlookup(t, chain, sub, proto))
+            elif k == "fib" and chain.hook in ("prerouting", "input", "forward"):
+                # (not in regular chains: a jump from postrouting would not load)
+                ms.append(self.m_fib(chain))
+            elif k == "oif" and chain.hook in ("forward", "postrouting"):
+                ms.append(self.m_oif())
             elif k == "mask":
                 ms.append(self.m_mask(sub))
             elif k == "ct":
@@ -409,7 +709,7 @@ class Gen:
         if t.family in ("ip6", "inet") and sub != "ip":
             opts += ["reject with icmpv6 type %s" % x for x in r.sample(ICMPV6_REJECT, 2)]
         if t.family == "inet":
-            opts += ["reject with icmpx type %s" % x for x in r.sample(ICMPX_REJECT, 2)]
+            opts += ["reject with icmpx type %s" % x for x in ICMPX_REJECT]
         if proto == "tcp":
             opts += ["reject with tcp reset"] * 2
         pick = r.choice(opts)
@@ -419,7 +719,8 @@ class Gen:
 
     def verdict(self, t, chain, idx_ok, allow_return=True):
         r = self.rng
-        targets = [c for c in t.regular() if idx_ok(c)]
+        # No jumps from postrouting: the regular chains may hold reject and fib.
+        targets = [c for c in t.regular() if idx_ok(c)] if chain.hook != "postrouting" else []
         opts = ["accept"] * 4 + ["drop"] * 2
         if targets:
             opts += ["jump"] * 2 + ["goto"] * 2
@@ -475,14 +776,29 @@ class Gen:
             m = r.choice([1, 2])
             self.marks_set.add(m)
             stmts.append("meta mark set 0x%x" % m)
+        dyn = [s for s in t.set_kinds if s[1] == "dyn" and (sub or t.family) in (s[2], "inet")]
+        if dyn and r.random() < 0.15 and (sub or t.family != "inet"):
+            # The packet adds itself to a set nothing looks up: the kernel never
+            # breaks (no size limit), whatever earlier probes left in it, so only
+            # the SYN's own update is on its path and the engine must stay exact.
+            name, _, dfam, _ = r.choice(dyn)
+            stmts.append("%s @%s { %s saddr }" % (
+                "update" if name.startswith("u") else "add", name, FAM[dfam]["kw"]))
+            if t.family == "inet" and not any(m.startswith("meta nfproto") for m in ms):
+                ms.insert(0, "meta nfproto %s" % FAM[dfam]["nfproto"])
+            return " ".join(ms + stmts)
         # The final statement.
         k = r.random()
         final = None
+        post = chain.hook == "postrouting"
         if nat and k < 0.7:
-            final = self.dnat(t, sub, proto, proto_done, ms)
+            if chain.hook == "prerouting":
+                final = self.dnat(t, sub, proto, proto_done, ms)
+            else:
+                final = self.snat(t, chain, sub, proto, ms)
         elif chain.hook == "prerouting" and not nat and k < 0.12:
             final = "notrack"
-        elif k < 0.32:
+        elif k < 0.32 and not post:  # (reject is refused on postrouting)
             final = self.reject(t, sub, proto, proto_done)
         elif k < 0.42:
             final = self.vmap(t, chain, sub, proto, idx_ok)
@@ -510,6 +826,9 @@ class Gen:
             ms.insert(0, "meta l4proto %s" % proto)
         ports = TCP_PORTS if proto == "tcp" else UDP_PORTS
         addr = r.choice(FAM[fam]["dst"])
+        if r.random() < 0.4:
+            # Into the container: the forward path, forward and postrouting chains.
+            addr = FAM[fam]["ctr"]
         if fam == "ip6":
             addr_txt = "[%s]" % addr
         else:
@@ -525,6 +844,36 @@ class Gen:
         if k < 0.6:
             return "dnat%s to %s" % (famkw, addr if fam == "ip" else addr)
         return "dnat%s to %s:%d" % (famkw, addr_txt, r.choice(ports))
+
+    def snat(self, t, chain, sub, proto, ms):
+        """SNAT (input or postrouting) or masquerade (postrouting only): later chains
+        of the hook see the new source; the answer is un-NATed on its way back."""
+        r = self.rng
+        fam = sub or t.family
+        famkw = (" %s" % fam) if t.family == "inet" else ""
+        if chain.hook == "postrouting" and r.random() < 0.5:
+            return "masquerade"
+        # Never one of the server's own addresses on input: the answer would go to
+        # the server itself first (un-NATed only on its way out again), which the
+        # kernel does not reliably deliver (seen: dropped, or flaky), and which is
+        # the fate of the answer, not of the probe. On postrouting it is masquerade.
+        if fam == "ip":
+            addr = r.choice(["203.0.113.77", "198.18.9.9"] + (
+                ["198.51.100.1"] if chain.hook == "postrouting" else []))
+        else:
+            addr = r.choice(["2001:db8:2::77", "2001:db8:2:ffff::9"] + (
+                ["2001:db8:3::1"] if chain.hook == "postrouting" else []))
+        if proto in ("tcp", "udp") and r.random() < 0.3:
+            positive = ("%s " % proto, "meta l4proto %s" % proto)
+            if not any(m.startswith(positive) for m in ms):
+                ms.insert(0, "meta l4proto %s" % proto)
+            # A range holding every source port the probes use (prober.py's 20000-
+            # 64999), so the kernel keeps the port: one port for all would have
+            # the second probe clash with the first one's conntrack entry (runtime
+            # state: not for the engine to know).
+            return "snat%s to %s:%s" % (famkw, "[%s]" % addr if fam == "ip6" else addr,
+                                        r.choice(["1024-65535", "20000-65000"]))
+        return "snat%s to %s" % (famkw, addr)
 
     # -- sets --
 
@@ -564,15 +913,31 @@ class Gen:
             else:
                 t.sets.append((name, "set %s { %s }" % (name, body)))
             t.set_kinds.append((name, kind, fam, None))
+        if r.random() < 0.3:
+            # A set the packet path fills (dynset); never looked up (see rule()).
+            fam = r.choice(fams)
+            if r.random() < 0.5:
+                name, body = "d9", "type %s; flags dynamic;" % FAM[fam]["type"]
+            else:
+                name, body = "u9", "type %s; flags dynamic,timeout; timeout 1m;" % FAM[fam]["type"]
+            t.sets.append((name, "set %s { %s }" % (name, body)))
+            t.set_kinds.append((name, "dyn", fam, None))
 
     # -- the whole case --
 
     def build(self):
         r = self.rng
+        ipt_fams = [f for f, p in (("ip", 0.3), ("ip6", 0.2)) if r.random() < p]
         prio = {"prerouting": r.sample(PRIO_PRE, len(PRIO_PRE)),
                 "nat": r.sample(PRIO_NAT, len(PRIO_NAT)),
                 "input": r.sample(PRIO_IN, len(PRIO_IN)),
-                "forward": r.sample(PRIO_FWD, len(PRIO_FWD))}
+                "forward": r.sample(PRIO_FWD, len(PRIO_FWD)),
+                "postrouting": r.sample(PRIO_POST, len(PRIO_POST)),
+                "natin": r.sample(PRIO_NATIN, len(PRIO_NATIN)),
+                "natpost": r.sample(PRIO_NATPOST, len(PRIO_NATPOST))}
+        if ipt_fams:
+            for hook, taken in IPT_PRIOS.items():
+                prio[hook] = [p for p in prio[hook] if p not in taken]
         ntables = r.choice([1, 2, 2, 3])
         families = [r.choice(["ip", "ip6", "inet", "inet"]) for _ in range(ntables)]
         for i, fam in enumerate(families):
@@ -582,8 +947,9 @@ class Gen:
                 t.chains.append(Chain("r%d" % j))
             nbase = r.choice([1, 1, 2, 2, 3])
             for j in range(nbase):
-                hook = r.choices(["prerouting", "input", "forward", "nat"],
-                                 weights=[35, 45, 5, 15])[0]
+                hook = r.choices(["prerouting", "input", "forward", "nat", "postrouting",
+                                  "natin", "natpost"],
+                                 weights=[30, 40, 10, 15, 5, 4, 6])[0]
                 if not prio[hook]:
                     hook = "input"
                 if not prio[hook]:
@@ -592,10 +958,25 @@ class Gen:
                 policy = "drop" if r.random() < 0.15 else "accept"
                 if hook == "nat":
                     c = Chain("nat%d" % j, "prerouting", "nat", p, policy)
+                elif hook == "natin":
+                    c = Chain("nin%d" % j, "input", "nat", p, policy)
+                elif hook == "natpost":
+                    c = Chain("npo%d" % j, "postrouting", "nat", p, policy)
                 else:
                     c = Chain("%s%d" % (hook[:3], j), hook, "filter", p, policy)
                 t.chains.insert(0, c)
             self.tables.append(t)
+        # Two nat chains on prerouting more often: the first binding wins (a later
+        # chain's DNAT is not done), and accept in one goes on to the next.
+        natpre = [c for t in self.tables for c in t.chains if c.kind == "nat" and
+                  c.hook == "prerouting"]
+        nat9 = []
+        for _ in range(2 if not natpre and r.random() < 0.3 else
+                       1 if len(natpre) == 1 and r.random() < 0.6 else 0):
+            if prio["nat"]:
+                nat9.append((r.choice(self.tables), Chain("nat%d" % (9 - len(nat9)), "prerouting",
+                                                          "nat", prio["nat"].pop(), "accept")))
+                nat9[-1][0].chains.insert(0, nat9[-1][1])
         if not any(c.hook for t in self.tables for c in t.chains):
             t = self.tables[0]
             t.chains.insert(0, Chain("in9", "input", "filter", prio["input"].pop(), "accept"))
@@ -620,6 +1001,50 @@ class Gen:
             for _ in range(n):
                 c.rules.append(self.rule(t, c, idx_ok))
                 self.rule_count += 1
+        # Most cases get an inverted lookup near the top of a filter chain the
+        # probes pass, with a verdict they see: whether the engine inverts it
+        # decides many answers there, not only those of the rare probe that gets
+        # deep into a chain.
+        hooks = ("prerouting", "input", "forward")
+        early = sorted([(t, c) for t, c in bases if c.kind == "filter" and c.hook in hooks],
+                       key=lambda tc: (hooks.index(tc[1].hook), tc[1].prio))
+        for p in (0.95, 0.5):
+            if not early or r.random() >= p:
+                break
+            # Mostly the first chain every probe passes.
+            t, c = early[0] if r.random() < 0.6 else r.choice(early)
+            sub = self.subfam(t) or r.choice(["ip", "ip6"])
+            proto = r.choice([None, "tcp", "udp"])
+            ms = [self.m_invlookup(t, c, sub, proto)]
+            if proto and not ms[0].startswith(proto):
+                ms.insert(0, "meta l4proto %s" % proto)
+            # Mostly a reject: an answer of its own, where the wrong inversion shows.
+            final = r.choice(["reject", "reject", "reject", "drop"])
+            if final == "reject":
+                final = self.reject(t, sub, proto, True)
+            # (first: a rule without a match would hide it)
+            c.rules.insert(0, " ".join(ms + [final]))
+            self.rule_count += 1
+        if early and r.random() < 0.3:
+            # fib with the input interface: the server's veth-ctr address is local,
+            # but not on eth0, where the probes come in.
+            t, c = early[0]
+            proto = r.choice(["tcp", "udp"])
+            c.rules.insert(0, "meta l4proto %s fib daddr . iif type %s %s" % (
+                proto, r.choice(["!= local", "!= { local, anycast }", "unicast"]),
+                self.reject(t, self.subfam(t), proto, True)))
+            self.rule_count += 1
+        proto = r.choice(["tcp", "udp"])
+        for t, c in nat9:
+            # A broad DNAT in the added nat chain(s): for the probes another chain
+            # already bound it must not run (the first binding wins).
+            sub = t.family if t.family != "inet" else r.choice(["ip", "ip6"])
+            ms = ["meta l4proto %s" % proto]
+            final = self.dnat(t, sub, proto, True, ms)
+            c.rules.insert(0, " ".join(ms + [final]))
+            self.rule_count += 1
+        for fam in ipt_fams:
+            self.ipt[fam] = IptGen(r, fam, set()).text()
         return self
 
     def text(self):
@@ -633,6 +1058,15 @@ class Gen:
                 if c.hook:
                     out.append("\t\ttype %s hook %s priority %d; policy %s;" % (
                         c.kind, c.hook, c.prio, c.policy))
+                    # The probes' answers must get back: the container's come in on
+                    # veth-ctr (prerouting, forward), the server's own go out through
+                    # postrouting. What is compared is the fate of the SYN or the
+                    # datagram itself, so these rules never match a probe. (In nat
+                    # chains too: the answer to an untracked probe is a new flow.)
+                    if c.hook in ("prerouting", "forward"):
+                        out.append('\t\tiifname "veth-ctr" accept')
+                    elif c.hook == "postrouting":
+                        out.append('\t\toifname != "veth-ctr" accept')
                 for rule in c.rules:
                     out.append("\t\t" + rule)
                 out.append("\t}")
@@ -644,7 +1078,15 @@ class Gen:
         fams = set()
         for t in self.tables:
             fams |= {"ip", "ip6"} if t.family == "inet" else {t.family}
-        text = self.text()
+        text = self.text() + "".join(self.ipt.values())
+        for f in self.ipt:
+            fams.add(f)
+        forwarding = any(c.hook in ("forward", "postrouting") or "198.51.100.2" in text or
+                         "2001:db8:3::2" in text for t in self.tables for c in t.chains)
+        # The sources the ruleset names (as themselves, or as the start of a prefix
+        # or range): a probe from one of them meets the rules written for it.
+        named = {f: [a for a in FAM[f]["src"] if any(
+            a + sep in text for sep in (" ", ",", "/", "-", "}", "\n"))] for f in FAM}
         out, seen = [], set()
         for _ in range(self.nprobes * 4):
             if len(out) >= self.nprobes:
@@ -655,8 +1097,15 @@ class Gen:
             ports = TCP_PORTS if proto == "tcp" else UDP_PORTS
             mentioned = [p for p in ports if str(p) in text]
             port = r.choice(mentioned) if mentioned and r.random() < 0.6 else r.choice(ports)
-            src = r.choice(FAM[fam]["src"])
-            dst = FAM[fam]["dst"][0] if r.random() < 0.8 else FAM[fam]["dst"][1]
+            src = r.choice(named[fam]) if named[fam] and r.random() < 0.5 else \
+                r.choice(FAM[fam]["src"])
+            k = r.random()
+            if k < (0.25 if forwarding else 0.08):
+                dst = FAM[fam]["ctr"]  # the forward path
+            elif k < 0.8:
+                dst = FAM[fam]["dst"][0]
+            else:
+                dst = FAM[fam]["dst"][1]
             key = (fam, proto, src, dst, port)
             if key in seen:
                 continue
@@ -684,8 +1133,9 @@ def parse_seeds(spec):
 
 
 def generate(seed, nprobes):
+    """The ruleset (nft -f), the probes, and {family: iptables-nft-restore text}."""
     g = Gen(seed, nprobes).build()
-    return g.text(), g.probes()
+    return g.text(), g.probes(), g.ipt
 
 
 def check(seeds, nprobes):
@@ -693,20 +1143,28 @@ def check(seeds, nprobes):
     bad = 0
     with tempfile.TemporaryDirectory() as d:
         for s in seeds:
-            text, _ = generate(s, nprobes)
+            text, _, ipt = generate(s, nprobes)
             path = os.path.join(d, "case.nft")
             with open(path, "w") as f:
                 f.write(text)
+            for fam in ("ip", "ip6"):
+                with open(os.path.join(d, "case.ipt" + IPT_SUFFIX[fam]), "w") as f:
+                    f.write(ipt.get(fam, "*filter\nCOMMIT\n"))
             # iif needs the interface to exist: a veth pair named like the lab's.
+            # (iptables-nft-restore has no check mode: load it into the throwaway
+            # namespace, after the ruleset as the lab does.)
             p = subprocess.run(["unshare", "-n", "sh", "-c",
                                 "ip link add eth0 type veth peer name eth1 && "
                                 "ip link add veth-ctr type veth peer name eth2 && "
-                                'exec nft -c -f "$1"', "sh", path],
+                                'nft -f "$1" && iptables-nft-restore -w <"$2" && '
+                                'exec ip6tables-nft-restore -w <"$3"', "sh", path,
+                                os.path.join(d, "case.ipt4"), os.path.join(d, "case.ipt6")],
                                capture_output=True, text=True, timeout=30)
             if p.returncode != 0:
                 bad += 1
-                sys.stderr.write("seed %d: nft -c failed:\n%s\n%s\n" % (s, p.stderr, text))
-    print("%d of %d rulesets rejected by nft" % (bad, len(seeds)))
+                sys.stderr.write("seed %d: nft -f or iptables-nft-restore failed:\n%s\n%s\n%s\n" % (
+                    s, p.stderr, text, "".join(ipt.values())))
+    print("%d of %d rulesets rejected by nft or iptables-nft-restore" % (bad, len(seeds)))
     return 1 if bad else 0
 
 
@@ -723,8 +1181,10 @@ def main():
         sys.stdout.write(env_shell())
         return 0
     if args.seed is not None:
-        text, probes = generate(args.seed, args.probes)
+        text, probes, ipt = generate(args.seed, args.probes)
         sys.stdout.write(text)
+        for fam in sorted(ipt):
+            sys.stdout.write("".join("# ipt%s: %s\n" % (IPT_SUFFIX[fam], l) for l in ipt[fam].splitlines()))
         sys.stdout.write("# probes: ID FAMILY PROTO SOURCE DESTINATION PORT\n")
         sys.stdout.write("".join("# %s\n" % p for p in probes))
         return 0
@@ -740,9 +1200,13 @@ def main():
         ap.error("--seeds needs --out or --check")
     os.makedirs(args.out, exist_ok=True)
     for s in seeds:
-        text, probes = generate(s, args.probes)
+        text, probes, ipt = generate(s, args.probes)
         with open(os.path.join(args.out, "case-%d.nft" % s), "w") as f:
             f.write(text)
+        for fam, t in ipt.items():
+            # case-N.ipt4 / case-N.ipt6: loaded after case-N.nft (iptables-nft-restore)
+            with open(os.path.join(args.out, "case-%d.ipt%s" % (s, IPT_SUFFIX[fam])), "w") as f:
+                f.write(t)
         with open(os.path.join(args.out, "case-%d.probes" % s), "w") as f:
             f.write("".join(p + "\n" for p in probes))
     return 0

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Open listening sockets under realistic process names, for the portcheck lab.
 
-usage: listeners.py [--lifetime SECONDS] [--ready-file PATH] [--udp-echo] SPEC...
+usage: listeners.py [--lifetime SECONDS] [--ready-file PATH] [--udp-echo] [--tcp-banner] SPEC...
 
 SPEC is PROTO:ADDRESS:PORT:NAME[:FLAG]...
   PROTO    tcp or udp
@@ -23,6 +23,9 @@ With --udp-echo, UDP listeners answer each datagram with "ADDRESS PORT\n", the
 local address and port it was delivered to (after any DNAT), sent from that very
 address (IP_PKTINFO / IPV6_PKTINFO) so that a wildcard socket's reply matches the
 client's connected socket and conntrack's reply tuple.
+With --tcp-banner, TCP listeners send "ADDRESS PORT\n" on every accepted
+connection (its local address and port: where a DNAT took it; an IPv4-mapped
+address as plain IPv4), then close it.
 The socket is created in the child after the fork, so the child alone owns it.
 Once every child is listening the parent prints "ready" on stdout (and writes
 the ready file if asked), so callers wait for that instead of sleeping blindly.
@@ -106,7 +109,7 @@ def parse_spec(spec):
     return proto, family, addr, int(port), name, flag != "dual", device
 
 
-def child(spec, parsed, lifetime, ready_w, udp_echo=False):
+def child(spec, parsed, lifetime, ready_w, udp_echo=False, tcp_banner=False):
     """Run in the forked child: never returns."""
     proto, family, addr, port, name, v6only, device = parsed
     status = 1
@@ -135,7 +138,7 @@ def child(spec, parsed, lifetime, ready_w, udp_echo=False):
         os.close(ready_w)
         if proto == "udp" and udp_echo:
             serve_udp_echo(s, family, port)
-        serve(s, proto)
+        serve(s, proto, tcp_banner)
     except BaseException as e:  # report anything, including KeyboardInterrupt
         msg = "%s: %s" % (spec, e)
         try:
@@ -146,10 +149,18 @@ def child(spec, parsed, lifetime, ready_w, udp_echo=False):
         os._exit(status)
 
 
-def serve(s, proto):
+def serve(s, proto, tcp_banner=False):
     while True:
         if proto == "tcp":
             conn, _ = s.accept()
+            if tcp_banner:
+                try:
+                    addr, port = conn.getsockname()[:2]
+                    if addr.startswith("::ffff:") and "." in addr:
+                        addr = addr[7:]
+                    conn.send(("%s %d\n" % (addr, port)).encode())
+                except OSError:
+                    pass  # the client may be gone already
             conn.close()
         else:
             s.recvfrom(65535)
@@ -230,6 +241,8 @@ def main():
     ap.add_argument("--ready-file", help="also create this file once ready")
     ap.add_argument("--udp-echo", action="store_true",
                     help="UDP listeners answer each datagram with the address and port it reached")
+    ap.add_argument("--tcp-banner", action="store_true",
+                    help="TCP listeners send each connection the address and port it reached")
     ap.add_argument("specs", nargs="+", metavar="SPEC")
     args = ap.parse_args()
     if args.lifetime <= 0:
@@ -254,7 +267,7 @@ def main():
             pid = os.fork()
             if pid == 0:
                 os.close(ready_r)
-                child(spec, p, args.lifetime, ready_w, args.udp_echo)
+                child(spec, p, args.lifetime, ready_w, args.udp_echo, args.tcp_banner)
             pids.append(pid)
         os.close(ready_w)
 

@@ -11,6 +11,8 @@ be an address of that namespace.
 Output: one line per probe, in input order, tab-separated:  ID RESULT DETAIL
   accept  -      TCP: the SYN was answered by a SYN-ACK (connect() succeeded; the
                  detail is then-ERRNO when the client's ACK met an error after that)
+  accept  A P    TCP: the same, and the listener's banner came (listeners.py
+                 --tcp-banner): A P is the local address and port it was reached on
   accept  A P    UDP: the server's echo listener answered; A P is the local address
                  and port the datagram reached there (after any DNAT)
   rst     -      TCP: answered by a RST (connect() refused, no ICMP error queued)
@@ -55,6 +57,7 @@ class Probe:
             raise ValueError("bad family or protocol")
         self.sock = None
         self.result = None  # (RESULT, DETAIL)
+        self.connected = False  # TCP: handshake done, waiting for the banner
 
     def af(self):
         return socket.AF_INET if self.family == "ipv4" else socket.AF_INET6
@@ -134,8 +137,20 @@ def finish_tcp(p, err):
 
 def event(p, mask):
     s = p.sock
+    if p.proto == "tcp" and p.connected:
+        # The SYN's answer is known (a SYN-ACK); the banner only says where it went.
+        try:
+            words = s.recv(512).decode(errors="replace").split()
+            p.result = ("accept", " ".join(words[:2]) if len(words) >= 2 else "-")
+        except BlockingIOError:
+            return
+        except OSError as e:
+            p.result = ("accept", "then-%s" % errno.errorcode.get(e.errno, str(e.errno)))
+        return
     if p.proto == "tcp":
         finish_tcp(p, s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+        if p.result == ("accept", "-"):
+            p.result, p.connected = None, True
         return
     if mask & select.POLLERR:
         icmp = icmp_from_errqueue(s)
@@ -178,13 +193,16 @@ def run(probes, timeout, sport_base):
             p = byfd.get(fd)
             if p is None:
                 continue
+            was = p.connected
             event(p, mask)
+            if p.connected and not was:
+                poller.modify(fd, select.POLLIN | select.POLLERR)
             if p.result is not None:
                 poller.unregister(fd)
                 del byfd[fd]
     for p in probes:
         if p.result is None:
-            p.result = ("none", "-")
+            p.result = ("accept", "-") if p.connected else ("none", "-")
         if p.sock is not None:
             p.sock.close()
 

@@ -3,28 +3,52 @@
 #
 # For each seed, diffgen.py makes a random but exact nftables ruleset (several
 # tables and families, raw/conntrack/nat priorities, sets, maps, concatenations,
-# jumps, ct state, reject variants, DNAT, ...) and a list of probes. The ruleset
-# is loaded with `nft -f` into the server namespace (no firewalld: a private bus
-# with nothing on it), every probe is sent for real from the client namespace by
-# prober.py (a SYN or a UDP datagram from one of the client's many source
-# addresses: SYN-ACK / UDP echo, RST, ICMP type/code, or silence), and
+# jumps, ct state, inverted lookups, fib, iif/oifname, reject variants, DNAT
+# (to the server or into the container), SNAT and masquerade, dynset, ...),
+# sometimes iptables-nft rules on top (xtables matches and targets), and a list
+# of probes. The ruleset is loaded with `nft -f` into the server namespace, the
+# iptables-nft rules after it with iptables-nft-restore (no firewalld: a private
+# bus with nothing on it), every probe is sent for real from the client
+# namespace by prober.py (a SYN or a UDP datagram from one of the client's many
+# source addresses, to one of the server's addresses or to the container behind
+# it: SYN-ACK / UDP echo, RST, ICMP type/code, or silence; where an accepted one
+# landed, after any DNAT, as the listener names it: UDP echo, TCP banner), and
 # `portcheck explain PORT/PROTO --from SRC --iface eth0 --to DST --json` must
-# say the same thing (diffcheck.py states the contract). 100% agreement is
-# required; a verdict "unknown" is a failure.
+# say the same thing, forwarded_to included (diffcheck.py states the contract).
+# 100% agreement is required; a verdict "unknown" is a failure.
 #
-# A disagreement is re-probed alone (to rule out a flaky probe), then shrunk to
+# Runtime (2 cores, RelWithDebInfo build): the default run (41 cases, 820
+# probes) takes about 45 s; 200 seeds about 4 minutes.
+#
+# What the fixed seeds catch (each mutant a one-line change to the engine, built,
+# measured with --no-rotating, reverted; in brackets: the generator before issue
+# #14), of 40 seeds:
+#   vm_eval_lookup ignores NFT_LOOKUP_F_INV (nftvm_set.c)              36  (4)
+#   run_nat runs the next nat chain after a binding (nftpath.c)         5  (0)
+#   IPv4 fib ... . iif type looks on every device (nftvm_expr.c)        8  (0)
+#   icmpx port-unreachable sends IPv4 code 2 (nftvm_expr.c)             6  (3)
+#   icmpx admin-prohibited sends IPv4 code 10 (nftvm_expr.c)            2
+#   xt REJECT icmp-port-unreachable sends code 2 (nftvm_xt.c)           1  (0)
+#
+# A disagreement is re-probed alone: when the kernel answers differently the
+# second time the lab is not deterministic and the test fails for that too (a
+# flaky probe hides real disagreements). A confirmed one is shrunk to
 # a minimal ruleset (diffcheck.py minimize, time-bounded), and the reproducer is
 # printed and kept in $LAB_DIR/mismatch/seed-N-probe-ID/ (original.nft,
-# minimal.nft, probe.txt, kernel.txt, explain.json, report.txt). This test keeps
+# minimal.nft, minimal.ipt4/.ipt6 if the case has iptables-nft rules (loaded
+# as they are, not shrunk), probe.txt, kernel.txt, explain.json, report.txt). This test keeps
 # $LAB_DIR when it fails (LAB_KEEP_LOGS defaults to 1 here).
 #
-# usage: test_differential.sh [--seeds SPEC] [--probes N] [--case NFT PROBES]...
+# usage: test_differential.sh [--seeds SPEC] [--no-rotating] [--probes N] [--case NFT PROBES]...
 #                             [--kernel-only] [--first-failure] [--minimize-budget S]
-#   --seeds SPEC     seeds to run: A-B or A,B,C (default 1-40: 800 probes, ~40 s);
+#   --seeds SPEC     seeds to run: A-B or A,B,C (default: the fixed seeds 1-40 plus
+#                    one rotating seed, 820 probes; see below);
 #                    a longer run:  tests/lab/test_differential.sh --seeds 1000-1999
+#   --no-rotating    the default run without the rotating seed (to compare runs)
 #   --probes N       probes per case (default 20, at most 60)
 #   --case NFT PROBES  a hand-written case instead of generated ones (e.g. a
-#                    reproducer's minimal.nft and probe.txt); may be repeated
+#                    reproducer's minimal.nft and probe.txt; X.ipt4 and X.ipt6 beside
+#                    X.nft are loaded too); may be repeated
 #   --kernel-only    no portcheck: run the probes and print what the kernel did, per
 #                    case and in total (to develop the generator and the prober)
 #                    (DIFF_VERBOSE=1: every probe and its answer)
@@ -33,6 +57,11 @@
 #                    at most DIFF_MAX_MINIMIZE (default 2) of them per run, one per kind
 #                    of disagreement; the other disagreeing cases are kept whole in
 #                    $LAB_DIR/mismatch/seed-N/
+#
+# The rotating seed: every default run adds one seed in 1000-999999 that changes
+# from run to run ($DIFF_ROTATING_SEED if set), printed first as "rotating seed N:
+# replay with --seeds N", so CI covers new rulesets over time and any failure
+# can be replayed exactly.
 #
 # Needs root (exits 77, SKIP, otherwise), PORTCHECK and PORTCHECKD (default:
 # build/ of this checkout).
@@ -43,29 +72,36 @@ set -euo pipefail
 
 DIFF_DIR=$LAB_LIB_DIR
 DEFAULT_SEEDS=1-40
-seeds=$DEFAULT_SEEDS nprobes=20 kernel_only=0 first_failure=0 min_budget=30
+seeds=$DEFAULT_SEEDS nprobes=20 kernel_only=0 first_failure=0 min_budget=30 rotating=1
 hand_cases=()
 while (($#)); do
 	case $1 in
-	--seeds) seeds=${2:?--seeds needs a value}; shift 2 ;;
+	--seeds) seeds=${2:?--seeds needs a value} rotating=0; shift 2 ;;
+	--no-rotating) rotating=0; shift ;;
 	--probes) nprobes=${2:?--probes needs a value}; shift 2 ;;
 	--case)
 		[[ -f ${2:-} && -f ${3:-} ]] || { echo "--case needs a ruleset file and a probes file" >&2; exit 2; }
-		hand_cases+=("$(realpath "$2")" "$(realpath "$3")")
+		hand_cases+=("$(realpath "$2")" "$(realpath "$3")") rotating=0
 		shift 3 ;;
 	--kernel-only) kernel_only=1; shift ;;
 	--first-failure) first_failure=1; shift ;;
 	--minimize-budget) min_budget=${2:?}; shift 2 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: $0 [--seeds A-B] [--probes N] [--case NFT PROBES] [--kernel-only] [--first-failure] [--minimize-budget S]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--seeds A-B] [--no-rotating] [--probes N] [--case NFT PROBES] [--kernel-only] [--first-failure] [--minimize-budget S]" >&2; exit 2 ;;
 	esac
 done
 if ! [[ $nprobes =~ ^[0-9]+$ ]] || ((nprobes < 1 || nprobes > 60)); then
 	lab_die "--probes must be 1..60"
 fi
 [[ $seeds =~ ^[0-9,-]+$ ]] || lab_die "--seeds must look like 1-40 or 1,5,9"
+if ((rotating)); then
+	rot=${DIFF_ROTATING_SEED:-$((1000 + ((RANDOM << 15) | RANDOM) % 999000))}
+	[[ $rot =~ ^[0-9]+$ ]] || lab_die "DIFF_ROTATING_SEED must be a number"
+	echo "rotating seed $rot: replay with --seeds $rot"
+	seeds+=",$rot"
+fi
 
-lab_require_root nft python3
+lab_require_root nft python3 iptables-nft-restore ip6tables-nft-restore
 if ((!kernel_only)); then
 	lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD (now '$PORTCHECK', '$PORTCHECKD')"
 fi
@@ -86,7 +122,7 @@ _diff_mac() {
 # generated "policy drop" also drops neighbour discovery, which would turn every
 # IPv6 answer into silence), and no ICMP rate limits in the server namespace.
 diff_network() {
-	local a n srv_mac cli_mac
+	local a n srv_mac cli_mac ctr_mac
 	lab_netns_server_client
 	[[ $LAB_SRV_IPV4 == "${DIFF_V4_DST%% *}" && $LAB_SRV_CTR_IPV4 == "${DIFF_V4_DST##* }" ]] ||
 		lab_die "diffgen.py's server addresses ($DIFF_V4_DST) do not match lab.sh's"
@@ -116,6 +152,13 @@ diff_network() {
 	_lab_ip "$LAB_CLI" route add "${LAB_SRV_CTR_IPV4%.*}.0/24" via "$LAB_SRV_IPV4"
 	_lab_ip "$LAB_CLI" -6 route add "${DIFF_V6_DST##* }/64" via "$LAB_SRV_IPV6"
 
+	# The container: DNAT target and forwarding destination, both families. The
+	# server forwards IPv6 too (its own namespace only; lab.sh already forwards IPv4).
+	[[ $LAB_CTR_IPV4 == "$DIFF_V4_CTR" ]] || lab_die "diffgen.py's container ($DIFF_V4_CTR) is not lab.sh's"
+	_lab_ip "$LAB_CTR" addr add "$DIFF_V6_CTR/64" dev eth0 nodad
+	_lab_ip "$LAB_CTR" -6 route add default via "${DIFF_V6_DST##* }"
+	_lab_sysctl "$LAB_SRV" net.ipv6.conf.all.forwarding=1
+
 	srv_mac=$(_diff_mac "$LAB_SRV" eth0)
 	cli_mac=$(_diff_mac "$LAB_CLI" eth0)
 	[[ -n $srv_mac && -n $cli_mac ]] || lab_die "cannot read the veth MAC addresses"
@@ -131,6 +174,15 @@ diff_network() {
 		[[ $a == 192.0.2.* ]] || continue
 		_lab_ip "$LAB_SRV" neigh replace "$a" lladdr "$cli_mac" dev eth0 nud permanent
 	done
+	# The same on the container link (a "policy drop" on input would drop the
+	# container's neighbour answers).
+	srv_mac=$(_diff_mac "$LAB_SRV" "$LAB_CTR_IF")
+	ctr_mac=$(_diff_mac "$LAB_CTR" eth0)
+	[[ -n $srv_mac && -n $ctr_mac ]] || lab_die "cannot read the container link's MAC addresses"
+	_lab_ip "$LAB_SRV" neigh replace "$DIFF_V4_CTR" lladdr "$ctr_mac" dev "$LAB_CTR_IF" nud permanent
+	_lab_ip "$LAB_SRV" -6 neigh replace "$DIFF_V6_CTR" lladdr "$ctr_mac" dev "$LAB_CTR_IF" nud permanent
+	_lab_ip "$LAB_CTR" neigh replace "$LAB_SRV_CTR_IPV4" lladdr "$srv_mac" dev eth0 nud permanent
+	_lab_ip "$LAB_CTR" -6 neigh replace "${DIFF_V6_DST##* }" lladdr "$srv_mac" dev eth0 nud permanent
 
 	# Every reject must answer, however many a case sends to one source: no
 	# per-destination ICMP rate limit, and a global budget far above our needs.
@@ -141,7 +193,9 @@ diff_network() {
 }
 
 # diff_listeners: TCP on every TCP port (dual stack), UDP echo on every UDP port
-# (one socket per family), on all addresses, so an accepted probe is answered.
+# (one socket per family), on all addresses, so an accepted probe is answered;
+# the same in the container. Both kinds name the address and port they were
+# reached on (UDP: the echo; TCP: a banner), so forwarded_to is compared for both.
 diff_listeners() {
 	local p specs=()
 	for p in $DIFF_TCP_PORTS; do
@@ -150,15 +204,28 @@ diff_listeners() {
 	for p in $DIFF_UDP_PORTS; do
 		specs+=("udp:0.0.0.0:$p:udp$p" "udp:[::]:$p:udp6-$p:v6only")
 	done
-	lab_listeners --udp-echo "${specs[@]}"
+	lab_listeners --udp-echo --tcp-banner "${specs[@]}"
+	LAB_DIFF_LISTENERS_PID=$LAB_SPAWNED
+	_lab_listeners_in "$LAB_CTR" ctr --udp-echo --tcp-banner "${specs[@]}"
+	LAB_DIFF_CTR_LISTENERS_PID=$LAB_SPAWNED
 }
 
-# diff_load FILE: replace the server namespace's ruleset with FILE, atomically.
+# diff_load FILE: replace the server namespace's ruleset with FILE, atomically,
+# then add the iptables-nft rules of FILE's case (X.ipt4, X.ipt6 beside X.nft),
+# if any: the engine must read iptables-nft's tables (xtables matches and
+# targets in nft bytecode) as the kernel runs them.
 diff_load() {
+	local base=${1%.nft}
 	{
 		echo "flush ruleset"
 		cat "$1"
-	} | lab_nft -f - >"$LAB_DIR/nft.err" 2>&1
+	} | lab_nft -f - >"$LAB_DIR/nft.err" 2>&1 || return 1
+	if [[ -f $base.ipt4 ]]; then
+		ip netns exec "$LAB_SRV" iptables-nft-restore -w 10 <"$base.ipt4" >>"$LAB_DIR/nft.err" 2>&1 || return 1
+	fi
+	if [[ -f $base.ipt6 ]]; then
+		ip netns exec "$LAB_SRV" ip6tables-nft-restore -w 10 <"$base.ipt6" >>"$LAB_DIR/nft.err" 2>&1 || return 1
+	fi
 }
 
 # Source ports: every prober run gets fresh ones (20000-49999, wrapping), so no
@@ -192,6 +259,9 @@ if ((${#hand_cases[@]})); then
 	for ((i = 0; i < ${#hand_cases[@]}; i += 2)); do
 		cp "${hand_cases[i]}" "$cases/case-$((i / 2)).nft"
 		cp "${hand_cases[i + 1]}" "$cases/case-$((i / 2)).probes"
+		for x in ipt4 ipt6; do # (a reproducer's iptables-nft rules, beside its ruleset)
+			[[ ! -f ${hand_cases[i]%.nft}.$x ]] || cp "${hand_cases[i]%.nft}.$x" "$cases/case-$((i / 2)).$x"
+		done
 	done
 	seeds="hand-written"
 else
@@ -207,7 +277,6 @@ export LAB_LISTENER_LIFETIME=$((900 + 10 * ${#seed_list[@]}))
 diff_network
 lab_dbus_start # a private, empty bus: portcheckd must never see the host's firewalld
 diff_listeners
-LAB_DIFF_LISTENERS_PID=$LAB_SPAWNED
 ((kernel_only)) || lab_portcheckd_start
 
 total=0 agreed=0 mismatches=0 flaky=0 minimized=0 failed_seeds=()
@@ -218,7 +287,8 @@ for seed in "${seed_list[@]}"; do
 	work=$LAB_DIR/run/$seed
 	mkdir -p "$work"
 	kill -0 "$LAB_DIFF_LISTENERS_PID" 2>/dev/null || lab_die "the listeners are gone (before seed $seed)"
-	diff_load "$rules" || lab_die "seed $seed: nft -f rejected the generated ruleset (a diffgen.py bug): $(cat "$LAB_DIR/nft.err")"
+	kill -0 "$LAB_DIFF_CTR_LISTENERS_PID" 2>/dev/null || lab_die "the container's listeners are gone (before seed $seed)"
+	diff_load "$rules" || lab_die "seed $seed: nft -f or iptables-nft-restore rejected the generated ruleset (a diffgen.py bug): $(cat "$LAB_DIR/nft.err")"
 	diff_probe "$probes" "$work/kernel"
 	n=$(wc -l <"$work/kernel")
 	total=$((total + n))
@@ -257,7 +327,8 @@ for seed in "${seed_list[@]}"; do
 			confirmed+=("$id")
 		else
 			flaky=$((flaky + 1))
-			echo "WARN: seed $seed probe $id: the kernel answered '$first', then '$second' (flaky probe, not counted)" >&2
+			failed_seeds+=("$seed")
+			echo "FLAKY: seed $seed probe $id: the kernel answered '$first', then '$second'" >&2
 		fi
 	done
 	agreed=$((agreed + n - ${#bad[@]}))
@@ -285,6 +356,7 @@ for seed in "${seed_list[@]}"; do
 		out=$LAB_DIR/mismatch/seed-$seed-probe-$id
 		echo "----- shrinking seed $seed probe $id (at most ${min_budget}s) -----" >&2
 		"$LAB_PYTHON" "$DIFF_DIR/diffcheck.py" minimize --seed "$seed" --ruleset "$rules" \
+			--ipt4 "${rules%.nft}.ipt4" --ipt6 "${rules%.nft}.ipt6" \
 			--probe "$(grep -P "^$id\t" "$probes")" --out "$out" --srv "$LAB_SRV" --cli "$LAB_CLI" \
 			--portcheck "$PORTCHECK" --socket "$LAB_DIR/pc.sock" --budget "$min_budget" >&2 || true
 		minimized=$((minimized + 1))
@@ -292,6 +364,7 @@ for seed in "${seed_list[@]}"; do
 	else
 		mkdir -p "$LAB_DIR/mismatch/seed-$seed"
 		cp "$rules" "$probes" "$work/kernel" "$work/compare.err" "$LAB_DIR/mismatch/seed-$seed/"
+		cp "${rules%.nft}".ipt[46] "$LAB_DIR/mismatch/seed-$seed/" 2>/dev/null || true # (if any)
 	fi
 	((!first_failure)) || break
 done
@@ -307,5 +380,7 @@ if ((kernel_only)); then
 fi
 echo "differential: ${#seed_list[@]} cases, $total probes ($summary): $agreed agree, $mismatches disagree, $flaky flaky, in $((SECONDS - started))s"
 ((mismatches == 0)) || lab_die "portcheck disagrees with the kernel on $mismatches probes (seeds: ${failed_seeds[*]}); reproducers in $LAB_DIR/mismatch"
-((flaky == 0)) || echo "WARN: $flaky probes answered differently when repeated (see above)" >&2
+# A probe the kernel answers differently when repeated makes the comparison
+# meaningless for it: the lab (or the generator) must be made deterministic.
+((flaky == 0)) || lab_die "$flaky probes got a different answer from the kernel when repeated (seeds: ${failed_seeds[*]}; FLAKY lines above)"
 lab_pass "portcheck explain agrees with the kernel on all $total probes of ${#seed_list[@]} generated rulesets (seeds $seeds)"
