@@ -1082,8 +1082,9 @@ class Gen:
                 self.groups[dev] = h.choice(GROUPS[1:])
                 self.host.append("group %s %d" % (dev, self.groups[dev]))
         # rp_filter: all and eth0, the effective value is the larger one.
-        rp_all = h.choice([0, 0, 1, 2])
-        rp_eth0 = h.choice([0, 1, 1, 2])
+        # (Mostly one of them 0, so the effective value is the other one's.)
+        rp_all, rp_eth0 = h.choice([(0, 0), (1, 0), (2, 0), (1, 0), (2, 0), (0, 1), (0, 2),
+                                    (0, 1), (1, 2), (2, 1), (1, 1), (2, 2)])
         for key, v in (("all", rp_all), ("eth0", rp_eth0)):
             if v or h.random() < 0.3:
                 self.host.append("sysctl net.ipv4.conf.%s.rp_filter %d" % (key, v))
@@ -1095,15 +1096,13 @@ class Gen:
         # A reject before the routing decision (prerouting, or a chain it may jump
         # to) answers a probe the filter then never sees: that answer takes the
         # route back too, so the client would hear nothing. No such routes then.
-        early_reject = any(t.family in ("ip", "inet") and "reject" in " ".join(
-            r for c in t.chains for r in c.rules) and any(
-            c.hook == "prerouting" for c in t.chains) for t in self.tables)
-        if eff >= 1 and not early_reject and h.random() < 0.75:
+        early_reject = any(self.rejects_before_routing(t) for t in self.tables)
+        if eff >= 1 and not early_reject and h.random() < 0.85:
             for _ in range(h.choice([1, 1, 2])):
                 net = nets.pop()
                 self.host.append("route %s %s" % (h.choice(NOROUTE), net))
                 self.rp_nets.append(net)
-        if eff == 1 and not early_reject and h.random() < 0.6:  # strict: the way back must be eth0
+        if eff == 1 and not early_reject and h.random() < 0.7:  # strict: the way back must be eth0
             net = nets.pop()
             self.host.append("route via-ctr %s" % net)
             self.rp_nets.append(net)
@@ -1120,6 +1119,29 @@ class Gen:
             # An accept never goes first: it would hide the inverted lookup there.
             top = h.random() < 0.5 and not rule.endswith(" accept")
             c.rules.insert(0 if top or not c.rules else h.randint(1, len(c.rules)), rule)
+
+    @staticmethod
+    def rejects_before_routing(t):
+        """Whether an IPv4 packet may meet a reject in t's prerouting base chains or a
+        chain they jump or go to (a rule that names IPv6 only does not count)."""
+        if t.family not in ("ip", "inet"):
+            return False
+        todo = [c for c in t.chains if c.hook == "prerouting"]
+        seen = set()
+        while todo:
+            c = todo.pop()
+            if c.name in seen:
+                continue
+            seen.add(c.name)
+            for rule in c.rules:
+                words = rule.replace(",", " ").replace("}", " ").split()
+                for i, w in enumerate(words[:-1]):
+                    if w in ("jump", "goto"):
+                        todo += [x for x in t.chains if x.name == words[i + 1]]
+                if "reject" in rule and not any(x in rule for x in (
+                        "ip6 ", "nfproto ipv6", "icmpv6")):
+                    return True
+        return False
 
     def group_rule(self, t, c):
         h = self.hr
@@ -1218,7 +1240,7 @@ class Gen:
             h = self.hr
             if dst == FAM[fam]["dst"][0] and h.random() < 0.3:
                 dst = V4_SEC if fam == "ip" else V6_SEC
-            if fam == "ip" and self.rp_nets and h.random() < 0.3:
+            if fam == "ip" and self.rp_nets and h.random() < 0.4:
                 src = h.choice([a for a in V4_SRC if any(
                     ipaddress.ip_address(a) in ipaddress.ip_network(n)
                     for n in self.rp_nets)])
