@@ -1077,8 +1077,8 @@ class Gen:
 
     def host_build(self):
         h = self.hr
-        for dev in ("eth0", "veth-ctr"):
-            if h.random() < 0.6:
+        for dev, p in (("eth0", 0.75), ("veth-ctr", 0.6)):
+            if h.random() < p:
                 self.groups[dev] = h.choice(GROUPS[1:])
                 self.host.append("group %s %d" % (dev, self.groups[dev]))
         # rp_filter: all and eth0, the effective value is the larger one.
@@ -1102,7 +1102,7 @@ class Gen:
                 net = nets.pop()
                 self.host.append("route %s %s" % (h.choice(NOROUTE), net))
                 self.rp_nets.append(net)
-        if eff == 1 and not early_reject and h.random() < 0.7:  # strict: the way back must be eth0
+        if eff == 1 and not early_reject and h.random() < 0.85:  # strict: the way back must be eth0
             net = nets.pop()
             self.host.append("route via-ctr %s" % net)
             self.rp_nets.append(net)
@@ -1112,7 +1112,7 @@ class Gen:
                                                        "postrouting")]
         if not chains:
             return
-        for _ in range(h.choice([0, 1, 1, 2, 3]) if self.host else h.choice([0, 1])):
+        for _ in range(h.choice([1, 1, 2, 2, 3]) if self.host else h.choice([0, 1])):
             t, c = h.choice(chains)
             self.rule_count += 1
             rule = self.group_rule(t, c)
@@ -1147,7 +1147,7 @@ class Gen:
         h = self.hr
         out_side = c.hook in ("forward", "postrouting")
         # oifgroup where there is no output device (prerouting, input) breaks.
-        key = "oifgroup" if (out_side and h.random() < 0.6) or h.random() < 0.1 else "iifgroup"
+        key = "oifgroup" if (out_side and h.random() < 0.4) or h.random() < 0.1 else "iifgroup"
         dev = "veth-ctr" if key == "oifgroup" else "eth0"
         mine = self.groups[dev]
         vals = sorted({mine, h.choice(GROUPS), h.choice(GROUPS)})
@@ -1172,7 +1172,7 @@ class Gen:
         # (no reject on postrouting: nft refuses it there; none on prerouting when
         # routes back are set: see host_build)
         final = h.choice(["drop", "drop", "accept", "counter"] if c.hook == "postrouting" or (
-            c.hook == "prerouting" and self.rp_nets) else ["drop", "reject", "accept", "counter"])
+            c.hook == "prerouting" and self.rp_nets) else ["drop", "reject", "reject", "accept", "counter"])
         if final == "reject" and h.random() < 0.5 and ms[0] == "meta l4proto tcp":
             final = "reject with tcp reset"
         return " ".join(ms + [final])
@@ -1240,7 +1240,7 @@ class Gen:
             h = self.hr
             if dst == FAM[fam]["dst"][0] and h.random() < 0.3:
                 dst = V4_SEC if fam == "ip" else V6_SEC
-            if fam == "ip" and self.rp_nets and h.random() < 0.4:
+            if fam == "ip" and self.rp_nets and h.random() < 0.5:
                 src = h.choice([a for a in V4_SRC if any(
                     ipaddress.ip_address(a) in ipaddress.ip_network(n)
                     for n in self.rp_nets)])
