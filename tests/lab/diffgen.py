@@ -1116,9 +1116,10 @@ class Gen:
             t, c = h.choice(chains)
             self.rule_count += 1
             rule = self.group_rule(t, c)
-            # An accept never goes first: it would hide the inverted lookup there.
-            top = h.random() < 0.5 and not rule.endswith(" accept")
-            c.rules.insert(0 if top or not c.rules else h.randint(1, len(c.rules)), rule)
+            # Never before a chain's first rule: it would hide the inverted lookup
+            # there (see build); mostly right after it.
+            c.rules.insert(0 if not c.rules else 1 if h.random() < 0.5 else
+                           h.randint(1, len(c.rules)), rule)
 
     @staticmethod
     def rejects_before_routing(t):
