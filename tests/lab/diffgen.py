@@ -42,7 +42,19 @@ comes from the container, every postrouting chain what does not go to it): what
 is compared is the fate of the probe, not of its answer.
 
 Probes come mostly from the sources the ruleset names and to the ports it
-names, to the server's eth0 address, its veth-ctr address or the container.
+names, to the server's eth0 address (or its secondary one there), its veth-ctr
+address or the container.
+
+Each case may come with host settings (case-N.host, see HOST_NETS): the groups of
+the server's eth0 and veth-ctr (and meta iifgroup / oifgroup rules, matching or
+not, oifgroup also where there is no output device), net.ipv4.conf.all and
+.eth0.rp_filter, and routes back to some of the client's IPv4 sources that make
+the reverse-path filter drop their probes: blackhole/unreachable/prohibit (only
+with an effective rp_filter 1 or 2) or via the container (only with 1, strict):
+where the kernel would take such a probe its answer would go nowhere or elsewhere,
+silence for the client. For the same reason no such routes when an IPv4 reject
+may run before the routing decision (prerouting). These draw from a random stream
+of their own, so the rest of a seed's case is as it was without them.
 
 The lab these cases assume (ENV below) is built by test_differential.sh: the
 server has 192.0.2.1 and 2001:db8:1::1 on eth0 (towards the client) and

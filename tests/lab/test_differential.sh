@@ -17,13 +17,25 @@
 # say the same thing, forwarded_to included (diffcheck.py states the contract).
 # 100% agreement is required; a verdict "unknown" is a failure.
 #
+# Host settings: a case may come with case-N.host (diffgen.py), applied in the
+# server namespace before its ruleset is loaded and undone after the case: the
+# groups of eth0 and veth-ctr (for meta iifgroup / oifgroup rules),
+# net.ipv4.conf.all / .eth0.rp_filter, and routes back to some client sources
+# (blackhole, unreachable, prohibit, or via the container) that make the
+# reverse-path filter drop their probes. The server also has secondary addresses
+# on eth0 (192.0.2.100, 2001:db8:1::100), some probes' destinations.
+#
 # Runtime (2 cores, RelWithDebInfo build): the default run (41 cases, 820
 # probes) takes about 45 s; 200 seeds about 4 minutes.
 #
 # What the fixed seeds catch (each mutant a one-line change to the engine, built,
 # measured with --no-rotating, reverted; in brackets: the generator before issue
-# #14), of 40 seeds:
-#   vm_eval_lookup ignores NFT_LOOKUP_F_INV (nftvm_set.c)              36  (4)
+# #14; the lines without a * were measured before the host settings of issue #11),
+# of 40 seeds:
+#   vm_eval_lookup ignores NFT_LOOKUP_F_INV (nftvm_set.c)            * 33  (4; 36 before #11)
+#   rp_filter ignores net.ipv4.conf.all (pc_netif_inet_conf, rtnl.c) * 4
+#   strict rp_filter taken for loose (rp_filter == 3, nftpath_route.c) * 2
+#   meta iifgroup always 0 (nftvm_meta.c)                            * 9
 #   run_nat runs the next nat chain after a binding (nftpath.c)         5  (0)
 #   IPv4 fib ... . iif type looks on every device (nftvm_expr.c)        8  (0)
 #   icmpx port-unreachable sends IPv4 code 2 (nftvm_expr.c)             6  (3)
@@ -47,7 +59,7 @@
 #   --no-rotating    the default run without the rotating seed (to compare runs)
 #   --probes N       probes per case (default 20, at most 60)
 #   --case NFT PROBES  a hand-written case instead of generated ones (e.g. a
-#                    reproducer's minimal.nft and probe.txt; X.ipt4 and X.ipt6 beside
+#                    reproducer's minimal.nft and probe.txt; X.ipt4, X.ipt6 and X.host beside
 #                    X.nft are loaded too); may be repeated
 #   --kernel-only    no portcheck: run the probes and print what the kernel did, per
 #                    case and in total (to develop the generator and the prober)
