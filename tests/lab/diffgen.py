@@ -42,7 +42,19 @@ comes from the container, every postrouting chain what does not go to it): what
 is compared is the fate of the probe, not of its answer.
 
 Probes come mostly from the sources the ruleset names and to the ports it
-names, to the server's eth0 address, its veth-ctr address or the container.
+names, to the server's eth0 address (or its secondary one there), its veth-ctr
+address or the container.
+
+Each case may come with host settings (case-N.host, see HOST_NETS): the groups of
+the server's eth0 and veth-ctr (and meta iifgroup / oifgroup rules, matching or
+not, oifgroup also where there is no output device), net.ipv4.conf.all and
+.eth0.rp_filter, and routes back to some of the client's IPv4 sources that make
+the reverse-path filter drop their probes: blackhole/unreachable/prohibit (only
+with an effective rp_filter 1 or 2) or via the container (only with 1, strict):
+where the kernel would take such a probe its answer would go nowhere or elsewhere,
+silence for the client. For the same reason no such routes when an IPv4 reject
+may run before the routing decision (prerouting). These draw from a random stream
+of their own, so the rest of a seed's case is as it was without them.
 
 The lab these cases assume (ENV below) is built by test_differential.sh: the
 server has 192.0.2.1 and 2001:db8:1::1 on eth0 (towards the client) and
@@ -76,6 +88,10 @@ V6_DST = ["2001:db8:1::1", "2001:db8:3::1"]
 # listens on the same ports; probes to it directly take the forward path too.
 V4_CTR = "198.51.100.2"
 V6_CTR = "2001:db8:3::2"
+# Secondary addresses on the server's eth0 (beside 192.0.2.1 / 2001:db8:1::1): some
+# probes go there instead of to the primary one.
+V4_SEC = "192.0.2.100"
+V6_SEC = "2001:db8:1::100"
 TCP_PORTS = [22, 80, 443, 2222, 3306, 8080]
 UDP_PORTS = [53, 123, 500, 5353, 8080]
 IFACE = "eth0"
@@ -107,6 +123,19 @@ PRIO_POST = [-50, 0, 50, 150, 200]  # filter; never 100 (the SNAT hook)
 PRIO_NATIN = [50, 110, 150]  # nat chains of the input NAT hook (+100)
 PRIO_NATPOST = [-10, 90, 100, 120]  # nat chains of the postrouting NAT hook (+100)
 
+# The per-case host settings (case-N.host, applied in the server namespace by
+# test_differential.sh before the case's probes, undone after it):
+#   group DEV N               ip link set DEV group N (eth0, veth-ctr)
+#   sysctl KEY VALUE          net.ipv4.conf.{all,eth0}.rp_filter
+#   route TYPE PREFIX         blackhole, unreachable or prohibit: no route back
+#   route via-ctr PREFIX      via the container (veth-ctr): a route back elsewhere
+# The prefixes cover some of the client's routed IPv4 sources, never an address a
+# rule SNATs to (203.0.113.77, 198.18.9.9: the answer goes there first).
+GROUPS = [0, 10, 42, 255, 65536]
+HOST_NETS = ["203.0.113.128/25", "203.0.113.200/32", "198.18.0.0/21", "198.18.0.0/24",
+             "198.19.0.0/16", "198.19.255.254/32"]
+NOROUTE = ["blackhole", "unreachable", "prohibit"]
+
 
 def env_shell():
     q = lambda xs: " ".join(str(x) for x in xs)
@@ -115,6 +144,7 @@ def env_shell():
         "DIFF_V4_ROUTED='%s'" % q(V4_ROUTED), "DIFF_V6_ROUTED='%s'" % q(V6_ROUTED),
         "DIFF_V4_DST='%s'" % q(V4_DST), "DIFF_V6_DST='%s'" % q(V6_DST),
         "DIFF_V4_CTR='%s'" % V4_CTR, "DIFF_V6_CTR='%s'" % V6_CTR,
+        "DIFF_V4_SEC='%s'" % V4_SEC, "DIFF_V6_SEC='%s'" % V6_SEC,
         "DIFF_TCP_PORTS='%s'" % q(TCP_PORTS), "DIFF_UDP_PORTS='%s'" % q(UDP_PORTS),
         "DIFF_IFACE='%s'" % IFACE, ""])
 
@@ -460,6 +490,13 @@ class Gen:
         self.marks_set = set()
         self.rule_count = 0
         self.ipt = {}  # family -> iptables-nft-restore text
+        # The host settings and what goes with them (group rules, probes to the
+        # secondary addresses, from the sources the routes cover) draw from a
+        # random stream of their own: the rest of a seed's case stays as it was.
+        self.hr = random.Random(seed * 7919 + 104729)
+        self.host = []  # lines of case-N.host
+        self.groups = {"eth0": 0, "veth-ctr": 0}
+        self.rp_nets = []  # prefixes the host routes cover
 
     # -- matches --
 
@@ -1045,7 +1082,113 @@ class Gen:
             self.rule_count += 1
         for fam in ipt_fams:
             self.ipt[fam] = IptGen(r, fam, set()).text()
+        self.host_build()
         return self
+
+    # -- host settings: interface groups, rp_filter and routes back --
+
+    def host_build(self):
+        h = self.hr
+        for dev, p in (("eth0", 0.75), ("veth-ctr", 0.6)):
+            if h.random() < p:
+                self.groups[dev] = h.choice(GROUPS[1:])
+                self.host.append("group %s %d" % (dev, self.groups[dev]))
+        # rp_filter: all and eth0, the effective value is the larger one.
+        # (Mostly one of them 0, so the effective value is the other one's.)
+        rp_all, rp_eth0 = h.choice([(0, 0), (1, 0), (2, 0), (1, 0), (2, 0), (0, 1), (0, 2),
+                                    (0, 1), (1, 2), (2, 1), (1, 1), (2, 2)])
+        for key, v in (("all", rp_all), ("eth0", rp_eth0)):
+            if v or h.random() < 0.3:
+                self.host.append("sysctl net.ipv4.conf.%s.rp_filter %d" % (key, v))
+        eff = max(rp_all, rp_eth0)
+        # Routes back to some sources that make the filter drop their probes. Only
+        # where it does: a probe the kernel took would be answered into a blackhole
+        # or towards the container, silence for the client, an accept for the engine.
+        nets = h.sample(HOST_NETS, len(HOST_NETS))
+        # A reject before the routing decision (prerouting, or a chain it may jump
+        # to) answers a probe the filter then never sees: that answer takes the
+        # route back too, so the client would hear nothing. No such routes then.
+        early_reject = any(self.rejects_before_routing(t) for t in self.tables)
+        if eff >= 1 and not early_reject and h.random() < 0.85:
+            for _ in range(h.choice([1, 1, 2])):
+                net = nets.pop()
+                self.host.append("route %s %s" % (h.choice(NOROUTE), net))
+                self.rp_nets.append(net)
+        if eff == 1 and not early_reject and h.random() < 0.85:  # strict: the way back must be eth0
+            net = nets.pop()
+            self.host.append("route via-ctr %s" % net)
+            self.rp_nets.append(net)
+        # meta iifgroup / oifgroup rules in filter chains the probes pass.
+        chains = [(t, c) for t in self.tables for c in t.chains
+                  if c.kind == "filter" and c.hook in ("prerouting", "input", "forward",
+                                                       "postrouting")]
+        if not chains:
+            return
+        for _ in range(h.choice([1, 1, 2, 2, 3]) if self.host else h.choice([0, 1])):
+            t, c = h.choice(chains)
+            self.rule_count += 1
+            rule = self.group_rule(t, c)
+            # Never before a chain's first rule: it would hide the inverted lookup
+            # there (see build); mostly right after it.
+            c.rules.insert(0 if not c.rules else 1 if h.random() < 0.5 else
+                           h.randint(1, len(c.rules)), rule)
+
+    @staticmethod
+    def rejects_before_routing(t):
+        """Whether an IPv4 packet may meet a reject in t's prerouting base chains or a
+        chain they jump or go to (a rule that names IPv6 only does not count)."""
+        if t.family not in ("ip", "inet"):
+            return False
+        todo = [c for c in t.chains if c.hook == "prerouting"]
+        seen = set()
+        while todo:
+            c = todo.pop()
+            if c.name in seen:
+                continue
+            seen.add(c.name)
+            for rule in c.rules:
+                words = rule.replace(",", " ").replace("}", " ").split()
+                for i, w in enumerate(words[:-1]):
+                    if w in ("jump", "goto"):
+                        todo += [x for x in t.chains if x.name == words[i + 1]]
+                if "reject" in rule and not any(x in rule for x in (
+                        "ip6 ", "nfproto ipv6", "icmpv6")):
+                    return True
+        return False
+
+    def group_rule(self, t, c):
+        h = self.hr
+        out_side = c.hook in ("forward", "postrouting")
+        # oifgroup where there is no output device (prerouting, input) breaks.
+        key = "oifgroup" if (out_side and h.random() < 0.4) or h.random() < 0.1 else "iifgroup"
+        dev = "veth-ctr" if key == "oifgroup" else "eth0"
+        mine = self.groups[dev]
+        vals = sorted({mine, h.choice(GROUPS), h.choice(GROUPS)})
+        k = h.random()
+        if k < 0.4:
+            m = "meta %s %d" % (key, mine if h.random() < 0.6 else h.choice(GROUPS))
+        elif k < 0.7:
+            m = "meta %s != %d" % (key, mine if h.random() < 0.5 else h.choice(GROUPS))
+        elif len(vals) > 1:
+            m = "meta %s %s{ %s }" % (key, "!= " if h.random() < 0.4 else "",
+                                       ", ".join(str(v) for v in vals))
+        else:
+            m = "meta %s %d" % (key, vals[0])
+        ms = [m]
+        if h.random() < 0.4:
+            fam = t.family if t.family != "inet" else h.choice(["ip", "ip6"])
+            # (the secondary address on the input side, the container on the output side)
+            ms.append("%s daddr %s" % (FAM[fam]["kw"], FAM[fam]["ctr"] if out_side else
+                                       V4_SEC if fam == "ip" else V6_SEC))
+        if h.random() < 0.4:
+            ms.insert(0, "meta l4proto %s" % h.choice(["tcp", "udp"]))
+        # (no reject on postrouting: nft refuses it there; none on prerouting when
+        # routes back are set: see host_build)
+        final = h.choice(["drop", "drop", "accept", "counter"] if c.hook == "postrouting" or (
+            c.hook == "prerouting" and self.rp_nets) else ["drop", "reject", "reject", "accept", "counter"])
+        if final == "reject" and h.random() < 0.5 and ms[0] == "meta l4proto tcp":
+            final = "reject with tcp reset"
+        return " ".join(ms + [final])
 
     def text(self):
         out = ["# diffgen.py seed %d: %d rules" % (self.seed, self.rule_count)]
@@ -1106,6 +1249,14 @@ class Gen:
                 dst = FAM[fam]["dst"][0]
             else:
                 dst = FAM[fam]["dst"][1]
+            # (the host's own random stream: see __init__)
+            h = self.hr
+            if dst == FAM[fam]["dst"][0] and h.random() < 0.3:
+                dst = V4_SEC if fam == "ip" else V6_SEC
+            if fam == "ip" and self.rp_nets and h.random() < 0.5:
+                src = h.choice([a for a in V4_SRC if any(
+                    ipaddress.ip_address(a) in ipaddress.ip_network(n)
+                    for n in self.rp_nets)])
             key = (fam, proto, src, dst, port)
             if key in seen:
                 continue
@@ -1135,7 +1286,8 @@ def parse_seeds(spec):
 def generate(seed, nprobes):
     """The ruleset (nft -f), the probes, and {family: iptables-nft-restore text}."""
     g = Gen(seed, nprobes).build()
-    return g.text(), g.probes(), g.ipt
+    text, probes = g.text(), g.probes()
+    return text, probes, g.ipt, "".join(l + "\n" for l in g.host)
 
 
 def check(seeds, nprobes):
@@ -1143,7 +1295,7 @@ def check(seeds, nprobes):
     bad = 0
     with tempfile.TemporaryDirectory() as d:
         for s in seeds:
-            text, _, ipt = generate(s, nprobes)
+            text, _, ipt, _ = generate(s, nprobes)
             path = os.path.join(d, "case.nft")
             with open(path, "w") as f:
                 f.write(text)
@@ -1181,8 +1333,9 @@ def main():
         sys.stdout.write(env_shell())
         return 0
     if args.seed is not None:
-        text, probes, ipt = generate(args.seed, args.probes)
+        text, probes, ipt, host = generate(args.seed, args.probes)
         sys.stdout.write(text)
+        sys.stdout.write("".join("# host: %s\n" % l for l in host.splitlines()))
         for fam in sorted(ipt):
             sys.stdout.write("".join("# ipt%s: %s\n" % (IPT_SUFFIX[fam], l) for l in ipt[fam].splitlines()))
         sys.stdout.write("# probes: ID FAMILY PROTO SOURCE DESTINATION PORT\n")
@@ -1200,7 +1353,11 @@ def main():
         ap.error("--seeds needs --out or --check")
     os.makedirs(args.out, exist_ok=True)
     for s in seeds:
-        text, probes, ipt = generate(s, args.probes)
+        text, probes, ipt, host = generate(s, args.probes)
+        if host:
+            # case-N.host: the server's settings for this case (see HOST_NETS)
+            with open(os.path.join(args.out, "case-%d.host" % s), "w") as f:
+                f.write(host)
         with open(os.path.join(args.out, "case-%d.nft" % s), "w") as f:
             f.write(text)
         for fam, t in ipt.items():

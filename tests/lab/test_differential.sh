@@ -17,13 +17,25 @@
 # say the same thing, forwarded_to included (diffcheck.py states the contract).
 # 100% agreement is required; a verdict "unknown" is a failure.
 #
+# Host settings: a case may come with case-N.host (diffgen.py), applied in the
+# server namespace before its ruleset is loaded and undone after the case: the
+# groups of eth0 and veth-ctr (for meta iifgroup / oifgroup rules),
+# net.ipv4.conf.all / .eth0.rp_filter, and routes back to some client sources
+# (blackhole, unreachable, prohibit, or via the container) that make the
+# reverse-path filter drop their probes. The server also has secondary addresses
+# on eth0 (192.0.2.100, 2001:db8:1::100), some probes' destinations.
+#
 # Runtime (2 cores, RelWithDebInfo build): the default run (41 cases, 820
 # probes) takes about 45 s; 200 seeds about 4 minutes.
 #
 # What the fixed seeds catch (each mutant a one-line change to the engine, built,
 # measured with --no-rotating, reverted; in brackets: the generator before issue
-# #14), of 40 seeds:
-#   vm_eval_lookup ignores NFT_LOOKUP_F_INV (nftvm_set.c)              36  (4)
+# #14; the lines without a * were measured before the host settings of issue #11),
+# of 40 seeds:
+#   vm_eval_lookup ignores NFT_LOOKUP_F_INV (nftvm_set.c)            * 33  (4; 36 before #11)
+#   rp_filter ignores net.ipv4.conf.all (pc_netif_inet_conf, rtnl.c) * 4
+#   strict rp_filter taken for loose (rp_filter == 3, nftpath_route.c) * 2
+#   meta iifgroup always 0 (nftvm_meta.c)                            * 9
 #   run_nat runs the next nat chain after a binding (nftpath.c)         5  (0)
 #   IPv4 fib ... . iif type looks on every device (nftvm_expr.c)        8  (0)
 #   icmpx port-unreachable sends IPv4 code 2 (nftvm_expr.c)             6  (3)
@@ -47,7 +59,7 @@
 #   --no-rotating    the default run without the rotating seed (to compare runs)
 #   --probes N       probes per case (default 20, at most 60)
 #   --case NFT PROBES  a hand-written case instead of generated ones (e.g. a
-#                    reproducer's minimal.nft and probe.txt; X.ipt4 and X.ipt6 beside
+#                    reproducer's minimal.nft and probe.txt; X.ipt4, X.ipt6 and X.host beside
 #                    X.nft are loaded too); may be repeated
 #   --kernel-only    no portcheck: run the probes and print what the kernel did, per
 #                    case and in total (to develop the generator and the prober)
@@ -149,6 +161,9 @@ diff_network() {
 		_lab_ip "$LAB_SRV" -6 route add "$n" via "$LAB_CLI_IPV6" dev eth0
 	done
 	_lab_ip "$LAB_SRV" addr add "${DIFF_V6_DST##* }/64" dev "$LAB_CTR_IF" nodad
+	# Secondary addresses on the server's eth0: some probes go there.
+	_lab_ip "$LAB_SRV" addr add "$DIFF_V4_SEC/24" dev eth0
+	_lab_ip "$LAB_SRV" addr add "$DIFF_V6_SEC/64" dev eth0 nodad
 	_lab_ip "$LAB_CLI" route add "${LAB_SRV_CTR_IPV4%.*}.0/24" via "$LAB_SRV_IPV4"
 	_lab_ip "$LAB_CLI" -6 route add "${DIFF_V6_DST##* }/64" via "$LAB_SRV_IPV6"
 
@@ -163,6 +178,8 @@ diff_network() {
 	cli_mac=$(_diff_mac "$LAB_CLI" eth0)
 	[[ -n $srv_mac && -n $cli_mac ]] || lab_die "cannot read the veth MAC addresses"
 	_lab_ip "$LAB_CLI" -6 neigh replace "$LAB_SRV_IPV6" lladdr "$srv_mac" dev eth0 nud permanent
+	_lab_ip "$LAB_CLI" -6 neigh replace "$DIFF_V6_SEC" lladdr "$srv_mac" dev eth0 nud permanent
+	_lab_ip "$LAB_CLI" neigh replace "$DIFF_V4_SEC" lladdr "$srv_mac" dev eth0 nud permanent
 	for a in $DIFF_V6_SRC; do
 		[[ $a == 2001:db8:1::* ]] || continue
 		_lab_ip "$LAB_SRV" -6 neigh replace "$a" lladdr "$cli_mac" dev eth0 nud permanent
@@ -228,6 +245,57 @@ diff_load() {
 	fi
 }
 
+# diff_host FILE apply|undo: the case's host settings (case-N.host, diffgen.py's
+# format) in the server namespace: interface groups, net.ipv4.conf.{all,eth0}.rp_filter,
+# routes back to some sources (blackhole, unreachable, prohibit, or via the container).
+# undo restores what apply found (groups to 0, the sysctls' old values, routes deleted).
+declare -A DIFF_HOST_OLD=()
+diff_host() {
+	local what key value route
+	[[ -f $1 ]] || return 0
+	while read -r what key value; do
+		[[ -z $what || $what == \#* ]] && continue
+		case $what in
+		group)
+			[[ ($key == eth0 || $key == "$LAB_CTR_IF") && $value =~ ^[0-9]+$ ]] ||
+				lab_die "$1: bad line: $what $key $value"
+			if [[ $2 == apply ]]; then
+				_lab_ip "$LAB_SRV" link set "$key" group "$value"
+			else
+				_lab_ip "$LAB_SRV" link set "$key" group 0
+			fi
+			;;
+		sysctl)
+			[[ $key =~ ^net\.ipv4\.conf\.(all|eth0)\.rp_filter$ && $value =~ ^[0-2]$ ]] ||
+				lab_die "$1: bad line: $what $key $value"
+			if [[ $2 == apply ]]; then
+				DIFF_HOST_OLD[$key]=$(ip netns exec "$LAB_SRV" sysctl -n "$key")
+				_lab_sysctl "$LAB_SRV" "$key=$value"
+			else
+				_lab_sysctl "$LAB_SRV" "$key=${DIFF_HOST_OLD[$key]}"
+			fi
+			;;
+		route)
+			[[ $value =~ ^(198\.1[89]|203\.0\.113)\.[0-9.]+/[0-9]+$ ]] ||
+				lab_die "$1: bad route: $key $value"
+			if [[ $key == via-ctr ]]; then
+				route=("$value" via "$DIFF_V4_CTR" dev "$LAB_CTR_IF")
+			elif [[ $key =~ ^(blackhole|unreachable|prohibit)$ ]]; then
+				route=("$key" "$value")
+			else
+				lab_die "$1: bad route type: $key"
+			fi
+			if [[ $2 == apply ]]; then
+				_lab_ip "$LAB_SRV" route add "${route[@]}"
+			else
+				_lab_ip "$LAB_SRV" route del "${route[@]}"
+			fi
+			;;
+		*) lab_die "$1: unknown host setting: $what" ;;
+		esac
+	done <"$1"
+}
+
 # Source ports: every prober run gets fresh ones (20000-49999, wrapping), so no
 # probe meets a conntrack entry left by an earlier one.
 DIFF_SPORT=20000
@@ -259,7 +327,7 @@ if ((${#hand_cases[@]})); then
 	for ((i = 0; i < ${#hand_cases[@]}; i += 2)); do
 		cp "${hand_cases[i]}" "$cases/case-$((i / 2)).nft"
 		cp "${hand_cases[i + 1]}" "$cases/case-$((i / 2)).probes"
-		for x in ipt4 ipt6; do # (a reproducer's iptables-nft rules, beside its ruleset)
+		for x in ipt4 ipt6 host; do # (a reproducer's iptables-nft rules and host settings, beside its ruleset)
 			[[ ! -f ${hand_cases[i]%.nft}.$x ]] || cp "${hand_cases[i]%.nft}.$x" "$cases/case-$((i / 2)).$x"
 		done
 	done
@@ -279,7 +347,7 @@ lab_dbus_start # a private, empty bus: portcheckd must never see the host's fire
 diff_listeners
 ((kernel_only)) || lab_portcheckd_start
 
-total=0 agreed=0 mismatches=0 flaky=0 minimized=0 failed_seeds=()
+total=0 agreed=0 mismatches=0 flaky=0 minimized=0 failed_seeds=() prev_host=""
 declare -A tally=() shrunk=()
 started=$SECONDS
 for seed in "${seed_list[@]}"; do
@@ -288,6 +356,11 @@ for seed in "${seed_list[@]}"; do
 	mkdir -p "$work"
 	kill -0 "$LAB_DIFF_LISTENERS_PID" 2>/dev/null || lab_die "the listeners are gone (before seed $seed)"
 	kill -0 "$LAB_DIFF_CTR_LISTENERS_PID" 2>/dev/null || lab_die "the container's listeners are gone (before seed $seed)"
+	# The previous case's host settings undone, this one's applied (before the ruleset:
+	# the ruleset may name nothing of them, but the kernel's answers depend on them).
+	[[ -z $prev_host ]] || diff_host "$prev_host" undo
+	prev_host=${rules%.nft}.host
+	diff_host "$prev_host" apply
 	diff_load "$rules" || lab_die "seed $seed: nft -f or iptables-nft-restore rejected the generated ruleset (a diffgen.py bug): $(cat "$LAB_DIR/nft.err")"
 	diff_probe "$probes" "$work/kernel"
 	n=$(wc -l <"$work/kernel")
@@ -360,14 +433,19 @@ for seed in "${seed_list[@]}"; do
 			--probe "$(grep -P "^$id\t" "$probes")" --out "$out" --srv "$LAB_SRV" --cli "$LAB_CLI" \
 			--portcheck "$PORTCHECK" --socket "$LAB_DIR/pc.sock" --budget "$min_budget" >&2 || true
 		minimized=$((minimized + 1))
+		if [[ -f ${rules%.nft}.host ]]; then # (the server's settings for it: interface groups, rp_filter, routes)
+			mkdir -p "$out" && cp "${rules%.nft}.host" "$out/minimal.host"
+			echo "with the host settings of $out/minimal.host (test_differential.sh --case $out/minimal.nft $out/probe.txt applies them)" >&2
+		fi
 		echo "reproducer kept in $out" >&2
 	else
 		mkdir -p "$LAB_DIR/mismatch/seed-$seed"
 		cp "$rules" "$probes" "$work/kernel" "$work/compare.err" "$LAB_DIR/mismatch/seed-$seed/"
-		cp "${rules%.nft}".ipt[46] "$LAB_DIR/mismatch/seed-$seed/" 2>/dev/null || true # (if any)
+		cp "${rules%.nft}".ipt[46] "${rules%.nft}".host "$LAB_DIR/mismatch/seed-$seed/" 2>/dev/null || true # (if any)
 	fi
 	((!first_failure)) || break
 done
+[[ -z $prev_host ]] || diff_host "$prev_host" undo
 
 summary=""
 for k in accept rst icmp none error; do
