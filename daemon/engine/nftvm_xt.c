@@ -671,10 +671,16 @@ static bool xt_nat_range(struct vm *vm, const struct pc_nft_expr *e, bool v4_com
 		ret->max_port = ntohs(mr.range[0].max.all);
 		return true;
 	}
-	if (e->xt.rev >= 2) {
-		struct nf_nat_range2 r;
+	{
+		/* nf_nat_range is nf_nat_range2 without base_proto at the end: read the
+		 * revision's size into a zeroed range2. */
+		struct nf_nat_range2 r = {};
 
-		if (!info_get(vm, e, &r, sizeof(r)))
+		_Static_assert(offsetof(struct nf_nat_range2, base_proto) ==
+				   sizeof(struct nf_nat_range),
+			       "nf_nat_range is a prefix of nf_nat_range2");
+
+		if (!info_get(vm, e, &r, e->xt.rev >= 2 ? sizeof(r) : sizeof(struct nf_nat_range)))
 			return false;
 		ret->flags = r.flags;
 		ret->min_addr.family = ret->max_addr.family = family;
@@ -683,19 +689,6 @@ static bool xt_nat_range(struct vm *vm, const struct pc_nft_expr *e, bool v4_com
 		ret->min_port = ntohs(r.min_proto.all);
 		ret->max_port = ntohs(r.max_proto.all);
 		ret->base_port = ntohs(r.base_proto.all);
-		return true;
-	}
-	{
-		struct nf_nat_range r;
-
-		if (!info_get(vm, e, &r, sizeof(r)))
-			return false;
-		ret->flags = r.flags;
-		ret->min_addr.family = ret->max_addr.family = family;
-		memcpy(ret->min_addr.bytes, &r.min_addr, alen);
-		memcpy(ret->max_addr.bytes, &r.max_addr, alen);
-		ret->min_port = ntohs(r.min_proto.all);
-		ret->max_port = ntohs(r.max_proto.all);
 		return true;
 	}
 }
