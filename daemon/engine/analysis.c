@@ -493,6 +493,7 @@ void pc_path_clear(struct pc_path *p)
 		return;
 	free(p->source);
 	json_decref(p->sources);
+	json_decref(p->endpoints);
 	free(p->rule.family);
 	free(p->rule.table);
 	free(p->rule.chain);

@@ -38,9 +38,10 @@ bool piece_same_outcome(const struct piece *a, const struct piece *b)
 	return x->verdict == y->verdict && memcmp(&x->reject, &y->reject, sizeof(x->reject)) == 0 &&
 	       rule_ref_equal(x, y) && x->forwarded == y->forwarded &&
 	       x->dnat_local == y->dnat_local && pc_addr_equal(&x->fwd_addr, &y->fwd_addr) &&
-	       x->fwd_port == y->fwd_port && strcmp(x->unknown_reason, y->unknown_reason) == 0 &&
-	       strcmp(x->note, y->note) == 0 && a->fw.zone == b->fw.zone &&
-	       a->fw.decision.outcome == b->fw.decision.outcome &&
+	       x->fwd_port == y->fwd_port && x->n_endpoints == y->n_endpoints &&
+	       memcmp(x->endpoints, y->endpoints, x->n_endpoints * sizeof(x->endpoints[0])) == 0 &&
+	       strcmp(x->unknown_reason, y->unknown_reason) == 0 && strcmp(x->note, y->note) == 0 &&
+	       a->fw.zone == b->fw.zone && a->fw.decision.outcome == b->fw.decision.outcome &&
 	       strcmp(a->fw.decision.what, b->fw.decision.what) == 0 &&
 	       a->fw.runtime_only == b->fw.runtime_only && a->spoofed == b->spoofed;
 }
@@ -162,7 +163,23 @@ static int path_reason(struct pc_path *p, const struct piece *pc, const struct p
 		snprintf(engine, sizeof(engine), "%s: no rule on the path decides",
 			 action_word(res->verdict));
 	}
-	if (p->forwarded_to) {
+	if (p->forwarded_to && res->n_endpoints > 1) {
+		size_t len = strlen(engine);
+		char a[PC_ADDRSTRLEN];
+
+		len += (size_t)snprintf(engine + len, sizeof(engine) - len,
+					"; DNAT sends it to one of");
+		for (size_t i = 0; i < res->n_endpoints && len < sizeof(engine); i++)
+			len += (size_t)snprintf(
+			    engine + len, sizeof(engine) - len,
+			    res->endpoints[i].addr.family == AF_INET6 ? "%s [%s]:%u (%.0f%%)"
+								      : "%s %s:%u (%.0f%%)",
+			    i ? "," : "", pc_addr_to_string(&res->endpoints[i].addr, a),
+			    res->endpoints[i].port, 100 * res->endpoints[i].share);
+		if (len < sizeof(engine))
+			snprintf(engine + len, sizeof(engine) - len, "%s",
+				 res->forwarded ? ", not to this socket" : " on this host");
+	} else if (p->forwarded_to) {
 		size_t len = strlen(engine);
 		snprintf(engine + len, sizeof(engine) - len,
 			 res->forwarded ? "; DNAT sends it to %s, not to this socket"
@@ -184,6 +201,24 @@ static int path_reason(struct pc_path *p, const struct piece *pc, const struct p
 	/* The pieces are sanitised names, but the fixed buffers above may have cut one in the
 	 * middle of a character: text mode escapes such a fragment and changes nothing else. */
 	return pc_strsan_replace(&p->reason, PC_STRSAN_TEXT);
+}
+
+static int endpoints_json(const struct pc_nft_result *res, json_t **ret)
+{
+	json_t *a = json_array();
+	char s[PC_ADDRSTRLEN];
+
+	for (size_t i = 0; a && i < res->n_endpoints; i++)
+		if (json_array_append_new(a,
+					  json_pack("{s:s,s:i,s:f}", "address",
+						    pc_addr_to_string(&res->endpoints[i].addr, s),
+						    "port", (int)res->endpoints[i].port, "share",
+						    res->endpoints[i].share)) < 0) {
+			json_decref(a);
+			return -ENOMEM;
+		}
+	*ret = a;
+	return a ? 0 : -ENOMEM;
 }
 
 int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_link *link,
@@ -228,6 +263,8 @@ int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_li
 			return -ENOMEM;
 		}
 	}
+	if (res->n_endpoints > 1 && endpoints_json(res, &p->endpoints) < 0)
+		return -ENOMEM;
 	if (first->fw_known && first->fw.zone) {
 		p->zone = strdup(first->fw.zone->name);
 		if (!p->zone)

@@ -23,9 +23,11 @@
 /* Rules evaluated in one path before giving up: a snapshot from a live kernel has no
  * loops (the kernel refuses them), a hand-built one might. */
 #define VM_MAX_STEPS 1000000
-/* Binary choices (limit, quota, ...) explored per path, and runs over all of them. */
+/* Choices (limit, quota, numgen, ...) explored per path, and runs over all of them. */
 #define VM_MAX_CHOICES 12
 #define VM_MAX_RUNS 256
+/* The largest modulus of a numgen or hash whose every outcome is explored. */
+#define VM_MAX_DRAW 64
 /* Sets a path may add to with dynset before lookups in them stop being exact. */
 #define VM_MAX_DIRTY_SETS 8
 
@@ -112,10 +114,13 @@ struct vm_sym {
 	bool oom;
 };
 
-/* The binary choices of one run (see pc_nft_eval_path): a prefix fixed by the driver,
- * extended with 0 by the run. */
+/* The choices of one run (see pc_nft_eval_path): a prefix fixed by the driver, extended
+ * with 0 by the run. A choice has arity outcomes; a draw (numgen, hash) picks them
+ * uniformly, runtime state (limit, quota) with unknown odds. */
 struct vm_choices {
 	uint8_t v[VM_MAX_CHOICES];
+	uint8_t arity[VM_MAX_CHOICES];
+	bool draw[VM_MAX_CHOICES];
 	size_t n_fixed, n_used;
 	bool overflow;
 	/* The first choice point met in this run, for the unknown result. */
@@ -238,6 +243,8 @@ void vm_unknown(struct vm *vm, const char *fmt, ...) __attribute__((format(print
 /* A binary outcome the snapshot cannot decide (rate limits, quotas, ...): returns 0 or 1
  * as fixed by the driver, or -1 after vm_unknown() when there are too many. */
 int vm_choose(struct vm *vm, const char *what);
+/* One of @n outcomes: a uniform draw (@draw: numgen, hash) or runtime state. */
+int vm_choose_n(struct vm *vm, const char *what, unsigned n, bool draw);
 /* The byte offset of netlink register @reg in the register file, or -1. */
 int vm_reg_offset(uint32_t reg);
 /* Pointer to @len bytes at register @reg, NULL (after vm_unknown) when out of range. */

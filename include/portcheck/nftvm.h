@@ -61,6 +61,14 @@ struct pc_trace_entry {
 	char detail[96]; /* e.g. "jump filter_IN_public", "dnat to 198.51.100.2:8000" */
 };
 
+/* One of the destinations a random or hashed choice (numgen, jhash) DNATs to. */
+#define PC_NFT_MAX_ENDPOINTS 16
+struct pc_nft_endpoint {
+	struct pc_addr addr;
+	uint16_t port;
+	double share; /* of new connections */
+};
+
 struct pc_nft_result {
 	enum pc_verdict verdict;
 	struct pc_reject reject; /* as seen on the wire, when verdict is REJECT */
@@ -71,6 +79,10 @@ struct pc_nft_result {
 	uint16_t fwd_port;
 	bool
 	    dnat_local; /* DNAT/redirect to a local address: fwd_* say which, may be another port */
+	/* When a draw (numgen, jhash) picks the destination among several: each of them
+	 * (fwd_* is the first); 0 when there is one. */
+	struct pc_nft_endpoint endpoints[PC_NFT_MAX_ENDPOINTS];
+	size_t n_endpoints;
 	char unknown_reason[256]; /* set when verdict is UNKNOWN */
 	/* Why, when no rule decided: the routing decision ("no route to 198.51.100.7: ICMP net
 	 * unreachable", "... IPv4 forwarding is off: dropped"), a martian address. */

@@ -35,7 +35,7 @@ struct pc_rule_info {
 
 struct pc_path {
 	char interface[PC_IFNAME_SIZE];
-	int family;   /* AF_INET or AF_INET6 */
+	int family;	 /* AF_INET or AF_INET6 */
 	char *source;	 /* in words: "any", CIDRs, "not in set inet t s (20000 elements)" */
 	json_t *sources; /* the versioned form a program decides with (docs/json.md) */
 	/* the kernel's verdict, from the nftables engine */
@@ -44,6 +44,9 @@ struct pc_path {
 	bool has_rule;
 	struct pc_rule_info rule;
 	char *forwarded_to; /* "198.51.100.2:8000" when DNAT sends it elsewhere, else NULL */
+	/* When a draw (numgen, jhash) picks where DNAT sends it: [{"address", "port",
+	 * "share"}] of each destination (forwarded_to is the first); else NULL. */
+	json_t *endpoints;
 	/* the firewalld layer: explains, never decides */
 	char *zone;	   /* NULL when firewalld is not available */
 	char *allowed_by;  /* "service http", "port 80/tcp", "protocol tcp", "target ACCEPT" */

@@ -1663,11 +1663,68 @@ static void test_incident_dnat_local(void **state)
 
 /* --- source boundaries ------------------------------------------------------------------ */
 
+/* kube-proxy's load balancing: `numgen random mod 2 vmap { 0 : goto ep0, 1 : goto ep1 }`,
+ * each endpoint chain a DNAT. Every draw forwards: the verdict stands with both
+ * destinations at 50%; draws that disagree on the verdict make it unknown, with the
+ * outcomes and shares. */
+static void numgen_vmap(struct pc_nft_table *t, struct pc_nft_chain *c, const char *set,
+			uint16_t dport, const int32_t *codes, const char *const *chains)
+{
+	struct pc_nft_rule *r = nb_rule(c, "tcp dport D numgen random mod 2 vmap");
+	struct pc_nft_set *s = nb_set(t, set, NFT_SET_MAP | NFT_SET_ANONYMOUS, 4);
+	struct pc_nft_expr *e;
+
+	nb_l4proto(r, IPPROTO_TCP);
+	nb_dport(r, dport);
+	e = nb_expr(r, PC_NFT_EXPR_NUMGEN, "numgen");
+
+	s->data_type = NFT_DATA_VERDICT;
+	e->numgen.dreg = NFT_REG_1;
+	e->numgen.modulus = 2;
+	e->numgen.type = NFT_NG_RANDOM;
+	for (uint32_t i = 0; i < 2; i++)
+		nb_elem_verdict(nb_elem(s, &i, 4, 0), codes[i], chains[i]);
+	nb_lookup(r, set, NFT_REG_1, 0, 0);
+}
+
+static void test_numgen_endpoints(void **state)
+{
+	struct nb_fx *f = *state;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "kube-proxy");
+	static const int32_t gotos[] = {NFT_GOTO, NFT_GOTO}, verdicts[] = {NF_ACCEPT, NF_DROP};
+	static const char *const eps[] = {"ep0", "ep1"}, *const none[] = {NULL, NULL};
+	struct pc_nft_chain *c;
+	char buf[PC_ADDRSTRLEN];
+
+	nb_dnat_to(nb_rule(nb_chain(t, "ep0"), "dnat to 198.51.100.2:80"), NFPROTO_IPV4,
+		   "198.51.100.2", 80);
+	nb_dnat_to(nb_rule(nb_chain(t, "ep1"), "dnat to 198.51.100.3:80"), NFPROTO_IPV4,
+		   "198.51.100.3", 80);
+	c = nb_base_chain(t, "nat-prerouting", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT);
+	numgen_vmap(t, c, "__map0", 8000, gotos, eps);
+	f->ni.forwarding_v4 = true;
+	tcp4(f, 8000);
+	assert_int_equal(f->res.verdict, PC_VERDICT_ACCEPT);
+	assert_true(f->res.forwarded);
+	assert_int_equal(f->res.n_endpoints, 2);
+	assert_string_equal(pc_addr_to_string(&f->res.endpoints[0].addr, buf), "198.51.100.2");
+	assert_string_equal(pc_addr_to_string(&f->res.endpoints[1].addr, buf), "198.51.100.3");
+	assert_true(f->res.endpoints[0].share == 0.5 && f->res.endpoints[1].share == 0.5);
+
+	/* A draw between accept and drop: unknown, saying so. */
+	t = nb_table(&f->rs, NFPROTO_IPV4, "lottery");
+	c = nb_base_chain(t, "input", "filter", NF_INET_LOCAL_IN, 0, NF_ACCEPT);
+	numgen_vmap(t, c, "__map1", 22, verdicts, none);
+	run(f, IPPROTO_TCP, "203.0.113.9", "192.0.2.10", 22, ETH0);
+	assert_int_equal(f->res.verdict, PC_VERDICT_UNKNOWN);
+	assert_non_null(strstr(f->res.unknown_reason, "depends on the draw: accept 50%, drop 50%"));
+}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_empty_ruleset, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_numgen_endpoints, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_and_dport, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_register_aliasing, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_payload_zero_padding, setup, nb_fx_teardown),
