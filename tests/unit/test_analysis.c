@@ -829,6 +829,57 @@ static void test_big_source_set_is_exact(void **state)
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
 }
 
+/* The source port is symbolic, not the constant 40000: `tcp sport != 40000 drop` drops
+ * nearly every client (it was reported open), and a scattered mask on the source is
+ * unknown rather than open to all. */
+static void test_source_port_and_mask(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "odd");
+	struct pc_nft_chain *c = nb_base_chain(t, "in", "filter", NF_INET_LOCAL_IN, -10, NF_ACCEPT);
+	struct pc_nft_rule *rule;
+	uint16_t p40000 = htons(40000);
+	uint8_t one[4] = {0, 0, 0, 1};
+	size_t accept = 0, drop = 0;
+
+	rule = nb_rule(c, "tcp dport 22 tcp sport != 40000 drop");
+	nb_l4proto(rule, IPPROTO_TCP);
+	nb_dport(rule, 22);
+	nb_payload(rule, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1);
+	nb_cmp(rule, NFT_CMP_NEQ, NFT_REG_1, &p40000, 2);
+	nb_drop(rule);
+	rule = nb_rule(c, "tcp dport 80 ip saddr & 0.0.0.1 == 0.0.0.1 drop");
+	nb_l4proto(rule, IPPROTO_TCP);
+	nb_dport(rule, 80);
+	nb_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	nb_bitwise(rule, NFT_REG_1, NFT_REG_1, 4, one, (uint8_t[4]){0});
+	nb_cmp(rule, NFT_CMP_EQ, NFT_REG_1, one, 4);
+	nb_drop(rule);
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 80, false));
+	r = run(f);
+	for (size_t i = 0; i < r[0].n_paths; i++) {
+		const struct pc_path *p = &r[0].paths[i];
+
+		if (p->spoofed)
+			continue;
+		if (p->verdict == PC_VERDICT_DROP) {
+			drop++;
+			assert_non_null(strstr(p->source, "source port not 40000"));
+		} else {
+			accept++;
+			assert_int_equal(p->verdict, PC_VERDICT_ACCEPT);
+			assert_non_null(strstr(p->source, "source port 40000"));
+			assert_null(strstr(p->source, "not 40000"));
+		}
+	}
+	assert_true(drop >= 2 && accept >= 2); /* eth0, eth1 */
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
+	assert_int_equal(r[1].exposure, PC_EXPOSURE_UNKNOWN);
+	assert_non_null(strstr(r[1].paths[0].reason, "mask that keeps bits after cleared ones"));
+}
+
 static void test_json_contract(void **state)
 {
 	struct fixture *f = *state;
@@ -884,6 +935,7 @@ int main(void)
 	    T(test_firewalld_not_running),
 	    T(test_panic_mode),
 	    T(test_big_source_set_is_exact),
+	    T(test_source_port_and_mask),
 	    T(test_json_contract),
 #undef T
 	};
