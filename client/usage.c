@@ -13,7 +13,9 @@ void pc_cli_usage(FILE *f)
 	fputs(
 	    "usage: portcheck [--socket PATH] [--json] COMMAND\n"
 	    "       portcheck status [--fresh] [--json]\n"
-	    "       portcheck explain PORT/PROTO --from ADDR [--iface IF] [--to ADDR] [--json]\n"
+	    "       portcheck explain PORT/PROTO --from ADDR [--sport PORT] [--iface IF] [--to "
+	    "ADDR]\n"
+	    "                         [--json]\n"
 	    "       portcheck open SPEC [--zone Z] [--permanent] [--timeout DURATION] [--dry-run]\n"
 	    "                      [--json]\n"
 	    "       portcheck close SPEC [--zone Z] [--permanent] [--dry-run] [--json]\n"
@@ -62,6 +64,7 @@ static void usage_options(FILE *f)
 	      "                 keeps only while nothing it depends on has changed)\n"
 	      "\n"
 	      "  --from ADDR    explain: the client's address\n"
+	      "  --sport PORT   explain: the client's source port (default 40000)\n"
 	      "  --iface IF     explain: the interface the connection arrives on\n"
 	      "  --to ADDR      explain: the address the client connects to\n"
 	      "\n"

@@ -61,6 +61,15 @@ int pc_explain_parse(const json_t *params, struct pc_explain_query *ret, const c
 			if (!s || !*s || strlen(s) >= sizeof(q.iface))
 				BAD("iface", "iface must be an interface name");
 			snprintf(q.iface, sizeof(q.iface), "%s", s);
+		} else if (strcmp(key, "sport") == 0) {
+			if (json_is_null(v))
+				continue;
+			if (!json_is_integer(v))
+				BAD("sport", "sport must be an integer");
+			port = json_integer_value(v);
+			if (port < 1 || port > 65535)
+				BAD("sport", "sport must be 1-65535");
+			q.sport = (uint16_t)port;
 		} else if (strcmp(key, "to") == 0) {
 			if (json_is_null(v))
 				continue;
@@ -333,7 +342,7 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 			       .l4proto = q->protocol,
 			       .saddr = q->from,
 			       .daddr = to,
-			       .sport = PC_FLOW_SOURCE_PORT,
+			       .sport = q->sport ? q->sport : PC_FLOW_SOURCE_PORT,
 			       .dport = q->port,
 			       .iif = link->ifindex};
 	struct pc_analysis_input in = pc_sources_input(opts, &src);
@@ -349,6 +358,7 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 	if (json_object_set_new(reply, "version", json_integer(1)) < 0 ||
 	    json_object_set_new(reply, "source", json_string(pc_addr_to_string(&q->from, from_s))) <
 		0 ||
+	    json_object_set_new(reply, "source_port", json_integer(flow.sport)) < 0 ||
 	    json_object_set_new(reply, "destination", json_string(pc_addr_to_string(&to, to_s))) <
 		0 ||
 	    json_object_set_new(reply, "protocol",
