@@ -13,7 +13,7 @@
 #       them through the client), to the server's listeners and, for kube-proxy, to
 #       the NodePorts (DNAT into the "pods" in the container namespace, numgen mod 1
 #       and mod 2, the no-endpoint Service's reject) and to the ClusterIPs;
-#   (b) `portcheck explain PORT/tcp --from SRC --iface eth0 --to DST --json` per probe
+#   (b) `portcheck explain PORT/tcp --from SRC --sport SPORT --iface eth0 --to DST --json` per probe
 #       must say what the kernel did: verdict, ICMP type/code or reset, and for DNAT
 #       forwarded_to naming the endpoint the listener's banner says it reached;
 #   (c) `portcheck status --fresh --json`: (c1) no path of the listeners has verdict
@@ -75,6 +75,8 @@ done
 # (The server's default routes, lab.sh's, lead back to all of them through the client.)
 # kube-proxy's Services: the client reaches the ClusterIPs through the server.
 _lab_ip "$LAB_CLI" route add 203.0.113.0/24 via "$LAB_SRV_IPV4"
+# The container's network, forwarded by the server (crowdsec filters the forward hook too).
+_lab_ip "$LAB_CLI" route add 198.51.100.0/24 via "$LAB_SRV_IPV4"
 # The second pod address (the container namespace holds both "pods").
 _lab_ip "$LAB_CTR" addr add "$POD2/24" dev eth0
 # Every reject answers, however many go to one source.
@@ -156,12 +158,13 @@ rw_explain() {
 	while read -r id family proto src dst port; do
 		[[ -z $id || $id == \#* ]] && continue
 		rc=0
-		lab_portcheck explain "$port/$proto" --from "$src" --iface eth0 --to "$dst" --json \
+		lab_portcheck explain "$port/$proto" --from "$src" --sport "$((RW_SPORT_BASE + id))" \
+			--iface eth0 --to "$dst" --json \
 			>"$dir/$id.json" 2>"$dir/$id.err" || rc=$?
 		echo "$rc" >"$dir/$id.rc"
 	done <"$LAB_DIR/$name.probes"
 	if ! "$LAB_PYTHON" "$RS_DIR/check.py" explain --label "$name (b)" --probes "$LAB_DIR/$name.probes" \
-		--kernel "$LAB_DIR/$name.kernel" --explain "$dir" "$@" | tee "$LAB_DIR/$name.check-b"; then
+		--kernel "$LAB_DIR/$name.kernel" --explain "$dir" --sport-base "$RW_SPORT_BASE" "$@" | tee "$LAB_DIR/$name.check-b"; then
 		FAILED+=("$name: (b) explain vs kernel: $(grep -c '^FAIL' "$LAB_DIR/$name.check-b") failed")
 	fi
 }
@@ -177,6 +180,7 @@ rw_status() {
 	t1=$(_rw_now)
 	RW_STATUS_MS=$(((t1 - t0) / 1000000))
 	echo "$name: portcheck status --fresh --json: ${RW_STATUS_MS} ms, exit status $rc, $(wc -c <"$out") bytes"
+	TIMINGS+=("$name: portcheck status --fresh ${RW_STATUS_MS} ms ($(wc -c <"$out") bytes); nft list ruleset ${RW_NFT_LIST_MS} ms; nft -f ${RW_NFT_LOAD_MS} ms")
 	if ((rc != 0 && rc != 1)); then
 		FAILED+=("$name: (c) portcheck status exit status $rc: $(head -c 300 "$LAB_DIR/$name.status.err")")
 		echo "FAIL: $name (c): portcheck status --json exit status $rc: $(head -c 500 "$LAB_DIR/$name.status.err")"
@@ -241,11 +245,12 @@ $NON4 $S4 22
 $C6 $S6 22
 2001:db8:ff00::7 $S6 22
 2001:db8:ff00::7 $S6 80
+198.18.7.7 $POD1 8080
 EOF
 	rw_probes fail2ban
 	# `reject` in an inet table: ICMP port unreachable (3/3), ICMPv6 port unreachable (1/4).
 	want fail2ban accept "icmp 3/3" accept "icmp 3/3" "icmp 3/3" accept "icmp 3/3" "icmp 3/3" accept \
-		accept "icmp 1/4" accept
+		accept "icmp 1/4" accept "accept $POD1 8080"
 	rw_explain fail2ban
 	rw_status fail2ban "$ALL_PORTS"
 fi
@@ -295,12 +300,14 @@ $NON4 $S4 80
 $C6 $S6 22
 2001:db8:ff00::10 $S6 22
 $NON6 $S6 80
+198.18.0.10 $POD1 8080
+$NON4 $POD1 8080
 EOF
 	rw_probes "$name"
-	want "$name" accept none none none accept accept accept none accept
+	want "$name" accept none none none accept accept accept none accept none "accept $POD1 8080"
 	rw_explain "$name"
 	rw_status "$name" "$ALL_PORTS"
-	TIMINGS+=("$name ($2 IPv4 + $3 IPv6 elements): portcheck status --fresh ${RW_STATUS_MS} ms; nft list ruleset ${RW_NFT_LIST_MS} ms; nft -f ${RW_NFT_LOAD_MS} ms")
+	TIMINGS+=("$name: that is with $2 IPv4 + $3 IPv6 set elements")
 }
 if selected crowdsec-20k; then
 	rw_crowdsec crowdsec-20k 20000 20000

@@ -1,21 +1,24 @@
 #!/usr/bin/python3
 """The checks of test_realworld.sh: portcheck against the kernel on real tools' rulesets.
 
-usage: check.py explain --probes P --kernel K --explain DIR --label L
+usage: check.py explain --probes P --kernel K --explain DIR --label L [--sport-base N]
                         [--endpoints DST:PORT=ADDR:P[,ADDR:P]...]...
        check.py status --status JSON --probes P --kernel K --ports 22,80,... --label L
                        --sport-base N [--netns NS] [--server ADDR]...
 
 explain (check b): P is the probe list (ID FAMILY PROTO SOURCE DESTINATION PORT, as
 prober.py reads it), K prober.py's answers, DIR/ID.json and DIR/ID.rc portcheck
-explain's reply and exit status per probe. Per probe, explain must say what the
+explain's reply and exit status per probe (explain --sport: the probe's own source
+port, sport-base + ID, echoed back as source_port). Per probe, explain must say what the
 kernel did:
   kernel accept (SYN-ACK)  <-> verdict "accept", exit status 0; when the listener's
                                banner names another address/port than the probed one
                                (DNAT), forwarded_to must name it (a {"address","port"}
                                object, or a list or object holding one such object per
                                outcome, e.g. every endpoint of a numgen map); when the
-                               banner names the probed one, forwarded_to is null
+                               banner names the probed one, forwarded_to is null or
+                               names it (a routed, untranslated destination), as in
+                               diffcheck.py
   kernel rst               <-> verdict "reject", reject {"tcp_reset": true}
   kernel icmp T/C          <-> verdict "reject", reject {"icmp_type": T, "icmp_code": C}
   kernel none (silence)    <-> verdict "drop"
@@ -35,9 +38,9 @@ drop as above, the reject's ICMP type/code or reset too). Without the form it pr
 "SKIPPED (no sources form)" once, loudly. Probes to addresses other than --server
 (forwarded destinations, e.g. a ClusterIP) are not listeners' paths and are skipped in c2.
 which_path(paths, address, port, sets) gets the paths of one listener, interface and
-family, the source as a string and an int, and sets: {(family, table, name): the JSON
-of `nft -j list set FAMILY TABLE NAME`} for every set the paths' literals name; it
-returns the selected path (or its index), or None.
+family, the source as a string and an int, and the sets srcform.load_sets() makes of
+`nft -j list set FAMILY TABLE NAME` for every set the paths' literals name; it returns
+the one path whose sources hold, or raises srcform.SrcFormError (a failure here).
 
 Output: PASS:/FAIL: lines on stdout; exit status 1 when a check failed.
 """
@@ -183,6 +186,10 @@ def cmd_explain(args):
         except (OSError, ValueError):
             rc = -1
         problems = []
+        if args.sport_base is not None and "source_port" in ex and \
+                ex.get("source_port") != args.sport_base + int(p["id"]):
+            problems.append("source_port %r, the probe's was %d" % (ex.get("source_port"),
+                                                                   args.sport_base + int(p["id"])))
         if not verdict_agrees(k, ex):
             problems.append("kernel %s, explain %s" % (kernel_text(k), engine_text(ex)))
         want_rc = 0 if k[0] == "accept" else 1
@@ -193,9 +200,10 @@ def cmd_explain(args):
             reached = (norm_addr(a), int(port))
             targets = [(norm_addr(x), y) for x, y in forwarded_targets(ex.get("forwarded_to"))]
             if reached == (norm_addr(p["dst"]), p["port"]):
-                if targets:
-                    problems.append("the kernel delivered it unforwarded, forwarded_to is %s"
-                                    % json.dumps(ex.get("forwarded_to")))
+                # Not translated: null, or (a routed destination) naming that very one.
+                if targets and set(targets) != {reached}:
+                    problems.append("the kernel delivered it to %s:%d untranslated, forwarded_to is %s"
+                                    % (reached[0], reached[1], json.dumps(ex.get("forwarded_to"))))
             elif reached not in targets:
                 problems.append("the kernel forwarded it to %s:%d, forwarded_to is %s"
                                 % (reached[0], reached[1], json.dumps(ex.get("forwarded_to"))))
@@ -247,20 +255,19 @@ def set_refs(obj):
     return refs
 
 
-def load_sets(refs, netns):
-    """The named sets as `nft -j list set F T S` shows them, keyed by (family, table, name)."""
-    sets = {}
+def list_sets(refs, netns):
+    """`nft -j list set F T S` of each named set, parsed: what srcform.load_sets() reads."""
+    docs = []
     for fam, table, name in sorted(refs):
         cmd = ["nft", "-j", "list", "set", fam, table, name]
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
-            sets[(fam, table, name)] = None
             result(False, "nft -j list set %s %s %s" % (fam, table, name), out.stderr.strip()[:300])
             continue
-        sets[(fam, table, name)] = json.loads(out.stdout)
-    return sets
+        docs.append(json.loads(out.stdout))
+    return docs
 
 
 def cmd_status(args):
@@ -311,7 +318,7 @@ def cmd_status(args):
     probes = read_probes(args.probes)
     kernel = read_kernel(args.kernel)
     servers = {norm_addr(a) for a in args.server}
-    sets = load_sets(set_refs(all_paths), args.netns)
+    sets = srcform.load_sets(list_sets(set_refs(all_paths), args.netns))
     agree = total = 0
     for p in probes:
         if norm_addr(p["dst"]) not in servers:
@@ -327,11 +334,13 @@ def cmd_status(args):
                      if x.get("interface") == "eth0" and x.get("family") == p["family"]]
             if not paths:
                 continue
-            chosen = srcform.which_path(paths, p["src"], sport, sets)
-            if isinstance(chosen, int) and not isinstance(chosen, bool):
-                chosen = paths[chosen] if 0 <= chosen < len(paths) else None
             what = "%s: status path of %d/tcp on %s for %s port %d" % (args.label, p["port"],
                                                                      l.get("address"), p["src"], sport)
+            try:
+                chosen = srcform.which_path(paths, p["src"], sport, sets)
+            except srcform.SrcFormError as e:
+                result(False, what, "no single path selected: %s" % e)
+                break
             if chosen is None:
                 result(False, what, "no path selected (the paths must cover every source)")
             elif verdict_agrees(k, chosen):
@@ -353,6 +362,8 @@ def main():
     e.add_argument("--kernel", required=True)
     e.add_argument("--explain", required=True)
     e.add_argument("--label", default="")
+    e.add_argument("--sport-base", type=int, default=None,
+                   help="the probes' source ports were sport-base + ID (explain --sport)")
     e.add_argument("--endpoints", action="append", default=[], metavar="DST:PORT=ADDR:P,ADDR:P",
                    help="the endpoints a connection to DST:PORT is drawn among")
     s = sub.add_parser("status")
