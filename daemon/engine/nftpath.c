@@ -113,6 +113,7 @@ static void build_packet(struct vm_pkt *p, const struct pc_flow *f)
 	 * traffic class, flow label, length, hop limit; TCP sequence and ack numbers, data
 	 * offset (options), ECN flags, window, checksum; UDP length and checksum. */
 	memset(p->var, 0, sizeof(p->var));
+	memset(p->sym, VM_SYM_NONE, sizeof(p->sym));
 	if (v4) {
 		memset(p->var + 1, 0xff, 5);
 		p->var[6] = 0x40;
@@ -157,6 +158,8 @@ static void path_run(struct path *pt)
 	uint16_t dport;
 
 	build_packet(p, pt->flow);
+	if (pt->sym)
+		vm_sym_mark_packet(p);
 	p->iif = pt->flow->iif;
 	p->pkt_type = 0; /* PACKET_HOST */
 
@@ -258,6 +261,7 @@ static int explore_choices(struct path *first, const struct vm_choices *ch, stru
 	while (next_choices(&cur)) {
 		struct path alt = {
 		    .rs = first->rs, .net = first->net, .flow = first->flow, .ch = &cur};
+		struct vm_sym altsym;
 
 		if (++runs > VM_MAX_RUNS) {
 			snprintf(reason, sizeof(reason),
@@ -267,7 +271,16 @@ static int explore_choices(struct path *first, const struct vm_choices *ch, stru
 			differs = true;
 			break;
 		}
+		/* With a symbolic source each combination narrows the sources further: the
+		 * answer holds for those that take the same path in every combination. */
+		if (first->sym) {
+			if (vm_sym_fork(first->sym, &altsym) < 0)
+				return -ENOMEM;
+			alt.sym = &altsym;
+		}
 		path_run(&alt);
+		if (first->sym && vm_sym_join(first->sym, &altsym) < 0)
+			return -ENOMEM;
 		if (alt.verdict == PC_VERDICT_UNKNOWN) {
 			snprintf(reason, sizeof(reason), "%s", alt.reason);
 			differs = true;
@@ -326,13 +339,14 @@ static void path_result(const struct path *first, const struct pc_nft_ruleset *r
 	*ret = r;
 }
 
-int pc_nft_eval_path(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-		     const struct pc_flow *flow, bool want_trace, struct pc_nft_result *ret)
+int path_eval(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+	      const struct pc_flow *flow, struct vm_sym *sym, bool want_trace,
+	      struct pc_nft_result *ret)
 {
 	struct vm_trace tr = {};
 	struct vm_choices ch = {};
 	struct vm_net net;
-	struct path first = {.rs = rs, .net = &net, .flow = flow, .ch = &ch};
+	struct path first = {.rs = rs, .net = &net, .flow = flow, .ch = &ch, .sym = sym};
 	struct pc_nft_result r;
 
 	if (!flow_valid(flow)) {
@@ -345,7 +359,7 @@ int pc_nft_eval_path(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 	if (want_trace)
 		first.tr = &tr;
 	path_run(&first);
-	if (tr.oom) {
+	if (tr.oom || (sym && sym->oom)) {
 		free(tr.v);
 		return -ENOMEM;
 	}
@@ -363,6 +377,12 @@ int pc_nft_eval_path(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 	}
 	*ret = r;
 	return 0;
+}
+
+int pc_nft_eval_path(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+		     const struct pc_flow *flow, bool want_trace, struct pc_nft_result *ret)
+{
+	return path_eval(rs, ni, flow, NULL, want_trace, ret);
 }
 
 void pc_nft_result_clear(struct pc_nft_result *r)

@@ -19,6 +19,7 @@ struct path {
 	struct vm_pkt pkt;
 	struct vm_choices *ch;
 	struct vm_trace *tr;
+	struct vm_sym *sym; /* NULL: the flow's source is concrete */
 	uint64_t steps;
 
 	bool ct_enabled; /* conntrack runs for the packet's family (see ct_enabled()) */
@@ -40,6 +41,11 @@ struct path {
 
 /* The path is done with an unknown result; the first reason wins. */
 void path_unknown(struct path *pt, const char *reason);
+/* pc_nft_eval_path, with the source symbolic when @sym is set: the box in @sym narrows to
+ * the sources that take the path of its concrete one. -ENOMEM. */
+int path_eval(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+	      const struct pc_flow *flow, struct vm_sym *sym, bool want_trace,
+	      struct pc_nft_result *ret);
 
 /* --- nftpath_hooks.c -------------------------------------------------------------------- */
 

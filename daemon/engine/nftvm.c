@@ -117,6 +117,7 @@ uint8_t *vm_reg_out(struct vm *vm, uint32_t reg, uint32_t len)
 	if (off + n > sizeof(vm->taint))
 		n = sizeof(vm->taint) - off;
 	memset((uint8_t *)vm->taint + off, 0, n);
+	memset(vm->rsym + off, VM_SYM_NONE, n);
 	return d;
 }
 
@@ -429,6 +430,7 @@ int vm_run_chain(struct vm *vm, const struct pc_nft_table *t, const struct pc_nf
 	vm->table = t;
 	memset(vm->regs, 0, sizeof(vm->regs));
 	memset(vm->taint, 0, sizeof(vm->taint));
+	memset(vm->rsym, VM_SYM_NONE, sizeof(vm->rsym));
 
 do_chain:
 	vm->chain = chain;

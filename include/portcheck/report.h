@@ -36,7 +36,8 @@ struct pc_rule_info {
 struct pc_path {
 	char interface[PC_IFNAME_SIZE];
 	int family;   /* AF_INET or AF_INET6 */
-	char *source; /* "any" or a comma-separated list of CIDRs */
+	char *source;	 /* in words: "any", CIDRs, "not in set inet t s (20000 elements)" */
+	json_t *sources; /* the versioned form a program decides with (docs/json.md) */
 	/* the kernel's verdict, from the nftables engine */
 	enum pc_verdict verdict;
 	struct pc_reject reject; /* valid when verdict == PC_VERDICT_REJECT */

@@ -1663,84 +1663,6 @@ static void test_incident_dnat_local(void **state)
 
 /* --- source boundaries ------------------------------------------------------------------ */
 
-static void assert_starts(struct pc_addr *v, int n, const char *const *want, int nwant)
-{
-	char buf[PC_ADDRSTRLEN];
-
-	assert_int_equal(n, nwant);
-	for (int i = 0; i < n; i++)
-		assert_string_equal(pc_addr_to_string(&v[i], buf), want[i]);
-}
-
-static void test_source_boundaries(void **state)
-{
-	struct nb_fx *f = *state;
-	struct pc_nft_chain *c = input_chain(f, NF_DROP);
-	struct pc_nft_rule *r;
-	struct pc_nft_set *s;
-	struct pc_addr *v = NULL;
-	uint8_t lens[2] = {4, 2}, k[8] = {}, ke[8] = {};
-	int n;
-
-	/* ip saddr 100.0.0.0/8 (a 1-byte load), ip saddr 176.16.0.0/12 (masked), a range, an
-	 * interval set, a concatenation; an ip daddr compare does not count; an IPv6 rule is
-	 * left to IPv6. */
-	nb_addr_match(nb_rule(c, "ip saddr 100.0.0.0/8"), "100.0.0.0/8", false, NFT_CMP_EQ);
-	r = nb_rule(c, "ip saddr 176.16.0.0/12");
-	nb_nfproto(r, NFPROTO_IPV4);
-	nb_addr_match(r, "176.16.0.0/12", false, NFT_CMP_EQ);
-	r = nb_rule(c, "ip saddr 192.0.2.10-192.0.2.20");
-	{
-		uint8_t a[4], b[4];
-
-		addr4("192.0.2.10", a);
-		addr4("192.0.2.20", b);
-		nb_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-		nb_range(r, NFT_RANGE_EQ, NFT_REG_1, a, b, 4);
-	}
-	nb_addr_match(nb_rule(c, "ip daddr 1.2.3.4"), "1.2.3.4", true, NFT_CMP_EQ);
-	r = nb_rule(c, "ip6 saddr 2001:db8::/32");
-	nb_nfproto(r, NFPROTO_IPV6);
-	nb_addr_match(r, "2001:db8::/32", false, NFT_CMP_EQ);
-
-	s = nb_set(tbl(f, 0), "nets", NFT_SET_INTERVAL, 4);
-	nb_elem_prefix(s, "203.0.113.0/25");
-	nb_elem_prefix(s, "240.0.0.0/4");
-	r = nb_rule(&tbl(f, 0)->chains[0], "ip saddr @nets");
-	nb_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-	nb_lookup(r, "nets", NFT_REG_1, 0, 0);
-
-	s = nb_set(tbl(f, 0), "svc", NFT_SET_INTERVAL, 8);
-	nb_set_fields(s, 2, lens);
-	addr4("198.51.100.0", k);
-	addr4("198.51.100.63", ke);
-	k[5] = ke[5] = 22;
-	nb_elem_range(s, k, ke, 8);
-	r = nb_rule(&tbl(f, 0)->chains[0], "ip saddr . tcp dport @svc");
-	nb_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-	nb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
-	nb_lookup(r, "svc", NFT_REG_1, 0, 0);
-
-	n = pc_nft_source_boundaries(&f->rs, AF_INET, &v);
-	{
-		static const char *const want[] = {
-		    "0.0.0.0",	     "100.0.0.0",   "101.0.0.0",     "176.16.0.0",
-		    "176.32.0.0",    "192.0.2.10",  "192.0.2.21",    "198.51.100.0",
-		    "198.51.100.64", "203.0.113.0", "203.0.113.128", "240.0.0.0",
-		};
-
-		assert_starts(v, n, want, (int)(sizeof(want) / sizeof(want[0])));
-	}
-	free(v);
-
-	n = pc_nft_source_boundaries(&f->rs, AF_INET6, &v);
-	{
-		static const char *const want[] = {"::", "2001:db8::", "2001:db9::"};
-
-		assert_starts(v, n, want, 3);
-	}
-	free(v);
-}
 
 int main(void)
 {
@@ -1792,7 +1714,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_blind_spot, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_incident, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_incident_dnat_local, setup, nb_fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_source_boundaries, setup, nb_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
