@@ -21,7 +21,8 @@
 #       /work/notes/srcform-spec.md) and tests/lab/srcform.py, the path selected for
 #       each probe's source (address and port) has the kernel's verdict. Until the
 #       form exists, (c2) is reported as SKIPPED (no sources form), loudly, once at
-#       the end.
+#       the end. (check.py imports srcform from tests/lab first, then from PYTHONPATH:
+#       PYTHONPATH=DIR runs (c2) with a srcform.py kept elsewhere.)
 # It also prints how long `portcheck status --fresh` and `nft list ruleset` take on the
 # same namespace with 20,000 and 200,000 elements.
 #
@@ -200,7 +201,8 @@ rw_status() {
 		--server "$LAB_SRV_IPV6" | tee "$LAB_DIR/$name.check-c"; then
 		FAILED+=("$name: (c) status paths: $(grep -c '^FAIL' "$LAB_DIR/$name.check-c") failed")
 	fi
-	grep -q '^SKIPPED' "$LAB_DIR/$name.check-c" && SKIPPED_C2+=("$name")
+	SKIPPED_WHY=$(sed -n 's/^SKIPPED (\([^)]*\)).*/\1/p' "$LAB_DIR/$name.check-c" | head -n 1)
+	[[ -z $SKIPPED_WHY ]] || SKIPPED_C2+=("$name ($SKIPPED_WHY)")
 	return 0
 }
 
@@ -375,7 +377,8 @@ done
 if ((${#SKIPPED_C2[@]})); then
 	echo "##############################################################################"
 	echo "## SKIPPED (no sources form): check (c2), the status path selected for each"
-	echo "## probe's source against the kernel, did not run for: ${SKIPPED_C2[*]}"
+	echo "## probe's source against the kernel, did not run for:"
+	printf '##   %s\n' "${SKIPPED_C2[@]}"
 	echo "## (it needs the \"sources\" form on paths and tests/lab/srcform.py, issue #9)"
 	echo "##############################################################################"
 fi

@@ -347,8 +347,9 @@ def cmd_status(args):
                 agree += 1
                 result(True, "%s: %s, as the kernel" % (what, engine_text(chosen)))
             else:
+                src = str(chosen.get("source"))
                 result(False, what, "kernel %s, path %s (source %s)" % (
-                    kernel_text(k), engine_text(chosen), chosen.get("source")))
+                    kernel_text(k), engine_text(chosen), src if len(src) <= 160 else src[:160] + "..."))
             break
     result(agree == total, "%s: the status path selected per probe source agrees with the kernel on "
            "%d of %d probes" % (args.label, agree, total))
