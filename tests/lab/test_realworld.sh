@@ -32,10 +32,10 @@
 #
 # usage: test_realworld.sh [--only NAME[,NAME]...]   NAME: fail2ban sshguard crowdsec-20k
 #                                                    crowdsec-200k kube-proxy
-# Runtime (2 cores): about 30 s with the RelWithDebInfo build; about 3.5 minutes with the
-# ASan+UBSan build on the engine of December 2026, where `status` on the crowdsec rulesets
-# does not answer within the client's 60 s (the source boundaries grow one element per
-# realloc, quadratic under ASan's realloc).
+# Runtime (2 cores): about 35 s with the RelWithDebInfo build, about 55 s with the
+# ASan+UBSan one. (With the engine before the symbolic sources, ca3dd6d, the ASan build
+# took 3.5 minutes: `status` on the crowdsec rulesets did not answer within the client's
+# 60 s, its source boundaries growing one element per realloc.)
 # Needs root (exits 77, SKIP, otherwise), PORTCHECK and PORTCHECKD (default: build/ of
 # this checkout).
 set -euo pipefail
