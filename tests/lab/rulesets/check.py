@@ -13,9 +13,8 @@ port, sport-base + ID, echoed back as source_port). Per probe, explain must say 
 kernel did:
   kernel accept (SYN-ACK)  <-> verdict "accept", exit status 0; when the listener's
                                banner names another address/port than the probed one
-                               (DNAT), forwarded_to must name it (a {"address","port"}
-                               object, or a list or object holding one such object per
-                               outcome, e.g. every endpoint of a numgen map); when the
+                               (DNAT), forwarded_to must name it (or, when a draw
+                               picks the destination, one of "endpoints"); when the
                                banner names the probed one, forwarded_to is null or
                                names it (a routed, untranslated destination), as in
                                diffcheck.py
@@ -24,7 +23,7 @@ kernel did:
   kernel none (silence)    <-> verdict "drop"
   verdict "unknown" is always a failure (these rulesets are exact).
 With --endpoints (kube-proxy's numgen maps), every probe to DST:PORT must also have
-forwarded_to naming exactly those endpoints, one per outcome of the draw (issue #9:
+"endpoints" naming exactly those endpoints, one per outcome of the draw (issue #9:
 "when all outcomes agree on the verdict, the verdict stands (forwarded: list every
 endpoint)"); the kernel's one draw per probe is checked by the contract above.
 
@@ -147,6 +146,15 @@ def forwarded_targets(fwd):
     return found
 
 
+def dnat_targets(ex):
+    """Where explain says DNAT sends it: every endpoint when a draw picks one
+    ("endpoints", docs/json.md), else forwarded_to."""
+    eps = ex.get("endpoints")
+    if isinstance(eps, list) and eps:
+        return forwarded_targets(eps)
+    return forwarded_targets(ex.get("forwarded_to"))
+
+
 def norm_addr(a):
     try:
         ip = ipaddress.ip_address(a)
@@ -198,7 +206,7 @@ def cmd_explain(args):
         if k[0] == "accept" and k[1] not in ("-", "") and not k[1].startswith("then-"):
             a, _, port = k[1].partition(" ")
             reached = (norm_addr(a), int(port))
-            targets = [(norm_addr(x), y) for x, y in forwarded_targets(ex.get("forwarded_to"))]
+            targets = [(norm_addr(x), y) for x, y in dnat_targets(ex)]
             if reached == (norm_addr(p["dst"]), p["port"]):
                 # Not translated: null, or (a routed destination) naming that very one.
                 if targets and set(targets) != {reached}:
@@ -228,12 +236,13 @@ def cmd_explain(args):
                     ex = json.load(f)
             except (OSError, ValueError):
                 continue  # (reported above)
-            got = sorted(set((norm_addr(x), y) for x, y in forwarded_targets(ex.get("forwarded_to"))))
+            got = sorted(set((norm_addr(x), y) for x, y in dnat_targets(ex)))
             result(got == want, "%s: explain %d/tcp --from %s --to %s names every endpoint the kernel "
                    "may draw: %s" % (args.label, p["port"], p["src"], p["dst"],
                                      ", ".join("%s:%d" % t for t in want)),
-                   "forwarded_to is %s (verdict %s)" % (json.dumps(ex.get("forwarded_to")),
-                                                       engine_text(ex)))
+                   "endpoints %s, forwarded_to %s (verdict %s)" % (
+                       json.dumps(ex.get("endpoints")), json.dumps(ex.get("forwarded_to")),
+                       engine_text(ex)))
 
 
 def has_sources(paths):
