@@ -276,17 +276,74 @@ static json_t *lit_json(const struct pc_src_lit *l, int family)
 	return o;
 }
 
-static json_t *conj_json(const struct pc_src_lit *lits, size_t n, int family,
-			 const struct pc_ivl *piece)
+/* Whether a conjunction holds in every piece that reaches the listener here, or its tests
+ * hold nowhere else. */
+static bool conj_everywhere(const struct outcome_groups *gs, const struct conj *c)
+{
+	return gs->n_pieces > 0 && (c->n_pieces == gs->n_pieces || c->pieces_implied);
+}
+
+/*
+ * The pieces that reach the listener, as runs of neighbours @c holds in (*in) and does
+ * not (*out). Only sources no path has (no client has them, or they cannot reach the
+ * destination) lie between pieces, so a run may jump them.
+ */
+static void conj_runs(const struct outcome_groups *gs, const struct conj *c, struct pc_ivlist *in,
+		      struct pc_ivlist *out)
+{
+	size_t i = 0;
+
+	while (i < gs->n_pieces) {
+		bool covered = pc_ivlist_find(&c->pieces, pc_addr_to_u128(&gs->lo[i])) >= 0;
+		size_t k = i;
+
+		while (k + 1 < gs->n_pieces &&
+		       (pc_ivlist_find(&c->pieces, pc_addr_to_u128(&gs->lo[k + 1])) >= 0) ==
+			   covered)
+			k++;
+		pc_ivlist_append(covered ? in : out, pc_addr_to_u128(&gs->lo[i]),
+				 pc_addr_to_u128(&gs->hi[k]));
+		i = k + 1;
+	}
+}
+
+/* The pieces of @c as one test: a range, ranges, or not the ranges it does not hold in. */
+static json_t *pieces_json(const struct outcome_groups *gs, const struct conj *c, int family)
+{
+	struct pc_ivlist in = {0}, out = {0};
+	const struct pc_ivlist *l = &c->pieces;
+	bool negated = false;
+	json_t *o;
+
+	conj_runs(gs, c, &in, &out);
+	if (gs->n_pieces > 0 && in.n > 0) {
+		l = &in;
+		if (out.n > 0 && out.n < in.n) {
+			l = &out;
+			negated = true;
+		}
+	}
+	if (l->n == 1)
+		o = json_pack("{s:o}", "address", pair_json(family, false, l->v[0].lo, l->v[0].hi));
+	else
+		o = json_pack("{s:o}", "address_in", ranges_json(l, family, false, SIZE_MAX));
+	if (o && negated)
+		json_object_set_new(o, "not", json_true());
+	pc_ivlist_clear(&in);
+	pc_ivlist_clear(&out);
+	return o;
+}
+
+/* One conjunction: its tests, and the pieces it holds in (NULL: every piece) as one test
+ * (a range, or a list of them), not one conjunction per piece. */
+static json_t *conj_json(const struct outcome_groups *gs, const struct conj *c, int family)
 {
 	json_t *all = json_array();
 
-	if (all && piece)
-		json_array_append_new(
-		    all,
-		    json_pack("{s:o}", "address", pair_json(family, false, piece->lo, piece->hi)));
-	for (size_t i = 0; all && i < n; i++) {
-		json_t *o = lit_json(&lits[i], family);
+	if (all && !conj_everywhere(gs, c))
+		json_array_append_new(all, pieces_json(gs, c, family));
+	for (size_t i = 0; all && i < c->n_lits; i++) {
+		json_t *o = lit_json(&c->lits[i], family);
 
 		if (!o || json_array_append_new(all, o) < 0) {
 			json_decref(all);
@@ -294,13 +351,6 @@ static json_t *conj_json(const struct pc_src_lit *lits, size_t n, int family,
 		}
 	}
 	return all ? json_pack("{s:o}", "all_of", all) : NULL;
-}
-
-/* Whether a conjunction holds in every piece that reaches the listener here, or its tests
- * hold nowhere else. */
-static bool conj_everywhere(const struct outcome_groups *gs, const struct conj *c)
-{
-	return gs->n_pieces > 0 && (c->n_pieces == gs->n_pieces || c->pieces_implied);
 }
 
 /* The addresses that pass the address tests of @c, in *ret; -E2BIG when that is not
@@ -375,23 +425,13 @@ static int any_of_json(const struct outcome_groups *gs, const struct conj *c, si
 {
 	json_t *any = json_array();
 
-	for (size_t i = 0; any && i < n; i++) {
-		if (conj_everywhere(gs, &c[i])) {
-			if (json_array_append_new(
-				any, conj_json(c[i].lits, c[i].n_lits, family, NULL)) < 0)
-				goto fail;
-			continue;
+	for (size_t i = 0; any && i < n; i++)
+		if (json_array_append_new(any, conj_json(gs, &c[i], family)) < 0) {
+			json_decref(any);
+			return -ENOMEM;
 		}
-		for (size_t k = 0; k < c[i].pieces.n; k++)
-			if (json_array_append_new(any, conj_json(c[i].lits, c[i].n_lits, family,
-								 &c[i].pieces.v[k])) < 0)
-				goto fail;
-	}
 	*ret = any;
 	return any ? 0 : -ENOMEM;
-fail:
-	json_decref(any);
-	return -ENOMEM;
 }
 
 static int address_ranges_json(const struct outcome_group *g, int family, json_t **ret)
@@ -500,34 +540,17 @@ static void lit_words(FILE *f, const struct pc_src_lit *l, int family)
 static void pieces_words(FILE *f, const struct outcome_groups *gs, const struct conj *c, int family)
 {
 	struct pc_ivlist in = {0}, out = {0};
-	size_t i = 0;
+	const struct pc_ivlist *l = &c->pieces;
 
-	while (i < gs->n_pieces) {
-		bool covered = pc_ivlist_find(&c->pieces, pc_addr_to_u128(&gs->lo[i])) >= 0;
-		size_t k = i;
-
-		while (k + 1 < gs->n_pieces &&
-		       (pc_ivlist_find(&c->pieces, pc_addr_to_u128(&gs->lo[k + 1])) >= 0) ==
-			   covered)
-			k++;
-		pc_ivlist_append(covered ? &in : &out, pc_addr_to_u128(&gs->lo[i]),
-				 pc_addr_to_u128(&gs->hi[k]));
-		i = k + 1;
-	}
+	conj_runs(gs, c, &in, &out);
 	/* Plain ranges stay a list of CIDRs ("source" was that before the tests came). */
-	if (gs->n_pieces == 0 || (c->n_lits > 0 && out.n > 0 && out.n < in.n)) {
-		const struct pc_ivlist *l = gs->n_pieces ? &out : &c->pieces;
-
-		fputs(gs->n_pieces ? "any except " : "", f);
-		for (size_t k = 0; k < l->n; k++) {
-			fputs(k ? "," : "", f);
-			cidrs_words(f, family, l->v[k].lo, l->v[k].hi);
-		}
-	} else {
-		for (size_t k = 0; k < c->pieces.n; k++) {
-			fputs(k ? "," : "", f);
-			cidrs_words(f, family, c->pieces.v[k].lo, c->pieces.v[k].hi);
-		}
+	if (gs->n_pieces > 0 && c->n_lits > 0 && out.n > 0 && out.n < in.n) {
+		fputs("any except ", f);
+		l = &out;
+	}
+	for (size_t k = 0; k < l->n; k++) {
+		fputs(k ? "," : "", f);
+		cidrs_words(f, family, l->v[k].lo, l->v[k].hi);
 	}
 	pc_ivlist_clear(&in);
 	pc_ivlist_clear(&out);

@@ -189,6 +189,7 @@ rw_status() {
 	t1=$(_rw_now)
 	RW_STATUS_MS=$(((t1 - t0) / 1000000))
 	echo "$name: portcheck status --fresh --json: ${RW_STATUS_MS} ms, exit status $rc, $(wc -c <"$out") bytes"
+	[[ -n ${RW_KEEP_STATUS:-} ]] && cp "$out" "$RW_KEEP_STATUS/$name.status.json"
 	TIMINGS+=("$name: portcheck status --fresh ${RW_STATUS_MS} ms ($(wc -c <"$out") bytes); nft list ruleset ${RW_NFT_LIST_MS} ms; nft -f ${RW_NFT_LOAD_MS} ms; explain ${RW_EXPLAIN_MS:-not run}")
 	if ((rc != 0 && rc != 1)); then
 		FAILED+=("$name: (c) portcheck status exit status $rc: $(head -c 300 "$LAB_DIR/$name.status.err")")
