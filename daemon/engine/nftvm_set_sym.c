@@ -26,6 +26,7 @@ struct proj_group {
 struct set_proj {
 	bool valid;
 	uint32_t field;
+	unsigned nb; /* bytes of the dimension */
 	bool port;
 	uint8_t key[PC_NFT_DATA_MAX]; /* the other fields' bytes; the source field zeroed */
 	struct pc_ivlist all;	      /* sources that find any element */
@@ -235,8 +236,10 @@ static int sym_field(struct vm *vm, const struct pc_nft_set *s, const struct set
 	return field;
 }
 
-static struct set_proj *proj_get(struct vm *vm, const struct pc_nft_set *s, struct set_index *x,
-				 uint32_t field, bool port, const uint8_t *key)
+/* The projection of @s for the key shape (@field holds x, @key the other fields' bytes),
+ * from the cache or built into it. NULL when out of memory. */
+static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x, uint32_t field,
+				 bool port, const uint8_t *key, unsigned nb)
 {
 	uint8_t k[PC_NFT_DATA_MAX] = {};
 	struct set_proj *p;
@@ -245,7 +248,7 @@ static struct set_proj *proj_get(struct vm *vm, const struct pc_nft_set *s, stru
 	memset(k + x->foff[field], 0, x->flen[field]);
 	for (size_t i = 0; i < x->n_proj; i++) {
 		p = &x->proj[i];
-		if (p->valid && p->field == field && p->port == port &&
+		if (p->valid && p->field == field && p->port == port && p->nb == nb &&
 		    memcmp(p->key, k, sizeof(k)) == 0)
 			return p;
 	}
@@ -257,8 +260,9 @@ static struct set_proj *proj_get(struct vm *vm, const struct pc_nft_set *s, stru
 		proj_clear(p = &x->proj[x->proj_evict++ % PROJ_CACHE]);
 	p->field = field;
 	p->port = port;
+	p->nb = nb;
 	memcpy(p->key, k, sizeof(k));
-	if (proj_build(s, x, p, port ? 2 : vm->sym->abytes) < 0) {
+	if (proj_build(s, x, p, nb) < 0) {
 		proj_clear(p); /* not valid: never found */
 		return NULL;
 	}
@@ -282,7 +286,7 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 	field = sym_field(vm, s, x, key, &port);
 	if (field < 0)
 		return -1;
-	p = proj_get(vm, s, x, (uint32_t)field, port, key);
+	p = proj_get(s, x, (uint32_t)field, port, key, port ? 2 : vm->sym->abytes);
 	if (!p) {
 		vm_unknown(vm, "out of memory projecting set @%s onto the sources", s->name);
 		return -1;
@@ -327,16 +331,15 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 	return -1;
 }
 
-int pc_src_lit_members(const struct pc_src_lit *lit, int family, struct pc_ivlist *ret)
+int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc_ivlist **ret)
 {
 	struct pc_nft_set_elem want = {.verdict = lit->verdict, .data = lit->data};
+	static const struct pc_ivlist none;
 	bool oom = false;
 	struct set_index *x;
-	struct set_proj p = {.field = lit->sym_field, .port = lit->port};
-	const struct pc_ivlist *l;
-	int r;
+	struct set_proj *p;
 
-	ret->n = 0;
+	*ret = &none;
 	if (lit->kind != PC_SRC_LIT_SET || !lit->set)
 		return -EINVAL;
 	x = vm_set_index(lit->set, &oom);
@@ -344,22 +347,16 @@ int pc_src_lit_members(const struct pc_src_lit *lit, int family, struct pc_ivlis
 		return -ENOMEM;
 	if (lit->sym_field >= x->nfields)
 		return -EINVAL;
-	memcpy(p.key, lit->key, sizeof(p.key));
-	r = proj_build(lit->set, x, &p, lit->port ? 2 : pc_addr_size(family));
-	if (r < 0) {
-		proj_clear(&p);
-		return r;
+	p = proj_get(lit->set, x, lit->sym_field, lit->port, lit->key,
+		     lit->port ? 2 : pc_addr_size(family));
+	if (!p)
+		return -ENOMEM;
+	if (!lit->has_verdict && !lit->has_data) {
+		*ret = &p->all;
+		return 0;
 	}
-	l = &p.all;
-	if (lit->has_verdict || lit->has_data) {
-		static const struct pc_ivlist none;
-
-		l = &none;
-		for (size_t i = 0; i < p.ng; i++)
-			if (same_group(lit->set, p.g[i].e, &want))
-				l = &p.g[i].l;
-	}
-	r = pc_ivlist_copy(l, ret);
-	proj_clear(&p);
-	return r;
+	for (size_t i = 0; i < p->ng; i++)
+		if (same_group(lit->set, p->g[i].e, &want))
+			*ret = &p->g[i].l;
+	return 0;
 }
