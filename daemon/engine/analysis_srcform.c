@@ -621,6 +621,14 @@ static int words(const struct outcome_groups *gs, const struct conj *c, size_t n
 	return 0;
 }
 
+static bool any_tests(const struct conj *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c[i].n_lits)
+			return true;
+	return false;
+}
+
 int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struct outcome_group *g,
 		 int family)
 {
@@ -642,10 +650,11 @@ int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struc
 	r = words(gs, c, n, family, &p->source);
 	if (r >= 0)
 		r = any_of_json(gs, c, n, family, &any);
-	if (r >= 0)
+	/* With plain ranges any_of lists them already. */
+	if (r >= 0 && any_tests(c, n))
 		r = address_ranges_json(g, family, &ranges);
 	if (r >= 0) {
-		p->sources = json_pack("{s:i,s:o,s:{s:s,s:i},s:o}", "version", 1, "any_of", any,
+		p->sources = json_pack("{s:i,s:o,s:{s:s,s:i},s:o?}", "version", 1, "any_of", any,
 				       "example", "address", pc_addr_to_string(&ex, s), "port",
 				       (int)ex_port, "address_ranges", ranges);
 		any = ranges = NULL;
