@@ -46,6 +46,8 @@ static void proj_clear(struct set_proj *p)
 
 void vm_set_proj_free(struct set_index *x)
 {
+	free(x->by_other[0]);
+	free(x->by_other[1]);
 	for (size_t i = 0; i < x->n_proj; i++)
 		proj_clear(&x->proj[i]);
 	free(x->proj);
@@ -162,26 +164,116 @@ static bool others_match(const struct set_index *x, uint32_t field, const uint8_
 	return true;
 }
 
-static int proj_build(const struct pc_nft_set *s, const struct set_index *x, struct set_proj *p,
-		      unsigned nb)
+/* Element @i of the index: its key's lower and upper bounds, and the element. */
+static void index_item(const struct set_index *x, size_t i, const uint8_t **lo, const uint8_t **hi,
+		       const struct pc_nft_set_elem **e)
+{
+	*lo = x->ranges ? x->r[i].lo : x->exact[i].key;
+	*hi = x->ranges ? x->r[i].hi : x->exact[i].key;
+	*e = x->ranges ? x->r[i].e : x->exact[i].e;
+}
+
+static int proj_add_item(const struct pc_nft_set *s, const struct set_index *x, struct set_proj *p,
+			 size_t i, unsigned sh)
 {
 	uint32_t fo = x->foff[p->field], fl = x->flen[p->field];
-	unsigned sh = (nb - fl) * 8;
-	pc_u128 low = pc_u128_max(sh);
+	const struct pc_nft_set_elem *e;
+	const uint8_t *lo, *hi;
+	pc_u128 a, b;
 
+	index_item(x, i, &lo, &hi, &e);
+	if (!others_match(x, p->field, p->key, lo, hi))
+		return 0;
+	a = pc_u128_from_be(lo + fo, fl) << sh;
+	b = pc_u128_from_be(hi + fo, fl) << sh | pc_u128_max(sh);
+	return a <= b ? group_add(s, p, e, a, b) : 0;
+}
+
+struct by_other_ctx {
+	const struct set_index *x;
+	uint32_t of, ol;
+};
+
+static int by_other_cmp(const void *a, const void *b, void *arg)
+{
+	const struct by_other_ctx *c = arg;
+	const uint8_t *la, *ha, *lb, *hb;
+	const struct pc_nft_set_elem *e;
+
+	index_item(c->x, *(const size_t *)a, &la, &ha, &e);
+	index_item(c->x, *(const size_t *)b, &lb, &hb, &e);
+	return memcmp(la + c->of, lb + c->of, c->ol);
+}
+
+/*
+ * Two-field keys (`ip saddr . tcp dport`), the source in @field: the elements sorted by the
+ * other field, built once per set and field, when that field holds single values in every
+ * element (an allow-list of address . port). Then the elements of one port are a binary
+ * search away, not a scan of the whole set per listener.
+ */
+static const size_t *by_other(struct set_index *x, uint32_t field)
+{
+	struct by_other_ctx c = {.x = x, .of = x->foff[!field], .ol = x->flen[!field]};
+
+	if (x->nfields != 2 || field > 1)
+		return NULL;
+	if (x->by_other_done[field])
+		return x->by_other[field];
+	x->by_other_done[field] = true;
 	for (size_t i = 0; i < x->n; i++) {
-		const uint8_t *lo = x->ranges ? x->r[i].lo : x->exact[i].key;
-		const uint8_t *hi = x->ranges ? x->r[i].hi : x->exact[i].key;
-		const struct pc_nft_set_elem *e = x->ranges ? x->r[i].e : x->exact[i].e;
-		pc_u128 a, b;
+		const struct pc_nft_set_elem *e;
+		const uint8_t *lo, *hi;
 
-		if (!others_match(x, p->field, p->key, lo, hi))
-			continue;
-		a = pc_u128_from_be(lo + fo, fl) << sh;
-		b = pc_u128_from_be(hi + fo, fl) << sh | low;
-		if (a <= b && group_add(s, p, e, a, b) < 0)
-			return -ENOMEM;
+		index_item(x, i, &lo, &hi, &e);
+		if (memcmp(lo + c.of, hi + c.of, c.ol) != 0)
+			return NULL; /* a range in the other field: scan */
 	}
+	x->by_other[field] = malloc((x->n ? x->n : 1) * sizeof(size_t));
+	if (!x->by_other[field])
+		return NULL;
+	for (size_t i = 0; i < x->n; i++)
+		x->by_other[field][i] = i;
+	qsort_r(x->by_other[field], x->n, sizeof(size_t), by_other_cmp, &c);
+	return x->by_other[field];
+}
+
+static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct set_proj *p,
+		      unsigned nb)
+{
+	unsigned sh = (nb - x->flen[p->field]) * 8;
+	const size_t *order = by_other(x, p->field);
+
+	if (order) {
+		uint32_t of = x->foff[!p->field], ol = x->flen[!p->field];
+		size_t a = 0, b = x->n;
+
+		/* The first element whose other field is not below the key's. */
+		while (a < b) {
+			size_t mid = a + (b - a) / 2;
+			const struct pc_nft_set_elem *e;
+			const uint8_t *lo, *hi;
+
+			index_item(x, order[mid], &lo, &hi, &e);
+			if (memcmp(lo + of, p->key + of, ol) < 0)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		for (; a < x->n; a++) {
+			const struct pc_nft_set_elem *e;
+			const uint8_t *lo, *hi;
+
+			index_item(x, order[a], &lo, &hi, &e);
+			if (memcmp(lo + of, p->key + of, ol) != 0)
+				break;
+			if (proj_add_item(s, x, p, order[a], sh) < 0)
+				return -ENOMEM;
+		}
+		return proj_finish(p);
+	}
+	for (size_t i = 0; i < x->n; i++)
+		if (proj_add_item(s, x, p, i, sh) < 0)
+			return -ENOMEM;
 	return proj_finish(p);
 }
 
