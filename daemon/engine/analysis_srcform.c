@@ -439,7 +439,7 @@ static int address_ranges_json(const struct outcome_group *g, int family, json_t
 {
 	struct pc_ivlist first = {0};
 	unsigned bits = pc_addr_size(family) * 8;
-	long double size = 0, all = 1;
+	double size = 0, all = 1;
 	size_t total = 0, *at = calloc(g->n_m ? g->n_m : 1, sizeof(*at));
 
 	if (!at)
@@ -450,12 +450,13 @@ static int address_ranges_json(const struct outcome_group *g, int family, json_t
 		if (!m->r) {
 			total++;
 			size +=
-			    (long double)(pc_addr_to_u128(&m->hi) - pc_addr_to_u128(&m->lo)) + 1;
+			    pc_u128_to_double(pc_addr_to_u128(&m->hi) - pc_addr_to_u128(&m->lo)) +
+			    1;
 			continue;
 		}
 		total += m->r->addr.n;
 		for (size_t k = 0; k < m->r->addr.n; k++)
-			size += (long double)(m->r->addr.v[k].hi - m->r->addr.v[k].lo) + 1;
+			size += pc_u128_to_double(m->r->addr.v[k].hi - m->r->addr.v[k].lo) + 1;
 	}
 	while (first.n < FORM_FIRST_RANGES) {
 		struct pc_ivl best = {0}, h;
@@ -480,7 +481,7 @@ static int address_ranges_json(const struct outcome_group *g, int family, json_t
 	for (unsigned i = 0; i < bits; i++)
 		all *= 2;
 	*ret = json_pack("{s:o,s:I,s:f}", "first", ranges_json(&first, family, false, SIZE_MAX),
-			 "total", (json_int_t)total, "share", (double)(size / all));
+			 "total", (json_int_t)total, "share", size / all);
 	pc_ivlist_clear(&first);
 	return *ret ? 0 : -ENOMEM;
 }

@@ -19,6 +19,14 @@ pc_u128 pc_u128_max(unsigned bits)
 	return low_mask(bits);
 }
 
+double pc_u128_to_double(pc_u128 v)
+{
+	uint64_t high = (uint64_t)(v >> 64), low = (uint64_t)v;
+
+	/* Plain 64-bit conversions: long double ones are a library call per value. */
+	return high ? (double)high * 18446744073709551616.0 + (double)low : (double)low;
+}
+
 pc_u128 pc_u128_from_be(const uint8_t *b, unsigned n)
 {
 	pc_u128 v = 0;
@@ -216,13 +224,13 @@ bool pc_ivlist_subset(const struct pc_ivlist *a, const struct pc_ivlist *b)
 
 double pc_ivlist_share(const struct pc_ivlist *l, unsigned bits)
 {
-	long double sum = 0, all = 1;
+	double sum = 0, all = 1;
 
 	for (unsigned i = 0; i < bits; i++)
 		all *= 2;
 	for (size_t i = 0; i < l->n; i++)
-		sum += (long double)(l->v[i].hi - l->v[i].lo) + 1;
-	return (double)(sum / all);
+		sum += pc_u128_to_double(l->v[i].hi - l->v[i].lo) + 1;
+	return sum / all;
 }
 
 /* The smallest y >= x with (y & mask) == value, in *ret; false when there is none. */
