@@ -39,6 +39,8 @@ struct conj {
 	/* No source of the pieces it does not hold in passes its tests: the pieces need
 	 * not be said (e.g. "in set S" where S lies in one piece). */
 	bool pieces_implied;
+	/* What the engine left past a budget: told by its box (address and port ranges). */
+	const struct pc_src_result *box;
 };
 
 static bool lits_equal(const struct pc_src_lit *a, size_t na, const struct pc_src_lit *b, size_t nb)
@@ -68,9 +70,10 @@ static int conjs_of(const struct outcome_group *g, struct conj **ret, size_t *n_
 		const struct pc_src_lit *l = m->r ? m->r->lits : NULL;
 		size_t nl = m->r ? m->r->n_lits : 0;
 		struct conj *slot = NULL;
+		bool box = m->r && m->r->box_only;
 
-		for (size_t k = 0; k < n && !slot; k++)
-			if (lits_equal(c[k].lits, c[k].n_lits, l, nl))
+		for (size_t k = 0; k < n && !slot && !box; k++)
+			if (!c[k].box && lits_equal(c[k].lits, c[k].n_lits, l, nl))
 				slot = &c[k];
 		if (!slot) {
 			slot = pc_array_grow(&c, &n, sizeof(*slot));
@@ -78,6 +81,7 @@ static int conjs_of(const struct outcome_group *g, struct conj **ret, size_t *n_
 				goto oom;
 			slot->lits = l;
 			slot->n_lits = nl;
+			slot->box = box ? m->r : NULL;
 		}
 		slot->n_pieces++;
 		if (pc_ivlist_append(&slot->pieces, pc_addr_to_u128(&m->lo),
@@ -165,18 +169,23 @@ static void key_layout(const struct pc_nft_set *s, struct key_layout *k)
 	k->type[0] = s->key_type;
 }
 
-static json_t *bytes_json(const uint8_t *b, uint32_t len, uint32_t type)
+/* A constant of a set key or a map's data: an address string for nft's address types, an
+ * integer for 1- and 2-byte fields (protocols, ports: network order), else "0x" and the
+ * bytes as the kernel holds them (host-order integers such as marks included: their
+ * order is the field type's, which the key does not say). Data: always hex. */
+static json_t *bytes_json(const uint8_t *b, uint32_t len, uint32_t type, bool hex_only)
 {
 	char hex[2 * PC_NFT_DATA_MAX + 3] = "0x";
 	struct pc_addr a = {0};
 	char s[PC_ADDRSTRLEN];
 
-	if ((type == NFT_TYPE_IPADDR && len == 4) || (type == NFT_TYPE_IP6ADDR && len == 16)) {
+	if (!hex_only &&
+	    ((type == NFT_TYPE_IPADDR && len == 4) || (type == NFT_TYPE_IP6ADDR && len == 16))) {
 		a.family = len == 4 ? AF_INET : AF_INET6;
 		memcpy(a.bytes, b, len);
 		return json_string(pc_addr_to_string(&a, s));
 	}
-	if (len <= 4)
+	if (!hex_only && len <= 2)
 		return json_integer((json_int_t)pc_u128_from_be(b, len));
 	for (uint32_t i = 0; i < len && i < PC_NFT_DATA_MAX; i++)
 		snprintf(hex + 2 + 2 * i, 3, "%02x", b[i]);
@@ -231,15 +240,16 @@ static json_t *set_lit_json(const struct pc_src_lit *l, int family)
 	key_layout(s, &k);
 	for (uint32_t f = 0; key && f < k.n; f++)
 		json_array_append_new(
-		    key, f == l->sym_field ? json_string(l->port ? "port" : "address")
-					   : bytes_json(l->key + k.off[f], k.len[f], k.type[f]));
+		    key, f == l->sym_field
+			     ? json_string(l->port ? "port" : "address")
+			     : bytes_json(l->key + k.off[f], k.len[f], k.type[f], false));
 	o = json_pack("{s:s,s:s,s:s,s:I,s:o}", "family", nfproto_word(l->table->family), "table",
 		      l->table->name, "name", s->name, "elements", (json_int_t)set_elements(s),
 		      "key", key);
 	if (o && l->has_verdict)
 		json_object_set_new(o, "data", verdict_json(&l->verdict));
 	else if (o && l->has_data)
-		json_object_set_new(o, "data", bytes_json(l->data.v, l->data.len, 0));
+		json_object_set_new(o, "data", bytes_json(l->data.v, l->data.len, 0, true));
 	return json_pack("{s:o}", "set", o);
 }
 
@@ -335,8 +345,21 @@ static json_t *conj_json(const struct outcome_groups *gs, const struct conj *c, 
 {
 	json_t *all = json_array();
 
-	if (all && !conj_everywhere(gs, c))
-		json_array_append_new(all, pieces_json(gs, c, family));
+	if (all && c->box) {
+		if (json_array_append_new(
+			all, json_pack("{s:o}", "address_in",
+				       ranges_json(&c->box->addr, family, false, SIZE_MAX))) < 0 ||
+		    json_array_append_new(
+			all, json_pack("{s:o}", "port_in",
+				       ranges_json(&c->box->port, family, true, SIZE_MAX))) < 0) {
+			json_decref(all);
+			return NULL;
+		}
+	} else if (all && !conj_everywhere(gs, c) &&
+		   json_array_append_new(all, pieces_json(gs, c, family)) < 0) {
+		json_decref(all);
+		return NULL;
+	}
 	for (size_t i = 0; all && i < c->n_lits; i++) {
 		json_t *o = lit_json(&c->lits[i], family);
 
@@ -548,8 +571,14 @@ static void lit_words(FILE *f, const struct pc_src_lit *l, int family)
 		json_t *j = verdict_json(&l->verdict);
 		const char *k = j ? json_object_iter_key(json_object_iter(j)) : NULL;
 
-		fprintf(f, ", with verdict %s", k ? k : "?");
+		fprintf(f, ", with verdict %s%s%s", k ? k : "?", l->verdict.chain ? " " : "",
+			l->verdict.chain ? l->verdict.chain : "");
 		json_decref(j);
+	}
+	if (l->has_data) {
+		fputs(", with data 0x", f);
+		for (uint32_t i = 0; i < l->data.len && i < PC_NFT_DATA_MAX; i++)
+			fprintf(f, "%02x", l->data.v[i]);
 	}
 	fputs(")", f);
 }
@@ -582,6 +611,13 @@ static void conj_words(FILE *f, const struct outcome_groups *gs, const struct co
 {
 	bool first = true;
 
+	if (c->box) {
+		fprintf(f, "%zu address ranges from ", c->box->addr.n);
+		cidrs_words(f, family, c->box->addr.v[0].lo, c->box->addr.v[0].hi);
+		fprintf(f, " and %zu source port ranges (the rest, past the engine's limits)",
+			c->box->port.n);
+		return;
+	}
 	if (!conj_everywhere(gs, c)) {
 		pieces_words(f, gs, c, family);
 		first = false;

@@ -299,6 +299,9 @@ static void conntrack_in(struct vm_pkt *p)
 	pkt_addr(p, true, &p->orig.dst);
 	p->orig.sport = pkt_port(p, false);
 	p->orig.dport = pkt_port(p, true);
+	p->orig_src_sym =
+	    p->var[vm_pkt_addr_off(p, false)] && p->sym[vm_pkt_addr_off(p, false)] == 0;
+	p->orig_sport_sym = p->var[p->thoff] && p->sym[p->thoff] == VM_SYM_PORT;
 	p->reply = (struct vm_tuple){
 	    .src = p->orig.dst,
 	    .dst = p->orig.src,

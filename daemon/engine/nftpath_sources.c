@@ -33,7 +33,7 @@ struct box {
 
 struct work {
 	struct box *v;
-	size_t n;
+	size_t n, cap;
 };
 
 static void box_clear(struct box *b)
@@ -50,11 +50,19 @@ static int work_push(struct work *w, struct box *b)
 		box_clear(b);
 		return 0;
 	}
-	slot = pc_array_grow(&w->v, &w->n, sizeof(*slot));
-	if (!slot) {
-		box_clear(b);
-		return -ENOMEM;
+	/* Grown geometrically: one run may split every box left. */
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 8;
+		struct box *v = reallocarray(w->v, cap, sizeof(*v));
+
+		if (!v) {
+			box_clear(b);
+			return -ENOMEM;
+		}
+		w->v = v;
+		w->cap = cap;
 	}
+	slot = &w->v[w->n++];
 	*slot = *b;
 	return 0;
 }
@@ -67,6 +75,13 @@ static int work_remove(struct work *w, const struct pc_ivlist *ra, const struct 
 
 	for (size_t i = 0; i < w->n; i++) {
 		struct box *b = &w->v[i], x = {0}, y = {0};
+
+		/* Most boxes lie apart from the region: kept as they are. */
+		if (r == 0 && (!pc_ivlist_overlaps(&b->a, ra) || !pc_ivlist_overlaps(&b->p, rp))) {
+			r = work_push(&out, b);
+			*b = (struct box){0};
+			continue;
+		}
 
 		if (r == 0 &&
 		    (pc_ivlist_subtract(&b->a, ra, &x.a) < 0 || pc_ivlist_copy(&b->p, &x.p) < 0 ||
@@ -116,8 +131,9 @@ static pc_u128 pick_addr(int family, const struct pc_ivlist *a)
 	return a->v[0].lo;
 }
 
-/* What is left after too many paths: unknown, as boxes without tests. */
-static int rest_unknown(struct work *w, int family, struct pc_src_result **v, size_t *n)
+/* What is left past a budget: unknown, told by the boxes themselves. */
+static int rest_unknown(struct work *w, int family, const char *why, struct pc_src_result **v,
+			size_t *n)
 {
 	for (size_t i = 0; i < w->n; i++) {
 		struct pc_src_result *res = result_add(v, n);
@@ -129,10 +145,9 @@ static int rest_unknown(struct work *w, int family, struct pc_src_result **v, si
 		w->v[i] = (struct box){0};
 		res->example = pc_addr_from_u128(family, res->addr.v[0].lo);
 		res->example_port = pick_port(&res->port);
+		res->box_only = true;
 		res->res.verdict = PC_VERDICT_UNKNOWN;
-		snprintf(res->res.unknown_reason, sizeof(res->res.unknown_reason),
-			 "more than %d distinct paths through the ruleset for these sources",
-			 PC_SRC_MAX_RUNS);
+		snprintf(res->res.unknown_reason, sizeof(res->res.unknown_reason), "%s", why);
 	}
 	return 0;
 }
@@ -175,7 +190,8 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 	struct pc_src_result *v = NULL;
 	struct work w = {0};
 	struct box b = {0};
-	size_t n = 0, runs = 0;
+	size_t n = 0, runs = 0, ranges = 0, tests = 0;
+	char why[128];
 	int r;
 
 	if (pc_ivlist_copy(addrs, &b.a) < 0 || pc_ivlist_copy(ports, &b.p) < 0) {
@@ -187,8 +203,19 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 		const struct box *next = &w.v[w.n - 1];
 		struct pc_src_result *res;
 
-		if (++runs > PC_SRC_MAX_RUNS) {
-			r = rest_unknown(&w, flow->family, &v, &n);
+		if (++runs > PC_SRC_MAX_RUNS || ranges > PC_SRC_MAX_RANGES ||
+		    tests > PC_SRC_MAX_TESTS) {
+			if (runs > PC_SRC_MAX_RUNS)
+				snprintf(why, sizeof(why),
+					 "more than %u distinct paths through the ruleset for "
+					 "these sources",
+					 PC_SRC_MAX_RUNS);
+			else
+				snprintf(why, sizeof(why),
+					 "the paths of these sources take more than %u ranges or "
+					 "%u tests to tell apart",
+					 PC_SRC_MAX_RANGES, PC_SRC_MAX_TESTS);
+			r = rest_unknown(&w, flow->family, why, &v, &n);
 			break;
 		}
 		res = result_add(&v, &n);
@@ -202,6 +229,8 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 			n--;
 			break;
 		}
+		ranges += res->addr.n + res->port.n;
+		tests += res->n_lits;
 		r = work_remove(&w, &res->addr, &res->port);
 	}
 	for (size_t i = 0; i < w.n; i++)

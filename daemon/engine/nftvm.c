@@ -242,7 +242,7 @@ static void eval_queue(struct vm *vm, const struct pc_nft_expr *e)
 /* One outcome of a draw of @modulus values from @offset into @dreg (a host-order u32, as
  * nft_numgen / nft_hash store it): every outcome is explored (pc_nft_eval_path). */
 static void eval_draw(struct vm *vm, const char *what, uint32_t dreg, uint32_t modulus,
-		      uint32_t offset)
+		      uint32_t offset, bool uniform)
 {
 	uint8_t *d;
 	int v;
@@ -255,7 +255,7 @@ static void eval_draw(struct vm *vm, const char *what, uint32_t dreg, uint32_t m
 	d = vm_reg_out(vm, dreg, 4);
 	if (!d)
 		return;
-	v = vm_choose_n(vm, what, modulus, true);
+	v = vm_choose_n(vm, what, modulus, uniform);
 	if (v < 0)
 		return;
 	vm_store32(d, offset + (uint32_t)v);
@@ -265,17 +265,19 @@ static void eval_draw(struct vm *vm, const char *what, uint32_t dreg, uint32_t m
 static void eval_numgen(struct vm *vm, const struct pc_nft_expr *e)
 {
 	eval_draw(vm, e->numgen.type == NFT_NG_RANDOM ? "numgen random" : "numgen inc",
-		  e->numgen.dreg, e->numgen.modulus, e->numgen.offset);
+		  e->numgen.dreg, e->numgen.modulus, e->numgen.offset, true);
 }
 
-/* jhash / symhash of packet fields: which value a client gets depends on its address and
- * port (and a seed), so every value is explored as a draw. */
+/* jhash / symhash of packet fields: which value a connection gets depends on its fields
+ * (and a seed), so every value is explored; not a uniform draw (fields that do not vary
+ * give every connection the same value, and two hashes of the same fields agree), so
+ * the answer stands only where every value agrees. */
 static void eval_hash(struct vm *vm, const struct pc_nft_expr *e)
 {
 	if (e->hash.type == NFT_HASH_JENKINS && !vm_reg(vm, e->hash.sreg, e->hash.len))
 		return;
 	eval_draw(vm, e->hash.type == NFT_HASH_SYM ? "symhash" : "jhash", e->hash.dreg,
-		  e->hash.modulus, e->hash.offset);
+		  e->hash.modulus, e->hash.offset, false);
 }
 
 /* The eval function of each expression type, as the kernel's nft_expr_ops. */

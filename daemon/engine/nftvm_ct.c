@@ -133,9 +133,11 @@ static void ct_get_tuple(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 	const struct vm_tuple *tu;
 	unsigned alen = pc_addr_size(p->family);
 	bool orig = e->ct.has_dir && e->ct.dir == IP_CT_DIR_ORIGINAL;
-	bool client_addr =
-	    orig || memcmp(p->reply.dst.bytes, p->orig.src.bytes, sizeof(p->orig.src.bytes)) == 0;
-	bool client_port = orig || p->reply.dport == p->orig.sport;
+	/* The client's: the original source as conntrack took it from the symbolic packet,
+	 * and the reply's destination while no SNAT changed it. */
+	bool client_addr = p->orig_src_sym && (orig || memcmp(p->reply.dst.bytes, p->orig.src.bytes,
+							      sizeof(p->orig.src.bytes)) == 0);
+	bool client_port = p->orig_sport_sym && (orig || p->reply.dport == p->orig.sport);
 
 	if (!e->ct.has_dir || e->ct.dir > IP_CT_DIR_REPLY) {
 		vm_unknown(vm, "ct key %u without a direction", e->ct.key);
@@ -145,7 +147,7 @@ static void ct_get_tuple(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 	switch (e->ct.key) {
 	case NFT_CT_SRC:
 		memcpy(d, tu->src.bytes, alen);
-		ct_sym(vm, d, false, orig);
+		ct_sym(vm, d, false, orig && client_addr);
 		return;
 	case NFT_CT_DST:
 		memcpy(d, tu->dst.bytes, alen);
@@ -153,7 +155,7 @@ static void ct_get_tuple(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 		return;
 	case NFT_CT_PROTO_SRC:
 		vm_store16(d, tu->sport);
-		ct_sym(vm, d, true, orig);
+		ct_sym(vm, d, true, orig && client_port);
 		return;
 	case NFT_CT_PROTO_DST:
 		vm_store16(d, tu->dport);
@@ -166,7 +168,7 @@ static void ct_get_tuple(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 			return;
 		}
 		memcpy(d, (e->ct.key == NFT_CT_SRC_IP ? &tu->src : &tu->dst)->bytes, 4);
-		ct_sym(vm, d, false, e->ct.key == NFT_CT_SRC_IP ? orig : !orig && client_addr);
+		ct_sym(vm, d, false, (e->ct.key == NFT_CT_SRC_IP ? orig : !orig) && client_addr);
 		return;
 	case NFT_CT_SRC_IP6:
 	case NFT_CT_DST_IP6:
@@ -175,7 +177,7 @@ static void ct_get_tuple(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 			return;
 		}
 		memcpy(d, (e->ct.key == NFT_CT_SRC_IP6 ? &tu->src : &tu->dst)->bytes, 16);
-		ct_sym(vm, d, false, e->ct.key == NFT_CT_SRC_IP6 ? orig : !orig && client_addr);
+		ct_sym(vm, d, false, (e->ct.key == NFT_CT_SRC_IP6 ? orig : !orig) && client_addr);
 		return;
 	default:
 		vm_unknown(vm, "ct key %u not modelled", e->ct.key);

@@ -87,6 +87,9 @@ struct vm_pkt {
 	uint8_t ct_labels[16];
 	bool ct_helper_unknown; /* a helper may have been attached (IPS_HELPER) */
 	struct vm_tuple orig, reply;
+	/* The original tuple's source address / port are the symbolic client's (nothing
+	 * rewrote them before conntrack took them). */
+	bool orig_src_sym, orig_sport_sym;
 	bool nat_done[2]; /* nf_nat_initialized() per NF_NAT_MANIP_SRC / _DST */
 	bool nat_changed[2];
 	struct pc_addr nat_addr[2];

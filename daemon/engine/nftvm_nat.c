@@ -28,7 +28,7 @@ static void addr_from(int family, const uint8_t *b, struct pc_addr *ret)
  * other connection uses the tuple), else the first of the range for DNAT. The port of
  * @manip for @cur_port (network byte order) in *ret; false after vm_unknown(). */
 static bool nat_pick_port(struct vm *vm, const struct vm_nat_range *r, int manip, uint16_t cur_port,
-			  uint16_t *ret)
+			  bool client_port, uint16_t *ret)
 {
 	uint16_t lo = r->min_port, hi = r->max_port, port = ntohs(cur_port);
 	uint32_t size, off;
@@ -47,9 +47,20 @@ static bool nat_pick_port(struct vm *vm, const struct vm_nat_range *r, int manip
 		vm_unknown(vm, "nat to a random port");
 		return false;
 	}
-	if (!(r->flags & NF_NAT_RANGE_PROTO_OFFSET) && port >= lo && port <= hi) {
-		*ret = cur_port;
-		return true;
+	if (!(r->flags & NF_NAT_RANGE_PROTO_OFFSET)) {
+		/* Kept when in range: for a symbolic client's port, the sources split there. */
+		int in =
+		    client_port ? vm_sym_split_range(vm, true, lo, hi) : port >= lo && port <= hi;
+
+		if (in < 0)
+			return false;
+		if (in) {
+			*ret = cur_port;
+			return true;
+		}
+	} else if (client_port) {
+		vm_unknown(vm, "nat with a port offset from the client's source port");
+		return false;
 	}
 	if (r->flags & NF_NAT_RANGE_PROTO_OFFSET)
 		off = (uint16_t)(port - r->base_port);
@@ -101,6 +112,7 @@ void vm_nat_setup(struct vm *vm, const struct vm_nat_range *r, int manip)
 	struct vm_pkt *p = vm->pkt;
 	struct pc_addr cur_addr, new_addr;
 	uint16_t cur_port, new_port;
+	bool client_addr, client_port;
 
 	if (p->ct != VM_CT_NEW) {
 		vm_unknown(vm, "nat without a conntrack entry");
@@ -124,6 +136,8 @@ void vm_nat_setup(struct vm *vm, const struct vm_nat_range *r, int manip)
 		cur_addr = p->reply.dst;
 		cur_port = p->reply.dport;
 	}
+	client_addr = vm->sym && p->orig_src_sym && pc_addr_equal(&cur_addr, &p->orig.src);
+	client_port = vm->sym && p->orig_sport_sym && cur_port == p->orig.sport;
 
 	/* find_best_ips_proto(): one address, or a hash of the tuple over the range. */
 	new_addr = cur_addr;
@@ -136,7 +150,15 @@ void vm_nat_setup(struct vm *vm, const struct vm_nat_range *r, int manip)
 		new_addr = r->min_addr;
 	}
 
-	if (!nat_pick_port(vm, r, manip, cur_port, &new_port))
+	/* SNAT of the symbolic client's address: whether it changes splits the sources (a
+	 * client that already has the new address keeps it). */
+	if (manip == MANIP_SRC && client_addr && (r->flags & NF_NAT_RANGE_MAP_IPS)) {
+		pc_u128 x = pc_addr_to_u128(&new_addr);
+
+		if (vm_sym_split_range(vm, false, x, x) < 0)
+			return;
+	}
+	if (!nat_pick_port(vm, r, manip, cur_port, manip == MANIP_SRC && client_port, &new_port))
 		return;
 	nat_bind(vm, manip, &new_addr, new_port, &cur_addr, cur_port);
 }
@@ -190,6 +212,13 @@ void vm_eval_nat(struct vm *vm, const struct pc_nft_expr *e)
 		if (r.flags & NF_NAT_RANGE_NETMAP) {
 			/* nft_nat_setup_netmap(): keep the host bits of the packet's address. */
 			struct pc_addr cur;
+			unsigned off = vm_pkt_addr_off(p, e->nat.type == NFT_NAT_DNAT);
+
+			if (p->var[off]) {
+				vm_unknown(vm, "netmap of the client's address: the new address "
+					       "depends on each client");
+				return;
+			}
 
 			pkt_addr(p, e->nat.type == NFT_NAT_DNAT, &cur);
 			for (unsigned i = 0; i < alen; i++) {

@@ -33,6 +33,43 @@ void vm_sym_mark_packet(struct vm_pkt *p)
 	}
 }
 
+bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b)
+{
+	if (a->kind != b->kind || a->port != b->port || a->negated != b->negated)
+		return false;
+	if (a->kind != PC_SRC_LIT_SET)
+		return a->a == b->a && a->b == b->b;
+	if (a->set != b->set || a->sym_field != b->sym_field ||
+	    memcmp(a->key, b->key, sizeof(a->key)) != 0 || a->has_verdict != b->has_verdict ||
+	    a->has_data != b->has_data)
+		return false;
+	if (a->has_verdict &&
+	    (a->verdict.code != b->verdict.code || (a->verdict.chain != b->verdict.chain &&
+						    (!a->verdict.chain || !b->verdict.chain ||
+						     strcmp(a->verdict.chain, b->verdict.chain)))))
+		return false;
+	return !a->has_data ||
+	       (a->data.len == b->data.len && memcmp(a->data.v, b->data.v, a->data.len) == 0);
+}
+
+/* Add a test to the run's tests, once. */
+static int lit_add(struct vm_sym *s, const struct pc_src_lit *lit, bool negated)
+{
+	struct pc_src_lit *slot, l = *lit;
+
+	l.negated = negated;
+	/* Only set tests come twice (they are kept even when they cut nothing; a range or
+	 * mask is kept only when it cuts the box, which a second time it cannot). */
+	for (size_t i = 0; l.kind == PC_SRC_LIT_SET && i < s->n_lits; i++)
+		if (pc_src_lit_equal(&s->lits[i], &l))
+			return 0;
+	slot = pc_array_grow(&s->lits, &s->n_lits, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	*slot = l;
+	return 0;
+}
+
 int vm_sym_fork(const struct vm_sym *from, struct vm_sym *to)
 {
 	*to = (struct vm_sym){.abytes = from->abytes, .x = {from->x[0], from->x[1]}};
@@ -53,14 +90,8 @@ int vm_sym_join(struct vm_sym *into, struct vm_sym *from)
 		into->dim[d] = from->dim[d];
 		from->dim[d] = (struct pc_ivlist){0};
 	}
-	for (size_t i = 0; i < from->n_lits && r == 0; i++) {
-		struct pc_src_lit *slot = pc_array_grow(&into->lits, &into->n_lits, sizeof(*slot));
-
-		if (slot)
-			*slot = from->lits[i];
-		else
-			r = -ENOMEM;
-	}
+	for (size_t i = 0; i < from->n_lits && r == 0; i++)
+		r = lit_add(into, &from->lits[i], from->lits[i].negated);
 	if (from->oom)
 		r = -ENOMEM;
 	vm_sym_clear(from);
@@ -105,41 +136,6 @@ int vm_sym_in(struct vm *vm, const uint8_t *reg, uint32_t len)
 		ret = 1;
 	}
 	return ret;
-}
-
-bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b)
-{
-	if (a->kind != b->kind || a->port != b->port || a->negated != b->negated)
-		return false;
-	if (a->kind != PC_SRC_LIT_SET)
-		return a->a == b->a && a->b == b->b;
-	if (a->set != b->set || a->sym_field != b->sym_field ||
-	    memcmp(a->key, b->key, sizeof(a->key)) != 0 || a->has_verdict != b->has_verdict ||
-	    a->has_data != b->has_data)
-		return false;
-	if (a->has_verdict &&
-	    (a->verdict.code != b->verdict.code || (a->verdict.chain != b->verdict.chain &&
-						    (!a->verdict.chain || !b->verdict.chain ||
-						     strcmp(a->verdict.chain, b->verdict.chain)))))
-		return false;
-	return !a->has_data ||
-	       (a->data.len == b->data.len && memcmp(a->data.v, b->data.v, a->data.len) == 0);
-}
-
-/* Add a test to the run's tests, once. */
-static int lit_add(struct vm_sym *s, const struct pc_src_lit *lit, bool negated)
-{
-	struct pc_src_lit *slot, l = *lit;
-
-	l.negated = negated;
-	for (size_t i = 0; i < s->n_lits; i++)
-		if (pc_src_lit_equal(&s->lits[i], &l))
-			return 0;
-	slot = pc_array_grow(&s->lits, &s->n_lits, sizeof(*slot));
-	if (!slot)
-		return -ENOMEM;
-	*slot = l;
-	return 0;
 }
 
 int vm_sym_split(struct vm *vm, bool port, const struct pc_ivlist *set,

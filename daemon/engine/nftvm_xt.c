@@ -107,14 +107,14 @@ static int addr_masked_eq(struct vm *vm, bool sym, const struct pc_addr *k,
 static int conntrack_addrs_ok(struct vm *vm, const struct xt_conntrack_mtinfo3 *info)
 {
 	const struct vm_pkt *p = vm->pkt;
-	bool client_rd = pc_addr_equal(&p->reply.dst, &p->orig.src);
+	bool client_rd = p->orig_src_sym && pc_addr_equal(&p->reply.dst, &p->orig.src);
 	const struct {
 		uint16_t flag;
 		const struct pc_addr *k;
 		bool sym;
 		const union nf_inet_addr *a, *m;
 	} t[] = {
-	    {XT_CONNTRACK_ORIGSRC, &p->orig.src, vm->sym != NULL, &info->origsrc_addr,
+	    {XT_CONNTRACK_ORIGSRC, &p->orig.src, vm->sym && p->orig_src_sym, &info->origsrc_addr,
 	     &info->origsrc_mask},
 	    {XT_CONNTRACK_ORIGDST, &p->orig.dst, false, &info->origdst_addr, &info->origdst_mask},
 	    {XT_CONNTRACK_REPLSRC, &p->reply.src, false, &info->replsrc_addr, &info->replsrc_mask},
@@ -142,13 +142,13 @@ static int conntrack_addrs_ok(struct vm *vm, const struct xt_conntrack_mtinfo3 *
 static int conntrack_ports_ok(struct vm *vm, const struct xt_conntrack_mtinfo3 *info, bool v3)
 {
 	const struct vm_pkt *p = vm->pkt;
-	bool client_rd = p->reply.dport == p->orig.sport;
+	bool client_rd = p->orig_sport_sym && p->reply.dport == p->orig.sport;
 	const struct {
 		uint16_t flag, lo, hi, port;
 		bool sym;
 	} ports[] = {
 	    {XT_CONNTRACK_ORIGSRC_PORT, info->origsrc_port, info->origsrc_port_high, p->orig.sport,
-	     vm->sym != NULL},
+	     vm->sym && p->orig_sport_sym},
 	    {XT_CONNTRACK_ORIGDST_PORT, info->origdst_port, info->origdst_port_high, p->orig.dport,
 	     false},
 	    {XT_CONNTRACK_REPLSRC_PORT, info->replsrc_port, info->replsrc_port_high, p->reply.sport,

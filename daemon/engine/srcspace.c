@@ -147,6 +147,18 @@ int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b, st
 	return 0;
 }
 
+bool pc_ivlist_overlaps(const struct pc_ivlist *a, const struct pc_ivlist *b)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < a->n && j < b->n; i++) {
+		j = seek_hi(b, j, a->v[i].lo);
+		if (j < b->n && b->v[j].lo <= a->v[i].hi)
+			return true;
+	}
+	return false;
+}
+
 int pc_ivlist_subtract(const struct pc_ivlist *a, const struct pc_ivlist *b, struct pc_ivlist *ret)
 {
 	size_t j = 0;

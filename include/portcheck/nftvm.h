@@ -135,13 +135,18 @@ struct pc_src_result {
 	struct pc_ivlist addr, port;
 	struct pc_src_lit *lits;
 	size_t n_lits;
+	/* No tests carve it out: it is what was left past a budget, told by its box alone. */
+	bool box_only;
 	struct pc_addr example;
 	uint16_t example_port;
 	struct pc_nft_result res;
 };
 
-/* Distinct paths explored per call before the rest of the sources is reported unknown. */
+/* Distinct paths explored per call, and address and port ranges held by their boxes,
+ * before the rest of the sources is reported unknown. */
 #define PC_SRC_MAX_RUNS 1024
+#define PC_SRC_MAX_RANGES (1u << 21)
+#define PC_SRC_MAX_TESTS 100000
 /* Intervals a scattered (non-prefix) source mask may produce before it is unknown. */
 #define PC_SRC_MAX_MASK_INTERVALS 4096
 

@@ -37,6 +37,8 @@ int pc_ivlist_normalize(struct pc_ivlist *l);
 int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b,
 			struct pc_ivlist *ret);
 int pc_ivlist_subtract(const struct pc_ivlist *a, const struct pc_ivlist *b, struct pc_ivlist *ret);
+/* Whether @a and @b share a value (no allocation). */
+bool pc_ivlist_overlaps(const struct pc_ivlist *a, const struct pc_ivlist *b);
 int pc_ivlist_copy(const struct pc_ivlist *a, struct pc_ivlist *ret);
 /* The index of the interval holding @x, or -1. */
 ptrdiff_t pc_ivlist_find(const struct pc_ivlist *l, pc_u128 x);

@@ -941,6 +941,43 @@ static void test_concat_allowlist(void **state)
 	}
 }
 
+/* Past the engine's budget of paths, the rest is unknown and told by its ranges, never
+ * by "any" (it would overlap the exact paths). */
+static void test_rest_past_budget(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "many");
+	struct pc_nft_chain *c = nb_base_chain(t, "in", "filter", NF_INET_LOCAL_IN, -10, NF_ACCEPT);
+	size_t unknown = 0;
+
+	for (unsigned i = 0; i < PC_SRC_MAX_RUNS + 100; i++) {
+		struct pc_nft_rule *rule = nb_rule(c, "ip saddr 198.18.X.Y accept");
+		uint8_t a[4] = {198, 18, (uint8_t)(i >> 8), (uint8_t)i};
+
+		nb_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+		nb_cmp(rule, NFT_CMP_EQ, NFT_REG_1, a, 4);
+		nb_accept(rule);
+	}
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	r = run(f);
+	for (size_t i = 0; i < r[0].n_paths; i++) {
+		const struct pc_path *p = &r[0].paths[i];
+		char *j = json_dumps(p->sources, JSON_COMPACT);
+
+		if (p->verdict == PC_VERDICT_UNKNOWN &&
+		    (strstr(p->reason, "distinct paths") || strstr(p->reason, "tests to tell"))) {
+			unknown++;
+			assert_non_null(strstr(j, "\"address_in\""));
+			assert_non_null(strstr(j, "\"port_in\""));
+			assert_null(strstr(j, "\"all_of\":[]"));
+			assert_non_null(strstr(p->source, "past the engine's limits"));
+		}
+		free(j);
+	}
+	assert_true(unknown >= 1);
+}
+
 static void test_json_contract(void **state)
 {
 	struct fixture *f = *state;
@@ -998,6 +1035,7 @@ int main(void)
 	    T(test_big_source_set_is_exact),
 	    T(test_source_port_and_mask),
 	    T(test_concat_allowlist),
+	    T(test_rest_past_budget),
 	    T(test_json_contract),
 #undef T
 	};
