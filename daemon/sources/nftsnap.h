@@ -86,6 +86,12 @@ int pc_nft_texts_attach(struct pc_nft_ruleset *rs, const struct pc_nft_texts *t)
 void pc_nft_texts_clear(struct pc_nft_texts *t);
 
 /*
+ * The ruleset as `nft -a -s -t list ruleset` prints it (libnftables, output buffered), for
+ * pc_nft_texts_parse. Returns 0 and *ret NULL when libnftables could not list it; -ENOMEM.
+ */
+int pc_nftsnap_listing(char **ret);
+
+/*
  * Packet filtering the snapshot cannot see, from @proc_root ("/proc" live): legacy
  * iptables, ip6tables and arptables tables loaded in this network namespace. *ret is a
  * message or NULL when there is none. Returns 0 or -ENOMEM.

@@ -146,7 +146,7 @@ static int dump_elems(uint32_t family, const char *table, const char *set, void 
  * large sets). Returns 0 and *ret NULL when libnftables could not list it: texts are a
  * convenience, the expressions are the truth.
  */
-static int nft_listing(char **ret)
+int pc_nftsnap_listing(char **ret)
 {
 	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	const char *out;
@@ -191,7 +191,7 @@ static int read_once(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *re
 	if (r < 0)
 		return r;
 	/* The listing first: libnftables' cache is gone before the model grows. */
-	r = nft_listing(&listing);
+	r = pc_nftsnap_listing(&listing);
 	if (r >= 0)
 		r = dump(&c, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NULL, NULL);
 	if (r >= 0)
