@@ -8,6 +8,7 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <libnftnl/gen.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -22,6 +23,12 @@
 
 /* Bounded retries when the ruleset changes while it is read (firewalld reloads, ...). */
 #define NFT_READ_TRIES 10
+
+static void nftnl_rule_freep(struct nftnl_rule **p)
+{
+	if (*p)
+		nftnl_rule_free(*p);
+}
 
 static void nft_ctx_freep(struct nft_ctx **p)
 {
@@ -101,13 +108,36 @@ struct read_ctx {
 	struct pc_nftsnap *b;
 	pc_nl_msg_cb tap;
 	void *tap_userdata;
+	/* During a rule dump of one chain: its table and name as the kernel spells them. */
+	const char *rule_table, *rule_chain;
 };
+
+/* Whether the string attribute @a is @s. */
+static bool attr_is(const struct nlattr *a, const char *s)
+{
+	size_t len = strlen(s);
+
+	return a && mnl_attr_get_payload_len(a) == len + 1 &&
+	       memcmp(mnl_attr_get_payload(a), s, len + 1) == 0;
+}
 
 static int read_cb(const struct nlmsghdr *nlh, void *userdata)
 {
 	struct read_ctx *c = userdata;
 	int r;
 
+	/* A kernel that ignored the chain filter (older than 4.14?) sends every rule for
+	 * every chain: take only the chain's own, once. */
+	if (c->rule_chain && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE) {
+		const struct nlattr *tb[NFTA_RULE_CHAIN + 1];
+
+		r = pc_nl_parse_attrs(nlh, sizeof(struct nfgenmsg), tb, NFTA_RULE_CHAIN);
+		if (r < 0)
+			return r;
+		if (!attr_is(tb[NFTA_RULE_TABLE], c->rule_table) ||
+		    !attr_is(tb[NFTA_RULE_CHAIN], c->rule_chain))
+			return 0;
+	}
 	if (c->tap) {
 		r = c->tap(nlh, c->tap_userdata);
 		if (r < 0)
@@ -117,7 +147,7 @@ static int read_cb(const struct nlmsghdr *nlh, void *userdata)
 }
 
 static int dump(struct read_ctx *c, uint16_t msg, uint32_t family, const char *table,
-		const char *set)
+		const char *set, const char *chain)
 {
 	/* Two names of at most NFT_NAME_MAXLEN (256) bytes. */
 	char buf[1024] __attribute__((aligned(4))) = {};
@@ -131,13 +161,37 @@ static int dump(struct read_ctx *c, uint16_t msg, uint32_t family, const char *t
 		    nftnl_set_set_str(s, NFTNL_SET_NAME, set) < 0)
 			return -ENOMEM;
 		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	} else if (chain) {
+		_cleanup_(nftnl_rule_freep) struct nftnl_rule *rl = nftnl_rule_alloc();
+
+		if (!rl || nftnl_rule_set_str(rl, NFTNL_RULE_TABLE, table) < 0 ||
+		    nftnl_rule_set_str(rl, NFTNL_RULE_CHAIN, chain) < 0)
+			return -ENOMEM;
+		nftnl_rule_nlmsg_build_payload(nlh, rl);
 	}
 	return pc_nl_dump(NETLINK_NETFILTER, nlh, read_cb, c);
 }
 
 static int dump_elems(uint32_t family, const char *table, const char *set, void *userdata)
 {
-	return dump(userdata, NFT_MSG_GETSETELEM, family, table, set);
+	return dump(userdata, NFT_MSG_GETSETELEM, family, table, set, NULL);
+}
+
+/*
+ * The rules chain by chain: the kernel restarts a dump from its first object for each
+ * batch of ~32 KiB, so one dump of 50,000 rules walks ~12 million of them (~0.4 s) where
+ * 500 dumps of a chain each walk 50,000 (bench/snapshot.sh).
+ */
+static int dump_rules(uint32_t family, const char *table, const char *chain, void *userdata)
+{
+	struct read_ctx *c = userdata;
+	int r;
+
+	c->rule_table = table;
+	c->rule_chain = chain;
+	r = dump(c, NFT_MSG_GETRULE, family, table, NULL, chain);
+	c->rule_table = c->rule_chain = NULL;
+	return r;
 }
 
 /*
@@ -175,7 +229,8 @@ static void pc_nftsnap_freep(struct pc_nftsnap **b)
 	pc_nftsnap_free(*b);
 }
 
-static int read_once(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *ret)
+static int read_once(pc_nl_msg_cb tap, void *userdata, unsigned flags,
+		     struct pc_nft_ruleset *ret)
 {
 	_cleanup_(pc_nftsnap_freep) struct pc_nftsnap *b = pc_nftsnap_new();
 	_cleanup_free_ char *listing = NULL;
@@ -191,21 +246,26 @@ static int read_once(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *re
 	if (r < 0)
 		return r;
 	/* The listing first: libnftables' cache is gone before the model grows. */
-	r = pc_nftsnap_listing(&listing);
+	if (!(flags & PC_NFT_READ_NO_TEXTS))
+		r = pc_nftsnap_listing(&listing);
 	if (r >= 0)
-		r = dump(&c, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NULL, NULL);
+		r = dump(&c, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NULL, NULL, NULL);
 	if (r >= 0)
-		r = dump(&c, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NULL, NULL);
+		r = dump(&c, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NULL, NULL, NULL);
 	if (r >= 0)
-		r = dump(&c, NFT_MSG_GETSET, NFPROTO_UNSPEC, NULL, NULL);
+		r = dump(&c, NFT_MSG_GETSET, NFPROTO_UNSPEC, NULL, NULL, NULL);
 	/* A set deleted after the set dump answers ENOENT: the ruleset moved. */
 	if (r >= 0) {
 		r = pc_nftsnap_foreach_set(b, dump_elems, &c);
 		if (r == -ENOENT)
 			r = -EINTR;
 	}
-	if (r >= 0)
-		r = dump(&c, NFT_MSG_GETRULE, NFPROTO_UNSPEC, NULL, NULL);
+	/* A chain deleted after the chain dump answers ENOENT too. */
+	if (r >= 0) {
+		r = pc_nftsnap_foreach_chain(b, dump_rules, &c);
+		if (r == -ENOENT)
+			r = -EINTR;
+	}
 	if (r >= 0)
 		r = pc_nft_read_genid(&gen_after);
 	if (r < 0)
@@ -231,10 +291,11 @@ static int read_once(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *re
 	return 0;
 }
 
-int pc_nftsnap_read(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *ret)
+int pc_nftsnap_read(pc_nl_msg_cb tap, void *userdata, unsigned flags,
+		    struct pc_nft_ruleset *ret)
 {
 	for (int i = 0; i < NFT_READ_TRIES; i++) {
-		int r = read_once(tap, userdata, ret);
+		int r = read_once(tap, userdata, flags, ret);
 
 		if (r != -EINTR)
 			return r;
@@ -244,5 +305,41 @@ int pc_nftsnap_read(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *ret
 
 int pc_nft_read(struct pc_nft_ruleset *ret)
 {
-	return pc_nftsnap_read(NULL, NULL, ret);
+	return pc_nftsnap_read(NULL, NULL, 0, ret);
+}
+
+int pc_nft_read_flags(struct pc_nft_ruleset *ret, unsigned flags)
+{
+	return pc_nftsnap_read(NULL, NULL, flags, ret);
+}
+
+int pc_nft_texts_fill(struct pc_nft_ruleset *rs)
+{
+	_cleanup_free_ char *listing = NULL;
+	struct pc_nft_texts texts = {};
+	uint32_t gen;
+	int r;
+
+	r = pc_nft_read_genid(&gen);
+	if (r < 0)
+		return r;
+	if (gen != rs->genid)
+		return -ESTALE;
+	r = pc_nftsnap_listing(&listing);
+	if (r < 0)
+		return r;
+	/* libnftables lists inside one generation of its own: the snapshot's, if it has not
+	 * moved since. */
+	r = pc_nft_read_genid(&gen);
+	if (r < 0)
+		return r;
+	if (gen != rs->genid)
+		return -ESTALE;
+	if (!listing)
+		return 0;
+	r = pc_nft_texts_parse(listing, &texts);
+	if (r >= 0)
+		r = pc_nft_texts_attach(rs, &texts);
+	pc_nft_texts_clear(&texts);
+	return r;
 }

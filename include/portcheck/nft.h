@@ -153,6 +153,7 @@ struct pc_nft_rule {
 
 struct pc_nft_chain {
 	char *name;
+	char *kname; /* as the kernel spells it (see pc_nft_set) */
 	uint64_t handle;
 	bool base;
 	/* base chains only */
@@ -232,6 +233,21 @@ struct pc_nft_ruleset {
  * or -errno (-EPERM without CAP_NET_ADMIN, -EAGAIN when the ruleset kept changing).
  */
 int pc_nft_read(struct pc_nft_ruleset *ret);
+
+/* pc_nft_read_flags: no rule texts (every text NULL). libnftables' listing of the whole
+ * ruleset is much of a snapshot's cost on a host with many rules (README,
+ * bench/snapshot.sh); render them later, when a report names a rule, with
+ * pc_nft_texts_fill. */
+#define PC_NFT_READ_NO_TEXTS (1u << 0)
+/* pc_nft_read with flags (PC_NFT_READ_*). Same returns. */
+int pc_nft_read_flags(struct pc_nft_ruleset *ret, unsigned flags);
+/*
+ * Give every rule of @rs its text, as pc_nft_read does, for a snapshot read with
+ * PC_NFT_READ_NO_TEXTS: one libnftables listing. Only while the ruleset is still the
+ * snapshot's generation (rs->genid): -ESTALE when it moved (texts stay NULL); 0 also when
+ * libnftables could not list it (texts stay NULL); -errno.
+ */
+int pc_nft_texts_fill(struct pc_nft_ruleset *rs);
 
 /* The current ruleset generation id (NFT_MSG_GETGEN, one round trip). Returns 0 or -errno. */
 int pc_nft_read_genid(uint32_t *ret);
