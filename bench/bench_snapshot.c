@@ -77,6 +77,10 @@ enum fig {
 	F_READ_MS,
 	F_READ_RSS,  /* MiB */
 	F_READ_HEAP, /* MiB */
+	F_READ_NT_MS,
+	F_READ_NT_RSS,
+	F_FILL_MS,
+	F_FILL_RSS,
 	F_DUMP_META,
 	F_DUMP_ELEMS,
 	F_DUMP_RULES,
@@ -107,6 +111,10 @@ static const char *const fig_key[F_MAX] = {
     [F_READ_MS] = "read_ms",
     [F_READ_RSS] = "read_rss_mib",
     [F_READ_HEAP] = "read_heap_mib",
+    [F_READ_NT_MS] = "read_no_texts_ms",
+    [F_READ_NT_RSS] = "read_no_texts_rss_mib",
+    [F_FILL_MS] = "texts_fill_ms",
+    [F_FILL_RSS] = "read_then_fill_rss_mib",
     [F_DUMP_META] = "dump_meta_ms",
     [F_DUMP_ELEMS] = "dump_elems_ms",
     [F_DUMP_RULES] = "dump_rules_ms",
@@ -243,6 +251,28 @@ static void run_read(double *fig)
 	pc_nft_ruleset_clear(&rs);
 }
 
+#ifdef PC_NFT_READ_NO_TEXTS
+/* pc_nft_read_flags(PC_NFT_READ_NO_TEXTS), then pc_nft_texts_fill. */
+static void run_read_no_texts(double *fig)
+{
+	struct pc_nft_ruleset rs = {};
+	double t0 = now_ms();
+	int r = pc_nft_read_flags(&rs, PC_NFT_READ_NO_TEXTS);
+
+	if (r < 0)
+		die("pc_nft_read_flags", r);
+	fig[F_READ_NT_MS] = now_ms() - t0;
+	fig[F_READ_NT_RSS] = maxrss_mib(RUSAGE_SELF);
+	t0 = now_ms();
+	r = pc_nft_texts_fill(&rs);
+	if (r < 0)
+		die("pc_nft_texts_fill", r);
+	fig[F_FILL_MS] = now_ms() - t0;
+	fig[F_FILL_RSS] = maxrss_mib(RUSAGE_SELF);
+	pc_nft_ruleset_clear(&rs);
+}
+#endif
+
 /* --- steps: the same work one step at a time ----------------------------------------------- */
 
 /* Dump messages kept back to back. */
@@ -373,10 +403,8 @@ static void run_steps(double *fig)
 		const struct pc_nft_table *t = &b->rs.tables[i];
 
 		for (size_t j = 0; j < t->n_chains; j++) {
-			/* The bench's host has plain names: the model's spelling is the kernel's.
-			 */
 			r = raw_dump(&rules_ch, NFT_MSG_GETRULE, t->family, t->kname,
-				     t->chains[j].name, NULL);
+				     t->chains[j].kname, NULL);
 			if (r < 0)
 				die("dump rules chain by chain", r);
 		}
@@ -539,6 +567,9 @@ int main(int argc, char **argv)
 		for (int k = 0; k < F_MAX; k++)
 			f[k] = -1;
 		in_child(run_read, f);
+#ifdef PC_NFT_READ_NO_TEXTS
+		in_child(run_read_no_texts, f);
+#endif
 		if (steps)
 			in_child(run_steps, f);
 		run_cmd(list, &f[F_NFT_MS], &f[F_NFT_RSS]);
