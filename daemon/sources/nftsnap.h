@@ -95,6 +95,8 @@ void pc_nft_texts_clear(struct pc_nft_texts *t);
  * pc_nft_texts_parse. Returns 0 and *ret NULL when libnftables could not list it; -ENOMEM.
  */
 int pc_nftsnap_listing(char **ret);
+/* The same for another listing command of nft, e.g. "list chain inet t c". */
+int pc_nftsnap_listing_cmd(const char *cmd, char **ret);
 
 /*
  * Packet filtering the snapshot cannot see, from @proc_root ("/proc" live): legacy

@@ -195,12 +195,13 @@ static int dump_rules(uint32_t family, const char *table, const char *chain, voi
 }
 
 /*
- * The ruleset as nft lists it, for rule texts: handles on, counters without values
- * (stateless) and named sets without elements (terse, which also spares nft from reading
- * large sets). Returns 0 and *ret NULL when libnftables could not list it: texts are a
- * convenience, the expressions are the truth.
+ * What nft lists for @cmd ("list ruleset", "list chain inet t c"), for rule texts: handles
+ * on, counters without values (stateless) and named sets without elements (terse, which
+ * also spares nft from reading large sets for "list ruleset"; nftables 1.0.6 reads them
+ * for "list chain" all the same). Returns 0 and *ret NULL when libnftables could not list
+ * it: texts are a convenience, the expressions are the truth.
  */
-int pc_nftsnap_listing(char **ret)
+int pc_nftsnap_listing_cmd(const char *cmd, char **ret)
 {
 	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	const char *out;
@@ -213,7 +214,7 @@ int pc_nftsnap_listing(char **ret)
 	/* Buffered, so that libnftables never writes to our stdout or stderr. */
 	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
 		return -ENOMEM;
-	if (nft_run_cmd_from_buffer(ctx, "list ruleset") != 0)
+	if (nft_run_cmd_from_buffer(ctx, cmd) != 0)
 		return 0;
 	out = nft_ctx_get_output_buffer(ctx);
 	if (out) {
@@ -224,13 +225,17 @@ int pc_nftsnap_listing(char **ret)
 	return 0;
 }
 
+int pc_nftsnap_listing(char **ret)
+{
+	return pc_nftsnap_listing_cmd("list ruleset", ret);
+}
+
 static void pc_nftsnap_freep(struct pc_nftsnap **b)
 {
 	pc_nftsnap_free(*b);
 }
 
-static int read_once(pc_nl_msg_cb tap, void *userdata, unsigned flags,
-		     struct pc_nft_ruleset *ret)
+static int read_once(pc_nl_msg_cb tap, void *userdata, unsigned flags, struct pc_nft_ruleset *ret)
 {
 	_cleanup_(pc_nftsnap_freep) struct pc_nftsnap *b = pc_nftsnap_new();
 	_cleanup_free_ char *listing = NULL;
@@ -291,8 +296,7 @@ static int read_once(pc_nl_msg_cb tap, void *userdata, unsigned flags,
 	return 0;
 }
 
-int pc_nftsnap_read(pc_nl_msg_cb tap, void *userdata, unsigned flags,
-		    struct pc_nft_ruleset *ret)
+int pc_nftsnap_read(pc_nl_msg_cb tap, void *userdata, unsigned flags, struct pc_nft_ruleset *ret)
 {
 	for (int i = 0; i < NFT_READ_TRIES; i++) {
 		int r = read_once(tap, userdata, flags, ret);
@@ -342,4 +346,176 @@ int pc_nft_texts_fill(struct pc_nft_ruleset *rs)
 		r = pc_nft_texts_attach(rs, &texts);
 	pc_nft_texts_clear(&texts);
 	return r;
+}
+
+/* --- texts of some rules ------------------------------------------------------------------ */
+
+/*
+ * A chain is listed alone (`list chain`, ~10-20 ms) when its table's sets hold at most
+ * this many elements, which nftables 1.0.6 reads for it (terse or not); past it, or for more chains
+ * than the second limit, one listing of the whole ruleset is cheaper.
+ */
+#define CHAIN_LISTING_MAX_ELEMS 20000
+#define CHAIN_LISTING_MAX_CHAINS 16
+
+/* A name nft's parser takes as it is: it has no quoting for table and chain names. */
+static bool plain_name(const char *s)
+{
+	if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+static const char *family_word(uint32_t family)
+{
+	switch (family) {
+	case NFPROTO_INET:
+		return "inet";
+	case NFPROTO_IPV4:
+		return "ip";
+	case NFPROTO_IPV6:
+		return "ip6";
+	case NFPROTO_ARP:
+		return "arp";
+	case NFPROTO_BRIDGE:
+		return "bridge";
+	case NFPROTO_NETDEV:
+		return "netdev";
+	default:
+		return NULL;
+	}
+}
+
+struct chain_ref {
+	struct pc_nft_table *t;
+	struct pc_nft_chain *c;
+};
+
+/* The chain that holds @r, a rule of @rs. */
+static struct chain_ref rule_chain(struct pc_nft_ruleset *rs, const struct pc_nft_rule *r)
+{
+	for (size_t i = 0; i < rs->n_tables; i++)
+		for (size_t j = 0; j < rs->tables[i].n_chains; j++) {
+			struct pc_nft_chain *c = &rs->tables[i].chains[j];
+
+			if (c->n_rules && r >= c->rules && r < c->rules + c->n_rules)
+				return (struct chain_ref){&rs->tables[i], c};
+		}
+	return (struct chain_ref){};
+}
+
+/* What nftables reads for a `list chain` of table @t: every set's elements. */
+static size_t table_elems(const struct pc_nft_table *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n_sets; i++)
+		n += t->sets[i].n_elems;
+	return n;
+}
+
+/* Texts from @t for the rules of one chain; the others keep theirs. */
+static int attach_chain(const struct chain_ref *ref, const struct pc_nft_texts *t)
+{
+	for (size_t k = 0; k < ref->c->n_rules; k++) {
+		struct pc_nft_rule *r = &ref->c->rules[k];
+		const char *s =
+		    pc_nft_texts_find(t, ref->t->family, ref->t->name, ref->c->name, r->handle);
+
+		if (!s || r->text)
+			continue;
+		r->text = strdup(s);
+		if (!r->text)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void chain_texts_clear(const struct chain_ref *ref)
+{
+	for (size_t k = 0; k < ref->c->n_rules; k++)
+		free(TAKE_PTR(ref->c->rules[k].text));
+}
+
+/* Each chain of @refs listed alone. Returns 0, 1 when libnftables refused one (its name is
+ * one of nft's keywords, ...), -errno. */
+static int fill_chains(const struct chain_ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *listing = NULL;
+		struct pc_nft_texts texts = {};
+		char cmd[64 + 2 * NFT_NAME_MAXLEN];
+		int r;
+
+		snprintf(cmd, sizeof(cmd), "list chain %s %s %s", family_word(refs[i].t->family),
+			 refs[i].t->kname, refs[i].c->kname);
+		r = pc_nftsnap_listing_cmd(cmd, &listing);
+		if (r < 0)
+			return r;
+		if (!listing)
+			return 1;
+		r = pc_nft_texts_parse(listing, &texts);
+		if (r >= 0)
+			r = attach_chain(&refs[i], &texts);
+		pc_nft_texts_clear(&texts);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int pc_nft_texts_fill_rules(struct pc_nft_ruleset *rs, const struct pc_nft_rule *const *rules,
+			    size_t n)
+{
+	struct chain_ref refs[CHAIN_LISTING_MAX_CHAINS];
+	size_t n_refs = 0;
+	bool whole = false;
+	uint32_t gen;
+	int r;
+
+	for (size_t i = 0; i < n && !whole; i++) {
+		struct chain_ref ref;
+		size_t k;
+
+		if (!rules[i] || rules[i]->text)
+			continue;
+		ref = rule_chain(rs, rules[i]);
+		if (!ref.c)
+			continue;
+		for (k = 0; k < n_refs && refs[k].c != ref.c; k++)
+			;
+		if (k < n_refs)
+			continue;
+		if (n_refs == CHAIN_LISTING_MAX_CHAINS || !family_word(ref.t->family) ||
+		    !plain_name(ref.t->kname) || !plain_name(ref.c->kname) ||
+		    table_elems(ref.t) > CHAIN_LISTING_MAX_ELEMS)
+			whole = true;
+		else
+			refs[n_refs++] = ref;
+	}
+	if (whole)
+		return pc_nft_texts_fill(rs);
+	if (n_refs == 0)
+		return 0;
+
+	r = pc_nft_read_genid(&gen);
+	if (r < 0)
+		return r;
+	if (gen != rs->genid)
+		return -ESTALE;
+	r = fill_chains(refs, n_refs);
+	if (r == 0) {
+		r = pc_nft_read_genid(&gen);
+		if (r >= 0 && gen != rs->genid)
+			r = -ESTALE;
+	}
+	if (r != 0)
+		for (size_t i = 0; i < n_refs; i++)
+			chain_texts_clear(&refs[i]);
+	/* A chain libnftables would not list by name: the whole ruleset then. */
+	return r == 1 ? pc_nft_texts_fill(rs) : r;
 }

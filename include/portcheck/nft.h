@@ -248,6 +248,15 @@ int pc_nft_read_flags(struct pc_nft_ruleset *ret, unsigned flags);
  * libnftables could not list it (texts stay NULL); -errno.
  */
 int pc_nft_texts_fill(struct pc_nft_ruleset *rs);
+/*
+ * Texts for the rules @rules (pointers into @rs; NULL entries and rules that have a text
+ * are skipped), e.g. those a report names: each of their chains listed alone when that is
+ * cheap (a few chains, plain names, at most 20,000 elements in their tables' sets:
+ * ~10-20 ms a chain), else pc_nft_texts_fill. Other rules of those chains get their texts
+ * too. Same returns as pc_nft_texts_fill; after -ESTALE no text of those chains is kept.
+ */
+int pc_nft_texts_fill_rules(struct pc_nft_ruleset *rs, const struct pc_nft_rule *const *rules,
+			    size_t n);
 
 /* The current ruleset generation id (NFT_MSG_GETGEN, one round trip). Returns 0 or -errno. */
 int pc_nft_read_genid(uint32_t *ret);

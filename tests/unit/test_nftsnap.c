@@ -1266,6 +1266,12 @@ static const char *const live_chain_a[] = {
     "jump b",
 };
 
+static const char *const live_small_x[] = {
+    "tcp dport { 22, 80 } ip saddr @s accept",
+    "ct state { established, related } accept",
+};
+static const char live_small_y[] = "udp dport 53 accept";
+
 static void live_load(void)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -1293,6 +1299,11 @@ static void live_load(void)
 	for (int i = 0; i < LIVE_CHAIN_C; i++)
 		live_append(&buf, &len, &cap, "  udp dport %d drop\n", 20000 + i);
 	live_append(&buf, &len, &cap, " }\n}\n");
+	/* A table whose chains libnftables lists alone cheaply (pc_nft_texts_fill_rules). */
+	live_append(&buf, &len, &cap,
+		    "table ip small {\n set s { type ipv4_addr; elements = { 198.51.100.1, "
+		    "198.51.100.2 } }\n chain x {\n  %s\n  %s\n }\n chain y {\n  %s\n }\n}\n",
+		    live_small_x[0], live_small_x[1], live_small_y);
 	nft_ctx_buffer_output(ctx);
 	nft_ctx_buffer_error(ctx);
 	if (nft_run_cmd_from_buffer(ctx, buf) != 0) {
@@ -1391,6 +1402,46 @@ static void live_child(void)
 	LCHECK(pc_nft_texts_fill(&rs) == 0);
 	live_check(&rs, true);
 	pc_nft_ruleset_clear(&rs);
+
+	/* Texts of some rules: their chain alone when its table's sets are small... */
+	{
+		const struct pc_nft_table *small;
+		const struct pc_nft_chain *x, *y, *b;
+		const struct pc_nft_rule *want[2];
+
+		LCHECK(pc_nft_read_flags(&rs, PC_NFT_READ_NO_TEXTS) == 0);
+		small = pc_nft_table_find(&rs, NFPROTO_IPV4, "small");
+		x = pc_nft_chain_find(small, "x");
+		y = pc_nft_chain_find(small, "y");
+		b = pc_nft_chain_find(pc_nft_table_find(&rs, NFPROTO_INET, "live"), "b");
+		LCHECK(x && y && b && x->n_rules == 2 && y->n_rules == 1);
+		want[0] = &x->rules[1];
+		want[1] = NULL;
+		LCHECK(pc_nft_texts_fill_rules(&rs, want, 2) == 0);
+		for (size_t i = 0; i < 2; i++)
+			LCHECK(x->rules[i].text && strcmp(x->rules[i].text, live_small_x[i]) == 0);
+		LCHECK(!y->rules[0].text);
+		live_check(&rs, false);
+		/* ... the whole ruleset once a table holds large sets. */
+		want[0] = &b->rules[7];
+		LCHECK(pc_nft_texts_fill_rules(&rs, want, 1) == 0);
+		live_check(&rs, true);
+		LCHECK(y->rules[0].text && strcmp(y->rules[0].text, live_small_y) == 0);
+		for (size_t i = 0; i < 2; i++)
+			LCHECK(x->rules[i].text && strcmp(x->rules[i].text, live_small_x[i]) == 0);
+		pc_nft_ruleset_clear(&rs);
+
+		/* Not from another generation. */
+		LCHECK(pc_nft_read_flags(&rs, PC_NFT_READ_NO_TEXTS) == 0);
+		x = pc_nft_chain_find(pc_nft_table_find(&rs, NFPROTO_IPV4, "small"), "x");
+		ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+		LCHECK(ctx && nft_run_cmd_from_buffer(ctx, "add rule ip small y accept") == 0);
+		nft_ctx_free(ctx);
+		want[0] = &x->rules[0];
+		LCHECK(pc_nft_texts_fill_rules(&rs, want, 1) == -ESTALE);
+		LCHECK(!x->rules[0].text && !x->rules[1].text);
+		pc_nft_ruleset_clear(&rs);
+	}
 
 	/* Not from another one. */
 	LCHECK(pc_nft_read_flags(&rs, PC_NFT_READ_NO_TEXTS) == 0);
