@@ -9,7 +9,9 @@
  * every column alike), each in a child process of its own (its own peak RSS):
  *
  *   read      pc_nft_read, the entry point the daemon calls: wall time, peak RSS, the
- *             model's heap (mallinfo2 after minus before), its rules, expressions, elements
+ *             model's heap (mallinfo2 after minus before), its rules, expressions, elements;
+ *             pc_nft_read_flags(PC_NFT_READ_NO_TEXTS), then pc_nft_texts_fill (every text)
+ *             or pc_nft_texts_fill_rules (one rule's), each with its peak RSS
  *   steps     the same work one step at a time:
  *               dump meta      GETTABLE, GETCHAIN, GETSET dumps, messages kept
  *               dump elements  GETSETELEM per set, messages kept
@@ -81,6 +83,8 @@ enum fig {
 	F_READ_NT_RSS,
 	F_FILL_MS,
 	F_FILL_RSS,
+	F_FILL_ONE_MS,
+	F_FILL_ONE_RSS,
 	F_DUMP_META,
 	F_DUMP_ELEMS,
 	F_DUMP_RULES,
@@ -115,6 +119,8 @@ static const char *const fig_key[F_MAX] = {
     [F_READ_NT_RSS] = "read_no_texts_rss_mib",
     [F_FILL_MS] = "texts_fill_ms",
     [F_FILL_RSS] = "read_then_fill_rss_mib",
+    [F_FILL_ONE_MS] = "texts_fill_one_rule_ms",
+    [F_FILL_ONE_RSS] = "read_then_fill_one_rss_mib",
     [F_DUMP_META] = "dump_meta_ms",
     [F_DUMP_ELEMS] = "dump_elems_ms",
     [F_DUMP_RULES] = "dump_rules_ms",
@@ -269,6 +275,34 @@ static void run_read_no_texts(double *fig)
 		die("pc_nft_texts_fill", r);
 	fig[F_FILL_MS] = now_ms() - t0;
 	fig[F_FILL_RSS] = maxrss_mib(RUSAGE_SELF);
+	pc_nft_ruleset_clear(&rs);
+}
+
+/* pc_nft_read_flags(PC_NFT_READ_NO_TEXTS), then pc_nft_texts_fill_rules for one rule: the
+ * middle rule of the last chain, as a report that names one rule would ask. */
+static void run_read_fill_one(double *fig)
+{
+	struct pc_nft_ruleset rs = {};
+	const struct pc_nft_rule *want = NULL;
+	double t0;
+	int r = pc_nft_read_flags(&rs, PC_NFT_READ_NO_TEXTS);
+
+	if (r < 0)
+		die("pc_nft_read_flags", r);
+	for (size_t i = 0; i < rs.n_tables; i++)
+		for (size_t j = 0; j < rs.tables[i].n_chains; j++)
+			if (rs.tables[i].chains[j].n_rules)
+				want = &rs.tables[i]
+					    .chains[j]
+					    .rules[rs.tables[i].chains[j].n_rules / 2];
+	t0 = now_ms();
+	r = pc_nft_texts_fill_rules(&rs, &want, 1);
+	if (r < 0)
+		die("pc_nft_texts_fill_rules", r);
+	if (want && !want->text)
+		die("pc_nft_texts_fill_rules: no text", EIO);
+	fig[F_FILL_ONE_MS] = now_ms() - t0;
+	fig[F_FILL_ONE_RSS] = maxrss_mib(RUSAGE_SELF);
 	pc_nft_ruleset_clear(&rs);
 }
 #endif
@@ -569,6 +603,7 @@ int main(int argc, char **argv)
 		in_child(run_read, f);
 #ifdef PC_NFT_READ_NO_TEXTS
 		in_child(run_read_no_texts, f);
+		in_child(run_read_fill_one, f);
 #endif
 		if (steps)
 			in_child(run_steps, f);

@@ -95,8 +95,8 @@ done
 get() { sed -n "s/.*\<$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 echo
 echo "== summary (medians, ms / MiB) =="
-echo "| N | pc_nft_read | peak RSS | dump elements | dump rules (whole / by chain) | libnftnl parse (elems+rules) | build | listing + texts | nft list ruleset | its RSS | nft -t list ruleset | its RSS |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| N | pc_nft_read | peak RSS | without texts | then every text / one rule's | peak RSS then | dump elements | dump rules (whole / by chain) | libnftnl parse (elems+rules) | build | listing + texts | nft list ruleset | its RSS | nft -t list ruleset | its RSS |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for r in "${results[@]}"; do
-	echo "| $(get n "$r") | $(get read_ms "$r") | $(get read_rss_mib "$r") | $(get dump_elems_ms "$r") | $(get dump_rules_ms "$r") / $(get dump_rules_by_chain_ms "$r") | $(get nftnl_parse_elems_ms "$r") + $(get nftnl_parse_rules_ms "$r") | $(get build_ms "$r") | $(get listing_ms "$r") + $(get texts_ms "$r") | $(get nft_list_ms "$r") | $(get nft_list_rss_mib "$r") | $(get nft_t_list_ms "$r") | $(get nft_t_list_rss_mib "$r") |"
+	echo "| $(get n "$r") | $(get read_ms "$r") | $(get read_rss_mib "$r") | $(get read_no_texts_ms "$r") | $(get texts_fill_ms "$r") / $(get texts_fill_one_rule_ms "$r") | $(get read_then_fill_rss_mib "$r") / $(get read_then_fill_one_rss_mib "$r") | $(get dump_elems_ms "$r") | $(get dump_rules_ms "$r") / $(get dump_rules_by_chain_ms "$r") | $(get nftnl_parse_elems_ms "$r") + $(get nftnl_parse_rules_ms "$r") | $(get build_ms "$r") | $(get listing_ms "$r") + $(get texts_ms "$r") | $(get nft_list_ms "$r") | $(get nft_list_rss_mib "$r") | $(get nft_t_list_ms "$r") | $(get nft_t_list_rss_mib "$r") |"
 done
