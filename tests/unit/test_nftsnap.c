@@ -979,6 +979,77 @@ static void test_order_and_garbage(void **state)
  * Every prefix of every recorded message, added to a builder that holds the whole ruleset:
  * never a crash, never a leak.
  */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Elements and rules in another order than their sets and chains (the builder tries the
+ * set or chain after the last one first): each still lands where it belongs.
+ */
+static void test_out_of_order(void **state)
+{
+	struct pc_nft_ruleset in_order, reversed;
+	struct pc_nftsnap *b = pc_nftsnap_new();
+	struct nl_replay rp;
+	size_t n_elem_msgs = 0;
+
+	assert_non_null(b);
+	assert_int_equal(nl_replay_load("nft_ruleset.bin", &rp), 0);
+	build(&rp, &in_order);
+	for (size_t i = 0; i < rp.n; i++) {
+		uint16_t t = NFNL_MSG_TYPE(rp.msgs[i]->nlmsg_type);
+
+		if (t != NFT_MSG_NEWSETELEM && t != NFT_MSG_NEWRULE)
+			assert_int_equal(pc_nftsnap_add(b, rp.msgs[i]), 0);
+	}
+	for (size_t i = rp.n; i-- > 0;)
+		if (NFNL_MSG_TYPE(rp.msgs[i]->nlmsg_type) == NFT_MSG_NEWSETELEM) {
+			assert_int_equal(pc_nftsnap_add(b, rp.msgs[i]), 0);
+			n_elem_msgs++;
+		}
+	for (size_t i = rp.n; i-- > 0;)
+		if (NFNL_MSG_TYPE(rp.msgs[i]->nlmsg_type) == NFT_MSG_NEWRULE)
+			assert_int_equal(pc_nftsnap_add(b, rp.msgs[i]), 0);
+	assert_true(n_elem_msgs > 5);
+	pc_nftsnap_finish(b, &reversed);
+
+	assert_int_equal(reversed.n_tables, in_order.n_tables);
+	for (size_t i = 0; i < in_order.n_tables; i++) {
+		const struct pc_nft_table *x = &in_order.tables[i], *y = &reversed.tables[i];
+
+		assert_string_equal(x->name, y->name);
+		assert_int_equal(x->n_sets, y->n_sets);
+		for (size_t j = 0; j < x->n_sets; j++)
+			assert_int_equal(x->sets[j].n_elems, y->sets[j].n_elems);
+		assert_int_equal(x->n_chains, y->n_chains);
+		for (size_t j = 0; j < x->n_chains; j++) {
+			const struct pc_nft_chain *cx = &x->chains[j], *cy = &y->chains[j];
+			uint64_t *hx = calloc(cx->n_rules + 1, sizeof(*hx));
+			uint64_t *hy = calloc(cx->n_rules + 1, sizeof(*hy));
+
+			assert_true(hx && hy);
+			assert_int_equal(cx->n_rules, cy->n_rules);
+			for (size_t k = 0; k < cx->n_rules; k++) {
+				hx[k] = cx->rules[k].handle;
+				hy[k] = cy->rules[k].handle;
+			}
+			qsort(hx, cx->n_rules, sizeof(*hx), cmp_u64);
+			qsort(hy, cy->n_rules, sizeof(*hy), cmp_u64);
+			assert_memory_equal(hx, hy, cx->n_rules * sizeof(*hx));
+			free(hx);
+			free(hy);
+		}
+	}
+	pc_nft_ruleset_clear(&in_order);
+	pc_nft_ruleset_clear(&reversed);
+	pc_nftsnap_free(b);
+	nl_replay_free(&rp);
+}
+
 static void test_truncated(void **state)
 {
 	struct pc_nftsnap *b = pc_nftsnap_new();
@@ -1488,6 +1559,7 @@ int main(void)
 	    cmocka_unit_test(test_texts_hostile),
 	    cmocka_unit_test(test_unknown_expression),
 	    cmocka_unit_test(test_order_and_garbage),
+	    cmocka_unit_test(test_out_of_order),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_libnftnl_traps),
 	    cmocka_unit_test(test_corrupted),
