@@ -14,8 +14,12 @@
 # and the bench run only inside it; every step is bounded by timeout; on any exit (failure
 # and Ctrl-C included) the namespace and the temporary directory are removed.
 #
+# With --baseline BIN (a portcheck-bench-snapshot built from another commit) the two
+# binaries run alternately, one round each, --reps times, and the summary has a row for
+# each: a busy machine slows both alike.
+#
 # usage: sudo bench/snapshot.sh [--sizes "20000 200000"] [--reps N] [--build-dir DIR]
-#                               [--no-build]
+#                               [--no-build] [--baseline BIN]
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +27,7 @@ sizes="200000"
 reps=5
 build_dir=$top/build-bench
 build=1
+baseline=
 
 usage() {
 	sed -n '/^# usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -39,6 +44,7 @@ while (($#)); do
 	--reps) reps=$2 && shift 2 ;;
 	--build-dir) build_dir=$2 && shift 2 ;;
 	--no-build) build=0 && shift ;;
+	--baseline) baseline=$2 && shift 2 ;;
 	-h | --help) usage && exit 0 ;;
 	*) usage >&2 && exit 2 ;;
 	esac
@@ -60,6 +66,7 @@ if ((build)); then
 fi
 bench=$build_dir/portcheck-bench-snapshot
 [[ -x $bench ]] || die "not built: $bench"
+[[ -z $baseline || -x $baseline ]] || die "not executable: $baseline"
 
 tmp=$(mktemp -d /tmp/pcsnap.XXXXXX)
 ns="pcsnap-$$-${tmp##*.}"
@@ -88,8 +95,33 @@ for n in $sizes; do
 	echo "N=$n: ruleset loaded in $((($(date +%s%N) - t0) / 1000000)) ms" >&2
 	echo
 	echo "== N = $n (medians of $reps rounds) =="
-	timeout $((reps * 120 + 60)) ip netns exec "$ns" "$bench" --reps "$reps" | tee "$tmp/out-$n.txt"
-	results+=("n=$n $(sed -n 's/^RESULT //p' "$tmp/out-$n.txt")")
+	if [[ -z $baseline ]]; then
+		timeout $((reps * 120 + 60)) ip netns exec "$ns" "$bench" --reps "$reps" | tee "$tmp/out-$n.txt"
+		results+=("n=$n $(sed -n 's/^RESULT //p' "$tmp/out-$n.txt")")
+		continue
+	fi
+	# Alternately, a round each; then the median of each figure over the rounds.
+	: >"$tmp/new-$n.txt"
+	: >"$tmp/base-$n.txt"
+	for ((i = 0; i < reps; i++)); do
+		timeout 600 ip netns exec "$ns" "$bench" --reps 1 | sed -n 's/^RESULT //p' >>"$tmp/new-$n.txt"
+		timeout 600 ip netns exec "$ns" "$baseline" --reps 1 | sed -n 's/^RESULT //p' >>"$tmp/base-$n.txt"
+	done
+	for f in base new; do
+		line=$(python3 -c '
+import statistics, sys
+keys, vals = [], {}
+for ln in open(sys.argv[1]):
+    for kv in ln.split():
+        k, v = kv.split("=", 1)
+        if k not in vals:
+            keys.append(k)
+            vals[k] = []
+        vals[k].append(float(v))
+print(" ".join("%s=%.1f" % (k, statistics.median(vals[k])) for k in keys))' "$tmp/$f-$n.txt")
+		echo "$f: $line"
+		results+=("n=$n($f) $line")
+	done
 done
 
 get() { sed -n "s/.*\<$1=\([^ ]*\).*/\1/p" <<<"$2"; }
