@@ -109,5 +109,4 @@ int pc_nft_blind_spot(const char *proc_root, char **ret);
  * pc_nft_read_flags with a tap: @tap (if not NULL) sees every dump message before it is
  * converted, e.g. to record them. Same returns as pc_nft_read.
  */
-int pc_nftsnap_read(pc_nl_msg_cb tap, void *userdata, unsigned flags,
-		    struct pc_nft_ruleset *ret);
+int pc_nftsnap_read(pc_nl_msg_cb tap, void *userdata, unsigned flags, struct pc_nft_ruleset *ret);
