@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Generate the bench host for bench/run.sh: an nftables ruleset, or the listeners.
 
-usage: genhost.py ruleset --elements N > FILE    the ruleset (nft -f FILE, in the namespace)
+usage: genhost.py ruleset --elements N [--doc-only] > FILE    the ruleset (nft -f FILE, in the namespace)
        genhost.py listen --lifetime SECONDS [--ready-file PATH]
 
 The ruleset (one inet table, "pcbench", replaced as a whole: the file deletes the table
@@ -13,6 +13,12 @@ first, if it exists, in the same transaction; nothing else is touched):
                lookups, the verdict map dispatch by iifname and port, a final reject
   chains svc0..svc499: 100 rules each (10 per port: counters, flags, marks, source
                prefixes, accept / drop / reject), 50,000 rules in all
+
+With --doc-only (bench/snapshot.sh) every address is a documentation one:
+  set block4   ipv4_addr, interval: min(N, 65,536) single addresses, every other address of
+               198.18.0.0/15 (2 kernel elements each)
+  set block6   ipv6_addr, interval: N prefixes and ranges in 2001:db8::/32, matched on ip6 saddr
+  allow4 as above; the input chain gains `ip6 saddr @block6 counter drop`.
 
 Addresses: block4 elements lie in 240.0.0.0/4 (reserved "Class E": 200,000 disjoint
 ranges do not fit in the documentation ranges; they are match data only, never configured,
@@ -66,6 +72,29 @@ def block4_elements(n):
     return out
 
 
+def block4_doc_elements(n):
+    """min(n, 65536) single addresses of 198.18.0.0/15, every other one (never adjacent)."""
+    return [ip4(BENCH_NET + 2 * i) for i in range(min(n, 65536))]
+
+
+def block6_elements(n):
+    """n disjoint prefixes and ranges of 2001:db8::/32, one per /64 (16 bits of subnet per
+    /48: 2001:db8:XXXX:YYYY::), with gaps between."""
+    if n > (1 << 32):
+        raise SystemExit("block6: too many elements")
+    out = []
+    for i in range(n):
+        net = f"2001:db8:{(i >> 16) & 0xffff:x}:{i & 0xffff:x}"
+        k = i % 3
+        if k == 0:
+            out.append(f"{net}::/80")
+        elif k == 1:
+            out.append(f"{net}::7")
+        else:
+            out.append(f"{net}::10-{net}::99")
+    return out
+
+
 def allow4_elements(n):
     """n (address . port) pairs: two ports per address of 198.18.0.0/15."""
     if n > 2 * 131072:
@@ -84,15 +113,20 @@ def emit_set_elements(w, elems, per_line=8):
     w("\t\t}\n")
 
 
-def ruleset(n, w):
+def ruleset(n, w, doc_only=False):
     # Create-then-delete: the table is gone whether or not it existed, in this transaction.
     w("table inet pcbench {}\n")
     w("delete table inet pcbench\n")
     w("table inet pcbench {\n")
     w("\tset block4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n")
     if n:
-        emit_set_elements(w, block4_elements(n))
+        emit_set_elements(w, block4_doc_elements(n) if doc_only else block4_elements(n))
     w("\t}\n")
+    if doc_only:
+        w("\tset block6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n")
+        if n:
+            emit_set_elements(w, block6_elements(n), per_line=4)
+        w("\t}\n")
     w("\tset allow4 {\n\t\ttype ipv4_addr . inet_service\n\t\tflags interval\n")
     if n:
         emit_set_elements(w, allow4_elements(n))
@@ -111,6 +145,8 @@ def ruleset(n, w):
     w('\t\tiif "lo" accept\n')
     w("\t\tmeta l4proto { icmp, ipv6-icmp } accept\n")
     w("\t\tip saddr @block4 counter drop\n")
+    if doc_only:
+        w("\t\tip6 saddr @block6 counter drop\n")
     w("\t\tip saddr . tcp dport @allow4 counter accept\n")
     w('\t\tiifname "eth0" tcp dport vmap @svc\n')
     w("\t\tcounter reject with icmpx admin-prohibited\n")
@@ -179,12 +215,14 @@ def main():
     ap.add_argument("--elements", type=int, default=200000)
     ap.add_argument("--lifetime", type=int, default=600)
     ap.add_argument("--ready-file")
+    ap.add_argument("--doc-only", action="store_true",
+                    help="documentation addresses only (block4 in 198.18.0.0/15, block6)")
     a = ap.parse_args()
     if a.what == "listen":
         listen(a.lifetime, a.ready_file)
         return
     buf = []
-    ruleset(a.elements, buf.append)
+    ruleset(a.elements, buf.append, a.doc_only)
     sys.stdout.write("".join(buf))
 
 

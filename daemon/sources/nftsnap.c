@@ -82,6 +82,7 @@ static void chain_clear(struct pc_nft_chain *c)
 		free(c->devices[i]);
 	free(c->devices);
 	free(c->name);
+	free(c->kname);
 	free(c->type);
 	free(c->dev);
 	*c = (struct pc_nft_chain){};
@@ -305,6 +306,9 @@ static int add_chain(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 		if (r < 0)
 			return r;
 	}
+	c->kname = strdup(nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME));
+	if (!c->kname)
+		return -ENOMEM;
 	return pc_nftsnap_strdup(nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME), &c->name);
 }
 
@@ -395,6 +399,26 @@ int pc_nftsnap_foreach_set(const struct pc_nftsnap *b,
 		for (size_t j = 0; j < t->n_sets; j++) {
 			/* A request to the kernel: its spelling, not the sanitised one. */
 			int r = fn(t->family, t->kname, t->sets[j].kname, userdata);
+
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int pc_nftsnap_foreach_chain(const struct pc_nftsnap *b,
+			     int (*fn)(uint32_t family, const char *table, const char *chain,
+				       void *userdata),
+			     void *userdata)
+{
+	for (size_t i = 0; i < b->rs.n_tables; i++) {
+		const struct pc_nft_table *t = &b->rs.tables[i];
+
+		if (t->flags & NFT_TABLE_F_DORMANT)
+			continue;
+		for (size_t j = 0; j < t->n_chains; j++) {
+			int r = fn(t->family, t->kname, t->chains[j].kname, userdata);
 
 			if (r < 0)
 				return r;

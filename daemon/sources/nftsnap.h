@@ -47,6 +47,11 @@ int pc_nftsnap_foreach_set(const struct pc_nftsnap *b,
 			   int (*fn)(uint32_t family, const char *table, const char *set,
 				     void *userdata),
 			   void *userdata);
+/* The same for every chain of a non-dormant table, for the rule dumps. */
+int pc_nftsnap_foreach_chain(const struct pc_nftsnap *b,
+			     int (*fn)(uint32_t family, const char *table, const char *chain,
+				       void *userdata),
+			     void *userdata);
 /* Move the result into @ret (genid 0, no texts, no blind spot) and empty the builder. */
 void pc_nftsnap_finish(struct pc_nftsnap *b, struct pc_nft_ruleset *ret);
 void pc_nftsnap_free(struct pc_nftsnap *b);
@@ -86,6 +91,14 @@ int pc_nft_texts_attach(struct pc_nft_ruleset *rs, const struct pc_nft_texts *t)
 void pc_nft_texts_clear(struct pc_nft_texts *t);
 
 /*
+ * The ruleset as `nft -a -s -t list ruleset` prints it (libnftables, output buffered), for
+ * pc_nft_texts_parse. Returns 0 and *ret NULL when libnftables could not list it; -ENOMEM.
+ */
+int pc_nftsnap_listing(char **ret);
+/* The same for another listing command of nft, e.g. "list chain inet t c". */
+int pc_nftsnap_listing_cmd(const char *cmd, char **ret);
+
+/*
  * Packet filtering the snapshot cannot see, from @proc_root ("/proc" live): legacy
  * iptables, ip6tables and arptables tables loaded in this network namespace. *ret is a
  * message or NULL when there is none. Returns 0 or -ENOMEM.
@@ -93,7 +106,7 @@ void pc_nft_texts_clear(struct pc_nft_texts *t);
 int pc_nft_blind_spot(const char *proc_root, char **ret);
 
 /*
- * pc_nft_read with a tap: @tap (if not NULL) sees every dump message before it is
+ * pc_nft_read_flags with a tap: @tap (if not NULL) sees every dump message before it is
  * converted, e.g. to record them. Same returns as pc_nft_read.
  */
-int pc_nftsnap_read(pc_nl_msg_cb tap, void *userdata, struct pc_nft_ruleset *ret);
+int pc_nftsnap_read(pc_nl_msg_cb tap, void *userdata, unsigned flags, struct pc_nft_ruleset *ret);

@@ -100,7 +100,13 @@ int pc_nftsnap_add_elems(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 		return 0;
 	s = b->last_set;
 	if (!s || b->last_set_table != t || strcmp(s->name, name) != 0) {
-		s = (struct pc_nft_set *)pc_nft_set_find(t, name);
+		/* Sets are dumped one after another, in the model's order: the next one first. */
+		struct pc_nft_set *next = s && b->last_set_table == t ? s + 1 : NULL;
+
+		if (next && next < t->sets + t->n_sets && strcmp(next->name, name) == 0)
+			s = next;
+		else
+			s = (struct pc_nft_set *)pc_nft_set_find(t, name);
 		if (!s)
 			return -EINTR;
 		b->last_set = s;

@@ -204,7 +204,14 @@ int pc_nftsnap_add_rule(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 	}
 	c = b->last_chain;
 	if (!c || b->last_chain_table != t || strcmp(c->name, chain) != 0) {
-		c = (struct pc_nft_chain *)pc_nft_chain_find(t, chain);
+		/* Rules come chain after chain, in the order of the chain dump: the next chain
+		 * first, not a search of thousands (kube-proxy) for each. */
+		struct pc_nft_chain *next = c && b->last_chain_table == t ? c + 1 : NULL;
+
+		if (next && next < t->chains + t->n_chains && strcmp(next->name, chain) == 0)
+			c = next;
+		else
+			c = (struct pc_nft_chain *)pc_nft_chain_find(t, chain);
 		if (!c) {
 			r = -EINTR;
 			goto fail;

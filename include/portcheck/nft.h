@@ -161,6 +161,7 @@ struct pc_nft_rule {
 
 struct pc_nft_chain {
 	char *name;
+	char *kname; /* as the kernel spells it (see pc_nft_set) */
 	uint64_t handle;
 	bool base;
 	/* base chains only */
@@ -240,6 +241,31 @@ struct pc_nft_ruleset {
  * or -errno (-EPERM without CAP_NET_ADMIN, -EAGAIN when the ruleset kept changing).
  */
 int pc_nft_read(struct pc_nft_ruleset *ret);
+
+/* pc_nft_read_flags: no rule texts (every text NULL). libnftables' listing of the whole
+ * ruleset is much of a snapshot's cost on a host with many rules (README,
+ * bench/snapshot.sh); render them later, when a report names a rule, with
+ * pc_nft_texts_fill. */
+#define PC_NFT_READ_NO_TEXTS (1u << 0)
+/* pc_nft_read with flags (PC_NFT_READ_*). Same returns. */
+int pc_nft_read_flags(struct pc_nft_ruleset *ret, unsigned flags);
+/*
+ * Give every rule of @rs its text, as pc_nft_read does, for a snapshot read with
+ * PC_NFT_READ_NO_TEXTS: one libnftables listing. Only while the ruleset is still the
+ * snapshot's generation (rs->genid): -ESTALE when it moved (texts stay NULL); 0 also when
+ * libnftables could not list it (texts stay NULL); -errno.
+ */
+int pc_nft_texts_fill(struct pc_nft_ruleset *rs);
+/*
+ * Texts for the rules @rules (pointers into @rs; NULL entries and rules that have a text
+ * are skipped), e.g. those a report names: each of their chains listed alone when that is
+ * cheaper (a few chains, plain names, and the elements of their tables' sets, which
+ * nftables reads for each, at most 20,000 or 4 per rule of the ruleset: ~10-20 ms a chain
+ * of a table with small sets), else pc_nft_texts_fill. Other rules of those chains get their texts
+ * too. Same returns as pc_nft_texts_fill; after -ESTALE no text of those chains is kept.
+ */
+int pc_nft_texts_fill_rules(struct pc_nft_ruleset *rs, const struct pc_nft_rule *const *rules,
+			    size_t n);
 
 /* The current ruleset generation id (NFT_MSG_GETGEN, one round trip). Returns 0 or -errno. */
 int pc_nft_read_genid(uint32_t *ret);

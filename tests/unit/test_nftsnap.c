@@ -14,6 +14,10 @@
  *   - netdev tables with one and two ingress devices.
  * nft_ruleset_terse.txt and nft_ruleset_full.txt are `nft -s -t -a list ruleset` and
  * `nft -a list ruleset` of the same namespace.
+ *
+ * test_live reads a ruleset loaded in a network namespace of its own (root only, skipped
+ * otherwise): rules dumped chain by chain, large sets, texts of rules with inline
+ * anonymous sets, texts rendered later (PC_NFT_READ_NO_TEXTS, pc_nft_texts_fill).
  */
 #include <endian.h>
 #include <errno.h>
@@ -34,8 +38,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <nftables/libnftables.h>
 
 #include <cmocka.h>
 
@@ -973,6 +981,77 @@ static void test_order_and_garbage(void **state)
  * Every prefix of every recorded message, added to a builder that holds the whole ruleset:
  * never a crash, never a leak.
  */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Elements and rules in another order than their sets and chains (the builder tries the
+ * set or chain after the last one first): each still lands where it belongs.
+ */
+static void test_out_of_order(void **state)
+{
+	struct pc_nft_ruleset in_order, reversed;
+	struct pc_nftsnap *b = pc_nftsnap_new();
+	struct nl_replay rp;
+	size_t n_elem_msgs = 0;
+
+	assert_non_null(b);
+	assert_int_equal(nl_replay_load("nft_ruleset.bin", &rp), 0);
+	build(&rp, &in_order);
+	for (size_t i = 0; i < rp.n; i++) {
+		uint16_t t = NFNL_MSG_TYPE(rp.msgs[i]->nlmsg_type);
+
+		if (t != NFT_MSG_NEWSETELEM && t != NFT_MSG_NEWRULE)
+			assert_int_equal(pc_nftsnap_add(b, rp.msgs[i]), 0);
+	}
+	for (size_t i = rp.n; i-- > 0;)
+		if (NFNL_MSG_TYPE(rp.msgs[i]->nlmsg_type) == NFT_MSG_NEWSETELEM) {
+			assert_int_equal(pc_nftsnap_add(b, rp.msgs[i]), 0);
+			n_elem_msgs++;
+		}
+	for (size_t i = rp.n; i-- > 0;)
+		if (NFNL_MSG_TYPE(rp.msgs[i]->nlmsg_type) == NFT_MSG_NEWRULE)
+			assert_int_equal(pc_nftsnap_add(b, rp.msgs[i]), 0);
+	assert_true(n_elem_msgs > 5);
+	pc_nftsnap_finish(b, &reversed);
+
+	assert_int_equal(reversed.n_tables, in_order.n_tables);
+	for (size_t i = 0; i < in_order.n_tables; i++) {
+		const struct pc_nft_table *x = &in_order.tables[i], *y = &reversed.tables[i];
+
+		assert_string_equal(x->name, y->name);
+		assert_int_equal(x->n_sets, y->n_sets);
+		for (size_t j = 0; j < x->n_sets; j++)
+			assert_int_equal(x->sets[j].n_elems, y->sets[j].n_elems);
+		assert_int_equal(x->n_chains, y->n_chains);
+		for (size_t j = 0; j < x->n_chains; j++) {
+			const struct pc_nft_chain *cx = &x->chains[j], *cy = &y->chains[j];
+			uint64_t *hx = calloc(cx->n_rules + 1, sizeof(*hx));
+			uint64_t *hy = calloc(cx->n_rules + 1, sizeof(*hy));
+
+			assert_true(hx && hy);
+			assert_int_equal(cx->n_rules, cy->n_rules);
+			for (size_t k = 0; k < cx->n_rules; k++) {
+				hx[k] = cx->rules[k].handle;
+				hy[k] = cy->rules[k].handle;
+			}
+			qsort(hx, cx->n_rules, sizeof(*hx), cmp_u64);
+			qsort(hy, cy->n_rules, sizeof(*hy), cmp_u64);
+			assert_memory_equal(hx, hy, cx->n_rules * sizeof(*hx));
+			free(hx);
+			free(hy);
+		}
+	}
+	pc_nft_ruleset_clear(&in_order);
+	pc_nft_ruleset_clear(&reversed);
+	pc_nftsnap_free(b);
+	nl_replay_free(&rp);
+}
+
 static void test_truncated(void **state)
 {
 	struct pc_nftsnap *b = pc_nftsnap_new();
@@ -1215,6 +1294,258 @@ static void test_blind_spot(void **state)
 	rmdir(root);
 }
 
+/* --- a live ruleset, in a network namespace of the test's own --------------------------- */
+
+#define LIVE_BIG 30000	  /* ipv4_addr hash set: 198.18.0.0 + 3 i */
+#define LIVE_BIG6 5000	  /* ipv6_addr interval set: 2001:db8:i::/48 */
+#define LIVE_CHAIN_B 1500 /* rules: several dump batches in one chain */
+#define LIVE_CHAIN_C 700
+
+#define LCHECK(cond)                                                                               \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "test_live: %s:%d: %s\n", __FILE__, __LINE__, #cond);      \
+			_exit(1);                                                                  \
+		}                                                                                  \
+	} while (0)
+
+static void live_append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+		va_end(ap);
+		LCHECK(n >= 0);
+		if (*len + n < *cap)
+			break;
+		*cap = (*cap + n) * 2;
+		*buf = realloc(*buf, *cap);
+		LCHECK(*buf);
+	}
+	*len += n;
+}
+
+static const char *const live_chain_a[] = {
+    "tcp dport { 22, 80, 443 } ip saddr { 198.18.0.1, 198.18.0.9 } accept",
+    "ct state { established, related } accept",
+    "meta l4proto { icmp, ipv6-icmp } accept",
+    "ip saddr . tcp dport { 198.18.0.1 . 22, 198.18.0.2 . 80 } accept",
+    "tcp dport vmap { 22 : accept, 23 : drop }",
+    "ip saddr @big drop",
+    "ip6 saddr @big6 drop",
+    "jump b",
+};
+
+static const char *const live_small_x[] = {
+    "tcp dport { 22, 80 } ip saddr @s accept",
+    "ct state { established, related } accept",
+};
+static const char live_small_y[] = "udp dport 53 accept";
+
+static void live_load(void)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	size_t len = 0, cap = 1 << 20;
+	char *buf = malloc(cap);
+
+	LCHECK(ctx && buf);
+	live_append(&buf, &len, &cap, "table inet live {\n set big { type ipv4_addr; elements = {");
+	for (int i = 0; i < LIVE_BIG; i++)
+		live_append(&buf, &len, &cap, "%s198.%d.%d.%d", i ? "," : "", 18 + ((3 * i) >> 16),
+			    ((3 * i) >> 8) & 255, (3 * i) & 255);
+	live_append(&buf, &len, &cap,
+		    "} }\n set big6 { type ipv6_addr; flags interval; elements = {");
+	for (int i = 0; i < LIVE_BIG6; i++)
+		live_append(&buf, &len, &cap, "%s2001:db8:%x::/48", i ? "," : "", 2 * i + 1);
+	live_append(&buf, &len, &cap,
+		    "} }\n chain a {\n  type filter hook input priority 0; "
+		    "policy accept;\n");
+	for (size_t i = 0; i < ELEMENTSOF(live_chain_a); i++)
+		live_append(&buf, &len, &cap, "  %s\n", live_chain_a[i]);
+	live_append(&buf, &len, &cap, " }\n chain b {\n");
+	for (int i = 0; i < LIVE_CHAIN_B; i++)
+		live_append(&buf, &len, &cap, "  tcp dport %d counter accept\n", 10000 + i);
+	live_append(&buf, &len, &cap, " }\n chain c {\n");
+	for (int i = 0; i < LIVE_CHAIN_C; i++)
+		live_append(&buf, &len, &cap, "  udp dport %d drop\n", 20000 + i);
+	live_append(&buf, &len, &cap, " }\n}\n");
+	/* A table whose chains libnftables lists alone cheaply (pc_nft_texts_fill_rules). */
+	live_append(&buf, &len, &cap,
+		    "table ip small {\n set s { type ipv4_addr; elements = { 198.51.100.1, "
+		    "198.51.100.2 } }\n chain x {\n  %s\n  %s\n }\n chain y {\n  %s\n }\n}\n",
+		    live_small_x[0], live_small_x[1], live_small_y);
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	if (nft_run_cmd_from_buffer(ctx, buf) != 0) {
+		fprintf(stderr, "test_live: nft: %s\n", nft_ctx_get_error_buffer(ctx));
+		_exit(1);
+	}
+	nft_ctx_free(ctx);
+	free(buf);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The snapshot of live_load's ruleset; texts checked when @texts. */
+static void live_check(const struct pc_nft_ruleset *rs, bool texts)
+{
+	const struct pc_nft_table *t = pc_nft_table_find(rs, NFPROTO_INET, "live");
+	const struct pc_nft_chain *a = pc_nft_chain_find(t, "a"), *b = pc_nft_chain_find(t, "b"),
+				  *c = pc_nft_chain_find(t, "c");
+	const struct pc_nft_set *big = pc_nft_set_find(t, "big"),
+				*big6 = pc_nft_set_find(t, "big6");
+	uint32_t *keys;
+	size_t starts = 0;
+
+	LCHECK(a && b && c && big && big6);
+	LCHECK(a->n_rules == ELEMENTSOF(live_chain_a));
+	LCHECK(b->n_rules == LIVE_CHAIN_B);
+	LCHECK(c->n_rules == LIVE_CHAIN_C);
+	for (size_t i = 0; i < a->n_rules; i++)
+		LCHECK(texts ? a->rules[i].text && strcmp(a->rules[i].text, live_chain_a[i]) == 0
+			     : !a->rules[i].text);
+	/* In their order, each rule once: "tcp dport N counter accept" is meta l4proto, cmp,
+	 * payload, cmp with N, counter, immediate. */
+	for (size_t i = 0; i < b->n_rules; i++) {
+		const struct pc_nft_rule *r = &b->rules[i];
+		char want[64];
+
+		LCHECK(i == 0 || r->handle > b->rules[i - 1].handle);
+		LCHECK(r->n_exprs == 6 && r->exprs[3].type == PC_NFT_EXPR_CMP);
+		LCHECK(r->exprs[3].cmp.data.len == 2);
+		LCHECK(((r->exprs[3].cmp.data.v[0] << 8) | r->exprs[3].cmp.data.v[1]) ==
+		       (int)(10000 + i));
+		snprintf(want, sizeof(want), "tcp dport %zu counter accept", 10000 + i);
+		LCHECK(texts ? r->text && strcmp(r->text, want) == 0 : !r->text);
+	}
+	for (size_t i = 0; i < c->n_rules; i++)
+		LCHECK(i == 0 || c->rules[i].handle > c->rules[i - 1].handle);
+
+	/* Every element of the large set, once. */
+	LCHECK(big->n_elems == LIVE_BIG);
+	keys = calloc(big->n_elems, sizeof(*keys));
+	LCHECK(keys);
+	for (size_t i = 0; i < big->n_elems; i++) {
+		LCHECK(big->elems[i].key.len == 4 && big->elems[i].flags == 0);
+		memcpy(&keys[i], big->elems[i].key.v, 4);
+		keys[i] = be32toh(keys[i]);
+	}
+	qsort(keys, big->n_elems, sizeof(*keys), cmp_u32);
+	for (size_t i = 0; i < big->n_elems; i++)
+		LCHECK(keys[i] == (198u << 24 | 18u << 16) + 3 * i);
+	free(keys);
+	/* The interval set: a start and an end element per prefix (and the end of the
+	 * leading gap). */
+	for (size_t i = 0; i < big6->n_elems; i++)
+		if (!(big6->elems[i].flags & NFT_SET_ELEM_INTERVAL_END)) {
+			const uint8_t *k = big6->elems[i].key.v;
+			unsigned n = (k[4] << 8) | k[5];
+
+			LCHECK(k[0] == 0x20 && k[1] == 0x01 && k[2] == 0x0d && k[3] == 0xb8);
+			LCHECK(n % 2 == 1 && n < 2 * LIVE_BIG6);
+			starts++;
+		}
+	LCHECK(starts == LIVE_BIG6);
+}
+
+static void live_child(void)
+{
+	struct pc_nft_ruleset rs = {};
+	struct nft_ctx *ctx;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		_exit(77);
+	live_load();
+
+	LCHECK(pc_nft_read(&rs) == 0);
+	live_check(&rs, true);
+	pc_nft_ruleset_clear(&rs);
+
+	/* Texts later, from the same generation. */
+	LCHECK(pc_nft_read_flags(&rs, PC_NFT_READ_NO_TEXTS) == 0);
+	live_check(&rs, false);
+	LCHECK(pc_nft_texts_fill(&rs) == 0);
+	live_check(&rs, true);
+	pc_nft_ruleset_clear(&rs);
+
+	/* Texts of some rules: their chain alone when its table's sets are small... */
+	{
+		const struct pc_nft_table *small;
+		const struct pc_nft_chain *x, *y, *b;
+		const struct pc_nft_rule *want[2];
+
+		LCHECK(pc_nft_read_flags(&rs, PC_NFT_READ_NO_TEXTS) == 0);
+		small = pc_nft_table_find(&rs, NFPROTO_IPV4, "small");
+		x = pc_nft_chain_find(small, "x");
+		y = pc_nft_chain_find(small, "y");
+		b = pc_nft_chain_find(pc_nft_table_find(&rs, NFPROTO_INET, "live"), "b");
+		LCHECK(x && y && b && x->n_rules == 2 && y->n_rules == 1);
+		want[0] = &x->rules[1];
+		want[1] = NULL;
+		LCHECK(pc_nft_texts_fill_rules(&rs, want, 2) == 0);
+		for (size_t i = 0; i < 2; i++)
+			LCHECK(x->rules[i].text && strcmp(x->rules[i].text, live_small_x[i]) == 0);
+		LCHECK(!y->rules[0].text);
+		live_check(&rs, false);
+		/* ... the whole ruleset once a table holds large sets. */
+		want[0] = &b->rules[7];
+		LCHECK(pc_nft_texts_fill_rules(&rs, want, 1) == 0);
+		live_check(&rs, true);
+		LCHECK(y->rules[0].text && strcmp(y->rules[0].text, live_small_y) == 0);
+		for (size_t i = 0; i < 2; i++)
+			LCHECK(x->rules[i].text && strcmp(x->rules[i].text, live_small_x[i]) == 0);
+		pc_nft_ruleset_clear(&rs);
+
+		/* Not from another generation. */
+		LCHECK(pc_nft_read_flags(&rs, PC_NFT_READ_NO_TEXTS) == 0);
+		x = pc_nft_chain_find(pc_nft_table_find(&rs, NFPROTO_IPV4, "small"), "x");
+		ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+		LCHECK(ctx && nft_run_cmd_from_buffer(ctx, "add rule ip small y accept") == 0);
+		nft_ctx_free(ctx);
+		want[0] = &x->rules[0];
+		LCHECK(pc_nft_texts_fill_rules(&rs, want, 1) == -ESTALE);
+		LCHECK(!x->rules[0].text && !x->rules[1].text);
+		pc_nft_ruleset_clear(&rs);
+	}
+
+	/* Not from another one. */
+	LCHECK(pc_nft_read_flags(&rs, PC_NFT_READ_NO_TEXTS) == 0);
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	LCHECK(ctx && nft_run_cmd_from_buffer(ctx, "add rule inet live c accept") == 0);
+	nft_ctx_free(ctx);
+	LCHECK(pc_nft_texts_fill(&rs) == -ESTALE);
+	live_check(&rs, false);
+	pc_nft_ruleset_clear(&rs);
+	_exit(0);
+}
+
+static void test_live(void **state)
+{
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		skip();
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		live_child();
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1230,11 +1561,13 @@ int main(void)
 	    cmocka_unit_test(test_texts_hostile),
 	    cmocka_unit_test(test_unknown_expression),
 	    cmocka_unit_test(test_order_and_garbage),
+	    cmocka_unit_test(test_out_of_order),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_libnftnl_traps),
 	    cmocka_unit_test(test_corrupted),
 	    cmocka_unit_test(test_index_free),
 	    cmocka_unit_test(test_blind_spot),
+	    cmocka_unit_test(test_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
