@@ -148,6 +148,48 @@ struct key_layout {
 	uint32_t n, off[16], len[16], type[16];
 };
 
+/* The length of a field of nft's type @t (src/datatype.h ids), 0 when not known here. */
+static uint32_t type_len(uint32_t t)
+{
+	switch (t) {
+	case 7:	 /* ipv4_addr */
+	case 19: /* mark */
+	case 20: /* iface_index */
+		return 4;
+	case 8: /* ipv6_addr */
+		return 16;
+	case 12: /* inet_proto */
+		return 1;
+	case 13: /* inet_service */
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+/* The fields of a concatenated key type (6 bits per field, the first highest) when every
+ * one is of a type whose length is known and they fill the key: the kernel keeps no field
+ * lengths for hash sets of concatenations. */
+static bool key_layout_from_type(const struct pc_nft_set *s, struct key_layout *k)
+{
+	uint32_t types[16], n = 0, off = 0;
+
+	for (uint32_t t = s->key_type; t && n < 16; t >>= NFT_TYPE_BITS)
+		types[n++] = t & 0x3f;
+	if (n < 2 || s->key_type >> (NFT_TYPE_BITS * n))
+		return false;
+	k->n = n;
+	for (uint32_t i = 0; i < n; i++) {
+		k->type[i] = types[n - 1 - i];
+		k->len[i] = type_len(k->type[i]);
+		k->off[i] = off;
+		if (!k->len[i])
+			return false;
+		off += (k->len[i] + 3) / 4 * 4;
+	}
+	return off == s->key_len;
+}
+
 static void key_layout(const struct pc_nft_set *s, struct key_layout *k)
 {
 	uint32_t off = 0;
@@ -163,6 +205,8 @@ static void key_layout(const struct pc_nft_set *s, struct key_layout *k)
 		if (off <= s->key_len || s->key_len == 0)
 			return;
 	}
+	if (key_layout_from_type(s, k))
+		return;
 	k->n = 1;
 	k->off[0] = 0;
 	k->len[0] = s->key_len ? s->key_len : 4;
@@ -240,7 +284,7 @@ static json_t *set_lit_json(const struct pc_src_lit *l, int family)
 	key_layout(s, &k);
 	for (uint32_t f = 0; key && f < k.n; f++)
 		json_array_append_new(
-		    key, f == l->sym_field
+		    key, k.off[f] == l->sym_off
 			     ? json_string(l->port ? "port" : "address")
 			     : bytes_json(l->key + k.off[f], k.len[f], k.type[f], false));
 	o = json_pack("{s:s,s:s,s:s,s:I,s:o}", "family", nfproto_word(l->table->family), "table",

@@ -15,6 +15,10 @@
 #include "nftvm_set_index.h"
 #include "portcheck/util.h"
 
+/* A hash set keyed by a concatenation but without field lengths (the kernel gets none
+ * for those): the source's bytes are a run of the key, the rest constants. */
+#define SPAN_VIRTUAL UINT32_MAX
+
 /* Projections kept per set (different constants in the other fields, e.g. ports). */
 #define PROJ_CACHE 256
 
@@ -25,8 +29,9 @@ struct proj_group {
 
 struct set_proj {
 	bool valid;
-	uint32_t field;
-	unsigned nb; /* bytes of the dimension */
+	uint32_t field;	 /* the key's field that holds x (SPAN_VIRTUAL: no field layout) */
+	uint32_t fo, fl; /* where x's bytes lie in the key */
+	unsigned nb;	 /* bytes of the dimension */
 	bool port;
 	uint8_t key[PC_NFT_DATA_MAX]; /* the other fields' bytes; the source field zeroed */
 	struct pc_ivlist all;	      /* sources that find any element */
@@ -144,19 +149,17 @@ static int proj_finish(struct set_proj *p)
 
 /* The part of the key outside the source field equals (exact sets) or lies in the
  * element's ranges (interval sets). */
-static bool others_match(const struct set_index *x, uint32_t field, const uint8_t *key,
+static bool others_match(const struct set_index *x, const struct set_proj *p, const uint8_t *key,
 			 const uint8_t *lo, const uint8_t *hi)
 {
-	if (!x->ranges) {
-		uint32_t fo = x->foff[field], fl = x->flen[field];
-
-		return memcmp(key, lo, fo) == 0 &&
-		       memcmp(key + fo + fl, lo + fo + fl, x->klen - fo - fl) == 0;
-	}
+	if (!x->ranges)
+		return memcmp(key, lo, p->fo) == 0 &&
+		       memcmp(key + p->fo + p->fl, lo + p->fo + p->fl, x->klen - p->fo - p->fl) ==
+			   0;
 	for (uint32_t f = 0; f < x->nfields; f++) {
 		uint32_t o = x->foff[f], l = x->flen[f];
 
-		if (f == field)
+		if (f == p->field)
 			continue;
 		if (memcmp(key + o, lo + o, l) < 0 || memcmp(key + o, hi + o, l) > 0)
 			return false;
@@ -176,13 +179,13 @@ static void index_item(const struct set_index *x, size_t i, const uint8_t **lo, 
 static int proj_add_item(const struct pc_nft_set *s, const struct set_index *x, struct set_proj *p,
 			 size_t i, unsigned sh)
 {
-	uint32_t fo = x->foff[p->field], fl = x->flen[p->field];
+	uint32_t fo = p->fo, fl = p->fl;
 	const struct pc_nft_set_elem *e;
 	const uint8_t *lo, *hi;
 	pc_u128 a, b;
 
 	index_item(x, i, &lo, &hi, &e);
-	if (!others_match(x, p->field, p->key, lo, hi))
+	if (!others_match(x, p, p->key, lo, hi))
 		return 0;
 	a = pc_u128_from_be(lo + fo, fl) << sh;
 	b = pc_u128_from_be(hi + fo, fl) << sh | pc_u128_max(sh);
@@ -240,8 +243,8 @@ static const size_t *by_other(struct set_index *x, uint32_t field)
 static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct set_proj *p,
 		      unsigned nb)
 {
-	unsigned sh = (nb - x->flen[p->field]) * 8;
-	const size_t *order = by_other(x, p->field);
+	unsigned sh = (nb - p->fl) * 8;
+	const size_t *order = p->field == SPAN_VIRTUAL ? NULL : by_other(x, p->field);
 
 	if (order) {
 		uint32_t of = x->foff[!p->field], ol = x->flen[!p->field];
@@ -277,71 +280,117 @@ static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct se
 	return proj_finish(p);
 }
 
+/* Where the source lies in a key: a field (or SPAN_VIRTUAL), its bytes, the dimension. */
+struct span {
+	uint32_t field, fo, fl;
+	bool port;
+};
+
+/* The run of key bytes [o, o + l) holds a leading part of one dimension, whole bytes. */
+static bool run_is_source(struct vm *vm, size_t off, const uint8_t *t, uint32_t o, uint32_t l,
+			  bool *ret_port)
+{
+	bool port = vm->rsym[off + o] >= VM_SYM_PORT;
+	unsigned nb = port ? 2 : vm->sym->abytes;
+
+	if (l > nb)
+		return false;
+	for (uint32_t i = 0; i < l; i++)
+		if (t[o + i] != 0xff || vm->rsym[off + o + i] - (port ? VM_SYM_PORT : 0) != (int)i)
+			return false;
+	*ret_port = port;
+	return true;
+}
+
 /* The one field of the key that holds the source, a leading part of one dimension, whole
- * bytes; the others constants. Returns the field, or -1 after vm_unknown(). */
-static int sym_field(struct vm *vm, const struct pc_nft_set *s, const struct set_index *x,
-		     const uint8_t *key, bool *ret_port)
+ * bytes; the others constants. A hash set without field lengths: the run of key bytes
+ * that holds it. 0, or -1 after vm_unknown(). */
+static int sym_span(struct vm *vm, const struct pc_nft_set *s, const struct set_index *x,
+		    const uint8_t *key, struct span *ret)
 {
 	const uint8_t *t = vm_taint_of(vm, key);
 	size_t off = (size_t)(key - (const uint8_t *)vm->regs);
-	int field = -1;
+	bool found = false;
 
+	if (x->nfields == 1 && !x->ranges) {
+		uint32_t o = 0, l = 0;
+
+		while (o < x->klen && !t[o])
+			o++;
+		while (o + l < x->klen && t[o + l])
+			l++;
+		for (uint32_t i = o + l; i < x->klen; i++)
+			if (t[i]) {
+				vm_unknown(vm, "lookup in set @%s with the source in two places",
+					   s->name);
+				return -1;
+			}
+		if (l == 0 || !run_is_source(vm, off, t, o, l, &ret->port)) {
+			vm_unknown(vm,
+				   "lookup in set @%s with a key holding part of the source or the "
+				   "source masked",
+				   s->name);
+			return -1;
+		}
+		*ret = (struct span){.field = o == 0 && l == x->klen ? 0 : SPAN_VIRTUAL,
+				     .fo = o,
+				     .fl = l,
+				     .port = ret->port};
+		return 0;
+	}
 	for (uint32_t f = 0; f < x->nfields; f++) {
 		uint32_t o = x->foff[f], l = x->flen[f];
-		bool any = false, port = vm->rsym[off + o] >= VM_SYM_PORT;
-		unsigned nb = port ? 2 : vm->sym->abytes;
+		bool any = false;
 
 		for (uint32_t i = 0; i < l; i++)
 			any |= t[o + i] != 0;
 		if (!any)
 			continue;
-		for (uint32_t i = 0; i < l; i++) {
-			int k = vm->rsym[off + o + i] - (port ? VM_SYM_PORT : 0);
-
-			if (t[o + i] != 0xff || k != (int)i || l > nb) {
-				vm_unknown(
-				    vm,
-				    "lookup in set @%s with a key holding part of the source "
-				    "or the source masked",
-				    s->name);
-				return -1;
-			}
+		if (!run_is_source(vm, off, t, o, l, &ret->port)) {
+			vm_unknown(vm,
+				   "lookup in set @%s with a key holding part of the source or the "
+				   "source masked",
+				   s->name);
+			return -1;
 		}
-		if (field >= 0) {
+		if (found) {
 			vm_unknown(vm, "lookup in set @%s with the source in two fields", s->name);
 			return -1;
 		}
-		field = (int)f;
-		*ret_port = port;
+		found = true;
+		ret->field = f;
+		ret->fo = o;
+		ret->fl = l;
 	}
 	/* Padding after the fields is compared by the exact backends: it is constant. */
-	for (uint32_t i = 0; i < x->klen; i++) {
-		bool inside =
-		    field >= 0 && i >= x->foff[field] && i < x->foff[field] + x->flen[field];
-
-		if (t[i] && !inside) {
+	for (uint32_t i = 0; i < x->klen; i++)
+		if (t[i] && !(found && i >= ret->fo && i < ret->fo + ret->fl)) {
 			vm_unknown(vm, "lookup in set @%s with client-dependent key bytes",
 				   s->name);
 			return -1;
 		}
+	if (!found) {
+		vm_unknown(vm, "lookup in set @%s: no field holds the source", s->name);
+		return -1;
 	}
-	return field;
+	return 0;
 }
 
 /* The projection of @s for the key shape (@field holds x, @key the other fields' bytes),
  * from the cache or built into it. NULL when out of memory. */
 static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x, uint32_t field,
-				 bool port, const uint8_t *key, unsigned nb)
+				 uint32_t fo, uint32_t fl, bool port, const uint8_t *key,
+				 unsigned nb)
 {
 	uint8_t k[PC_NFT_DATA_MAX] = {};
 	struct set_proj *p;
 
 	memcpy(k, key, x->klen);
-	memset(k + x->foff[field], 0, x->flen[field]);
+	memset(k + fo, 0, fl);
 	for (size_t i = 0; i < x->n_proj; i++) {
 		p = &x->proj[i];
-		if (p->valid && p->field == field && p->port == port && p->nb == nb &&
-		    memcmp(p->key, k, sizeof(k)) == 0)
+		if (p->valid && p->field == field && p->fo == fo && p->fl == fl &&
+		    p->port == port && p->nb == nb && memcmp(p->key, k, sizeof(k)) == 0)
 			return p;
 	}
 	if (!x->proj && !(x->proj = calloc(PROJ_CACHE, sizeof(*x->proj))))
@@ -351,6 +400,8 @@ static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x
 	else
 		proj_clear(p = &x->proj[x->proj_evict++ % PROJ_CACHE]);
 	p->field = field;
+	p->fo = fo;
+	p->fl = fl;
 	p->port = port;
 	p->nb = nb;
 	memcpy(p->key, k, sizeof(k));
@@ -369,16 +420,17 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 	const struct pc_nft_set_elem *el;
 	struct pc_src_lit lit = {.kind = PC_SRC_LIT_SET, .table = vm->table, .set = s};
 	struct set_proj *p;
-	int field, in;
+	struct span span;
+	int in;
 
 	if (!x) {
 		vm_unknown(vm, "out of memory indexing set @%s", s->name);
 		return -1;
 	}
-	field = sym_field(vm, s, x, key, &port);
-	if (field < 0)
+	if (sym_span(vm, s, x, key, &span) < 0)
 		return -1;
-	p = proj_get(s, x, (uint32_t)field, port, key, port ? 2 : vm->sym->abytes);
+	port = span.port;
+	p = proj_get(s, x, span.field, span.fo, span.fl, port, key, port ? 2 : vm->sym->abytes);
 	if (!p) {
 		vm_unknown(vm, "out of memory projecting set @%s onto the sources", s->name);
 		return -1;
@@ -391,7 +443,9 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 		return -1;
 	}
 	lit.port = port;
-	lit.sym_field = (uint32_t)field;
+	lit.sym_field = span.field;
+	lit.sym_off = span.fo;
+	lit.sym_len = span.fl;
 	memcpy(lit.key, p->key, sizeof(lit.key));
 	el = vm_set_find(s, key, &oom);
 	if (oom) {
@@ -437,9 +491,9 @@ int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc
 	x = vm_set_index(lit->set, &oom);
 	if (!x)
 		return -ENOMEM;
-	if (lit->sym_field >= x->nfields)
+	if (lit->sym_field != SPAN_VIRTUAL && lit->sym_field >= x->nfields)
 		return -EINVAL;
-	p = proj_get(lit->set, x, lit->sym_field, lit->port, lit->key,
+	p = proj_get(lit->set, x, lit->sym_field, lit->sym_off, lit->sym_len, lit->port, lit->key,
 		     lit->port ? 2 : pc_addr_size(family));
 	if (!p)
 		return -ENOMEM;

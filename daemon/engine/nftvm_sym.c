@@ -39,9 +39,9 @@ bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b)
 		return false;
 	if (a->kind != PC_SRC_LIT_SET)
 		return a->a == b->a && a->b == b->b;
-	if (a->set != b->set || a->sym_field != b->sym_field ||
-	    memcmp(a->key, b->key, sizeof(a->key)) != 0 || a->has_verdict != b->has_verdict ||
-	    a->has_data != b->has_data)
+	if (a->set != b->set || a->sym_field != b->sym_field || a->sym_off != b->sym_off ||
+	    a->sym_len != b->sym_len || memcmp(a->key, b->key, sizeof(a->key)) != 0 ||
+	    a->has_verdict != b->has_verdict || a->has_data != b->has_data)
 		return false;
 	if (a->has_verdict &&
 	    (a->verdict.code != b->verdict.code || (a->verdict.chain != b->verdict.chain &&

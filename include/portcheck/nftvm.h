@@ -121,7 +121,8 @@ struct pc_src_lit {
 	/* SET */
 	const struct pc_nft_table *table;
 	const struct pc_nft_set *set;
-	uint32_t sym_field;	      /* the key's field that holds x */
+	uint32_t sym_field;	   /* the key's field that holds x (UINT32_MAX: no field layout) */
+	uint32_t sym_off, sym_len; /* the key's bytes that hold x */
 	uint8_t key[PC_NFT_DATA_MAX]; /* the other fields' constants (key_len bytes) */
 	bool has_verdict;	      /* verdict maps: the element's verdict */
 	struct pc_nft_verdict verdict;

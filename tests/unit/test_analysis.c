@@ -978,6 +978,49 @@ static void test_rest_past_budget(void **state)
 	assert_true(unknown >= 1);
 }
 
+/* A hash set of address . port without field lengths (the kernel keeps none for those; nft
+ * makes them for `ip saddr . tcp dport { ... }`): the source is the key's first bytes, the
+ * port a constant; the named set's key parts come from its type. */
+static void test_concat_hash_without_fields(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "allow");
+	struct pc_nft_set *set = nb_set(t, "allowh", 0, 8);
+	struct pc_nft_chain *c = nb_base_chain(t, "in", "filter", NF_INET_LOCAL_IN, -10, NF_ACCEPT);
+	struct pc_nft_rule *rule;
+	size_t in = 0;
+
+	set->key_type = 7 << 6 | 13; /* ipv4_addr . inet_service */
+	for (unsigned i = 0; i < 100; i++) {
+		uint8_t k[8] = {198, 18, 0, (uint8_t)i, 0, 22};
+
+		nb_elem(set, k, 8, 0);
+	}
+	rule = nb_rule(c, "ip saddr . tcp dport @allowh accept");
+	nb_l4proto(rule, IPPROTO_TCP);
+	nb_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	nb_payload(rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+	nb_lookup(rule, "allowh", NFT_REG_1, 0, 0);
+	nb_accept(rule);
+	nb_drop(nb_rule(c, "drop"));
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	r = run(f);
+	for (size_t i = 0; i < r[0].n_paths; i++) {
+		const struct pc_path *p = &r[0].paths[i];
+		char *j = json_dumps(p->sources, JSON_COMPACT);
+
+		assert_int_not_equal(p->verdict, PC_VERDICT_UNKNOWN);
+		if (p->verdict == PC_VERDICT_ACCEPT) {
+			in++;
+			assert_non_null(strstr(j, "\"key\":[\"address\",22]"));
+			assert_non_null(strstr(j, "\"198.18.0.0\""));
+		}
+		free(j);
+	}
+	assert_true(in >= 2);
+}
+
 static void test_json_contract(void **state)
 {
 	struct fixture *f = *state;
@@ -1035,6 +1078,7 @@ int main(void)
 	    T(test_big_source_set_is_exact),
 	    T(test_source_port_and_mask),
 	    T(test_concat_allowlist),
+	    T(test_concat_hash_without_fields),
 	    T(test_rest_past_budget),
 	    T(test_json_contract),
 #undef T
