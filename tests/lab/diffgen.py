@@ -1243,6 +1243,8 @@ class Gen:
                   or c.hook is None]
         if not chains:
             return
+        # (the base chains three times as often as the regular ones)
+        chains += [(t, c) for t, c in chains if c.hook] * 2
         plan = [("sport", 0.5, self.x_sport), ("mask", 0.35, self.x_mask),
                 ("concat", 0.3, self.x_concat), ("vmap", 0.3, self.x_vmap),
                 ("numgen", 0.3, self.x_numgen), ("big", 0.15, self.x_big)]
@@ -1259,9 +1261,11 @@ class Gen:
                     _, t, c, rule = rule
                     c.rules.insert(s.randint(0, len(c.rules)), rule)
                 else:
-                    # big sets mostly first or second: most probes meet them
-                    pos = s.randint(1, min(2, len(c.rules))) if name == "big" and c.rules else \
-                        s.randint(1, len(c.rules)) if c.rules else 0
+                    # Mostly right after a chain's first rule, where most probes meet
+                    # them (big sets always), else anywhere after it.
+                    early = name == "big" or s.random() < 0.7
+                    pos = 0 if not c.rules else s.randint(1, min(2, len(c.rules))) if early \
+                        else s.randint(1, len(c.rules))
                     c.rules.insert(pos, rule)
                 self.rule_count += 1
 
@@ -1288,16 +1292,19 @@ class Gen:
         return "accept"
 
     def x_sport_atom(self):
-        """A source-port value or range (text, lo, hi) in the probes' port range."""
+        """A source-port value or range (text, lo, hi) in the probes' port range: single
+        ports, short ranges, and ranges over a good part of the space (so a probe's port
+        and any one fixed port are as often in different classes as in one)."""
         s = self.sr
-        if s.random() < 0.5:
+        if s.random() < 0.3:
             lo = s.randint(self.sport_lo, SPORT_HI)
             self.sport_atoms.append((lo, lo))
             return str(lo), lo, lo
         lo = s.randint(self.sport_lo, SPORT_HI - 10)
-        hi = min(SPORT_HI if s.random() < 0.2 else 65535, lo + s.choice([1, 10, 500, 5000, 20000]))
-        if s.random() < 0.1:
+        if s.random() < 0.15:
             lo = 1024  # from the first unprivileged port
+        hi = min(SPORT_HI if s.random() < 0.2 else 65535,
+                 lo + s.choice([1, 10, 500, 5000, 15000, 25000, 40000]))
         self.sport_atoms.append((lo, hi))
         return "%d-%d" % (lo, hi), lo, hi
 
@@ -1325,7 +1332,9 @@ class Gen:
         if proto == "th":
             ms.insert(0, "meta l4proto { tcp, udp }")
         if s.random() < 0.3:  # with the destination port, too
-            ms.append("th dport %s" % s.choice(sorted(set(TCP_PORTS + UDP_PORTS))))
+            ms.append("th dport %s" % s.choice(TCP_PORTS if proto == "tcp" else UDP_PORTS
+                                               if proto == "udp" else
+                                               sorted(set(TCP_PORTS + UDP_PORTS))))
         sub = self.x_sub(t)
         if s.random() < 0.25:  # and a source address
             ms.append("%s saddr %s" % (FAM[sub]["kw"], Atoms(s, sub).any()[0]))
@@ -1528,13 +1537,21 @@ class Gen:
         or next to what the rules compare source ports with, so they match some probes
         and miss others."""
         s = self.sr
-        cand = sorted({p for lo, hi in self.sport_atoms for p in (lo - 1, lo, hi, hi + 1,
-                                                                  (lo + hi) // 2)
-                       if self.sport_lo <= p <= SPORT_HI})
+        lo_, hi_ = self.sport_lo, SPORT_HI
         used, out = set(), []
         for _ in range(n):
-            p = s.choice(cand) if cand and s.random() < 0.6 else \
-                s.randint(self.sport_lo, SPORT_HI)
+            p = s.randint(lo_, hi_)
+            if self.sport_atoms and s.random() < 0.8:
+                lo, hi = s.choice(self.sport_atoms)
+                k = s.random()
+                if k < 0.5:  # inside (at an end, or anywhere)
+                    p = s.choice([lo, hi, s.randint(lo, hi)])
+                elif k < 0.75:  # just outside
+                    p = s.choice([lo - 1, hi + 1])
+                elif lo > lo_ or hi < hi_:  # anywhere outside
+                    p = s.choice(([s.randint(lo_, lo - 1)] if lo > lo_ else []) +
+                                 ([s.randint(hi + 1, hi_)] if hi < hi_ else []))
+                p = min(max(p, lo_), hi_)
             for _ in range(100):  # bounded: 100 tries at a fresh one, then the next free
                 if p not in used:
                     break
