@@ -532,6 +532,7 @@ class Gen:
         self.sport_atoms = []  # (lo, hi) the ruleset compares source ports with
         self.sport_lo = SPORT_LO  # the probes' source ports: sport_lo..SPORT_HI
         self.features = []  # which of them this case has (the ruleset's header says)
+        self.x_plain = False  # the rule being made goes first: no extra matches
 
     # -- matches --
 
@@ -1245,6 +1246,9 @@ class Gen:
             return
         # (the base chains three times as often as the regular ones)
         chains += [(t, c) for t, c in chains if c.hook] * 2
+        hooks = ("prerouting", "input", "forward")
+        head = sorted([(t, c) for t, c in chains if c.hook in hooks],
+                      key=lambda tc: (hooks.index(tc[1].hook), tc[1].prio))
         plan = [("sport", 0.5, self.x_sport), ("mask", 0.35, self.x_mask),
                 ("concat", 0.3, self.x_concat), ("vmap", 0.3, self.x_vmap),
                 ("numgen", 0.3, self.x_numgen), ("big", 0.15, self.x_big)]
@@ -1252,8 +1256,14 @@ class Gen:
             if s.random() >= p:
                 continue
             self.features.append(name)
-            for _ in range(1 if name == "big" else s.choice([1, 1, 2, 3])):
+            for i in range(1 if name == "big" else s.choice([1, 1, 2, 3])):
                 t, c = s.choice(chains)
+                # The first rule of a kind mostly in the first filter chain every probe
+                # passes, with no other match (source ports: the protocol only): most
+                # probes meet it, so an engine that gets it wrong shows.
+                self.x_plain = i == 0 and head and s.random() < 0.7
+                if self.x_plain:
+                    t, c = head[0]
                 rule = fn(t, c, prio)
                 if rule is None:
                     continue
@@ -1331,6 +1341,8 @@ class Gen:
         ms = [m]
         if proto == "th":
             ms.insert(0, "meta l4proto { tcp, udp }")
+        if self.x_plain:
+            return " ".join(ms + [self.x_final(t, c, self.x_sub(t), proto)])
         if s.random() < 0.3:  # with the destination port, too
             ms.append("th dport %s" % s.choice(TCP_PORTS if proto == "tcp" else UDP_PORTS
                                                if proto == "udp" else
