@@ -471,6 +471,20 @@ static int parse_port_proto(const char *spec, long *ret_port, const char **ret_p
 	return 0;
 }
 
+/* "40000" → a source port. Returns 0 or -EINVAL. */
+static int parse_sport(const char *s, long *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 65535)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
 static bool verdict_is_accept(const json_t *path)
 {
 	const char *v = json_string_value(json_object_get(path, "verdict"));
@@ -479,7 +493,7 @@ static bool verdict_is_accept(const json_t *path)
 }
 
 struct explain_args {
-	const char *spec, *from, *iface, *to;
+	const char *spec, *from, *iface, *to, *sport;
 };
 
 static int cmd_explain(const char *path, const struct explain_args *a, bool json)
@@ -488,15 +502,21 @@ static int cmd_explain(const char *path, const struct explain_args *a, bool json
 	_cleanup_close_ int fd = -1;
 	const char *proto;
 	json_t *params;
-	long port;
+	long port, sport = 0;
 	int r, ret;
 
 	if (parse_port_proto(a->spec, &port, &proto) < 0)
 		return usage_error("'%s' is not PORT/PROTO (e.g. 80/tcp; tcp or udp)", a->spec);
 	if (!a->from)
 		return usage_error("explain needs --from ADDR: the client's address");
+	if (a->sport && parse_sport(a->sport, &sport) < 0)
+		return usage_error("--sport '%s' is not a port number (1-65535)", a->sport);
 	params = json_pack("{s:i,s:s,s:s,s:s?,s:s?}", "port", (int)port, "protocol", proto, "from",
 			   a->from, "iface", a->iface, "to", a->to);
+	if (params && a->sport && json_object_set_new(params, "sport", json_integer(sport)) < 0) {
+		json_decref(params);
+		params = NULL;
+	}
 	if (!params)
 		return usage_error("cannot build the request");
 
@@ -595,23 +615,15 @@ struct cli {
 };
 
 static const struct option cli_options[] = {
-    {"socket", required_argument, NULL, 's'},
-    {"json", no_argument, NULL, 'j'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {"from", required_argument, NULL, 'f'},
-    {"iface", required_argument, NULL, 'i'},
-    {"to", required_argument, NULL, 't'},
-    {"zone", required_argument, NULL, 'z'},
-    {"permanent", no_argument, NULL, 'P'},
-    {"timeout", required_argument, NULL, 'T'},
-    {"dry-run", no_argument, NULL, 'n'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"textfile", required_argument, NULL, 'x'},
-    {"nagios", no_argument, NULL, 'N'},
-    {"config", required_argument, NULL, 'c'},
-    {"fresh", no_argument, NULL, 'F'},
-    {},
+    {"socket", required_argument, NULL, 's'},  {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},	       {"version", no_argument, NULL, 'V'},
+    {"from", required_argument, NULL, 'f'},    {"iface", required_argument, NULL, 'i'},
+    {"to", required_argument, NULL, 't'},      {"sport", required_argument, NULL, 'S'},
+    {"zone", required_argument, NULL, 'z'},    {"permanent", no_argument, NULL, 'P'},
+    {"timeout", required_argument, NULL, 'T'}, {"dry-run", no_argument, NULL, 'n'},
+    {"quiet", no_argument, NULL, 'q'},	       {"textfile", required_argument, NULL, 'x'},
+    {"nagios", no_argument, NULL, 'N'},	       {"config", required_argument, NULL, 'c'},
+    {"fresh", no_argument, NULL, 'F'},	       {},
 };
 
 /* The options, up to the command. Returns -1 to go on, else the exit status (--help, errors). */
@@ -637,6 +649,9 @@ static int parse_options(int argc, char **argv, struct cli *o)
 			break;
 		case 't':
 			o->ex.to = optarg;
+			break;
+		case 'S':
+			o->ex.sport = optarg;
 			break;
 		case 'z':
 			o->ch.zone = optarg;
@@ -686,8 +701,8 @@ static int change_command(int argc, char **argv, const char *command, const stru
 	struct change_args ch = o->ch;
 	bool open = strcmp(command, "open") == 0;
 
-	if (o->ex.from || o->ex.iface || o->ex.to)
-		return usage_error("--from, --iface and --to belong to explain");
+	if (o->ex.from || o->ex.iface || o->ex.to || o->ex.sport)
+		return usage_error("--from, --iface, --to and --sport belong to explain");
 	if (optind >= argc)
 		return usage_error("%s needs SPEC: 80/tcp, 8000-8010/udp, a service name "
 				   "(http) or a comma-separated list",
@@ -721,8 +736,8 @@ int main(int argc, char **argv)
 	if (o.fresh && strcmp(command, "status") != 0)
 		return usage_error("--fresh belongs to status");
 	if (strcmp(command, "check") == 0) {
-		if (o.ex.from || o.ex.iface || o.ex.to)
-			return usage_error("--from, --iface and --to belong to explain");
+		if (o.ex.from || o.ex.iface || o.ex.to || o.ex.sport)
+			return usage_error("--from, --iface, --to and --sport belong to explain");
 		if (o.ch.zone || o.ch.permanent || o.ch.timeout || o.ch.dry_run)
 			return usage_error("--zone, --permanent, --timeout and --dry-run belong to "
 					   "open and close");
@@ -746,8 +761,8 @@ int main(int argc, char **argv)
 			return usage_error("unexpected argument '%s'", argv[optind]);
 		return cmd_explain(pc_varlink_socket_path(o.socket_arg), &o.ex, o.json);
 	}
-	if (o.ex.from || o.ex.iface || o.ex.to)
-		return usage_error("--from, --iface and --to belong to explain");
+	if (o.ex.from || o.ex.iface || o.ex.to || o.ex.sport)
+		return usage_error("--from, --iface, --to and --sport belong to explain");
 	if (strcmp(command, "status") == 0) {
 		if (optind < argc)
 			return usage_error("unexpected argument '%s'", argv[optind]);

@@ -520,6 +520,34 @@ static char *rule_text(const json_t *rule)
 			 (long long)json_integer_value(handle), str(rule, "text") ?: "?");
 }
 
+/* [[1, 1023], [2000, 2000]] as "1-1023, 2000" (at most 8 ranges, then how many more). */
+static char *port_ranges_text(const json_t *ports)
+{
+	char *buf = NULL;
+	size_t size = 0, i;
+	const json_t *r;
+	FILE *m = open_memstream(&buf, &size);
+
+	if (!m)
+		return NULL;
+	json_array_foreach(ports, i, r)
+	{
+		long long lo = json_integer_value(json_array_get(r, 0));
+		long long hi = json_integer_value(json_array_get(r, 1));
+
+		if (i == 8) {
+			fprintf(m, " and %zu more", json_array_size(ports) - 8);
+			break;
+		}
+		fprintf(m, lo == hi ? "%s%lld" : "%s%lld-%lld", i ? ", " : "", lo, hi);
+	}
+	if (fclose(m) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 int pc_render_explain(FILE *f, const json_t *path, bool colour)
 {
 	const json_t *trace = json_object_get(path, "trace");
@@ -561,6 +589,28 @@ int pc_render_explain(FILE *f, const json_t *path, bool colour)
 	{
 		_cleanup_free_ char *why = clean(str(path, "reason") ?: "?");
 		fprintf(f, "why:          %s\n", why ?: "?");
+	}
+	if (json_is_array(json_object_get(path, "source_ports"))) {
+		const json_t *po;
+		size_t k;
+
+		fprintf(
+		    f,
+		    "source port:  the verdict depends on it; the answer above is for port %lld "
+		    "(give --sport):\n",
+		    (long long)json_integer_value(json_object_get(path, "source_port")));
+		json_array_foreach(json_object_get(path, "source_ports"), k, po)
+		{
+			_cleanup_free_ char *ranges =
+			    port_ranges_text(json_object_get(po, "ports"));
+			_cleanup_free_ char *line = fmt_clean(
+			    "  ports %s: %s%s%s", ranges ?: "?", str(po, "verdict") ?: "?",
+			    str(po, "rule") ? " by " : "", str(po, "rule") ?: "");
+
+			if (!line)
+				return -ENOMEM;
+			fprintf(f, "%s\n", line);
+		}
 	}
 	if (json_is_true(json_object_get(path, "spoofed")))
 		fputs("spoofed:      no client on this interface uses this source: the route "

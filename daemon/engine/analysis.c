@@ -22,10 +22,6 @@
 
 #include "analysis_internal.h"
 
-/* Source pieces per (listener, interface, family) evaluated one by one at most: at ~3 us an
- * evaluation, 8,192 pieces cost ~25 ms per listener and family. */
-#define PC_MAX_SOURCE_PIECES 8192
-
 static unsigned listener_families(const struct pc_listener *l)
 {
 	if (l->addr.family == AF_INET)
@@ -184,16 +180,17 @@ static bool link_destination(const struct pc_listener *l, const struct pc_netif 
 
 /* The engine's verdict and firewalld's view for @flow; the trace when asked for. */
 static int evaluate_piece(const struct pc_analysis_input *in, const struct pc_link *link,
-			  const struct pc_flow *flow, bool want_trace, struct piece *pc)
+			  const struct pc_flow *flow, bool want_trace, struct piece *pc,
+			  bool engine)
 {
 	int r;
 
-	if (in->nft) {
+	if (in->nft && engine) {
 		r = pc_nft_eval_path(in->nft, in->netif, flow, want_trace, &pc->res);
 		if (r < 0)
 			return r;
 		pc->engine = true;
-	} else {
+	} else if (!in->nft) {
 		pc->res.verdict = PC_VERDICT_UNKNOWN;
 		snprintf(pc->res.unknown_reason, sizeof(pc->res.unknown_reason),
 			 "the nftables ruleset could not be read (%s)",
@@ -213,12 +210,86 @@ struct analysis {
 	struct family_pieces v4, v6;
 };
 
+/* The results of the pieces of one (listener, link, family), kept until its paths are
+ * built (the groups point into them). */
+struct piece_results {
+	struct pc_src_result **v;
+	size_t *n;
+	size_t count;
+};
+
+static void piece_results_clear(struct piece_results *pr)
+{
+	for (size_t i = 0; i < pr->count; i++)
+		pc_src_results_free(pr->v[i], pr->n[i]);
+	free(pr->v);
+	free(pr->n);
+}
+
+static int piece_results_add(struct piece_results *pr, struct pc_src_result *v, size_t n)
+{
+	struct pc_src_result **nv = reallocarray(pr->v, pr->count + 1, sizeof(*nv));
+	size_t *nn;
+
+	if (!nv)
+		return -ENOMEM;
+	pr->v = nv;
+	nn = reallocarray(pr->n, pr->count + 1, sizeof(*nn));
+	if (!nn)
+		return -ENOMEM;
+	pr->n = nn;
+	pr->v[pr->count] = v;
+	pr->n[pr->count++] = n;
+	return 0;
+}
+
+/*
+ * One piece [lo, hi] of the source space (every address in it routed alike, in one
+ * firewalld binding): the engine's paths through the ruleset for every source address of
+ * it and every source port, each added to the group of its outcome.
+ */
+static int analyse_piece(const struct pc_analysis_input *in, const struct pc_link *link,
+			 const struct pc_flow *flow, struct piece *cur, struct outcome_groups *gs,
+			 struct piece_results *pr)
+{
+	struct pc_ivl a = {pc_addr_to_u128(&cur->lo), pc_addr_to_u128(&cur->hi)};
+	struct pc_ivl ports = {PC_SRC_PORT_MIN, PC_SRC_PORT_MAX};
+	struct pc_ivlist al = {.v = &a, .n = 1, .cap = 1}, pl = {.v = &ports, .n = 1, .cap = 1};
+	struct src_member m = {.lo = cur->lo, .hi = cur->hi};
+	struct pc_src_result *res;
+	size_t n;
+	int r;
+
+	/* firewalld's view: its bindings are piece bounds, so one source speaks for all. */
+	r = evaluate_piece(in, link, flow, false, cur, false);
+	if (r < 0)
+		return r;
+	if (!in->nft)
+		return groups_add(gs, cur, &m);
+	r = pc_nft_eval_sources(in->nft, in->netif, flow, &al, &pl, &res, &n);
+	if (r < 0)
+		return r;
+	r = piece_results_add(pr, res, n);
+	if (r < 0) {
+		pc_src_results_free(res, n);
+		return r;
+	}
+	for (size_t k = 0; k < n && r >= 0; k++) {
+		struct piece pk = *cur;
+
+		pk.res = res[k].res;
+		pk.engine = true;
+		m.r = &res[k];
+		r = groups_add(gs, &pk, &m);
+	}
+	return r;
+}
+
 /*
  * Evaluate every piece of the source space for (listener, link, family). Sources that cannot
  * reach the listener over this link (impossible sources, and non-link-local sources of a
- * link-local destination) are left out; runs of neighbouring pieces with equal outcomes
- * become ranges, and ranges with equal outcomes one path. A path that holds every possible
- * source reads "any".
+ * link-local destination) are left out; sources with equal outcomes become one path. A
+ * path that holds every possible source reads "any".
  */
 static int analyse_link_family(struct analysis *an, const struct pc_link *link, int family,
 			       const struct pc_addr *daddr, struct pc_listener_report *lr)
@@ -232,38 +303,17 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 					     .len = 64};
 	bool link_local_dst = is_link_local6(daddr);
 	struct outcome_groups groups = {0};
-	struct piece run = {0}, cur;
-	bool in_run = false;
+	struct piece_results pr = {0};
 	int r = 0;
 
-	if (fp->n > PC_MAX_SOURCE_PIECES) {
-		/* One evaluation per piece would take minutes to hours (a blocklist of
-		 * 200,000 ranges: see the README's benchmark) and wedge the daemon. Say so
-		 * rather than sample: never guess. */
-		cur = (struct piece){.lo = {.family = family}, .hi = pc_addr_max(family)};
-		cur.res.verdict = PC_VERDICT_UNKNOWN;
-		snprintf(cur.res.unknown_reason, sizeof(cur.res.unknown_reason),
-			 "the ruleset splits the %s source space into %zu ranges, more than the "
-			 "%d this version evaluates one by one",
-			 family == AF_INET ? "IPv4" : "IPv6", fp->n, PC_MAX_SOURCE_PIECES);
-		if ((r = groups_add(&groups, &cur, &cur.lo, &cur.hi)) >= 0)
-			r = groups_to_paths(&groups, lr, link, in->nft);
-		groups_clear(&groups);
-		return r;
-	}
-
 	for (size_t i = 0; i < fp->n; i++) {
+		struct piece cur = {0};
 		struct pc_addr src;
 
-		cur = (struct piece){0};
 		piece_range(fp, i, &cur);
 		if (piece_impossible(fp, &cur.lo) ||
-		    (link_local_dst && !pc_prefix_contains(&link_local, &cur.lo))) {
-			if (in_run && (r = groups_add(&groups, &run, &run.lo, &run.hi)) < 0)
-				goto out;
-			in_run = false;
+		    (link_local_dst && !pc_prefix_contains(&link_local, &cur.lo)))
 			continue;
-		}
 		src = representative(&cur.lo, &cur.hi);
 		struct pc_flow flow = {.family = family,
 				       .l4proto = l->protocol,
@@ -272,24 +322,17 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 				       .sport = PC_FLOW_SOURCE_PORT,
 				       .dport = l->port,
 				       .iif = link->ifindex};
-		r = evaluate_piece(in, link, &flow, false, &cur);
+		cur.spoofed = source_spoofed(in->netif, link, l, &src);
+		r = groups_add_piece(&groups, &cur.lo, &cur.hi);
+		if (r >= 0)
+			r = analyse_piece(in, link, &flow, &cur, &groups, &pr);
 		if (r < 0)
 			goto out;
-		cur.spoofed = source_spoofed(in->netif, link, l, &src);
-		if (in_run && piece_same_outcome(&run, &cur)) {
-			run.hi = cur.hi;
-			continue;
-		}
-		if (in_run && (r = groups_add(&groups, &run, &run.lo, &run.hi)) < 0)
-			goto out;
-		run = cur;
-		in_run = true;
 	}
-	if (in_run && (r = groups_add(&groups, &run, &run.lo, &run.hi)) < 0)
-		goto out;
 	r = groups_to_paths(&groups, lr, link, in->nft);
 out:
 	groups_clear(&groups);
+	piece_results_clear(&pr);
 	return r;
 }
 
@@ -400,13 +443,19 @@ int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link
 	struct pc_path p = {0};
 	int r;
 
-	r = evaluate_piece(in, link, flow, true, &pc);
+	struct outcome_groups gs = {0};
+	struct src_member m = {.lo = flow->saddr, .hi = flow->saddr};
+
+	r = evaluate_piece(in, link, flow, true, &pc, true);
 	if (r < 0)
 		return r;
 	pc.spoofed = source_spoofed(in->netif, link, &l, &flow->saddr);
 	p.ignored = link_ignored(in, link);
-	r = fill_path(&p, &l, link, in->nft, &pc,
-		      &(struct src_range){.lo = flow->saddr, .hi = flow->saddr}, 1);
+	/* One group of one source: the path says which (two groups: never "any"). */
+	r = groups_add(&gs, &pc, &m);
+	if (r >= 0)
+		r = fill_path(&p, &l, link, in->nft, &gs, &gs.v[0]);
+	groups_clear(&gs);
 	if (r < 0) {
 		pc_path_clear(&p);
 		pc_nft_result_clear(&pc.res);
@@ -443,6 +492,8 @@ void pc_path_clear(struct pc_path *p)
 	if (!p)
 		return;
 	free(p->source);
+	json_decref(p->sources);
+	json_decref(p->endpoints);
 	free(p->rule.family);
 	free(p->rule.table);
 	free(p->rule.chain);

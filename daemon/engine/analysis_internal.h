@@ -21,22 +21,27 @@ struct piece {
 	bool spoofed;  /* no client on this interface has these sources (pc_path) */
 };
 
-/* A source range [lo, hi] of one path. */
-struct src_range {
+/* The sources of one path within one piece [lo, hi]: the engine's box and tests (NULL:
+ * the whole piece, every port: no engine, or a one-source explain). */
+struct src_member {
 	struct pc_addr lo, hi;
+	const struct pc_src_result *r;
 };
 
 /* Paths of one (interface, family) being built: one per distinct outcome, each with the
- * source ranges that have it, so equal outcomes that are not neighbours share a path. */
+ * sources that have it, so equal outcomes in different pieces share a path. */
 struct outcome_group {
 	struct piece outcome;
-	struct src_range *ranges;
-	size_t n_ranges;
+	struct src_member *m;
+	size_t n_m;
 };
 
 struct outcome_groups {
 	struct outcome_group *v;
 	size_t n;
+	/* the pieces that can reach the listener here (for "any"), in address order */
+	struct pc_addr *lo, *hi;
+	size_t n_pieces;
 };
 
 struct family_pieces {
@@ -63,12 +68,8 @@ bool source_spoofed(const struct pc_netif *ni, const struct pc_link *link,
 struct pc_addr representative(const struct pc_addr *lo, const struct pc_addr *hi);
 /* Pieces never straddle an impossible range (its bounds are piece starts). */
 bool piece_impossible(const struct family_pieces *fp, const struct pc_addr *lo);
-/*
- * Where the source space of @family splits: wherever the ruleset compares source addresses
- * (the engine's verdict may change there) and wherever a firewalld source binding starts or
- * ends (the zone that explains it may change there; normally the same places, since
- * firewalld compiles its bindings into the ruleset).
- */
+/* Where the source space of @family splits before the engine looks at it: firewalld
+ * bindings, impossible sources, routes (analysis_sources.c). */
 int family_pieces_init(const struct pc_analysis_input *in, int family, struct family_pieces *ret);
 void family_pieces_clear(struct family_pieces *fp);
 void piece_range(const struct family_pieces *fp, size_t i, struct piece *pc);
@@ -77,15 +78,24 @@ void piece_range(const struct family_pieces *fp, size_t i, struct piece *pc);
 
 /* Neighbouring pieces with equal outcomes become one path. */
 bool piece_same_outcome(const struct piece *a, const struct piece *b);
-/* Fill @p for the source @ranges, which share @first's outcome, of a connection to @l. */
+/* Fill @p for the sources of @g (in @gs), which share its outcome, of a connection to @l. */
 int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_link *link,
-	      const struct pc_nft_ruleset *rs, const struct piece *first,
-	      const struct src_range *ranges, size_t n_ranges);
-int groups_add(struct outcome_groups *gs, const struct piece *outcome, const struct pc_addr *lo,
-	       const struct pc_addr *hi);
+	      const struct pc_nft_ruleset *rs, const struct outcome_groups *gs,
+	      const struct outcome_group *g);
+/* Add the sources of @m, with @outcome, to the group of that outcome. */
+int groups_add(struct outcome_groups *gs, const struct piece *outcome, const struct src_member *m);
+/* Note a piece that reaches the listener (in address order). */
+int groups_add_piece(struct outcome_groups *gs, const struct pc_addr *lo, const struct pc_addr *hi);
 void groups_clear(struct outcome_groups *gs);
 int groups_to_paths(const struct outcome_groups *gs, struct pc_listener_report *lr,
 		    const struct pc_link *link, const struct pc_nft_ruleset *rs);
+
+/* --- analysis_srcform.c ---------------------------------------------------------------- */
+
+/* The sources of @g in words (p->source) and in the versioned JSON form (p->sources):
+ * docs/json.md. "any" when @g is the only outcome. -ENOMEM. */
+int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struct outcome_group *g,
+		 int family);
 
 /* --- analysis_exposure.c ---------------------------------------------------------------- */
 

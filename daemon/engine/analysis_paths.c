@@ -38,9 +38,10 @@ bool piece_same_outcome(const struct piece *a, const struct piece *b)
 	return x->verdict == y->verdict && memcmp(&x->reject, &y->reject, sizeof(x->reject)) == 0 &&
 	       rule_ref_equal(x, y) && x->forwarded == y->forwarded &&
 	       x->dnat_local == y->dnat_local && pc_addr_equal(&x->fwd_addr, &y->fwd_addr) &&
-	       x->fwd_port == y->fwd_port && strcmp(x->unknown_reason, y->unknown_reason) == 0 &&
-	       strcmp(x->note, y->note) == 0 && a->fw.zone == b->fw.zone &&
-	       a->fw.decision.outcome == b->fw.decision.outcome &&
+	       x->fwd_port == y->fwd_port && x->n_endpoints == y->n_endpoints &&
+	       memcmp(x->endpoints, y->endpoints, x->n_endpoints * sizeof(x->endpoints[0])) == 0 &&
+	       strcmp(x->unknown_reason, y->unknown_reason) == 0 && strcmp(x->note, y->note) == 0 &&
+	       a->fw.zone == b->fw.zone && a->fw.decision.outcome == b->fw.decision.outcome &&
 	       strcmp(a->fw.decision.what, b->fw.decision.what) == 0 &&
 	       a->fw.runtime_only == b->fw.runtime_only && a->spoofed == b->spoofed;
 }
@@ -162,7 +163,23 @@ static int path_reason(struct pc_path *p, const struct piece *pc, const struct p
 		snprintf(engine, sizeof(engine), "%s: no rule on the path decides",
 			 action_word(res->verdict));
 	}
-	if (p->forwarded_to) {
+	if (p->forwarded_to && res->n_endpoints > 1) {
+		size_t len = strlen(engine);
+		char a[PC_ADDRSTRLEN];
+
+		len += (size_t)snprintf(engine + len, sizeof(engine) - len,
+					"; DNAT sends it to one of");
+		for (size_t i = 0; i < res->n_endpoints && len < sizeof(engine); i++)
+			len += (size_t)snprintf(
+			    engine + len, sizeof(engine) - len,
+			    res->endpoints[i].addr.family == AF_INET6 ? "%s [%s]:%u (%.0f%%)"
+								      : "%s %s:%u (%.0f%%)",
+			    i ? "," : "", pc_addr_to_string(&res->endpoints[i].addr, a),
+			    res->endpoints[i].port, 100 * res->endpoints[i].share);
+		if (len < sizeof(engine))
+			snprintf(engine + len, sizeof(engine) - len, "%s",
+				 res->forwarded ? ", not to this socket" : " on this host");
+	} else if (p->forwarded_to) {
 		size_t len = strlen(engine);
 		snprintf(engine + len, sizeof(engine) - len,
 			 res->forwarded ? "; DNAT sends it to %s, not to this socket"
@@ -186,50 +203,29 @@ static int path_reason(struct pc_path *p, const struct piece *pc, const struct p
 	return pc_strsan_replace(&p->reason, PC_STRSAN_TEXT);
 }
 
-static int path_source(struct pc_path *p, const struct src_range *ranges, size_t n_ranges)
+static int endpoints_json(const struct pc_nft_result *res, json_t **ret)
 {
-	int family = ranges[0].lo.family;
-	struct pc_addr zero = {.family = family}, max = pc_addr_max(family);
-	struct pc_prefix *list = NULL;
-	size_t n = 0;
-	char *buf = NULL, tmp[PC_ADDRSTRLEN];
-	size_t size = 0;
-	FILE *f;
+	json_t *a = json_array();
+	char s[PC_ADDRSTRLEN];
 
-	if (n_ranges == 1 && pc_addr_equal(&ranges[0].lo, &zero) &&
-	    pc_addr_equal(&ranges[0].hi, &max)) {
-		p->source = strdup("any");
-		return p->source ? 0 : -ENOMEM;
-	}
-	for (size_t i = 0; i < n_ranges; i++) {
-		if (pc_range_to_prefixes(&ranges[i].lo, &ranges[i].hi, &list, &n) < 0) {
-			free(list);
+	for (size_t i = 0; a && i < res->n_endpoints; i++)
+		if (json_array_append_new(a,
+					  json_pack("{s:s,s:i,s:f}", "address",
+						    pc_addr_to_string(&res->endpoints[i].addr, s),
+						    "port", (int)res->endpoints[i].port, "share",
+						    res->endpoints[i].share)) < 0) {
+			json_decref(a);
 			return -ENOMEM;
 		}
-	}
-	f = open_memstream(&buf, &size);
-	if (!f) {
-		free(list);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		/* Always with the length, so a host address still reads as a range. */
-		fprintf(f, "%s%s/%u", i ? "," : "", pc_addr_to_string(&list[i].addr, tmp),
-			list[i].len);
-	free(list);
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	p->source = buf;
-	return 0;
+	*ret = a;
+	return a ? 0 : -ENOMEM;
 }
 
-/* Fill @p for the source @ranges, which share @first's outcome, of a connection to @l. */
 int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_link *link,
-	      const struct pc_nft_ruleset *rs, const struct piece *first,
-	      const struct src_range *ranges, size_t n_ranges)
+	      const struct pc_nft_ruleset *rs, const struct outcome_groups *gs,
+	      const struct outcome_group *g)
 {
+	const struct piece *first = &g->outcome;
 	const struct pc_nft_result *res = &first->res;
 	char addr[PC_ADDRSTRLEN];
 
@@ -239,7 +235,7 @@ int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_li
 	p->verdict = res->verdict;
 	p->reject = res->reject;
 	p->fw_verdict = PC_VERDICT_UNKNOWN;
-	if (path_source(p, ranges, n_ranges) < 0)
+	if (path_sources(p, gs, g, p->family) < 0)
 		return -ENOMEM;
 	if (res->has_rule) {
 		uint32_t policy = NF_DROP;
@@ -267,6 +263,8 @@ int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_li
 			return -ENOMEM;
 		}
 	}
+	if (res->n_endpoints > 1 && endpoints_json(res, &p->endpoints) < 0)
+		return -ENOMEM;
 	if (first->fw_known && first->fw.zone) {
 		p->zone = strdup(first->fw.zone->name);
 		if (!p->zone)
@@ -290,11 +288,10 @@ int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_li
 	return path_reason(p, first, l);
 }
 
-int groups_add(struct outcome_groups *gs, const struct piece *outcome, const struct pc_addr *lo,
-	       const struct pc_addr *hi)
+int groups_add(struct outcome_groups *gs, const struct piece *outcome, const struct src_member *m)
 {
 	struct outcome_group *g = NULL;
-	struct src_range *r;
+	struct src_member *slot;
 
 	for (size_t i = 0; i < gs->n && !g; i++)
 		if (piece_same_outcome(&gs->v[i].outcome, outcome))
@@ -305,41 +302,51 @@ int groups_add(struct outcome_groups *gs, const struct piece *outcome, const str
 			return -ENOMEM;
 		g->outcome = *outcome;
 	}
-	r = pc_array_grow(&g->ranges, &g->n_ranges, sizeof(*r));
-	if (!r)
+	slot = pc_array_grow(&g->m, &g->n_m, sizeof(*slot));
+	if (!slot)
 		return -ENOMEM;
-	r->lo = *lo;
-	r->hi = *hi;
+	*slot = *m;
+	return 0;
+}
+
+int groups_add_piece(struct outcome_groups *gs, const struct pc_addr *lo, const struct pc_addr *hi)
+{
+	size_t n = gs->n_pieces;
+	struct pc_addr *l = reallocarray(gs->lo, n + 1, sizeof(*l)), *h;
+
+	if (!l)
+		return -ENOMEM;
+	gs->lo = l;
+	h = reallocarray(gs->hi, n + 1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	gs->hi = h;
+	gs->lo[n] = *lo;
+	gs->hi[n] = *hi;
+	gs->n_pieces = n + 1;
 	return 0;
 }
 
 void groups_clear(struct outcome_groups *gs)
 {
 	for (size_t i = 0; i < gs->n; i++)
-		free(gs->v[i].ranges);
+		free(gs->v[i].m);
 	free(gs->v);
+	free(gs->lo);
+	free(gs->hi);
+	*gs = (struct outcome_groups){0};
 }
 
 int groups_to_paths(const struct outcome_groups *gs, struct pc_listener_report *lr,
 		    const struct pc_link *link, const struct pc_nft_ruleset *rs)
 {
-	/* One outcome for every possible source: "any". */
-	if (gs->n == 1) {
-		int family = gs->v[0].ranges[0].lo.family;
-		struct src_range all = {.lo = {.family = family}, .hi = pc_addr_max(family)};
-		struct pc_path *p = pc_array_grow(&lr->paths, &lr->n_paths, sizeof(*p));
-
-		return p ? fill_path(p, &lr->listener, link, rs, &gs->v[0].outcome, &all, 1)
-			 : -ENOMEM;
-	}
 	for (size_t i = 0; i < gs->n; i++) {
 		struct pc_path *p = pc_array_grow(&lr->paths, &lr->n_paths, sizeof(*p));
 		int r;
 
 		if (!p)
 			return -ENOMEM;
-		r = fill_path(p, &lr->listener, link, rs, &gs->v[i].outcome, gs->v[i].ranges,
-			      gs->v[i].n_ranges);
+		r = fill_path(p, &lr->listener, link, rs, gs, &gs->v[i]);
 		if (r < 0)
 			return r;
 	}

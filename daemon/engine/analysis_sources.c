@@ -139,10 +139,12 @@ static int add_prefix_bounds(struct pc_addr **starts, size_t *n, const struct pc
 }
 
 /*
- * Where the source space of @family splits: wherever the ruleset compares source addresses
- * (the engine's verdict may change there) and wherever a firewalld source binding starts or
- * ends (the zone that explains it may change there; normally the same places, since
- * firewalld compiles its bindings into the ruleset).
+ * Where the source space of @family splits before the engine looks at it: where a
+ * firewalld source binding starts or ends (the zone that explains it changes there), at
+ * the sources no client can have, and at routes (the routing decision, rp_filter and fib
+ * expressions look sources up in them, and the route back decides whether a source is
+ * spoofed). The ruleset's own tests of the source split each piece further, in the engine
+ * (pc_nft_eval_sources), by their outcomes only.
  */
 int family_pieces_init(const struct pc_analysis_input *in, int family, struct family_pieces *ret)
 {
@@ -150,12 +152,6 @@ int family_pieces_init(const struct pc_analysis_input *in, int family, struct fa
 	size_t n = 0, u = 0;
 	int r;
 
-	if (in->nft) {
-		r = pc_nft_source_boundaries(in->nft, family, &starts);
-		if (r < 0)
-			return r;
-		n = (size_t)r;
-	}
 	if (!pc_array_grow(&starts, &n, sizeof(*starts)))
 		goto oom;
 	starts[n - 1] = (struct pc_addr){.family = family};

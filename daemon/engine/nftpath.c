@@ -113,6 +113,7 @@ static void build_packet(struct vm_pkt *p, const struct pc_flow *f)
 	 * traffic class, flow label, length, hop limit; TCP sequence and ack numbers, data
 	 * offset (options), ECN flags, window, checksum; UDP length and checksum. */
 	memset(p->var, 0, sizeof(p->var));
+	memset(p->sym, VM_SYM_NONE, sizeof(p->sym));
 	if (v4) {
 		memset(p->var + 1, 0xff, 5);
 		p->var[6] = 0x40;
@@ -149,7 +150,7 @@ void path_unknown(struct path *pt, const char *reason)
 	snprintf(pt->reason, sizeof(pt->reason), "%s", reason);
 }
 
-static void path_run(struct path *pt)
+void path_run(struct path *pt)
 {
 	struct vm_pkt *p = &pt->pkt;
 	struct pc_addr d;
@@ -157,6 +158,8 @@ static void path_run(struct path *pt)
 	uint16_t dport;
 
 	build_packet(p, pt->flow);
+	if (pt->sym)
+		vm_sym_mark_packet(p);
 	p->iif = pt->flow->iif;
 	p->pkt_type = 0; /* PACKET_HOST */
 
@@ -202,102 +205,11 @@ static void path_run(struct path *pt)
 	pt->verdict = PC_VERDICT_ACCEPT;
 }
 
-/* --- exploring the choices -------------------------------------------------------------- */
-
-static bool same_outcome(const struct path *a, const struct path *b)
-{
-	if (a->verdict != b->verdict || a->forwarded != b->forwarded ||
-	    a->dnat_local != b->dnat_local)
-		return false;
-	if (a->verdict == PC_VERDICT_REJECT && (a->reject.tcp_reset != b->reject.tcp_reset ||
-						a->reject.icmp_type != b->reject.icmp_type ||
-						a->reject.icmp_code != b->reject.icmp_code))
-		return false;
-	if ((a->forwarded || a->dnat_local) &&
-	    (!pc_addr_equal(&a->fwd_addr, &b->fwd_addr) || a->fwd_port != b->fwd_port))
-		return false;
-	return true;
-}
-
 static bool flow_valid(const struct pc_flow *f)
 {
 	return (f->family == AF_INET || f->family == AF_INET6) && f->saddr.family == f->family &&
 	       f->daddr.family == f->family &&
 	       (f->l4proto == IPPROTO_TCP || f->l4proto == IPPROTO_UDP);
-}
-
-/* The next prefix of choices after a run that used @ch: flip the last 0 to 1. */
-static bool next_choices(struct vm_choices *ch)
-{
-	size_t n = ch->n_used;
-
-	while (n > 0 && ch->v[n - 1] == 1)
-		n--;
-	if (n == 0)
-		return false;
-	ch->v[n - 1] = 1;
-	ch->n_fixed = n;
-	ch->n_used = 0;
-	ch->have_first = false;
-	return true;
-}
-
-/*
- * Binary runtime outcomes (limit, quota, ...) met by @first with choices @ch: rerun with
- * every combination; the answer is exact when they all agree. Otherwise @first becomes
- * unknown at the first such rule (added to @tr when not NULL). -ENOMEM.
- */
-static int explore_choices(struct path *first, const struct vm_choices *ch, struct vm_trace *tr)
-{
-	struct vm_choices cur = *ch;
-	struct vm_choices firstch = *ch;
-	bool differs = false;
-	size_t runs = 1;
-	char reason[256] = "";
-
-	while (next_choices(&cur)) {
-		struct path alt = {
-		    .rs = first->rs, .net = first->net, .flow = first->flow, .ch = &cur};
-
-		if (++runs > VM_MAX_RUNS) {
-			snprintf(reason, sizeof(reason),
-				 "%s: the outcome depends on runtime state (too many "
-				 "combinations to explore)",
-				 firstch.first_what);
-			differs = true;
-			break;
-		}
-		path_run(&alt);
-		if (alt.verdict == PC_VERDICT_UNKNOWN) {
-			snprintf(reason, sizeof(reason), "%s", alt.reason);
-			differs = true;
-			break;
-		}
-		if (!same_outcome(first, &alt)) {
-			snprintf(reason, sizeof(reason), "%s: the outcome depends on runtime state",
-				 firstch.first_what);
-			differs = true;
-			break;
-		}
-	}
-	if (!differs)
-		return 0;
-	/* Report where it became uncertain: the first such rule. */
-	first->verdict = PC_VERDICT_UNKNOWN;
-	snprintf(first->reason, sizeof(first->reason), "%s", reason);
-	first->rule = firstch.first_rule;
-	first->has_rule = true;
-	first->forwarded = first->dnat_local = false;
-	if (tr) {
-		struct vm vm = {.tr = tr};
-
-		tr->n = firstch.first_trace_len;
-		vm_trace_add(&vm, firstch.first_hook, &firstch.first_rule, PC_TRACE_UNKNOWN,
-			     firstch.first_what);
-		if (tr->oom)
-			return -ENOMEM;
-	}
-	return 0;
 }
 
 /* The result of the path @first took in ruleset @rs. */
@@ -314,6 +226,8 @@ static void path_result(const struct path *first, const struct pc_nft_ruleset *r
 	r.dnat_local = first->dnat_local;
 	r.fwd_addr = first->fwd_addr;
 	r.fwd_port = first->fwd_port;
+	memcpy(r.endpoints, first->endpoints, sizeof(r.endpoints));
+	r.n_endpoints = first->n_endpoints;
 	snprintf(r.note, sizeof(r.note), "%s", first->note);
 	if (first->verdict == PC_VERDICT_UNKNOWN)
 		snprintf(r.unknown_reason, sizeof(r.unknown_reason), "%s", first->reason);
@@ -326,13 +240,14 @@ static void path_result(const struct path *first, const struct pc_nft_ruleset *r
 	*ret = r;
 }
 
-int pc_nft_eval_path(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-		     const struct pc_flow *flow, bool want_trace, struct pc_nft_result *ret)
+int path_eval(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+	      const struct pc_flow *flow, struct vm_sym *sym, bool want_trace,
+	      struct pc_nft_result *ret)
 {
 	struct vm_trace tr = {};
 	struct vm_choices ch = {};
 	struct vm_net net;
-	struct path first = {.rs = rs, .net = &net, .flow = flow, .ch = &ch};
+	struct path first = {.rs = rs, .net = &net, .flow = flow, .ch = &ch, .sym = sym};
 	struct pc_nft_result r;
 
 	if (!flow_valid(flow)) {
@@ -345,13 +260,13 @@ int pc_nft_eval_path(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 	if (want_trace)
 		first.tr = &tr;
 	path_run(&first);
-	if (tr.oom) {
+	if (tr.oom || (sym && sym->oom)) {
 		free(tr.v);
 		return -ENOMEM;
 	}
 
 	if (first.verdict != PC_VERDICT_UNKNOWN && ch.have_first &&
-	    explore_choices(&first, &ch, want_trace ? &tr : NULL) < 0) {
+	    path_explore_choices(&first, &ch, want_trace ? &tr : NULL) < 0) {
 		free(tr.v);
 		return -ENOMEM;
 	}
@@ -363,6 +278,12 @@ int pc_nft_eval_path(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 	}
 	*ret = r;
 	return 0;
+}
+
+int pc_nft_eval_path(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+		     const struct pc_flow *flow, bool want_trace, struct pc_nft_result *ret)
+{
+	return path_eval(rs, ni, flow, NULL, want_trace, ret);
 }
 
 void pc_nft_result_clear(struct pc_nft_result *r)

@@ -35,6 +35,7 @@ static bool run_chain(struct path *pt, uint32_t hook, uint8_t pf, const struct p
 	    .pkt = &pt->pkt,
 	    .ch = pt->ch,
 	    .tr = pt->tr,
+	    .sym = pt->sym,
 	    .hook = hook,
 	    .pf = pf,
 	    .nat_manip = nat_manip,

@@ -19,6 +19,7 @@ struct path {
 	struct vm_pkt pkt;
 	struct vm_choices *ch;
 	struct vm_trace *tr;
+	struct vm_sym *sym; /* NULL: the flow's source is concrete */
 	uint64_t steps;
 
 	bool ct_enabled; /* conntrack runs for the packet's family (see ct_enabled()) */
@@ -32,14 +33,26 @@ struct path {
 	bool forwarded, dnat_local;
 	struct pc_addr fwd_addr;
 	uint16_t fwd_port;
+	struct pc_nft_endpoint endpoints[PC_NFT_MAX_ENDPOINTS]; /* a draw picks one */
+	size_t n_endpoints;
 	char reason[256];
 	char note[256];
 };
 
 /* --- nftpath.c -------------------------------------------------------------------------- */
 
+/* Run the path of pt->flow (with the choices pt->ch, the symbolic source pt->sym). */
+void path_run(struct path *pt);
+/* The choices @first met with @ch (limit, quota, numgen, ...): run every combination
+ * (nftpath_choices.c). -ENOMEM. */
+int path_explore_choices(struct path *first, const struct vm_choices *ch, struct vm_trace *tr);
 /* The path is done with an unknown result; the first reason wins. */
 void path_unknown(struct path *pt, const char *reason);
+/* pc_nft_eval_path, with the source symbolic when @sym is set: the box in @sym narrows to
+ * the sources that take the path of its concrete one. -ENOMEM. */
+int path_eval(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+	      const struct pc_flow *flow, struct vm_sym *sym, bool want_trace,
+	      struct pc_nft_result *ret);
 
 /* --- nftpath_hooks.c -------------------------------------------------------------------- */
 

@@ -47,6 +47,11 @@ void vm_unknown(struct vm *vm, const char *fmt, ...)
 
 int vm_choose(struct vm *vm, const char *what)
 {
+	return vm_choose_n(vm, what, 2, false);
+}
+
+int vm_choose_n(struct vm *vm, const char *what, unsigned n, bool draw)
+{
 	struct vm_choices *ch = vm->ch;
 	int v;
 
@@ -71,6 +76,8 @@ int vm_choose(struct vm *vm, const char *what)
 	}
 	if (ch->n_used >= ch->n_fixed)
 		ch->v[ch->n_used] = 0;
+	ch->arity[ch->n_used] = (uint8_t)n;
+	ch->draw[ch->n_used] = draw;
 	v = ch->v[ch->n_used++];
 	vm->rule_choice = true;
 	snprintf(vm->rule_detail, sizeof(vm->rule_detail),
@@ -117,6 +124,7 @@ uint8_t *vm_reg_out(struct vm *vm, uint32_t reg, uint32_t len)
 	if (off + n > sizeof(vm->taint))
 		n = sizeof(vm->taint) - off;
 	memset((uint8_t *)vm->taint + off, 0, n);
+	memset(vm->rsym + off, VM_SYM_NONE, n);
 	return d;
 }
 
@@ -231,10 +239,43 @@ static void eval_queue(struct vm *vm, const struct pc_nft_expr *e)
 	vm_unknown(vm, "queue %u: a userspace program decides", e->queue.num);
 }
 
+/* One outcome of a draw of @modulus values from @offset into @dreg (a host-order u32, as
+ * nft_numgen / nft_hash store it): every outcome is explored (pc_nft_eval_path). */
+static void eval_draw(struct vm *vm, const char *what, uint32_t dreg, uint32_t modulus,
+		      uint32_t offset)
+{
+	uint8_t *d;
+	int v;
+
+	if (modulus == 0 || modulus > VM_MAX_DRAW) {
+		vm_unknown(vm, "%s mod %u: more outcomes than the %d explored", what, modulus,
+			   VM_MAX_DRAW);
+		return;
+	}
+	d = vm_reg_out(vm, dreg, 4);
+	if (!d)
+		return;
+	v = vm_choose_n(vm, what, modulus, true);
+	if (v < 0)
+		return;
+	vm_store32(d, offset + (uint32_t)v);
+}
+
+/* numgen inc / random: a counter or a random number; every value has its turn. */
 static void eval_numgen(struct vm *vm, const struct pc_nft_expr *e)
 {
-	(void)e;
-	vm_unknown(vm, "numgen: a counter or random number");
+	eval_draw(vm, e->numgen.type == NFT_NG_RANDOM ? "numgen random" : "numgen inc",
+		  e->numgen.dreg, e->numgen.modulus, e->numgen.offset);
+}
+
+/* jhash / symhash of packet fields: which value a client gets depends on its address and
+ * port (and a seed), so every value is explored as a draw. */
+static void eval_hash(struct vm *vm, const struct pc_nft_expr *e)
+{
+	if (e->hash.type == NFT_HASH_JENKINS && !vm_reg(vm, e->hash.sreg, e->hash.len))
+		return;
+	eval_draw(vm, e->hash.type == NFT_HASH_SYM ? "symhash" : "jhash", e->hash.dreg,
+		  e->hash.modulus, e->hash.offset);
 }
 
 /* The eval function of each expression type, as the kernel's nft_expr_ops. */
@@ -263,6 +304,7 @@ static void (*const expr_ops[])(struct vm *vm, const struct pc_nft_expr *e) = {
     [PC_NFT_EXPR_QUOTA] = vm_eval_quota,
     [PC_NFT_EXPR_CONNLIMIT] = vm_eval_connlimit,
     [PC_NFT_EXPR_NUMGEN] = eval_numgen,
+    [PC_NFT_EXPR_HASH] = eval_hash,
     [PC_NFT_EXPR_DYNSET] = vm_eval_dynset,
     [PC_NFT_EXPR_OBJREF] = vm_eval_objref,
 };
@@ -429,6 +471,7 @@ int vm_run_chain(struct vm *vm, const struct pc_nft_table *t, const struct pc_nf
 	vm->table = t;
 	memset(vm->regs, 0, sizeof(vm->regs));
 	memset(vm->taint, 0, sizeof(vm->taint));
+	memset(vm->rsym, VM_SYM_NONE, sizeof(vm->rsym));
 
 do_chain:
 	vm->chain = chain;

@@ -16,6 +16,19 @@ static inline uint32_t min_u32(uint32_t a, uint32_t b)
 	return a < b ? a : b;
 }
 
+/* A mask keeps the symbolic source bytes where it keeps bits (the taint says which bits);
+ * an xor or a shift makes them something else, still varying. */
+static void bitwise_sym(struct vm *vm, size_t so, size_t d, size_t n, uint32_t op,
+			const uint8_t * xor)
+{
+	int8_t old[sizeof(vm->rsym)];
+
+	memcpy(old, vm->rsym, sizeof(old));
+	for (size_t k = 0; k < n && d + k < sizeof(vm->rsym); k++)
+		vm->rsym[d + k] =
+		    op == NFT_BITWISE_MASK_XOR && xor[k] == 0 ? old[so + k] : VM_SYM_NONE;
+}
+
 /* One bitwise operation over @words host-order words; run on the data and, with no xor,
  * on the taint (masks clear varying bits, shifts move them). */
 static void bitwise_apply(uint32_t *dst, const uint32_t *src, uint32_t words, uint32_t op,
@@ -96,6 +109,7 @@ void vm_eval_bitwise(struct vm *vm, const struct pc_nft_expr *e)
 	}
 	bitwise_apply(vm->regs + d, vm->regs + so, words, e->bitwise.op, mask, xor, shift);
 	bitwise_apply(vm->taint + d, vm->taint + so, words, e->bitwise.op, mask, noxor, shift);
+	bitwise_sym(vm, so * 4, d * 4, words * 4, e->bitwise.op, xor);
 }
 
 static uint64_t swab64(uint64_t v)
@@ -168,4 +182,9 @@ void vm_eval_byteorder(struct vm *vm, const struct pc_nft_expr *e)
 	}
 	byteorder_apply(d8, s8, e->byteorder.op, len, size);
 	byteorder_apply(vm_taint_of(vm, d8), vm_taint_of(vm, s8), e->byteorder.op, len, size);
+	/* Byte-swapped source bytes are no longer the source's in order. */
+	for (size_t k = (size_t)(d8 - (uint8_t *)vm->regs);
+	     k < sizeof(vm->rsym) && k < (size_t)(d8 - (uint8_t *)vm->regs) + (len + 3) / 4 * 4;
+	     k++)
+		vm->rsym[k] = VM_SYM_NONE;
 }

@@ -69,6 +69,10 @@ void vm_eval_cmp(struct vm *vm, const struct pc_nft_expr *e)
 
 	if (!src)
 		return;
+	if (vm_sym_in(vm, src, e->cmp.data.len) > 0) {
+		vm_sym_cmp(vm, e, src);
+		return;
+	}
 	d = cmp_tainted(src, vm_taint_of(vm, src), e->cmp.data.v, e->cmp.data.len, eq);
 	if (d == 2) {
 		unknown_taint(vm);
@@ -115,6 +119,10 @@ void vm_eval_range(struct vm *vm, const struct pc_nft_expr *e)
 
 	if (!src)
 		return;
+	if (vm_sym_in(vm, src, e->range.from.len) > 0) {
+		vm_sym_range(vm, e, src);
+		return;
+	}
 	t = vm_taint_of(vm, src);
 	d1 = cmp_tainted(src, t, e->range.from.v, e->range.from.len, false);
 	d2 = cmp_tainted(src, t, e->range.to.v, e->range.from.len, false);

@@ -115,30 +115,49 @@ static bool ct_get_entry(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 	}
 }
 
+/* The tuple's field holds the client's source (the original source, or the reply's
+ * destination while no SNAT changed it): symbolic when the source is. */
+static void ct_sym(struct vm *vm, uint8_t *d, bool port, bool client)
+{
+	struct vm_pkt *p = vm->pkt;
+
+	if (!vm->sym || !client)
+		return;
+	vm_sym_mark_reg(vm, d, port ? 2 : pc_addr_size(p->family), port ? VM_SYM_PORT : 0);
+}
+
 /* Keys of the original or reply tuple. */
 static void ct_get_tuple(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 {
 	struct vm_pkt *p = vm->pkt;
 	const struct vm_tuple *tu;
 	unsigned alen = pc_addr_size(p->family);
+	bool orig = e->ct.has_dir && e->ct.dir == IP_CT_DIR_ORIGINAL;
+	bool client_addr =
+	    orig || memcmp(p->reply.dst.bytes, p->orig.src.bytes, sizeof(p->orig.src.bytes)) == 0;
+	bool client_port = orig || p->reply.dport == p->orig.sport;
 
 	if (!e->ct.has_dir || e->ct.dir > IP_CT_DIR_REPLY) {
 		vm_unknown(vm, "ct key %u without a direction", e->ct.key);
 		return;
 	}
-	tu = e->ct.dir == IP_CT_DIR_ORIGINAL ? &p->orig : &p->reply;
+	tu = orig ? &p->orig : &p->reply;
 	switch (e->ct.key) {
 	case NFT_CT_SRC:
 		memcpy(d, tu->src.bytes, alen);
+		ct_sym(vm, d, false, orig);
 		return;
 	case NFT_CT_DST:
 		memcpy(d, tu->dst.bytes, alen);
+		ct_sym(vm, d, false, !orig && client_addr);
 		return;
 	case NFT_CT_PROTO_SRC:
 		vm_store16(d, tu->sport);
+		ct_sym(vm, d, true, orig);
 		return;
 	case NFT_CT_PROTO_DST:
 		vm_store16(d, tu->dport);
+		ct_sym(vm, d, true, !orig && client_port);
 		return;
 	case NFT_CT_SRC_IP:
 	case NFT_CT_DST_IP:
@@ -147,6 +166,7 @@ static void ct_get_tuple(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 			return;
 		}
 		memcpy(d, (e->ct.key == NFT_CT_SRC_IP ? &tu->src : &tu->dst)->bytes, 4);
+		ct_sym(vm, d, false, e->ct.key == NFT_CT_SRC_IP ? orig : !orig && client_addr);
 		return;
 	case NFT_CT_SRC_IP6:
 	case NFT_CT_DST_IP6:
@@ -155,6 +175,7 @@ static void ct_get_tuple(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 			return;
 		}
 		memcpy(d, (e->ct.key == NFT_CT_SRC_IP6 ? &tu->src : &tu->dst)->bytes, 16);
+		ct_sym(vm, d, false, e->ct.key == NFT_CT_SRC_IP6 ? orig : !orig && client_addr);
 		return;
 	default:
 		vm_unknown(vm, "ct key %u not modelled", e->ct.key);

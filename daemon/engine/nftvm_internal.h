@@ -23,9 +23,11 @@
 /* Rules evaluated in one path before giving up: a snapshot from a live kernel has no
  * loops (the kernel refuses them), a hand-built one might. */
 #define VM_MAX_STEPS 1000000
-/* Binary choices (limit, quota, ...) explored per path, and runs over all of them. */
+/* Choices (limit, quota, numgen, ...) explored per path, and runs over all of them. */
 #define VM_MAX_CHOICES 12
 #define VM_MAX_RUNS 256
+/* The largest modulus of a numgen or hash whose every outcome is explored. */
+#define VM_MAX_DRAW 64
 /* Sets a path may add to with dynset before lookups in them stop being exact. */
 #define VM_MAX_DIRTY_SETS 8
 
@@ -71,6 +73,8 @@ struct vm_pkt {
 	/* The bits of buf that differ between clients (TTL, lengths, TCP sequence number,
 	 * window, ECN bits, checksums ...): comparisons that depend on them are not exact. */
 	uint8_t var[VM_PKT_MAX];
+	/* Where var is set: the byte of the symbolic source it holds (VM_SYM_*), or -1. */
+	int8_t sym[VM_PKT_MAX];
 	uint32_t len, thoff;
 	uint32_t iif, oif; /* oif once routed (forward, postrouting) */
 	uint32_t mark, priority, secmark;
@@ -93,10 +97,30 @@ struct vm_pkt {
 	size_t n_dirty_sets;
 };
 
-/* The binary choices of one run (see pc_nft_eval_path): a prefix fixed by the driver,
- * extended with 0 by the run. */
+/* A byte of the symbolic source: 0-15 address bytes (big-endian), then the port's two. */
+#define VM_SYM_PORT 16
+#define VM_SYM_NONE (-1)
+
+/* The symbolic source of one run (pc_nft_eval_sources): the box of sources that takes the
+ * path so far, narrowed by every test of the source, and the tests that narrowed it. The
+ * packet carries one concrete source of the box; tests follow it. */
+struct vm_sym {
+	unsigned abytes;	 /* address length: 4 or 16 */
+	pc_u128 x[2];		 /* the concrete source: [0] address, [1] port */
+	struct pc_ivlist dim[2]; /* the box: [0] addresses, [1] ports */
+	struct pc_src_lit *lits;
+	size_t n_lits;
+	struct pc_ivlist tmp;
+	bool oom;
+};
+
+/* The choices of one run (see pc_nft_eval_path): a prefix fixed by the driver, extended
+ * with 0 by the run. A choice has arity outcomes; a draw (numgen, hash) picks them
+ * uniformly, runtime state (limit, quota) with unknown odds. */
 struct vm_choices {
 	uint8_t v[VM_MAX_CHOICES];
+	uint8_t arity[VM_MAX_CHOICES];
+	bool draw[VM_MAX_CHOICES];
 	size_t n_fixed, n_used;
 	bool overflow;
 	/* The first choice point met in this run, for the unknown result. */
@@ -120,6 +144,7 @@ struct vm {
 	struct vm_pkt *pkt;
 	struct vm_choices *ch;
 	struct vm_trace *tr; /* NULL when no trace is wanted */
+	struct vm_sym *sym;  /* NULL: the source is the packet's, concrete */
 
 	uint32_t hook;		 /* NF_INET_* (VM_HOOK_INGRESS for ingress) */
 	uint8_t pf;		 /* nft_pf(): NFPROTO_IPV4/IPV6, NFPROTO_NETDEV on netdev ingress */
@@ -134,6 +159,9 @@ struct vm {
 	/* Per register bit: set when it holds a bit of the packet that varies by client. */
 	uint32_t taint[VM_REG32_NUM];
 	const char *taint_what; /* the field it came from, for the reason */
+	/* Per register byte with taint: the symbolic source byte it holds (VM_SYM_*, the
+	 * taint bits being the bits of it that are left), or VM_SYM_NONE. */
+	int8_t rsym[VM_REG32_NUM * 4];
 	int32_t vcode;
 	const char *vchain;
 
@@ -165,9 +193,15 @@ static inline void pkt_addr(const struct vm_pkt *p, bool dst, struct pc_addr *re
 	memcpy(ret->bytes, p->buf + vm_pkt_addr_off(p, dst), pc_addr_size(p->family));
 }
 
+/* A constant replaces the field: it no longer varies (NAT, payload writes). */
 static inline void pkt_set_addr(struct vm_pkt *p, bool dst, const struct pc_addr *a)
 {
-	memcpy(p->buf + vm_pkt_addr_off(p, dst), a->bytes, pc_addr_size(p->family));
+	unsigned off = vm_pkt_addr_off(p, dst), n = pc_addr_size(p->family);
+
+	if (memcmp(p->buf + off, a->bytes, n) == 0)
+		return; /* kept (NAT that keeps the source): still the client's */
+	memcpy(p->buf + off, a->bytes, n);
+	memset(p->var + off, 0, n);
 }
 
 /* The packet's source or destination port, network byte order. */
@@ -181,7 +215,12 @@ static inline uint16_t pkt_port(const struct vm_pkt *p, bool dst)
 
 static inline void pkt_set_port(struct vm_pkt *p, bool dst, uint16_t v)
 {
-	memcpy(p->buf + p->thoff + (dst ? 2 : 0), &v, 2);
+	uint8_t *f = p->buf + p->thoff + (dst ? 2 : 0);
+
+	if (memcmp(f, &v, 2) == 0)
+		return; /* kept: a source port NAT keeps is still the client's */
+	memcpy(f, &v, 2);
+	memset(p->var + p->thoff + (dst ? 2 : 0), 0, 2);
 }
 
 /* NF_NAT_MANIP_SRC / NF_NAT_MANIP_DST (include/net/netfilter/nf_nat.h, not uapi) */
@@ -204,6 +243,8 @@ void vm_unknown(struct vm *vm, const char *fmt, ...) __attribute__((format(print
 /* A binary outcome the snapshot cannot decide (rate limits, quotas, ...): returns 0 or 1
  * as fixed by the driver, or -1 after vm_unknown() when there are too many. */
 int vm_choose(struct vm *vm, const char *what);
+/* One of @n outcomes: a uniform draw (@draw: numgen, hash) or runtime state. */
+int vm_choose_n(struct vm *vm, const char *what, unsigned n, bool draw);
 /* The byte offset of netlink register @reg in the register file, or -1. */
 int vm_reg_offset(uint32_t reg);
 /* Pointer to @len bytes at register @reg, NULL (after vm_unknown) when out of range. */
@@ -231,6 +272,38 @@ void vm_rule_ref(const struct pc_nft_table *t, const struct pc_nft_chain *c,
 		 const struct pc_nft_rule *r, struct pc_rule_ref *ret);
 /* The chain named @name of the current table. */
 const struct pc_nft_chain *vm_chain_find(const struct pc_nft_table *t, const char *name);
+
+/* --- nftvm_sym.c: the symbolic source ------------------------------------------------- */
+
+/* Mark the packet's source address and port as the symbolic source (varying, so that an
+ * expression that does not reason about it makes the result unknown rather than take the
+ * example's value for all). */
+void vm_sym_mark_packet(struct vm_pkt *p);
+/* A copy of @from's box for another run (no tests yet); join narrows @into to the box
+ * the other run ended with and adds its tests, then clears @from. -ENOMEM. */
+int vm_sym_fork(const struct vm_sym *from, struct vm_sym *to);
+int vm_sym_join(struct vm_sym *into, struct vm_sym *from);
+void vm_sym_clear(struct vm_sym *s);
+/* Register bytes [reg, reg+len) now hold symbolic bytes @first.. of the source. */
+void vm_sym_mark_reg(struct vm *vm, uint8_t *reg, uint32_t len, int first);
+/* Whether register bytes hold symbolic source bits: 1 yes (all tainted bytes are the
+ * source's), 0 none, -1 tainted bytes that are not the source's (not exact). */
+int vm_sym_in(struct vm *vm, const uint8_t *reg, uint32_t len);
+/*
+ * The box so far is cut by the test "x of dimension @port is in @set" as the concrete
+ * source decides it: returns whether the concrete source is in @set, and narrows the box
+ * to the sources with the same answer, recording @lit (negated when not in) when that
+ * removed any. Returns -1 after vm_unknown() (out of memory).
+ */
+int vm_sym_split(struct vm *vm, bool port, const struct pc_ivlist *set,
+		 const struct pc_src_lit *lit);
+/* vm_sym_split for x in [lo, hi]. */
+int vm_sym_split_range(struct vm *vm, bool port, pc_u128 lo, pc_u128 hi);
+/* vm_sym_split for (x & mask) == value; unknown when that scatters too much. */
+int vm_sym_split_mask(struct vm *vm, bool port, pc_u128 mask, pc_u128 value);
+/* nft_cmp_eval / nft_range_eval on symbolic register bytes. */
+void vm_sym_cmp(struct vm *vm, const struct pc_nft_expr *e, const uint8_t *src);
+void vm_sym_range(struct vm *vm, const struct pc_nft_expr *e, const uint8_t *src);
 
 /* --- the expressions: one eval function per type (expr_ops in nftvm.c) ------------------ */
 

@@ -122,6 +122,11 @@ void vm_eval_payload(struct vm *vm, const struct pc_nft_expr *e)
 	memcpy(reg, vm->pkt->buf + base + e->payload.offset, len);
 	memcpy(vm_taint_of(vm, reg), vm->pkt->var + base + e->payload.offset, len);
 	for (uint32_t i = 0; i < len; i++)
+		vm->rsym[(size_t)(reg - (uint8_t *)vm->regs) + i] =
+		    vm->pkt->var[base + e->payload.offset + i]
+			? vm->pkt->sym[base + e->payload.offset + i]
+			: VM_SYM_NONE;
+	for (uint32_t i = 0; i < len; i++)
 		if (vm->pkt->var[base + e->payload.offset + i]) {
 			vm->taint_what = vm_field_name(vm->pkt, base + e->payload.offset + i);
 			break;

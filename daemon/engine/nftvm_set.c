@@ -30,29 +30,7 @@
 #include <string.h>
 
 #include "nftvm_internal.h"
-
-struct set_range {
-	const struct pc_nft_set_elem *e;
-	const uint8_t *lo, *hi; /* klen bytes each */
-};
-
-struct set_item {
-	const struct pc_nft_set_elem *e;
-	const uint8_t *key; /* klen bytes */
-};
-
-struct set_index {
-	bool ranges; /* else exact keys */
-	uint32_t klen;
-	uint32_t nfields;
-	uint32_t foff[16], flen[16];
-	const struct pc_nft_set_elem *catchall;
-	size_t n;
-	struct set_item *exact; /* sorted by key */
-	struct set_range *r;	/* sorted by the first field's start */
-	uint8_t *maxend;	/* n * flen[0]: the largest first-field end of each subtree */
-	uint8_t *blob;		/* normalized keys */
-};
+#include "nftvm_set_index.h"
 
 static void index_free(void *p)
 {
@@ -64,6 +42,7 @@ static void index_free(void *p)
 	free(x->r);
 	free(x->maxend);
 	free(x->blob);
+	vm_set_proj_free(x);
 	free(x);
 }
 
@@ -267,7 +246,7 @@ static int build_ranges(struct set_index *x, const struct pc_nft_set *s)
 	return 0;
 }
 
-static struct set_index *index_get(const struct pc_nft_set *cs, bool *oom)
+struct set_index *vm_set_index(const struct pc_nft_set *cs, bool *oom)
 {
 	struct pc_nft_set *s = (struct pc_nft_set *)cs; /* the index is the VM's cache */
 	struct set_index *x;
@@ -359,7 +338,7 @@ static const struct set_range *tree_query(const struct set_index *x, size_t lo, 
 const struct pc_nft_set_elem *vm_set_find(const struct pc_nft_set *set, const uint8_t *key,
 					  bool *oom)
 {
-	const struct set_index *x = index_get(set, oom);
+	const struct set_index *x = vm_set_index(set, oom);
 
 	if (!x)
 		return NULL;
@@ -385,7 +364,7 @@ const struct pc_nft_set_elem *vm_set_find(const struct pc_nft_set *set, const ui
 const struct pc_nft_set_elem *vm_set_catchall(const struct pc_nft_set *set)
 {
 	bool oom = false;
-	const struct set_index *x = index_get(set, &oom);
+	const struct set_index *x = vm_set_index(set, &oom);
 
 	return x ? x->catchall : NULL;
 }
@@ -412,6 +391,7 @@ void vm_eval_lookup(struct vm *vm, const struct pc_nft_expr *e)
 	const struct pc_nft_set_elem *el;
 	bool oom = false, found;
 	const uint8_t *key;
+	uint32_t klen;
 
 	if (!s) {
 		vm_unknown(vm, "lookup in set %s, not in the snapshot",
@@ -422,11 +402,20 @@ void vm_eval_lookup(struct vm *vm, const struct pc_nft_expr *e)
 		vm_unknown(vm, "lookup in set @%s after this packet added to it", s->name);
 		return;
 	}
-	if (!index_get(s, &oom)) {
+	if (!vm_set_index(s, &oom)) {
 		vm_unknown(vm, "out of memory indexing set @%s", s->name);
 		return;
 	}
-	key = vm_reg_in(vm, e->lookup.sreg, ((struct set_index *)s->index)->klen);
+	klen = ((struct set_index *)s->index)->klen;
+	key = vm_reg(vm, e->lookup.sreg, klen);
+	if (key && vm_sym_in(vm, key, klen) > 0) {
+		/* The key holds the symbolic source: the sources split by the element group
+		 * the concrete key finds, then the lookup goes on with the concrete key. */
+		if (vm_set_sym_lookup(vm, s, key) < 0)
+			return;
+	} else {
+		key = vm_reg_in(vm, e->lookup.sreg, klen);
+	}
 	if (!key)
 		return;
 	el = vm_set_find(s, key, &oom);

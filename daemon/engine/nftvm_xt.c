@@ -56,76 +56,130 @@ static void pkt_ports(const struct vm_pkt *p, uint16_t *sport, uint16_t *dport)
 	*dport = ntohs(pkt_port(p, true));
 }
 
+/* Whether the packet's source address / port is still the symbolic client's (not NAT'd). */
+static bool sym_saddr(const struct vm *vm)
+{
+	unsigned off = vm_pkt_addr_off(vm->pkt, false);
+
+	return vm->sym && vm->pkt->var[off] && vm->pkt->sym[off] == 0;
+}
+
+static bool sym_sport(const struct vm *vm)
+{
+	return vm->sym && vm->pkt->var[vm->pkt->thoff] &&
+	       vm->pkt->sym[vm->pkt->thoff] == VM_SYM_PORT;
+}
+
+/* @port (host order) in [lo, hi]; split the symbolic sources when @sym. 1, 0, or -1 after
+ * vm_unknown(). */
+static int port_in(struct vm *vm, bool sym, uint16_t port, uint16_t lo, uint16_t hi)
+{
+	if (sym)
+		return vm_sym_split_range(vm, true, lo, hi);
+	return port >= lo && port <= hi;
+}
+
 /* --- matches ---------------------------------------------------------------------------- */
 
-static bool addr_masked_eq(const struct pc_addr *k, const union nf_inet_addr *a,
-			   const union nf_inet_addr *m)
+/* (k & m) == a, conntrack_addrcmp(); on the symbolic client address when @sym. 1, 0, or
+ * -1 after vm_unknown(). */
+static int addr_masked_eq(struct vm *vm, bool sym, const struct pc_addr *k,
+			  const union nf_inet_addr *a, const union nf_inet_addr *m)
 {
 	const uint8_t *ab = (const uint8_t *)a, *mb = (const uint8_t *)m;
+	unsigned n = pc_addr_size(k->family);
 
-	for (unsigned i = 0; i < pc_addr_size(k->family); i++)
-		if ((k->bytes[i] & mb[i]) != ab[i])
-			return false;
-	return true;
+	if (sym) {
+		pc_u128 mask = pc_u128_from_be(mb, n);
+
+		return vm_sym_split_mask(vm, false, mask, pc_u128_from_be(ab, n) & mask);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if ((k->bytes[i] & mb[i]) != (ab[i] & mb[i]))
+			return 0;
+	return 1;
 }
 
 /* conntrack_mt() of xt_conntrack.c; @v3 for the port ranges of revision 3. */
-/* The tuples' addresses against --ctorigsrc, --ctorigdst, --ctreplsrc, --ctrepldst. */
-static bool conntrack_addrs_ok(const struct vm_pkt *p, const struct xt_conntrack_mtinfo3 *info)
+/* The tuples' addresses against --ctorigsrc, --ctorigdst, --ctreplsrc, --ctrepldst: 1 all
+ * pass, 0 not, -1 unknown. The original source, and the reply's destination until SNAT
+ * changes it, are the client's: symbolic when the source is. */
+static int conntrack_addrs_ok(struct vm *vm, const struct xt_conntrack_mtinfo3 *info)
 {
-	if ((info->match_flags & XT_CONNTRACK_ORIGSRC) &&
-	    (addr_masked_eq(&p->orig.src, &info->origsrc_addr, &info->origsrc_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_ORIGSRC)))
-		return false;
-	if ((info->match_flags & XT_CONNTRACK_ORIGDST) &&
-	    (addr_masked_eq(&p->orig.dst, &info->origdst_addr, &info->origdst_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_ORIGDST)))
-		return false;
-	if ((info->match_flags & XT_CONNTRACK_REPLSRC) &&
-	    (addr_masked_eq(&p->reply.src, &info->replsrc_addr, &info->replsrc_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_REPLSRC)))
-		return false;
-	if ((info->match_flags & XT_CONNTRACK_REPLDST) &&
-	    (addr_masked_eq(&p->reply.dst, &info->repldst_addr, &info->repldst_mask) ^
-	     !(info->invert_flags & XT_CONNTRACK_REPLDST)))
-		return false;
-	return true;
+	const struct vm_pkt *p = vm->pkt;
+	bool client_rd = pc_addr_equal(&p->reply.dst, &p->orig.src);
+	const struct {
+		uint16_t flag;
+		const struct pc_addr *k;
+		bool sym;
+		const union nf_inet_addr *a, *m;
+	} t[] = {
+	    {XT_CONNTRACK_ORIGSRC, &p->orig.src, vm->sym != NULL, &info->origsrc_addr,
+	     &info->origsrc_mask},
+	    {XT_CONNTRACK_ORIGDST, &p->orig.dst, false, &info->origdst_addr, &info->origdst_mask},
+	    {XT_CONNTRACK_REPLSRC, &p->reply.src, false, &info->replsrc_addr, &info->replsrc_mask},
+	    {XT_CONNTRACK_REPLDST, &p->reply.dst, vm->sym && client_rd, &info->repldst_addr,
+	     &info->repldst_mask},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int eq;
+
+		if (!(info->match_flags & t[i].flag))
+			continue;
+		eq = addr_masked_eq(vm, t[i].sym, t[i].k, t[i].a, t[i].m);
+		if (eq < 0)
+			return -1;
+		if (eq ^ !(info->invert_flags & t[i].flag))
+			return 0;
+	}
+	return 1;
 }
 
-/* --ctproto and the tuples' ports (@v3: host-order ranges, else network-order equality). */
-static bool conntrack_ports_ok(const struct vm_pkt *p, const struct xt_conntrack_mtinfo3 *info,
-			       bool v3)
+/* --ctproto and the tuples' ports (@v3: host-order ranges, else network-order equality):
+ * 1, 0, or -1 unknown. The original source port, and the reply's destination port until
+ * SNAT changes it, are the client's. */
+static int conntrack_ports_ok(struct vm *vm, const struct xt_conntrack_mtinfo3 *info, bool v3)
 {
+	const struct vm_pkt *p = vm->pkt;
+	bool client_rd = p->reply.dport == p->orig.sport;
 	const struct {
 		uint16_t flag, lo, hi, port;
+		bool sym;
 	} ports[] = {
-	    {XT_CONNTRACK_ORIGSRC_PORT, info->origsrc_port, info->origsrc_port_high, p->orig.sport},
-	    {XT_CONNTRACK_ORIGDST_PORT, info->origdst_port, info->origdst_port_high, p->orig.dport},
-	    {XT_CONNTRACK_REPLSRC_PORT, info->replsrc_port, info->replsrc_port_high,
-	     p->reply.sport},
-	    {XT_CONNTRACK_REPLDST_PORT, info->repldst_port, info->repldst_port_high,
-	     p->reply.dport},
+	    {XT_CONNTRACK_ORIGSRC_PORT, info->origsrc_port, info->origsrc_port_high, p->orig.sport,
+	     vm->sym != NULL},
+	    {XT_CONNTRACK_ORIGDST_PORT, info->origdst_port, info->origdst_port_high, p->orig.dport,
+	     false},
+	    {XT_CONNTRACK_REPLSRC_PORT, info->replsrc_port, info->replsrc_port_high, p->reply.sport,
+	     false},
+	    {XT_CONNTRACK_REPLDST_PORT, info->repldst_port, info->repldst_port_high, p->reply.dport,
+	     vm->sym && client_rd},
 	};
 
 	/* ct_proto_port_check / ct_proto_port_check_v3 */
 	if ((info->match_flags & XT_CONNTRACK_PROTO) &&
 	    ((p->l4proto == info->l4proto) ^ !(info->invert_flags & XT_CONNTRACK_PROTO)))
-		return false;
+		return 0;
 
 	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
-		bool inv = (info->invert_flags & ports[i].flag) != 0, m;
+		bool inv = (info->invert_flags & ports[i].flag) != 0;
+		int m;
 
 		if (!(info->match_flags & ports[i].flag))
 			continue;
 		if (v3) /* host-order ranges against ntohs(port) */
-			m = ntohs(ports[i].port) >= ports[i].lo &&
-			    ntohs(ports[i].port) <= ports[i].hi;
+			m = port_in(vm, ports[i].sym, ntohs(ports[i].port), ports[i].lo,
+				    ports[i].hi);
 		else /* network-order equality */
-			m = ports[i].port == ports[i].lo;
+			m = port_in(vm, ports[i].sym, ntohs(ports[i].port), ntohs(ports[i].lo),
+				    ntohs(ports[i].lo));
+		if (m < 0)
+			return -1;
 		if (m == inv)
-			return false;
+			return 0;
 	}
-	return true;
+	return 1;
 }
 
 static enum xt_res conntrack_mt(struct vm *vm, const struct xt_conntrack_mtinfo3 *info,
@@ -162,8 +216,18 @@ static enum xt_res conntrack_mt(struct vm *vm, const struct xt_conntrack_mtinfo3
 	    (true ^ !(info->invert_flags & XT_CONNTRACK_DIRECTION)))
 		return XT_NOMATCH; /* CTINFO2DIR(IP_CT_NEW) is IP_CT_DIR_ORIGINAL */
 
-	if (!conntrack_addrs_ok(p, info) || !conntrack_ports_ok(p, info, v3))
+	switch (conntrack_addrs_ok(vm, info)) {
+	case -1:
+		return XT_ERR;
+	case 0:
 		return XT_NOMATCH;
+	}
+	switch (conntrack_ports_ok(vm, info, v3)) {
+	case -1:
+		return XT_ERR;
+	case 0:
+		return XT_NOMATCH;
+	}
 
 	if (info->match_flags & XT_CONNTRACK_STATUS) {
 		if (p->ct_helper_unknown) {
@@ -241,6 +305,7 @@ static enum xt_res match_multiport(struct vm *vm, const struct pc_nft_expr *e)
 {
 	struct xt_multiport_v1 m;
 	uint16_t src, dst;
+	bool sym = sym_sport(vm);
 
 	if (e->xt.rev != 1) {
 		vm_unknown(vm, "multiport match revision %u", e->xt.rev);
@@ -249,38 +314,29 @@ static enum xt_res match_multiport(struct vm *vm, const struct pc_nft_expr *e)
 	if (!info_get(vm, e, &m, sizeof(m)))
 		return XT_ERR;
 	pkt_ports(vm->pkt, &src, &dst);
+	/* ports_match_v1(): each entry in turn, the first that holds decides. */
 	for (unsigned i = 0; i < m.count && i < XT_MULTI_PORTS; i++) {
-		uint16_t s = m.ports[i], en;
-		bool hit = false;
+		uint16_t s = m.ports[i], en = s;
+		int hit = 0;
 
 		if (m.pflags[i]) {
 			if (++i >= XT_MULTI_PORTS)
 				break;
 			en = m.ports[i];
-			switch (m.flags) {
-			case XT_MULTIPORT_SOURCE:
-				hit = src >= s && src <= en;
-				break;
-			case XT_MULTIPORT_DESTINATION:
-				hit = dst >= s && dst <= en;
-				break;
-			case XT_MULTIPORT_EITHER:
-				hit = (dst >= s && dst <= en) || (src >= s && src <= en);
-				break;
-			}
-		} else {
-			switch (m.flags) {
-			case XT_MULTIPORT_SOURCE:
-				hit = src == s;
-				break;
-			case XT_MULTIPORT_DESTINATION:
-				hit = dst == s;
-				break;
-			case XT_MULTIPORT_EITHER:
-				hit = src == s || dst == s;
-				break;
-			}
 		}
+		switch (m.flags) {
+		case XT_MULTIPORT_SOURCE:
+			hit = port_in(vm, sym, src, s, en);
+			break;
+		case XT_MULTIPORT_DESTINATION:
+			hit = dst >= s && dst <= en;
+			break;
+		case XT_MULTIPORT_EITHER:
+			hit = (dst >= s && dst <= en) ? 1 : port_in(vm, sym, src, s, en);
+			break;
+		}
+		if (hit < 0)
+			return XT_ERR;
 		if (hit)
 			return (true ^ m.invert) ? XT_MATCH : XT_NOMATCH;
 	}
@@ -389,6 +445,7 @@ static enum xt_res match_tcp(struct vm *vm, const struct pc_nft_expr *e)
 	struct xt_tcp t;
 	uint16_t sport, dport;
 	uint8_t flags;
+	int in;
 
 	if (!info_get(vm, e, &t, sizeof(t)))
 		return XT_ERR;
@@ -398,9 +455,10 @@ static enum xt_res match_tcp(struct vm *vm, const struct pc_nft_expr *e)
 		return XT_ERR;
 	}
 	pkt_ports(p, &sport, &dport);
-	if ((sport >= t.spts[0] && sport <= t.spts[1]) ^ !!(t.invflags & XT_TCP_INV_SRCPT))
-		;
-	else
+	in = port_in(vm, sym_sport(vm), sport, t.spts[0], t.spts[1]);
+	if (in < 0)
+		return XT_ERR;
+	if (!(in ^ !!(t.invflags & XT_TCP_INV_SRCPT)))
 		return XT_NOMATCH;
 	if ((dport >= t.dpts[0] && dport <= t.dpts[1]) ^ !!(t.invflags & XT_TCP_INV_DSTPT))
 		;
@@ -426,6 +484,7 @@ static enum xt_res match_udp(struct vm *vm, const struct pc_nft_expr *e)
 	struct vm_pkt *p = vm->pkt;
 	struct xt_udp u;
 	uint16_t sport, dport;
+	int in;
 
 	if (!info_get(vm, e, &u, sizeof(u)))
 		return XT_ERR;
@@ -434,7 +493,10 @@ static enum xt_res match_udp(struct vm *vm, const struct pc_nft_expr *e)
 		return XT_ERR;
 	}
 	pkt_ports(p, &sport, &dport);
-	if (!((sport >= u.spts[0] && sport <= u.spts[1]) ^ !!(u.invflags & XT_UDP_INV_SRCPT)))
+	in = port_in(vm, sym_sport(vm), sport, u.spts[0], u.spts[1]);
+	if (in < 0)
+		return XT_ERR;
+	if (!(in ^ !!(u.invflags & XT_UDP_INV_SRCPT)))
 		return XT_NOMATCH;
 	if (!((dport >= u.dpts[0] && dport <= u.dpts[1]) ^ !!(u.invflags & XT_UDP_INV_DSTPT)))
 		return XT_NOMATCH;
@@ -479,7 +541,16 @@ static enum xt_res match_iprange(struct vm *vm, const struct pc_nft_expr *e)
 	pkt_addr(vm->pkt, false, &s);
 	pkt_addr(vm->pkt, true, &d);
 	/* Both families compare big-endian addresses (ntohl / iprange_ipv6_lt). */
-	if (i.flags & IPRANGE_SRC) {
+	if ((i.flags & IPRANGE_SRC) && sym_saddr(vm)) {
+		int in =
+		    vm_sym_split_range(vm, false, pc_u128_from_be((const uint8_t *)&i.src_min, n),
+				       pc_u128_from_be((const uint8_t *)&i.src_max, n));
+
+		if (in < 0)
+			return XT_ERR;
+		if (!in ^ !!(i.flags & IPRANGE_SRC_INV))
+			return XT_NOMATCH;
+	} else if (i.flags & IPRANGE_SRC) {
 		m = memcmp(s.bytes, &i.src_min, n) < 0 || memcmp(s.bytes, &i.src_max, n) > 0;
 		m ^= !!(i.flags & IPRANGE_SRC_INV);
 		if (m)

@@ -61,6 +61,15 @@ int pc_explain_parse(const json_t *params, struct pc_explain_query *ret, const c
 			if (!s || !*s || strlen(s) >= sizeof(q.iface))
 				BAD("iface", "iface must be an interface name");
 			snprintf(q.iface, sizeof(q.iface), "%s", s);
+		} else if (strcmp(key, "sport") == 0) {
+			if (json_is_null(v))
+				continue;
+			if (!json_is_integer(v))
+				BAD("sport", "sport must be an integer");
+			port = json_integer_value(v);
+			if (port < 1 || port > 65535)
+				BAD("sport", "sport must be 1-65535");
+			q.sport = (uint16_t)port;
 		} else if (strcmp(key, "to") == 0) {
 			if (json_is_null(v))
 				continue;
@@ -306,6 +315,67 @@ static int complete_query(const struct pc_netif *ni, const struct pc_explain_que
 	return 0;
 }
 
+static bool same_result(const struct pc_nft_result *a, const struct pc_nft_result *b)
+{
+	return a->verdict == b->verdict && a->has_rule == b->has_rule &&
+	       memcmp(&a->reject, &b->reject, sizeof(a->reject)) == 0 &&
+	       (!a->has_rule ||
+		(a->rule.handle == b->rule.handle && a->rule.policy == b->rule.policy &&
+		 strcmp(a->rule.table, b->rule.table) == 0 &&
+		 strcmp(a->rule.chain, b->rule.chain) == 0)) &&
+	       a->forwarded == b->forwarded && a->dnat_local == b->dnat_local &&
+	       pc_addr_equal(&a->fwd_addr, &b->fwd_addr) && a->fwd_port == b->fwd_port;
+}
+
+static json_t *port_outcome_json(const struct pc_src_result *r)
+{
+	json_t *ports = json_array();
+
+	for (size_t i = 0; ports && i < r->port.n; i++)
+		json_array_append_new(ports, json_pack("[I,I]", (json_int_t)r->port.v[i].lo,
+						       (json_int_t)r->port.v[i].hi));
+	return json_pack("{s:o,s:s,s:s?}", "ports", ports, "verdict",
+			 pc_verdict_to_string(r->res.verdict), "rule",
+			 r->res.has_rule ? r->res.rule.text : NULL);
+}
+
+/*
+ * Whether the answer for @flow's source address depends on the source port (a query
+ * without --sport): the outcomes over every port, when they differ, else null in *ret.
+ */
+static int port_dependence(const struct pc_analysis_input *in, const struct pc_flow *flow,
+			   json_t **ret)
+{
+	struct pc_ivl a = {pc_addr_to_u128(&flow->saddr), pc_addr_to_u128(&flow->saddr)};
+	struct pc_ivl p = {PC_SRC_PORT_MIN, PC_SRC_PORT_MAX};
+	struct pc_ivlist al = {.v = &a, .n = 1, .cap = 1}, pl = {.v = &p, .n = 1, .cap = 1};
+	struct pc_src_result *res;
+	bool differs = false;
+	size_t n;
+	int r;
+
+	*ret = json_null();
+	if (!in->nft)
+		return 0;
+	r = pc_nft_eval_sources(in->nft, in->netif, flow, &al, &pl, &res, &n);
+	if (r < 0)
+		return r;
+	for (size_t k = 1; k < n; k++)
+		differs |= !same_result(&res[0].res, &res[k].res);
+	if (differs) {
+		json_t *arr = json_array();
+
+		for (size_t k = 0; arr && k < n; k++)
+			if (json_array_append_new(arr, port_outcome_json(&res[k])) < 0) {
+				json_decref(arr);
+				arr = NULL;
+			}
+		*ret = arr;
+	}
+	pc_src_results_free(res, n);
+	return *ret ? 0 : -ENOMEM;
+}
+
 int pc_explain_collect(const struct pc_status_options *opts, const struct pc_explain_query *q,
 		       json_t **ret, const char **ret_param, char **ret_error,
 		       struct pc_freshness *ret_freshness)
@@ -333,22 +403,33 @@ int pc_explain_collect(const struct pc_status_options *opts, const struct pc_exp
 			       .l4proto = q->protocol,
 			       .saddr = q->from,
 			       .daddr = to,
-			       .sport = PC_FLOW_SOURCE_PORT,
+			       .sport = q->sport ? q->sport : PC_FLOW_SOURCE_PORT,
 			       .dport = q->port,
 			       .iif = link->ifindex};
 	struct pc_analysis_input in = pc_sources_input(opts, &src);
 	r = pc_analysis_explain(&in, link, &flow, &path, &res);
 	if (r < 0)
 		goto out;
+	json_t *ports = json_null();
+	if (!q->sport && (r = port_dependence(&in, &flow, &ports)) < 0)
+		goto out;
 	client_sees(&path, q->protocol,
 		    socket_listens(&src.listeners, q->protocol, flow.family, &to, q->port), sees,
 		    sizeof(sees));
 	r = pc_path_to_json(&path, &reply);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(ports);
 		goto out;
+	}
+	if (json_object_set_new(reply, "source_ports", ports) < 0) {
+		json_decref(reply);
+		r = -ENOMEM;
+		goto out;
+	}
 	if (json_object_set_new(reply, "version", json_integer(1)) < 0 ||
 	    json_object_set_new(reply, "source", json_string(pc_addr_to_string(&q->from, from_s))) <
 		0 ||
+	    json_object_set_new(reply, "source_port", json_integer(flow.sport)) < 0 ||
 	    json_object_set_new(reply, "destination", json_string(pc_addr_to_string(&to, to_s))) <
 		0 ||
 	    json_object_set_new(reply, "protocol",

@@ -66,13 +66,14 @@ static json_t *rule_to_json(const struct pc_path *p)
 static json_t *path_to_json(const struct pc_path *p)
 {
 	return json_pack(
-	    "{s:s,s:s,s:s?,s:o,s:s,s:o,s:o,s:o,s:o,s:b,s:s,s:b,s:s?,s:b,s:b}", "interface",
-	    p->interface, "family", family_name(p->family), "source", p->source, "zone",
-	    str_or_null(p->zone), "verdict", pc_verdict_to_string(p->verdict), "reject",
-	    reject_to_json(p), "forwarded_to", forwarded_to_json(p), "rule", rule_to_json(p),
-	    "allowed_by", str_or_null(p->allowed_by), "runtime_only", p->runtime_only,
-	    "firewalld_verdict", pc_verdict_to_string(p->fw_verdict), "disagrees", p->disagrees,
-	    "reason", p->reason, "spoofed", p->spoofed, "ignored", p->ignored);
+	    "{s:s,s:s,s:s?,s:O?,s:o,s:s,s:o,s:o,s:O?,s:o,s:o,s:b,s:s,s:b,s:s?,s:b,s:b}",
+	    "interface", p->interface, "family", family_name(p->family), "source", p->source,
+	    "sources", p->sources, "zone", str_or_null(p->zone), "verdict",
+	    pc_verdict_to_string(p->verdict), "reject", reject_to_json(p), "forwarded_to",
+	    forwarded_to_json(p), "endpoints", p->endpoints, "rule", rule_to_json(p), "allowed_by",
+	    str_or_null(p->allowed_by), "runtime_only", p->runtime_only, "firewalld_verdict",
+	    pc_verdict_to_string(p->fw_verdict), "disagrees", p->disagrees, "reason", p->reason,
+	    "spoofed", p->spoofed, "ignored", p->ignored);
 }
 
 static json_t *process_to_json(const struct pc_listener *l)

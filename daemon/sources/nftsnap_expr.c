@@ -43,6 +43,7 @@ static const struct {
     {"quota", PC_NFT_EXPR_QUOTA},
     {"connlimit", PC_NFT_EXPR_CONNLIMIT},
     {"numgen", PC_NFT_EXPR_NUMGEN},
+    {"hash", PC_NFT_EXPR_HASH},
     {"dynset", PC_NFT_EXPR_DYNSET},
     {"objref", PC_NFT_EXPR_OBJREF},
 };
@@ -203,6 +204,20 @@ static int convert_inspect(const struct nftnl_expr *e, struct pc_nft_expr *x)
 	case PC_NFT_EXPR_MATCH:
 		r = convert_xt(e, false, x);
 		break;
+	case PC_NFT_EXPR_NUMGEN:
+		x->numgen.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_DREG);
+		x->numgen.modulus = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_MODULUS);
+		x->numgen.type = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_TYPE);
+		x->numgen.offset = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_OFFSET);
+		break;
+	case PC_NFT_EXPR_HASH:
+		x->hash.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_SREG);
+		x->hash.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_DREG);
+		x->hash.len = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_LEN);
+		x->hash.modulus = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_MODULUS);
+		x->hash.offset = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_OFFSET);
+		x->hash.type = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_TYPE);
+		break;
 	default:
 		break;
 	}
@@ -272,7 +287,7 @@ int pc_nftsnap_expr_convert(const struct nftnl_expr *e, struct pc_nft_expr *ret)
 	x.type = pc_nftsnap_expr_type(name);
 	pc_strsan_buf(x.name, sizeof(x.name), name ?: "", name ? strlen(name) : 0, PC_STRSAN_RAW);
 
-	/* counter, log, notrack, limit, quota, connlimit, numgen: the type is enough. */
+	/* counter, log, notrack, limit, quota, connlimit: the type is enough. */
 	r = convert_inspect(e, &x);
 	if (r >= 0)
 		r = convert_action(e, &x);

@@ -55,6 +55,7 @@ enum pc_nft_expr_type {
 	PC_NFT_EXPR_NUMGEN,
 	PC_NFT_EXPR_DYNSET,
 	PC_NFT_EXPR_OBJREF,
+	PC_NFT_EXPR_HASH, /* jhash, symhash */
 };
 
 /* Register fields hold the netlink value (NFT_REG_VERDICT, NFT_REG_1..4, NFT_REG32_00..15). */
@@ -141,6 +142,13 @@ struct pc_nft_expr {
 			uint32_t type;
 			char *name;
 		} objref;
+		struct {
+			uint32_t dreg, modulus, type, offset; /* NFT_NG_INCREMENTAL / RANDOM */
+		} numgen;
+		struct {
+			uint32_t sreg, dreg, len, modulus, offset;
+			uint32_t type; /* NFT_HASH_JENKINS / NFT_HASH_SYM */
+		} hash;
 	};
 };
 

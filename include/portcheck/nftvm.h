@@ -15,6 +15,7 @@
 #include "portcheck/addr.h"
 #include "portcheck/netif.h"
 #include "portcheck/nft.h"
+#include "portcheck/srcspace.h"
 #include "portcheck/verdict.h"
 
 /* The source port of synthetic connections: an ordinary ephemeral port (rulesets that
@@ -60,6 +61,14 @@ struct pc_trace_entry {
 	char detail[96]; /* e.g. "jump filter_IN_public", "dnat to 198.51.100.2:8000" */
 };
 
+/* One of the destinations a random or hashed choice (numgen, jhash) DNATs to. */
+#define PC_NFT_MAX_ENDPOINTS 16
+struct pc_nft_endpoint {
+	struct pc_addr addr;
+	uint16_t port;
+	double share; /* of new connections */
+};
+
 struct pc_nft_result {
 	enum pc_verdict verdict;
 	struct pc_reject reject; /* as seen on the wire, when verdict is REJECT */
@@ -70,6 +79,10 @@ struct pc_nft_result {
 	uint16_t fwd_port;
 	bool
 	    dnat_local; /* DNAT/redirect to a local address: fwd_* say which, may be another port */
+	/* When a draw (numgen, jhash) picks the destination among several: each of them
+	 * (fwd_* is the first); 0 when there is one. */
+	struct pc_nft_endpoint endpoints[PC_NFT_MAX_ENDPOINTS];
+	size_t n_endpoints;
 	char unknown_reason[256]; /* set when verdict is UNKNOWN */
 	/* Why, when no rule decided: the routing decision ("no route to 198.51.100.7: ICMP net
 	 * unreachable", "... IPv4 forwarding is off: dropped"), a martian address. */
@@ -86,15 +99,72 @@ struct pc_nft_result {
 int pc_nft_eval_path(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 		     const struct pc_flow *flow, bool want_trace, struct pc_nft_result *ret);
 
+/* --- symbolic sources ------------------------------------------------------------------ */
+
+/* Source ports a client can have: every port but 0. */
+#define PC_SRC_PORT_MIN 1
+#define PC_SRC_PORT_MAX 65535
+
+enum pc_src_lit_kind {
+	PC_SRC_LIT_RANGE, /* lo <= x <= hi */
+	PC_SRC_LIT_MASK,  /* (x & mask) == value */
+	PC_SRC_LIT_SET,	  /* a key made of x and constants is in the set (with this data) */
+};
+
+/* One test a path's sources pass (or, negated, fail); x is the source address (IPv6 as 128
+ * bits, IPv4 as 32) or the source port. Pointers point into the ruleset snapshot. */
+struct pc_src_lit {
+	enum pc_src_lit_kind kind;
+	bool port; /* x is the source port, else the source address */
+	bool negated;
+	pc_u128 a, b; /* RANGE: lo, hi; MASK: mask, value */
+	/* SET */
+	const struct pc_nft_table *table;
+	const struct pc_nft_set *set;
+	uint32_t sym_field;	      /* the key's field that holds x */
+	uint8_t key[PC_NFT_DATA_MAX]; /* the other fields' constants (key_len bytes) */
+	bool has_verdict;	      /* verdict maps: the element's verdict */
+	struct pc_nft_verdict verdict;
+	bool has_data; /* data maps: the element's data */
+	struct pc_nft_data data;
+};
+
+/* The sources that take one path: a box (addresses x ports) and the tests that carve it
+ * out of the sources asked about, the outcome, and a source of it. */
+struct pc_src_result {
+	struct pc_ivlist addr, port;
+	struct pc_src_lit *lits;
+	size_t n_lits;
+	struct pc_addr example;
+	uint16_t example_port;
+	struct pc_nft_result res;
+};
+
+/* Distinct paths explored per call before the rest of the sources is reported unknown. */
+#define PC_SRC_MAX_RUNS 1024
+/* Intervals a scattered (non-prefix) source mask may produce before it is unknown. */
+#define PC_SRC_MAX_MASK_INTERVALS 4096
+
 /*
- * Source addresses of @family where the outcome may change: every prefix bound, interval
- * bound and set element that the ruleset compares a source address with (through payload
- * loads of the network header's source address, with masks). Returns a sorted, unique
- * list of "piece starts" (always including the all-zero address) in a malloc'd array;
- * every address between two consecutive starts gets the same outcome. Returns the count
- * or -ENOMEM.
+ * Every path that new connections from the sources @addrs x @ports take, where @flow
+ * gives the rest (family, protocol, destination, incoming interface; its saddr and sport
+ * are ignored). The source is symbolic: each test of it splits the sources only by its
+ * outcome, so a set of 200,000 addresses costs two paths, not 200,000. The results
+ * partition @addrs x @ports; an outcome the engine cannot be sure of is UNKNOWN for the
+ * sources that reach it. Routing must not tell the sources apart (the caller splits at
+ * routes first): the routing decision is taken for the example source. Returns 0 or
+ * -ENOMEM; free with pc_src_results_free.
  */
-int pc_nft_source_boundaries(const struct pc_nft_ruleset *rs, int family,
-			     struct pc_addr **ret_starts);
+int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+			const struct pc_flow *flow, const struct pc_ivlist *addrs,
+			const struct pc_ivlist *ports, struct pc_src_result **ret, size_t *n_ret);
+void pc_src_results_free(struct pc_src_result *v, size_t n);
+bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b);
+/* The values of x for which a set literal (not negated) holds, from the set's elements:
+ * for anonymous sets, which no listing names. -ENOMEM, -EINVAL. */
+int pc_src_lit_members(const struct pc_src_lit *lit, int family, struct pc_ivlist *ret);
+/* The address / value conversions of a source dimension. */
+pc_u128 pc_addr_to_u128(const struct pc_addr *a);
+struct pc_addr pc_addr_from_u128(int family, pc_u128 v);
 
 void pc_nft_result_clear(struct pc_nft_result *r);

@@ -35,14 +35,18 @@ struct pc_rule_info {
 
 struct pc_path {
 	char interface[PC_IFNAME_SIZE];
-	int family;   /* AF_INET or AF_INET6 */
-	char *source; /* "any" or a comma-separated list of CIDRs */
+	int family;	 /* AF_INET or AF_INET6 */
+	char *source;	 /* in words: "any", CIDRs, "not in set inet t s (20000 elements)" */
+	json_t *sources; /* the versioned form a program decides with (docs/json.md) */
 	/* the kernel's verdict, from the nftables engine */
 	enum pc_verdict verdict;
 	struct pc_reject reject; /* valid when verdict == PC_VERDICT_REJECT */
 	bool has_rule;
 	struct pc_rule_info rule;
 	char *forwarded_to; /* "198.51.100.2:8000" when DNAT sends it elsewhere, else NULL */
+	/* When a draw (numgen, jhash) picks where DNAT sends it: [{"address", "port",
+	 * "share"}] of each destination (forwarded_to is the first); else NULL. */
+	json_t *endpoints;
 	/* the firewalld layer: explains, never decides */
 	char *zone;	   /* NULL when firewalld is not available */
 	char *allowed_by;  /* "service http", "port 80/tcp", "protocol tcp", "target ACCEPT" */

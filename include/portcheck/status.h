@@ -71,6 +71,7 @@ struct pc_explain_query {
 	char iface[PC_IFNAME_SIZE]; /* "" when not given: the interface the route to from leaves by;
 				       sanitised, as pc_link.name */
 	struct pc_addr to;	    /* family 0 when not given: that interface's address */
+	uint16_t sport;		    /* the client's source port; 0 when not given */
 };
 
 /*

@@ -264,7 +264,7 @@ static void pc_fuzz_nft_data(const struct pc_nft_data *d)
 
 static void pc_fuzz_nft_expr(const struct pc_nft_expr *x)
 {
-	PC_FUZZ_ASSERT(x->type >= PC_NFT_EXPR_UNKNOWN && x->type <= PC_NFT_EXPR_OBJREF);
+	PC_FUZZ_ASSERT(x->type >= PC_NFT_EXPR_UNKNOWN && x->type <= PC_NFT_EXPR_HASH);
 	PC_FUZZ_ASSERT(pc_fuzz_terminated(x->name, sizeof(x->name)));
 	/* A modelled type is the one its name stands for (an UNKNOWN may keep a known
 	 * name: libnftnl refused the expression). */

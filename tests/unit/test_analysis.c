@@ -338,6 +338,8 @@ static const struct pc_path *path_for(const struct pc_listener_report *lr, const
 		if (hit)
 			return p;
 	}
+	for (size_t i = 0; i < lr->n_paths; i++)
+		print_message("  path %s [%s]\n", lr->paths[i].interface, lr->paths[i].source);
 	fail_msg("no %s path for %s", ifname, src);
 	return NULL;
 }
@@ -772,34 +774,110 @@ static void test_panic_mode(void **state)
 	assert_null(r[0].fix.command);
 }
 
-/* A source set too large to evaluate piece by piece: unknown, with the reason, never a
- * sample and never hours of work. */
-static void test_huge_source_set_is_unknown(void **state)
+/* A blocklist of 20,000 addresses (crowdsec's shape: table ip crowdsec, a plain set, a
+ * drop at input priority -10): two outcomes per piece, never 20,000 ranges, never unknown;
+ * the paths name the set, and the JSON form says "not in" / "in" it. */
+static void test_big_source_set_is_exact(void **state)
 {
 	struct fixture *f = *state;
 	const struct pc_listener_report *r;
-	struct pc_nft_table *t = fw_table(&f->rs);
-	struct pc_nft_set *set = nb_set(t, "block", NFT_SET_INTERVAL, 4);
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "crowdsec");
+	struct pc_nft_set *set = nb_set(t, "crowdsec-blacklists", 0, 4);
 	struct pc_nft_chain *c;
 	struct pc_nft_rule *rule;
+	size_t in_set = 0, not_in_set = 0;
 
-	for (unsigned i = 0; i < 5000; i++) {
-		char prefix[32];
-		snprintf(prefix, sizeof(prefix), "198.18.%u.%u/32", i / 128, (i % 128) * 2);
-		nb_elem_prefix(set, prefix);
+	for (unsigned i = 0; i < 20000; i++) {
+		uint8_t a[4] = {198, 18 + (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+
+		nb_elem(set, a, 4, 0);
 	}
-	c = (struct pc_nft_chain *)pc_nft_chain_find(t, "filter_INPUT");
-	rule = nb_rule(c, "ip saddr @block drop");
-	nb_nfproto(rule, NFPROTO_IPV4);
+	c = nb_base_chain(t, "crowdsec-chain", "filter", NF_INET_LOCAL_IN, -10, NF_ACCEPT);
+	rule = nb_rule(c, "ip saddr @crowdsec-blacklists drop");
 	nb_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-	nb_lookup(rule, "block", NFT_REG_1, 0, 0);
+	nb_lookup(rule, "crowdsec-blacklists", NFT_REG_1, 0, 0);
 	nb_drop(rule);
 	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
 	r = run(f);
-	assert_int_equal(r[0].n_paths, 2); /* eth0, and eth1 (weak host) */
-	assert_int_equal(r[0].paths[0].verdict, PC_VERDICT_UNKNOWN);
-	assert_non_null(strstr(r[0].paths[0].reason, "more than the 8192"));
-	assert_int_equal(r[0].exposure, PC_EXPOSURE_UNKNOWN);
+	for (size_t i = 0; i < r[0].n_paths; i++) {
+		const struct pc_path *p = &r[0].paths[i];
+		char *j = json_dumps(p->sources, JSON_COMPACT);
+
+		assert_int_not_equal(p->verdict, PC_VERDICT_UNKNOWN);
+		assert_non_null(j);
+		if (getenv("SHOW"))
+			printf("%s [%s]\n%s\n", p->interface, p->source, j);
+		if (p->verdict == PC_VERDICT_DROP) {
+			in_set++;
+			assert_non_null(strstr(p->source, "in set ip crowdsec crowdsec-blacklists "
+							  "(20000 elements)"));
+			assert_null(strstr(p->source, "not in set"));
+			assert_non_null(strstr(j, "\"name\":\"crowdsec-blacklists\""));
+			assert_null(strstr(j, "\"not\""));
+			assert_string_equal(p->rule.chain, "crowdsec-chain");
+		} else if (strstr(p->source, "not in set ip crowdsec crowdsec-blacklists")) {
+			not_in_set++;
+			assert_int_equal(p->verdict, PC_VERDICT_ACCEPT);
+			assert_non_null(strstr(j, "\"not\":true"));
+		}
+		/* Never the set's elements as ranges in words. */
+		assert_null(strstr(p->source, "198.18.0.1"));
+		free(j);
+	}
+	assert_true(in_set >= 2); /* eth0, and eth1 (weak host) */
+	assert_true(not_in_set >= 2);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
+}
+
+/* The source port is symbolic, not the constant 40000: `tcp sport != 40000 drop` drops
+ * nearly every client (it was reported open), and a scattered mask on the source is
+ * unknown rather than open to all. */
+static void test_source_port_and_mask(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "odd");
+	struct pc_nft_chain *c = nb_base_chain(t, "in", "filter", NF_INET_LOCAL_IN, -10, NF_ACCEPT);
+	struct pc_nft_rule *rule;
+	uint16_t p40000 = htons(40000);
+	uint8_t one[4] = {0, 0, 0, 1};
+	size_t accept = 0, drop = 0;
+
+	rule = nb_rule(c, "tcp dport 22 tcp sport != 40000 drop");
+	nb_l4proto(rule, IPPROTO_TCP);
+	nb_dport(rule, 22);
+	nb_payload(rule, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1);
+	nb_cmp(rule, NFT_CMP_NEQ, NFT_REG_1, &p40000, 2);
+	nb_drop(rule);
+	rule = nb_rule(c, "tcp dport 80 ip saddr & 0.0.0.1 == 0.0.0.1 drop");
+	nb_l4proto(rule, IPPROTO_TCP);
+	nb_dport(rule, 80);
+	nb_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	nb_bitwise(rule, NFT_REG_1, NFT_REG_1, 4, one, (uint8_t[4]){0});
+	nb_cmp(rule, NFT_CMP_EQ, NFT_REG_1, one, 4);
+	nb_drop(rule);
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 80, false));
+	r = run(f);
+	for (size_t i = 0; i < r[0].n_paths; i++) {
+		const struct pc_path *p = &r[0].paths[i];
+
+		if (p->spoofed)
+			continue;
+		if (p->verdict == PC_VERDICT_DROP) {
+			drop++;
+			assert_non_null(strstr(p->source, "source port not 40000"));
+		} else {
+			accept++;
+			assert_int_equal(p->verdict, PC_VERDICT_ACCEPT);
+			assert_non_null(strstr(p->source, "source port 40000"));
+			assert_null(strstr(p->source, "not 40000"));
+		}
+	}
+	assert_true(drop >= 2 && accept >= 2); /* eth0, eth1 */
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
+	assert_int_equal(r[1].exposure, PC_EXPOSURE_UNKNOWN);
+	assert_non_null(strstr(r[1].paths[0].reason, "mask that keeps bits after cleared ones"));
 }
 
 static void test_json_contract(void **state)
@@ -856,7 +934,8 @@ int main(void)
 	    T(test_without_ruleset_never_guesses),
 	    T(test_firewalld_not_running),
 	    T(test_panic_mode),
-	    T(test_huge_source_set_is_unknown),
+	    T(test_big_source_set_is_exact),
+	    T(test_source_port_and_mask),
 	    T(test_json_contract),
 #undef T
 	};

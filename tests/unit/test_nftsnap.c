@@ -482,7 +482,9 @@ static void test_xt(void **state)
 	assert_int_equal(r->exprs[1].byteorder.size, 2);
 	assert_string_equal(r->exprs[2].name, "exthdr");
 	assert_string_equal(rule(c, 55)->exprs[3].name, "hash");
-	assert_int_equal(rule(c, 55)->exprs[3].type, PC_NFT_EXPR_UNKNOWN);
+	assert_int_equal(rule(c, 55)->exprs[3].type, PC_NFT_EXPR_HASH);
+	assert_int_equal(rule(c, 55)->exprs[3].hash.type, NFT_HASH_JENKINS);
+	assert_int_equal(rule(c, 55)->exprs[3].hash.modulus, 2);
 	assert_string_equal(rule(c, 56)->exprs[0].name, "socket");
 	c = chain(&rs, NFPROTO_IPV4, "mangle", "FORWARD");
 	assert_string_equal(rule(c, 9)->exprs[1].xt.name, "TTL");

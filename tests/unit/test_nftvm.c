@@ -1663,89 +1663,68 @@ static void test_incident_dnat_local(void **state)
 
 /* --- source boundaries ------------------------------------------------------------------ */
 
-static void assert_starts(struct pc_addr *v, int n, const char *const *want, int nwant)
+/* kube-proxy's load balancing: `numgen random mod 2 vmap { 0 : goto ep0, 1 : goto ep1 }`,
+ * each endpoint chain a DNAT. Every draw forwards: the verdict stands with both
+ * destinations at 50%; draws that disagree on the verdict make it unknown, with the
+ * outcomes and shares. */
+static void numgen_vmap(struct pc_nft_table *t, struct pc_nft_chain *c, const char *set,
+			uint16_t dport, const int32_t *codes, const char *const *chains)
 {
-	char buf[PC_ADDRSTRLEN];
+	struct pc_nft_rule *r = nb_rule(c, "tcp dport D numgen random mod 2 vmap");
+	struct pc_nft_set *s = nb_set(t, set, NFT_SET_MAP | NFT_SET_ANONYMOUS, 4);
+	struct pc_nft_expr *e;
 
-	assert_int_equal(n, nwant);
-	for (int i = 0; i < n; i++)
-		assert_string_equal(pc_addr_to_string(&v[i], buf), want[i]);
+	nb_l4proto(r, IPPROTO_TCP);
+	nb_dport(r, dport);
+	e = nb_expr(r, PC_NFT_EXPR_NUMGEN, "numgen");
+
+	s->data_type = NFT_DATA_VERDICT;
+	e->numgen.dreg = NFT_REG_1;
+	e->numgen.modulus = 2;
+	e->numgen.type = NFT_NG_RANDOM;
+	for (uint32_t i = 0; i < 2; i++)
+		nb_elem_verdict(nb_elem(s, &i, 4, 0), codes[i], chains[i]);
+	nb_lookup(r, set, NFT_REG_1, 0, 0);
 }
 
-static void test_source_boundaries(void **state)
+static void test_numgen_endpoints(void **state)
 {
 	struct nb_fx *f = *state;
-	struct pc_nft_chain *c = input_chain(f, NF_DROP);
-	struct pc_nft_rule *r;
-	struct pc_nft_set *s;
-	struct pc_addr *v = NULL;
-	uint8_t lens[2] = {4, 2}, k[8] = {}, ke[8] = {};
-	int n;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "kube-proxy");
+	static const int32_t gotos[] = {NFT_GOTO, NFT_GOTO}, verdicts[] = {NF_ACCEPT, NF_DROP};
+	static const char *const eps[] = {"ep0", "ep1"}, *const none[] = {NULL, NULL};
+	struct pc_nft_chain *c;
+	char buf[PC_ADDRSTRLEN];
 
-	/* ip saddr 100.0.0.0/8 (a 1-byte load), ip saddr 176.16.0.0/12 (masked), a range, an
-	 * interval set, a concatenation; an ip daddr compare does not count; an IPv6 rule is
-	 * left to IPv6. */
-	nb_addr_match(nb_rule(c, "ip saddr 100.0.0.0/8"), "100.0.0.0/8", false, NFT_CMP_EQ);
-	r = nb_rule(c, "ip saddr 176.16.0.0/12");
-	nb_nfproto(r, NFPROTO_IPV4);
-	nb_addr_match(r, "176.16.0.0/12", false, NFT_CMP_EQ);
-	r = nb_rule(c, "ip saddr 192.0.2.10-192.0.2.20");
-	{
-		uint8_t a[4], b[4];
+	nb_dnat_to(nb_rule(nb_chain(t, "ep0"), "dnat to 198.51.100.2:80"), NFPROTO_IPV4,
+		   "198.51.100.2", 80);
+	nb_dnat_to(nb_rule(nb_chain(t, "ep1"), "dnat to 198.51.100.3:80"), NFPROTO_IPV4,
+		   "198.51.100.3", 80);
+	c = nb_base_chain(t, "nat-prerouting", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT);
+	numgen_vmap(t, c, "__map0", 8000, gotos, eps);
+	f->ni.forwarding_v4 = true;
+	tcp4(f, 8000);
+	assert_int_equal(f->res.verdict, PC_VERDICT_ACCEPT);
+	assert_true(f->res.forwarded);
+	assert_int_equal(f->res.n_endpoints, 2);
+	assert_string_equal(pc_addr_to_string(&f->res.endpoints[0].addr, buf), "198.51.100.2");
+	assert_string_equal(pc_addr_to_string(&f->res.endpoints[1].addr, buf), "198.51.100.3");
+	assert_true(f->res.endpoints[0].share == 0.5 && f->res.endpoints[1].share == 0.5);
 
-		addr4("192.0.2.10", a);
-		addr4("192.0.2.20", b);
-		nb_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-		nb_range(r, NFT_RANGE_EQ, NFT_REG_1, a, b, 4);
-	}
-	nb_addr_match(nb_rule(c, "ip daddr 1.2.3.4"), "1.2.3.4", true, NFT_CMP_EQ);
-	r = nb_rule(c, "ip6 saddr 2001:db8::/32");
-	nb_nfproto(r, NFPROTO_IPV6);
-	nb_addr_match(r, "2001:db8::/32", false, NFT_CMP_EQ);
-
-	s = nb_set(tbl(f, 0), "nets", NFT_SET_INTERVAL, 4);
-	nb_elem_prefix(s, "203.0.113.0/25");
-	nb_elem_prefix(s, "240.0.0.0/4");
-	r = nb_rule(&tbl(f, 0)->chains[0], "ip saddr @nets");
-	nb_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-	nb_lookup(r, "nets", NFT_REG_1, 0, 0);
-
-	s = nb_set(tbl(f, 0), "svc", NFT_SET_INTERVAL, 8);
-	nb_set_fields(s, 2, lens);
-	addr4("198.51.100.0", k);
-	addr4("198.51.100.63", ke);
-	k[5] = ke[5] = 22;
-	nb_elem_range(s, k, ke, 8);
-	r = nb_rule(&tbl(f, 0)->chains[0], "ip saddr . tcp dport @svc");
-	nb_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-	nb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
-	nb_lookup(r, "svc", NFT_REG_1, 0, 0);
-
-	n = pc_nft_source_boundaries(&f->rs, AF_INET, &v);
-	{
-		static const char *const want[] = {
-		    "0.0.0.0",	     "100.0.0.0",   "101.0.0.0",     "176.16.0.0",
-		    "176.32.0.0",    "192.0.2.10",  "192.0.2.21",    "198.51.100.0",
-		    "198.51.100.64", "203.0.113.0", "203.0.113.128", "240.0.0.0",
-		};
-
-		assert_starts(v, n, want, (int)(sizeof(want) / sizeof(want[0])));
-	}
-	free(v);
-
-	n = pc_nft_source_boundaries(&f->rs, AF_INET6, &v);
-	{
-		static const char *const want[] = {"::", "2001:db8::", "2001:db9::"};
-
-		assert_starts(v, n, want, 3);
-	}
-	free(v);
+	/* A draw between accept and drop: unknown, saying so. */
+	t = nb_table(&f->rs, NFPROTO_IPV4, "lottery");
+	c = nb_base_chain(t, "input", "filter", NF_INET_LOCAL_IN, 0, NF_ACCEPT);
+	numgen_vmap(t, c, "__map1", 22, verdicts, none);
+	run(f, IPPROTO_TCP, "203.0.113.9", "192.0.2.10", 22, ETH0);
+	assert_int_equal(f->res.verdict, PC_VERDICT_UNKNOWN);
+	assert_non_null(strstr(f->res.unknown_reason, "depends on the draw: accept 50%, drop 50%"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_empty_ruleset, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_numgen_endpoints, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_and_dport, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_register_aliasing, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_payload_zero_padding, setup, nb_fx_teardown),
@@ -1792,7 +1771,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_blind_spot, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_incident, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_incident_dnat_local, setup, nb_fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_source_boundaries, setup, nb_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,638 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A path's sources, told two ways (docs/json.md, "sources"): in words for people ("not in
+ * set inet crowdsec crowdsec-blacklists (20000 elements)", never 40,000 ranges), and as a
+ * versioned JSON form with which a program decides, for any source address and port,
+ * whether the path applies: a union of conjunctions of tests (address ranges, source
+ * port ranges, masks, membership in named sets as `nft -j list set` shows them).
+ *
+ * A path's sources are members: per piece of the source space (routes, firewalld
+ * bindings), the engine's box and the tests that carve it out. Members with the same tests
+ * are one conjunction; the piece ranges join it as an address test unless the
+ * conjunction holds in every piece that reaches the listener.
+ */
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portcheck/nftvm.h"
+#include "portcheck/report.h"
+
+#include "analysis_internal.h"
+
+/* Explicit address ranges listed in "address_ranges", and conjunctions in words. */
+#define FORM_FIRST_RANGES 8
+#define WORDS_MAX_CONJ 8
+/* nft's datatype ids (src/datatype.h): the fields a constant is printed as an address. */
+#define NFT_TYPE_IPADDR 7
+#define NFT_TYPE_IP6ADDR 8
+#define NFT_TYPE_BITS 6
+
+struct conj {
+	const struct pc_src_lit *lits;
+	size_t n_lits;
+	struct pc_ivlist pieces; /* the pieces it holds in, as address intervals */
+	size_t n_pieces;
+	/* No source of the pieces it does not hold in passes its tests: the pieces need
+	 * not be said (e.g. "in set S" where S lies in one piece). */
+	bool pieces_implied;
+};
+
+static bool lits_equal(const struct pc_src_lit *a, size_t na, const struct pc_src_lit *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!pc_src_lit_equal(&a[i], &b[i]))
+			return false;
+	return true;
+}
+
+static void conjs_clear(struct conj *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pc_ivlist_clear(&c[i].pieces);
+	free(c);
+}
+
+static int conjs_of(const struct outcome_group *g, struct conj **ret, size_t *n_ret)
+{
+	struct conj *c = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->n_m; i++) {
+		const struct src_member *m = &g->m[i];
+		const struct pc_src_lit *l = m->r ? m->r->lits : NULL;
+		size_t nl = m->r ? m->r->n_lits : 0;
+		struct conj *slot = NULL;
+
+		for (size_t k = 0; k < n && !slot; k++)
+			if (lits_equal(c[k].lits, c[k].n_lits, l, nl))
+				slot = &c[k];
+		if (!slot) {
+			slot = pc_array_grow(&c, &n, sizeof(*slot));
+			if (!slot)
+				goto oom;
+			slot->lits = l;
+			slot->n_lits = nl;
+		}
+		slot->n_pieces++;
+		if (pc_ivlist_append(&slot->pieces, pc_addr_to_u128(&m->lo),
+				     pc_addr_to_u128(&m->hi)) < 0)
+			goto oom;
+	}
+	*ret = c;
+	*n_ret = n;
+	return 0;
+oom:
+	conjs_clear(c, n);
+	return -ENOMEM;
+}
+
+/* --- JSON ------------------------------------------------------------------------------- */
+
+static json_t *addr_json(int family, pc_u128 v)
+{
+	struct pc_addr a = pc_addr_from_u128(family, v);
+	char s[PC_ADDRSTRLEN];
+
+	return json_string(pc_addr_to_string(&a, s));
+}
+
+static json_t *pair_json(int family, bool port, pc_u128 lo, pc_u128 hi)
+{
+	if (port)
+		return json_pack("[I,I]", (json_int_t)lo, (json_int_t)hi);
+	return json_pack("[o,o]", addr_json(family, lo), addr_json(family, hi));
+}
+
+static json_t *ranges_json(const struct pc_ivlist *l, int family, bool port, size_t max)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < l->n && i < max; i++)
+		if (json_array_append_new(a, pair_json(family, port, l->v[i].lo, l->v[i].hi)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static const char *nfproto_word(uint32_t f)
+{
+	switch (f) {
+	case NFPROTO_INET:
+		return "inet";
+	case NFPROTO_IPV4:
+		return "ip";
+	case NFPROTO_IPV6:
+		return "ip6";
+	case NFPROTO_NETDEV:
+		return "netdev";
+	case NFPROTO_BRIDGE:
+		return "bridge";
+	default:
+		return "?";
+	}
+}
+
+/* The layout of a set's key: fields, their offsets and lengths, and nft's type of each. */
+struct key_layout {
+	uint32_t n, off[16], len[16], type[16];
+};
+
+static void key_layout(const struct pc_nft_set *s, struct key_layout *k)
+{
+	uint32_t off = 0;
+
+	if (s->field_count > 1 && s->field_count <= 16) {
+		k->n = s->field_count;
+		for (uint32_t i = 0; i < k->n; i++) {
+			k->off[i] = off;
+			k->len[i] = s->field_len[i];
+			off += (s->field_len[i] + 3) / 4 * 4;
+			k->type[i] = (s->key_type >> (NFT_TYPE_BITS * (k->n - 1 - i))) & 0x3f;
+		}
+		if (off <= s->key_len || s->key_len == 0)
+			return;
+	}
+	k->n = 1;
+	k->off[0] = 0;
+	k->len[0] = s->key_len ? s->key_len : 4;
+	k->type[0] = s->key_type;
+}
+
+static json_t *bytes_json(const uint8_t *b, uint32_t len, uint32_t type)
+{
+	char hex[2 * PC_NFT_DATA_MAX + 3] = "0x";
+	struct pc_addr a = {0};
+	char s[PC_ADDRSTRLEN];
+
+	if ((type == NFT_TYPE_IPADDR && len == 4) || (type == NFT_TYPE_IP6ADDR && len == 16)) {
+		a.family = len == 4 ? AF_INET : AF_INET6;
+		memcpy(a.bytes, b, len);
+		return json_string(pc_addr_to_string(&a, s));
+	}
+	if (len <= 4)
+		return json_integer((json_int_t)pc_u128_from_be(b, len));
+	for (uint32_t i = 0; i < len && i < PC_NFT_DATA_MAX; i++)
+		snprintf(hex + 2 + 2 * i, 3, "%02x", b[i]);
+	return json_string(hex);
+}
+
+static json_t *verdict_json(const struct pc_nft_verdict *v)
+{
+	switch (v->code) {
+	case NF_ACCEPT:
+		return json_pack("{s:n}", "accept");
+	case NF_DROP:
+		return json_pack("{s:n}", "drop");
+	case NFT_CONTINUE:
+		return json_pack("{s:n}", "continue");
+	case NFT_RETURN:
+		return json_pack("{s:n}", "return");
+	case NFT_JUMP:
+	case NFT_GOTO:
+		return json_pack("{s:{s:s}}", v->code == NFT_JUMP ? "jump" : "goto", "target",
+				 v->chain ? v->chain : "");
+	default:
+		return json_pack("{s:i}", "code", v->code);
+	}
+}
+
+static size_t set_elements(const struct pc_nft_set *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_elems; i++)
+		n += !(s->elems[i].flags & (NFT_SET_ELEM_INTERVAL_END | NFT_SET_ELEM_CATCHALL));
+	return n;
+}
+
+static json_t *set_lit_json(const struct pc_src_lit *l, int family)
+{
+	const struct pc_nft_set *s = l->set;
+	struct key_layout k;
+	json_t *key = json_array(), *o;
+
+	if (s->flags & NFT_SET_ANONYMOUS) {
+		/* No listing names an anonymous set: its members, explicitly. */
+		struct pc_ivlist m = {0};
+
+		if (pc_src_lit_members(l, family, &m) < 0) {
+			json_decref(key);
+			pc_ivlist_clear(&m);
+			return NULL;
+		}
+		o = json_pack("{s:o}", l->port ? "port_in" : "address_in",
+			      ranges_json(&m, family, l->port, SIZE_MAX));
+		json_decref(key);
+		pc_ivlist_clear(&m);
+		return o;
+	}
+	key_layout(s, &k);
+	for (uint32_t f = 0; key && f < k.n; f++)
+		json_array_append_new(
+		    key, f == l->sym_field ? json_string(l->port ? "port" : "address")
+					   : bytes_json(l->key + k.off[f], k.len[f], k.type[f]));
+	o = json_pack("{s:s,s:s,s:s,s:I,s:o}", "family", nfproto_word(l->table->family), "table",
+		      l->table->name, "name", s->name, "elements", (json_int_t)set_elements(s),
+		      "key", key);
+	if (o && l->has_verdict)
+		json_object_set_new(o, "data", verdict_json(&l->verdict));
+	else if (o && l->has_data)
+		json_object_set_new(o, "data", bytes_json(l->data.v, l->data.len, 0));
+	return json_pack("{s:o}", "set", o);
+}
+
+static json_t *lit_json(const struct pc_src_lit *l, int family)
+{
+	unsigned bits = l->port ? 16 : pc_addr_size(family) * 8;
+	json_t *o;
+
+	switch (l->kind) {
+	case PC_SRC_LIT_RANGE:
+		o = json_pack("{s:o}", l->port ? "port" : "address",
+			      pair_json(family, l->port, l->a, l->b));
+		break;
+	case PC_SRC_LIT_MASK:
+		if (l->port)
+			o = json_pack("{s:{s:I,s:I}}", "port_mask", "mask", (json_int_t)l->a,
+				      "value", (json_int_t)l->b);
+		else
+			o = json_pack("{s:{s:o,s:o}}", "address_mask", "mask",
+				      addr_json(family, l->a & pc_u128_max(bits)), "value",
+				      addr_json(family, l->b));
+		break;
+	default:
+		o = set_lit_json(l, family);
+		break;
+	}
+	if (o && l->negated)
+		json_object_set_new(o, "not", json_true());
+	return o;
+}
+
+/* Whether a conjunction holds in every piece that reaches the listener here, or its tests
+ * hold nowhere else. */
+static bool conj_everywhere(const struct outcome_groups *gs, const struct conj *c)
+{
+	return gs->n_pieces > 0 && (c->n_pieces == gs->n_pieces || c->pieces_implied);
+}
+
+/*
+ * The pieces that reach the listener, as runs of neighbours @c holds in (*in) and does
+ * not (*out). Only sources no path has (no client has them, or they cannot reach the
+ * destination) lie between pieces, so a run may jump them.
+ */
+static void conj_runs(const struct outcome_groups *gs, const struct conj *c, struct pc_ivlist *in,
+		      struct pc_ivlist *out)
+{
+	size_t i = 0;
+
+	while (i < gs->n_pieces) {
+		bool covered = pc_ivlist_find(&c->pieces, pc_addr_to_u128(&gs->lo[i])) >= 0;
+		size_t k = i;
+
+		while (k + 1 < gs->n_pieces &&
+		       (pc_ivlist_find(&c->pieces, pc_addr_to_u128(&gs->lo[k + 1])) >= 0) ==
+			   covered)
+			k++;
+		pc_ivlist_append(covered ? in : out, pc_addr_to_u128(&gs->lo[i]),
+				 pc_addr_to_u128(&gs->hi[k]));
+		i = k + 1;
+	}
+}
+
+/* The pieces of @c as one test: a range, ranges, or not the ranges it does not hold in. */
+static json_t *pieces_json(const struct outcome_groups *gs, const struct conj *c, int family)
+{
+	struct pc_ivlist in = {0}, out = {0};
+	const struct pc_ivlist *l = &c->pieces;
+	bool negated = false;
+	json_t *o;
+
+	conj_runs(gs, c, &in, &out);
+	if (gs->n_pieces > 0 && in.n > 0) {
+		l = &in;
+		if (out.n > 0 && out.n < in.n) {
+			l = &out;
+			negated = true;
+		}
+	}
+	if (l->n == 1)
+		o = json_pack("{s:o}", "address", pair_json(family, false, l->v[0].lo, l->v[0].hi));
+	else
+		o = json_pack("{s:o}", "address_in", ranges_json(l, family, false, SIZE_MAX));
+	if (o && negated)
+		json_object_set_new(o, "not", json_true());
+	pc_ivlist_clear(&in);
+	pc_ivlist_clear(&out);
+	return o;
+}
+
+/* One conjunction: its tests, and the pieces it holds in (NULL: every piece) as one test
+ * (a range, or a list of them), not one conjunction per piece. */
+static json_t *conj_json(const struct outcome_groups *gs, const struct conj *c, int family)
+{
+	json_t *all = json_array();
+
+	if (all && !conj_everywhere(gs, c))
+		json_array_append_new(all, pieces_json(gs, c, family));
+	for (size_t i = 0; all && i < c->n_lits; i++) {
+		json_t *o = lit_json(&c->lits[i], family);
+
+		if (!o || json_array_append_new(all, o) < 0) {
+			json_decref(all);
+			return NULL;
+		}
+	}
+	return all ? json_pack("{s:o}", "all_of", all) : NULL;
+}
+
+/* The addresses that pass the address tests of @c, in *ret; -E2BIG when that is not
+ * worth computing (a scattered mask), -ENOMEM. */
+static int conj_addresses(const struct conj *c, int family, struct pc_ivlist *ret)
+{
+	unsigned bits = pc_addr_size(family) * 8;
+	struct pc_ivlist s = {0}, t = {0};
+	int r = pc_ivlist_append(ret, 0, pc_u128_max(bits));
+
+	for (size_t i = 0; r >= 0 && i < c->n_lits; i++) {
+		const struct pc_src_lit *l = &c->lits[i];
+
+		if (l->port)
+			continue;
+		s.n = 0;
+		if (l->kind == PC_SRC_LIT_RANGE)
+			r = pc_ivlist_append(&s, l->a, l->b);
+		else if (l->kind == PC_SRC_LIT_MASK)
+			r = pc_ivlist_masked(ret, l->a, l->b, bits, PC_SRC_MAX_MASK_INTERVALS, &s);
+		else
+			r = pc_src_lit_members(l, family, &s);
+		if (r >= 0)
+			r = l->negated ? pc_ivlist_subtract(ret, &s, &t)
+				       : pc_ivlist_intersect(ret, &s, &t);
+		if (r >= 0) {
+			struct pc_ivlist swap = *ret;
+
+			*ret = t;
+			t = swap;
+		}
+	}
+	pc_ivlist_clear(&s);
+	pc_ivlist_clear(&t);
+	return r;
+}
+
+static void conj_imply_pieces(const struct outcome_groups *gs, struct conj *c, int family)
+{
+	struct pc_ivlist a = {0};
+	bool outside = false;
+
+	if (c->n_lits == 0 || gs->n_pieces == 0 || conj_addresses(c, family, &a) < 0) {
+		pc_ivlist_clear(&a);
+		return;
+	}
+	for (size_t i = 0; i < gs->n_pieces && !outside; i++) {
+		pc_u128 lo = pc_addr_to_u128(&gs->lo[i]), hi = pc_addr_to_u128(&gs->hi[i]);
+		ptrdiff_t k;
+
+		if (pc_ivlist_find(&c->pieces, lo) >= 0)
+			continue;
+		/* Any address of @a in [lo, hi]? The first interval ending at or after lo. */
+		k = 0;
+		for (size_t lo_i = 0, hi_i = a.n; lo_i < hi_i;) {
+			size_t mid = lo_i + (hi_i - lo_i) / 2;
+
+			if (a.v[mid].hi < lo)
+				lo_i = mid + 1;
+			else
+				hi_i = mid;
+			k = (ptrdiff_t)lo_i;
+		}
+		outside = (size_t)k < a.n && a.v[k].lo <= hi;
+	}
+	c->pieces_implied = !outside;
+	pc_ivlist_clear(&a);
+}
+
+static int any_of_json(const struct outcome_groups *gs, const struct conj *c, size_t n, int family,
+		       json_t **ret)
+{
+	json_t *any = json_array();
+
+	for (size_t i = 0; any && i < n; i++)
+		if (json_array_append_new(any, conj_json(gs, &c[i], family)) < 0) {
+			json_decref(any);
+			return -ENOMEM;
+		}
+	*ret = any;
+	return any ? 0 : -ENOMEM;
+}
+
+static int address_ranges_json(const struct outcome_group *g, int family, json_t **ret)
+{
+	struct pc_ivlist all = {0};
+	unsigned bits = pc_addr_size(family) * 8;
+
+	for (size_t i = 0; i < g->n_m; i++) {
+		const struct src_member *m = &g->m[i];
+
+		if (!m->r) {
+			if (pc_ivlist_append(&all, pc_addr_to_u128(&m->lo),
+					     pc_addr_to_u128(&m->hi)) < 0)
+				goto oom;
+			continue;
+		}
+		for (size_t k = 0; k < m->r->addr.n; k++)
+			if (pc_ivlist_append(&all, m->r->addr.v[k].lo, m->r->addr.v[k].hi) < 0)
+				goto oom;
+	}
+	if (pc_ivlist_normalize(&all) < 0)
+		goto oom;
+	*ret =
+	    json_pack("{s:o,s:I,s:f}", "first", ranges_json(&all, family, false, FORM_FIRST_RANGES),
+		      "total", (json_int_t)all.n, "share", pc_ivlist_share(&all, bits));
+	pc_ivlist_clear(&all);
+	return *ret ? 0 : -ENOMEM;
+oom:
+	pc_ivlist_clear(&all);
+	return -ENOMEM;
+}
+
+/* --- words ------------------------------------------------------------------------------ */
+
+static void cidrs_words(FILE *f, int family, pc_u128 lo, pc_u128 hi)
+{
+	struct pc_addr a = pc_addr_from_u128(family, lo), b = pc_addr_from_u128(family, hi);
+	struct pc_prefix *list = NULL;
+	size_t n = 0;
+	char s[PC_ADDRSTRLEN];
+
+	if (pc_range_to_prefixes(&a, &b, &list, &n) < 0) {
+		fprintf(f, "%s-%s", pc_addr_to_string(&a, s), pc_addr_to_string(&b, s));
+		free(list);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		/* Always with the length, so a host address still reads as a range. */
+		fprintf(f, "%s%s/%u", i ? "," : "", pc_addr_to_string(&list[i].addr, s),
+			list[i].len);
+	free(list);
+}
+
+static void lit_words(FILE *f, const struct pc_src_lit *l, int family)
+{
+	unsigned bits = l->port ? 16 : pc_addr_size(family) * 8;
+	char s1[PC_ADDRSTRLEN], s2[PC_ADDRSTRLEN];
+	struct pc_addr m, v;
+
+	switch (l->kind) {
+	case PC_SRC_LIT_RANGE:
+		if (l->port) {
+			fprintf(f, "source port %s", l->negated ? "not " : "");
+			if (l->a == l->b)
+				fprintf(f, "%u", (unsigned)l->a);
+			else
+				fprintf(f, "%u-%u", (unsigned)l->a, (unsigned)l->b);
+			return;
+		}
+		fputs(l->negated ? "not in " : "", f);
+		cidrs_words(f, family, l->a, l->b);
+		return;
+	case PC_SRC_LIT_MASK:
+		if (l->port) {
+			fprintf(f, "source port & 0x%x %s 0x%x", (unsigned)l->a,
+				l->negated ? "!=" : "==", (unsigned)l->b);
+			return;
+		}
+		m = pc_addr_from_u128(family, l->a & pc_u128_max(bits));
+		v = pc_addr_from_u128(family, l->b);
+		fprintf(f, "address & %s %s %s", pc_addr_to_string(&m, s1),
+			l->negated ? "!=" : "==", pc_addr_to_string(&v, s2));
+		return;
+	case PC_SRC_LIT_SET:
+		break;
+	}
+	fprintf(f, "%s%s %s %s %s", l->negated ? "not in " : "in ",
+		(l->set->flags & NFT_SET_MAP) ? "map" : "set", nfproto_word(l->table->family),
+		l->table->name, (l->set->flags & NFT_SET_ANONYMOUS) ? "(anonymous)" : l->set->name);
+	fprintf(f, " (%zu elements", set_elements(l->set));
+	if (l->has_verdict) {
+		json_t *j = verdict_json(&l->verdict);
+		const char *k = j ? json_object_iter_key(json_object_iter(j)) : NULL;
+
+		fprintf(f, ", with verdict %s", k ? k : "?");
+		json_decref(j);
+	}
+	fputs(")", f);
+}
+
+/*
+ * The pieces of a conjunction in words: runs of neighbouring pieces it holds in (the
+ * sources between pieces are ones no client has: a run may jump them), or, beside tests
+ * and when that is shorter, "any except" the runs it does not hold in.
+ */
+static void pieces_words(FILE *f, const struct outcome_groups *gs, const struct conj *c, int family)
+{
+	struct pc_ivlist in = {0}, out = {0};
+	const struct pc_ivlist *l = &c->pieces;
+
+	conj_runs(gs, c, &in, &out);
+	/* Plain ranges stay a list of CIDRs ("source" was that before the tests came). */
+	if (gs->n_pieces > 0 && c->n_lits > 0 && out.n > 0 && out.n < in.n) {
+		fputs("any except ", f);
+		l = &out;
+	}
+	for (size_t k = 0; k < l->n; k++) {
+		fputs(k ? "," : "", f);
+		cidrs_words(f, family, l->v[k].lo, l->v[k].hi);
+	}
+	pc_ivlist_clear(&in);
+	pc_ivlist_clear(&out);
+}
+
+static void conj_words(FILE *f, const struct outcome_groups *gs, const struct conj *c, int family)
+{
+	bool first = true;
+
+	if (!conj_everywhere(gs, c)) {
+		pieces_words(f, gs, c, family);
+		first = false;
+	}
+	for (size_t i = 0; i < c->n_lits; i++) {
+		fputs(first ? "" : " and ", f);
+		lit_words(f, &c->lits[i], family);
+		first = false;
+	}
+	if (first)
+		fputs("any", f);
+}
+
+static int words(const struct outcome_groups *gs, const struct conj *c, size_t n, int family,
+		 char **ret)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	if (!f)
+		return -ENOMEM;
+	if (gs->n == 1 && gs->n_pieces > 0) {
+		fputs("any", f);
+	} else {
+		for (size_t i = 0; i < n && i < WORDS_MAX_CONJ; i++) {
+			fputs(i ? "; or " : "", f);
+			conj_words(f, gs, &c[i], family);
+		}
+		if (n > WORDS_MAX_CONJ)
+			fprintf(f, "; or %zu more (see sources in the JSON)", n - WORDS_MAX_CONJ);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret = buf;
+	return 0;
+}
+
+int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struct outcome_group *g,
+		 int family)
+{
+	const struct src_member *m0 = &g->m[0];
+	struct pc_addr ex = m0->r ? m0->r->example : m0->lo;
+	uint16_t ex_port = m0->r ? m0->r->example_port : PC_FLOW_SOURCE_PORT;
+	char s[PC_ADDRSTRLEN];
+	struct conj *c;
+	json_t *any = NULL, *ranges = NULL;
+	size_t n;
+	int r;
+
+	r = conjs_of(g, &c, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (c[i].n_pieces < gs->n_pieces)
+			conj_imply_pieces(gs, &c[i], family);
+	r = words(gs, c, n, family, &p->source);
+	if (r >= 0)
+		r = any_of_json(gs, c, n, family, &any);
+	if (r >= 0)
+		r = address_ranges_json(g, family, &ranges);
+	if (r >= 0) {
+		p->sources = json_pack("{s:i,s:o,s:{s:s,s:i},s:o}", "version", 1, "any_of", any,
+				       "example", "address", pc_addr_to_string(&ex, s), "port",
+				       (int)ex_port, "address_ranges", ranges);
+		any = ranges = NULL;
+		if (!p->sources)
+			r = -ENOMEM;
+	}
+	json_decref(any);
+	json_decref(ranges);
+	conjs_clear(c, n);
+	return r;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The index of a set (nftvm_set.c), shared with the symbolic lookups (nftvm_set_sym.c)
+ * that project it onto intervals of the source.
+ */
+#pragma once
+
+#include "nftvm_internal.h"
+
+struct set_range {
+	const struct pc_nft_set_elem *e;
+	const uint8_t *lo, *hi; /* klen bytes each */
+};
+
+struct set_item {
+	const struct pc_nft_set_elem *e;
+	const uint8_t *key; /* klen bytes */
+};
+
+struct set_index {
+	bool ranges; /* else exact keys */
+	uint32_t klen;
+	uint32_t nfields;
+	uint32_t foff[16], flen[16];
+	const struct pc_nft_set_elem *catchall;
+	size_t n;
+	struct set_item *exact; /* sorted by key */
+	struct set_range *r;	/* sorted by the first field's start */
+	uint8_t *maxend;	/* n * flen[0]: the largest first-field end of each subtree */
+	uint8_t *blob;		/* normalized keys */
+	struct set_proj *proj;	/* projections onto the source (nftvm_set_sym.c), cached */
+	size_t n_proj, proj_evict;
+};
+
+/* The set's index, built on first use; NULL with *oom set when out of memory. */
+struct set_index *vm_set_index(const struct pc_nft_set *s, bool *oom);
+/* Free the cached projections of an index. */
+void vm_set_proj_free(struct set_index *x);
+/*
+ * A lookup whose key holds the symbolic source (in one field, the rest constants): narrow
+ * the sources to those that find the same element group as the concrete key @key (the
+ * same verdict or data for maps; membership for sets). Returns 0, or -1 after
+ * vm_unknown().
+ */
+int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *key);

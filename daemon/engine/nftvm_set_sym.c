@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Set lookups with the symbolic source in the key: a set of any size splits the sources
+ * in two (members and the rest), a map in one part per distinct verdict or data plus the
+ * rest. The set's elements are projected once onto intervals of the source dimension,
+ * for the constants the other fields of the key hold (e.g. "ip saddr . tcp dport" with
+ * the listener's port), and the projection is cached in the set's index: every later
+ * path that looks the same key shape up costs two interval-list operations.
+ */
+#include <errno.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nftvm_set_index.h"
+#include "portcheck/util.h"
+
+/* Projections kept per set (different constants in the other fields, e.g. ports). */
+#define PROJ_CACHE 256
+
+struct proj_group {
+	const struct pc_nft_set_elem *e; /* one element of the group (its verdict/data) */
+	struct pc_ivlist l;
+};
+
+struct set_proj {
+	bool valid;
+	uint32_t field;
+	bool port;
+	uint8_t key[PC_NFT_DATA_MAX]; /* the other fields' bytes; the source field zeroed */
+	struct pc_ivlist all;	      /* sources that find any element */
+	struct proj_group *g;
+	size_t ng;
+	bool overlap; /* groups overlap: which element wins is the backend's order */
+};
+
+static void proj_clear(struct set_proj *p)
+{
+	for (size_t i = 0; i < p->ng; i++)
+		pc_ivlist_clear(&p->g[i].l);
+	free(p->g);
+	pc_ivlist_clear(&p->all);
+	*p = (struct set_proj){0};
+}
+
+void vm_set_proj_free(struct set_index *x)
+{
+	for (size_t i = 0; i < x->n_proj; i++)
+		proj_clear(&x->proj[i]);
+	free(x->proj);
+	x->proj = NULL;
+	x->n_proj = 0;
+}
+
+/* Whether two elements give the same outcome: any two of a set; the same verdict or data
+ * of a map. */
+static bool same_group(const struct pc_nft_set *s, const struct pc_nft_set_elem *a,
+		       const struct pc_nft_set_elem *b)
+{
+	if (!(s->flags & NFT_SET_MAP))
+		return true;
+	if (s->data_type == NFT_DATA_VERDICT)
+		return a->verdict.code == b->verdict.code &&
+		       (a->verdict.chain == b->verdict.chain ||
+			(a->verdict.chain && b->verdict.chain &&
+			 strcmp(a->verdict.chain, b->verdict.chain) == 0));
+	return a->data.len == b->data.len && memcmp(a->data.v, b->data.v, a->data.len) == 0;
+}
+
+static int group_add(const struct pc_nft_set *s, struct set_proj *p,
+		     const struct pc_nft_set_elem *e, pc_u128 lo, pc_u128 hi)
+{
+	struct proj_group *g = NULL;
+
+	for (size_t i = 0; i < p->ng && !g; i++)
+		if (same_group(s, p->g[i].e, e))
+			g = &p->g[i];
+	if (!g) {
+		g = pc_array_grow(&p->g, &p->ng, sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		g->e = e;
+	}
+	/* Appended in any order: normalised once at the end. */
+	if (g->l.n == g->l.cap) {
+		size_t cap = g->l.cap ? g->l.cap * 2 : 8;
+		struct pc_ivl *v = reallocarray(g->l.v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		g->l.v = v;
+		g->l.cap = cap;
+	}
+	g->l.v[g->l.n++] = (struct pc_ivl){lo, hi};
+	return 0;
+}
+
+struct tagged {
+	struct pc_ivl i;
+	size_t g;
+};
+
+static int tagged_cmp(const void *a, const void *b)
+{
+	const struct tagged *x = a, *y = b;
+
+	return x->i.lo < y->i.lo ? -1 : x->i.lo > y->i.lo;
+}
+
+/* Normalise the groups, build the union, and see whether two groups overlap. */
+static int proj_finish(struct set_proj *p)
+{
+	struct tagged *t;
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->ng; i++) {
+		if (pc_ivlist_normalize(&p->g[i].l) < 0)
+			return -ENOMEM;
+		n += p->g[i].l.n;
+	}
+	t = calloc(n ? n : 1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < p->ng; i++)
+		for (size_t k = 0; k < p->g[i].l.n; k++)
+			t[n++] = (struct tagged){p->g[i].l.v[k], i};
+	qsort(t, n, sizeof(*t), tagged_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && t[i].i.lo <= t[i - 1].i.hi && t[i].g != t[i - 1].g)
+			p->overlap = true;
+		if (pc_ivlist_append(&p->all, t[i].i.lo, t[i].i.hi) < 0) {
+			free(t);
+			return -ENOMEM;
+		}
+	}
+	/* append() merged in order, but an interval inside an earlier longer one. */
+	free(t);
+	return pc_ivlist_normalize(&p->all);
+}
+
+/* The part of the key outside the source field equals (exact sets) or lies in the
+ * element's ranges (interval sets). */
+static bool others_match(const struct set_index *x, uint32_t field, const uint8_t *key,
+			 const uint8_t *lo, const uint8_t *hi)
+{
+	if (!x->ranges) {
+		uint32_t fo = x->foff[field], fl = x->flen[field];
+
+		return memcmp(key, lo, fo) == 0 &&
+		       memcmp(key + fo + fl, lo + fo + fl, x->klen - fo - fl) == 0;
+	}
+	for (uint32_t f = 0; f < x->nfields; f++) {
+		uint32_t o = x->foff[f], l = x->flen[f];
+
+		if (f == field)
+			continue;
+		if (memcmp(key + o, lo + o, l) < 0 || memcmp(key + o, hi + o, l) > 0)
+			return false;
+	}
+	return true;
+}
+
+static int proj_build(const struct pc_nft_set *s, const struct set_index *x, struct set_proj *p,
+		      unsigned nb)
+{
+	uint32_t fo = x->foff[p->field], fl = x->flen[p->field];
+	unsigned sh = (nb - fl) * 8;
+	pc_u128 low = pc_u128_max(sh);
+
+	for (size_t i = 0; i < x->n; i++) {
+		const uint8_t *lo = x->ranges ? x->r[i].lo : x->exact[i].key;
+		const uint8_t *hi = x->ranges ? x->r[i].hi : x->exact[i].key;
+		const struct pc_nft_set_elem *e = x->ranges ? x->r[i].e : x->exact[i].e;
+		pc_u128 a, b;
+
+		if (!others_match(x, p->field, p->key, lo, hi))
+			continue;
+		a = pc_u128_from_be(lo + fo, fl) << sh;
+		b = pc_u128_from_be(hi + fo, fl) << sh | low;
+		if (a <= b && group_add(s, p, e, a, b) < 0)
+			return -ENOMEM;
+	}
+	return proj_finish(p);
+}
+
+/* The one field of the key that holds the source, a leading part of one dimension, whole
+ * bytes; the others constants. Returns the field, or -1 after vm_unknown(). */
+static int sym_field(struct vm *vm, const struct pc_nft_set *s, const struct set_index *x,
+		     const uint8_t *key, bool *ret_port)
+{
+	const uint8_t *t = vm_taint_of(vm, key);
+	size_t off = (size_t)(key - (const uint8_t *)vm->regs);
+	int field = -1;
+
+	for (uint32_t f = 0; f < x->nfields; f++) {
+		uint32_t o = x->foff[f], l = x->flen[f];
+		bool any = false, port = vm->rsym[off + o] >= VM_SYM_PORT;
+		unsigned nb = port ? 2 : vm->sym->abytes;
+
+		for (uint32_t i = 0; i < l; i++)
+			any |= t[o + i] != 0;
+		if (!any)
+			continue;
+		for (uint32_t i = 0; i < l; i++) {
+			int k = vm->rsym[off + o + i] - (port ? VM_SYM_PORT : 0);
+
+			if (t[o + i] != 0xff || k != (int)i || l > nb) {
+				vm_unknown(
+				    vm,
+				    "lookup in set @%s with a key holding part of the source "
+				    "or the source masked",
+				    s->name);
+				return -1;
+			}
+		}
+		if (field >= 0) {
+			vm_unknown(vm, "lookup in set @%s with the source in two fields", s->name);
+			return -1;
+		}
+		field = (int)f;
+		*ret_port = port;
+	}
+	/* Padding after the fields is compared by the exact backends: it is constant. */
+	for (uint32_t i = 0; i < x->klen; i++) {
+		bool inside =
+		    field >= 0 && i >= x->foff[field] && i < x->foff[field] + x->flen[field];
+
+		if (t[i] && !inside) {
+			vm_unknown(vm, "lookup in set @%s with client-dependent key bytes",
+				   s->name);
+			return -1;
+		}
+	}
+	return field;
+}
+
+static struct set_proj *proj_get(struct vm *vm, const struct pc_nft_set *s, struct set_index *x,
+				 uint32_t field, bool port, const uint8_t *key)
+{
+	uint8_t k[PC_NFT_DATA_MAX] = {};
+	struct set_proj *p;
+
+	memcpy(k, key, x->klen);
+	memset(k + x->foff[field], 0, x->flen[field]);
+	for (size_t i = 0; i < x->n_proj; i++) {
+		p = &x->proj[i];
+		if (p->valid && p->field == field && p->port == port &&
+		    memcmp(p->key, k, sizeof(k)) == 0)
+			return p;
+	}
+	if (!x->proj && !(x->proj = calloc(PROJ_CACHE, sizeof(*x->proj))))
+		return NULL;
+	if (x->n_proj < PROJ_CACHE)
+		p = &x->proj[x->n_proj++];
+	else
+		proj_clear(p = &x->proj[x->proj_evict++ % PROJ_CACHE]);
+	p->field = field;
+	p->port = port;
+	memcpy(p->key, k, sizeof(k));
+	if (proj_build(s, x, p, port ? 2 : vm->sym->abytes) < 0) {
+		proj_clear(p); /* not valid: never found */
+		return NULL;
+	}
+	p->valid = true;
+	return p;
+}
+
+int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *key)
+{
+	bool oom = false, port = false;
+	struct set_index *x = vm_set_index(s, &oom);
+	const struct pc_nft_set_elem *el;
+	struct pc_src_lit lit = {.kind = PC_SRC_LIT_SET, .table = vm->table, .set = s};
+	struct set_proj *p;
+	int field, in;
+
+	if (!x) {
+		vm_unknown(vm, "out of memory indexing set @%s", s->name);
+		return -1;
+	}
+	field = sym_field(vm, s, x, key, &port);
+	if (field < 0)
+		return -1;
+	p = proj_get(vm, s, x, (uint32_t)field, port, key);
+	if (!p) {
+		vm_unknown(vm, "out of memory projecting set @%s onto the sources", s->name);
+		return -1;
+	}
+	if (p->overlap) {
+		vm_unknown(vm,
+			   "map @%s has overlapping elements with different values: which one a "
+			   "source finds is the set backend's order",
+			   s->name);
+		return -1;
+	}
+	lit.port = port;
+	lit.sym_field = (uint32_t)field;
+	memcpy(lit.key, p->key, sizeof(lit.key));
+	el = vm_set_find(s, key, &oom);
+	if (oom) {
+		vm_unknown(vm, "out of memory indexing set @%s", s->name);
+		return -1;
+	}
+	if (!el) {
+		in = vm_sym_split(vm, port, &p->all, &lit);
+		return in < 0 ? -1 : 0;
+	}
+	for (size_t i = 0; i < p->ng; i++) {
+		if (!same_group(s, p->g[i].e, el))
+			continue;
+		if ((s->flags & NFT_SET_MAP) && s->data_type == NFT_DATA_VERDICT) {
+			lit.has_verdict = true;
+			lit.verdict = el->verdict;
+		} else if (s->flags & NFT_SET_MAP) {
+			lit.has_data = true;
+			lit.data = el->data;
+		}
+		in = vm_sym_split(vm, port, &p->g[i].l, &lit);
+		if (in == 1)
+			return 0;
+		if (in < 0)
+			return -1;
+		break;
+	}
+	vm_unknown(vm, "lookup in set @%s: the element found is not in its projection", s->name);
+	return -1;
+}
+
+int pc_src_lit_members(const struct pc_src_lit *lit, int family, struct pc_ivlist *ret)
+{
+	struct pc_nft_set_elem want = {.verdict = lit->verdict, .data = lit->data};
+	bool oom = false;
+	struct set_index *x;
+	struct set_proj p = {.field = lit->sym_field, .port = lit->port};
+	const struct pc_ivlist *l;
+	int r;
+
+	ret->n = 0;
+	if (lit->kind != PC_SRC_LIT_SET || !lit->set)
+		return -EINVAL;
+	x = vm_set_index(lit->set, &oom);
+	if (!x)
+		return -ENOMEM;
+	if (lit->sym_field >= x->nfields)
+		return -EINVAL;
+	memcpy(p.key, lit->key, sizeof(p.key));
+	r = proj_build(lit->set, x, &p, lit->port ? 2 : pc_addr_size(family));
+	if (r < 0) {
+		proj_clear(&p);
+		return r;
+	}
+	l = &p.all;
+	if (lit->has_verdict || lit->has_data) {
+		static const struct pc_ivlist none;
+
+		l = &none;
+		for (size_t i = 0; i < p.ng; i++)
+			if (same_group(lit->set, p.g[i].e, &want))
+				l = &p.g[i].l;
+	}
+	r = pc_ivlist_copy(l, ret);
+	proj_clear(&p);
+	return r;
+}

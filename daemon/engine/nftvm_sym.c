@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The symbolic source: the packet carries one concrete source (address and port) of a
+ * box of sources, and every test of the source narrows the box to the sources that pass
+ * it the same way (vm_sym_split), recording the test. At the end of a run the box is
+ * exactly the set of sources that take the same path, and the tests describe it.
+ *
+ * Which register bytes hold the source is tracked byte by byte beside the taint: a
+ * payload load of the source address or port marks them, masks keep them (the taint
+ * bits are the source bits left), anything else (shifts, byte order, arithmetic) leaves
+ * them tainted without a source byte, and a comparison of such bytes stays unknown.
+ */
+#include <errno.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nftvm_internal.h"
+#include "portcheck/util.h"
+
+void vm_sym_mark_packet(struct vm_pkt *p)
+{
+	unsigned off = vm_pkt_addr_off(p, false), n = pc_addr_size(p->family);
+
+	for (unsigned i = 0; i < n; i++) {
+		p->var[off + i] = 0xff;
+		p->sym[off + i] = (int8_t)i;
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		p->var[p->thoff + i] = 0xff;
+		p->sym[p->thoff + i] = (int8_t)(VM_SYM_PORT + i);
+	}
+}
+
+int vm_sym_fork(const struct vm_sym *from, struct vm_sym *to)
+{
+	*to = (struct vm_sym){.abytes = from->abytes, .x = {from->x[0], from->x[1]}};
+	if (pc_ivlist_copy(&from->dim[0], &to->dim[0]) < 0 ||
+	    pc_ivlist_copy(&from->dim[1], &to->dim[1]) < 0) {
+		vm_sym_clear(to);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int vm_sym_join(struct vm_sym *into, struct vm_sym *from)
+{
+	int r = 0;
+
+	for (int d = 0; d < 2; d++) {
+		pc_ivlist_clear(&into->dim[d]);
+		into->dim[d] = from->dim[d];
+		from->dim[d] = (struct pc_ivlist){0};
+	}
+	for (size_t i = 0; i < from->n_lits && r == 0; i++) {
+		struct pc_src_lit *slot = pc_array_grow(&into->lits, &into->n_lits, sizeof(*slot));
+
+		if (slot)
+			*slot = from->lits[i];
+		else
+			r = -ENOMEM;
+	}
+	if (from->oom)
+		r = -ENOMEM;
+	vm_sym_clear(from);
+	return r;
+}
+
+void vm_sym_clear(struct vm_sym *s)
+{
+	pc_ivlist_clear(&s->dim[0]);
+	pc_ivlist_clear(&s->dim[1]);
+	pc_ivlist_clear(&s->tmp);
+	free(s->lits);
+	s->lits = NULL;
+	s->n_lits = 0;
+}
+
+void vm_sym_mark_reg(struct vm *vm, uint8_t *reg, uint32_t len, int first)
+{
+	uint8_t *t = vm_taint_of(vm, reg);
+	size_t off = (size_t)(reg - (uint8_t *)vm->regs);
+
+	for (uint32_t i = 0; i < len && off + i < sizeof(vm->rsym); i++) {
+		t[i] = 0xff;
+		vm->rsym[off + i] = (int8_t)(first + (int)i);
+	}
+	vm->taint_what = first >= VM_SYM_PORT ? "the source port" : "the source address";
+}
+
+int vm_sym_in(struct vm *vm, const uint8_t *reg, uint32_t len)
+{
+	const uint8_t *t = vm_taint_of(vm, reg);
+	size_t off = (size_t)(reg - (const uint8_t *)vm->regs);
+	int ret = 0;
+
+	if (!vm->sym)
+		return 0;
+	for (uint32_t i = 0; i < len && off + i < sizeof(vm->rsym); i++) {
+		if (!t[i])
+			continue;
+		if (vm->rsym[off + i] == VM_SYM_NONE)
+			return -1;
+		ret = 1;
+	}
+	return ret;
+}
+
+bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b)
+{
+	if (a->kind != b->kind || a->port != b->port || a->negated != b->negated)
+		return false;
+	if (a->kind != PC_SRC_LIT_SET)
+		return a->a == b->a && a->b == b->b;
+	if (a->set != b->set || a->sym_field != b->sym_field ||
+	    memcmp(a->key, b->key, sizeof(a->key)) != 0 || a->has_verdict != b->has_verdict ||
+	    a->has_data != b->has_data)
+		return false;
+	if (a->has_verdict &&
+	    (a->verdict.code != b->verdict.code || (a->verdict.chain != b->verdict.chain &&
+						    (!a->verdict.chain || !b->verdict.chain ||
+						     strcmp(a->verdict.chain, b->verdict.chain)))))
+		return false;
+	return !a->has_data ||
+	       (a->data.len == b->data.len && memcmp(a->data.v, b->data.v, a->data.len) == 0);
+}
+
+/* Add a test to the run's tests, once. */
+static int lit_add(struct vm_sym *s, const struct pc_src_lit *lit, bool negated)
+{
+	struct pc_src_lit *slot, l = *lit;
+
+	l.negated = negated;
+	for (size_t i = 0; i < s->n_lits; i++)
+		if (pc_src_lit_equal(&s->lits[i], &l))
+			return 0;
+	slot = pc_array_grow(&s->lits, &s->n_lits, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	*slot = l;
+	return 0;
+}
+
+int vm_sym_split(struct vm *vm, bool port, const struct pc_ivlist *set,
+		 const struct pc_src_lit *lit)
+{
+	struct vm_sym *s = vm->sym;
+	struct pc_ivlist *box = &s->dim[port];
+	bool in = pc_ivlist_find(set, s->x[port]) >= 0, narrowed;
+	int r;
+
+	r = in ? pc_ivlist_intersect(box, set, &s->tmp) : pc_ivlist_subtract(box, set, &s->tmp);
+	if (r < 0)
+		goto oom;
+	narrowed = !pc_ivlist_equal(box, &s->tmp);
+	if (narrowed) {
+		struct pc_ivlist swap = *box;
+
+		*box = s->tmp;
+		s->tmp = swap;
+	}
+	/* A range or mask the whole box passes alike says nothing the pieces do not; a set
+	 * does ("not in set S" on every path that passes it, whichever addresses it covers). */
+	if ((narrowed || (lit->kind == PC_SRC_LIT_SET && set->n > 0)) && lit_add(s, lit, !in) < 0)
+		goto oom;
+	return in;
+oom:
+	s->oom = true;
+	vm_unknown(vm, "out of memory narrowing the sources");
+	return -1;
+}
+
+int vm_sym_split_range(struct vm *vm, bool port, pc_u128 lo, pc_u128 hi)
+{
+	struct pc_ivl one = {lo, hi};
+	struct pc_ivlist set = {.v = &one, .n = lo <= hi, .cap = 1};
+	struct pc_src_lit lit = {.kind = PC_SRC_LIT_RANGE, .port = port, .a = lo, .b = hi};
+
+	return vm_sym_split(vm, port, &set, &lit);
+}
+
+int vm_sym_split_mask(struct vm *vm, bool port, pc_u128 mask, pc_u128 value)
+{
+	struct vm_sym *s = vm->sym;
+	unsigned bits = port ? 16 : s->abytes * 8;
+	struct pc_src_lit lit = {.kind = PC_SRC_LIT_MASK, .port = port, .a = mask, .b = value};
+	struct pc_ivlist set = {0};
+	int r;
+
+	if (pc_u128_is_prefix_mask(mask, bits)) {
+		if (value & ~mask)
+			return vm_sym_split_range(vm, port, 1, 0); /* never equal */
+		return vm_sym_split_range(vm, port, value, value | (~mask & pc_u128_max(bits)));
+	}
+	/* Only the sources still in the box matter: a scattered mask after a narrow test
+	 * (e.g. the odd addresses of one /24) stays small. */
+	r = pc_ivlist_masked(&s->dim[port], mask, value, bits, PC_SRC_MAX_MASK_INTERVALS, &set);
+	if (r == -E2BIG) {
+		pc_ivlist_clear(&set);
+		vm_unknown(vm,
+			   "the source %s is compared under a mask that keeps bits after cleared "
+			   "ones: it splits the sources into more than %d ranges",
+			   port ? "port" : "address", PC_SRC_MAX_MASK_INTERVALS);
+		return -1;
+	}
+	if (r < 0) {
+		pc_ivlist_clear(&set);
+		s->oom = true;
+		vm_unknown(vm, "out of memory narrowing the sources");
+		return -1;
+	}
+	r = vm_sym_split(vm, port, &set, &lit);
+	pc_ivlist_clear(&set);
+	return r;
+}
+
+/*
+ * Register bytes [0, len) as a test of one dimension: the dimension (0 address, 1 port),
+ * and for an equality the mask and value it requires of x, or *never when no source
+ * passes. Returns 0, or -1 after vm_unknown().
+ */
+struct sym_eq {
+	bool port;
+	pc_u128 mask, value;
+	bool never;
+};
+
+static int sym_dim(struct vm *vm, const uint8_t *src, uint32_t len, bool *ret_port)
+{
+	const uint8_t *t = vm_taint_of(vm, src);
+	size_t off = (size_t)(src - (const uint8_t *)vm->regs);
+	int dim = -1;
+
+	for (uint32_t i = 0; i < len; i++) {
+		int d;
+
+		if (!t[i])
+			continue;
+		d = vm->rsym[off + i] >= VM_SYM_PORT;
+		if (dim >= 0 && d != dim) {
+			vm_unknown(vm, "a comparison of the source address and port together");
+			return -1;
+		}
+		dim = d;
+	}
+	*ret_port = dim == 1;
+	return 0;
+}
+
+static int sym_eq_of(struct vm *vm, const uint8_t *src, const uint8_t *data, uint32_t len,
+		     struct sym_eq *q)
+{
+	const uint8_t *t = vm_taint_of(vm, src);
+	size_t off = (size_t)(src - (const uint8_t *)vm->regs);
+	uint8_t m[16] = {}, v[16] = {};
+	unsigned nb;
+
+	if (sym_dim(vm, src, len, &q->port) < 0)
+		return -1;
+	nb = q->port ? 2 : vm->sym->abytes;
+	q->never = false;
+	for (uint32_t i = 0; i < len; i++) {
+		int k;
+
+		/* The bits that do not vary must be equal already. */
+		if ((src[i] ^ data[i]) & ~t[i]) {
+			q->never = true;
+			continue;
+		}
+		if (!t[i])
+			continue;
+		k = vm->rsym[off + i] - (q->port ? VM_SYM_PORT : 0);
+		if (k < 0 || (unsigned)k >= nb) {
+			vm_unknown(vm, "a comparison of the source out of its bytes");
+			return -1;
+		}
+		/* The same source byte twice: both must agree where both look. */
+		if ((v[k] ^ data[i]) & m[k] & t[i])
+			q->never = true;
+		m[k] |= t[i];
+		v[k] |= data[i] & t[i];
+	}
+	q->mask = pc_u128_from_be(m, nb);
+	q->value = pc_u128_from_be(v, nb);
+	return 0;
+}
+
+/* The bytes compared in order must be a leading part of one dimension, whole bytes: then
+ * "x's first len bytes op data" is an interval of x. Returns the shift (bits after the
+ * part), or -1 after vm_unknown(). */
+static int sym_order_part(struct vm *vm, const uint8_t *src, uint32_t len, bool *ret_port)
+{
+	const uint8_t *t = vm_taint_of(vm, src);
+	size_t off = (size_t)(src - (const uint8_t *)vm->regs);
+	unsigned nb;
+
+	if (sym_dim(vm, src, len, ret_port) < 0)
+		return -1;
+	nb = *ret_port ? 2 : vm->sym->abytes;
+	for (uint32_t i = 0; i < len; i++) {
+		int k = vm->rsym[off + i] - (*ret_port ? VM_SYM_PORT : 0);
+
+		if (t[i] != 0xff || k != (int)i || i >= nb) {
+			vm_unknown(vm, "the source %s is compared in order in part or masked",
+				   *ret_port ? "port" : "address");
+			return -1;
+		}
+	}
+	return (int)((nb - len) * 8);
+}
+
+void vm_sym_cmp(struct vm *vm, const struct pc_nft_expr *e, const uint8_t *src)
+{
+	uint32_t len = e->cmp.data.len;
+	bool port, match;
+	pc_u128 d, lo, hi, max;
+	int sh, in;
+
+	if (e->cmp.op == NFT_CMP_EQ || e->cmp.op == NFT_CMP_NEQ) {
+		struct sym_eq q;
+
+		if (sym_eq_of(vm, src, e->cmp.data.v, len, &q) < 0)
+			return;
+		in = q.never ? vm_sym_split_range(vm, q.port, 1, 0)
+			     : vm_sym_split_mask(vm, q.port, q.mask, q.value);
+		if (in < 0)
+			return;
+		match = e->cmp.op == NFT_CMP_EQ ? in : !in;
+		if (!match)
+			vm->vcode = NFT_BREAK;
+		return;
+	}
+	sh = sym_order_part(vm, src, len, &port);
+	if (sh < 0)
+		return;
+	max = pc_u128_max(port ? 16 : vm->sym->abytes * 8);
+	d = pc_u128_from_be(e->cmp.data.v, len) << sh;
+	/* The sources for which the comparison holds, as one interval [lo, hi]. */
+	switch (e->cmp.op) {
+	case NFT_CMP_LT: /* x < d */
+		lo = 0, hi = d - 1;
+		if (d == 0)
+			lo = 1, hi = 0;
+		break;
+	case NFT_CMP_LTE: /* x's part <= d's */
+		lo = 0, hi = d | pc_u128_max((unsigned)sh);
+		break;
+	case NFT_CMP_GT:
+		lo = (d | pc_u128_max((unsigned)sh)) + 1, hi = max;
+		if ((d | pc_u128_max((unsigned)sh)) == max)
+			lo = 1, hi = 0;
+		break;
+	case NFT_CMP_GTE:
+		lo = d, hi = max;
+		break;
+	default:
+		vm_unknown(vm, "cmp with unknown operator %u", e->cmp.op);
+		return;
+	}
+	in = vm_sym_split_range(vm, port, lo, hi);
+	if (in == 0)
+		vm->vcode = NFT_BREAK;
+}
+
+void vm_sym_range(struct vm *vm, const struct pc_nft_expr *e, const uint8_t *src)
+{
+	uint32_t len = e->range.from.len;
+	bool port;
+	pc_u128 lo, hi;
+	int sh, in;
+
+	if (e->range.op != NFT_RANGE_EQ && e->range.op != NFT_RANGE_NEQ) {
+		vm_unknown(vm, "range with unknown operator %u", e->range.op);
+		return;
+	}
+	sh = sym_order_part(vm, src, len, &port);
+	if (sh < 0)
+		return;
+	lo = pc_u128_from_be(e->range.from.v, len) << sh;
+	hi = pc_u128_from_be(e->range.to.v, len) << sh | pc_u128_max((unsigned)sh);
+	in = vm_sym_split_range(vm, port, lo, hi);
+	if (in < 0)
+		return;
+	if ((e->range.op == NFT_RANGE_EQ) != (in == 1))
+		vm->vcode = NFT_BREAK;
+}

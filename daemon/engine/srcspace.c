@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Interval lists over one dimension of the source (srcspace.h). Every list is kept sorted,
+ * disjoint and without adjacent intervals, so equal sets have equal lists.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portcheck/srcspace.h"
+
+static pc_u128 low_mask(unsigned k)
+{
+	return k >= 128 ? ~(pc_u128)0 : (((pc_u128)1 << k) - 1);
+}
+
+pc_u128 pc_u128_max(unsigned bits)
+{
+	return low_mask(bits);
+}
+
+pc_u128 pc_u128_from_be(const uint8_t *b, unsigned n)
+{
+	pc_u128 v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+void pc_u128_to_be(pc_u128 v, uint8_t *b, unsigned n)
+{
+	for (unsigned i = n; i > 0; i--) {
+		b[i - 1] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+int pc_ivlist_append(struct pc_ivlist *l, pc_u128 lo, pc_u128 hi)
+{
+	if (l->n > 0 && l->v[l->n - 1].hi != ~(pc_u128)0 && l->v[l->n - 1].hi + 1 >= lo) {
+		if (hi > l->v[l->n - 1].hi)
+			l->v[l->n - 1].hi = hi;
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		struct pc_ivl *v = reallocarray(l->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct pc_ivl){lo, hi};
+	return 0;
+}
+
+static int ivl_cmp(const void *a, const void *b)
+{
+	const struct pc_ivl *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+int pc_ivlist_normalize(struct pc_ivlist *l)
+{
+	size_t n = 0;
+
+	if (l->n < 2)
+		return 0;
+	qsort(l->v, l->n, sizeof(*l->v), ivl_cmp);
+	for (size_t i = 1; i < l->n; i++) {
+		struct pc_ivl *last = &l->v[n];
+
+		if (last->hi == ~(pc_u128)0 || last->hi + 1 >= l->v[i].lo) {
+			if (l->v[i].hi > last->hi)
+				last->hi = l->v[i].hi;
+		} else {
+			l->v[++n] = l->v[i];
+		}
+	}
+	l->n = n + 1;
+	return 0;
+}
+
+int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b, struct pc_ivlist *ret)
+{
+	size_t i = 0, j = 0;
+
+	ret->n = 0;
+	while (i < a->n && j < b->n) {
+		pc_u128 lo = a->v[i].lo > b->v[j].lo ? a->v[i].lo : b->v[j].lo;
+		pc_u128 hi = a->v[i].hi < b->v[j].hi ? a->v[i].hi : b->v[j].hi;
+
+		if (lo <= hi && pc_ivlist_append(ret, lo, hi) < 0)
+			return -ENOMEM;
+		if (a->v[i].hi < b->v[j].hi)
+			i++;
+		else
+			j++;
+	}
+	return 0;
+}
+
+int pc_ivlist_subtract(const struct pc_ivlist *a, const struct pc_ivlist *b, struct pc_ivlist *ret)
+{
+	size_t j = 0;
+
+	ret->n = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		pc_u128 lo = a->v[i].lo, hi = a->v[i].hi;
+		bool done = false;
+
+		while (j < b->n && b->v[j].hi < lo)
+			j++;
+		for (size_t k = j; k < b->n && b->v[k].lo <= hi; k++) {
+			if (b->v[k].lo > lo && pc_ivlist_append(ret, lo, b->v[k].lo - 1) < 0)
+				return -ENOMEM;
+			if (b->v[k].hi >= hi) {
+				done = true;
+				break;
+			}
+			lo = b->v[k].hi + 1;
+		}
+		if (!done && pc_ivlist_append(ret, lo, hi) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int pc_ivlist_copy(const struct pc_ivlist *a, struct pc_ivlist *ret)
+{
+	ret->n = 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (pc_ivlist_append(ret, a->v[i].lo, a->v[i].hi) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+ptrdiff_t pc_ivlist_find(const struct pc_ivlist *l, pc_u128 x)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->v[mid].hi < x)
+			lo = mid + 1;
+		else if (l->v[mid].lo > x)
+			hi = mid;
+		else
+			return (ptrdiff_t)mid;
+	}
+	return -1;
+}
+
+bool pc_ivlist_equal(const struct pc_ivlist *a, const struct pc_ivlist *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].lo != b->v[i].lo || a->v[i].hi != b->v[i].hi)
+			return false;
+	return true;
+}
+
+bool pc_ivlist_subset(const struct pc_ivlist *a, const struct pc_ivlist *b)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		while (j < b->n && b->v[j].hi < a->v[i].lo)
+			j++;
+		/* Lists have no adjacent intervals: one interval of b must hold all of it. */
+		if (j == b->n || b->v[j].lo > a->v[i].lo || b->v[j].hi < a->v[i].hi)
+			return false;
+	}
+	return true;
+}
+
+double pc_ivlist_share(const struct pc_ivlist *l, unsigned bits)
+{
+	long double sum = 0, all = 1;
+
+	for (unsigned i = 0; i < bits; i++)
+		all *= 2;
+	for (size_t i = 0; i < l->n; i++)
+		sum += (long double)(l->v[i].hi - l->v[i].lo) + 1;
+	return (double)(sum / all);
+}
+
+/* The smallest y >= x with (y & mask) == value, in *ret; false when there is none. */
+static bool next_match(pc_u128 x, pc_u128 mask, pc_u128 value, unsigned bits, pc_u128 *ret)
+{
+	pc_u128 diff = (x ^ value) & mask;
+	unsigned i = 127, j;
+
+	if (!diff) {
+		*ret = x;
+		return true;
+	}
+	while (!((diff >> i) & 1))
+		i--;
+	if ((value >> i) & 1) {
+		/* Bit i must become 1: above it x already fits; below, the least that fits. */
+		*ret = (x & ~low_mask(i + 1)) | ((pc_u128)1 << i) | (value & low_mask(i));
+		return true;
+	}
+	/* Bit i must become 0: carry into the lowest free bit above it that is 0. */
+	for (j = i + 1; j < bits; j++)
+		if (!((mask >> j) & 1) && !((x >> j) & 1))
+			break;
+	if (j >= bits)
+		return false;
+	*ret = (x & ~low_mask(j + 1)) | ((pc_u128)1 << j) | (value & low_mask(j));
+	return true;
+}
+
+int pc_ivlist_masked(const struct pc_ivlist *within, pc_u128 mask, pc_u128 value, unsigned bits,
+		     size_t max, struct pc_ivlist *ret)
+{
+	unsigned z = 0;
+
+	ret->n = 0;
+	mask &= low_mask(bits);
+	if (value & ~mask)
+		return 0;
+	/* Values agreeing above the lowest masked bit form blocks of 2^z. */
+	while (z < bits && !((mask >> z) & 1))
+		z++;
+	for (size_t i = 0; i < within->n; i++) {
+		pc_u128 x = within->v[i].lo, hi = within->v[i].hi, y, e;
+
+		for (;;) {
+			if (!next_match(x, mask, value, bits, &y) || y > hi)
+				break;
+			e = y | low_mask(z);
+			if (e > hi)
+				e = hi;
+			if (pc_ivlist_append(ret, y, e) < 0)
+				return -ENOMEM;
+			if (ret->n > max)
+				return -E2BIG;
+			if (e == hi)
+				break;
+			x = e + 1;
+		}
+	}
+	return 0;
+}
+
+bool pc_u128_is_prefix_mask(pc_u128 mask, unsigned bits)
+{
+	pc_u128 inv = ~mask & low_mask(bits);
+
+	/* The cleared bits are the low ones: inv + 1 is a power of two. */
+	return (inv & (inv + 1)) == 0;
+}
+
+void pc_ivlist_clear(struct pc_ivlist *l)
+{
+	free(l->v);
+	*l = (struct pc_ivlist){0};
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sets of source values as sorted, disjoint, non-adjacent interval lists: one dimension
+ * of the symbolic source (the address, IPv6 as 128 bits, or the port). Pure.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef unsigned __int128 pc_u128;
+
+struct pc_ivl {
+	pc_u128 lo, hi; /* inclusive */
+};
+
+struct pc_ivlist {
+	struct pc_ivl *v;
+	size_t n, cap;
+};
+
+/* The largest value of @bits bits (bits <= 128). */
+pc_u128 pc_u128_max(unsigned bits);
+/* Big-endian bytes <-> value. */
+pc_u128 pc_u128_from_be(const uint8_t *b, unsigned n);
+void pc_u128_to_be(pc_u128 v, uint8_t *b, unsigned n);
+
+/* Append [lo, hi] after every interval already there (lo above the last end; an adjacent
+ * one is merged). Returns 0 or -ENOMEM. */
+int pc_ivlist_append(struct pc_ivlist *l, pc_u128 lo, pc_u128 hi);
+/* Sort and merge a list appended in any order (overlaps allowed). -ENOMEM. */
+int pc_ivlist_normalize(struct pc_ivlist *l);
+/* *ret = a ∩ b, a \ b (ret must not be a or b; it is cleared first). -ENOMEM. */
+int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b,
+			struct pc_ivlist *ret);
+int pc_ivlist_subtract(const struct pc_ivlist *a, const struct pc_ivlist *b, struct pc_ivlist *ret);
+int pc_ivlist_copy(const struct pc_ivlist *a, struct pc_ivlist *ret);
+/* The index of the interval holding @x, or -1. */
+ptrdiff_t pc_ivlist_find(const struct pc_ivlist *l, pc_u128 x);
+bool pc_ivlist_equal(const struct pc_ivlist *a, const struct pc_ivlist *b);
+/* True when every value of @a is in @b. */
+bool pc_ivlist_subset(const struct pc_ivlist *a, const struct pc_ivlist *b);
+/* The number of values, as a fraction of 2^bits. */
+double pc_ivlist_share(const struct pc_ivlist *l, unsigned bits);
+/*
+ * The values x of @within with (x & mask) == value, as intervals, in *ret. Returns 0,
+ * -E2BIG when that takes more than @max intervals (a mask with cleared bits above set
+ * ones scatters the values), or -ENOMEM.
+ */
+int pc_ivlist_masked(const struct pc_ivlist *within, pc_u128 mask, pc_u128 value, unsigned bits,
+		     size_t max, struct pc_ivlist *ret);
+/* True when @mask (of @bits bits) is a prefix mask: ones, then zeros. */
+bool pc_u128_is_prefix_mask(pc_u128 mask, unsigned bits);
+void pc_ivlist_clear(struct pc_ivlist *l);
