@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Decide a path's "sources" form (JSON contract version 1, issue #9) for one concrete source.
 
-The form (see the draft /work/notes/srcform-spec.md, later docs/json.md):
+The form (docs/json.md, "The sources of a path"; first drafted in srcform-spec.md):
 
   "sources": {"version": 1, "any_of": [{"all_of": [LITERAL, ...]}, ...], ...}
 
 A source (address A, port P) takes the path iff some conjunction of any_of holds; a
 conjunction holds iff all its literals do (an empty all_of always holds; an empty
 any_of never does). A LITERAL has exactly one of "address", "port", "address_mask",
-"port_mask", "set", and optionally "not": true.
+"port_mask", "address_in", "port_in", "set", and optionally "not": true.
 
 API:
   load_sets(nft_json)                   the sets and maps of `nft -j list ruleset` (or of
@@ -35,7 +35,7 @@ import sys
 
 __all__ = ["SrcFormError", "NftSet", "load_sets", "decide", "which_path"]
 
-LITERAL_KINDS = ("address", "port", "address_mask", "port_mask", "set")
+LITERAL_KINDS = ("address", "port", "address_mask", "port_mask", "address_in", "port_in", "set")
 
 
 class SrcFormError(ValueError):
@@ -179,12 +179,20 @@ class NftSet:
         return out
 
 
+def _ifname(v):
+    """A string field (an interface name, IFNAMSIZ bytes) as the "0x" hex constant of the
+    form names it: its bytes, zero-padded."""
+    return int.from_bytes(v.encode()[:16].ljust(16, b"\0"), "big")
+
+
 def _within(k, lo, hi):
     if type(k) is not type(lo):
         if isinstance(k, tuple) or isinstance(lo, tuple):
             raise SrcFormError("an address compared with a non-address (%r in %r-%r)" % (
                 k, lo, hi))
-        return False  # (a string against a number: never equal)
+        if isinstance(k, int) and isinstance(lo, str) and isinstance(hi, str):
+            return _ifname(lo) <= k <= _ifname(hi)
+        return False  # (a name against a number: never equal)
     if isinstance(k, tuple) and k[0] != lo[0]:
         raise SrcFormError("an IPv%d address compared with IPv%d elements" % (k[0], lo[0]))
     return lo <= k <= hi
@@ -266,9 +274,23 @@ def _literal(lit, a, port, sets):
         if not isinstance(v, dict) or set(v) != {"mask", "value"}:
             raise SrcFormError("port_mask needs mask and value: %r" % (v,))
         held = port & _int(v["mask"], "port_mask mask") == _int(v["value"], "port_mask value")
+    elif kind == "address_in":
+        held = False
+        for r in _ranges(v, kind):  # (every range checked: a malformed one always shows)
+            held |= _lit_addr(r[0], a) <= a[1] <= _lit_addr(r[1], a)
+    elif kind == "port_in":
+        held = False
+        for r in _ranges(v, kind):
+            held |= _int(r[0], "port_in LO") <= port <= _int(r[1], "port_in HI")
     else:
         held = _set_literal(v, a, port, sets)
     return held != neg
+
+
+def _ranges(v, kind):
+    if not isinstance(v, list) or not all(isinstance(r, list) and len(r) == 2 for r in v):
+        raise SrcFormError("%s needs a list of [LO, HI]: %r" % (kind, v))
+    return v
 
 
 def _set_literal(v, a, port, sets):
@@ -292,16 +314,31 @@ def _set_literal(v, a, port, sets):
     found = s.matching(key)
     if "data" not in v:
         return bool(found)
-    want = _verdict(v["data"])
-    if want is None:
-        raise SrcFormError("set literal data is not a verdict: %r" % (v["data"],))
     if s.kind != "map":
         raise SrcFormError("set literal with data on a set (not a map): %s" % s.name)
     got = {d for d in found}
     if len(got) > 1:
         raise SrcFormError("map %s: the source matches elements with different data %s" % (
             s.name, sorted(map(repr, got))))
-    return bool(got) and ("verdict",) + want in got
+    if not got:
+        return False
+    (have,) = got
+    want = _verdict(v["data"])
+    if want is not None:
+        return have == ("verdict",) + want
+    # A data map's value: "0x" and hex, compared with the element's data as a number (an
+    # address as its integer); other forms as nft -j writes them.
+    d = v["data"]
+    if have[0] != "value" or have[1][0] != have[1][1]:
+        return False
+    hv = have[1][0]
+    if isinstance(d, str) and d.startswith("0x"):
+        try:
+            dv = int(d, 16)
+        except ValueError:
+            raise SrcFormError("set literal data %r is not hex" % (d,))
+        return (hv[1] if isinstance(hv, tuple) else hv) == dv
+    return _field(d) == have[1]
 
 
 def decide(sources, address, port, sets):

@@ -128,6 +128,9 @@ RULESET = {"nftables": [
     {"set": {"family": "inet", "name": "e", "table": "t", "type": "ipv4_addr",
              "flags": ["interval"]}},
     {"set": {"family": "ip", "name": "all", "table": "f", "type": "ipv4_addr", "elem": ["*"]}},
+    {"set": {"family": "inet", "name": "ifa", "table": "t", "type": ["ifname", "ipv4_addr"],
+             "flags": ["interval"],
+             "elem": [{"concat": ["eth0", {"prefix": {"addr": "192.0.2.0", "len": 24}}]}]}},
     {"chain": {"family": "inet", "table": "t", "name": "c1", "handle": 1}},
 ]}
 
@@ -136,7 +139,7 @@ check("load_sets keys", sorted(sets), sorted([
     ("inet", "t", "a4"), ("inet", "t", "p"), ("inet", "t", "c"), ("inet", "t", "c6"),
     ("ip", "f", "asp"), ("inet", "t", "h"), ("ip6", "f", "b6"), ("inet", "t", "v"),
     ("ip", "f", "vp"), ("ip", "f", "vo"), ("inet", "t", "d"), ("inet", "t", "e"),
-    ("ip", "f", "all")]))
+    ("ip", "f", "all"), ("inet", "t", "ifa")]))
 check("load_sets a dict and a list of outputs", sorted(sf.load_sets([RULESET, RULESET])),
       sorted(sets))
 
@@ -203,10 +206,28 @@ check("catch-all element", d(form([S("ip", "f", "all", ["address"])]), "203.0.11
 check("map without data: membership", d(form([S("inet", "t", "d", ["address"])]), "192.0.2.9"),
       True)
 
+AI = {"address_in": [["192.0.2.0", "192.0.2.3"], ["198.18.0.0", "198.19.255.255"]]}
+check("address_in first range", d(form([AI]), "192.0.2.3"), True)
+check("address_in second range", d(form([AI]), "198.19.255.255"), True)
+check("address_in between", d(form([AI]), "192.0.2.4"), False)
+check("address_in empty list", d(form([{"address_in": []}]), "192.0.2.4"), False)
+check("IPv6 address_in", d(form([{"address_in": [["2001:db8:1::", "2001:db8:1::ff"]]}]),
+                           "2001:db8:1::9"), True)
+PI = {"port_in": [[22, 22], [1024, 2047]]}
+check("port_in single", d(form([PI]), "192.0.2.1", 22), True)
+check("port_in range end", d(form([PI]), "192.0.2.1", 2047), True)
+check("port_in out", d(form([PI]), "192.0.2.1", 23), False)
+raises("address_in not a list of pairs", lambda: d(form([{"address_in": ["192.0.2.1"]}]),
+                                                   "192.0.2.1"))
+raises("port_in not a list of pairs", lambda: d(form([{"port_in": [[1, 2, 3]]}]), "192.0.2.1", 1))
+raises("address_in with an IPv6 range on IPv4", lambda: d(form([{"address_in": [
+    ["192.0.2.0", "192.0.2.3"], ["2001:db8::", "2001:db8::1"]]}]), "192.0.2.1"))
+
 # --- "not" on every kind -------------------------------------------------------------
 for name, lit, a, p in (("address", A, "192.0.2.8", 40000), ("port", P, "192.0.2.1", 1024),
                         ("address_mask", M, "192.0.2.9", 40000),
-                        ("port_mask", PM, "192.0.2.1", 40002), ("set", SA, "192.0.2.1", 40000)):
+                        ("port_mask", PM, "192.0.2.1", 40002), ("set", SA, "192.0.2.1", 40000),
+                        ("address_in", AI, "192.0.2.1", 1), ("port_in", PI, "192.0.2.1", 22)):
     neg = dict(lit, **{"not": True})
     check("not %s (held)" % name, d(form([neg]), a, p), False)
     check("not %s (plain holds)" % name, d(form([lit]), a, p), True)
@@ -266,6 +287,22 @@ check("vmap on address . sport: low port", d(form([VP({"drop": None})]), "192.0.
       False)
 check("overlap with equal data", d(form([S("ip", "f", "vo", ["address"], {"drop": None})]),
                                    "198.18.0.1"), True)
+# data maps: the value as "0x" and hex (an address as its integer), or as nft -j writes it
+DM = lambda data: S("inet", "t", "d", ["address"], data)  # noqa: E731
+check("data map, hex address", d(form([DM("0xc6336402")]), "192.0.2.9"), True)
+check("data map, other hex", d(form([DM("0xc6336403")]), "192.0.2.9"), False)
+check("data map, nft's form", d(form([DM("198.51.100.2")]), "192.0.2.9"), True)
+check("data map, no element", d(form([DM("0xc6336402")]), "192.0.2.10"), False)
+check("data map, a verdict wanted", d(form([DM({"accept": None})]), "192.0.2.9"), False)
+check("vmap, a value wanted", d(form([V("0x1")]), "192.0.2.3"), False)
+raises("data map, bad hex", lambda: d(form([DM("0xzz")]), "192.0.2.9"))
+# a concrete part in hex: an interface name (16 bytes) in iifname . ip saddr
+check("hex interface name part", d(form([S("inet", "t", "ifa", [
+    "0x" + b"eth0".ljust(16, b"\0").hex(), "address"])]), "192.0.2.77"), True)
+check("hex interface name part, other name", d(form([S("inet", "t", "ifa", [
+    "0x" + b"eth1".ljust(16, b"\0").hex(), "address"])]), "192.0.2.77"), False)
+check("interface name part as a string", d(form([S("inet", "t", "ifa", ["eth0", "address"])]),
+                                           "192.0.2.77"), True)
 raises("overlap with different data", lambda: d(form([S("ip", "f", "vo", ["address"],
                                                         {"drop": None})]), "192.0.2.1"))
 raises("data on a set", lambda: d(form([S("inet", "t", "a4", ["address"], {"drop": None})]),
