@@ -4,7 +4,7 @@
 usage: diffcheck.py compare --probes P --kernel K --explain DIR [--seed N]
        diffcheck.py status --probes P --kernel K --status FILE --ruleset FILE
                            [--dst4 A] [--dst6 A] [--iface IF] [--seed N]
-       diffcheck.py minimize --ruleset FILE --probe LINE --out DIR --srv NS --cli NS
+       diffcheck.py minimize --ruleset FILE --probe LINE --out DIR --srv NS --cli NS [--ctr NS]
                              --portcheck PATH --socket PATH [--sport-base N] [--budget S]
                              [--ipt4 FILE] [--ipt6 FILE] [--explain-sport]
        diffcheck.py ct-flush      (in the server's namespace: empty its conntrack table)
@@ -347,6 +347,12 @@ class Lab:
         self.sport += 1
         if self.sport > 64999:
             self.sport = 50000
+        # (as test_differential.sh's diff_fresh: no TCP connection an earlier probe
+        # left in the server or the container, no conntrack entry in the server)
+        for ns in [self.a.srv] + ([self.a.ctr] if self.a.ctr else []):
+            for extra in (["state", "syn-recv"], []):
+                subprocess.run(["ip", "netns", "exec", ns, "ss", "-K", "-tn"] + extra,
+                               check=True, timeout=30, stdout=subprocess.DEVNULL)
         subprocess.run(["ip", "netns", "exec", self.a.srv, sys.executable,
                         os.path.abspath(__file__), "ct-flush"], check=True, timeout=30)
         p = subprocess.run(["ip", "netns", "exec", self.a.cli, sys.executable,
@@ -490,6 +496,8 @@ def main():
     m.add_argument("--out", required=True)
     m.add_argument("--srv", required=True)
     m.add_argument("--cli", required=True)
+    m.add_argument("--ctr", help="the container's namespace (its TCP connections closed "
+                   "before each probe)")
     m.add_argument("--portcheck", required=True)
     m.add_argument("--socket", required=True)
     m.add_argument("--sport-base", type=int, default=50000)

@@ -19,9 +19,10 @@
 #
 # The source is symbolic (issue #9): every probe has its own source port (the
 # probe line's 7th field, unique in its case; diffgen.py puts them at and next to
-# what the rules compare source ports with), and the server's conntrack table is
-# emptied before every prober run (diffcheck.py ct-flush), so no run meets a tuple
-# an earlier one left. A client without `explain --sport` is asked without it
+# what the rules compare source ports with), and before every prober run the
+# server's and the container's TCP connections are closed (ss -K) and the server's
+# conntrack table is emptied (diffcheck.py ct-flush), so no run meets a tuple an
+# earlier one left. A client without `explain --sport` is asked without it
 # (said once: the engine then takes its fixed source port, and source-port rules
 # disagree). The status cross-check: after each case's probes one
 # `portcheck status --json` and one `nft -j list ruleset` (server namespace); for
@@ -321,15 +322,27 @@ diff_host() {
 }
 
 # Source ports: a probe line's own (diffgen.py's 7th field), else every prober run
-# gets fresh ones (20000-49999, wrapping). Either way the server's conntrack table
-# is emptied first, so no probe meets a conntrack entry left by an earlier one.
+# gets fresh ones (20000-49999, wrapping). Either way nothing an earlier run left
+# is met again by the same tuple (a re-probe, a case that uses the same ports):
+# the TCP connections the server and the container still have (an ACK the
+# ruleset dropped leaves a SYN-RECV one, whose tuple a new SYN would not open)
+# are closed with `ss -K`, then the server's conntrack table is emptied.
 DIFF_SPORT=20000
+diff_fresh() {
+	local ns
+	for ns in "$LAB_SRV" "$LAB_CTR"; do
+		ip netns exec "$ns" ss -K -tn state syn-recv >/dev/null &&
+			ip netns exec "$ns" ss -K -tn >/dev/null ||
+			lab_die "cannot close the TCP connections left in $ns (ss -K)"
+	done
+	ip netns exec "$LAB_SRV" "$LAB_PYTHON" "$DIFF_DIR/diffcheck.py" ct-flush ||
+		lab_die "cannot empty the server namespace's conntrack table"
+}
 diff_probe() { # PROBES OUT
 	local n
 	n=$(grep -cv '^#' "$1" || true)
 	((DIFF_SPORT + n + 1 < 50000)) || DIFF_SPORT=20000
-	ip netns exec "$LAB_SRV" "$LAB_PYTHON" "$DIFF_DIR/diffcheck.py" ct-flush ||
-		lab_die "cannot empty the server namespace's conntrack table"
+	diff_fresh
 	ip netns exec "$LAB_CLI" timeout 30 "$LAB_PYTHON" "$DIFF_DIR/prober.py" \
 		--sport-base "$DIFF_SPORT" <"$1" >"$2" || lab_die "prober.py failed on $1"
 	DIFF_SPORT=$((DIFF_SPORT + n + 1))
@@ -500,6 +513,7 @@ for seed in "${seed_list[@]}"; do
 		"$LAB_PYTHON" "$DIFF_DIR/diffcheck.py" minimize --seed "$seed" --ruleset "$rules" \
 			--ipt4 "${rules%.nft}.ipt4" --ipt6 "${rules%.nft}.ipt6" \
 			--probe "$(grep -P "^$id\t" "$probes")" --out "$out" --srv "$LAB_SRV" --cli "$LAB_CLI" \
+			--ctr "$LAB_CTR" \
 			--portcheck "$PORTCHECK" --socket "$LAB_DIR/pc.sock" --budget "$min_budget" \
 			"${min_sport[@]}" >&2 || true
 		minimized=$((minimized + 1))
