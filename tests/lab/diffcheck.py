@@ -220,6 +220,10 @@ def cmd_compare(args):
 
 # --- the status cross-check ------------------------------------------------------------
 
+def short(text, n=1500):
+    return text if len(text) <= n else text[:n] + "... (%d characters)" % len(text)
+
+
 def status_skipped():
     """The escape hatch until the engine of issue #9 lands (status paths without "sources")."""
     print("status cross-check: SKIPPED (no sources form)")
@@ -275,8 +279,8 @@ def cmd_status(args):
         print("%s\t%s" % (pid, why))
         sys.stderr.write("STATUS MISMATCH seed %s %s\n  path:      %s\n" % (
             args.seed, describe(p, k, path, "-", why),
-            json.dumps({x: path.get(x) for x in ("source", "sources", "verdict", "reject",
-                                                  "forwarded_to", "reason")})
+            short(json.dumps({x: path.get(x) for x in ("source", "sources", "verdict", "reject",
+                                                        "forwarded_to", "reason")}))
             if isinstance(path, dict) else "-"))
     print("# status agree %d of %d" % (agree, checked))
     return 0

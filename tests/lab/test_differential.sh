@@ -26,7 +26,8 @@
 # (said once: the engine then takes its fixed source port, and source-port rules
 # disagree). The status cross-check: after each case's probes one
 # `portcheck status --json` and one `nft -j list ruleset` (server namespace); for
-# every probe to the server's eth0 address, the wildcard listener of its port and
+# every probe to the address status's paths on eth0 are for (the first global one
+# of its family in the kernel's listing), the wildcard listener of its port and
 # protocol, its paths on eth0 for the probe's family, the one whose "sources" form
 # holds for the probe's source address and port (srcform.py), and that path's
 # verdict must agree with the kernel as explain's does (diffcheck.py status).
@@ -349,19 +350,32 @@ diff_probe() { # PROBES OUT
 }
 
 # diff_explain PROBES DIR: portcheck explain for every probe, DIR/ID.json and DIR/ID.rc.
-# (With --sport SPORT when the probe has one and the client knows the option.)
+# (With --sport SPORT when the probe has one and the client knows the option.) Up to
+# DIFF_EXPLAIN_JOBS (default 3) at once: portcheckd runs 4 explains at a time and
+# queues root's beyond.
 diff_explain() {
-	local id family proto src dst port sport rc opt
+	local id family proto src dst port sport opt pid pids=()
 	mkdir -p "$2"
 	while IFS=$'\t' read -r id _ proto src dst port sport; do
 		[[ -z $id || $id == \#* ]] && continue
 		opt=()
 		[[ -z $sport ]] || ((!DIFF_EXPLAIN_SPORT)) || opt=(--sport "$sport")
-		rc=0
-		lab_portcheck explain "$port/$proto" --from "$src" "${opt[@]}" --iface "$DIFF_IFACE" \
-			--to "$dst" --json >"$2/$id.json" 2>"$2/$id.err" || rc=$?
-		echo "$rc" >"$2/$id.rc"
+		# (waits for its own explains only: the listeners are children of this shell too)
+		if ((${#pids[@]} >= ${DIFF_EXPLAIN_JOBS:-3})); then
+			wait "${pids[0]}" || true
+			pids=("${pids[@]:1}")
+		fi
+		(
+			rc=0
+			lab_portcheck explain "$port/$proto" --from "$src" "${opt[@]}" --iface "$DIFF_IFACE" \
+				--to "$dst" --json >"$2/$id.json" 2>"$2/$id.err" || rc=$?
+			echo "$rc" >"$2/$id.rc"
+		) &
+		pids+=($!)
 	done <"$1"
+	for pid in "${pids[@]}"; do
+		wait "$pid" || true
+	done
 }
 
 # diff_status SEED PROBES KERNEL DIR: the status cross-check of one case (diffcheck.py
@@ -375,7 +389,7 @@ diff_status() {
 	rc=0
 	"$LAB_PYTHON" "$DIFF_DIR/diffcheck.py" status --seed "$1" --probes "$2" --kernel "$3" \
 		--status "$4/status.json" --ruleset "$4/ruleset.json" --iface "$DIFF_IFACE" \
-		--dst4 "${DIFF_V4_DST%% *}" --dst6 "${DIFF_V6_DST%% *}" \
+		--dst4 "$DIFF_PATH_DST4" --dst6 "$DIFF_PATH_DST6" \
 		>"$4/status.compare" 2>"$4/status.compare.err" || rc=$?
 	return $rc
 }
@@ -402,6 +416,12 @@ mapfile -t seed_list < <(find "$cases" -name 'case-*.nft' -printf '%f\n' | sed -
 # about 1 s per case, more with explain, plus shrinking.
 export LAB_LISTENER_LIFETIME=$((900 + 10 * ${#seed_list[@]}))
 diff_network
+# The destination of status's paths on eth0 (a path does not name it): for a wildcard
+# listener the analysis takes the interface's first global address of the family in
+# the kernel's listing (for IPv6 the last one added: 2001:db8:1::100, not ::1).
+DIFF_PATH_DST4=$(ip -n "$LAB_SRV" -o -4 addr show dev eth0 scope global | awk '{ sub("/.*", "", $4); print $4; exit }')
+DIFF_PATH_DST6=$(ip -n "$LAB_SRV" -o -6 addr show dev eth0 scope global | awk '{ sub("/.*", "", $4); print $4; exit }')
+[[ -n $DIFF_PATH_DST4 && -n $DIFF_PATH_DST6 ]] || lab_die "cannot read the server's eth0 addresses"
 lab_dbus_start # a private, empty bus: portcheckd must never see the host's firewalld
 diff_listeners
 ((kernel_only)) || lab_portcheckd_start
@@ -545,7 +565,7 @@ if ((st_skipped)); then
 	echo "status cross-check: SKIPPED in $st_skipped of ${#seed_list[@]} cases (no sources form)"
 fi
 if ((st_checked || st_mismatches)); then
-	echo "status cross-check: $st_checked probes to the server's eth0 address: $st_agreed agree, $st_mismatches disagree"
+	echo "status cross-check: $st_checked probes to the server's eth0 address ($DIFF_PATH_DST4, $DIFF_PATH_DST6): $st_agreed agree, $st_mismatches disagree"
 fi
 ((mismatches == 0 && st_mismatches == 0)) || lab_die "portcheck disagrees with the kernel on $mismatches probes (seeds: ${failed_seeds[*]}), status on $st_mismatches (seeds: ${st_failed_seeds[*]}); reproducers in $LAB_DIR/mismatch"
 # A probe the kernel answers differently when repeated makes the comparison
