@@ -43,9 +43,9 @@
 # on eth0 (192.0.2.100, 2001:db8:1::100), some probes' destinations.
 #
 # Runtime (2 cores, RelWithDebInfo build): the default run (41 cases, 820
-# probes) takes about 75 s (with the engine of before issue #9, whose 38
-# disagreements are re-probed; --kernel-only 45 s, of which the conntrack flushes
-# and the big sets about 6 s); 200 seeds about 6 minutes.
+# probes, explains three at a time, the status cross-check) takes about 55 s;
+# --kernel-only 45 s (of which closing connections, emptying conntrack and the
+# big sets about 6 s); 200 seeds about 5 minutes.
 #
 # What the fixed seeds catch (each mutant a one-line change to the engine, built,
 # measured with --no-rotating, reverted; in brackets: the generator before issue
