@@ -220,18 +220,13 @@ static json_t *set_lit_json(const struct pc_src_lit *l, int family)
 
 	if (s->flags & NFT_SET_ANONYMOUS) {
 		/* No listing names an anonymous set: its members, explicitly. */
-		struct pc_ivlist m = {0};
+		const struct pc_ivlist *m;
 
-		if (pc_src_lit_members(l, family, &m) < 0) {
-			json_decref(key);
-			pc_ivlist_clear(&m);
-			return NULL;
-		}
-		o = json_pack("{s:o}", l->port ? "port_in" : "address_in",
-			      ranges_json(&m, family, l->port, SIZE_MAX));
 		json_decref(key);
-		pc_ivlist_clear(&m);
-		return o;
+		if (pc_src_lit_members(l, family, &m) < 0)
+			return NULL;
+		return json_pack("{s:o}", l->port ? "port_in" : "address_in",
+				 ranges_json(m, family, l->port, SIZE_MAX));
 	}
 	key_layout(s, &k);
 	for (uint32_t f = 0; key && f < k.n; f++)
@@ -353,71 +348,59 @@ static json_t *conj_json(const struct outcome_groups *gs, const struct conj *c, 
 	return all ? json_pack("{s:o}", "all_of", all) : NULL;
 }
 
-/* The addresses that pass the address tests of @c, in *ret; -E2BIG when that is not
- * worth computing (a scattered mask), -ENOMEM. */
-static int conj_addresses(const struct conj *c, int family, struct pc_ivlist *ret)
+/* Whether no address of [lo, hi] passes the address test @l (then no source of the piece
+ * passes a conjunction holding @l). False when not sure (a mask). */
+static bool lit_excludes(const struct pc_src_lit *l, int family, pc_u128 lo, pc_u128 hi)
 {
-	unsigned bits = pc_addr_size(family) * 8;
-	struct pc_ivlist s = {0}, t = {0};
-	int r = pc_ivlist_append(ret, 0, pc_u128_max(bits));
+	struct pc_ivl one = {l->a, l->b};
+	struct pc_ivlist r = {.v = &one, .n = 1, .cap = 1};
+	const struct pc_ivlist *m = &r;
+	ptrdiff_t k;
 
-	for (size_t i = 0; r >= 0 && i < c->n_lits; i++) {
-		const struct pc_src_lit *l = &c->lits[i];
+	if (l->port || l->kind == PC_SRC_LIT_MASK)
+		return false;
+	if (l->kind == PC_SRC_LIT_SET && pc_src_lit_members(l, family, &m) < 0)
+		return false;
+	/* The first interval of m ending at or after lo. */
+	k = pc_ivlist_find(m, lo);
+	if (k < 0) {
+		size_t a = 0, b = m->n;
 
-		if (l->port)
-			continue;
-		s.n = 0;
-		if (l->kind == PC_SRC_LIT_RANGE)
-			r = pc_ivlist_append(&s, l->a, l->b);
-		else if (l->kind == PC_SRC_LIT_MASK)
-			r = pc_ivlist_masked(ret, l->a, l->b, bits, PC_SRC_MAX_MASK_INTERVALS, &s);
-		else
-			r = pc_src_lit_members(l, family, &s);
-		if (r >= 0)
-			r = l->negated ? pc_ivlist_subtract(ret, &s, &t)
-				       : pc_ivlist_intersect(ret, &s, &t);
-		if (r >= 0) {
-			struct pc_ivlist swap = *ret;
+		while (a < b) {
+			size_t mid = a + (b - a) / 2;
 
-			*ret = t;
-			t = swap;
+			if (m->v[mid].hi < lo)
+				a = mid + 1;
+			else
+				b = mid;
 		}
+		k = (ptrdiff_t)a;
 	}
-	pc_ivlist_clear(&s);
-	pc_ivlist_clear(&t);
-	return r;
+	if (!l->negated) /* in m: excluded when m has nothing in [lo, hi] */
+		return (size_t)k >= m->n || m->v[k].lo > hi;
+	/* not in m: excluded when m holds all of [lo, hi] */
+	return (size_t)k < m->n && m->v[k].lo <= lo && m->v[k].hi >= hi;
 }
 
+/* The pieces need not be said when no source of a piece @c does not hold in passes its
+ * tests (e.g. "in set S" where S lies in one piece): one test per piece and literal,
+ * O(log n) each. */
 static void conj_imply_pieces(const struct outcome_groups *gs, struct conj *c, int family)
 {
-	struct pc_ivlist a = {0};
-	bool outside = false;
-
-	if (c->n_lits == 0 || gs->n_pieces == 0 || conj_addresses(c, family, &a) < 0) {
-		pc_ivlist_clear(&a);
+	if (c->n_lits == 0 || gs->n_pieces == 0)
 		return;
-	}
-	for (size_t i = 0; i < gs->n_pieces && !outside; i++) {
+	for (size_t i = 0; i < gs->n_pieces; i++) {
 		pc_u128 lo = pc_addr_to_u128(&gs->lo[i]), hi = pc_addr_to_u128(&gs->hi[i]);
-		ptrdiff_t k;
+		bool excluded = false;
 
 		if (pc_ivlist_find(&c->pieces, lo) >= 0)
 			continue;
-		/* Any address of @a in [lo, hi]? The first interval ending at or after lo. */
-		k = 0;
-		for (size_t lo_i = 0, hi_i = a.n; lo_i < hi_i;) {
-			size_t mid = lo_i + (hi_i - lo_i) / 2;
-
-			if (a.v[mid].hi < lo)
-				lo_i = mid + 1;
-			else
-				hi_i = mid;
-			k = (ptrdiff_t)lo_i;
-		}
-		outside = (size_t)k < a.n && a.v[k].lo <= hi;
+		for (size_t k = 0; k < c->n_lits && !excluded; k++)
+			excluded = lit_excludes(&c->lits[k], family, lo, hi);
+		if (!excluded)
+			return;
 	}
-	c->pieces_implied = !outside;
-	pc_ivlist_clear(&a);
+	c->pieces_implied = true;
 }
 
 static int any_of_json(const struct outcome_groups *gs, const struct conj *c, size_t n, int family,
@@ -434,34 +417,73 @@ static int any_of_json(const struct outcome_groups *gs, const struct conj *c, si
 	return any ? 0 : -ENOMEM;
 }
 
+/* The @k-th address range of a member (its box's, or its whole piece). */
+static bool member_range(const struct src_member *m, size_t k, struct pc_ivl *ret)
+{
+	if (m->r) {
+		if (k >= m->r->addr.n)
+			return false;
+		*ret = m->r->addr.v[k];
+		return true;
+	}
+	*ret = (struct pc_ivl){pc_addr_to_u128(&m->lo), pc_addr_to_u128(&m->hi)};
+	return k == 0;
+}
+
+/*
+ * "address_ranges": the first ranges, how many, their share. The members' boxes are
+ * disjoint and each sorted, so the share is a sum and the first ranges come from a merge
+ * of the heads: O(ranges), never a sort of a blocklist's complement per path.
+ */
 static int address_ranges_json(const struct outcome_group *g, int family, json_t **ret)
 {
-	struct pc_ivlist all = {0};
+	struct pc_ivlist first = {0};
 	unsigned bits = pc_addr_size(family) * 8;
+	double size = 0, all = 1;
+	size_t total = 0, *at = calloc(g->n_m ? g->n_m : 1, sizeof(*at));
 
+	if (!at)
+		return -ENOMEM;
 	for (size_t i = 0; i < g->n_m; i++) {
 		const struct src_member *m = &g->m[i];
 
 		if (!m->r) {
-			if (pc_ivlist_append(&all, pc_addr_to_u128(&m->lo),
-					     pc_addr_to_u128(&m->hi)) < 0)
-				goto oom;
+			total++;
+			size +=
+			    pc_u128_to_double(pc_addr_to_u128(&m->hi) - pc_addr_to_u128(&m->lo)) +
+			    1;
 			continue;
 		}
+		total += m->r->addr.n;
 		for (size_t k = 0; k < m->r->addr.n; k++)
-			if (pc_ivlist_append(&all, m->r->addr.v[k].lo, m->r->addr.v[k].hi) < 0)
-				goto oom;
+			size += pc_u128_to_double(m->r->addr.v[k].hi - m->r->addr.v[k].lo) + 1;
 	}
-	if (pc_ivlist_normalize(&all) < 0)
-		goto oom;
-	*ret =
-	    json_pack("{s:o,s:I,s:f}", "first", ranges_json(&all, family, false, FORM_FIRST_RANGES),
-		      "total", (json_int_t)all.n, "share", pc_ivlist_share(&all, bits));
-	pc_ivlist_clear(&all);
+	while (first.n < FORM_FIRST_RANGES) {
+		struct pc_ivl best = {0}, h;
+		size_t bi = SIZE_MAX;
+
+		for (size_t i = 0; i < g->n_m; i++)
+			if (member_range(&g->m[i], at[i], &h) &&
+			    (bi == SIZE_MAX || h.lo < best.lo)) {
+				best = h;
+				bi = i;
+			}
+		if (bi == SIZE_MAX)
+			break;
+		if (pc_ivlist_append(&first, best.lo, best.hi) < 0) {
+			free(at);
+			pc_ivlist_clear(&first);
+			return -ENOMEM;
+		}
+		at[bi]++;
+	}
+	free(at);
+	for (unsigned i = 0; i < bits; i++)
+		all *= 2;
+	*ret = json_pack("{s:o,s:I,s:f}", "first", ranges_json(&first, family, false, SIZE_MAX),
+			 "total", (json_int_t)total, "share", size / all);
+	pc_ivlist_clear(&first);
 	return *ret ? 0 : -ENOMEM;
-oom:
-	pc_ivlist_clear(&all);
-	return -ENOMEM;
 }
 
 /* --- words ------------------------------------------------------------------------------ */
@@ -600,6 +622,14 @@ static int words(const struct outcome_groups *gs, const struct conj *c, size_t n
 	return 0;
 }
 
+static bool any_tests(const struct conj *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c[i].n_lits)
+			return true;
+	return false;
+}
+
 int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struct outcome_group *g,
 		 int family)
 {
@@ -621,10 +651,11 @@ int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struc
 	r = words(gs, c, n, family, &p->source);
 	if (r >= 0)
 		r = any_of_json(gs, c, n, family, &any);
-	if (r >= 0)
+	/* With plain ranges any_of lists them already. */
+	if (r >= 0 && any_tests(c, n))
 		r = address_ranges_json(g, family, &ranges);
 	if (r >= 0) {
-		p->sources = json_pack("{s:i,s:o,s:{s:s,s:i},s:o}", "version", 1, "any_of", any,
+		p->sources = json_pack("{s:i,s:o,s:{s:s,s:i},s:o?}", "version", 1, "any_of", any,
 				       "example", "address", pc_addr_to_string(&ex, s), "port",
 				       (int)ex_port, "address_ranges", ranges);
 		any = ranges = NULL;

@@ -101,6 +101,21 @@ static uint16_t pick_port(const struct pc_ivlist *p)
 	return (uint16_t)p->v[0].lo;
 }
 
+/* An address of the box to run with: its first, except that an IPv6 box that starts in
+ * ::/8 (where nothing routes) uses 2000:: when it holds it, as an example reads better. */
+static pc_u128 pick_addr(int family, const struct pc_ivlist *a)
+{
+	pc_u128 global = (pc_u128)0x2000 << 112;
+
+	if (family == AF_INET6 && (a->v[0].lo >> 120) == 0) {
+		ptrdiff_t k = pc_ivlist_find(a, global);
+
+		if (k >= 0)
+			return global;
+	}
+	return a->v[0].lo;
+}
+
 /* What is left after too many paths: unknown, as boxes without tests. */
 static int rest_unknown(struct work *w, int family, struct pc_src_result **v, size_t *n)
 {
@@ -181,7 +196,8 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 			r = -ENOMEM;
 			break;
 		}
-		r = run_one(rs, ni, flow, addrs, ports, next->a.v[0].lo, pick_port(&next->p), res);
+		r = run_one(rs, ni, flow, addrs, ports, pick_addr(flow->family, &next->a),
+			    pick_port(&next->p), res);
 		if (r < 0) {
 			n--;
 			break;

@@ -30,6 +30,9 @@ struct set_index {
 	uint8_t *blob;		/* normalized keys */
 	struct set_proj *proj;	/* projections onto the source (nftvm_set_sym.c), cached */
 	size_t n_proj, proj_evict;
+	/* two-field keys: the elements by their other field (nftvm_set_sym.c by_other) */
+	size_t *by_other[2];
+	bool by_other_done[2];
 };
 
 /* The set's index, built on first use; NULL with *oom set when out of memory. */

@@ -26,6 +26,7 @@ struct proj_group {
 struct set_proj {
 	bool valid;
 	uint32_t field;
+	unsigned nb; /* bytes of the dimension */
 	bool port;
 	uint8_t key[PC_NFT_DATA_MAX]; /* the other fields' bytes; the source field zeroed */
 	struct pc_ivlist all;	      /* sources that find any element */
@@ -45,6 +46,8 @@ static void proj_clear(struct set_proj *p)
 
 void vm_set_proj_free(struct set_index *x)
 {
+	free(x->by_other[0]);
+	free(x->by_other[1]);
 	for (size_t i = 0; i < x->n_proj; i++)
 		proj_clear(&x->proj[i]);
 	free(x->proj);
@@ -161,26 +164,116 @@ static bool others_match(const struct set_index *x, uint32_t field, const uint8_
 	return true;
 }
 
-static int proj_build(const struct pc_nft_set *s, const struct set_index *x, struct set_proj *p,
-		      unsigned nb)
+/* Element @i of the index: its key's lower and upper bounds, and the element. */
+static void index_item(const struct set_index *x, size_t i, const uint8_t **lo, const uint8_t **hi,
+		       const struct pc_nft_set_elem **e)
+{
+	*lo = x->ranges ? x->r[i].lo : x->exact[i].key;
+	*hi = x->ranges ? x->r[i].hi : x->exact[i].key;
+	*e = x->ranges ? x->r[i].e : x->exact[i].e;
+}
+
+static int proj_add_item(const struct pc_nft_set *s, const struct set_index *x, struct set_proj *p,
+			 size_t i, unsigned sh)
 {
 	uint32_t fo = x->foff[p->field], fl = x->flen[p->field];
-	unsigned sh = (nb - fl) * 8;
-	pc_u128 low = pc_u128_max(sh);
+	const struct pc_nft_set_elem *e;
+	const uint8_t *lo, *hi;
+	pc_u128 a, b;
 
+	index_item(x, i, &lo, &hi, &e);
+	if (!others_match(x, p->field, p->key, lo, hi))
+		return 0;
+	a = pc_u128_from_be(lo + fo, fl) << sh;
+	b = pc_u128_from_be(hi + fo, fl) << sh | pc_u128_max(sh);
+	return a <= b ? group_add(s, p, e, a, b) : 0;
+}
+
+struct by_other_ctx {
+	const struct set_index *x;
+	uint32_t of, ol;
+};
+
+static int by_other_cmp(const void *a, const void *b, void *arg)
+{
+	const struct by_other_ctx *c = arg;
+	const uint8_t *la, *ha, *lb, *hb;
+	const struct pc_nft_set_elem *e;
+
+	index_item(c->x, *(const size_t *)a, &la, &ha, &e);
+	index_item(c->x, *(const size_t *)b, &lb, &hb, &e);
+	return memcmp(la + c->of, lb + c->of, c->ol);
+}
+
+/*
+ * Two-field keys (`ip saddr . tcp dport`), the source in @field: the elements sorted by the
+ * other field, built once per set and field, when that field holds single values in every
+ * element (an allow-list of address . port). Then the elements of one port are a binary
+ * search away, not a scan of the whole set per listener.
+ */
+static const size_t *by_other(struct set_index *x, uint32_t field)
+{
+	struct by_other_ctx c = {.x = x, .of = x->foff[!field], .ol = x->flen[!field]};
+
+	if (x->nfields != 2 || field > 1)
+		return NULL;
+	if (x->by_other_done[field])
+		return x->by_other[field];
+	x->by_other_done[field] = true;
 	for (size_t i = 0; i < x->n; i++) {
-		const uint8_t *lo = x->ranges ? x->r[i].lo : x->exact[i].key;
-		const uint8_t *hi = x->ranges ? x->r[i].hi : x->exact[i].key;
-		const struct pc_nft_set_elem *e = x->ranges ? x->r[i].e : x->exact[i].e;
-		pc_u128 a, b;
+		const struct pc_nft_set_elem *e;
+		const uint8_t *lo, *hi;
 
-		if (!others_match(x, p->field, p->key, lo, hi))
-			continue;
-		a = pc_u128_from_be(lo + fo, fl) << sh;
-		b = pc_u128_from_be(hi + fo, fl) << sh | low;
-		if (a <= b && group_add(s, p, e, a, b) < 0)
-			return -ENOMEM;
+		index_item(x, i, &lo, &hi, &e);
+		if (memcmp(lo + c.of, hi + c.of, c.ol) != 0)
+			return NULL; /* a range in the other field: scan */
 	}
+	x->by_other[field] = malloc((x->n ? x->n : 1) * sizeof(size_t));
+	if (!x->by_other[field])
+		return NULL;
+	for (size_t i = 0; i < x->n; i++)
+		x->by_other[field][i] = i;
+	qsort_r(x->by_other[field], x->n, sizeof(size_t), by_other_cmp, &c);
+	return x->by_other[field];
+}
+
+static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct set_proj *p,
+		      unsigned nb)
+{
+	unsigned sh = (nb - x->flen[p->field]) * 8;
+	const size_t *order = by_other(x, p->field);
+
+	if (order) {
+		uint32_t of = x->foff[!p->field], ol = x->flen[!p->field];
+		size_t a = 0, b = x->n;
+
+		/* The first element whose other field is not below the key's. */
+		while (a < b) {
+			size_t mid = a + (b - a) / 2;
+			const struct pc_nft_set_elem *e;
+			const uint8_t *lo, *hi;
+
+			index_item(x, order[mid], &lo, &hi, &e);
+			if (memcmp(lo + of, p->key + of, ol) < 0)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		for (; a < x->n; a++) {
+			const struct pc_nft_set_elem *e;
+			const uint8_t *lo, *hi;
+
+			index_item(x, order[a], &lo, &hi, &e);
+			if (memcmp(lo + of, p->key + of, ol) != 0)
+				break;
+			if (proj_add_item(s, x, p, order[a], sh) < 0)
+				return -ENOMEM;
+		}
+		return proj_finish(p);
+	}
+	for (size_t i = 0; i < x->n; i++)
+		if (proj_add_item(s, x, p, i, sh) < 0)
+			return -ENOMEM;
 	return proj_finish(p);
 }
 
@@ -235,8 +328,10 @@ static int sym_field(struct vm *vm, const struct pc_nft_set *s, const struct set
 	return field;
 }
 
-static struct set_proj *proj_get(struct vm *vm, const struct pc_nft_set *s, struct set_index *x,
-				 uint32_t field, bool port, const uint8_t *key)
+/* The projection of @s for the key shape (@field holds x, @key the other fields' bytes),
+ * from the cache or built into it. NULL when out of memory. */
+static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x, uint32_t field,
+				 bool port, const uint8_t *key, unsigned nb)
 {
 	uint8_t k[PC_NFT_DATA_MAX] = {};
 	struct set_proj *p;
@@ -245,7 +340,7 @@ static struct set_proj *proj_get(struct vm *vm, const struct pc_nft_set *s, stru
 	memset(k + x->foff[field], 0, x->flen[field]);
 	for (size_t i = 0; i < x->n_proj; i++) {
 		p = &x->proj[i];
-		if (p->valid && p->field == field && p->port == port &&
+		if (p->valid && p->field == field && p->port == port && p->nb == nb &&
 		    memcmp(p->key, k, sizeof(k)) == 0)
 			return p;
 	}
@@ -257,8 +352,9 @@ static struct set_proj *proj_get(struct vm *vm, const struct pc_nft_set *s, stru
 		proj_clear(p = &x->proj[x->proj_evict++ % PROJ_CACHE]);
 	p->field = field;
 	p->port = port;
+	p->nb = nb;
 	memcpy(p->key, k, sizeof(k));
-	if (proj_build(s, x, p, port ? 2 : vm->sym->abytes) < 0) {
+	if (proj_build(s, x, p, nb) < 0) {
 		proj_clear(p); /* not valid: never found */
 		return NULL;
 	}
@@ -282,7 +378,7 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 	field = sym_field(vm, s, x, key, &port);
 	if (field < 0)
 		return -1;
-	p = proj_get(vm, s, x, (uint32_t)field, port, key);
+	p = proj_get(s, x, (uint32_t)field, port, key, port ? 2 : vm->sym->abytes);
 	if (!p) {
 		vm_unknown(vm, "out of memory projecting set @%s onto the sources", s->name);
 		return -1;
@@ -327,16 +423,15 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 	return -1;
 }
 
-int pc_src_lit_members(const struct pc_src_lit *lit, int family, struct pc_ivlist *ret)
+int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc_ivlist **ret)
 {
 	struct pc_nft_set_elem want = {.verdict = lit->verdict, .data = lit->data};
+	static const struct pc_ivlist none;
 	bool oom = false;
 	struct set_index *x;
-	struct set_proj p = {.field = lit->sym_field, .port = lit->port};
-	const struct pc_ivlist *l;
-	int r;
+	struct set_proj *p;
 
-	ret->n = 0;
+	*ret = &none;
 	if (lit->kind != PC_SRC_LIT_SET || !lit->set)
 		return -EINVAL;
 	x = vm_set_index(lit->set, &oom);
@@ -344,22 +439,16 @@ int pc_src_lit_members(const struct pc_src_lit *lit, int family, struct pc_ivlis
 		return -ENOMEM;
 	if (lit->sym_field >= x->nfields)
 		return -EINVAL;
-	memcpy(p.key, lit->key, sizeof(p.key));
-	r = proj_build(lit->set, x, &p, lit->port ? 2 : pc_addr_size(family));
-	if (r < 0) {
-		proj_clear(&p);
-		return r;
+	p = proj_get(lit->set, x, lit->sym_field, lit->port, lit->key,
+		     lit->port ? 2 : pc_addr_size(family));
+	if (!p)
+		return -ENOMEM;
+	if (!lit->has_verdict && !lit->has_data) {
+		*ret = &p->all;
+		return 0;
 	}
-	l = &p.all;
-	if (lit->has_verdict || lit->has_data) {
-		static const struct pc_ivlist none;
-
-		l = &none;
-		for (size_t i = 0; i < p.ng; i++)
-			if (same_group(lit->set, p.g[i].e, &want))
-				l = &p.g[i].l;
-	}
-	r = pc_ivlist_copy(l, ret);
-	proj_clear(&p);
-	return r;
+	for (size_t i = 0; i < p->ng; i++)
+		if (same_group(lit->set, p->g[i].e, &want))
+			*ret = &p->g[i].l;
+	return 0;
 }

@@ -160,9 +160,10 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 			const struct pc_ivlist *ports, struct pc_src_result **ret, size_t *n_ret);
 void pc_src_results_free(struct pc_src_result *v, size_t n);
 bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b);
-/* The values of x for which a set literal (not negated) holds, from the set's elements:
- * for anonymous sets, which no listing names. -ENOMEM, -EINVAL. */
-int pc_src_lit_members(const struct pc_src_lit *lit, int family, struct pc_ivlist *ret);
+/* The values of x for which a set literal (not negated) holds, from the set's elements
+ * (cached with the set's index: valid while the snapshot lives and the set is not
+ * projected for many other key shapes). -ENOMEM, -EINVAL. */
+int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc_ivlist **ret);
 /* The address / value conversions of a source dimension. */
 pc_u128 pc_addr_to_u128(const struct pc_addr *a);
 struct pc_addr pc_addr_from_u128(int family, pc_u128 v);

@@ -22,6 +22,8 @@ struct pc_ivlist {
 
 /* The largest value of @bits bits (bits <= 128). */
 pc_u128 pc_u128_max(unsigned bits);
+/* The value as a double (for shares of the space). */
+double pc_u128_to_double(pc_u128 v);
 /* Big-endian bytes <-> value. */
 pc_u128 pc_u128_from_be(const uint8_t *b, unsigned n);
 void pc_u128_to_be(pc_u128 v, uint8_t *b, unsigned n);

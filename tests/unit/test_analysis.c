@@ -880,6 +880,67 @@ static void test_source_port_and_mask(void **state)
 	assert_non_null(strstr(r[1].paths[0].reason, "mask that keeps bits after cleared ones"));
 }
 
+/* An allow-list of address . port (`ip saddr . tcp dport @allow accept`): each listener
+ * gets the set's members for its own port, named with the port as the key's constant. */
+static void test_concat_allowlist(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "allow");
+	struct pc_nft_set *set = nb_set(t, "allow", 0, 8);
+	static const uint8_t lens[2] = {4, 2};
+	struct pc_nft_chain *c = nb_base_chain(t, "in", "filter", NF_INET_LOCAL_IN, -10, NF_ACCEPT);
+	struct pc_nft_rule *rule;
+
+	nb_set_fields(set, 2, lens);
+	for (unsigned i = 0; i < 300; i++) {
+		/* 198.18.0.i . 22 and 198.18.1.i . 80 */
+		uint8_t k[8] = {198, 18, (uint8_t)(i % 2), (uint8_t)(i / 2), 0, i % 2 ? 80 : 22};
+
+		nb_elem(set, k, 8, 0);
+	}
+	rule = nb_rule(c, "ip saddr . tcp dport @allow accept");
+	nb_l4proto(rule, IPPROTO_TCP);
+	nb_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	nb_payload(rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+	nb_lookup(rule, "allow", NFT_REG_1, 0, 0);
+	nb_accept(rule);
+	rule = nb_rule(c, "drop");
+	nb_drop(rule);
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 80, false));
+	r = run(f);
+	for (size_t l = 0; l < 2; l++) {
+		char want[64];
+		size_t in = 0;
+
+		snprintf(want, sizeof(want), "\"key\":[\"address\",%u]", r[l].listener.port);
+		for (size_t i = 0; i < r[l].n_paths; i++) {
+			const struct pc_path *p = &r[l].paths[i];
+			char *j = json_dumps(p->sources, JSON_COMPACT);
+
+			assert_non_null(strstr(j, want));
+			if (!strstr(p->source, "not in set ip allow allow")) {
+				/* members pass "in"; firewalld decides after (22 allowed, 80 not)
+				 */
+				in++;
+				assert_non_null(
+				    strstr(p->source, "in set ip allow allow (300 elements)"));
+				assert_string_not_equal(p->rule.chain, "in");
+				assert_null(strstr(j, "\"not\":true}"));
+				/* 150 addresses of the port's /24, none of the other's */
+				assert_non_null(strstr(j, r[l].listener.port == 22 ? "198.18.0.0"
+										   : "198.18.1.0"));
+			} else {
+				assert_int_equal(p->verdict, PC_VERDICT_DROP);
+				assert_string_equal(p->rule.chain, "in");
+			}
+			free(j);
+		}
+		assert_true(in >= 2);
+	}
+}
+
 static void test_json_contract(void **state)
 {
 	struct fixture *f = *state;
@@ -936,6 +997,7 @@ int main(void)
 	    T(test_panic_mode),
 	    T(test_big_source_set_is_exact),
 	    T(test_source_port_and_mask),
+	    T(test_concat_allowlist),
 	    T(test_json_contract),
 #undef T
 	};
