@@ -2,9 +2,12 @@
 """Compare what the kernel did with what `portcheck explain` says; shrink mismatches.
 
 usage: diffcheck.py compare --probes P --kernel K --explain DIR [--seed N]
-       diffcheck.py minimize --ruleset FILE --probe LINE --out DIR --srv NS --cli NS
+       diffcheck.py status --probes P --kernel K --status FILE --ruleset FILE
+                           [--dst4 A] [--dst6 A] [--iface IF] [--seed N]
+       diffcheck.py minimize --ruleset FILE --probe LINE --out DIR --srv NS --cli NS [--ctr NS]
                              --portcheck PATH --socket PATH [--sport-base N] [--budget S]
-                             [--ipt4 FILE] [--ipt6 FILE]
+                             [--ipt4 FILE] [--ipt6 FILE] [--explain-sport]
+       diffcheck.py ct-flush      (in the server's namespace: empty its conntrack table)
 
 compare: P is diffgen.py's probe list, K prober.py's answers, DIR holds ID.json
 (explain's output) and ID.rc (its exit status) per probe. Prints one line per
@@ -22,6 +25,23 @@ The contract checked, per probe:
   reached (the UDP echo; the TCP banner, when the connection got that far),
   "forwarded_to" must name them (or be null when they are the probed ones).
 
+status: the status cross-check (issue #9). FILE is `portcheck status --json`, the
+ruleset `nft -j list ruleset`, both read after the case's probes. For every probe
+to the server's own address on IF (--dst4/--dst6, the address the analysis takes
+for a wildcard listener there, unless a path names its "destination"), the
+listener of its port and protocol on the wildcard address, its paths on IF for the
+probe's family, and of those the one whose "sources" form holds for the probe's
+source address and port (srcform.which_path; none or several is a disagreement):
+that path's verdict, reject and forwarded_to must agree with the kernel as
+explain's do (the contract above). Output as for compare ("# status agree N of M"
+last). Until the status reply has "sources" in its paths the check cannot run:
+it prints "status cross-check: SKIPPED (no sources form)" and exits 3.
+
+ct-flush: delete every conntrack entry of the namespace it runs in, both families
+(ctnetlink, IPCTNL_MSG_CT_DELETE without a tuple), so probes with explicit source
+ports never meet an entry an earlier run left (a reused tuple would be
+"established", and keep its old NAT binding). Exit status 1 if the kernel refuses.
+
 minimize: given a ruleset and one disagreeing probe, repeatedly load a smaller
 ruleset into the server namespace (flush + nft -f), probe once from the client
 namespace and ask portcheck, keeping every removal (of a table, a chain, a set, a
@@ -37,9 +57,10 @@ import argparse
 import ipaddress
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,8 +73,8 @@ def read_probes(path):
             line = line.strip()
             if line and not line.startswith("#"):
                 fields = line.split()
-                out[fields[0]] = dict(zip(("id", "family", "proto", "src", "dst", "port"), fields),
-                                      line=line)
+                out[fields[0]] = dict(zip(("id", "family", "proto", "src", "dst", "port", "sport"),
+                                          fields), line=line)
     return out
 
 
@@ -94,13 +115,10 @@ def judge(probe, kernel, ex, rc):
         return "probe failed: %s" % kernel[1]
     if not isinstance(ex, dict):
         return "portcheck gave no JSON (exit status %s)" % rc
+    why = judge_path(probe, kernel, ex)
+    if why:
+        return why
     v = ex.get("verdict")
-    if v == "unknown":
-        return "portcheck says unknown: %s" % ex.get("reason")
-    want = expected_text(kernel)
-    got = engine_text(ex)
-    if want != got:
-        return "kernel %s, portcheck %s" % (want, got)
     want_rc = 0 if v == "accept" else 1
     if rc != want_rc:
         return "exit status %s, want %d for %s" % (rc, want_rc, v)
@@ -110,6 +128,19 @@ def judge(probe, kernel, ex, rc):
         got_v = addr_norm(ex.get(key)) if key in ("source", "destination") else ex.get(key)
         if got_v != want_v:
             return "field %s is %r, want %r" % (key, ex.get(key), want_v)
+    return None
+
+
+def judge_path(probe, kernel, ex):
+    """The contract on one path (explain's reply, or a path of status): verdict, reject
+    and forwarded_to against what the kernel did. None if they agree."""
+    v = ex.get("verdict")
+    if v == "unknown":
+        return "portcheck says unknown: %s" % ex.get("reason")
+    want = expected_text(kernel)
+    got = engine_text(ex)
+    if want != got:
+        return "kernel %s, portcheck %s" % (want, got)
     if kernel[0] == "accept" and len(kernel[1].split()) == 2:
         addr, port = kernel[1].split()
         fwd = ex.get("forwarded_to")
@@ -147,8 +178,9 @@ def load_explain(d, pid):
 
 
 def describe(probe, kernel, ex, rc, why):
-    lines = ["probe %s: %s %s from %s to %s port %s" % (
-        probe["id"], probe["family"], probe["proto"], probe["src"], probe["dst"], probe["port"]),
+    lines = ["probe %s: %s %s from %s%s to %s port %s" % (
+        probe["id"], probe["family"], probe["proto"], probe["src"],
+        " port %s" % probe["sport"] if probe.get("sport") else "", probe["dst"], probe["port"]),
         "  why:       %s" % why,
         "  kernel:    %s" % (expected_text(kernel) if kernel else "-")
         + ("  (reached %s)" % kernel[1] if kernel and kernel[0] == "accept" and kernel[1] != "-" else ""),
@@ -186,6 +218,110 @@ def cmd_compare(args):
     return 0
 
 
+# --- the status cross-check ------------------------------------------------------------
+
+def short(text, n=1500):
+    return text if len(text) <= n else text[:n] + "... (%d characters)" % len(text)
+
+
+def status_skipped():
+    """The escape hatch until the engine of issue #9 lands (status paths without "sources")."""
+    print("status cross-check: SKIPPED (no sources form)")
+    return 3
+
+
+def cmd_status(args):
+    sys.path.insert(0, HERE)
+    import srcform  # (beside this file)
+    probes = read_probes(args.probes)
+    kernel = read_kernel(args.kernel)
+    with open(args.status) as f:
+        status = json.load(f)
+    with open(args.ruleset) as f:
+        sets = srcform.load_sets(f.read())
+    listeners = status.get("listeners") or []
+    if not any("sources" in p for l in listeners for p in l.get("paths") or []):
+        return status_skipped()  # ISSUE #9 ESCAPE HATCH: remove this line when the engine lands
+    dsts = {"ipv4": addr_norm(args.dst4), "ipv6": addr_norm(args.dst6)}
+    agree = checked = 0
+    for pid, p in probes.items():
+        k = kernel.get(pid)
+        if k is None or k[0] == "error" or p.get("sport") is None:
+            continue
+        ls = [l for l in listeners if l.get("protocol") == p["proto"] and
+              l.get("port") == int(p["port"]) and
+              addr_norm(l.get("address")) in ("::", "0.0.0.0") and
+              p["family"] in (l.get("families") or [])]
+        paths = [x for l in ls for x in l.get("paths") or []
+                 if x.get("interface") == args.iface and x.get("family") == p["family"]]
+        # The probes to the address the paths are for (a path may name its destination).
+        paths = [x for x in paths if addr_norm(x.get("destination", dsts[p["family"]])) ==
+                 addr_norm(p["dst"])]
+        if addr_norm(p["dst"]) != dsts[p["family"]] and not paths:
+            continue  # (another of the server's addresses: status has no path for it)
+        checked += 1
+        why, path = None, None
+        if len(ls) != 1:
+            why = "status lists %d wildcard listeners for %s/%s (%s)" % (
+                len(ls), p["port"], p["proto"], p["family"])
+        else:
+            try:
+                path = srcform.which_path(paths, p["src"], int(p["sport"]), sets)
+            except srcform.SrcFormError as e:
+                why = "status paths on %s: %s" % (args.iface, e)
+        if why is None:
+            why = judge_path(p, k, path)
+            if why:
+                why = "status: " + why
+        if why is None:
+            agree += 1
+            continue
+        print("%s\t%s" % (pid, why))
+        sys.stderr.write("STATUS MISMATCH seed %s %s\n  path:      %s\n" % (
+            args.seed, describe(p, k, path, "-", why),
+            short(json.dumps({x: path.get(x) for x in ("source", "sources", "verdict", "reject",
+                                                        "forwarded_to", "reason")}))
+            if isinstance(path, dict) else "-"))
+    print("# status agree %d of %d" % (agree, checked))
+    return 0
+
+
+# --- conntrack ---------------------------------------------------------------------
+
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_DELETE = 1, 2
+NLM_F_REQUEST, NLM_F_ACK, NLMSG_ERROR = 0x1, 0x4, 2
+
+
+def ct_flush(family):
+    """IPCTNL_MSG_CT_DELETE with no tuple: the kernel deletes every entry of the family."""
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+    try:
+        s.settimeout(5)
+        s.bind((0, 0))
+        body = struct.pack("=BBH", family, 0, 0)  # struct nfgenmsg
+        s.send(struct.pack("=IHHII", 16 + len(body), (NFNL_SUBSYS_CTNETLINK << 8) |
+                           IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, 1, 0) + body)
+        data = s.recv(4096)
+        if len(data) < 20 or struct.unpack("=H", data[4:6])[0] != NLMSG_ERROR:
+            raise OSError("unexpected netlink answer")
+        err = struct.unpack("=i", data[16:20])[0]
+        if err:
+            raise OSError(-err, os.strerror(-err))
+    finally:
+        s.close()
+
+
+def cmd_ct_flush(args):
+    try:
+        for fam in (socket.AF_INET, socket.AF_INET6):
+            ct_flush(fam)
+    except OSError as e:
+        sys.stderr.write("diffcheck.py ct-flush: %s\n" % e)
+        return 1
+    return 0
+
+
 # --- minimize ----------------------------------------------------------------------
 
 class Lab:
@@ -210,10 +346,19 @@ class Lab:
         return True
 
     def probe(self, line):
-        # 50000-64999: the main loop of test_differential.sh stays below.
+        # 50000-64999: the main loop of test_differential.sh stays below. (A probe
+        # with its own source port uses that: the conntrack table is emptied first.)
         self.sport += 1
         if self.sport > 64999:
             self.sport = 50000
+        # (as test_differential.sh's diff_fresh: no TCP connection an earlier probe
+        # left in the server or the container, no conntrack entry in the server)
+        for ns in [self.a.srv] + ([self.a.ctr] if self.a.ctr else []):
+            for extra in (["state", "syn-recv"], []):
+                subprocess.run(["ip", "netns", "exec", ns, "ss", "-K", "-tn"] + extra,
+                               check=True, timeout=30, stdout=subprocess.DEVNULL)
+        subprocess.run(["ip", "netns", "exec", self.a.srv, sys.executable,
+                        os.path.abspath(__file__), "ct-flush"], check=True, timeout=30)
         p = subprocess.run(["ip", "netns", "exec", self.a.cli, sys.executable,
                             os.path.join(HERE, "prober.py"), "--sport-base", str(self.sport)],
                            input=line + "\n", capture_output=True, text=True, timeout=30)
@@ -221,10 +366,11 @@ class Lab:
         return (parts[1], parts[2]) if len(parts) >= 3 else None
 
     def explain(self, probe):
+        sport = ["--sport", probe["sport"]] if self.a.explain_sport and probe.get("sport") else []
         p = subprocess.run(["ip", "netns", "exec", self.a.srv, "timeout", "30", self.a.portcheck,
                             "--socket", self.a.socket, "explain",
-                            "%s/%s" % (probe["port"], probe["proto"]), "--from", probe["src"],
-                            "--iface", "eth0", "--to", probe["dst"], "--json"],
+                            "%s/%s" % (probe["port"], probe["proto"]), "--from", probe["src"]] +
+                           sport + ["--iface", "eth0", "--to", probe["dst"], "--json"],
                            capture_output=True, text=True, timeout=40)
         try:
             return json.loads(p.stdout), p.returncode, p.stdout
@@ -306,11 +452,14 @@ def cmd_minimize(args):
         minimal.rstrip("\n"),
         "reproduce: tests/lab/test_differential.sh --case %s %s" % (
             os.path.join(args.out, "minimal.nft"), os.path.join(args.out, "probe.txt")),
-        "  (that is: nft -f minimal.nft on the server; from the client's address %s an %s %s "
-        "to %s port %s; portcheck explain %s/%s --from %s --iface eth0 --to %s --json)" % (
-            probe["src"], "IPv4" if probe["family"] == "ipv4" else "IPv6",
+        "  (that is: nft -f minimal.nft on the server; from the client's address %s port %s "
+        "an %s %s to %s port %s; portcheck explain %s/%s --from %s%s --iface eth0 --to %s "
+        "--json)" % (
+            probe["src"], probe.get("sport") or "(any)",
+            "IPv4" if probe["family"] == "ipv4" else "IPv6",
             "TCP SYN" if probe["proto"] == "tcp" else "UDP datagram",
-            probe["dst"], probe["port"], probe["port"], probe["proto"], probe["src"], probe["dst"]),
+            probe["dst"], probe["port"], probe["port"], probe["proto"], probe["src"],
+            " --sport %s" % probe["sport"] if probe.get("sport") else "", probe["dst"]),
     ])
     write(args.out, "original.nft", original)
     write(args.out, "minimal.nft", minimal)
@@ -328,7 +477,7 @@ def cmd_minimize(args):
 
 def read_probes_line(line):
     fields = line.split()
-    return dict(zip(("id", "family", "proto", "src", "dst", "port"), fields),
+    return dict(zip(("id", "family", "proto", "src", "dst", "port", "sport"), fields),
                 line="\t".join(fields))
 
 
@@ -351,6 +500,8 @@ def main():
     m.add_argument("--out", required=True)
     m.add_argument("--srv", required=True)
     m.add_argument("--cli", required=True)
+    m.add_argument("--ctr", help="the container's namespace (its TCP connections closed "
+                   "before each probe)")
     m.add_argument("--portcheck", required=True)
     m.add_argument("--socket", required=True)
     m.add_argument("--sport-base", type=int, default=50000)
@@ -358,8 +509,21 @@ def main():
     m.add_argument("--seed", default="?")
     m.add_argument("--ipt4", help="iptables-nft-restore input loaded after the ruleset")
     m.add_argument("--ipt6", help="ip6tables-nft-restore input loaded after the ruleset")
+    m.add_argument("--explain-sport", action="store_true",
+                   help="pass the probe's source port to explain (--sport)")
+    st = sub.add_parser("status")
+    st.add_argument("--probes", required=True)
+    st.add_argument("--kernel", required=True)
+    st.add_argument("--status", required=True, help="portcheck status --json")
+    st.add_argument("--ruleset", required=True, help="nft -j list ruleset")
+    st.add_argument("--dst4", default="192.0.2.1")
+    st.add_argument("--dst6", default="2001:db8:1::1")
+    st.add_argument("--iface", default="eth0")
+    st.add_argument("--seed", default="?")
+    sub.add_parser("ct-flush")
     args = ap.parse_args()
-    return cmd_compare(args) if args.cmd == "compare" else cmd_minimize(args)
+    return {"compare": cmd_compare, "minimize": cmd_minimize, "status": cmd_status,
+            "ct-flush": cmd_ct_flush}[args.cmd](args)
 
 
 if __name__ == "__main__":

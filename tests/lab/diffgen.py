@@ -10,8 +10,10 @@ usage: diffgen.py --env                      the lab's addresses and ports (shel
                                              a private, empty network namespace (unshare -n; root)
 
 Each case is a ruleset (text for `nft -f`) and a list of probes: new connections
-from the client namespace (source address, family, destination, port, tcp/udp),
-one per line, tab-separated:  ID FAMILY PROTO SOURCE DESTINATION PORT
+from the client namespace (source address and port, family, destination, port,
+tcp/udp), one per line, tab-separated:  ID FAMILY PROTO SOURCE DESTINATION PORT SPORT
+(SPORT, the source port, is unique in a case, 1024-65000; 20000-65000 when the case
+SNATs to a port range, so the kernel keeps it)
 
 The same seed always gives the same case (random.Random(seed), nothing else), so
 a failing seed is a reproducer. The rulesets are small (5-25 rules) but dense in
@@ -34,9 +36,22 @@ counters, log, marks. Some cases add iptables-nft rules (IptGen: loaded with
 iptables-nft-restore after the ruleset) in iptables' raw, mangle, nat and
 filter tables, with the xtables matches and targets the engine models.
 
-Only expressions with an exact outcome are used (no limit, quota, numgen, time,
-random, no lookup in a set the packet path fills, no SNAT to a single port):
-the engine must never answer "unknown" for these rulesets. The rulesets let
+Issue #9 (the source is symbolic) adds, from a random stream of its own (so the
+rest of a seed's case is as it was; the ruleset's first line names what a case
+got): rules on the source port (tcp/udp/th sport: ==, !=, ranges, anonymous and
+named sets; the probes' source ports sit at or next to what they compare with),
+masks on the source address that are no prefix (ip saddr & 0.0.0.1 == 0.0.0.1,
+ip6 saddr & ::ff == ::5), big interval sets of sources (>= 10,000 addresses and
+ranges from 198.18.0.0/15 or 2001:db8::/32, some covering client sources, in
+about one case in seven), concatenated interval sets (saddr . tcp/udp/th dport),
+verdict maps keyed by the source (intervals, anonymous or named), and numgen
+(random, inc; mod 1 or 2) and jhash on the source (and source port) in verdict
+maps and DNAT maps whose outcomes all agree.
+
+Only expressions with an exact outcome are used (no limit, quota, time, no
+numgen or jhash whose outcomes differ, no lookup in a set the packet path
+fills, no SNAT to a single port): the engine must never answer "unknown" for
+these rulesets. The rulesets let
 the probes' answers pass (every prerouting and forward chain first accepts what
 comes from the container, every postrouting chain what does not go to it): what
 is compared is the fate of the probe, not of its answer.
@@ -135,6 +150,19 @@ GROUPS = [0, 10, 42, 255, 65536]
 HOST_NETS = ["203.0.113.128/25", "203.0.113.200/32", "198.18.0.0/21", "198.18.0.0/24",
              "198.19.0.0/16", "198.19.255.254/32"]
 NOROUTE = ["blackhole", "unreachable", "prohibit"]
+
+# Issue #9: the source is symbolic. The probes' source ports (explicit, per probe: a
+# probe line's 7th field), the source-port atoms rules compare with, odd (non-prefix)
+# masks on the source address, and the big interval sets of sources (BIG4 / BIG6 hold
+# their elements; some cover client sources).
+SPORT_LO, SPORT_HI = 1024, 65000
+SPORT_SNAT_LO = 20000  # with an SNAT to a port range 20000-65000: the kernel keeps the port
+ODD_MASK4 = ["0.0.0.1", "0.0.0.1", "0.0.0.3", "0.0.0.6", "0.0.0.254", "0.0.1.0", "255.0.0.1",
+             "0.255.0.1", "0.0.255.15"]
+ODD_MASK6 = ["::ff", "::ff", "::1", "::3", "::ffff:0", "0:0:0:ffff::", "ff00::ff", "::f0f"]
+BIG4 = ipaddress.ip_network("198.18.0.0/15")
+BIG6 = ipaddress.ip_network("2001:db8:4000::/34")  # the generated part; client sources added
+BIG_MIN = 10000
 
 
 def env_shell():
@@ -497,6 +525,14 @@ class Gen:
         self.host = []  # lines of case-N.host
         self.groups = {"eth0": 0, "veth-ctr": 0}
         self.rp_nets = []  # prefixes the host routes cover
+        # Issue #9's source features (source ports, odd masks, big sets, concatenations
+        # and verdict maps on the source, numgen/jhash) and the probes' source ports
+        # draw from a third stream: the rest of a seed's case stays as it was.
+        self.sr = random.Random(seed * 15485863 + 32452843)
+        self.sport_atoms = []  # (lo, hi) the ruleset compares source ports with
+        self.sport_lo = SPORT_LO  # the probes' source ports: sport_lo..SPORT_HI
+        self.features = []  # which of them this case has (the ruleset's header says)
+        self.x_plain = False  # the rule being made goes first: no extra matches
 
     # -- matches --
 
@@ -1082,6 +1118,7 @@ class Gen:
             self.rule_count += 1
         for fam in ipt_fams:
             self.ipt[fam] = IptGen(r, fam, set()).text()
+        self.src_build(prio)
         self.host_build()
         return self
 
@@ -1190,8 +1227,357 @@ class Gen:
             final = "reject with tcp reset"
         return " ".join(ms + [final])
 
+    # -- issue #9: symbolic sources (own random stream self.sr) --
+
+    def src_build(self, prio):
+        """Rules on the source port, odd masks on the source address, big interval sets
+        of sources, concatenations and verdict maps keyed by the source, numgen/jhash
+        whose outcomes all agree: each in some cases, in filter chains the probes pass
+        (never before a chain's first rule: the inverted lookup there stays first), the
+        numgen/jhash DNATs in nat prerouting chains (a new one if none)."""
+        s = self.sr
+        if any(":1024-65535" in rule or ":20000-65000" in rule for t in self.tables
+               for c in t.chains for rule in c.rules):
+            self.sport_lo = SPORT_SNAT_LO
+        chains = [(t, c) for t in self.tables for c in t.chains
+                  if (c.kind == "filter" and c.hook in ("prerouting", "input", "forward"))
+                  or c.hook is None]
+        if not chains:
+            return
+        # (the base chains three times as often as the regular ones)
+        chains += [(t, c) for t, c in chains if c.hook] * 2
+        hooks = ("prerouting", "input", "forward")
+        head = sorted([(t, c) for t, c in chains if c.hook in hooks],
+                      key=lambda tc: (hooks.index(tc[1].hook), tc[1].prio))
+        plan = [("sport", 0.5, self.x_sport), ("mask", 0.35, self.x_mask),
+                ("concat", 0.3, self.x_concat), ("vmap", 0.3, self.x_vmap),
+                ("numgen", 0.3, self.x_numgen), ("big", 0.15, self.x_big)]
+        for name, p, fn in plan:
+            if s.random() >= p:
+                continue
+            self.features.append(name)
+            for i in range(1 if name == "big" else s.choice([1, 1, 2, 3])):
+                t, c = s.choice(chains)
+                # The first rule of a kind mostly in the first filter chain every probe
+                # passes, with no other match (source ports: the protocol only): most
+                # probes meet it, so an engine that gets it wrong shows.
+                self.x_plain = i == 0 and head and s.random() < 0.7
+                if self.x_plain:
+                    t, c = head[0]
+                rule = fn(t, c, prio)
+                if rule is None:
+                    continue
+                if rule[0] == "nat":  # (a DNAT: the chain it goes to comes with it)
+                    _, t, c, rule = rule
+                    c.rules.insert(s.randint(0, len(c.rules)), rule)
+                else:
+                    # Mostly right after a chain's first rule, where most probes meet
+                    # them (big sets always), else anywhere after it.
+                    early = name == "big" or s.random() < 0.7
+                    pos = 0 if not c.rules else s.randint(1, min(2, len(c.rules))) if early \
+                        else s.randint(1, len(c.rules))
+                    c.rules.insert(pos, rule)
+                self.rule_count += 1
+
+    def x_sub(self, t):
+        return t.family if t.family != "inet" else self.sr.choice(["ip", "ip6"])
+
+    def x_final(self, t, c, sub, proto):
+        """drop, reject (a variant of the family) or accept."""
+        s = self.sr
+        k = s.random()
+        if k < 0.35:
+            return "drop"
+        if k < 0.7:
+            opts = ["reject"]
+            if sub == "ip":
+                opts.append("reject with icmp type %s" % s.choice(ICMP_REJECT))
+            if sub == "ip6":
+                opts.append("reject with icmpv6 type %s" % s.choice(ICMPV6_REJECT))
+            if t.family == "inet":
+                opts.append("reject with icmpx type %s" % s.choice(ICMPX_REJECT))
+            if proto == "tcp":
+                opts += ["reject with tcp reset"] * 2
+            return s.choice(opts)
+        return "accept"
+
+    def x_sport_atom(self):
+        """A source-port value or range (text, lo, hi) in the probes' port range: single
+        ports, short ranges, and ranges over a good part of the space (so a probe's port
+        and any one fixed port are as often in different classes as in one)."""
+        s = self.sr
+        if s.random() < 0.3:
+            lo = s.randint(self.sport_lo, SPORT_HI)
+            self.sport_atoms.append((lo, lo))
+            return str(lo), lo, lo
+        lo = s.randint(self.sport_lo, SPORT_HI - 10)
+        if s.random() < 0.15:
+            lo = 1024  # from the first unprivileged port
+        hi = min(SPORT_HI if s.random() < 0.2 else 65535,
+                 lo + s.choice([1, 10, 500, 5000, 15000, 25000, 40000]))
+        self.sport_atoms.append((lo, hi))
+        return "%d-%d" % (lo, hi), lo, hi
+
+    def x_sport(self, t, c, prio):
+        """tcp sport / udp sport / th sport: ==, !=, a range, an anonymous or a named set."""
+        s = self.sr
+        proto = s.choice(["tcp", "tcp", "udp", "th"])
+        kw = "th sport" if proto == "th" else "%s sport" % proto
+        k = s.random()
+        if k < 0.3:
+            m = "%s %s%s" % (kw, "!= " if s.random() < 0.4 else "", self.x_sport_atom()[0])
+        else:
+            els = disjoint([self.x_sport_atom() for _ in range(s.randint(2, 5))], 5)
+            neg = "!= " if s.random() < 0.4 else ""
+            if k < 0.65 and len(els) >= 2:
+                m = "%s %s{ %s }" % (kw, neg, ", ".join(e[0] for e in els))
+            else:
+                name = "sp%d" % sum(1 for n, _ in t.sets if n.startswith("sp"))
+                interval = any(lo != hi for _, lo, hi in els)
+                t.sets.append((name, "set %s { type inet_service; %selements = { %s } }" % (
+                    name, "flags interval; " if interval else "",
+                    ", ".join(e[0] for e in els))))
+                m = "%s %s@%s" % (kw, neg, name)
+        ms = [m]
+        if proto == "th":
+            ms.insert(0, "meta l4proto { tcp, udp }")
+        if self.x_plain:
+            return " ".join(ms + [self.x_final(t, c, self.x_sub(t), proto)])
+        if s.random() < 0.3:  # with the destination port, too
+            ms.append("th dport %s" % s.choice(TCP_PORTS if proto == "tcp" else UDP_PORTS
+                                               if proto == "udp" else
+                                               sorted(set(TCP_PORTS + UDP_PORTS))))
+        sub = self.x_sub(t)
+        if s.random() < 0.25:  # and a source address
+            ms.append("%s saddr %s" % (FAM[sub]["kw"], Atoms(s, sub).any()[0]))
+        return " ".join(ms + [self.x_final(t, c, sub, proto)])
+
+    def x_mask(self, t, c, prio):
+        """ip saddr & 0.0.0.1 == 0.0.0.1, ip6 saddr & ::ff == ::5: masks that are no
+        prefix, with a value some client sources have and others not."""
+        s = self.sr
+        sub = self.x_sub(t)
+        f = FAM[sub]
+        mask = int(f["ctor"](s.choice(ODD_MASK4 if sub == "ip" else ODD_MASK6)))
+        value = int(f["ctor"](s.choice(f["src"]))) & mask
+        if s.random() < 0.25:
+            low = mask & -mask  # flip the lowest bit of the mask
+            value ^= low
+        op = "!= " if s.random() < 0.25 else "== "
+        ms = ["%s saddr & %s %s%s" % (f["kw"], f["ctor"](mask), op, f["ctor"](value))]
+        proto = None
+        if s.random() < 0.4:
+            proto = s.choice(["tcp", "udp"])
+            ms.insert(0, "meta l4proto %s" % proto)
+        return " ".join(ms + [self.x_final(t, c, sub, proto)])
+
+    def x_concat(self, t, c, prio):
+        """ip saddr . tcp dport @s / ip6 saddr . th dport { ... }, with intervals."""
+        s = self.sr
+        sub = self.x_sub(t)
+        proto = s.choice(["tcp", "udp", "th"])
+        a = Atoms(s, sub)
+        els, boxes = [], []
+        for _ in range(s.randint(2, 8)):
+            at, alo, ahi = a.any()
+            pt, plo, phi = port_atom(s, proto)
+            if any(not (ahi < bl or alo > bh or phi < cl or plo > ch) for bl, bh, cl, ch in boxes):
+                continue
+            boxes.append((alo, ahi, plo, phi))
+            els.append("%s . %s" % (at, pt))
+        pkw = "th dport" if proto == "th" else "%s dport" % proto
+        neg = "!= " if s.random() < 0.3 else ""
+        if s.random() < 0.6:
+            name = "cc%d" % sum(1 for n, _ in t.sets if n.startswith("cc"))
+            t.sets.append((name, "set %s { type %s . inet_service; flags interval; "
+                           "elements = { %s } }" % (name, FAM[sub]["type"], ", ".join(els))))
+            m = "%s saddr . %s %s@%s" % (FAM[sub]["kw"], pkw, neg, name)
+        else:
+            m = "%s saddr . %s %s{ %s }" % (FAM[sub]["kw"], pkw, neg, ", ".join(els))
+        ms = [m]
+        if proto == "th":
+            ms.insert(0, "meta l4proto { tcp, udp }")
+        return " ".join(ms + [self.x_final(t, c, sub, proto if proto != "th" else None)])
+
+    def x_vmap(self, t, c, prio):
+        """ip saddr vmap { 192.0.2.0/28 : drop, ... }, intervals, anonymous or named."""
+        s = self.sr
+        sub = self.x_sub(t)
+        els = Atoms(s, sub).elements(s.randint(2, 6))
+        if not els:
+            return None
+        items = ["%s : %s" % (e[0], s.choice(["accept", "drop", "drop", "continue"]))
+                 for e in els]
+        kw = "%s saddr" % FAM[sub]["kw"]
+        ms = []
+        if s.random() < 0.3:
+            ms.append("meta l4proto %s" % s.choice(["tcp", "udp"]))
+        if s.random() < 0.5:
+            name = "vm%d" % sum(1 for n, _ in t.sets if n.startswith("vm"))
+            items = [i.replace(": continue", ": accept") for i in items]
+            t.sets.append((name, "map %s { type %s : verdict; flags interval; elements = { %s } }"
+                           % (name, FAM[sub]["type"], ", ".join(items))))
+            return " ".join(ms + ["%s vmap @%s" % (kw, name)])
+        return " ".join(ms + ["%s vmap { %s }" % (kw, ", ".join(items))])
+
+    def x_numgen(self, t, c, prio):
+        """numgen random/inc mod 1 or 2 and jhash on the source, where every outcome has
+        the same verdict (vmap) or DNAT target (map): the engine must be exact."""
+        s = self.sr
+        sub = self.x_sub(t)
+        kw = FAM[sub]["kw"]
+        mod = s.choice([1, 2, 2])
+        k = s.random()
+        pre = []
+        if k < 0.45:
+            gen = "numgen %s mod %d" % (s.choice(["random", "random", "inc"]), mod)
+        else:
+            what = "%s saddr" % kw
+            if s.random() < 0.3:
+                what += " . tcp sport"
+                pre.append("meta l4proto tcp")
+            gen = "jhash %s mod %d%s" % (what, mod, " seed 0x%x" % s.randrange(1 << 16)
+                                         if s.random() < 0.5 else "")
+            if t.family == "inet":
+                pre.insert(0, "meta nfproto %s" % FAM[sub]["nfproto"])
+        if s.random() < 0.5:  # a DNAT by the draw: every outcome the same target
+            nat = [(tt, cc) for tt in self.tables for cc in tt.chains if cc.kind == "nat" and
+                   cc.hook == "prerouting" and tt.family in (sub, "inet")]
+            if not nat and prio["nat"]:
+                tt = s.choice([x for x in self.tables if x.family in (sub, "inet")] or [None])
+                if tt is not None:
+                    cc = Chain("nat7", "prerouting", "nat", prio["nat"].pop(), "accept")
+                    tt.chains.insert(0, cc)
+                    nat = [(tt, cc)]
+            if nat:
+                tt, cc = s.choice(nat)
+                proto = s.choice(["tcp", "udp"])
+                if "meta l4proto tcp" in pre:  # (jhash ... . tcp sport)
+                    proto = "tcp"
+                ports = TCP_PORTS if proto == "tcp" else UDP_PORTS
+                target = s.choice(FAM[sub]["dst"] + [FAM[sub]["ctr"], FAM[sub]["ctr"]])
+                ms = [] if "meta l4proto tcp" in pre else ["meta l4proto %s" % proto]
+                if s.random() < 0.7:
+                    ms.append("th dport %s" % s.choice(ports))
+                if t.family == "inet" and not pre and tt.family == "inet":
+                    pre.insert(0, "meta nfproto %s" % FAM[sub]["nfproto"])
+                famkw = " %s" % sub if tt.family == "inet" else ""
+                if tt.family != t.family and gen.startswith("jhash") and tt.family == "inet":
+                    pre = ["meta nfproto %s" % FAM[sub]["nfproto"]] + [x for x in pre if
+                                                                        "nfproto" not in x]
+                pre = [x for x in pre if tt.family == "inet" or "nfproto" not in x]
+                if s.random() < 0.5:
+                    items = ", ".join("%d : %s" % (i, target) for i in range(mod))
+                    final = "dnat%s to %s map { %s }" % (famkw, gen, items)
+                else:
+                    port = s.choice(ports)
+                    items = ", ".join("%d : %s . %d" % (i, target, port) for i in range(mod))
+                    final = "dnat %s addr . port to %s map { %s }" % (sub, gen, items)
+                return ("nat", tt, cc, " ".join(pre + ms + [final]))
+        v = s.choice(["accept", "drop", "drop"])
+        ms = []
+        if s.random() < 0.5:
+            proto = s.choice(["tcp", "udp"])
+            if "meta l4proto tcp" not in pre:
+                ms.append("meta l4proto %s" % proto)
+            ms.append("th dport %s" % s.choice(TCP_PORTS if proto == "tcp" else UDP_PORTS))
+        items = ", ".join("%d : %s" % (i, v) for i in range(mod))
+        return " ".join(pre + ms + ["%s vmap { %s }" % (gen, items)])
+
+    def x_big(self, t, c, prio):
+        """A set of >= 10,000 source addresses and ranges (198.18.0.0/15, 2001:db8::/32),
+        some covering client sources, looked up (or not) by the rule."""
+        s = self.sr
+        sub = self.x_sub(t)
+        name = "big%s" % ("4" if sub == "ip" else "6")
+        if not any(n == name for n, _ in t.sets):
+            els = self.big_elements(sub)
+            t.sets.append((name, "set %s { type %s; flags interval; elements = { %s } }" % (
+                name, FAM[sub]["type"], ", ".join(els))))
+        neg = "!= " if s.random() < 0.4 else ""
+        ms = ["%s saddr %s@%s" % (FAM[sub]["kw"], neg, name)]
+        proto = None
+        if s.random() < 0.3:
+            proto = s.choice(["tcp", "udp"])
+            ms.insert(0, "meta l4proto %s" % proto)
+        return " ".join(ms + [self.x_final(t, c, sub, proto)])
+
+    def big_elements(self, sub):
+        """BIG_MIN..BIG_MIN+2000 disjoint, non-touching elements: single addresses and
+        short ranges through BIG4 / BIG6, and (at random) ones around client sources."""
+        s = self.sr
+        net = BIG4 if sub == "ip" else BIG6
+        ctor = FAM[sub]["ctor"]
+        base, top = int(net.network_address), int(net.broadcast_address)
+        want = s.randint(BIG_MIN + 50, BIG_MIN + 2000)
+        srcs = [int(ctor(a)) for a in FAM[sub]["src"]]
+        # Client sources (those in 198.18.0.0/15, all IPv6 ones: 2001:db8::/32): covered
+        # by an element around them, or kept clear of the set.
+        near = [a for a in srcs if ipaddress.ip_address(ctor(a)) in
+                (BIG4 if sub == "ip" else ipaddress.ip_network("2001:db8::/32"))]
+        onlink = lambda a: sub == "ip6" and (a >> 64) == int(ctor("2001:db8:1::")) >> 64  # noqa: E731
+        cover = [a for a in near if s.random() < 0.5]
+        if sum(map(onlink, cover)) > 1:  # (neighbours: one of them at most)
+            first = [a for a in cover if onlink(a)][0]
+            cover = [a for a in cover if not onlink(a) or a == first]
+        out = []  # (lo, hi)
+        doc = BIG4 if sub == "ip" else ipaddress.ip_network("2001:db8::/32")
+        for a in cover:  # (within the documentation range)
+            out.append((a, a) if onlink(a) else (max(int(doc.network_address), a - s.randint(0, 3)),
+                                                 min(int(doc.broadcast_address), a + s.randint(0, 3))))
+        o = base + s.randrange(16)
+        for _ in range(want * 2):  # bounded
+            if len(out) >= want or o > top:
+                break
+            n = 1 if s.random() < 0.7 else s.randint(2, 16)
+            hi = min(top, o + n - 1)
+            if not any(o - 12 <= a <= hi + 12 for a in srcs):
+                out.append((o, hi))
+            o = hi + 1 + s.randint(2, 8)
+        out.sort()
+        txt, last = [], -2
+        for lo, hi in out:
+            if lo <= last + 1:  # (never overlapping or touching: nft refuses overlaps)
+                continue
+            last = hi
+            txt.append(str(ctor(lo)) if lo == hi else "%s-%s" % (ctor(lo), ctor(hi)))
+        return txt
+
+    def probe_sports(self, n):
+        """A source port per probe, unique in the case (so one run never reuses a tuple;
+        between runs test_differential.sh flushes the server's conntrack table): mostly at
+        or next to what the rules compare source ports with, so they match some probes
+        and miss others."""
+        s = self.sr
+        lo_, hi_ = self.sport_lo, SPORT_HI
+        used, out = set(), []
+        for _ in range(n):
+            p = s.randint(lo_, hi_)
+            if self.sport_atoms and s.random() < 0.8:
+                lo, hi = s.choice(self.sport_atoms)
+                k = s.random()
+                if k < 0.5:  # inside (at an end, or anywhere)
+                    p = s.choice([lo, hi, s.randint(lo, hi)])
+                elif k < 0.75:  # just outside
+                    p = s.choice([lo - 1, hi + 1])
+                elif lo > lo_ or hi < hi_:  # anywhere outside
+                    p = s.choice(([s.randint(lo_, lo - 1)] if lo > lo_ else []) +
+                                 ([s.randint(hi + 1, hi_)] if hi < hi_ else []))
+                p = min(max(p, lo_), hi_)
+            for _ in range(100):  # bounded: 100 tries at a fresh one, then the next free
+                if p not in used:
+                    break
+                p = s.randint(self.sport_lo, SPORT_HI)
+            while p in used:
+                p = p + 1 if p < SPORT_HI else self.sport_lo
+            used.add(p)
+            out.append(p)
+        return out
+
+
     def text(self):
-        out = ["# diffgen.py seed %d: %d rules" % (self.seed, self.rule_count)]
+        out = ["# diffgen.py seed %d: %d rules%s" % (self.seed, self.rule_count, "".join(
+            " +" + f for f in self.features))]
         for t in self.tables:
             out.append("table %s %s {" % (t.family, t.name))
             for _, s in t.sets:
@@ -1262,7 +1648,9 @@ class Gen:
                 continue
             seen.add(key)
             out.append(key)
-        return ["%d\t%s\t%s\t%s\t%s\t%d" % (i, "ipv4" if f == "ip" else "ipv6", p, s, d, port)
+        sports = self.probe_sports(len(out))
+        return ["%d\t%s\t%s\t%s\t%s\t%d\t%d" % (i, "ipv4" if f == "ip" else "ipv6", p, s, d, port,
+                                              sports[i])
                 for i, (f, p, s, d, port) in enumerate(out)]
 
 
@@ -1338,7 +1726,7 @@ def main():
         sys.stdout.write("".join("# host: %s\n" % l for l in host.splitlines()))
         for fam in sorted(ipt):
             sys.stdout.write("".join("# ipt%s: %s\n" % (IPT_SUFFIX[fam], l) for l in ipt[fam].splitlines()))
-        sys.stdout.write("# probes: ID FAMILY PROTO SOURCE DESTINATION PORT\n")
+        sys.stdout.write("# probes: ID FAMILY PROTO SOURCE DESTINATION PORT SPORT\n")
         sys.stdout.write("".join("# %s\n" % p for p in probes))
         return 0
     if not args.seeds:

@@ -3,10 +3,11 @@
 
 usage: prober.py [--timeout SECONDS] [--sport-base PORT] < PROBES
 
-PROBES: one probe a line, tab- or space-separated:  ID FAMILY PROTO SOURCE DESTINATION PORT
-(FAMILY ipv4|ipv6, PROTO tcp|udp; the format diffgen.py writes). Lines starting
-with # are ignored. Run it in the client's network namespace; every SOURCE must
-be an address of that namespace.
+PROBES: one probe a line, tab- or space-separated:  ID FAMILY PROTO SOURCE DESTINATION PORT [SPORT]
+(FAMILY ipv4|ipv6, PROTO tcp|udp; the format diffgen.py writes; SPORT the source
+port, 1-65535; without it probe i of the run uses --sport-base + i). Lines
+starting with # are ignored. Run it in the client's network namespace; every
+SOURCE must be an address of that namespace.
 
 Output: one line per probe, in input order, tab-separated:  ID RESULT DETAIL
   accept  -      TCP: the SYN was answered by a SYN-ACK (connect() succeeded; the
@@ -28,8 +29,12 @@ connect(); SO_LINGER 0 so the connection ends with a RST and leaves nothing in
 TIME_WAIT. UDP: a connected socket sends one datagram and waits for the echo or
 an error. All probes run at once and the whole run is bounded by --timeout after
 the last one is sent (a dropped SYN is retransmitted after 1 s, so keep it at
-about 1 s). Source ports are sport-base + ID, so a caller that moves the base
-between runs never reuses a 5-tuple that conntrack may still remember.
+about 1 s). A probe's source port is its SPORT (the rules may compare it), else
+sport-base + its index, so a caller that moves the base between runs never
+reuses a 5-tuple that conntrack may still remember; with explicit SPORTs the
+caller empties the server's conntrack table between runs instead
+(diffcheck.py ct-flush). Two probes of one run with the same protocol, source
+address and source port are refused.
 """
 
 import argparse
@@ -49,10 +54,13 @@ SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 2, 3
 class Probe:
     def __init__(self, line):
         f = line.split()
-        if len(f) != 6:
-            raise ValueError("expected 6 fields: ID FAMILY PROTO SOURCE DESTINATION PORT")
+        if len(f) not in (6, 7):
+            raise ValueError("expected 6 or 7 fields: ID FAMILY PROTO SOURCE DESTINATION PORT [SPORT]")
         self.id, self.family, self.proto, self.src, self.dst = f[:5]
         self.port = int(f[5])
+        self.sport = int(f[6]) if len(f) == 7 else None
+        if self.sport is not None and not 1 <= self.sport <= 65535:
+            raise ValueError("SPORT must be 1..65535")
         if self.family not in ("ipv4", "ipv6") or self.proto not in ("tcp", "udp"):
             raise ValueError("bad family or protocol")
         self.sock = None
@@ -177,7 +185,7 @@ def run(probes, timeout, sport_base):
     byfd = {}
     for i, p in enumerate(probes):
         try:
-            start(p, sport_base + i)
+            start(p, p.sport if p.sport is not None else sport_base + i)
         except OSError as e:
             p.result = ("error", "%s: %s" % (type(e).__name__, e.strerror or e))
         if p.result is None:
@@ -229,6 +237,12 @@ def main():
         ap.error("at most 1000 probes per run")
     if not 1024 <= args.sport_base <= 65535 - len(probes):
         ap.error("--sport-base out of range for %d probes" % len(probes))
+    seen = {}
+    for i, p in enumerate(probes):
+        key = (p.proto, p.src, p.sport if p.sport is not None else args.sport_base + i)
+        if key in seen:
+            ap.error("probes %s and %s share protocol, source and source port" % (seen[key], p.id))
+        seen[key] = p.id
     run(probes, args.timeout, args.sport_base)
     for p in probes:
         print("%s\t%s\t%s" % (p.id, p.result[0], p.result[1]))
