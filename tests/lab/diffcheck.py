@@ -34,8 +34,7 @@ probe's family, and of those the one whose "sources" form holds for the probe's
 source address and port (srcform.which_path; none or several is a disagreement):
 that path's verdict, reject and forwarded_to must agree with the kernel as
 explain's do (the contract above). Output as for compare ("# status agree N of M"
-last). Until the status reply has "sources" in its paths the check cannot run:
-it prints "status cross-check: SKIPPED (no sources form)" and exits 3.
+last). A reply without "sources" in its paths is one disagreement.
 
 ct-flush: delete every conntrack entry of the namespace it runs in, both families
 (ctnetlink, IPCTNL_MSG_CT_DELETE without a tuple), so probes with explicit source
@@ -224,10 +223,9 @@ def short(text, n=1500):
     return text if len(text) <= n else text[:n] + "... (%d characters)" % len(text)
 
 
-def status_skipped():
-    """The escape hatch until the engine of issue #9 lands (status paths without "sources")."""
-    print("status cross-check: SKIPPED (no sources form)")
-    return 3
+# The one unknown the status check accepts: the engine's documented budget for masks
+# that keep bits after cleared ones (docs/json.md, "Limits").
+DOCUMENTED_LIMIT = "mask that keeps bits after cleared ones"
 
 
 def cmd_status(args):
@@ -241,9 +239,11 @@ def cmd_status(args):
         sets = srcform.load_sets(f.read())
     listeners = status.get("listeners") or []
     if not any("sources" in p for l in listeners for p in l.get("paths") or []):
-        return status_skipped()  # ISSUE #9 ESCAPE HATCH: remove this line when the engine lands
+        print("0\tstatus: no path has a \"sources\" form (docs/json.md)")
+        print("# agree 0 of 1")
+        return 0
     dsts = {"ipv4": addr_norm(args.dst4), "ipv6": addr_norm(args.dst6)}
-    agree = checked = 0
+    agree = checked = limited = 0
     for pid, p in probes.items():
         k = kernel.get(pid)
         if k is None or k[0] == "error" or p.get("sport") is None:
@@ -269,6 +269,14 @@ def cmd_status(args):
                 path = srcform.which_path(paths, p["src"], int(p["sport"]), sets)
             except srcform.SrcFormError as e:
                 why = "status paths on %s: %s" % (args.iface, e)
+        if why is None and path.get("verdict") == "unknown" and \
+                DOCUMENTED_LIMIT in (path.get("reason") or ""):
+            # docs/json.md's limit: a mask that scatters the sources of a large box.
+            # Said, counted, not a disagreement (explain, for this one source, is exact).
+            limited += 1
+            sys.stderr.write("STATUS LIMIT seed %s probe %s: %s\n" % (args.seed, pid,
+                                                                  short(path.get("reason"))))
+            continue
         if why is None:
             why = judge_path(p, k, path)
             if why:
@@ -282,7 +290,9 @@ def cmd_status(args):
             short(json.dumps({x: path.get(x) for x in ("source", "sources", "verdict", "reject",
                                                         "forwarded_to", "reason")}))
             if isinstance(path, dict) else "-"))
-    print("# status agree %d of %d" % (agree, checked))
+    if limited:
+        print("# status limit %d" % limited)
+    print("# status agree %d of %d" % (agree, checked - limited))
     return 0
 
 

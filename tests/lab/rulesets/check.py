@@ -312,17 +312,11 @@ def cmd_status(args):
 
     # (c2) the path each probe's source selects agrees with the kernel.
     all_paths = [p for l in listeners for p in l.get("paths") or []]
-    srcform = None
-    if has_sources(all_paths):
-        sys.path.insert(0, LAB)
-        try:
-            import srcform  # tests/lab/srcform.py (issue #9, branch t9-diff)
-        except ImportError:
-            srcform = None
-    if srcform is None or not hasattr(srcform, "which_path"):
-        why = "no sources form" if not has_sources(all_paths) else "no tests/lab/srcform.py"
-        print("SKIPPED (%s): %s: the per-source check of status paths (c2) did not run" % (why, args.label))
-        sys.stdout.flush()
+    sys.path.insert(0, LAB)
+    import srcform  # tests/lab/srcform.py
+    if not has_sources(all_paths):
+        result(False, "%s: status paths carry the \"sources\" form (docs/json.md)" % args.label,
+               "no path has one")
         return
     probes = read_probes(args.probes)
     kernel = read_kernel(args.kernel)
