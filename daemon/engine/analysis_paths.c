@@ -48,22 +48,9 @@ bool piece_same_outcome(const struct piece *a, const struct piece *b)
 
 static const char *nfproto_name(uint32_t family)
 {
-	switch (family) {
-	case NFPROTO_INET:
-		return "inet";
-	case NFPROTO_IPV4:
-		return "ip";
-	case NFPROTO_IPV6:
-		return "ip6";
-	case NFPROTO_ARP:
-		return "arp";
-	case NFPROTO_BRIDGE:
-		return "bridge";
-	case NFPROTO_NETDEV:
-		return "netdev";
-	default:
-		return "?";
-	}
+	const char *n = pc_nft_family_name(family);
+
+	return n ? n : "?";
 }
 
 static int rule_info_set(struct pc_rule_info *ri, const struct pc_rule_ref *ref, uint32_t policy)

@@ -125,22 +125,11 @@ static json_t *ranges_json(const struct pc_ivlist *l, int family, bool port, siz
 	return a;
 }
 
-static const char *nfproto_word(uint32_t f)
+static const char *nfproto_word(uint32_t family)
 {
-	switch (f) {
-	case NFPROTO_INET:
-		return "inet";
-	case NFPROTO_IPV4:
-		return "ip";
-	case NFPROTO_IPV6:
-		return "ip6";
-	case NFPROTO_NETDEV:
-		return "netdev";
-	case NFPROTO_BRIDGE:
-		return "bridge";
-	default:
-		return "?";
-	}
+	const char *n = pc_nft_family_name(family);
+
+	return n ? n : "?";
 }
 
 /* The layout of a set's key: fields, their offsets and lengths, and nft's type of each. */

@@ -9,6 +9,8 @@
  * builder in nftsnap_read.c, the blind-spot probe in nftsnap_blindspot.c.
  */
 #include <errno.h>
+#include <netinet/in.h> /* before linux/netfilter.h, which pulls in linux/in.h */
+#include <linux/netfilter.h>
 #include <stdio.h> /* before libnftnl's headers, which use FILE */
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
@@ -125,6 +127,26 @@ void pc_nft_ruleset_clear(struct pc_nft_ruleset *rs)
 }
 
 /* --- lookups ---------------------------------------------------------------------------- */
+
+const char *pc_nft_family_name(uint32_t nfproto)
+{
+	switch (nfproto) {
+	case NFPROTO_INET:
+		return "inet";
+	case NFPROTO_IPV4:
+		return "ip";
+	case NFPROTO_IPV6:
+		return "ip6";
+	case NFPROTO_ARP:
+		return "arp";
+	case NFPROTO_BRIDGE:
+		return "bridge";
+	case NFPROTO_NETDEV:
+		return "netdev";
+	default:
+		return NULL;
+	}
+}
 
 const struct pc_nft_table *pc_nft_table_find(const struct pc_nft_ruleset *rs, uint32_t family,
 					     const char *name)

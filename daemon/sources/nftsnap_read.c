@@ -375,26 +375,6 @@ static bool plain_name(const char *s)
 	return true;
 }
 
-static const char *family_word(uint32_t family)
-{
-	switch (family) {
-	case NFPROTO_INET:
-		return "inet";
-	case NFPROTO_IPV4:
-		return "ip";
-	case NFPROTO_IPV6:
-		return "ip6";
-	case NFPROTO_ARP:
-		return "arp";
-	case NFPROTO_BRIDGE:
-		return "bridge";
-	case NFPROTO_NETDEV:
-		return "netdev";
-	default:
-		return NULL;
-	}
-}
-
 struct chain_ref {
 	struct pc_nft_table *t;
 	struct pc_nft_chain *c;
@@ -456,8 +436,8 @@ static int fill_chains(const struct chain_ref *refs, size_t n)
 		char cmd[64 + 2 * NFT_NAME_MAXLEN];
 		int r;
 
-		snprintf(cmd, sizeof(cmd), "list chain %s %s %s", family_word(refs[i].t->family),
-			 refs[i].t->kname, refs[i].c->kname);
+		snprintf(cmd, sizeof(cmd), "list chain %s %s %s",
+			 pc_nft_family_name(refs[i].t->family), refs[i].t->kname, refs[i].c->kname);
 		r = pc_nftsnap_listing_cmd(cmd, &listing);
 		if (r < 0)
 			return r;
@@ -495,7 +475,7 @@ int pc_nft_texts_fill_rules(struct pc_nft_ruleset *rs, const struct pc_nft_rule 
 			;
 		if (k < n_refs)
 			continue;
-		if (n_refs == CHAIN_LISTING_MAX_CHAINS || !family_word(ref.t->family) ||
+		if (n_refs == CHAIN_LISTING_MAX_CHAINS || !pc_nft_family_name(ref.t->family) ||
 		    !plain_name(ref.t->kname) || !plain_name(ref.c->kname))
 			whole = true;
 		else

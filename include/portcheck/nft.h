@@ -267,6 +267,9 @@ int pc_nft_texts_fill(struct pc_nft_ruleset *rs);
 int pc_nft_texts_fill_rules(struct pc_nft_ruleset *rs, const struct pc_nft_rule *const *rules,
 			    size_t n);
 
+/* The family's word as nft writes it ("inet", "ip", "ip6", "arp", "bridge", "netdev"), or
+ * NULL for another. */
+const char *pc_nft_family_name(uint32_t nfproto);
 /* The current ruleset generation id (NFT_MSG_GETGEN, one round trip). Returns 0 or -errno. */
 int pc_nft_read_genid(uint32_t *ret);
 
