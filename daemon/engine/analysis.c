@@ -302,7 +302,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 	const struct pc_prefix link_local = {.addr = {.family = AF_INET6, .bytes = {0xfe, 0x80}},
 					     .len = 64};
 	bool link_local_dst = is_link_local6(daddr);
-	struct outcome_groups groups = {0};
+	struct outcome_groups groups = {.daddr = *daddr};
 	struct piece_results pr = {0};
 	int r = 0;
 
@@ -443,7 +443,7 @@ int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link
 	struct pc_path p = {0};
 	int r;
 
-	struct outcome_groups gs = {0};
+	struct outcome_groups gs = {.daddr = flow->daddr};
 	struct src_member m = {.lo = flow->saddr, .hi = flow->saddr};
 
 	r = evaluate_piece(in, link, flow, true, &pc, true);

@@ -42,6 +42,7 @@ struct outcome_groups {
 	/* the pieces that can reach the listener here (for "any"), in address order */
 	struct pc_addr *lo, *hi;
 	size_t n_pieces;
+	struct pc_addr daddr; /* the address connections are made to */
 };
 
 struct family_pieces {

@@ -218,6 +218,7 @@ int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_li
 
 	snprintf(p->interface, sizeof(p->interface), "%s", link->name);
 	p->family = first->lo.family;
+	p->destination = gs->daddr;
 	p->spoofed = first->spoofed;
 	p->verdict = res->verdict;
 	p->reject = res->reject;

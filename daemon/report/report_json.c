@@ -65,7 +65,8 @@ static json_t *rule_to_json(const struct pc_path *p)
 
 static json_t *path_to_json(const struct pc_path *p)
 {
-	return json_pack(
+	char dst[PC_ADDRSTRLEN];
+	json_t *o = json_pack(
 	    "{s:s,s:s,s:s?,s:O?,s:o,s:s,s:o,s:o,s:O?,s:o,s:o,s:b,s:s,s:b,s:s?,s:b,s:b}",
 	    "interface", p->interface, "family", family_name(p->family), "source", p->source,
 	    "sources", p->sources, "zone", str_or_null(p->zone), "verdict",
@@ -74,6 +75,15 @@ static json_t *path_to_json(const struct pc_path *p)
 	    str_or_null(p->allowed_by), "runtime_only", p->runtime_only, "firewalld_verdict",
 	    pc_verdict_to_string(p->fw_verdict), "disagrees", p->disagrees, "reason", p->reason,
 	    "spoofed", p->spoofed, "ignored", p->ignored);
+
+	/* Explain's reply has its own "destination" (the query's): set it over this. */
+	if (o && p->destination.family &&
+	    json_object_set_new(o, "destination",
+				json_string(pc_addr_to_string(&p->destination, dst))) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *process_to_json(const struct pc_listener *l)

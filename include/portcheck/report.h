@@ -35,7 +35,8 @@ struct pc_rule_info {
 
 struct pc_path {
 	char interface[PC_IFNAME_SIZE];
-	int family;	 /* AF_INET or AF_INET6 */
+	int family;		    /* AF_INET or AF_INET6 */
+	struct pc_addr destination; /* the address the connections are made to */
 	char *source;	 /* in words: "any", CIDRs, "not in set inet t s (20000 elements)" */
 	json_t *sources; /* the versioned form a program decides with (docs/json.md) */
 	/* the kernel's verdict, from the nftables engine */
