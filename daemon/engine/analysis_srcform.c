@@ -254,14 +254,25 @@ static size_t set_elements(const struct pc_nft_set *s)
 	return n;
 }
 
+/* Whether the layout has a field exactly at @off of @len bytes (where the source is). */
+static bool layout_has(const struct key_layout *k, uint32_t off, uint32_t len)
+{
+	for (uint32_t f = 0; f < k->n; f++)
+		if (k->off[f] == off && k->len[f] == len)
+			return true;
+	return false;
+}
+
 static json_t *set_lit_json(const struct pc_src_lit *l, int family)
 {
 	const struct pc_nft_set *s = l->set;
 	struct key_layout k;
 	json_t *key = json_array(), *o;
 
-	if (s->flags & NFT_SET_ANONYMOUS) {
-		/* No listing names an anonymous set: its members, explicitly. */
+	key_layout(s, &k);
+	if ((s->flags & NFT_SET_ANONYMOUS) || !layout_has(&k, l->sym_off, l->sym_len)) {
+		/* No listing names an anonymous set, and a key whose fields are not known
+		 * cannot be written as parts: its members, explicitly. */
 		const struct pc_ivlist *m;
 
 		json_decref(key);
@@ -270,7 +281,7 @@ static json_t *set_lit_json(const struct pc_src_lit *l, int family)
 		return json_pack("{s:o}", l->port ? "port_in" : "address_in",
 				 ranges_json(m, family, l->port, SIZE_MAX));
 	}
-	key_layout(s, &k);
+
 	for (uint32_t f = 0; key && f < k.n; f++)
 		json_array_append_new(
 		    key, k.off[f] == l->sym_off

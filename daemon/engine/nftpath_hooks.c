@@ -245,6 +245,10 @@ static void nat_apply(struct vm_pkt *p, int manip)
 		return;
 	pkt_set_addr(p, manip == MANIP_DST, &p->nat_addr[manip]);
 	pkt_set_port(p, manip == MANIP_DST, p->nat_port[manip]);
+	if (manip == MANIP_SRC && p->sport_drawn) {
+		memset(p->var + p->thoff, 0xff, 2);
+		memset(p->sym + p->thoff, VM_SYM_NONE, 2);
+	}
 }
 
 /* The NAT hook (nf_nat_inet_fn) for @hook. Returns true when the packet goes on. */
@@ -300,8 +304,8 @@ static void conntrack_in(struct vm_pkt *p)
 	p->orig.sport = pkt_port(p, false);
 	p->orig.dport = pkt_port(p, true);
 	p->orig_src_sym =
-	    p->var[vm_pkt_addr_off(p, false)] && p->sym[vm_pkt_addr_off(p, false)] == 0;
-	p->orig_sport_sym = p->var[p->thoff] && p->sym[p->thoff] == VM_SYM_PORT;
+	    pkt_field_symbolic(p, vm_pkt_addr_off(p, false), 0, pc_addr_size(p->family));
+	p->orig_sport_sym = pkt_field_symbolic(p, p->thoff, VM_SYM_PORT, 2);
 	p->reply = (struct vm_tuple){
 	    .src = p->orig.dst,
 	    .dst = p->orig.src,

@@ -158,6 +158,10 @@ static void ct_get_tuple(struct vm *vm, const struct pc_nft_expr *e, uint8_t *d)
 		ct_sym(vm, d, true, orig && client_port);
 		return;
 	case NFT_CT_PROTO_DST:
+		if (!orig && p->sport_drawn) {
+			vm_unknown(vm, "ct reply proto-dst: the port SNAT drew at random");
+			return;
+		}
 		vm_store16(d, tu->dport);
 		ct_sym(vm, d, true, !orig && client_port);
 		return;

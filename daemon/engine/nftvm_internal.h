@@ -90,6 +90,9 @@ struct vm_pkt {
 	/* The original tuple's source address / port are the symbolic client's (nothing
 	 * rewrote them before conntrack took them). */
 	bool orig_src_sym, orig_sport_sym;
+	/* SNAT drew the source port at random: the reply's destination port and the
+	 * packet's source port after it are values no rule can know. */
+	bool sport_drawn;
 	bool nat_done[2]; /* nf_nat_initialized() per NF_NAT_MANIP_SRC / _DST */
 	bool nat_changed[2];
 	struct pc_addr nat_addr[2];
@@ -194,6 +197,15 @@ static inline void pkt_addr(const struct vm_pkt *p, bool dst, struct pc_addr *re
 {
 	*ret = (struct pc_addr){.family = p->family};
 	memcpy(ret->bytes, p->buf + vm_pkt_addr_off(p, dst), pc_addr_size(p->family));
+}
+
+/* Whether the packet's @n bytes at @off are still the symbolic source's bytes @first... */
+static inline bool pkt_field_symbolic(const struct vm_pkt *p, unsigned off, int first, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (p->var[off + i] != 0xff || p->sym[off + i] != first + (int)i)
+			return false;
+	return true;
 }
 
 /* A constant replaces the field: it no longer varies (NAT, payload writes). */

@@ -34,6 +34,14 @@ static bool nat_pick_port(struct vm *vm, const struct vm_nat_range *r, int manip
 	uint32_t size, off;
 
 	*ret = cur_port;
+	/* get_unique_tuple(): with random / fully-random and no port range the kernel never
+	 * keeps the tuple, it draws a port (nf_nat_l4proto_unique_tuple): a value no rule
+	 * can know (sport_drawn marks it varying). */
+	if ((r->flags & NF_NAT_RANGE_PROTO_RANDOM_ALL) && manip == MANIP_SRC &&
+	    !(r->flags & NF_NAT_RANGE_PROTO_SPECIFIED)) {
+		vm->pkt->sport_drawn = true;
+		return true;
+	}
 	if (!(r->flags & NF_NAT_RANGE_PROTO_SPECIFIED))
 		return true;
 	if (hi < lo) {
@@ -161,6 +169,12 @@ void vm_nat_setup(struct vm *vm, const struct vm_nat_range *r, int manip)
 	if (!nat_pick_port(vm, r, manip, cur_port, manip == MANIP_SRC && client_port, &new_port))
 		return;
 	nat_bind(vm, manip, &new_addr, new_port, &cur_addr, cur_port);
+	if (manip == MANIP_SRC && p->sport_drawn) {
+		/* A drawn port differs from the original (but for one chance in the range's
+		 * size, taken as none): the tuple changed. */
+		p->ct_status |= IPS_SRC_NAT;
+		p->nat_changed[MANIP_SRC] = true;
+	}
 }
 
 /* The ports of a nat/redir/masq expression: nft_reg_load16 of the registers. */

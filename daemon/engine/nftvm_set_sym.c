@@ -325,7 +325,10 @@ static int sym_span(struct vm *vm, const struct pc_nft_set *s, const struct set_
 					   s->name);
 				return -1;
 			}
-		if (l == 0 || !run_is_source(vm, off, t, o, l, &ret->port)) {
+		/* The whole source, not a masked or partial one: the run must be a field
+		 * the elements hold as values (an address, a port), not a prefix of it. */
+		if (l == 0 || !run_is_source(vm, off, t, o, l, &ret->port) ||
+		    l != (ret->port ? 2u : vm->sym->abytes)) {
 			vm_unknown(vm,
 				   "lookup in set @%s with a key holding part of the source or the "
 				   "source masked",

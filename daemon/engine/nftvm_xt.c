@@ -59,15 +59,13 @@ static void pkt_ports(const struct vm_pkt *p, uint16_t *sport, uint16_t *dport)
 /* Whether the packet's source address / port is still the symbolic client's (not NAT'd). */
 static bool sym_saddr(const struct vm *vm)
 {
-	unsigned off = vm_pkt_addr_off(vm->pkt, false);
-
-	return vm->sym && vm->pkt->var[off] && vm->pkt->sym[off] == 0;
+	return vm->sym && pkt_field_symbolic(vm->pkt, vm_pkt_addr_off(vm->pkt, false), 0,
+					     pc_addr_size(vm->pkt->family));
 }
 
 static bool sym_sport(const struct vm *vm)
 {
-	return vm->sym && vm->pkt->var[vm->pkt->thoff] &&
-	       vm->pkt->sym[vm->pkt->thoff] == VM_SYM_PORT;
+	return vm->sym && pkt_field_symbolic(vm->pkt, vm->pkt->thoff, VM_SYM_PORT, 2);
 }
 
 /* @port (host order) in [lo, hi]; split the symbolic sources when @sym. 1, 0, or -1 after
@@ -168,6 +166,10 @@ static int conntrack_ports_ok(struct vm *vm, const struct xt_conntrack_mtinfo3 *
 
 		if (!(info->match_flags & ports[i].flag))
 			continue;
+		if (ports[i].flag == XT_CONNTRACK_REPLDST_PORT && p->sport_drawn) {
+			vm_unknown(vm, "conntrack --ctrepldstport: the port SNAT drew at random");
+			return -1;
+		}
 		if (v3) /* host-order ranges against ntohs(port) */
 			m = port_in(vm, ports[i].sym, ntohs(ports[i].port), ports[i].lo,
 				    ports[i].hi);

@@ -1720,11 +1720,39 @@ static void test_numgen_endpoints(void **state)
 	assert_non_null(strstr(f->res.unknown_reason, "depends on the draw: accept 50%, drop 50%"));
 }
 
+/* SNAT with fully-random ports and no range: the kernel draws the port, so a rule on the
+ * reply's destination port cannot be decided; the connection's own verdict can. */
+static void test_snat_random_port(void **state)
+{
+	struct nb_fx *f = *state;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "nat");
+	struct pc_nft_chain *c = nb_base_chain(t, "in", "nat", NF_INET_LOCAL_IN, 100, NF_ACCEPT);
+	struct pc_nft_rule *r = nb_rule(c, "snat to 192.0.2.10 fully-random");
+	uint8_t a[4] = {192, 0, 2, 10};
+	uint16_t p40000 = htons(40000);
+
+	nb_imm(r, NFT_REG_1, a, 4);
+	nb_nat(r, NFT_NAT_SNAT, NFPROTO_IPV4, NFT_REG_1, 0);
+	r->exprs[r->n_exprs - 1].nat.flags = NF_NAT_RANGE_PROTO_RANDOM_FULLY;
+	tcp4(f, 22);
+	assert_int_equal(f->res.verdict, PC_VERDICT_ACCEPT);
+
+	c = nb_base_chain(tbl(f, 0), "late", "filter", NF_INET_LOCAL_IN, 200, NF_ACCEPT);
+	r = nb_rule(c, "ct reply proto-dst 40000 drop");
+	nb_ct(r, NFT_CT_PROTO_DST, NFT_REG_1, IP_CT_DIR_REPLY);
+	nb_cmp(r, NFT_CMP_EQ, NFT_REG_1, &p40000, 2);
+	nb_drop(r);
+	tcp4(f, 22);
+	assert_int_equal(f->res.verdict, PC_VERDICT_UNKNOWN);
+	assert_non_null(strstr(f->res.unknown_reason, "drew at random"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_empty_ruleset, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_numgen_endpoints, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_snat_random_port, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_and_dport, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_register_aliasing, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_payload_zero_padding, setup, nb_fx_teardown),
