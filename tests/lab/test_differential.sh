@@ -22,9 +22,7 @@
 # what the rules compare source ports with), and before every prober run the
 # server's and the container's TCP connections are closed (ss -K) and the server's
 # conntrack table is emptied (diffcheck.py ct-flush), so no run meets a tuple an
-# earlier one left. A client without `explain --sport` is asked without it
-# (said once: the engine then takes its fixed source port, and source-port rules
-# disagree). The status cross-check: after each case's probes one
+# earlier one left. The status cross-check: after each case's probes one
 # `portcheck status --json` and one `nft -j list ruleset` (server namespace); for
 # every probe to the address status's paths on eth0 are for (the first global one
 # of its family in the kernel's listing), the wildcard listener of its port and
@@ -135,14 +133,8 @@ if ((rotating)); then
 fi
 
 lab_require_root nft python3 iptables-nft-restore ip6tables-nft-restore
-DIFF_EXPLAIN_SPORT=0
 if ((!kernel_only)); then
 	lab_binaries || lab_die "portcheck is not built: set PORTCHECK and PORTCHECKD (now '$PORTCHECK', '$PORTCHECKD')"
-	if "$PORTCHECK" --help 2>&1 | grep -q -- '--sport'; then
-		DIFF_EXPLAIN_SPORT=1
-	else
-		echo "NOTE: this portcheck has no 'explain --sport': explain is asked without the probes' source ports (the engine's fixed one)" >&2
-	fi
 fi
 # The reproducers live in $LAB_DIR: keep it when the test fails.
 LAB_KEEP_LOGS=${LAB_KEEP_LOGS-1} # (set and empty: do not keep)
@@ -360,7 +352,7 @@ diff_explain() {
 	while IFS=$'\t' read -r id _ proto src dst port sport; do
 		[[ -z $id || $id == \#* ]] && continue
 		opt=()
-		[[ -z $sport ]] || ((!DIFF_EXPLAIN_SPORT)) || opt=(--sport "$sport")
+		[[ -z $sport ]] || opt=(--sport "$sport")
 		# (waits for its own explains only: the listeners are children of this shell too)
 		if ((${#pids[@]} >= ${DIFF_EXPLAIN_JOBS:-3})); then
 			wait "${pids[0]}" || true
@@ -526,8 +518,7 @@ for seed in "${seed_list[@]}"; do
 	if [[ -n $id ]] && ((minimized < ${DIFF_MAX_MINIMIZE:-2})); then
 		shrunk[$id_kind]=1
 		out=$LAB_DIR/mismatch/seed-$seed-probe-$id
-		min_sport=()
-		((!DIFF_EXPLAIN_SPORT)) || min_sport=(--explain-sport)
+		min_sport=(--explain-sport)
 		echo "----- shrinking seed $seed probe $id (at most ${min_budget}s) -----" >&2
 		"$LAB_PYTHON" "$DIFF_DIR/diffcheck.py" minimize --seed "$seed" --ruleset "$rules" \
 			--ipt4 "${rules%.nft}.ipt4" --ipt6 "${rules%.nft}.ipt6" \
