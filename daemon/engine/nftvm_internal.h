@@ -385,7 +385,11 @@ const struct pc_nft_set *vm_set_find_by_name(const struct pc_nft_table *t, const
 /* --- nftvm_xt.c ------------------------------------------------------------------------- */
 
 void vm_eval_xt_match(struct vm *vm, const struct pc_nft_expr *e);
+/* nftvm_xt_target.c */
 void vm_eval_xt_target(struct vm *vm, const struct pc_nft_expr *e);
+/* Copy an extension's info blob into @dst of @size bytes; false (after vm_unknown()) when
+ * it is shorter: an inconsistent snapshot. */
+bool vm_xt_info_get(struct vm *vm, const struct pc_nft_expr *e, void *dst, size_t size);
 
 /* --- nftvm_route.c ---------------------------------------------------------------------- */
 

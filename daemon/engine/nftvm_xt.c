@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * xtables compat (nft_compat): the matches and targets iptables-nft leaves as xtables
- * extensions, evaluated from their info blobs as the xt_*.c / ipt_*.c modules do. A match
+ * xtables compat (nft_compat): the matches iptables-nft leaves as xtables extensions,
+ * evaluated from their info blobs as the xt_*.c modules do (the targets:
+ * nftvm_xt_target.c). A match
  * that does not match breaks the rule (NFT_BREAK), hotdrop drops, a target's XT_CONTINUE
  * continues and any other value is the verdict. The extension family is the table's
  * (ip: NFPROTO_IPV4, ip6: NFPROTO_IPV6); inet tables cannot hold xtables extensions.
@@ -9,10 +10,8 @@
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
-#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/x_tables.h>
-#include <linux/netfilter/xt_CT.h>
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_iprange.h>
@@ -22,8 +21,6 @@
 #include <linux/netfilter/xt_rpfilter.h>
 #include <linux/netfilter/xt_state.h>
 #include <linux/netfilter/xt_tcpudp.h>
-#include <linux/netfilter_ipv4/ipt_REJECT.h>
-#include <linux/netfilter_ipv6/ip6t_REJECT.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,8 +35,7 @@ enum xt_res {
 	XT_ERR, /* vm_unknown() was called */
 };
 
-/* Copy the info blob into @dst of @size bytes; a shorter blob is an inconsistent snapshot. */
-static bool info_get(struct vm *vm, const struct pc_nft_expr *e, void *dst, size_t size)
+bool vm_xt_info_get(struct vm *vm, const struct pc_nft_expr *e, void *dst, size_t size)
 {
 	if (!e->xt.info || e->xt.info_len < size) {
 		vm_unknown(vm, "%s: info of %u bytes, expected %zu", e->xt.name, e->xt.info_len,
@@ -254,7 +250,7 @@ static enum xt_res match_conntrack(struct vm *vm, const struct pc_nft_expr *e)
 	case 1: {
 		struct xt_conntrack_mtinfo1 i1;
 
-		if (!info_get(vm, e, &i1, sizeof(i1)))
+		if (!vm_xt_info_get(vm, e, &i1, sizeof(i1)))
 			return XT_ERR;
 		memcpy(&info, &i1, offsetof(struct xt_conntrack_mtinfo1, state_mask));
 		return conntrack_mt(vm, &info, i1.state_mask, i1.status_mask, false);
@@ -262,13 +258,13 @@ static enum xt_res match_conntrack(struct vm *vm, const struct pc_nft_expr *e)
 	case 2: {
 		struct xt_conntrack_mtinfo2 i2;
 
-		if (!info_get(vm, e, &i2, sizeof(i2)))
+		if (!vm_xt_info_get(vm, e, &i2, sizeof(i2)))
 			return XT_ERR;
 		memcpy(&info, &i2, sizeof(i2));
 		return conntrack_mt(vm, &info, i2.state_mask, i2.status_mask, false);
 	}
 	case 3:
-		if (!info_get(vm, e, &info, sizeof(info)))
+		if (!vm_xt_info_get(vm, e, &info, sizeof(info)))
 			return XT_ERR;
 		return conntrack_mt(vm, &info, info.state_mask, info.status_mask, true);
 	default:
@@ -282,7 +278,7 @@ static enum xt_res match_state(struct vm *vm, const struct pc_nft_expr *e)
 	struct xt_state_info info;
 	unsigned statebit;
 
-	if (!info_get(vm, e, &info, sizeof(info)))
+	if (!vm_xt_info_get(vm, e, &info, sizeof(info)))
 		return XT_ERR;
 	if (vm->ct_order_ambiguous) {
 		vm_unknown(vm, "state match in a chain at the conntrack priority (-200)");
@@ -313,7 +309,7 @@ static enum xt_res match_multiport(struct vm *vm, const struct pc_nft_expr *e)
 		vm_unknown(vm, "multiport match revision %u", e->xt.rev);
 		return XT_ERR;
 	}
-	if (!info_get(vm, e, &m, sizeof(m)))
+	if (!vm_xt_info_get(vm, e, &m, sizeof(m)))
 		return XT_ERR;
 	pkt_ports(vm->pkt, &src, &dst);
 	/* ports_match_v1(): each entry in turn, the first that holds decides. */
@@ -406,7 +402,7 @@ static enum xt_res match_addrtype(struct vm *vm, const struct pc_nft_expr *e)
 	if (e->xt.rev == 0) {
 		struct xt_addrtype_info i0;
 
-		if (!info_get(vm, e, &i0, sizeof(i0)))
+		if (!vm_xt_info_get(vm, e, &i0, sizeof(i0)))
 			return XT_ERR;
 		info = (struct xt_addrtype_info_v1){
 		    .source = i0.source,
@@ -414,7 +410,7 @@ static enum xt_res match_addrtype(struct vm *vm, const struct pc_nft_expr *e)
 		    .flags = (i0.invert_source ? XT_ADDRTYPE_INVERT_SOURCE : 0) |
 			     (i0.invert_dest ? XT_ADDRTYPE_INVERT_DEST : 0)};
 	} else if (e->xt.rev == 1) {
-		if (!info_get(vm, e, &info, sizeof(info)))
+		if (!vm_xt_info_get(vm, e, &info, sizeof(info)))
 			return XT_ERR;
 	} else {
 		vm_unknown(vm, "addrtype match revision %u", e->xt.rev);
@@ -449,7 +445,7 @@ static enum xt_res match_tcp(struct vm *vm, const struct pc_nft_expr *e)
 	uint8_t flags;
 	int in;
 
-	if (!info_get(vm, e, &t, sizeof(t)))
+	if (!vm_xt_info_get(vm, e, &t, sizeof(t)))
 		return XT_ERR;
 	if (p->l4proto != IPPROTO_TCP) {
 		/* The header would be read from whatever follows the IP header. */
@@ -488,7 +484,7 @@ static enum xt_res match_udp(struct vm *vm, const struct pc_nft_expr *e)
 	uint16_t sport, dport;
 	int in;
 
-	if (!info_get(vm, e, &u, sizeof(u)))
+	if (!vm_xt_info_get(vm, e, &u, sizeof(u)))
 		return XT_ERR;
 	if (p->l4proto != IPPROTO_UDP) {
 		vm_unknown(vm, "udp match on a non-UDP packet");
@@ -513,7 +509,7 @@ static enum xt_res match_mark(struct vm *vm, const struct pc_nft_expr *e)
 		vm_unknown(vm, "mark match revision %u", e->xt.rev);
 		return XT_ERR;
 	}
-	if (!info_get(vm, e, &m, sizeof(m)))
+	if (!vm_xt_info_get(vm, e, &m, sizeof(m)))
 		return XT_ERR;
 	return (((vm->pkt->mark & m.mask) == m.mark) ^ m.invert) ? XT_MATCH : XT_NOMATCH;
 }
@@ -522,7 +518,7 @@ static enum xt_res match_pkttype(struct vm *vm, const struct pc_nft_expr *e)
 {
 	struct xt_pkttype_info i;
 
-	if (!info_get(vm, e, &i, sizeof(i)))
+	if (!vm_xt_info_get(vm, e, &i, sizeof(i)))
 		return XT_ERR;
 	return ((vm->pkt->pkt_type == i.pkttype) ^ !!i.invert) ? XT_MATCH : XT_NOMATCH;
 }
@@ -538,7 +534,7 @@ static enum xt_res match_iprange(struct vm *vm, const struct pc_nft_expr *e)
 		vm_unknown(vm, "iprange match revision %u", e->xt.rev);
 		return XT_ERR;
 	}
-	if (!info_get(vm, e, &i, sizeof(i)))
+	if (!vm_xt_info_get(vm, e, &i, sizeof(i)))
 		return XT_ERR;
 	pkt_addr(vm->pkt, false, &s);
 	pkt_addr(vm->pkt, true, &d);
@@ -577,7 +573,7 @@ static enum xt_res match_rpfilter(struct vm *vm, const struct pc_nft_expr *e)
 	struct pc_addr s, d;
 	struct vm_rt rt;
 
-	if (!info_get(vm, e, &i, sizeof(i)))
+	if (!vm_xt_info_get(vm, e, &i, sizeof(i)))
 		return XT_ERR;
 	invert = (i.flags & XT_RPFILTER_INVERT) != 0;
 	if (vm_link_is_loopback(vm->net, p->iif))
@@ -664,179 +660,4 @@ void vm_eval_xt_match(struct vm *vm, const struct pc_nft_expr *e)
 	case XT_ERR:
 		break;
 	}
-}
-
-/* --- targets ---------------------------------------------------------------------------- */
-
-/* The REJECT targets' table of what each "with" sends: -1 nothing (a drop), -2 a TCP
- * reset, else the ICMP(v6) code of a destination-unreachable. */
-static void reject_with(struct vm *vm, const int *codes, size_t n, uint32_t with)
-{
-	if (with >= n || codes[with] == -1) {
-		vm->vcode = NF_DROP;
-		return;
-	}
-	if (codes[with] == -2)
-		vm_send_reset(vm);
-	else
-		vm_send_unreach(vm, (uint8_t)codes[with]);
-}
-
-/* reject_tg (ipt_REJECT.c): every --reject-with as the ICMP code it sends. */
-static void target_reject4(struct vm *vm, uint32_t with)
-{
-	static const int codes[] = {
-	    [IPT_ICMP_NET_UNREACHABLE] = 0,  /* ICMP_NET_UNREACH */
-	    [IPT_ICMP_HOST_UNREACHABLE] = 1, /* ICMP_HOST_UNREACH */
-	    [IPT_ICMP_PROT_UNREACHABLE] = 2, /* ICMP_PROT_UNREACH */
-	    [IPT_ICMP_PORT_UNREACHABLE] = 3, /* ICMP_PORT_UNREACH */
-	    [IPT_ICMP_ECHOREPLY] = -1,	     /* "Doesn't happen": nothing sent */
-	    [IPT_ICMP_NET_PROHIBITED] = 9,   /* ICMP_NET_ANO */
-	    [IPT_ICMP_HOST_PROHIBITED] = 10, /* ICMP_HOST_ANO */
-	    [IPT_TCP_RESET] = -2,
-	    [IPT_ICMP_ADMIN_PROHIBITED] = 13, /* ICMP_PKT_FILTERED */
-	};
-
-	reject_with(vm, codes, ELEMENTSOF(codes), with);
-}
-
-/* reject_tg6 (ip6t_REJECT.c) */
-static void target_reject6(struct vm *vm, uint32_t with)
-{
-	static const int codes[] = {
-	    [IP6T_ICMP6_NO_ROUTE] = 0,	     /* ICMPV6_NOROUTE */
-	    [IP6T_ICMP6_ADM_PROHIBITED] = 1, /* ICMPV6_ADM_PROHIBITED */
-	    [IP6T_ICMP6_NOT_NEIGHBOUR] = 2,  /* ICMPV6_NOT_NEIGHBOUR */
-	    [IP6T_ICMP6_ADDR_UNREACH] = 3,   /* ICMPV6_ADDR_UNREACH */
-	    [IP6T_ICMP6_PORT_UNREACH] = 4,   /* ICMPV6_PORT_UNREACH */
-	    [IP6T_ICMP6_ECHOREPLY] = -1,     /* "Do nothing" */
-	    [IP6T_TCP_RESET] = -2,	     [IP6T_ICMP6_POLICY_FAIL] = 5, /* ICMPV6_POLICY_FAIL */
-	    [IP6T_ICMP6_REJECT_ROUTE] = 6,				   /* ICMPV6_REJECT_ROUTE */
-	};
-
-	reject_with(vm, codes, ELEMENTSOF(codes), with);
-}
-
-/* The range of an xt NAT target as nf_nat_range2 (xt_nat.c, xt_REDIRECT.c,
- * xt_MASQUERADE.c): revision 0 of the IPv4 targets carries nf_nat_ipv4_multi_range_compat,
- * IPv6 and revision 1 nf_nat_range, revision 2 nf_nat_range2. */
-static bool xt_nat_range(struct vm *vm, const struct pc_nft_expr *e, bool v4_compat,
-			 struct vm_nat_range *ret)
-{
-	int family = vm->pkt->family;
-	unsigned alen = pc_addr_size(family);
-
-	*ret = (struct vm_nat_range){};
-	if (v4_compat) {
-		struct nf_nat_ipv4_multi_range_compat mr;
-
-		if (!info_get(vm, e, &mr, sizeof(mr)))
-			return false;
-		if (mr.rangesize != 1) {
-			vm_unknown(vm, "%s with %u ranges", e->xt.name, mr.rangesize);
-			return false;
-		}
-		ret->flags = mr.range[0].flags;
-		ret->min_addr.family = ret->max_addr.family = AF_INET;
-		memcpy(ret->min_addr.bytes, &mr.range[0].min_ip, 4);
-		memcpy(ret->max_addr.bytes, &mr.range[0].max_ip, 4);
-		ret->min_port = ntohs(mr.range[0].min.all);
-		ret->max_port = ntohs(mr.range[0].max.all);
-		return true;
-	}
-	{
-		/* nf_nat_range is nf_nat_range2 without base_proto at the end: read the
-		 * revision's size into a zeroed range2. */
-		struct nf_nat_range2 r = {};
-
-		_Static_assert(offsetof(struct nf_nat_range2, base_proto) ==
-				   sizeof(struct nf_nat_range),
-			       "nf_nat_range is a prefix of nf_nat_range2");
-
-		if (!info_get(vm, e, &r, e->xt.rev >= 2 ? sizeof(r) : sizeof(struct nf_nat_range)))
-			return false;
-		ret->flags = r.flags;
-		ret->min_addr.family = ret->max_addr.family = family;
-		memcpy(ret->min_addr.bytes, &r.min_addr, alen);
-		memcpy(ret->max_addr.bytes, &r.max_addr, alen);
-		ret->min_port = ntohs(r.min_proto.all);
-		ret->max_port = ntohs(r.max_proto.all);
-		ret->base_port = ntohs(r.base_proto.all);
-		return true;
-	}
-}
-
-void vm_eval_xt_target(struct vm *vm, const struct pc_nft_expr *e)
-{
-	const char *n = e->xt.name;
-	bool v4 = vm->table && vm->table->family == NFPROTO_IPV4;
-	struct vm_nat_range r;
-
-	if (vm->table && vm->table->family != NFPROTO_IPV4 && vm->table->family != NFPROTO_IPV6) {
-		vm_unknown(vm, "xtables target %s in a table of family %u", n, vm->table->family);
-		return;
-	}
-	if (strcmp(n, "REJECT") == 0) {
-		uint32_t with;
-
-		if (!info_get(vm, e, &with, sizeof(with)))
-			return;
-		if (v4)
-			target_reject4(vm, with);
-		else
-			target_reject6(vm, with);
-		return;
-	}
-	if (strcmp(n, "LOG") == 0 || strcmp(n, "NFLOG") == 0 || strcmp(n, "TCPMSS") == 0 ||
-	    strcmp(n, "CHECKSUM") == 0 || strcmp(n, "CLASSIFY") == 0 || strcmp(n, "AUDIT") == 0)
-		return; /* XT_CONTINUE: nothing the verdict depends on */
-	if (strcmp(n, "MARK") == 0) {
-		struct xt_mark_tginfo2 m;
-
-		if (e->xt.rev != 2) {
-			vm_unknown(vm, "MARK target revision %u", e->xt.rev);
-			return;
-		}
-		if (!info_get(vm, e, &m, sizeof(m)))
-			return;
-		vm->pkt->mark = (vm->pkt->mark & ~m.mask) ^ m.mark;
-		return;
-	}
-	if (strcmp(n, "NOTRACK") == 0) {
-		vm_eval_notrack(vm);
-		return;
-	}
-	if (strcmp(n, "CT") == 0) {
-		uint16_t flags;
-
-		if (!info_get(vm, e, &flags, sizeof(flags)))
-			return;
-		if (flags & XT_CT_NOTRACK) {
-			vm_eval_notrack(vm);
-			return;
-		}
-		vm_unknown(vm, "CT target with helper, zone or events: not modelled");
-		return;
-	}
-	if (strcmp(n, "DNAT") == 0 || strcmp(n, "SNAT") == 0) {
-		bool dnat = n[0] == 'D';
-
-		if (!xt_nat_range(vm, e, v4 && e->xt.rev == 0, &r))
-			return;
-		vm_nat_setup(vm, &r, dnat ? MANIP_DST : MANIP_SRC);
-		return;
-	}
-	if (strcmp(n, "REDIRECT") == 0) {
-		if (!xt_nat_range(vm, e, v4, &r))
-			return;
-		vm_nat_redirect(vm, &r);
-		return;
-	}
-	if (strcmp(n, "MASQUERADE") == 0) {
-		if (!xt_nat_range(vm, e, v4, &r))
-			return;
-		vm_nat_masquerade(vm, &r);
-		return;
-	}
-	vm_unknown(vm, "xtables target %s (revision %u) not modelled", n, e->xt.rev);
 }

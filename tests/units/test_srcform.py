@@ -104,7 +104,7 @@ RULESET = {"nftables": [
                                 "comment": "x"}}]}},
     {"map": {"family": "inet", "name": "v", "table": "t", "type": "ipv4_addr", "map": "verdict",
              "flags": ["interval"],
-             "elem": [[{"prefix": {"addr": "10.0.0.0", "len": 8}}, {"jump": {"target": "c1"}}],
+             "elem": [[{"prefix": {"addr": "198.18.0.0", "len": 15}}, {"jump": {"target": "c1"}}],
                       [{"prefix": {"addr": "192.0.2.0", "len": 28}}, {"drop": None}],
                       [{"range": ["192.0.2.16", "192.0.2.20"]}, {"accept": None}],
                       [{"elem": {"val": "192.0.2.30", "counter": {"packets": 1, "bytes": 60}}},
@@ -271,8 +271,8 @@ V = lambda data, neg=False: S("inet", "t", "v", ["address"], data, neg)  # noqa:
 check("vmap drop", d(form([V({"drop": None})]), "192.0.2.3"), True)
 check("vmap drop, not accept", d(form([V({"accept": None})]), "192.0.2.3"), False)
 check("vmap accept (range)", d(form([V({"accept": None})]), "192.0.2.20"), True)
-check("vmap jump", d(form([V({"jump": {"target": "c1"}})]), "10.1.2.3"), True)
-check("vmap jump elsewhere", d(form([V({"jump": {"target": "c2"}})]), "10.1.2.3"), False)
+check("vmap jump", d(form([V({"jump": {"target": "c1"}})]), "198.19.2.3"), True)
+check("vmap jump elsewhere", d(form([V({"jump": {"target": "c2"}})]), "198.19.2.3"), False)
 check("vmap goto in an elem wrapper", d(form([V({"goto": {"target": "c2"}})]), "192.0.2.30"),
       True)
 check("vmap no match", d(form([V({"drop": None})]), "192.0.2.25"), False)
