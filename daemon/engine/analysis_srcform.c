@@ -422,31 +422,17 @@ static bool lit_excludes(const struct pc_src_lit *l, int family, pc_u128 lo, pc_
 	struct pc_ivl one = {l->a, l->b};
 	struct pc_ivlist r = {.v = &one, .n = 1, .cap = 1};
 	const struct pc_ivlist *m = &r;
-	ptrdiff_t k;
+	size_t k;
 
 	if (l->port || l->kind == PC_SRC_LIT_MASK)
 		return false;
 	if (l->kind == PC_SRC_LIT_SET && pc_src_lit_members(l, family, &m) < 0)
 		return false;
-	/* The first interval of m ending at or after lo. */
-	k = pc_ivlist_find(m, lo);
-	if (k < 0) {
-		size_t a = 0, b = m->n;
-
-		while (a < b) {
-			size_t mid = a + (b - a) / 2;
-
-			if (m->v[mid].hi < lo)
-				a = mid + 1;
-			else
-				b = mid;
-		}
-		k = (ptrdiff_t)a;
-	}
+	k = pc_ivlist_seek(m, lo);
 	if (!l->negated) /* in m: excluded when m has nothing in [lo, hi] */
-		return (size_t)k >= m->n || m->v[k].lo > hi;
+		return k >= m->n || m->v[k].lo > hi;
 	/* not in m: excluded when m holds all of [lo, hi] */
-	return (size_t)k < m->n && m->v[k].lo <= lo && m->v[k].hi >= hi;
+	return k < m->n && m->v[k].lo <= lo && m->v[k].hi >= hi;
 }
 
 /* The pieces need not be said when no source of a piece @c does not hold in passes its

@@ -120,6 +120,11 @@ static size_t seek_hi(const struct pc_ivlist *l, size_t from, pc_u128 x)
 	return lo;
 }
 
+size_t pc_ivlist_seek(const struct pc_ivlist *l, pc_u128 x)
+{
+	return seek_hi(l, 0, x);
+}
+
 int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b, struct pc_ivlist *ret)
 {
 	size_t i = 0, j = 0;

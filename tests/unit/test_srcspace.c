@@ -72,6 +72,13 @@ static void test_operations(void **state)
 			want[k] = ba[k] && !bb[k];
 		assert_list(&r, want);
 		assert_int_equal(pc_ivlist_find(&a, x) >= 0, ba[x]);
+		{
+			size_t k = 0;
+
+			while (k < a.n && a.v[k].hi < x)
+				k++;
+			assert_int_equal(pc_ivlist_seek(&a, x), k);
+		}
 		for (unsigned k = 0; k < U; k++)
 			want[k] = ba[k] && !bb[k];
 		assert_int_equal(pc_ivlist_subset(&r, &a), true);
