@@ -239,17 +239,6 @@ bool pc_ivlist_subset(const struct pc_ivlist *a, const struct pc_ivlist *b)
 	return true;
 }
 
-double pc_ivlist_share(const struct pc_ivlist *l, unsigned bits)
-{
-	double sum = 0, all = 1;
-
-	for (unsigned i = 0; i < bits; i++)
-		all *= 2;
-	for (size_t i = 0; i < l->n; i++)
-		sum += pc_u128_to_double(l->v[i].hi - l->v[i].lo) + 1;
-	return sum / all;
-}
-
 /* The smallest y >= x with (y & mask) == value, in *ret; false when there is none. */
 static bool next_match(pc_u128 x, pc_u128 mask, pc_u128 value, unsigned bits, pc_u128 *ret)
 {

@@ -47,8 +47,6 @@ ptrdiff_t pc_ivlist_find(const struct pc_ivlist *l, pc_u128 x);
 bool pc_ivlist_equal(const struct pc_ivlist *a, const struct pc_ivlist *b);
 /* True when every value of @a is in @b. */
 bool pc_ivlist_subset(const struct pc_ivlist *a, const struct pc_ivlist *b);
-/* The number of values, as a fraction of 2^bits. */
-double pc_ivlist_share(const struct pc_ivlist *l, unsigned bits);
 /*
  * The values x of @within with (x & mask) == value, as intervals, in *ret. Returns 0,
  * -E2BIG when that takes more than @max intervals (a mask with cleared bits above set
