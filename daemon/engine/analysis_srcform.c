@@ -245,15 +245,6 @@ static json_t *verdict_json(const struct pc_nft_verdict *v)
 	}
 }
 
-static size_t set_elements(const struct pc_nft_set *s)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < s->n_elems; i++)
-		n += !(s->elems[i].flags & (NFT_SET_ELEM_INTERVAL_END | NFT_SET_ELEM_CATCHALL));
-	return n;
-}
-
 /* Whether the layout has a field exactly at @off of @len bytes (where the source is). */
 static bool layout_has(const struct key_layout *k, uint32_t off, uint32_t len)
 {
@@ -288,7 +279,7 @@ static json_t *set_lit_json(const struct pc_src_lit *l, int family)
 			     ? json_string(l->port ? "port" : "address")
 			     : bytes_json(l->key + k.off[f], k.len[f], k.type[f], false));
 	o = json_pack("{s:s,s:s,s:s,s:I,s:o}", "family", nfproto_word(l->table->family), "table",
-		      l->table->name, "name", s->name, "elements", (json_int_t)set_elements(s),
+		      l->table->name, "name", s->name, "elements", (json_int_t)pc_nft_set_member_count(s),
 		      "key", key);
 	if (o && l->has_verdict)
 		json_object_set_new(o, "data", verdict_json(&l->verdict));
@@ -596,7 +587,7 @@ static void lit_words(FILE *f, const struct pc_src_lit *l, int family)
 	fprintf(f, "%s%s %s %s %s", l->negated ? "not in " : "in ",
 		(l->set->flags & NFT_SET_MAP) ? "map" : "set", nfproto_word(l->table->family),
 		l->table->name, (l->set->flags & NFT_SET_ANONYMOUS) ? "(anonymous)" : l->set->name);
-	fprintf(f, " (%zu elements", set_elements(l->set));
+	fprintf(f, " (%zu elements", pc_nft_set_member_count(l->set));
 	if (l->has_verdict) {
 		json_t *j = verdict_json(&l->verdict);
 		const char *k = j ? json_object_iter_key(json_object_iter(j)) : NULL;

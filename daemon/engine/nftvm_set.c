@@ -286,9 +286,11 @@ struct set_index *vm_set_index(const struct pc_nft_set *cs, bool *oom)
 		x->nfields = 1;
 		x->flen[0] = x->klen;
 	}
-	for (size_t i = 0; i < s->n_elems; i++)
+	for (size_t i = 0; i < s->n_elems; i++) {
 		if (s->elems[i].flags & NFT_SET_ELEM_CATCHALL)
 			x->catchall = &s->elems[i];
+		x->members += !(s->elems[i].flags & (NFT_SET_ELEM_INTERVAL_END | NFT_SET_ELEM_CATCHALL));
+	}
 	x->ranges = (s->flags & NFT_SET_INTERVAL) != 0;
 	r = x->ranges ? build_ranges(x, s) : build_exact(x, s);
 	if (r < 0) {
@@ -299,6 +301,20 @@ struct set_index *vm_set_index(const struct pc_nft_set *cs, bool *oom)
 	s->index = x;
 	s->index_free = index_free;
 	return x;
+}
+
+size_t pc_nft_set_member_count(const struct pc_nft_set *s)
+{
+	bool oom = false;
+	const struct set_index *x = vm_set_index(s, &oom);
+	size_t n = 0;
+
+	if (x)
+		return x->members;
+	/* Out of memory for the index: count them here (reports still need the figure). */
+	for (size_t i = 0; i < s->n_elems; i++)
+		n += !(s->elems[i].flags & (NFT_SET_ELEM_INTERVAL_END | NFT_SET_ELEM_CATCHALL));
+	return n;
 }
 
 static bool range_match(const struct set_index *x, const struct set_range *r, const uint8_t *key)

@@ -23,6 +23,7 @@ struct set_index {
 	uint32_t nfields;
 	uint32_t foff[16], flen[16];
 	const struct pc_nft_set_elem *catchall;
+	size_t members; /* elements as nft lists them: no interval ends, no catch-all */
 	size_t n;
 	struct set_item *exact; /* sorted by key */
 	struct set_range *r;	/* sorted by the first field's start */

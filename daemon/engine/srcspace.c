@@ -64,6 +64,34 @@ int pc_ivlist_append(struct pc_ivlist *l, pc_u128 lo, pc_u128 hi)
 	return 0;
 }
 
+/* Append the sorted, non-adjacent run @v[0..n): the first one through pc_ivlist_append (it
+ * may touch the list's last interval), the rest copied at once. Untouched runs of a
+ * blocklist's complement are most of what the set operations below produce. */
+static int append_run(struct pc_ivlist *l, const struct pc_ivl *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (pc_ivlist_append(l, v[0].lo, v[0].hi) < 0)
+		return -ENOMEM;
+	v++;
+	n--;
+	if (n > l->cap - l->n) {
+		size_t cap = l->n + n;
+		struct pc_ivl *nv;
+
+		if (cap < l->cap * 2)
+			cap = l->cap * 2;
+		nv = reallocarray(l->v, cap, sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = cap;
+	}
+	memcpy(l->v + l->n, v, n * sizeof(*v));
+	l->n += n;
+	return 0;
+}
+
 static int ivl_cmp(const void *a, const void *b)
 {
 	const struct pc_ivl *x = a, *y = b;
@@ -125,6 +153,10 @@ size_t pc_ivlist_seek(const struct pc_ivlist *l, pc_u128 x)
 	return seek_hi(l, 0, x);
 }
 
+/*
+ * The operations below gallop on both lists: a small list against a blocklist's
+ * complement of 200,000 intervals costs O(small * log big) plus what they produce.
+ */
 int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b, struct pc_ivlist *ret)
 {
 	size_t i = 0, j = 0;
@@ -133,6 +165,9 @@ int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b, st
 	while (i < a->n && j < b->n) {
 		pc_u128 lo, hi;
 
+		i = seek_hi(a, i, b->v[j].lo);
+		if (i >= a->n)
+			break;
 		j = seek_hi(b, j, a->v[i].lo);
 		if (j >= b->n)
 			break;
@@ -154,11 +189,19 @@ int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b, st
 
 bool pc_ivlist_overlaps(const struct pc_ivlist *a, const struct pc_ivlist *b)
 {
-	size_t j = 0;
+	size_t i = 0, j = 0;
 
-	for (size_t i = 0; i < a->n && j < b->n; i++) {
+	while (i < a->n && j < b->n) {
 		j = seek_hi(b, j, a->v[i].lo);
-		if (j < b->n && b->v[j].lo <= a->v[i].hi)
+		if (j >= b->n)
+			return false;
+		if (b->v[j].lo <= a->v[i].hi)
+			return true;
+		/* b[j] starts after a[i]: the next a that could reach it */
+		i = seek_hi(a, i, b->v[j].lo);
+		if (i >= a->n)
+			return false;
+		if (a->v[i].lo <= b->v[j].hi)
 			return true;
 	}
 	return false;
@@ -166,25 +209,39 @@ bool pc_ivlist_overlaps(const struct pc_ivlist *a, const struct pc_ivlist *b)
 
 int pc_ivlist_subtract(const struct pc_ivlist *a, const struct pc_ivlist *b, struct pc_ivlist *ret)
 {
-	size_t j = 0;
+	size_t i = 0, j = 0;
 
 	ret->n = 0;
-	for (size_t i = 0; i < a->n; i++) {
-		pc_u128 lo = a->v[i].lo, hi = a->v[i].hi;
+	while (i < a->n) {
+		pc_u128 lo, hi;
+		size_t k;
 		bool done = false;
 
+		j = seek_hi(b, j, a->v[i].lo);
+		if (j >= b->n)
+			return append_run(ret, a->v + i, a->n - i);
+		/* a[i..k) end before b[j] starts: kept whole */
+		k = seek_hi(a, i, b->v[j].lo);
+		if (append_run(ret, a->v + i, k - i) < 0)
+			return -ENOMEM;
+		i = k;
+		if (i >= a->n)
+			break;
+		lo = a->v[i].lo;
+		hi = a->v[i].hi;
 		j = seek_hi(b, j, lo);
-		for (size_t k = j; k < b->n && b->v[k].lo <= hi; k++) {
-			if (b->v[k].lo > lo && pc_ivlist_append(ret, lo, b->v[k].lo - 1) < 0)
+		for (size_t m = j; m < b->n && b->v[m].lo <= hi; m++) {
+			if (b->v[m].lo > lo && pc_ivlist_append(ret, lo, b->v[m].lo - 1) < 0)
 				return -ENOMEM;
-			if (b->v[k].hi >= hi) {
+			if (b->v[m].hi >= hi) {
 				done = true;
 				break;
 			}
-			lo = b->v[k].hi + 1;
+			lo = b->v[m].hi + 1;
 		}
 		if (!done && pc_ivlist_append(ret, lo, hi) < 0)
 			return -ENOMEM;
+		i++;
 	}
 	return 0;
 }
@@ -192,10 +249,7 @@ int pc_ivlist_subtract(const struct pc_ivlist *a, const struct pc_ivlist *b, str
 int pc_ivlist_copy(const struct pc_ivlist *a, struct pc_ivlist *ret)
 {
 	ret->n = 0;
-	for (size_t i = 0; i < a->n; i++)
-		if (pc_ivlist_append(ret, a->v[i].lo, a->v[i].hi) < 0)
-			return -ENOMEM;
-	return 0;
+	return append_run(ret, a->v, a->n);
 }
 
 ptrdiff_t pc_ivlist_find(const struct pc_ivlist *l, pc_u128 x)
@@ -230,8 +284,7 @@ bool pc_ivlist_subset(const struct pc_ivlist *a, const struct pc_ivlist *b)
 	size_t j = 0;
 
 	for (size_t i = 0; i < a->n; i++) {
-		while (j < b->n && b->v[j].hi < a->v[i].lo)
-			j++;
+		j = seek_hi(b, j, a->v[i].lo);
 		/* Lists have no adjacent intervals: one interval of b must hold all of it. */
 		if (j == b->n || b->v[j].lo > a->v[i].lo || b->v[j].hi < a->v[i].hi)
 			return false;

@@ -170,6 +170,9 @@ bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b);
  * (cached with the set's index: valid while the snapshot lives and the set is not
  * projected for many other key shapes). -ENOMEM, -EINVAL. */
 int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc_ivlist **ret);
+/* How many elements a set holds as nft lists them (interval end elements and the catch-all
+ * not counted), counted once with the set's index. */
+size_t pc_nft_set_member_count(const struct pc_nft_set *s);
 /* The address / value conversions of a source dimension. */
 pc_u128 pc_addr_to_u128(const struct pc_addr *a);
 struct pc_addr pc_addr_from_u128(int family, pc_u128 v);
