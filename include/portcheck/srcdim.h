@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One dimension of a box of sources as the engine carries it: base ∩ clip, where the base
+ * is a shared, immutable interval list (a big set's projection, its complement, or what
+ * two of them made) and the clip a small interval list of its own. Pure.
+ *
+ * Why: "not in a blocklist of 200,000 ranges" is a list of 200,000 intervals. Copied,
+ * narrowed by every later range test and summed on every path of every listener, it made
+ * the analysis O(blocklist) per listener. As a base it is shared (a reference), range
+ * tests narrow the clip, and counts come from the base's prefix sums: O(clip * log base).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "portcheck/srcspace.h"
+
+/* A shared, immutable interval list. Made with pc_ivbase_new, shared with pc_ivbase_ref. */
+struct pc_ivbase {
+	unsigned refs;
+	struct pc_ivlist l;
+	pc_u128 max;		   /* the dimension's largest value: complements are within [0, max] */
+	struct pc_ivbase *comp;	   /* its complement once made (a reference held) */
+	struct pc_ivbase *comp_of; /* the base this one is the complement of (not held) */
+	double *sums;		   /* sums[k]: values in l.v[0..k) (made on demand) */
+};
+
+/* A base that takes over the list @l (left empty); NULL when out of memory (@l cleared). */
+struct pc_ivbase *pc_ivbase_new(struct pc_ivlist *l, pc_u128 max);
+struct pc_ivbase *pc_ivbase_ref(struct pc_ivbase *b);
+void pc_ivbase_unref(struct pc_ivbase *b);
+/* The complement within [0, max], made once and kept with @b; a new reference, or NULL
+ * when out of memory. */
+struct pc_ivbase *pc_ivbase_complement(struct pc_ivbase *b);
+
+/* The values base ∩ clip; base NULL: every value of the dimension. */
+struct pc_srcdim {
+	struct pc_ivbase *base;
+	struct pc_ivlist clip;
+};
+
+/* The dimension's values are @l (copied; no base). -ENOMEM. */
+int pc_srcdim_from_list(struct pc_srcdim *d, const struct pc_ivlist *l);
+int pc_srcdim_copy(const struct pc_srcdim *a, struct pc_srcdim *ret);
+void pc_srcdim_clear(struct pc_srcdim *d);
+/* Its values as one explicit list, in *ret (cleared first): O(base) when it has one. */
+int pc_srcdim_to_list(const struct pc_srcdim *d, struct pc_ivlist *ret);
+
+bool pc_srcdim_has(const struct pc_srcdim *d, pc_u128 x);
+bool pc_srcdim_empty(const struct pc_srcdim *d);
+/* The least value (the dimension must not be empty). */
+pc_u128 pc_srcdim_first(const struct pc_srcdim *d);
+/* Whether a value of @d is in @l; whether every value of @d is in @l. */
+bool pc_srcdim_overlaps_list(const struct pc_srcdim *d, const struct pc_ivlist *l);
+bool pc_srcdim_subset_list(const struct pc_srcdim *d, const struct pc_ivlist *l);
+/* d := d ∩ l (@in) or d \ l: the clip is narrowed. -ENOMEM (d unchanged). */
+int pc_srcdim_narrow(struct pc_srcdim *d, const struct pc_ivlist *l, bool in);
+/* d := d ∩ b (@in) or d \ b, for a big list shared as a base: a reference when @d has no
+ * base or the same one; else the two are intersected within the clip. -ENOMEM. */
+int pc_srcdim_narrow_base(struct pc_srcdim *d, struct pc_ivbase *b, bool in);
+/* Whether @a and @b share a value. */
+bool pc_srcdim_overlaps(const struct pc_srcdim *a, const struct pc_srcdim *b);
+/* *ret = a ∩ b. -ENOMEM. */
+int pc_srcdim_intersect(const struct pc_srcdim *a, const struct pc_srcdim *b,
+			struct pc_srcdim *ret);
+/* a \ b as two disjoint dimensions *ret1 ∪ *ret2 (either may be empty). -ENOMEM. */
+int pc_srcdim_subtract(const struct pc_srcdim *a, const struct pc_srcdim *b,
+		       struct pc_srcdim *ret1, struct pc_srcdim *ret2);
+/* How many intervals its values make, and how many values (as a double). */
+size_t pc_srcdim_count(const struct pc_srcdim *d);
+double pc_srcdim_size(const struct pc_srcdim *d);
+/* The intervals of its values in order: *cursor starts at {0}; false at the end. */
+struct pc_srcdim_cursor {
+	size_t c, b;
+};
+bool pc_srcdim_next(const struct pc_srcdim *d, struct pc_srcdim_cursor *cursor,
+		    struct pc_ivl *ret);
+/* How many intervals it holds in memory (its clip; a shared base counts once). */
+size_t pc_srcdim_weight(const struct pc_srcdim *d);
