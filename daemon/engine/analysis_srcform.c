@@ -125,6 +125,21 @@ static json_t *ranges_json(const struct pc_ivlist *l, int family, bool port, siz
 	return a;
 }
 
+/* Every interval of a box's dimension (a box past the engine's limits: rare, all told). */
+static json_t *dim_ranges_json(const struct pc_srcdim *d, int family, bool port)
+{
+	struct pc_srcdim_cursor cur = {0};
+	json_t *a = json_array();
+	struct pc_ivl i;
+
+	while (a && pc_srcdim_next(d, &cur, &i))
+		if (json_array_append_new(a, pair_json(family, port, i.lo, i.hi)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 static const char *nfproto_word(uint32_t family)
 {
 	const char *n = pc_nft_family_name(family);
@@ -383,10 +398,10 @@ static json_t *conj_json(const struct outcome_groups *gs, const struct conj *c, 
 	if (all && c->box) {
 		if (json_array_append_new(
 			all, json_pack("{s:o}", "address_in",
-				       ranges_json(&c->box->addr, family, false, SIZE_MAX))) < 0 ||
+				       dim_ranges_json(&c->box->addr, family, false))) < 0 ||
 		    json_array_append_new(
 			all, json_pack("{s:o}", "port_in",
-				       ranges_json(&c->box->port, family, true, SIZE_MAX))) < 0) {
+				       dim_ranges_json(&c->box->port, family, true))) < 0) {
 			json_decref(all);
 			return NULL;
 		}
@@ -461,36 +476,48 @@ static int any_of_json(const struct outcome_groups *gs, const struct conj *c, si
 	return any ? 0 : -ENOMEM;
 }
 
-/* The @k-th address range of a member (its box's, or its whole piece). */
-static bool member_range(const struct src_member *m, size_t k, struct pc_ivl *ret)
+/* A member's ranges one by one: its box's, or its whole piece. */
+struct member_iter {
+	struct pc_srcdim_cursor cur;
+	bool done, has;
+	struct pc_ivl head;
+};
+
+static void member_advance(const struct src_member *m, struct member_iter *it)
 {
+	it->has = false;
+	if (it->done)
+		return;
 	if (m->r) {
-		if (k >= m->r->addr.n)
-			return false;
-		*ret = m->r->addr.v[k];
-		return true;
+		it->has = pc_srcdim_next(&m->r->addr, &it->cur, &it->head);
+		it->done = !it->has;
+		return;
 	}
-	*ret = (struct pc_ivl){pc_addr_to_u128(&m->lo), pc_addr_to_u128(&m->hi)};
-	return k == 0;
+	it->head = (struct pc_ivl){pc_addr_to_u128(&m->lo), pc_addr_to_u128(&m->hi)};
+	it->has = true;
+	it->done = true;
 }
 
 /*
  * "address_ranges": the first ranges, how many, their share. The members' boxes are
  * disjoint and each sorted, so the share is a sum and the first ranges come from a merge
- * of the heads: O(ranges), never a sort of a blocklist's complement per path.
+ * of the heads; counts and sizes come from the boxes' shared lists (srcdim.h), never a
+ * walk of a blocklist's complement per path.
  */
 static int address_ranges_json(const struct outcome_group *g, int family, json_t **ret)
 {
 	struct pc_ivlist first = {0};
 	unsigned bits = pc_addr_size(family) * 8;
 	double size = 0, all = 1;
-	size_t total = 0, *at = calloc(g->n_m ? g->n_m : 1, sizeof(*at));
+	size_t total = 0;
+	struct member_iter *it = calloc(g->n_m ? g->n_m : 1, sizeof(*it));
 
-	if (!at)
+	if (!it)
 		return -ENOMEM;
 	for (size_t i = 0; i < g->n_m; i++) {
 		const struct src_member *m = &g->m[i];
 
+		member_advance(m, &it[i]);
 		if (!m->r) {
 			total++;
 			size +=
@@ -498,30 +525,25 @@ static int address_ranges_json(const struct outcome_group *g, int family, json_t
 			    1;
 			continue;
 		}
-		total += m->r->addr.n;
-		for (size_t k = 0; k < m->r->addr.n; k++)
-			size += pc_u128_to_double(m->r->addr.v[k].hi - m->r->addr.v[k].lo) + 1;
+		total += pc_srcdim_count(&m->r->addr);
+		size += pc_srcdim_size(&m->r->addr);
 	}
 	while (first.n < FORM_FIRST_RANGES) {
-		struct pc_ivl best = {0}, h;
 		size_t bi = SIZE_MAX;
 
 		for (size_t i = 0; i < g->n_m; i++)
-			if (member_range(&g->m[i], at[i], &h) &&
-			    (bi == SIZE_MAX || h.lo < best.lo)) {
-				best = h;
+			if (it[i].has && (bi == SIZE_MAX || it[i].head.lo < it[bi].head.lo))
 				bi = i;
-			}
 		if (bi == SIZE_MAX)
 			break;
-		if (pc_ivlist_append(&first, best.lo, best.hi) < 0) {
-			free(at);
+		if (pc_ivlist_append(&first, it[bi].head.lo, it[bi].head.hi) < 0) {
+			free(it);
 			pc_ivlist_clear(&first);
 			return -ENOMEM;
 		}
-		at[bi]++;
+		member_advance(&g->m[bi], &it[bi]);
 	}
-	free(at);
+	free(it);
 	for (unsigned i = 0; i < bits; i++)
 		all *= 2;
 	*ret = json_pack("{s:o,s:I,s:f}", "first", ranges_json(&first, family, false, SIZE_MAX),
@@ -633,10 +655,14 @@ static void conj_words(FILE *f, const struct outcome_groups *gs, const struct co
 	bool first = true;
 
 	if (c->box) {
-		fprintf(f, "%zu address ranges from ", c->box->addr.n);
-		cidrs_words(f, family, c->box->addr.v[0].lo, c->box->addr.v[0].hi);
+		struct pc_srcdim_cursor cur = {0};
+		struct pc_ivl one = {0};
+
+		pc_srcdim_next(&c->box->addr, &cur, &one);
+		fprintf(f, "%zu address ranges from ", pc_srcdim_count(&c->box->addr));
+		cidrs_words(f, family, one.lo, one.hi);
 		fprintf(f, " and %zu source port ranges (the rest, past the engine's limits)",
-			c->box->port.n);
+			pc_srcdim_count(&c->box->port));
 		return;
 	}
 	if (!conj_everywhere(gs, c)) {

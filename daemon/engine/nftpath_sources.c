@@ -28,7 +28,7 @@ struct pc_addr pc_addr_from_u128(int family, pc_u128 v)
 }
 
 struct box {
-	struct pc_ivlist a, p;
+	struct pc_srcdim a, p;
 };
 
 struct work {
@@ -38,15 +38,15 @@ struct work {
 
 static void box_clear(struct box *b)
 {
-	pc_ivlist_clear(&b->a);
-	pc_ivlist_clear(&b->p);
+	pc_srcdim_clear(&b->a);
+	pc_srcdim_clear(&b->p);
 }
 
 static int work_push(struct work *w, struct box *b)
 {
 	struct box *slot;
 
-	if (b->a.n == 0 || b->p.n == 0) {
+	if (pc_srcdim_empty(&b->a) || pc_srcdim_empty(&b->p)) {
 		box_clear(b);
 		return 0;
 	}
@@ -67,37 +67,59 @@ static int work_push(struct work *w, struct box *b)
 	return 0;
 }
 
-/* Take the box @ra x @rp out of every box left: (A \ Ra) x P and (A ∩ Ra) x (P \ Rp). */
-static int work_remove(struct work *w, const struct pc_ivlist *ra, const struct pc_ivlist *rp)
+/* Push @a x @p (both taken over). */
+static int push_dims(struct work *w, struct pc_srcdim *a, struct pc_srcdim *p)
+{
+	struct box b = {*a, *p};
+
+	*a = *p = (struct pc_srcdim){0};
+	return work_push(w, &b);
+}
+
+/*
+ * Take the box @ra x @rp out of every box left: (A \ Ra) x P and (A ∩ Ra) x (P \ Rp).
+ * A difference of dimensions comes in two parts (srcdim.h), so a box may leave four.
+ */
+static int work_remove(struct work *w, const struct pc_srcdim *ra, const struct pc_srcdim *rp)
 {
 	struct work out = {0};
 	int r = 0;
 
 	for (size_t i = 0; i < w->n; i++) {
-		struct box *b = &w->v[i], x = {0}, y = {0};
+		struct box *b = &w->v[i];
+		struct pc_srcdim a1 = {0}, a2 = {0}, both = {0}, p1 = {0}, p2 = {0}, c[4] = {{0}};
 
 		/* Most boxes lie apart from the region: kept as they are. */
-		if (r == 0 && (!pc_ivlist_overlaps(&b->a, ra) || !pc_ivlist_overlaps(&b->p, rp))) {
+		if (r == 0 && (!pc_srcdim_overlaps(&b->a, ra) || !pc_srcdim_overlaps(&b->p, rp))) {
 			r = work_push(&out, b);
 			*b = (struct box){0};
 			continue;
 		}
-
-		if (r == 0 &&
-		    (pc_ivlist_subtract(&b->a, ra, &x.a) < 0 || pc_ivlist_copy(&b->p, &x.p) < 0 ||
-		     pc_ivlist_intersect(&b->a, ra, &y.a) < 0 ||
-		     pc_ivlist_subtract(&b->p, rp, &y.p) < 0))
+		if (r == 0 && (pc_srcdim_subtract(&b->a, ra, &a1, &a2) < 0 ||
+			       pc_srcdim_intersect(&b->a, ra, &both) < 0 ||
+			       pc_srcdim_subtract(&b->p, rp, &p1, &p2) < 0 ||
+			       pc_srcdim_copy(&b->p, &c[0]) < 0 || pc_srcdim_copy(&b->p, &c[1]) < 0 ||
+			       pc_srcdim_copy(&both, &c[2]) < 0))
 			r = -ENOMEM;
 		if (r == 0)
-			r = work_push(&out, &x);
-		else
-			box_clear(&x);
+			r = push_dims(&out, &a1, &c[0]);
 		if (r == 0)
-			r = work_push(&out, &y);
-		else
-			box_clear(&y);
+			r = push_dims(&out, &a2, &c[1]);
+		if (r == 0)
+			r = push_dims(&out, &c[2], &p1);
+		if (r == 0)
+			r = push_dims(&out, &both, &p2);
+		pc_srcdim_clear(&a1);
+		pc_srcdim_clear(&a2);
+		pc_srcdim_clear(&both);
+		pc_srcdim_clear(&p1);
+		pc_srcdim_clear(&p2);
+		for (size_t k = 0; k < 4; k++)
+			pc_srcdim_clear(&c[k]);
 		box_clear(b);
 	}
+	for (size_t i = 0; i < w->n; i++)
+		box_clear(&w->v[i]);
 	free(w->v);
 	*w = out;
 	return r;
@@ -109,26 +131,22 @@ static struct pc_src_result *result_add(struct pc_src_result **v, size_t *n)
 }
 
 /* A port of the box: the usual ephemeral one when it is there. */
-static uint16_t pick_port(const struct pc_ivlist *p)
+static uint16_t pick_port(const struct pc_srcdim *p)
 {
-	if (pc_ivlist_find(p, PC_FLOW_SOURCE_PORT) >= 0)
+	if (pc_srcdim_has(p, PC_FLOW_SOURCE_PORT))
 		return PC_FLOW_SOURCE_PORT;
-	return (uint16_t)p->v[0].lo;
+	return (uint16_t)pc_srcdim_first(p);
 }
 
 /* An address of the box to run with: its first, except that an IPv6 box that starts in
  * ::/8 (where nothing routes) uses 2000:: when it holds it, as an example reads better. */
-static pc_u128 pick_addr(int family, const struct pc_ivlist *a)
+static pc_u128 pick_addr(int family, const struct pc_srcdim *a)
 {
-	pc_u128 global = (pc_u128)0x2000 << 112;
+	pc_u128 global = (pc_u128)0x2000 << 112, first = pc_srcdim_first(a);
 
-	if (family == AF_INET6 && (a->v[0].lo >> 120) == 0) {
-		ptrdiff_t k = pc_ivlist_find(a, global);
-
-		if (k >= 0)
-			return global;
-	}
-	return a->v[0].lo;
+	if (family == AF_INET6 && (first >> 120) == 0 && pc_srcdim_has(a, global))
+		return global;
+	return first;
 }
 
 /* What is left past a budget: unknown, told by the boxes themselves. */
@@ -143,7 +161,7 @@ static int rest_unknown(struct work *w, int family, const char *why, struct pc_s
 		res->addr = w->v[i].a;
 		res->port = w->v[i].p;
 		w->v[i] = (struct box){0};
-		res->example = pc_addr_from_u128(family, res->addr.v[0].lo);
+		res->example = pc_addr_from_u128(family, pc_srcdim_first(&res->addr));
 		res->example_port = pick_port(&res->port);
 		res->box_only = true;
 		res->res.verdict = PC_VERDICT_UNKNOWN;
@@ -154,8 +172,8 @@ static int rest_unknown(struct work *w, int family, const char *why, struct pc_s
 
 /* One run from the concrete source (@a, @port), symbolic over @addrs x @ports. */
 static int run_one(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-		   const struct pc_flow *flow, const struct pc_ivlist *addrs,
-		   const struct pc_ivlist *ports, pc_u128 a, uint16_t port,
+		   const struct pc_flow *flow, const struct pc_srcdim *addrs,
+		   const struct pc_srcdim *ports, pc_u128 a, uint16_t port,
 		   struct pc_src_result *ret)
 {
 	struct vm_sym sym = {.abytes = pc_addr_size(flow->family), .x = {a, port}};
@@ -164,7 +182,7 @@ static int run_one(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 
 	f.saddr = pc_addr_from_u128(flow->family, a);
 	f.sport = port;
-	if (pc_ivlist_copy(addrs, &sym.dim[0]) < 0 || pc_ivlist_copy(ports, &sym.dim[1]) < 0) {
+	if (pc_srcdim_copy(addrs, &sym.dim[0]) < 0 || pc_srcdim_copy(ports, &sym.dim[1]) < 0) {
 		vm_sym_clear(&sym);
 		return -ENOMEM;
 	}
@@ -179,7 +197,6 @@ static int run_one(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 	ret->n_lits = sym.n_lits;
 	ret->example = f.saddr;
 	ret->example_port = port;
-	pc_ivlist_clear(&sym.tmp);
 	return 0;
 }
 
@@ -189,12 +206,14 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 {
 	struct pc_src_result *v = NULL;
 	struct work w = {0};
-	struct box b = {0};
+	struct box b = {0}, in = {0};
 	size_t n = 0, runs = 0, ranges = 0, tests = 0;
 	char why[128];
 	int r;
 
-	if (pc_ivlist_copy(addrs, &b.a) < 0 || pc_ivlist_copy(ports, &b.p) < 0) {
+	if (pc_srcdim_from_list(&in.a, addrs) < 0 || pc_srcdim_from_list(&in.p, ports) < 0 ||
+	    pc_srcdim_copy(&in.a, &b.a) < 0 || pc_srcdim_copy(&in.p, &b.p) < 0) {
+		box_clear(&in);
 		box_clear(&b);
 		return -ENOMEM;
 	}
@@ -223,19 +242,21 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 			r = -ENOMEM;
 			break;
 		}
-		r = run_one(rs, ni, flow, addrs, ports, pick_addr(flow->family, &next->a),
+		r = run_one(rs, ni, flow, &in.a, &in.p, pick_addr(flow->family, &next->a),
 			    pick_port(&next->p), res);
 		if (r < 0) {
 			n--;
 			break;
 		}
-		ranges += res->addr.n + res->port.n;
+		/* What the boxes hold of their own: a shared base counts once. */
+		ranges += pc_srcdim_weight(&res->addr) + pc_srcdim_weight(&res->port);
 		tests += res->n_lits;
 		r = work_remove(&w, &res->addr, &res->port);
 	}
 	for (size_t i = 0; i < w.n; i++)
 		box_clear(&w.v[i]);
 	free(w.v);
+	box_clear(&in);
 	if (r < 0) {
 		pc_src_results_free(v, n);
 		return r;
@@ -248,8 +269,8 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 void pc_src_results_free(struct pc_src_result *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		pc_ivlist_clear(&v[i].addr);
-		pc_ivlist_clear(&v[i].port);
+		pc_srcdim_clear(&v[i].addr);
+		pc_srcdim_clear(&v[i].port);
 		free(v[i].lits);
 		pc_nft_result_clear(&v[i].res);
 	}

@@ -113,10 +113,9 @@ struct vm_pkt {
 struct vm_sym {
 	unsigned abytes;	 /* address length: 4 or 16 */
 	pc_u128 x[2];		 /* the concrete source: [0] address, [1] port */
-	struct pc_ivlist dim[2]; /* the box: [0] addresses, [1] ports */
+	struct pc_srcdim dim[2]; /* the box: [0] addresses, [1] ports */
 	struct pc_src_lit *lits;
 	size_t n_lits;
-	struct pc_ivlist tmp;
 	bool oom;
 };
 
@@ -312,6 +311,9 @@ int vm_sym_in(struct vm *vm, const uint8_t *reg, uint32_t len);
  */
 int vm_sym_split(struct vm *vm, bool port, const struct pc_ivlist *set,
 		 const struct pc_src_lit *lit);
+/* vm_sym_split for a set's projection @b, shared with the box when it is big. */
+int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b,
+			const struct pc_src_lit *lit);
 /* vm_sym_split for x in [lo, hi]. */
 int vm_sym_split_range(struct vm *vm, bool port, pc_u128 lo, pc_u128 hi);
 /* vm_sym_split for (x & mask) == value; unknown when that scatters too much. */

@@ -24,7 +24,8 @@
 
 struct proj_group {
 	const struct pc_nft_set_elem *e; /* one element of the group (its verdict/data) */
-	struct pc_ivlist l;
+	struct pc_ivlist l;		 /* once built, a view of b's list */
+	struct pc_ivbase *b;		 /* the list shared with the boxes that test it */
 };
 
 struct set_proj {
@@ -34,19 +35,38 @@ struct set_proj {
 	unsigned nb;	 /* bytes of the dimension */
 	bool port;
 	uint8_t key[PC_NFT_DATA_MAX]; /* the other fields' bytes; the source field zeroed */
-	struct pc_ivlist all;	      /* sources that find any element */
+	struct pc_ivlist all;	      /* sources that find any element (a view of all_b's) */
+	struct pc_ivbase *all_b;
 	struct proj_group *g;
 	size_t ng;
 	bool overlap; /* groups overlap: which element wins is the backend's order */
 };
 
+/* Boxes may still hold the lists as bases: evicting a projection only lets go of them. */
 static void proj_clear(struct set_proj *p)
 {
-	for (size_t i = 0; i < p->ng; i++)
-		pc_ivlist_clear(&p->g[i].l);
+	for (size_t i = 0; i < p->ng; i++) {
+		if (p->g[i].b)
+			pc_ivbase_unref(p->g[i].b);
+		else
+			pc_ivlist_clear(&p->g[i].l);
+	}
 	free(p->g);
-	pc_ivlist_clear(&p->all);
+	if (p->all_b)
+		pc_ivbase_unref(p->all_b);
+	else
+		pc_ivlist_clear(&p->all);
 	*p = (struct set_proj){0};
+}
+
+/* Make @l a shared base (@l stays a view of its list). -ENOMEM (@l cleared). */
+static int share(struct pc_ivlist *l, struct pc_ivbase **b, pc_u128 max)
+{
+	*b = pc_ivbase_new(l, max);
+	if (!*b)
+		return -ENOMEM;
+	*l = (*b)->l;
+	return 0;
 }
 
 void vm_set_proj_free(struct set_index *x)
@@ -116,7 +136,7 @@ static int tagged_cmp(const void *a, const void *b)
 }
 
 /* Normalise the groups, build the union, and see whether two groups overlap. */
-static int proj_finish(struct set_proj *p)
+static int proj_finish(struct set_proj *p, pc_u128 max)
 {
 	struct tagged *t;
 	size_t n = 0;
@@ -144,7 +164,20 @@ static int proj_finish(struct set_proj *p)
 	}
 	/* append() merged in order, but an interval inside an earlier longer one. */
 	free(t);
-	return pc_ivlist_normalize(&p->all);
+	if (pc_ivlist_normalize(&p->all) < 0 || share(&p->all, &p->all_b, max) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->ng; i++) {
+		/* A set's one group is the union itself: one base, so that "in S" on one path
+		 * and "not in S" on another are complements the boxes can tell (srcdim.c). */
+		if (pc_ivlist_equal(&p->g[i].l, &p->all)) {
+			pc_ivlist_clear(&p->g[i].l);
+			p->g[i].b = pc_ivbase_ref(p->all_b);
+			p->g[i].l = p->all;
+		} else if (share(&p->g[i].l, &p->g[i].b, max) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 /* The part of the key outside the source field equals (exact sets) or lies in the
@@ -272,12 +305,12 @@ static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct se
 			if (proj_add_item(s, x, p, order[a], sh) < 0)
 				return -ENOMEM;
 		}
-		return proj_finish(p);
+		return proj_finish(p, pc_u128_max(nb * 8));
 	}
 	for (size_t i = 0; i < x->n; i++)
 		if (proj_add_item(s, x, p, i, sh) < 0)
 			return -ENOMEM;
-	return proj_finish(p);
+	return proj_finish(p, pc_u128_max(nb * 8));
 }
 
 /* Where the source lies in a key: a field (or SPAN_VIRTUAL), its bytes, the dimension. */
@@ -456,7 +489,7 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 		return -1;
 	}
 	if (!el) {
-		in = vm_sym_split(vm, port, &p->all, &lit);
+		in = vm_sym_split_shared(vm, port, p->all_b, &lit);
 		return in < 0 ? -1 : 0;
 	}
 	for (size_t i = 0; i < p->ng; i++) {
@@ -469,7 +502,7 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 			lit.has_data = true;
 			lit.data = el->data;
 		}
-		in = vm_sym_split(vm, port, &p->g[i].l, &lit);
+		in = vm_sym_split_shared(vm, port, p->g[i].b, &lit);
 		if (in == 1)
 			return 0;
 		if (in < 0)

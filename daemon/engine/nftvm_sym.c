@@ -70,11 +70,13 @@ static int lit_add(struct vm_sym *s, const struct pc_src_lit *lit, bool negated)
 	return 0;
 }
 
+size_t pc_src_shared_min = 16;
+
 int vm_sym_fork(const struct vm_sym *from, struct vm_sym *to)
 {
 	*to = (struct vm_sym){.abytes = from->abytes, .x = {from->x[0], from->x[1]}};
-	if (pc_ivlist_copy(&from->dim[0], &to->dim[0]) < 0 ||
-	    pc_ivlist_copy(&from->dim[1], &to->dim[1]) < 0) {
+	if (pc_srcdim_copy(&from->dim[0], &to->dim[0]) < 0 ||
+	    pc_srcdim_copy(&from->dim[1], &to->dim[1]) < 0) {
 		vm_sym_clear(to);
 		return -ENOMEM;
 	}
@@ -86,9 +88,9 @@ int vm_sym_join(struct vm_sym *into, struct vm_sym *from)
 	int r = 0;
 
 	for (int d = 0; d < 2; d++) {
-		pc_ivlist_clear(&into->dim[d]);
+		pc_srcdim_clear(&into->dim[d]);
 		into->dim[d] = from->dim[d];
-		from->dim[d] = (struct pc_ivlist){0};
+		from->dim[d] = (struct pc_srcdim){0};
 	}
 	for (size_t i = 0; i < from->n_lits && r == 0; i++)
 		r = lit_add(into, &from->lits[i], from->lits[i].negated);
@@ -100,9 +102,8 @@ int vm_sym_join(struct vm_sym *into, struct vm_sym *from)
 
 void vm_sym_clear(struct vm_sym *s)
 {
-	pc_ivlist_clear(&s->dim[0]);
-	pc_ivlist_clear(&s->dim[1]);
-	pc_ivlist_clear(&s->tmp);
+	pc_srcdim_clear(&s->dim[0]);
+	pc_srcdim_clear(&s->dim[1]);
 	free(s->lits);
 	s->lits = NULL;
 	s->n_lits = 0;
@@ -142,23 +143,14 @@ int vm_sym_split(struct vm *vm, bool port, const struct pc_ivlist *set,
 		 const struct pc_src_lit *lit)
 {
 	struct vm_sym *s = vm->sym;
-	struct pc_ivlist *box = &s->dim[port];
+	struct pc_srcdim *box = &s->dim[port];
 	bool in = pc_ivlist_find(set, s->x[port]) >= 0, narrowed;
-	int r;
 
-	/* Asked first, galloping, so that a test the whole box passes alike costs no copy of
-	 * a box that holds a blocklist's complement. */
-	narrowed = in ? !pc_ivlist_subset(box, set) : pc_ivlist_overlaps(box, set);
-	if (narrowed) {
-		struct pc_ivlist swap = *box;
-
-		r = in ? pc_ivlist_intersect(box, set, &s->tmp)
-		       : pc_ivlist_subtract(box, set, &s->tmp);
-		if (r < 0)
-			goto oom;
-		*box = s->tmp;
-		s->tmp = swap;
-	}
+	/* Asked first, galloping, so that a test the whole box passes alike changes
+	 * nothing. */
+	narrowed = in ? !pc_srcdim_subset_list(box, set) : pc_srcdim_overlaps_list(box, set);
+	if (narrowed && pc_srcdim_narrow(box, set, in) < 0)
+		goto oom;
 	/* A range or mask the whole box passes alike says nothing the pieces do not; a set
 	 * does ("not in set S" on every path that passes it, whichever addresses it covers). */
 	if ((narrowed || (lit->kind == PC_SRC_LIT_SET && set->n > 0)) && lit_add(s, lit, !in) < 0)
@@ -168,6 +160,25 @@ oom:
 	s->oom = true;
 	vm_unknown(vm, "out of memory narrowing the sources");
 	return -1;
+}
+
+int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b,
+			const struct pc_src_lit *lit)
+{
+	struct vm_sym *s = vm->sym;
+	bool in;
+
+	if (b->l.n < pc_src_shared_min || b->l.n == 0)
+		return vm_sym_split(vm, port, &b->l, lit);
+	/* A big set: the box keeps a reference to its list (or its complement) instead of
+	 * a copy narrowed by it; the test is recorded as vm_sym_split records a set's. */
+	in = pc_ivlist_find(&b->l, s->x[port]) >= 0;
+	if (pc_srcdim_narrow_base(&s->dim[port], b, in) < 0 || lit_add(s, lit, !in) < 0) {
+		s->oom = true;
+		vm_unknown(vm, "out of memory narrowing the sources");
+		return -1;
+	}
+	return in;
 }
 
 int vm_sym_split_range(struct vm *vm, bool port, pc_u128 lo, pc_u128 hi)
@@ -194,7 +205,8 @@ int vm_sym_split_mask(struct vm *vm, bool port, pc_u128 mask, pc_u128 value)
 	}
 	/* Only the sources still in the box matter: a scattered mask after a narrow test
 	 * (e.g. the odd addresses of one /24) stays small. */
-	r = pc_ivlist_masked(&s->dim[port], mask, value, bits, PC_SRC_MAX_MASK_INTERVALS, &set);
+	r = pc_ivlist_masked(&s->dim[port].clip, mask, value, bits, PC_SRC_MAX_MASK_INTERVALS,
+			     &set);
 	if (r == -E2BIG) {
 		pc_ivlist_clear(&set);
 		vm_unknown(vm,

@@ -153,6 +153,11 @@ size_t pc_ivlist_seek(const struct pc_ivlist *l, pc_u128 x)
 	return seek_hi(l, 0, x);
 }
 
+size_t pc_ivlist_seek_from(const struct pc_ivlist *l, size_t from, pc_u128 x)
+{
+	return seek_hi(l, from, x);
+}
+
 /*
  * The operations below gallop on both lists: a small list against a blocklist's
  * complement of 200,000 intervals costs O(small * log big) plus what they produce.

@@ -329,11 +329,12 @@ static bool same_result(const struct pc_nft_result *a, const struct pc_nft_resul
 
 static json_t *port_outcome_json(const struct pc_src_result *r)
 {
+	struct pc_srcdim_cursor cur = {0};
 	json_t *ports = json_array();
+	struct pc_ivl i;
 
-	for (size_t i = 0; ports && i < r->port.n; i++)
-		json_array_append_new(ports, json_pack("[I,I]", (json_int_t)r->port.v[i].lo,
-						       (json_int_t)r->port.v[i].hi));
+	while (ports && pc_srcdim_next(&r->port, &cur, &i))
+		json_array_append_new(ports, json_pack("[I,I]", (json_int_t)i.lo, (json_int_t)i.hi));
 	return json_pack("{s:o,s:s,s:s?}", "ports", ports, "verdict",
 			 pc_verdict_to_string(r->res.verdict), "rule",
 			 r->res.has_rule ? r->res.rule.text : NULL);

@@ -15,6 +15,7 @@
 #include "portcheck/addr.h"
 #include "portcheck/netif.h"
 #include "portcheck/nft.h"
+#include "portcheck/srcdim.h"
 #include "portcheck/srcspace.h"
 #include "portcheck/verdict.h"
 
@@ -133,7 +134,7 @@ struct pc_src_lit {
 /* The sources that take one path: a box (addresses x ports) and the tests that carve it
  * out of the sources asked about, the outcome, and a source of it. */
 struct pc_src_result {
-	struct pc_ivlist addr, port;
+	struct pc_srcdim addr, port;
 	struct pc_src_lit *lits;
 	size_t n_lits;
 	/* No tests carve it out: it is what was left past a budget, told by its box alone. */
@@ -148,6 +149,10 @@ struct pc_src_result {
 #define PC_SRC_MAX_RUNS 1024
 #define PC_SRC_MAX_RANGES (1u << 21)
 #define PC_SRC_MAX_TESTS 100000
+/* A set's projection with at least this many intervals narrows a box as a shared base
+ * (srcdim.h) instead of by copying. A variable only so that tests can make every set
+ * take that way (0). */
+extern size_t pc_src_shared_min;
 /* Intervals a scattered (non-prefix) source mask may produce before it is unknown. */
 #define PC_SRC_MAX_MASK_INTERVALS 4096
 

@@ -42,6 +42,8 @@ bool pc_ivlist_overlaps(const struct pc_ivlist *a, const struct pc_ivlist *b);
 int pc_ivlist_copy(const struct pc_ivlist *a, struct pc_ivlist *ret);
 /* The index of the first interval that ends at or after @x (l->n when none). */
 size_t pc_ivlist_seek(const struct pc_ivlist *l, pc_u128 x);
+/* The same from index @from on (the answer is at or after it). */
+size_t pc_ivlist_seek_from(const struct pc_ivlist *l, size_t from, pc_u128 x);
 /* The index of the interval holding @x, or -1. */
 ptrdiff_t pc_ivlist_find(const struct pc_ivlist *l, pc_u128 x);
 bool pc_ivlist_equal(const struct pc_ivlist *a, const struct pc_ivlist *b);

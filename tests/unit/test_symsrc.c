@@ -967,9 +967,33 @@ static bool same_outcome(const struct pc_nft_result *s, const struct pc_nft_resu
 	       (pc_addr_equal(&s->fwd_addr, &c->fwd_addr) && s->fwd_port == c->fwd_port);
 }
 
+/* A result's box as explicit lists (the engine shares big lists between boxes). */
+struct flat {
+	struct pc_ivlist addr, port;
+};
+
+static struct flat *flatten(const struct pc_src_result *v, size_t n)
+{
+	struct flat *f = calloc(n ? n : 1, sizeof(*f));
+
+	assert_non_null(f);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(pc_srcdim_to_list(&v[i].addr, &f[i].addr), 0);
+		assert_int_equal(pc_srcdim_to_list(&v[i].port, &f[i].port), 0);
+	}
+	return f;
+}
+
+static void flat_free(struct flat *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pc_ivlist_clear(&f[i].addr), pc_ivlist_clear(&f[i].port);
+	free(f);
+}
+
 static bool in_box(const struct pc_src_result *r, pc_u128 a, pc_u128 p)
 {
-	return pc_ivlist_find(&r->addr, a) >= 0 && pc_ivlist_find(&r->port, p) >= 0;
+	return pc_srcdim_has(&r->addr, a) && pc_srcdim_has(&r->port, p);
 }
 
 /* A value of @l: @v when it is in it, else a random one. */
@@ -1036,6 +1060,7 @@ static bool check_partition(const struct gen *g, uint64_t seed, int family,
 			    const struct pc_src_result *v, size_t n)
 {
 	struct pc_ivlist(*left)[2] = calloc(2 * n + 2, sizeof(*left)), x = {0};
+	struct flat *fv = flatten(v, n);
 	size_t nl = 1;
 	bool ok = true;
 
@@ -1043,18 +1068,18 @@ static bool check_partition(const struct gen *g, uint64_t seed, int family,
 	assert_int_equal(pc_ivlist_copy(ia, &left[0][0]), 0);
 	assert_int_equal(pc_ivlist_copy(ip, &left[0][1]), 0);
 	for (size_t i = 0; i < n && ok; i++) {
-		if (v[i].addr.n == 0 || v[i].port.n == 0 || !pc_ivlist_subset(&v[i].addr, ia) ||
-		    !pc_ivlist_subset(&v[i].port, ip)) {
+		if (fv[i].addr.n == 0 || fv[i].port.n == 0 || !pc_ivlist_subset(&fv[i].addr, ia) ||
+		    !pc_ivlist_subset(&fv[i].port, ip)) {
 			flunk(g, seed, family, 0, 0, "(a) result %zu: empty or outside the input",
 			      i);
 			ok = false;
 		}
 		for (size_t j = i + 1; j < n && ok; j++) {
-			assert_int_equal(pc_ivlist_intersect(&v[i].addr, &v[j].addr, &x), 0);
+			assert_int_equal(pc_ivlist_intersect(&fv[i].addr, &fv[j].addr, &x), 0);
 			if (x.n > 0) {
 				pc_u128 a = x.v[0].lo;
 
-				assert_int_equal(pc_ivlist_intersect(&v[i].port, &v[j].port, &x),
+				assert_int_equal(pc_ivlist_intersect(&fv[i].port, &fv[j].port, &x),
 						 0);
 				if (x.n > 0) {
 					flunk(g, seed, family, a, x.v[0].lo,
@@ -1067,10 +1092,10 @@ static bool check_partition(const struct gen *g, uint64_t seed, int family,
 		for (size_t k = 0, m = nl; k < m && ok; k++) {
 			struct pc_ivlist in = {0};
 
-			assert_int_equal(pc_ivlist_intersect(&left[k][0], &v[i].addr, &in), 0);
-			assert_int_equal(pc_ivlist_subtract(&left[k][0], &v[i].addr, &x), 0);
+			assert_int_equal(pc_ivlist_intersect(&left[k][0], &fv[i].addr, &in), 0);
+			assert_int_equal(pc_ivlist_subtract(&left[k][0], &fv[i].addr, &x), 0);
 			assert_int_equal(pc_ivlist_copy(&x, &left[k][0]), 0);
-			assert_int_equal(pc_ivlist_subtract(&left[k][1], &v[i].port, &x), 0);
+			assert_int_equal(pc_ivlist_subtract(&left[k][1], &fv[i].port, &x), 0);
 			assert_true(nl < 2 * n + 2);
 			left[nl][0] = in;
 			assert_int_equal(pc_ivlist_copy(&x, &left[nl++][1]), 0);
@@ -1093,6 +1118,7 @@ static bool check_partition(const struct gen *g, uint64_t seed, int family,
 	for (size_t k = 0; k < nl; k++)
 		pc_ivlist_clear(&left[k][0]), pc_ivlist_clear(&left[k][1]);
 	free(left);
+	flat_free(fv, n);
 	pc_ivlist_clear(&x);
 	return ok;
 }
@@ -1121,13 +1147,16 @@ static void sources(const struct fam *f, const struct pc_ivlist *ia, const struc
 
 		add_src(out, nout, ia, ip, a, snap(ip, near_port()));
 	}
+	struct flat *fv = flatten(v, n);
+
 	for (size_t i = 0; i < n; i++) {
 		const struct pc_src_result *r = &v[i];
+		const struct flat *fr = &fv[i];
 		pc_u128 ex = pc_addr_to_u128(&r->example);
 
-		for (size_t k = 0; k < r->addr.n; k++) {
-			pc_u128 lo = r->addr.v[k].lo, hi = r->addr.v[k].hi;
-			pc_u128 p = snap(&r->port, r->example_port);
+		for (size_t k = 0; k < fr->addr.n; k++) {
+			pc_u128 lo = fr->addr.v[k].lo, hi = fr->addr.v[k].hi;
+			pc_u128 p = snap(&fr->port, r->example_port);
 
 			add_src(out, nout, ia, ip, lo, p);
 			add_src(out, nout, ia, ip, hi, p);
@@ -1136,8 +1165,8 @@ static void sources(const struct fam *f, const struct pc_ivlist *ia, const struc
 			if (hi < pc_u128_max(f->bits))
 				add_src(out, nout, ia, ip, hi + 1, p);
 		}
-		for (size_t k = 0; k < r->port.n; k++) {
-			pc_u128 lo = r->port.v[k].lo, hi = r->port.v[k].hi;
+		for (size_t k = 0; k < fr->port.n; k++) {
+			pc_u128 lo = fr->port.v[k].lo, hi = fr->port.v[k].hi;
 
 			add_src(out, nout, ia, ip, ex, lo);
 			add_src(out, nout, ia, ip, ex, hi);
@@ -1145,6 +1174,7 @@ static void sources(const struct fam *f, const struct pc_ivlist *ia, const struc
 			add_src(out, nout, ia, ip, ex, hi + 1);
 		}
 	}
+	flat_free(fv, n);
 }
 
 /* Every property for one family's flow; false after a failure. */
@@ -1241,14 +1271,13 @@ out:
 	return ok;
 }
 
-static void test_symbolic_sources(void **state)
+static void run_seeds(void)
 {
 	struct pc_netif ni = {0};
 	struct timespec t0, t1;
 	struct gen g;
 	uint64_t first = 1, last = SEEDS;
 
-	(void)state;
 	host(&ni);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* SYMSRC_SEEDS=FIRST-LAST explores other seeds. */
@@ -1277,10 +1306,29 @@ static void test_symbolic_sources(void **state)
 	assert_int_equal(failures, 0);
 }
 
+static void test_symbolic_sources(void **state)
+{
+	(void)state;
+	run_seeds();
+}
+
+/* The same with every set's projection shared with the boxes as a base (srcdim.h), the
+ * way big sets go: the random sets are small, so by default they are copied. */
+static void test_symbolic_sources_shared(void **state)
+{
+	size_t saved = pc_src_shared_min;
+
+	(void)state;
+	pc_src_shared_min = 1;
+	run_seeds();
+	pc_src_shared_min = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_symbolic_sources),
+	    cmocka_unit_test(test_symbolic_sources_shared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

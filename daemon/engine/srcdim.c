@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A source dimension as base ∩ clip (srcdim.h). The base is shared and never changed;
+ * every operation narrows the clip, takes a reference to a base, or, only when two
+ * different big lists meet, makes a new base of what they share within the clip.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portcheck/srcdim.h"
+
+static pc_u128 max_of(pc_u128 a, pc_u128 b)
+{
+	return a > b ? a : b;
+}
+
+static pc_u128 min_of(pc_u128 a, pc_u128 b)
+{
+	return a < b ? a : b;
+}
+
+struct pc_ivbase *pc_ivbase_new(struct pc_ivlist *l, pc_u128 max)
+{
+	struct pc_ivbase *b = calloc(1, sizeof(*b));
+
+	if (!b) {
+		pc_ivlist_clear(l);
+		return NULL;
+	}
+	b->refs = 1;
+	b->l = *l;
+	*l = (struct pc_ivlist){0};
+	b->max = max;
+	return b;
+}
+
+struct pc_ivbase *pc_ivbase_ref(struct pc_ivbase *b)
+{
+	if (b)
+		b->refs++;
+	return b;
+}
+
+void pc_ivbase_unref(struct pc_ivbase *b)
+{
+	if (!b || --b->refs > 0)
+		return;
+	/* The complement holds no reference back: tell it this one is gone. */
+	if (b->comp) {
+		b->comp->comp_of = NULL;
+		pc_ivbase_unref(b->comp);
+	}
+	/* comp_of holds a reference to b, so it is gone already; never left dangling. */
+	if (b->comp_of)
+		b->comp_of->comp = NULL;
+	pc_ivlist_clear(&b->l);
+	free(b->sums);
+	free(b);
+}
+
+struct pc_ivbase *pc_ivbase_complement(struct pc_ivbase *b)
+{
+	struct pc_ivlist c = {0};
+	struct pc_ivbase *x;
+	pc_u128 next = 0;
+	bool to_max = true;
+
+	if (b->comp)
+		return pc_ivbase_ref(b->comp);
+	if (b->comp_of)
+		return pc_ivbase_ref(b->comp_of);
+	for (size_t i = 0; i < b->l.n; i++) {
+		if (b->l.v[i].lo > next && pc_ivlist_append(&c, next, b->l.v[i].lo - 1) < 0) {
+			pc_ivlist_clear(&c);
+			return NULL;
+		}
+		if (b->l.v[i].hi >= b->max) {
+			to_max = false;
+			break;
+		}
+		next = b->l.v[i].hi + 1;
+	}
+	if (to_max && pc_ivlist_append(&c, next, b->max) < 0) {
+		pc_ivlist_clear(&c);
+		return NULL;
+	}
+	x = pc_ivbase_new(&c, b->max);
+	if (!x)
+		return NULL;
+	b->comp = x; /* b's reference */
+	x->comp_of = b;
+	return pc_ivbase_ref(x);
+}
+
+static bool complements(const struct pc_ivbase *a, const struct pc_ivbase *b)
+{
+	return a && b && (a->comp == b || a->comp_of == b);
+}
+
+/* Prefix sums of the sizes (made once; NULL when out of memory: callers sum themselves). */
+static const double *base_sums(const struct pc_ivbase *cb)
+{
+	struct pc_ivbase *b = (struct pc_ivbase *)cb; /* a cache: the values never change */
+
+	if (!b->sums) {
+		double *s = calloc(b->l.n + 1, sizeof(*s));
+
+		if (!s)
+			return NULL;
+		for (size_t k = 0; k < b->l.n; k++)
+			s[k + 1] = s[k] + pc_u128_to_double(b->l.v[k].hi - b->l.v[k].lo) + 1;
+		b->sums = s;
+	}
+	return b->sums;
+}
+
+int pc_srcdim_from_list(struct pc_srcdim *d, const struct pc_ivlist *l)
+{
+	*d = (struct pc_srcdim){0};
+	return pc_ivlist_copy(l, &d->clip);
+}
+
+int pc_srcdim_copy(const struct pc_srcdim *a, struct pc_srcdim *ret)
+{
+	*ret = (struct pc_srcdim){0};
+	if (pc_ivlist_copy(&a->clip, &ret->clip) < 0) {
+		pc_ivlist_clear(&ret->clip);
+		return -ENOMEM;
+	}
+	ret->base = pc_ivbase_ref(a->base);
+	return 0;
+}
+
+void pc_srcdim_clear(struct pc_srcdim *d)
+{
+	pc_ivbase_unref(d->base);
+	pc_ivlist_clear(&d->clip);
+	*d = (struct pc_srcdim){0};
+}
+
+/* An empty dimension (its base let go). */
+static void make_empty(struct pc_srcdim *d)
+{
+	pc_ivbase_unref(d->base);
+	d->base = NULL;
+	d->clip.n = 0;
+}
+
+int pc_srcdim_to_list(const struct pc_srcdim *d, struct pc_ivlist *ret)
+{
+	if (!d->base)
+		return pc_ivlist_copy(&d->clip, ret);
+	return pc_ivlist_intersect(&d->base->l, &d->clip, ret);
+}
+
+/*
+ * Whether a ∩ b ∩ [lo, hi] holds a value (a, b NULL: every value), leapfrogging: each
+ * list is searched from its cursor (*ka, *kb, advanced; calls with ascending ranges
+ * reuse them) for the first value at or after the other's, so that two big lists cost
+ * the steps where they interleave, never a walk.
+ */
+static bool meet_in(const struct pc_ivlist *a, const struct pc_ivlist *b, pc_u128 lo, pc_u128 hi,
+		    size_t *ka, size_t *kb, pc_u128 *ret)
+{
+	pc_u128 x = lo;
+
+	for (;;) {
+		if (a) {
+			*ka = pc_ivlist_seek_from(a, *ka, x);
+			if (*ka >= a->n || a->v[*ka].lo > hi)
+				return false;
+			x = max_of(x, a->v[*ka].lo);
+		}
+		if (!b) {
+			*ret = x;
+			return true;
+		}
+		*kb = pc_ivlist_seek_from(b, *kb, x);
+		if (*kb >= b->n || b->v[*kb].lo > hi)
+			return false;
+		if (b->v[*kb].lo <= x) {
+			*ret = x;
+			return true;
+		}
+		x = b->v[*kb].lo; /* a has nothing of b before it: go on from there */
+		if (!a) {
+			*ret = x;
+			return true;
+		}
+	}
+}
+
+bool pc_srcdim_has(const struct pc_srcdim *d, pc_u128 x)
+{
+	return pc_ivlist_find(&d->clip, x) >= 0 && (!d->base || pc_ivlist_find(&d->base->l, x) >= 0);
+}
+
+/* The least value of @d, if any. */
+static bool dim_first(const struct pc_srcdim *d, pc_u128 *ret)
+{
+	size_t k = 0, unused = 0;
+
+	for (size_t i = 0; i < d->clip.n; i++)
+		if (meet_in(d->base ? &d->base->l : NULL, NULL, d->clip.v[i].lo, d->clip.v[i].hi,
+			    &k, &unused, ret))
+			return true;
+	return false;
+}
+
+bool pc_srcdim_empty(const struct pc_srcdim *d)
+{
+	pc_u128 x;
+
+	return !dim_first(d, &x);
+}
+
+pc_u128 pc_srcdim_first(const struct pc_srcdim *d)
+{
+	pc_u128 x = 0;
+
+	dim_first(d, &x);
+	return x;
+}
+
+/* The intervals of a ∩ b one by one (*i, *j start at 0), galloping on both. */
+static bool meet_next(const struct pc_ivlist *a, const struct pc_ivlist *b, size_t *i, size_t *j,
+		      struct pc_ivl *ret)
+{
+	while (*i < a->n && *j < b->n) {
+		*i = pc_ivlist_seek_from(a, *i, b->v[*j].lo);
+		if (*i >= a->n)
+			return false;
+		*j = pc_ivlist_seek_from(b, *j, a->v[*i].lo);
+		if (*j >= b->n)
+			return false;
+		if (b->v[*j].lo > a->v[*i].hi) {
+			(*i)++;
+			continue;
+		}
+		*ret = (struct pc_ivl){max_of(a->v[*i].lo, b->v[*j].lo), min_of(a->v[*i].hi, b->v[*j].hi)};
+		if (a->v[*i].hi < b->v[*j].hi)
+			(*i)++;
+		else
+			(*j)++;
+		return true;
+	}
+	return false;
+}
+
+bool pc_srcdim_overlaps_list(const struct pc_srcdim *d, const struct pc_ivlist *l)
+{
+	size_t i = 0, j = 0, k = 0, unused = 0;
+	struct pc_ivl p;
+	pc_u128 x;
+
+	if (!d->base)
+		return pc_ivlist_overlaps(&d->clip, l);
+	while (meet_next(&d->clip, l, &i, &j, &p))
+		if (meet_in(&d->base->l, NULL, p.lo, p.hi, &k, &unused, &x))
+			return true;
+	return false;
+}
+
+bool pc_srcdim_subset_list(const struct pc_srcdim *d, const struct pc_ivlist *l)
+{
+	size_t j = 0, k = 0;
+
+	if (!d->base)
+		return pc_ivlist_subset(&d->clip, l);
+	/* Each piece of base ∩ clip in turn, stopping at the first outside @l: cheap unless
+	 * the answer is yes for a big dimension. */
+	for (size_t i = 0; i < d->clip.n; i++) {
+		const struct pc_ivl *c = &d->clip.v[i];
+
+		for (k = pc_ivlist_seek_from(&d->base->l, k, c->lo);
+		     k < d->base->l.n && d->base->l.v[k].lo <= c->hi; k++) {
+			pc_u128 lo = max_of(c->lo, d->base->l.v[k].lo);
+			pc_u128 hi = min_of(c->hi, d->base->l.v[k].hi);
+
+			j = pc_ivlist_seek_from(l, j, lo);
+			if (j >= l->n || l->v[j].lo > lo || l->v[j].hi < hi)
+				return false;
+			if (d->base->l.v[k].hi > c->hi)
+				break; /* the next clip interval may still meet it */
+		}
+	}
+	return true;
+}
+
+int pc_srcdim_narrow(struct pc_srcdim *d, const struct pc_ivlist *l, bool in)
+{
+	struct pc_ivlist tmp = {0};
+	int r = in ? pc_ivlist_intersect(&d->clip, l, &tmp) : pc_ivlist_subtract(&d->clip, l, &tmp);
+
+	if (r < 0) {
+		pc_ivlist_clear(&tmp);
+		return r;
+	}
+	pc_ivlist_clear(&d->clip);
+	d->clip = tmp;
+	return 0;
+}
+
+/* A new base of the values of @a's base, @b (either NULL: every value) and @clip, with
+ * @b taken as its complement when @out; NULL when out of memory. */
+static struct pc_ivbase *meet_bases(const struct pc_ivbase *a, const struct pc_ivbase *b, bool out,
+				    const struct pc_ivlist *clip, pc_u128 max)
+{
+	struct pc_ivlist x = {0}, y = {0};
+	int r;
+
+	r = a ? pc_ivlist_intersect(&a->l, clip, &x) : pc_ivlist_copy(clip, &x);
+	if (r >= 0 && b)
+		r = out ? pc_ivlist_subtract(&x, &b->l, &y) : pc_ivlist_intersect(&x, &b->l, &y);
+	else if (r >= 0) {
+		y = x;
+		x = (struct pc_ivlist){0};
+	}
+	pc_ivlist_clear(&x);
+	if (r < 0) {
+		pc_ivlist_clear(&y);
+		return NULL;
+	}
+	return pc_ivbase_new(&y, max);
+}
+
+int pc_srcdim_narrow_base(struct pc_srcdim *d, struct pc_ivbase *b, bool in)
+{
+	struct pc_ivbase *t = in ? pc_ivbase_ref(b) : pc_ivbase_complement(b);
+
+	if (!t)
+		return -ENOMEM;
+	if (!d->base) {
+		d->base = t;
+		return 0;
+	}
+	if (d->base == t) {
+		pc_ivbase_unref(t);
+		return 0;
+	}
+	if (complements(d->base, t)) {
+		pc_ivbase_unref(t);
+		make_empty(d);
+		return 0;
+	}
+	{
+		struct pc_ivbase *nb = meet_bases(d->base, t, false, &d->clip, b->max);
+
+		pc_ivbase_unref(t);
+		if (!nb)
+			return -ENOMEM;
+		pc_ivbase_unref(d->base);
+		d->base = nb;
+	}
+	return 0;
+}
+
+bool pc_srcdim_overlaps(const struct pc_srcdim *a, const struct pc_srcdim *b)
+{
+	const struct pc_ivlist *ba = a->base ? &a->base->l : NULL;
+	const struct pc_ivlist *bb = b->base ? &b->base->l : NULL;
+	size_t i = 0, j = 0, ka = 0, kb = 0;
+	struct pc_ivl p;
+	pc_u128 x;
+
+	if (complements(a->base, b->base))
+		return false;
+	if (a->base == b->base)
+		bb = NULL;
+	while (meet_next(&a->clip, &b->clip, &i, &j, &p))
+		if (meet_in(ba, bb, p.lo, p.hi, &ka, &kb, &x))
+			return true;
+	return false;
+}
+
+int pc_srcdim_intersect(const struct pc_srcdim *a, const struct pc_srcdim *b,
+			struct pc_srcdim *ret)
+{
+	*ret = (struct pc_srcdim){0};
+	if (pc_ivlist_intersect(&a->clip, &b->clip, &ret->clip) < 0)
+		goto oom;
+	if (complements(a->base, b->base)) {
+		ret->clip.n = 0;
+	} else if (!a->base || !b->base || a->base == b->base) {
+		ret->base = pc_ivbase_ref(a->base ? a->base : b->base);
+	} else if (ret->clip.n > 0) {
+		ret->base = meet_bases(a->base, b->base, false, &ret->clip, a->base->max);
+		if (!ret->base)
+			goto oom;
+	}
+	return 0;
+oom:
+	pc_srcdim_clear(ret);
+	return -ENOMEM;
+}
+
+int pc_srcdim_subtract(const struct pc_srcdim *a, const struct pc_srcdim *b,
+		       struct pc_srcdim *ret1, struct pc_srcdim *ret2)
+{
+	/* a \ (B ∩ C) = (a \ C) ∪ ((a ∩ C) \ B): the second part only when b has a base. */
+	*ret1 = (struct pc_srcdim){0};
+	*ret2 = (struct pc_srcdim){0};
+	if (pc_ivlist_subtract(&a->clip, &b->clip, &ret1->clip) < 0)
+		goto oom;
+	ret1->base = pc_ivbase_ref(a->base);
+	if (!b->base || a->base == b->base)
+		return 0;
+	if (pc_ivlist_intersect(&a->clip, &b->clip, &ret2->clip) < 0)
+		goto oom;
+	if (ret2->clip.n == 0)
+		return 0;
+	if (complements(a->base, b->base)) {
+		ret2->base = pc_ivbase_ref(a->base);
+	} else if (!a->base) {
+		ret2->base = pc_ivbase_complement(b->base);
+		if (!ret2->base)
+			goto oom;
+	} else {
+		ret2->base = meet_bases(a->base, b->base, true, &ret2->clip, a->base->max);
+		if (!ret2->base)
+			goto oom;
+	}
+	return 0;
+oom:
+	pc_srcdim_clear(ret1);
+	pc_srcdim_clear(ret2);
+	return -ENOMEM;
+}
+
+/* The base's intervals that meet [lo, hi]: [*k1, *k2), searched from *k1. */
+static void base_span(const struct pc_ivlist *l, pc_u128 lo, pc_u128 hi, size_t *k1, size_t *k2)
+{
+	size_t e;
+
+	*k1 = pc_ivlist_seek_from(l, *k1, lo);
+	e = pc_ivlist_seek_from(l, *k1, hi);
+	if (e < l->n && l->v[e].lo <= hi)
+		e++;
+	*k2 = e > *k1 ? e : *k1;
+}
+
+size_t pc_srcdim_count(const struct pc_srcdim *d)
+{
+	size_t n = 0, k1 = 0, k2;
+
+	if (!d->base)
+		return d->clip.n;
+	/* Clip intervals are apart, so no two of their pieces join. */
+	for (size_t i = 0; i < d->clip.n; i++) {
+		base_span(&d->base->l, d->clip.v[i].lo, d->clip.v[i].hi, &k1, &k2);
+		n += k2 - k1;
+	}
+	return n;
+}
+
+double pc_srcdim_size(const struct pc_srcdim *d)
+{
+	const struct pc_ivlist *l = d->base ? &d->base->l : &d->clip;
+	const double *sums = d->base ? base_sums(d->base) : NULL;
+	size_t k1 = 0, k2;
+	double size = 0;
+
+	if (!d->base) {
+		for (size_t i = 0; i < l->n; i++)
+			size += pc_u128_to_double(l->v[i].hi - l->v[i].lo) + 1;
+		return size;
+	}
+	for (size_t i = 0; i < d->clip.n; i++) {
+		pc_u128 lo = d->clip.v[i].lo, hi = d->clip.v[i].hi;
+
+		base_span(l, lo, hi, &k1, &k2);
+		if (k2 == k1)
+			continue;
+		if (sums) {
+			size += sums[k2] - sums[k1];
+		} else {
+			for (size_t k = k1; k < k2; k++)
+				size += pc_u128_to_double(l->v[k].hi - l->v[k].lo) + 1;
+		}
+		/* The end pieces may stick out of the clip interval. */
+		if (l->v[k1].lo < lo)
+			size -= pc_u128_to_double(lo - l->v[k1].lo);
+		if (l->v[k2 - 1].hi > hi)
+			size -= pc_u128_to_double(l->v[k2 - 1].hi - hi);
+		k1 = k2 - 1; /* the last one may reach into the next clip interval */
+	}
+	return size;
+}
+
+bool pc_srcdim_next(const struct pc_srcdim *d, struct pc_srcdim_cursor *cur, struct pc_ivl *ret)
+{
+	const struct pc_ivlist *b;
+
+	if (!d->base) {
+		if (cur->c >= d->clip.n)
+			return false;
+		*ret = d->clip.v[cur->c++];
+		return true;
+	}
+	b = &d->base->l;
+	while (cur->c < d->clip.n) {
+		const struct pc_ivl *c = &d->clip.v[cur->c];
+
+		cur->b = pc_ivlist_seek_from(b, cur->b, c->lo);
+		if (cur->b >= b->n)
+			return false;
+		if (b->v[cur->b].lo > c->hi) {
+			cur->c++;
+			continue;
+		}
+		*ret = (struct pc_ivl){max_of(c->lo, b->v[cur->b].lo), min_of(c->hi, b->v[cur->b].hi)};
+		if (b->v[cur->b].hi > c->hi)
+			cur->c++; /* the base interval may go on into the next clip interval */
+		else
+			cur->b++;
+		return true;
+	}
+	return false;
+}
+
+size_t pc_srcdim_weight(const struct pc_srcdim *d)
+{
+	return d->clip.n + (d->base ? 1 : 0);
+}
