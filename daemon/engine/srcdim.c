@@ -325,35 +325,51 @@ static struct pc_ivbase *meet_bases(const struct pc_ivbase *a, const struct pc_i
 	return pc_ivbase_new(&y, max);
 }
 
-int pc_srcdim_narrow_base(struct pc_srcdim *d, struct pc_ivbase *b, bool in)
-{
-	struct pc_ivbase *t = in ? pc_ivbase_ref(b) : pc_ivbase_complement(b);
+size_t pc_srcdim_fold_max = 4096;
 
-	if (!t)
-		return -ENOMEM;
-	if (!d->base) {
-		d->base = t;
-		return 0;
-	}
+/*
+ * d := d ∩ t, or d \ t when @out. A small list goes into the clip; a big one becomes the
+ * base when d has none or only a small one (folded into the clip first); only two big
+ * lists that are neither the same nor complements are intersected into a new base,
+ * within the clip.
+ */
+static int dim_meet(struct pc_srcdim *d, struct pc_ivbase *t, bool out)
+{
+	struct pc_ivbase *nb;
+
 	if (d->base == t) {
-		pc_ivbase_unref(t);
+		if (out)
+			make_empty(d);
 		return 0;
 	}
 	if (complements(d->base, t)) {
-		pc_ivbase_unref(t);
-		make_empty(d);
+		if (!out)
+			make_empty(d);
 		return 0;
 	}
-	{
-		struct pc_ivbase *nb = meet_bases(d->base, t, false, &d->clip, b->max);
-
-		pc_ivbase_unref(t);
-		if (!nb)
+	if (t->l.n <= pc_srcdim_fold_max)
+		return pc_srcdim_narrow(d, &t->l, !out);
+	if (d->base && d->base->l.n <= pc_srcdim_fold_max) {
+		if (pc_srcdim_narrow(d, &d->base->l, true) < 0)
 			return -ENOMEM;
 		pc_ivbase_unref(d->base);
-		d->base = nb;
+		d->base = NULL;
 	}
+	if (!d->base) {
+		d->base = out ? pc_ivbase_complement(t) : pc_ivbase_ref(t);
+		return d->base ? 0 : -ENOMEM;
+	}
+	nb = meet_bases(d->base, t, out, &d->clip, t->max);
+	if (!nb)
+		return -ENOMEM;
+	pc_ivbase_unref(d->base);
+	d->base = nb;
 	return 0;
+}
+
+int pc_srcdim_narrow_base(struct pc_srcdim *d, struct pc_ivbase *b, bool in)
+{
+	return dim_meet(d, b, !in);
 }
 
 bool pc_srcdim_overlaps(const struct pc_srcdim *a, const struct pc_srcdim *b)
@@ -377,50 +393,29 @@ bool pc_srcdim_overlaps(const struct pc_srcdim *a, const struct pc_srcdim *b)
 int pc_srcdim_intersect(const struct pc_srcdim *a, const struct pc_srcdim *b,
 			struct pc_srcdim *ret)
 {
-	*ret = (struct pc_srcdim){0};
-	if (pc_ivlist_intersect(&a->clip, &b->clip, &ret->clip) < 0)
-		goto oom;
-	if (complements(a->base, b->base)) {
-		ret->clip.n = 0;
-	} else if (!a->base || !b->base || a->base == b->base) {
-		ret->base = pc_ivbase_ref(a->base ? a->base : b->base);
-	} else if (ret->clip.n > 0) {
-		ret->base = meet_bases(a->base, b->base, false, &ret->clip, a->base->max);
-		if (!ret->base)
-			goto oom;
+	if (pc_srcdim_copy(a, ret) < 0)
+		return -ENOMEM;
+	if (pc_srcdim_narrow(ret, &b->clip, true) < 0 || (b->base && dim_meet(ret, b->base, false) < 0)) {
+		pc_srcdim_clear(ret);
+		return -ENOMEM;
 	}
 	return 0;
-oom:
-	pc_srcdim_clear(ret);
-	return -ENOMEM;
 }
 
 int pc_srcdim_subtract(const struct pc_srcdim *a, const struct pc_srcdim *b,
 		       struct pc_srcdim *ret1, struct pc_srcdim *ret2)
 {
 	/* a \ (B ∩ C) = (a \ C) ∪ ((a ∩ C) \ B): the second part only when b has a base. */
-	*ret1 = (struct pc_srcdim){0};
 	*ret2 = (struct pc_srcdim){0};
-	if (pc_ivlist_subtract(&a->clip, &b->clip, &ret1->clip) < 0)
+	if (pc_srcdim_copy(a, ret1) < 0)
+		return -ENOMEM;
+	if (pc_srcdim_narrow(ret1, &b->clip, false) < 0)
 		goto oom;
-	ret1->base = pc_ivbase_ref(a->base);
-	if (!b->base || a->base == b->base)
+	if (!b->base)
 		return 0;
-	if (pc_ivlist_intersect(&a->clip, &b->clip, &ret2->clip) < 0)
+	if (pc_srcdim_copy(a, ret2) < 0 || pc_srcdim_narrow(ret2, &b->clip, true) < 0 ||
+	    dim_meet(ret2, b->base, true) < 0)
 		goto oom;
-	if (ret2->clip.n == 0)
-		return 0;
-	if (complements(a->base, b->base)) {
-		ret2->base = pc_ivbase_ref(a->base);
-	} else if (!a->base) {
-		ret2->base = pc_ivbase_complement(b->base);
-		if (!ret2->base)
-			goto oom;
-	} else {
-		ret2->base = meet_bases(a->base, b->base, true, &ret2->clip, a->base->max);
-		if (!ret2->base)
-			goto oom;
-	}
 	return 0;
 oom:
 	pc_srcdim_clear(ret1);

@@ -56,9 +56,14 @@ bool pc_srcdim_overlaps_list(const struct pc_srcdim *d, const struct pc_ivlist *
 bool pc_srcdim_subset_list(const struct pc_srcdim *d, const struct pc_ivlist *l);
 /* d := d ∩ l (@in) or d \ l: the clip is narrowed. -ENOMEM (d unchanged). */
 int pc_srcdim_narrow(struct pc_srcdim *d, const struct pc_ivlist *l, bool in);
-/* d := d ∩ b (@in) or d \ b, for a big list shared as a base: a reference when @d has no
- * base or the same one; else the two are intersected within the clip. -ENOMEM. */
+/* d := d ∩ b (@in) or d \ b, for a list shared as a base: into the clip when it has at
+ * most pc_srcdim_fold_max intervals; else a reference when @d has no base (or a small one,
+ * folded into the clip), the same or its complement; else the two big lists are
+ * intersected within the clip into a new base. -ENOMEM. */
 int pc_srcdim_narrow_base(struct pc_srcdim *d, struct pc_ivbase *b, bool in);
+/* Lists up to this many intervals meet a dimension in its clip, not as a base. A variable
+ * only so that tests can make every list a base (0). */
+extern size_t pc_srcdim_fold_max;
 /* Whether @a and @b share a value. */
 bool pc_srcdim_overlaps(const struct pc_srcdim *a, const struct pc_srcdim *b);
 /* *ret = a ∩ b. -ENOMEM. */

@@ -1312,16 +1312,33 @@ static void test_symbolic_sources(void **state)
 	run_seeds();
 }
 
-/* The same with every set's projection shared with the boxes as a base (srcdim.h), the
- * way big sets go: the random sets are small, so by default they are copied. */
+/*
+ * The same with every set's projection shared with the boxes as a base (srcdim.h), the way
+ * big sets go (the random sets are small, so by default they go into the clip): once with
+ * every base kept a base (two different ones intersected into a new one), once with
+ * small bases folded into the clip as big boxes meet small sets.
+ */
+static void shared_seeds(size_t fold_max)
+{
+	size_t saved_min = pc_src_shared_min, saved_fold = pc_srcdim_fold_max;
+
+	pc_src_shared_min = 1;
+	pc_srcdim_fold_max = fold_max;
+	run_seeds();
+	pc_src_shared_min = saved_min;
+	pc_srcdim_fold_max = saved_fold;
+}
+
 static void test_symbolic_sources_shared(void **state)
 {
-	size_t saved = pc_src_shared_min;
-
 	(void)state;
-	pc_src_shared_min = 1;
-	run_seeds();
-	pc_src_shared_min = saved;
+	shared_seeds(0);
+}
+
+static void test_symbolic_sources_folded(void **state)
+{
+	(void)state;
+	shared_seeds(2);
 }
 
 int main(void)
@@ -1329,6 +1346,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_symbolic_sources),
 	    cmocka_unit_test(test_symbolic_sources_shared),
+	    cmocka_unit_test(test_symbolic_sources_folded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
