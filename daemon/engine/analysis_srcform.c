@@ -294,8 +294,8 @@ static json_t *set_lit_json(const struct pc_src_lit *l, int family)
 			     ? json_string(l->port ? "port" : "address")
 			     : bytes_json(l->key + k.off[f], k.len[f], k.type[f], false));
 	o = json_pack("{s:s,s:s,s:s,s:I,s:o}", "family", nfproto_word(l->table->family), "table",
-		      l->table->name, "name", s->name, "elements", (json_int_t)pc_nft_set_member_count(s),
-		      "key", key);
+		      l->table->name, "name", s->name, "elements",
+		      (json_int_t)pc_nft_set_member_count(s), "key", key);
 	if (o && l->has_verdict)
 		json_object_set_new(o, "data", verdict_json(&l->verdict));
 	else if (o && l->has_data)

@@ -95,11 +95,12 @@ static int work_remove(struct work *w, const struct pc_srcdim *ra, const struct 
 			*b = (struct box){0};
 			continue;
 		}
-		if (r == 0 && (pc_srcdim_subtract(&b->a, ra, &a1, &a2) < 0 ||
-			       pc_srcdim_intersect(&b->a, ra, &both) < 0 ||
-			       pc_srcdim_subtract(&b->p, rp, &p1, &p2) < 0 ||
-			       pc_srcdim_copy(&b->p, &c[0]) < 0 || pc_srcdim_copy(&b->p, &c[1]) < 0 ||
-			       pc_srcdim_copy(&both, &c[2]) < 0))
+		if (r == 0 &&
+		    (pc_srcdim_subtract(&b->a, ra, &a1, &a2) < 0 ||
+		     pc_srcdim_intersect(&b->a, ra, &both) < 0 ||
+		     pc_srcdim_subtract(&b->p, rp, &p1, &p2) < 0 ||
+		     pc_srcdim_copy(&b->p, &c[0]) < 0 || pc_srcdim_copy(&b->p, &c[1]) < 0 ||
+		     pc_srcdim_copy(&both, &c[2]) < 0))
 			r = -ENOMEM;
 		if (r == 0)
 			r = push_dims(&out, &a1, &c[0]);

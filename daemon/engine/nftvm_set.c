@@ -289,7 +289,8 @@ struct set_index *vm_set_index(const struct pc_nft_set *cs, bool *oom)
 	for (size_t i = 0; i < s->n_elems; i++) {
 		if (s->elems[i].flags & NFT_SET_ELEM_CATCHALL)
 			x->catchall = &s->elems[i];
-		x->members += !(s->elems[i].flags & (NFT_SET_ELEM_INTERVAL_END | NFT_SET_ELEM_CATCHALL));
+		x->members +=
+		    !(s->elems[i].flags & (NFT_SET_ELEM_INTERVAL_END | NFT_SET_ELEM_CATCHALL));
 	}
 	x->ranges = (s->flags & NFT_SET_INTERVAL) != 0;
 	r = x->ranges ? build_ranges(x, s) : build_exact(x, s);

@@ -162,8 +162,7 @@ oom:
 	return -1;
 }
 
-int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b,
-			const struct pc_src_lit *lit)
+int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b, const struct pc_src_lit *lit)
 {
 	struct vm_sym *s = vm->sym;
 	bool in;

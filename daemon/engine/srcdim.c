@@ -193,7 +193,8 @@ static bool meet_in(const struct pc_ivlist *a, const struct pc_ivlist *b, pc_u12
 
 bool pc_srcdim_has(const struct pc_srcdim *d, pc_u128 x)
 {
-	return pc_ivlist_find(&d->clip, x) >= 0 && (!d->base || pc_ivlist_find(&d->base->l, x) >= 0);
+	return pc_ivlist_find(&d->clip, x) >= 0 &&
+	       (!d->base || pc_ivlist_find(&d->base->l, x) >= 0);
 }
 
 /* The least value of @d, if any. */
@@ -238,7 +239,8 @@ static bool meet_next(const struct pc_ivlist *a, const struct pc_ivlist *b, size
 			(*i)++;
 			continue;
 		}
-		*ret = (struct pc_ivl){max_of(a->v[*i].lo, b->v[*j].lo), min_of(a->v[*i].hi, b->v[*j].hi)};
+		*ret = (struct pc_ivl){max_of(a->v[*i].lo, b->v[*j].lo),
+				       min_of(a->v[*i].hi, b->v[*j].hi)};
 		if (a->v[*i].hi < b->v[*j].hi)
 			(*i)++;
 		else
@@ -390,20 +392,20 @@ bool pc_srcdim_overlaps(const struct pc_srcdim *a, const struct pc_srcdim *b)
 	return false;
 }
 
-int pc_srcdim_intersect(const struct pc_srcdim *a, const struct pc_srcdim *b,
-			struct pc_srcdim *ret)
+int pc_srcdim_intersect(const struct pc_srcdim *a, const struct pc_srcdim *b, struct pc_srcdim *ret)
 {
 	if (pc_srcdim_copy(a, ret) < 0)
 		return -ENOMEM;
-	if (pc_srcdim_narrow(ret, &b->clip, true) < 0 || (b->base && dim_meet(ret, b->base, false) < 0)) {
+	if (pc_srcdim_narrow(ret, &b->clip, true) < 0 ||
+	    (b->base && dim_meet(ret, b->base, false) < 0)) {
 		pc_srcdim_clear(ret);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-int pc_srcdim_subtract(const struct pc_srcdim *a, const struct pc_srcdim *b,
-		       struct pc_srcdim *ret1, struct pc_srcdim *ret2)
+int pc_srcdim_subtract(const struct pc_srcdim *a, const struct pc_srcdim *b, struct pc_srcdim *ret1,
+		       struct pc_srcdim *ret2)
 {
 	/* a \ (B ∩ C) = (a \ C) ∪ ((a ∩ C) \ B): the second part only when b has a base. */
 	*ret2 = (struct pc_srcdim){0};
@@ -504,7 +506,8 @@ bool pc_srcdim_next(const struct pc_srcdim *d, struct pc_srcdim_cursor *cur, str
 			cur->c++;
 			continue;
 		}
-		*ret = (struct pc_ivl){max_of(c->lo, b->v[cur->b].lo), min_of(c->hi, b->v[cur->b].hi)};
+		*ret =
+		    (struct pc_ivl){max_of(c->lo, b->v[cur->b].lo), min_of(c->hi, b->v[cur->b].hi)};
 		if (b->v[cur->b].hi > c->hi)
 			cur->c++; /* the base interval may go on into the next clip interval */
 		else

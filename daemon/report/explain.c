@@ -334,7 +334,8 @@ static json_t *port_outcome_json(const struct pc_src_result *r)
 	struct pc_ivl i;
 
 	while (ports && pc_srcdim_next(&r->port, &cur, &i))
-		json_array_append_new(ports, json_pack("[I,I]", (json_int_t)i.lo, (json_int_t)i.hi));
+		json_array_append_new(ports,
+				      json_pack("[I,I]", (json_int_t)i.lo, (json_int_t)i.hi));
 	return json_pack("{s:o,s:s,s:s?}", "ports", ports, "verdict",
 			 pc_verdict_to_string(r->res.verdict), "rule",
 			 r->res.has_rule ? r->res.rule.text : NULL);

@@ -20,8 +20,8 @@
 struct pc_ivbase {
 	unsigned refs;
 	struct pc_ivlist l;
-	pc_u128 max;		   /* the dimension's largest value: complements are within [0, max] */
-	struct pc_ivbase *comp;	   /* its complement once made (a reference held) */
+	pc_u128 max;		/* the dimension's largest value: complements are within [0, max] */
+	struct pc_ivbase *comp; /* its complement once made (a reference held) */
 	struct pc_ivbase *comp_of; /* the base this one is the complement of (not held) */
 	double *sums;		   /* sums[k]: values in l.v[0..k) (made on demand) */
 };
@@ -70,8 +70,8 @@ bool pc_srcdim_overlaps(const struct pc_srcdim *a, const struct pc_srcdim *b);
 int pc_srcdim_intersect(const struct pc_srcdim *a, const struct pc_srcdim *b,
 			struct pc_srcdim *ret);
 /* a \ b as two disjoint dimensions *ret1 ∪ *ret2 (either may be empty). -ENOMEM. */
-int pc_srcdim_subtract(const struct pc_srcdim *a, const struct pc_srcdim *b,
-		       struct pc_srcdim *ret1, struct pc_srcdim *ret2);
+int pc_srcdim_subtract(const struct pc_srcdim *a, const struct pc_srcdim *b, struct pc_srcdim *ret1,
+		       struct pc_srcdim *ret2);
 /* How many intervals its values make, and how many values (as a double). */
 size_t pc_srcdim_count(const struct pc_srcdim *d);
 double pc_srcdim_size(const struct pc_srcdim *d);
@@ -79,7 +79,6 @@ double pc_srcdim_size(const struct pc_srcdim *d);
 struct pc_srcdim_cursor {
 	size_t c, b;
 };
-bool pc_srcdim_next(const struct pc_srcdim *d, struct pc_srcdim_cursor *cursor,
-		    struct pc_ivl *ret);
+bool pc_srcdim_next(const struct pc_srcdim *d, struct pc_srcdim_cursor *cursor, struct pc_ivl *ret);
 /* How many intervals it holds in memory (its clip; a shared base counts once). */
 size_t pc_srcdim_weight(const struct pc_srcdim *d);
