@@ -554,23 +554,33 @@ static int address_ranges_json(const struct outcome_group *g, int family, json_t
 
 /* --- words ------------------------------------------------------------------------------ */
 
+/* The length of the prefix that [lo, hi] is, or -1 when it is none. */
+static int prefix_len(pc_u128 lo, pc_u128 hi, unsigned bits)
+{
+	pc_u128 span = hi - lo; /* size - 1: all ones below the prefix */
+
+	if ((span & (span + 1)) != 0 || (lo & span) != 0)
+		return -1;
+	for (unsigned k = 0; k <= bits; k++)
+		if (span == pc_u128_max(bits - k))
+			return (int)k;
+	return -1;
+}
+
+/* A range as nft writes one: a prefix (always with its length, so that a host address
+ * still reads as a range), else "lo-hi". A CIDR list of a range such as ::2-2001:db8:1::
+ * took 250 prefixes and most of a reply. */
 static void cidrs_words(FILE *f, int family, pc_u128 lo, pc_u128 hi)
 {
 	struct pc_addr a = pc_addr_from_u128(family, lo), b = pc_addr_from_u128(family, hi);
-	struct pc_prefix *list = NULL;
-	size_t n = 0;
-	char s[PC_ADDRSTRLEN];
+	unsigned bits = pc_addr_size(family) * 8;
+	char s1[PC_ADDRSTRLEN], s2[PC_ADDRSTRLEN];
+	int len = prefix_len(lo, hi, bits);
 
-	if (pc_range_to_prefixes(&a, &b, &list, &n) < 0) {
-		fprintf(f, "%s-%s", pc_addr_to_string(&a, s), pc_addr_to_string(&b, s));
-		free(list);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		/* Always with the length, so a host address still reads as a range. */
-		fprintf(f, "%s%s/%u", i ? "," : "", pc_addr_to_string(&list[i].addr, s),
-			list[i].len);
-	free(list);
+	if (len >= 0)
+		fprintf(f, "%s/%d", pc_addr_to_string(&a, s1), len);
+	else
+		fprintf(f, "%s-%s", pc_addr_to_string(&a, s1), pc_addr_to_string(&b, s2));
 }
 
 static void lit_words(FILE *f, const struct pc_src_lit *l, int family)

@@ -116,8 +116,12 @@ def listener(port, address=None):
     return ls[0]
 def covers(p, addr):
     a = ipaddress.ip_address(addr)
-    return p["source"] == "any" or any(
-        a in ipaddress.ip_network(s, strict=False) for s in p["source"].split(","))
+    return p["source"] == "any" or any(in_word(a, s) for s in p["source"].split(","))
+def in_word(a, s):  # a prefix, or a range "lo-hi" (the words of a path's sources)
+    if "-" in s:
+        lo, hi = (ipaddress.ip_address(x) for x in s.split("-"))
+        return lo.version == a.version and lo <= a <= hi
+    return a in ipaddress.ip_network(s, strict=False)
 def path(port, iface, client, address=None):
     ps = [p for p in listener(port, address)["paths"]
           if p["interface"] == iface and covers(p, client)

@@ -85,8 +85,14 @@ def covers(path, addr):
     source = path.get("source") or ""
     if source == "any":
         return path.get("family") == ("ipv4" if addr.version == 4 else "ipv6")
-    return any(addr in ipaddress.ip_network(s) for s in source.split(",")
-               if ipaddress.ip_network(s).version == addr.version)
+    return any(in_word(addr, s) for s in source.split(","))
+
+def in_word(addr, s):  # a prefix, or a range "lo-hi" (the words of a path's sources)
+    if "-" in s:
+        lo, hi = (ipaddress.ip_address(x) for x in s.split("-"))
+        return lo.version == addr.version and lo <= addr <= hi
+    net = ipaddress.ip_network(s)
+    return net.version == addr.version and addr in net
 
 def icmp(reject):
     if not isinstance(reject, dict) or "icmp_type" not in reject:

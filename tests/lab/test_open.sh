@@ -152,9 +152,14 @@ status_path() {
 import ipaddress, json, sys
 report, port, family, field = json.load(open(sys.argv[1])), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 client = ipaddress.ip_address("192.0.2.2" if family == "ipv4" else "2001:db8:1::2")
+def in_word(s):  # a prefix, or a range "lo-hi" (the words of a path's sources)
+    if "-" in s:
+        lo, hi = (ipaddress.ip_address(x) for x in s.split("-"))
+        return lo.version == client.version and lo <= client <= hi
+    net = ipaddress.ip_network(s)
+    return net.version == client.version and client in net
 def covers(source):
-    return source == "any" or any(client in ipaddress.ip_network(s) for s in source.split(",")
-                                  if ipaddress.ip_network(s).version == client.version)
+    return source == "any" or any(in_word(s) for s in source.split(","))
 for l in report["listeners"]:
     if l["port"] != port or l["protocol"] != "tcp":
         continue

@@ -34,8 +34,13 @@ path() {
 import ipaddress, json, sys
 report, port, field = json.load(open(sys.argv[1])), int(sys.argv[2]), sys.argv[3]
 client = ipaddress.ip_address("192.0.2.2")
+def in_word(s):  # a prefix, or a range "lo-hi" (the words of a path's sources)
+    if "-" in s:
+        lo, hi = (ipaddress.ip_address(x) for x in s.split("-"))
+        return lo.version == client.version and lo <= client <= hi
+    return client in ipaddress.ip_network(s)
 def covers(source):
-    return source == "any" or any(client in ipaddress.ip_network(s) for s in source.split(","))
+    return source == "any" or any(in_word(s) for s in source.split(","))
 for l in report["listeners"]:
     if l["port"] != port or l["protocol"] != "tcp":
         continue
