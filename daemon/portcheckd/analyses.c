@@ -382,10 +382,20 @@ static void run_finish(struct status_run *run, int r, json_t *result)
 	}
 	if (r < 0) {
 		daemon_analysis_failed(d, r);
-		log_msg(LOG_WARNING, "Status: reading the system state failed: %s", strerror(-r));
-		waiters_fail(
-		    d, waiters,
-		    pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason", strerror(-r)));
+		/* EFBIG is not a file here: name the limit the answer ran into. */
+		char big[160];
+		const char *why = strerror(-r);
+
+		if (r == -EFBIG) {
+			snprintf(big, sizeof(big),
+				 "the answer is larger than the %zu MiB a Varlink reply may take "
+				 "(too many listeners and paths for one Status)",
+				 PC_VARLINK_MAX_MESSAGE >> 20);
+			why = big;
+		}
+		log_msg(LOG_WARNING, "Status: reading the system state failed: %s", why);
+		waiters_fail(d, waiters,
+			     pc_varlink_error_new_string("io.portcheck.ReadFailed", "reason", why));
 	} else {
 		freshness_from_json(json_object_get(result, "freshness"), &fresh);
 		daemon_observe(d, report, start);
