@@ -285,6 +285,35 @@ static int analyse_piece(const struct pc_analysis_input *in, const struct pc_lin
 	return r;
 }
 
+/* Texts for the rules the paths of @gs will name, when the snapshot came without them. */
+static int texts_for_groups(const struct pc_analysis_input *in, const struct outcome_groups *gs)
+{
+	const struct pc_nft_rule **v = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (!in->need_texts)
+		return 0;
+	for (size_t i = 0; i < gs->n; i++) {
+		const struct pc_rule_ref *ref = &gs->v[i].outcome.res.rule;
+
+		size_t k = 0;
+
+		if (!gs->v[i].outcome.res.has_rule || !ref->nft_rule || ref->nft_rule->text)
+			continue;
+		if (!v && !(v = calloc(gs->n, sizeof(*v))))
+			return -ENOMEM;
+		while (k < n && v[k] != ref->nft_rule) /* a few groups: once each */
+			k++;
+		if (k == n)
+			v[n++] = ref->nft_rule;
+	}
+	if (n > 0)
+		r = in->need_texts(in->need_texts_userdata, v, n);
+	free(v);
+	return r;
+}
+
 /*
  * Evaluate every piece of the source space for (listener, link, family). Sources that cannot
  * reach the listener over this link (impossible sources, and non-link-local sources of a
@@ -329,7 +358,9 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 		if (r < 0)
 			goto out;
 	}
-	r = groups_to_paths(&groups, lr, link, in->nft);
+	r = texts_for_groups(in, &groups);
+	if (r >= 0)
+		r = groups_to_paths(&groups, lr, link, in->nft);
 out:
 	groups_clear(&groups);
 	piece_results_clear(&pr);
@@ -400,6 +431,7 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 	const struct pc_firewalld *fw = in->fw;
 	struct pc_report r = {0};
 	const char *nft_note = in->nft ? in->nft->blind_spot : in->nft_error;
+	int err = -ENOMEM;
 
 	r.fw_running = fw->running;
 	r.fw_panic = fw->panic;
@@ -416,8 +448,12 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 	for (size_t i = 0; i < in->listeners->n; i++) {
 		struct pc_listener_report *lr =
 		    pc_array_grow(&r.listeners, &r.n_listeners, sizeof(*lr));
-		if (!lr || analyse_listener(&an, &in->listeners->items[i], lr) < 0)
+		err = -ENOMEM;
+		if (!lr)
 			goto oom;
+		err = analyse_listener(&an, &in->listeners->items[i], lr);
+		if (err < 0)
+			goto oom; /* or what need_texts said (-ESTALE) */
 		if (in->progress)
 			in->progress(in->progress_userdata);
 	}
@@ -431,7 +467,7 @@ oom:
 	family_pieces_clear(&an.v4);
 	family_pieces_clear(&an.v6);
 	pc_report_clear(&r);
-	return -ENOMEM;
+	return err;
 }
 
 int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link *link,

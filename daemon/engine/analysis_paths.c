@@ -62,8 +62,9 @@ static int rule_info_set(struct pc_rule_info *ri, const struct pc_rule_ref *ref,
 	if (ref->policy)
 		ri->text = strdup(policy == NF_ACCEPT ? "policy accept" : "policy drop");
 	else
-		ri->text = ref->text ? strdup(ref->text) : NULL;
-	if (!ri->family || !ri->table || !ri->chain || (!ri->text && (ref->policy || ref->text)))
+		ri->text = pc_rule_ref_text(ref) ? strdup(pc_rule_ref_text(ref)) : NULL;
+	if (!ri->family || !ri->table || !ri->chain ||
+	    (!ri->text && (ref->policy || pc_rule_ref_text(ref))))
 		return -ENOMEM;
 	return 0;
 }
@@ -141,7 +142,8 @@ static int path_reason(struct pc_path *p, const struct piece *pc, const struct p
 			 res->rule.chain);
 	} else if (res->has_rule) {
 		snprintf(engine, sizeof(engine), "%s by \"%s\" (%s %s %s handle %llu)",
-			 action_word(res->verdict), res->rule.text ? res->rule.text : "?",
+			 action_word(res->verdict),
+			 pc_rule_ref_text(&res->rule) ? pc_rule_ref_text(&res->rule) : "?",
 			 nfproto_name(res->rule.family), res->rule.table, res->rule.chain,
 			 (unsigned long long)res->rule.handle);
 	} else if (res->note[0]) {

@@ -179,7 +179,13 @@ void vm_rule_ref(const struct pc_nft_table *t, const struct pc_nft_chain *c,
 	    .handle = r ? r->handle : 0,
 	    .text = r ? r->text : NULL,
 	    .policy = !r,
+	    .nft_rule = r,
 	};
+}
+
+const char *pc_rule_ref_text(const struct pc_rule_ref *ref)
+{
+	return ref->nft_rule && ref->nft_rule->text ? ref->nft_rule->text : ref->text;
 }
 
 void vm_trace_add(struct vm *vm, uint32_t hook, const struct pc_rule_ref *ref,

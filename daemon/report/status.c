@@ -53,9 +53,9 @@ int pc_status_read_firewalld(const struct pc_status_options *opts, struct pc_fir
 	return r;
 }
 
-int pc_nft_read_described(struct pc_nft_ruleset *rs, char **ret_error)
+int pc_nft_read_described(struct pc_nft_ruleset *rs, unsigned flags, char **ret_error)
 {
-	int r = pc_nft_read(rs);
+	int r = pc_nft_read_flags(rs, flags);
 
 	if (r >= 0)
 		return 0;
@@ -68,6 +68,12 @@ int pc_nft_read_described(struct pc_nft_ruleset *rs, char **ret_error)
 
 int pc_sources_read(const struct pc_status_options *opts, struct pc_sources *ret)
 {
+	return pc_sources_read_flags(opts, 0, ret);
+}
+
+int pc_sources_read_flags(const struct pc_status_options *opts, unsigned nft_flags,
+			  struct pc_sources *ret)
+{
 	struct pc_sources src = {0};
 	int r;
 
@@ -76,7 +82,7 @@ int pc_sources_read(const struct pc_status_options *opts, struct pc_sources *ret
 		r = pc_netif_read(&src.netif);
 	if (r >= 0) {
 		/* An unreadable ruleset is part of the answer (verdicts unknown), not a failure. */
-		src.nft_ok = pc_nft_read_described(&src.nft, &src.nft_error) == 0;
+		src.nft_ok = pc_nft_read_described(&src.nft, nft_flags, &src.nft_error) == 0;
 		r = pc_status_read_firewalld(opts, &src.fw);
 	}
 	if (r < 0) {
@@ -110,22 +116,56 @@ void pc_sources_clear(struct pc_sources *src)
 	*src = (struct pc_sources){0};
 }
 
-int pc_status_collect_ex(const struct pc_status_options *opts, json_t **ret,
-			 struct pc_freshness *ret_freshness)
+/* Rule texts for a Status, filled as the analysis names rules (need_texts). */
+struct texts_late {
+	struct pc_nft_ruleset *rs;
+	unsigned calls;
+	bool whole;
+};
+
+/* Chain listings (10-20 ms each) before one listing of the whole ruleset is cheaper. */
+#define TEXTS_CHAIN_CALLS 4
+
+static int texts_late_fill(void *userdata, const struct pc_nft_rule *const *rules, size_t n)
+{
+	struct texts_late *t = userdata;
+
+	/* After the whole listing, a rule still without text has none libnftables gives. */
+	if (t->whole)
+		return 0;
+	if (++t->calls > TEXTS_CHAIN_CALLS) {
+		t->whole = true;
+		return pc_nft_texts_fill(t->rs);
+	}
+	return pc_nft_texts_fill_rules(t->rs, rules, n);
+}
+
+/* One collection; @late: the snapshot without rule texts, filled for the rules the report
+ * names (libnftables' listing of the whole ruleset is most of a snapshot's cost on a
+ * host with many rules, README "Performance"). -ESTALE when the ruleset moved before the
+ * texts were read. */
+static int collect_once(const struct pc_status_options *opts, bool late, json_t **ret,
+			struct pc_freshness *ret_freshness)
 {
 	struct pc_sources src;
 	struct pc_report report = {0};
 	struct pc_freshness fresh;
+	struct texts_late texts = {0};
 	json_t *reply;
 	int r;
 
-	r = pc_sources_read(opts, &src);
+	r = pc_sources_read_flags(opts, late ? PC_NFT_READ_NO_TEXTS : 0, &src);
 	if (r < 0)
 		return r;
 	pc_freshness_of_ruleset(&src.nft, src.nft_ok, &fresh);
 	struct pc_analysis_input in = pc_sources_input(opts, &src);
 	in.progress = opts->progress;
 	in.progress_userdata = opts->progress_userdata;
+	if (late && src.nft_ok) {
+		texts.rs = &src.nft;
+		in.need_texts = texts_late_fill;
+		in.need_texts_userdata = &texts;
+	}
 	r = pc_analysis_run(&in, &report);
 	if (r < 0)
 		goto out;
@@ -139,6 +179,18 @@ int pc_status_collect_ex(const struct pc_status_options *opts, json_t **ret,
 out:
 	pc_report_clear(&report);
 	pc_sources_clear(&src);
+	return r;
+}
+
+int pc_status_collect_ex(const struct pc_status_options *opts, json_t **ret,
+			 struct pc_freshness *ret_freshness)
+{
+	int r = -ESTALE;
+
+	/* A ruleset that keeps moving between the snapshot and its texts: the last try
+	 * reads them with the snapshot (pc_nft_read retries until it holds still). */
+	for (int i = 0; i < 3 && r == -ESTALE; i++)
+		r = collect_once(opts, i < 2, ret, ret_freshness);
 	return r;
 }
 

@@ -53,7 +53,14 @@ struct pc_rule_ref {
 	uint64_t handle;  /* 0 for a chain policy */
 	const char *text; /* rule text, or NULL; for a policy NULL */
 	bool policy;	  /* the base chain's policy decided */
+	/* The rule in the snapshot (NULL for a policy): its text may be filled after the
+	 * evaluation (PC_NFT_READ_NO_TEXTS); read it with pc_rule_ref_text. */
+	const struct pc_nft_rule *nft_rule;
 };
+
+/* The rule's text: the snapshot's, which may have come after the evaluation, else the
+ * one the evaluation saw; NULL when there is none. */
+const char *pc_rule_ref_text(const struct pc_rule_ref *ref);
 
 struct pc_trace_entry {
 	uint32_t hook; /* NF_INET_* */

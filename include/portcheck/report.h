@@ -109,6 +109,14 @@ struct pc_analysis_input {
 	 * daemon keeps its systemd watchdog fed from here). */
 	void (*progress)(void *userdata);
 	void *progress_userdata;
+	/*
+	 * If set, @nft was read without rule texts (PC_NFT_READ_NO_TEXTS): called with the
+	 * rules a report is about to name that have none, before it names them, to fill
+	 * their texts (pc_nft_texts_fill_rules). A negative return (-ESTALE: the ruleset
+	 * moved) ends the analysis with it.
+	 */
+	int (*need_texts)(void *userdata, const struct pc_nft_rule *const *rules, size_t n);
+	void *need_texts_userdata;
 };
 
 #define PC_FAMILY_IPV4 (1u << 0)

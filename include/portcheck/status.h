@@ -39,8 +39,9 @@ int pc_status_collect_ex(const struct pc_status_options *opts, json_t **ret,
 /* firewalld over a private system bus connection; its faults are recorded in *fw. */
 int pc_status_read_firewalld(const struct pc_status_options *opts, struct pc_firewalld *fw);
 
-/* pc_nft_read, with a one-line description of a failure for the report in *ret_error. */
-int pc_nft_read_described(struct pc_nft_ruleset *rs, char **ret_error);
+/* pc_nft_read_flags, with a one-line description of a failure for the report in
+ * *ret_error. */
+int pc_nft_read_described(struct pc_nft_ruleset *rs, unsigned flags, char **ret_error);
 
 /* Everything the analysis reads from the system, read once per request. */
 struct pc_sources {
@@ -58,6 +59,9 @@ struct pc_sources {
  * interfaces could not be read.
  */
 int pc_sources_read(const struct pc_status_options *opts, struct pc_sources *ret);
+/* The same with pc_nft_read_flags' @nft_flags (PC_NFT_READ_NO_TEXTS). */
+int pc_sources_read_flags(const struct pc_status_options *opts, unsigned nft_flags,
+			  struct pc_sources *ret);
 /* The analysis input over @src with @opts' settings (valid while both live). */
 struct pc_analysis_input pc_sources_input(const struct pc_status_options *opts,
 					  const struct pc_sources *src);

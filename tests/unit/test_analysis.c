@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The firewalld-layer analysis on in-memory snapshots. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1063,11 +1064,100 @@ static void test_json_contract(void **state)
 	json_decref(j);
 }
 
+/*
+ * A snapshot read without rule texts (PC_NFT_READ_NO_TEXTS, as Status reads it): the
+ * analysis asks need_texts for the rules its paths name, before naming them, and only
+ * for those; what the callback says (-ESTALE) ends it.
+ */
+struct texts_cb {
+	struct pc_nft_ruleset *rs;
+	char **saved; /* the texts taken away, rule by rule in ruleset order */
+	size_t calls, asked;
+	int ret;
+};
+
+static char **rule_text_slot(struct pc_nft_ruleset *rs, const struct pc_nft_rule *r, char **saved)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < rs->n_tables; i++)
+		for (size_t j = 0; j < rs->tables[i].n_chains; j++)
+			for (size_t m = 0; m < rs->tables[i].chains[j].n_rules; m++, k++)
+				if (&rs->tables[i].chains[j].rules[m] == r)
+					return &saved[k];
+	fail_msg("need_texts: a rule not in the snapshot");
+	return NULL;
+}
+
+static int give_texts(void *userdata, const struct pc_nft_rule *const *rules, size_t n)
+{
+	struct texts_cb *t = userdata;
+
+	t->calls++;
+	for (size_t i = 0; i < n; i++) {
+		char **slot = rule_text_slot(t->rs, rules[i], t->saved);
+
+		assert_null(rules[i]->text); /* asked only for rules without one */
+		t->asked++;
+		((struct pc_nft_rule *)rules[i])->text = *slot;
+		*slot = NULL;
+	}
+	return t->ret;
+}
+
+static void test_rule_texts_filled_late(void **state)
+{
+	struct fixture *f = *state;
+	struct texts_cb t = {.rs = &f->rs, .saved = calloc(4096, sizeof(char *))};
+	struct pc_analysis_input in = {.listeners = &f->ls,
+				       .netif = &f->ni,
+				       .fw = &f->fw,
+				       .nft = &f->rs,
+				       .ignore_interfaces = &f->ignore,
+				       .need_texts = give_texts,
+				       .need_texts_userdata = &t};
+	const struct pc_path *p;
+	size_t k = 0, rules = 0;
+
+	for (size_t i = 0; i < f->rs.n_tables; i++)
+		for (size_t j = 0; j < f->rs.tables[i].n_chains; j++)
+			for (size_t m = 0; m < f->rs.tables[i].chains[j].n_rules; m++, k++) {
+				assert_true(k < 4096);
+				t.saved[k] = f->rs.tables[i].chains[j].rules[m].text;
+				f->rs.tables[i].chains[j].rules[m].text = NULL;
+				rules++;
+			}
+	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
+	listen_on(f, mk_listener(IPPROTO_TCP, "::", 80, false));
+	assert_int_equal(pc_analysis_run(&in, &f->report), 0);
+	p = path_for(&f->report.listeners[0], "eth0", "192.0.2.9");
+	assert_string_equal(p->rule.text, "tcp dport 22 accept");
+	assert_non_null(strstr(p->reason, "\"tcp dport 22 accept\""));
+	assert_true(t.calls > 0 && t.asked > 0 && t.asked < rules);
+
+	/* The ruleset moved before its texts could be read: the analysis says so. */
+	pc_report_clear(&f->report);
+	t.ret = -ESTALE;
+	for (size_t i = 0; i < f->rs.n_tables; i++)
+		for (size_t j = 0; j < f->rs.tables[i].n_chains; j++)
+			for (size_t m = 0; m < f->rs.tables[i].chains[j].n_rules; m++) {
+				struct pc_nft_rule *r = &f->rs.tables[i].chains[j].rules[m];
+
+				*rule_text_slot(&f->rs, r, t.saved) = r->text;
+				r->text = NULL;
+			}
+	assert_int_equal(pc_analysis_run(&in, &f->report), -ESTALE);
+	for (size_t i = 0; i < 4096; i++)
+		free(t.saved[i]);
+	free(t.saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	    T(test_incident),
+	    T(test_rule_texts_filled_late),
 	    T(test_fix_names_port_without_exact_service),
 	    T(test_runtime_only),
 	    T(test_drop_zone_on_interface),
