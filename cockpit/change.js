@@ -80,7 +80,7 @@ export function runChange(kind, target, done) {
 	const show = (state, ...nodes) => {
 		result.setAttribute("data-state", state);
 		clear(result);
-		for (const n of nodes.flat())
+		for (const n of nodes.flat(Infinity))
 			if (n)
 				result.appendChild(n);
 	};
