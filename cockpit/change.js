@@ -68,6 +68,12 @@ export function runChange(kind, target, done) {
 	title.textContent = kind === "open"
 		? (target.zone ? fmt(_("Open $0 in zone $1"), target.spec, target.zone) : fmt(_("Open $0"), target.spec))
 		: fmt(_("Close $0 in zone $1"), target.spec, target.zone);
+	/* Closing Cockpit's own way in ends this session's access from the network. */
+	const warning = document.getElementById("pc-change-warning");
+	clear(warning);
+	if (kind === "close" && (target.spec === "cockpit" || /^9090\//.test(target.spec)))
+		warning.appendChild(alertBox("warning", _("This is Cockpit's own port"),
+			el("p", {}, _("Closing it cuts this page off from the network: you may lose access to Cockpit."))));
 	permanent.checked = true;
 	runtime.checked = false;
 

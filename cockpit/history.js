@@ -53,6 +53,8 @@ export function loadHistory(container) {
 			}))));
 	}).catch(err => {
 		clear(container);
-		container.appendChild(alertBox("warning", _("The journal could not be read"), str(err && err.message, String(err))));
+		container.appendChild(alertBox("warning", _("The journal could not be read"),
+			el("p", {}, str(err && err.message, String(err))),
+			el("p", {}, _("Reading the system journal needs administrative access, or membership in the group “adm” or “systemd-journal”."))));
 	});
 }

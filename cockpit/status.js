@@ -40,6 +40,16 @@ export function ruleText(rule) {
 	return `${str(rule.family)} ${str(rule.table)} ${str(rule.chain)} handle ${str(rule.handle)}: ${str(rule.text, "policy")}`;
 }
 
+/* A path's sources in words can be a list of hundreds of CIDRs: the start, and the rest
+ * behind a native disclosure (keyboard-usable). */
+function sourceText(text) {
+	if (text.length <= 120)
+		return text;
+	return el("details", { class: "pc-sources" },
+		el("summary", {}, text.slice(0, 100) + "… ", el("span", { class: "pc-small" }, cockpitFormat(_("($0 characters: show all)"), text.length))),
+		el("div", { class: "pc-small" }, text));
+}
+
 function forwardedText(f) {
 	if (!f || typeof f !== "object")
 		return "—";
@@ -112,7 +122,7 @@ function pathsTable(l) {
 		el("tbody", {}, paths.map(p => el("tr", { class: counted(p) ? "" : "pc-muted" },
 			el("td", {}, str(p.interface)),
 			el("td", {}, str(p.family)),
-			el("td", {}, str(p.source), p.spoofed ? el("div", { class: "pc-small" }, _("(spoofed: not counted)")) : null,
+			el("td", {}, sourceText(str(p.source)), p.spoofed ? el("div", { class: "pc-small" }, _("(spoofed: not counted)")) : null,
 				p.ignored ? el("div", { class: "pc-small" }, _("(ignored interface)")) : null),
 			el("td", {}, verdictBadge(p.verdict), " ", rejectText(p.reject)),
 			el("td", {}, el("code", {}, ruleText(p.rule)),

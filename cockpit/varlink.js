@@ -69,7 +69,8 @@ export class MessageSplitter {
 
 function closeError(options) {
 	const problem = options.problem;
-	if (problem === "not-found")
+	/* No socket file (the socket unit is stopped) or nobody accepting on it. */
+	if (problem === "not-found" || /refused|no such file/i.test(options.message || ""))
 		return new CallError("no-daemon", cockpit.gettext("portcheckd is not running (its socket is missing)."));
 	if (problem === "access-denied" || problem === "not-authorized")
 		return new CallError("denied", cockpit.gettext("You may not connect to portcheckd's socket."));

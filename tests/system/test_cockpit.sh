@@ -13,7 +13,9 @@
 #      zone and fix, opens it for runtime and permanent (dry run first, then applied and
 #      verified), sees the row become open, explains a connection, reads the history;
 #      a real connection from the client namespace now gets through and the change is
-#      in firewalld's permanent configuration.
+#      in firewalld's permanent configuration; the page follows Cockpit's dark theme;
+#   3. with portcheckd.socket stopped the page says the daemon is not running and how
+#      to start it.
 # Screenshots of each step: $PORTCHECK_BUILD_DIR/cockpit-screenshots/.
 #
 # Needs root, systemd-nspawn, debootstrap, chromium, node and tests/system/cockpit's
@@ -230,6 +232,14 @@ change_logged() {
 	sys_exec journalctl --no-pager -u portcheckd.service -o cat | grep -E 'firewall change by uid 0'
 }
 check "portcheckd logged the change (made as root through Cockpit's administrative access)" change_logged
+
+# --- 3. no daemon ----------------------------------------------------------------------
+
+stage "3. portcheckd stopped"
+sys_exec systemctl stop portcheckd.socket portcheckd.service
+check "browser: with portcheckd stopped the page says it is not running and how to start it" \
+	drive nodaemon "$ADMIN_USER" "$ADMIN_PASSWORD" 1 30
+sys_exec systemctl start portcheckd.socket
 
 # --- result ----------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@
 //   PC_ADMIN=1    log in with administrative access (Cockpit's superuser mode)
 //   PC_PHASE      "admin": find 80/tcp blocked, open it (runtime and permanent), see it
 //                 open, explain a connection, read the history;
-//                 "refused": find 80/tcp blocked, press Open, see the refusal
+//                 "refused": find 80/tcp blocked, press Open, see the refusal;
+//                 "nodaemon": the page says portcheckd is not running, and what to do
 //   PC_SHOTS      directory for the screenshots; PC_SHOT_PREFIX their number prefix
 //   PC_CHROMIUM   the browser (default /usr/bin/chromium); PC_PROFILE a fresh profile dir
 //
@@ -229,6 +230,32 @@ async function phaseAdmin(page) {
 	// Back to the top: the picture for the README.
 	await frame.evaluate(() => window.scrollTo(0, 0));
 	await shot(page, "admin-final");
+
+	// Cockpit's dark theme: the shell stores the choice, the page follows it.
+	await page.evaluate(() => {
+		localStorage.setItem("shell:style", "dark");
+		window.dispatchEvent(new CustomEvent("cockpit-style", { detail: { style: "dark" } }));
+	});
+	await frame.waitForFunction(() => document.documentElement.classList.contains("pf-theme-dark") &&
+		getComputedStyle(document.body).backgroundColor !== "rgb(240, 240, 240)", { timeout: STEP_MS });
+	ok("the page follows Cockpit's dark theme (html.pf-theme-dark, dark background)");
+	await shot(page, "admin-dark");
+	await page.evaluate(() => localStorage.setItem("shell:style", "auto"));
+}
+
+// portcheckd's socket is stopped: the page says so, and what to do.
+async function phaseNoDaemon(page) {
+	await login(page);
+	const frame = await openPage(page);
+	await frame.waitForFunction(() => {
+		const s = document.querySelector("#pc-state");
+		return s && /portcheckd is not running/.test(s.innerText) && /systemctl start portcheckd\.socket/.test(s.innerText);
+	}, { timeout: STEP_MS }).catch(async () => {
+		const t = await frame.evaluate(() => document.body.innerText).catch(() => "");
+		throw new Error("no \"portcheckd is not running\" message with the command to start it; the page says: " + t.slice(0, 600));
+	});
+	ok("with portcheckd.socket stopped the page says \"portcheckd is not running\" and how to start it");
+	await shot(page, "no-daemon");
 }
 
 async function phaseRefused(page) {
@@ -276,8 +303,10 @@ async function phaseRefused(page) {
 			await phaseAdmin(page);
 		else if (PHASE === "refused")
 			await phaseRefused(page);
+		else if (PHASE === "nodaemon")
+			await phaseNoDaemon(page);
 		else
-			throw new Error("PC_PHASE must be admin or refused");
+			throw new Error("PC_PHASE must be admin, refused or nodaemon");
 		clearTimeout(watchdog);
 		await browser.close();
 		process.exit(0);
