@@ -74,6 +74,7 @@ function init() {
 			window.clearTimeout(timer);
 	});
 	cockpit.user().then(u => { cockpit.user_name = u.name; }).catch(() => {});
+	loadHistory(document.getElementById("pc-history"));
 	refresh(false);
 }
 

@@ -71,7 +71,7 @@ function closeError(options) {
 	const problem = options.problem;
 	/* No socket file (the socket unit is stopped) or nobody accepting on it. */
 	if (problem === "not-found" || /refused|no such file/i.test(options.message || ""))
-		return new CallError("no-daemon", cockpit.gettext("portcheckd is not running (its socket is missing)."));
+		return new CallError("no-daemon", cockpit.gettext("Nothing answers on its socket, ") + SOCKET + ".");
 	if (problem === "access-denied" || problem === "not-authorized")
 		return new CallError("denied", cockpit.gettext("You may not connect to portcheckd's socket."));
 	return new CallError("transport", options.message || cockpit.message(options));
