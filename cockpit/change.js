@@ -51,6 +51,10 @@ function listenersAfter(reply) {
 		typeof l.reason === "string" ? el("div", { class: "pc-small" }, l.reason) : null)));
 }
 
+/* Bumped by every request and by closing the dialog: an answer to an older request
+ * (an earlier choice, or an earlier dialog closed meanwhile) is dropped. */
+let generation = 0;
+
 /*
  * runChange(kind, target, done): kind "open" or "close"; target {spec, zone}; done() is
  * called after an applied change (the page refreshes its status).
@@ -63,7 +67,6 @@ export function runChange(kind, target, done) {
 	const permanent = document.getElementById("pc-scope-permanent");
 	const runtime = document.getElementById("pc-scope-runtime");
 	const method = kind === "open" ? "io.portcheck.Open" : "io.portcheck.Close";
-	let generation = 0; /* answers to an older dry run are dropped */
 
 	title.textContent = kind === "open"
 		? (target.zone ? fmt(_("Open $0 in zone $1"), target.spec, target.zone) : fmt(_("Open $0"), target.spec))
@@ -125,10 +128,8 @@ export function runChange(kind, target, done) {
 	runtime.onchange = preview;
 	apply.onclick = doApply;
 	apply.textContent = kind === "open" ? _("Open") : _("Close");
-	document.getElementById("pc-dialog-close").onclick = () => {
-		generation++;
-		dialog.close();
-	};
+	document.getElementById("pc-dialog-close").onclick = () => dialog.close();
+	dialog.onclose = () => generation++; /* also Escape */
 	if (!dialog.open)
 		dialog.showModal();
 	preview();
