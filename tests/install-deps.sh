@@ -28,7 +28,7 @@ done
 # npm ships with nodejs in some distributions of it (NodeSource): then there is no
 # Debian package npm to install, and none is needed.
 if command -v npm >/dev/null 2>&1; then
-	missing=($(printf '%s\n' "${missing[@]}" | grep -vx npm || true))
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | grep -vx -e npm -e '' || true)
 fi
 # puppeteer-core for tests/system/test_cockpit.sh, exactly as locked, from the npm
 # registry (never a browser: it uses Debian's chromium).

@@ -244,7 +244,7 @@ sys_exec systemctl start portcheckd.socket
 # --- result ----------------------------------------------------------------------------
 
 stage "done"
-ls "$SHOTS" | sed -e 's/^/    screenshot: /'
+find "$SHOTS" -maxdepth 1 -name '*.png' -printf '    screenshot: %f\n' | sort
 if [[ ${#FAILED[@]} -gt 0 ]]; then
 	printf '\n%d of %d checks FAILED:\n' "${#FAILED[@]}" "$N"
 	printf '  %s\n' "${FAILED[@]}"
