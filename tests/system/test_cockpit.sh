@@ -14,7 +14,8 @@
 #      verified), sees the row become open, explains a connection, reads the history;
 #      a real connection from the client namespace now gets through and the change is
 #      in firewalld's permanent configuration; the page follows Cockpit's dark theme;
-#   3. with portcheckd.socket stopped the page says the daemon is not running and how
+#   3. a user outside group portcheck is told that the daemon refuses, and what to do;
+#   4. with portcheckd.socket stopped the page says the daemon is not running and how
 #      to start it.
 # Screenshots of each step: $PORTCHECK_BUILD_DIR/cockpit-screenshots/.
 #
@@ -50,9 +51,11 @@ SHOTS=$BUILD/cockpit-screenshots
 T0=$SECONDS
 ADMIN_USER=pcadmin
 PLAIN_USER=pcuser
+OTHER_USER=pcother
 # Throwaway passwords for accounts that exist only in this container's overlay.
 ADMIN_PASSWORD=pc-admin-$RANDOM$RANDOM
 PLAIN_PASSWORD=pc-user-$RANDOM$RANDOM
+OTHER_PASSWORD=pc-other-$RANDOM$RANDOM
 
 N=0
 FAILED=()
@@ -184,8 +187,9 @@ sed -e 's/^/    | /' "$SYS_DIR/dpkg.log" | tail -n 12
 # user who may read portcheck's status (group portcheck) but not change the firewall.
 sys_exec useradd --create-home --shell /bin/bash --groups sudo "$ADMIN_USER"
 sys_exec useradd --create-home --shell /bin/bash --groups portcheck "$PLAIN_USER"
-printf '%s:%s\n%s:%s\n' "$ADMIN_USER" "$ADMIN_PASSWORD" "$PLAIN_USER" "$PLAIN_PASSWORD" |
-	sys_exec chpasswd
+sys_exec useradd --create-home --shell /bin/bash "$OTHER_USER"
+printf '%s:%s\n%s:%s\n%s:%s\n' "$ADMIN_USER" "$ADMIN_PASSWORD" "$PLAIN_USER" "$PLAIN_PASSWORD" \
+	"$OTHER_USER" "$OTHER_PASSWORD" | sys_exec chpasswd
 # Cockpit itself must be reachable from the client (9090/tcp): firewalld's cockpit
 # service, in the container's own firewall. Port 80 stays rejected by the zone.
 sys_exec firewall-cmd --quiet --add-service=cockpit
@@ -233,12 +237,18 @@ change_logged() {
 }
 check "portcheckd logged the change (made as root through Cockpit's administrative access)" change_logged
 
-# --- 3. no daemon ----------------------------------------------------------------------
+# --- 3. a user who may not read ----------------------------------------------------------
 
-stage "3. portcheckd stopped"
+stage "3. $OTHER_USER (no group portcheck, no administrative access)"
+check "browser: $OTHER_USER is told the daemon refuses and what to do" \
+	drive denied "$OTHER_USER" "$OTHER_PASSWORD" 0 30
+
+# --- 4. no daemon ----------------------------------------------------------------------
+
+stage "4. portcheckd stopped"
 sys_exec systemctl stop portcheckd.socket portcheckd.service
 check "browser: with portcheckd stopped the page says it is not running and how to start it" \
-	drive nodaemon "$ADMIN_USER" "$ADMIN_PASSWORD" 1 30
+	drive nodaemon "$ADMIN_USER" "$ADMIN_PASSWORD" 1 40
 sys_exec systemctl start portcheckd.socket
 
 # --- result ----------------------------------------------------------------------------

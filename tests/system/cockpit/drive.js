@@ -10,6 +10,7 @@
 //   PC_PHASE      "admin": find 80/tcp blocked, open it (runtime and permanent), see it
 //                 open, explain a connection, read the history;
 //                 "refused": find 80/tcp blocked, press Open, see the refusal;
+//                 "denied": a user outside group portcheck is told what to do;
 //                 "nodaemon": the page says portcheckd is not running, and what to do
 //   PC_SHOTS      directory for the screenshots; PC_SHOT_PREFIX their number prefix
 //   PC_CHROMIUM   the browser (default /usr/bin/chromium); PC_PROFILE a fresh profile dir
@@ -243,6 +244,25 @@ async function phaseAdmin(page) {
 	await page.evaluate(() => localStorage.setItem("shell:style", "auto"));
 }
 
+// A user neither root nor in group portcheck: the daemon refuses Status; the page says
+// what to do.
+async function phaseDenied(page) {
+	await login(page);
+	const frame = await openPage(page);
+	await frame.waitForFunction(() => {
+		const s = document.querySelector("#pc-state");
+		return s && /You may not read the firewall's state/.test(s.innerText) && /usermod -aG portcheck/.test(s.innerText);
+	}, { timeout: STEP_MS }).catch(async () => {
+		const t = await frame.evaluate(() => document.body.innerText).catch(() => "");
+		throw new Error("no \"You may not read\" message with what to do; the page says: " + t.slice(0, 600));
+	});
+	const rows = await frame.evaluate(() => document.querySelectorAll("tr.pc-listener").length);
+	if (rows !== 0)
+		throw new Error(`the page shows ${rows} listeners to a user the daemon refused`);
+	ok("a user outside group portcheck is told to turn on administrative access or join the group, and sees no listeners");
+	await shot(page, "denied");
+}
+
 // portcheckd's socket is stopped: the page says so, and what to do.
 async function phaseNoDaemon(page) {
 	await login(page);
@@ -303,10 +323,12 @@ async function phaseRefused(page) {
 			await phaseAdmin(page);
 		else if (PHASE === "refused")
 			await phaseRefused(page);
+		else if (PHASE === "denied")
+			await phaseDenied(page);
 		else if (PHASE === "nodaemon")
 			await phaseNoDaemon(page);
 		else
-			throw new Error("PC_PHASE must be admin, refused or nodaemon");
+			throw new Error("PC_PHASE must be admin, refused, denied or nodaemon");
 		clearTimeout(watchdog);
 		await browser.close();
 		process.exit(0);
