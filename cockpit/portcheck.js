@@ -17,6 +17,7 @@ const REFRESH_MS = 5000;
 
 let lastAnswer = null; /* the last Status reply, serialised, to skip identical renders */
 let timer = null;
+let userName = "USER"; /* for the usermod hint; the real name once cockpit.user() answers */
 
 function problem(e) {
 	if (e.kind === "no-daemon")
@@ -28,7 +29,7 @@ function problem(e) {
 		return alertBox("warning", _("You may not read the firewall's state"),
 			el("p", {}, _("portcheckd answers root and members of the group “portcheck”.")),
 			el("p", {}, _("Turn on administrative access (the “Limited access” button at the top of Cockpit), or ask an administrator to run "),
-				el("code", {}, "usermod -aG portcheck " + (cockpit.user_name || "USER")),
+				el("code", {}, "usermod -aG portcheck " + userName),
 				_(" and log in again.")));
 	return alertBox("danger", _("portcheckd did not answer"), el("p", {}, e.message));
 }
@@ -73,9 +74,12 @@ function init() {
 		else
 			window.clearTimeout(timer);
 	});
-	cockpit.user().then(u => { cockpit.user_name = u.name; }).catch(() => {});
 	loadHistory(document.getElementById("pc-history"));
-	refresh(false);
+	/* The user's name first (it goes into the hint when the daemon refuses). */
+	cockpit.user().then(u => {
+		if (u && typeof u.name === "string")
+			userName = u.name;
+	}).then(() => refresh(false), () => refresh(false));
 }
 
 init();

@@ -249,10 +249,10 @@ async function phaseAdmin(page) {
 async function phaseDenied(page) {
 	await login(page);
 	const frame = await openPage(page);
-	await frame.waitForFunction(() => {
+	await frame.waitForFunction(u => {
 		const s = document.querySelector("#pc-state");
-		return s && /You may not read the firewall's state/.test(s.innerText) && /usermod -aG portcheck/.test(s.innerText);
-	}, { timeout: STEP_MS }).catch(async () => {
+		return s && /You may not read the firewall.s state/.test(s.innerText) && s.innerText.includes("usermod -aG portcheck " + u + " ");
+	}, { timeout: STEP_MS }, USER).catch(async () => {
 		const t = await frame.evaluate(() => document.body.innerText).catch(() => "");
 		throw new Error("no \"You may not read\" message with what to do; the page says: " + t.slice(0, 600));
 	});
