@@ -237,6 +237,9 @@ change_logged() {
 }
 check "portcheckd logged the change (made as root through Cockpit's administrative access)" change_logged
 
+check "browser: the page in German (its po.de.js), 80/tcp \"offen\"" \
+	drive german "$ADMIN_USER" "$ADMIN_PASSWORD" 1 25
+
 # --- 3. a user who may not read ----------------------------------------------------------
 
 stage "3. $OTHER_USER (no group portcheck, no administrative access)"

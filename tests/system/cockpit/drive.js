@@ -10,6 +10,7 @@
 //   PC_PHASE      "admin": find 80/tcp blocked, open it (runtime and permanent), see it
 //                 open, explain a connection, read the history;
 //                 "refused": find 80/tcp blocked, press Open, see the refusal;
+//                 "german": the page translated (po.de.js), 80/tcp open;
 //                 "denied": a user outside group portcheck is told what to do;
 //                 "nodaemon": the page says portcheckd is not running, and what to do
 //   PC_SHOTS      directory for the screenshots; PC_SHOT_PREFIX their number prefix
@@ -244,6 +245,29 @@ async function phaseAdmin(page) {
 	await page.evaluate(() => localStorage.setItem("shell:style", "auto"));
 }
 
+// The page in German: cockpit-bridge answers po.js with the package's po.de.js when the
+// browser asks for German (Cockpit's language cookie and Accept-Language).
+async function phaseGerman(page) {
+	await page.setExtraHTTPHeaders({ "Accept-Language": "de-DE,de;q=0.9" });
+	const host = URL.replace(/^https?:\/\//, "").replace(/[:/].*$/, ""); // an IPv4 address here
+	await page.setCookie({ name: "CockpitLang", value: "de", domain: host, path: "/" });
+	await login(page);
+	await page.goto(URL + "/portcheck", { waitUntil: "domcontentloaded", timeout: STEP_MS });
+	const frame = await portcheckFrame(page);
+	await frame.waitForFunction(() => {
+		const h = document.querySelector("h1");
+		const th = [...document.querySelectorAll("#pc-status-table th")].map(t => t.textContent);
+		return h && h.textContent === "Lauschende Ports" && th.includes("Erreichbarkeit") &&
+			document.querySelector("tr.pc-listener .pc-exposure-open") &&
+			document.querySelector("tr.pc-listener .pc-exposure-open").textContent === "offen";
+	}, { timeout: STEP_MS }).catch(async () => {
+		const t = await frame.evaluate(() => document.body.innerText).catch(() => "");
+		throw new Error("the page is not in German; it says: " + t.slice(0, 400));
+	});
+	ok("in German (po.de.js): heading \"Lauschende Ports\", column \"Erreichbarkeit\", exposure \"offen\"");
+	await shot(page, "german");
+}
+
 // A user neither root nor in group portcheck: the daemon refuses Status; the page says
 // what to do.
 async function phaseDenied(page) {
@@ -323,12 +347,14 @@ async function phaseRefused(page) {
 			await phaseAdmin(page);
 		else if (PHASE === "refused")
 			await phaseRefused(page);
+		else if (PHASE === "german")
+			await phaseGerman(page);
 		else if (PHASE === "denied")
 			await phaseDenied(page);
 		else if (PHASE === "nodaemon")
 			await phaseNoDaemon(page);
 		else
-			throw new Error("PC_PHASE must be admin, refused, denied or nodaemon");
+			throw new Error("PC_PHASE must be admin, refused, german, denied or nodaemon");
 		clearTimeout(watchdog);
 		await browser.close();
 		process.exit(0);
