@@ -201,6 +201,18 @@ async function phaseAdmin(page) {
 	ok(`the row of 80/tcp says "${after[0].exposure.trim()}" now; why: ${after[0].why.trim()}`);
 	await shot(page, "admin-open");
 
+	// Close offers the reverse, dry run first; the window is closed without applying.
+	const closeBtn = await frame.waitForSelector("tr.pc-listener[data-port='80'][data-protocol='tcp'] button.pc-close", { visible: true, timeout: STEP_MS });
+	await closeBtn.click();
+	await frame.waitForSelector("#pc-change-dialog[open]", { visible: true, timeout: STEP_MS });
+	st = await dialogState(frame, ["dry-run", "error"]);
+	if (st.state !== "dry-run" || !/would remove/.test(st.text))
+		throw new Error("Close did not show its dry run: " + st.text);
+	ok("Close http shows its dry run (\"would remove\"); closed without applying");
+	await shot(page, "admin-close-dry-run");
+	await frame.click("#pc-dialog-close");
+	await waitRow80(frame, r => r.exposure.trim() === "open", "open (still, after a Close dry run)");
+
 	// Explain a connection from the client's address.
 	await frame.type("#pc-explain-port", "80/tcp");
 	await frame.type("#pc-explain-from", "198.51.100.2");
