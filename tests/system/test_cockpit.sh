@@ -199,6 +199,13 @@ sys_exec systemd-run --quiet --unit=pc-web -p StandardError=null python3 -m http
 	sys_die "cannot start the test's web server"
 sys_wait 15 "the web server on port 80" sys_exec sh -c 'ss -Hltn "sport = :80" | grep -q .' ||
 	sys_die "the test's web server does not listen"
+# A listener whose process name is markup: the page must show it as text. (comm is the
+# name the program was started by, up to 15 bytes: a symlink to python3.)
+sys_exec ln -s /usr/bin/python3 '/usr/local/bin/<i>pcx'
+sys_exec systemd-run --quiet --unit=pc-markup -p StandardError=null '/usr/local/bin/<i>pcx' -m http.server 8081 --bind :: ||
+	sys_die "cannot start the listener with a markup name"
+sys_wait 15 "the listener on port 8081" sys_exec sh -c 'ss -Hltn "sport = :8081" | grep -q .' ||
+	sys_die "the listener with a markup name does not listen"
 sys_wait 15 "cockpit on 9090" sys_exec sh -c 'ss -Hltn "sport = :9090" | grep -q .' ||
 	sys_die "cockpit.socket does not listen on 9090"
 

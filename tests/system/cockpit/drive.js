@@ -170,6 +170,15 @@ async function phaseAdmin(page) {
 	ok(`80/tcp is shown "blocked", zone public, fix "${before[0].fix.trim()}" (${before[0].fixTitle}); why: ${before[0].why.trim()}`);
 	await shot(page, "admin-blocked");
 
+	// Strings from the daemon are text, never markup: a process named "<i>pcx".
+	await frame.waitForFunction(() => [...document.querySelectorAll("tr.pc-listener[data-port='8081'] td")]
+		.some(td => td.textContent.includes("<i>pcx")), { timeout: STEP_MS })
+		.catch(() => { throw new Error("the process named \"<i>pcx\" on 8081 is not shown as text"); });
+	const markup = await frame.evaluate(() => document.querySelectorAll("#pc-status-table i, #pc-history i").length);
+	if (markup !== 0)
+		throw new Error(`a process name became markup: ${markup} <i> elements in the page`);
+	ok("the process named \"<i>pcx\" is shown as text, no element made from it");
+
 	// Details: the paths and firewalld's view.
 	await frame.click("tr.pc-listener[data-port='80'][data-protocol='tcp'] button.pc-expand");
 	await frame.waitForFunction(() => {
