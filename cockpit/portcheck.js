@@ -34,11 +34,20 @@ function problem(e) {
 	return alertBox("danger", _("portcheckd did not answer"), el("p", {}, e.message));
 }
 
+/* One Status call at a time: a refresh asked for meanwhile runs right after it. */
+let inFlight = false;
+let again = null; /* null, or whether the refresh asked for meanwhile wants fresh */
+
 function refresh(fresh) {
+	if (inFlight) {
+		again = again || fresh;
+		return;
+	}
 	const status = document.getElementById("pc-status");
 	const state = document.getElementById("pc-state");
+	inFlight = true;
 	window.clearTimeout(timer);
-	return call("io.portcheck.Status", fresh ? { fresh: true } : {}).then(reply => {
+	call("io.portcheck.Status", fresh ? { fresh: true } : {}).then(reply => {
 		const text = JSON.stringify(reply);
 		clear(state);
 		if (text !== lastAnswer) {
@@ -51,13 +60,24 @@ function refresh(fresh) {
 		}
 		status.setAttribute("data-updated", String(Date.now()));
 	}).catch(e => {
-		lastAnswer = null;
 		clear(state);
-		clear(status);
 		state.appendChild(problem(e));
+		/* Without a daemon or without the right the old table must go; after a passing
+		 * error (Busy, a timeout) it stays, under the message. */
+		if (e.kind === "no-daemon" || e.kind === "denied") {
+			lastAnswer = null;
+			clear(status);
+		}
 	}).finally(() => {
-		/* Hidden pages (another Cockpit page in front) do not poll. */
-		timer = window.setTimeout(() => refresh(false), REFRESH_MS);
+		inFlight = false;
+		if (again !== null) {
+			const f = again;
+			again = null;
+			refresh(f);
+		} else if (!cockpit.hidden) {
+			/* Hidden pages (another Cockpit page in front) do not poll. */
+			timer = window.setTimeout(() => refresh(false), REFRESH_MS);
+		}
 	});
 }
 
