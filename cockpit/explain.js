@@ -57,8 +57,12 @@ export function setupExplain(form, out) {
 			out.appendChild(traceTable(r.trace));
 		}).catch(e => {
 			clear(out);
-			out.appendChild(alertBox(e.kind === "denied" ? "warning" : "danger",
-				e.kind === "denied" ? _("You may not read the firewall's state") : _("No answer"), e.message));
+			const title = e.kind === "denied" ? _("You may not read the firewall's state")
+				: e.varlinkError === "io.portcheck.BadRequest" ? _("portcheckd cannot explain this")
+				: e.kind === "no-daemon" ? _("portcheckd is not running") : _("No answer");
+			const p = e.parameters && typeof e.parameters.parameter === "string" ? e.parameters.parameter : null;
+			out.appendChild(alertBox(e.kind === "denied" || e.varlinkError === "io.portcheck.BadRequest" ? "warning" : "danger",
+				title, el("p", {}, p ? `${p}: ${e.message}` : e.message)));
 		});
 	});
 }
