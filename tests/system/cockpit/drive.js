@@ -222,8 +222,19 @@ async function phaseAdmin(page) {
 	await frame.click("#pc-dialog-close");
 	await waitRow80(frame, r => r.exposure.trim() === "open", "open (still, after a Close dry run)");
 
-	// Explain a connection from the client's address.
+	// Explain: a source that is no address is the daemon's BadRequest, shown as such.
 	await frame.type("#pc-explain-port", "80/tcp");
+	await frame.type("#pc-explain-from", "not-an-address");
+	await frame.click("#pc-explain-form button[type='submit']");
+	await frame.waitForFunction(() => /cannot explain this/.test((document.querySelector("#pc-explain-out") || {}).innerText || ""),
+		{ timeout: STEP_MS }).catch(async () => {
+		const t = await frame.evaluate(() => document.querySelector("#pc-explain-out").innerText).catch(() => "");
+		throw new Error("a bad source address is not shown as a bad request: " + t);
+	});
+	ok("Explain from \"not-an-address\": \"portcheckd cannot explain this\" with the daemon's reason");
+	await frame.$eval("#pc-explain-from", e => { e.value = ""; });
+
+	// Explain a connection from the client's address.
 	await frame.type("#pc-explain-from", "198.51.100.2");
 	await frame.click("#pc-explain-form button[type='submit']");
 	await frame.waitForFunction(() => {
