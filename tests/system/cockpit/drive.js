@@ -164,7 +164,10 @@ async function phaseAdmin(page) {
 	// Cockpit's top bar says whether the session has administrative access.
 	await page.waitForFunction(() => /Administrative access/.test(document.body.innerText), { timeout: STEP_MS })
 		.then(() => ok("the session has administrative access"))
-		.catch(() => { throw new Error("the session did not get administrative access (the top bar says: " + "Limited access?)"); });
+		.catch(async () => {
+			const bar = await page.evaluate(() => (document.querySelector("header, #topnav, .pf-c-masthead") || document.body).innerText).catch(() => "");
+			throw new Error("the session did not get administrative access; the top bar says: " + bar.replace(/\s+/g, " ").slice(0, 200));
+		});
 	const frame = await openPage(page);
 	const before = await waitRow80(frame, isBlockedWithFix, "blocked with zone public and a fix");
 	ok(`80/tcp is shown "blocked", zone public, fix "${before[0].fix.trim()}" (${before[0].fixTitle}); why: ${before[0].why.trim()}`);
