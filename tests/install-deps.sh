@@ -12,6 +12,8 @@ packages=(
 	systemd prometheus prometheus-node-exporter man-db groff-base bash-completion dpkg-dev fakeroot
 	# the system tier: a Debian 12 container booted with systemd-nspawn
 	debootstrap systemd-container
+	# the Cockpit page's test: Debian's browser, driven from node by puppeteer-core
+	chromium nodejs npm
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -23,7 +25,24 @@ missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# npm ships with nodejs in some distributions of it (NodeSource): then there is no
+# Debian package npm to install, and none is needed.
+if command -v npm >/dev/null 2>&1; then
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | grep -vx -e npm -e '' || true)
+fi
+# puppeteer-core for tests/system/test_cockpit.sh, exactly as locked, from the npm
+# registry (never a browser: it uses Debian's chromium).
+npm_ci() {
+	local dir
+	dir="$(cd "$(dirname "$0")" && pwd)/system/cockpit"
+	if [ ! -f "$dir/node_modules/puppeteer-core/package.json" ] ||
+		[ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+		echo "install-deps: npm ci in $dir"
+		(cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 timeout 600 npm ci --ignore-scripts --no-audit --no-fund)
+	fi
+}
 if [ ${#missing[@]} -eq 0 ]; then
+	npm_ci
 	exit 0
 fi
 echo "install-deps: installing ${missing[*]}"
@@ -40,3 +59,4 @@ if [ ! -e "$policy" ]; then
 fi
 trap '[ $created_policy -eq 1 ] && rm -f "$policy"' EXIT
 apt-get install -y -q "${missing[@]}"
+npm_ci
