@@ -1,6 +1,7 @@
-# portcheck %post (cpack -G RPM): what the spec's %systemd_post expands to on Fedora,
-# written out because CPack copies this file into its spec verbatim, on a build host
-# that may have no systemd-rpm-macros. Older systemd (no update helper): the preset.
+# portcheck post-install scriptlet (cpack -G RPM): what the spec's systemd_post macro
+# expands to on Fedora, written out because CPack copies this file into its spec
+# verbatim, on a build host that may have no systemd-rpm-macros. No percent sign in
+# this file: rpm would expand it as a macro. Older systemd (no update helper): the preset.
 units="portcheckd.socket portcheckd.service portcheck-check.timer"
 if [ "$1" -eq 1 ]; then
 	if [ -x /usr/lib/systemd/systemd-update-helper ]; then

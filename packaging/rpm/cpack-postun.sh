@@ -1,5 +1,5 @@
-# portcheck %postun (cpack -G RPM): %systemd_postun_with_restart written out (see
-# cpack-post.sh). The daemon only, as in the spec.
+# portcheck post-uninstall scriptlet (cpack -G RPM): the systemd_postun_with_restart
+# macro written out (see cpack-post.sh). The daemon only, as in the spec.
 if [ "$1" -ge 1 ]; then
 	if [ -x /usr/lib/systemd/systemd-update-helper ]; then
 		/usr/lib/systemd/systemd-update-helper mark-restart-system-units portcheckd.service || :

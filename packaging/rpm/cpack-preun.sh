@@ -1,4 +1,5 @@
-# portcheck %preun (cpack -G RPM): %systemd_preun written out (see cpack-post.sh).
+# portcheck pre-uninstall scriptlet (cpack -G RPM): the systemd_preun macro written out
+# (see cpack-post.sh).
 units="portcheckd.socket portcheckd.service portcheck-check.timer"
 if [ "$1" -eq 0 ]; then
 	if [ -x /usr/lib/systemd/systemd-update-helper ]; then
