@@ -31,8 +31,6 @@ set(CPACK_RPM_PACKAGE_REQUIRES "systemd")
 # No weak dependency on firewalld here (the spec has Recommends:): CMake 3.25's CPackRPM
 # does not recognise the tags of Debian's rpmbuild --querytags and drops Suggests:.
 
-# The admin's configuration survives upgrades and removals (as the .deb's conffile).
-set(CPACK_RPM_USER_FILELIST "%config(noreplace) /etc/portcheck/portcheck.conf")
 # Directories other packages own (systemd, bash-completion, cockpit, the filesystem):
 # the package must not claim them.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
@@ -42,11 +40,13 @@ set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
     /usr/share/bash-completion/completions /usr/share/cockpit
     /usr/share/man /usr/share/man/man1 /usr/share/man/man5 /usr/share/man/man8)
 
-# The systemd scriptlets of the spec, written out (cpack-post.sh says why), for the
-# main package only. CPack makes one package per component only when there is more than
-# one (CPack.cmake): with the Cockpit page (component cockpit) the scriptlets are named
-# by the main package's component, Unspecified, so portcheck-cockpit gets none; without
-# it the one package takes the general ones.
+# For the main package only: the systemd scriptlets of the spec, written out
+# (cpack-post.sh says why), and the admin's configuration as %config(noreplace) (kept on
+# upgrades, as the .deb's conffile). CPack makes one package per component only when
+# there is more than one (CPack.cmake): with the Cockpit page (component cockpit) these
+# are named by the main package's component, Unspecified, so portcheck-cockpit gets
+# none; without it the one package takes the general ones (in component mode CPack reads
+# only the component's).
 get_cmake_property(_pc_components COMPONENTS)
 list(LENGTH _pc_components _pc_ncomponents)
 if(_pc_ncomponents GREATER 1)
@@ -57,6 +57,7 @@ endif()
 set(${_pc_rpm_scripts}_POST_INSTALL_SCRIPT_FILE "${CMAKE_CURRENT_LIST_DIR}/cpack-post.sh")
 set(${_pc_rpm_scripts}_PRE_UNINSTALL_SCRIPT_FILE "${CMAKE_CURRENT_LIST_DIR}/cpack-preun.sh")
 set(${_pc_rpm_scripts}_POST_UNINSTALL_SCRIPT_FILE "${CMAKE_CURRENT_LIST_DIR}/cpack-postun.sh")
+set(${_pc_rpm_scripts}_USER_FILELIST "%config(noreplace) /etc/portcheck/portcheck.conf")
 unset(_pc_components)
 unset(_pc_ncomponents)
 unset(_pc_rpm_scripts)
