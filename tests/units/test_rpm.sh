@@ -5,8 +5,9 @@
 #
 #   PORTCHECK_BUILD_DIR=BUILD tests/units/test_rpm.sh
 #
-#  1. `cmake --build BUILD --target dist` with PORTCHECK_DIST_REF=WORKTREE (the tree as
-#     it is, uncommitted edits included): top directory, exactly git's files, no build
+#  1. `cmake --build BUILD --target dist`: of HEAD (the release path), exactly HEAD's
+#     files; then with PORTCHECK_DIST_REF=WORKTREE (the tree as it is, uncommitted edits
+#     included), which the rest packages: top directory, exactly git's files, no build
 #     directories, the spec's Version is project()'s.
 #  2. `rpmbuild -ts` of the tarball alone, with this host's stock rpm macros: the
 #     .src.rpm.
@@ -67,6 +68,21 @@ name=portcheck-$version
 tarball=$build/$name.tar.gz
 
 # --- 1. the release tarball -----------------------------------------------------------
+# The release path first (git archive of HEAD): exactly HEAD's files under $name/.
+if ! PORTCHECK_DIST_REF=HEAD cmake --build "$build" --target dist >"$tmp/dist-head.log" 2>&1; then
+	cat "$tmp/dist-head.log" >&2
+	fail "cmake --build $build --target dist (PORTCHECK_DIST_REF=HEAD)"
+else
+	tar -tzf "$tarball" | grep -v '/$' | sort >"$tmp/tar-head.list"
+	git -C "$src" -c core.quotePath=false ls-tree -r --name-only HEAD | sed "s|^|$name/|" |
+		sort >"$tmp/git-head.list"
+	if cmp -s "$tmp/tar-head.list" "$tmp/git-head.list"; then
+		ok "dist of HEAD: exactly HEAD's $(wc -l <"$tmp/git-head.list") files under $name/"
+	else
+		fail "dist of HEAD differs from git ls-tree HEAD: $(diff "$tmp/git-head.list" "$tmp/tar-head.list" | head -5)"
+	fi
+fi
+# Then the tree as it is, which the rest of the test packages.
 if ! PORTCHECK_DIST_REF=WORKTREE cmake --build "$build" --target dist >"$tmp/dist.log" 2>&1; then
 	cat "$tmp/dist.log" >&2
 	echo "FAIL: cmake --build $build --target dist" >&2
