@@ -15,8 +15,9 @@ fi
 if command -v systemd-sysusers >/dev/null 2>&1; then
 	systemd-sysusers portcheck.conf || :
 fi
-# The catalog: systemd's rpm file trigger on its catalog directory runs
-# journalctl --update-catalog; where it has none, do it here.
+# The catalog: on Fedora and RHEL systemd's rpm file trigger on its catalog directory
+# runs journalctl --update-catalog; a cpack package may land where none does, and a
+# second run is cheap.
 if command -v journalctl >/dev/null 2>&1; then
 	journalctl --update-catalog >/dev/null 2>&1 || :
 fi
