@@ -10,6 +10,9 @@ packages=(
 	iproute2 dbus-daemon firewalld nftables iptables nmap python3 procps util-linux
 	# the system service: unit checks, metrics checks (promtool), man pages, the package
 	systemd prometheus prometheus-node-exporter man-db groff-base bash-completion dpkg-dev fakeroot
+	# the rpm packaging (tests/units/test_rpm.sh): rpmbuild, rpmlint, eu-strip for the
+	# debuginfo split, git for the release tarball
+	rpm rpmlint elfutils git
 	# the system tier: a Debian 12 container booted with systemd-nspawn
 	debootstrap systemd-container
 	# the Cockpit page's test: Debian's browser, driven from node by puppeteer-core
