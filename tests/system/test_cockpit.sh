@@ -57,27 +57,8 @@ ADMIN_PASSWORD=pc-admin-$RANDOM$RANDOM
 PLAIN_PASSWORD=pc-user-$RANDOM$RANDOM
 OTHER_PASSWORD=pc-other-$RANDOM$RANDOM
 
-N=0
-FAILED=()
-CHECK_OUT=""
-
-# check DESCRIPTION CMD...: one numbered check; CMD's output is shown when it fails.
-check() {
-	local desc=$1 rc=0
-	shift
-	N=$((N + 1))
-	"$@" >"$CHECK_OUT" 2>&1 || rc=$?
-	if [[ $rc -eq 0 ]]; then
-		echo "ok $N - $desc"
-		[[ -z ${PORTCHECK_SYSTEST_VERBOSE:-} ]] || sed -e 's/^/    | /' "$CHECK_OUT" | tail -n 60
-	else
-		echo "FAIL $N - $desc (exit $rc)"
-		sed -e 's/^/    | /' "$CHECK_OUT" | tail -n 60
-		FAILED+=("$N - $desc")
-	fi
-}
-
-stage() { printf '\n# %s (%d s)\n' "$*" $((SECONDS - T0)); }
+# shellcheck source-path=SCRIPTDIR source=checks.sh
+. "$HERE/checks.sh"
 
 probe_is() {
 	local r
@@ -123,15 +104,6 @@ drive() {
 		node "$HERE/cockpit/drive.js"
 }
 
-on_exit() {
-	local rc=$?
-	set +e # errexit in an EXIT trap would skip the teardown
-	if [[ $rc -ne 0 ]]; then
-		sys_journal_dump 150
-	fi
-	(exit "$rc")
-	sys_teardown
-}
 
 sys_init
 trap on_exit EXIT

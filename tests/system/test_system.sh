@@ -42,27 +42,8 @@ T0=$SECONDS
 
 # --- checks --------------------------------------------------------------------------
 
-N=0
-FAILED=()
-CHECK_OUT=""
-
-# check DESCRIPTION CMD...: one numbered check; CMD's output is shown when it fails.
-check() {
-	local desc=$1 rc=0
-	shift
-	N=$((N + 1))
-	"$@" >"$CHECK_OUT" 2>&1 || rc=$?
-	if [[ $rc -eq 0 ]]; then
-		echo "ok $N - $desc"
-		[[ -z ${PORTCHECK_SYSTEST_VERBOSE:-} ]] || sed -e 's/^/    | /' "$CHECK_OUT" | tail -n 40
-	else
-		echo "FAIL $N - $desc (exit $rc)"
-		sed -e 's/^/    | /' "$CHECK_OUT" | tail -n 40
-		FAILED+=("$N - $desc")
-	fi
-}
-
-stage() { printf '\n# %s (%d s)\n' "$*" $((SECONDS - T0)); }
+# shellcheck source-path=SCRIPTDIR source=checks.sh
+. "$HERE/checks.sh"
 
 # expect_rc WANT CMD...: CMD exits with WANT (its output is shown).
 expect_rc() {
@@ -125,15 +106,7 @@ probe_is() {
 
 main_pid() { sys_exec systemctl show -p MainPID --value portcheckd.service; }
 
-on_exit() {
-	local rc=$?
-	set +e # errexit in an EXIT trap would skip the teardown
-	if [[ $rc -ne 0 ]]; then
-		sys_journal_dump 200
-	fi
-	(exit "$rc")
-	sys_teardown
-}
+JOURNAL_LINES=200
 
 sys_init
 trap on_exit EXIT
