@@ -79,6 +79,7 @@ export function runChange(kind, target, done) {
 			el("p", {}, _("Closing it cuts this page off from the network: you may lose access to Cockpit."))));
 	permanent.checked = true;
 	runtime.checked = false;
+	permanent.disabled = runtime.disabled = false;
 
 	const params = dryRun => {
 		const p = { spec: target.spec, permanent: permanent.checked, dry_run: dryRun };
@@ -110,15 +111,19 @@ export function runChange(kind, target, done) {
 	};
 	const doApply = () => {
 		const mine = ++generation;
-		apply.disabled = true;
+		/* The choice the dry run showed stays what is applied until the answer. */
+		apply.disabled = permanent.disabled = runtime.disabled = true;
 		show("busy", el("p", {}, _("Changing the firewall and verifying…")));
 		call(method, params(false)).then(reply => {
+			permanent.disabled = runtime.disabled = false;
+			/* Applied: the status is refreshed even when the dialog was closed. */
+			done();
 			if (mine !== generation)
 				return;
 			show("applied", alertBox("success", _("Applied and verified")), changesTable(reply),
 				el("h4", {}, _("After the change")), listenersAfter(reply));
-			done();
 		}).catch(e => {
+			permanent.disabled = runtime.disabled = false;
 			if (mine === generation)
 				show("error", errorBox(e));
 		});

@@ -18,9 +18,14 @@ function when(usec) {
 }
 
 export function loadHistory(container) {
-	const argv = ["journalctl", "--output=json", "--lines=100", "--reverse", "--no-pager"];
+	/* --all: journalctl -o json writes a field over 4096 bytes (a long rule text) as null
+	 * without it. */
+	const argv = ["journalctl", "--output=json", "--all", "--lines=100", "--reverse", "--no-pager"];
 	for (const id of Object.keys(MESSAGE_IDS))
 		argv.push("MESSAGE_ID=" + id);
+	/* Any process may log these MESSAGE_IDs; _SYSTEMD_UNIT is journald's own (trusted)
+	 * field: only the daemon's entries (ANDed with the MESSAGE_IDs, which are ORed). */
+	argv.push("_SYSTEMD_UNIT=portcheckd.service");
 	/* Reading the system journal needs admin access or group adm/systemd-journal. */
 	return cockpit.spawn(argv, { superuser: "try", err: "message" }).then(out => {
 		const entries = [];

@@ -91,6 +91,7 @@ function actionCell(l, onAction) {
 			el("button", {
 				type: "button",
 				class: "pc-button pc-button-primary pc-fix",
+				"data-focus-key": "fix:" + listenerKey(l),
 				title: open.command,
 				"aria-label": cockpitFormat(_("Open $0: $1"), label, open.command),
 				onclick: () => onAction("open", open, l),
@@ -103,6 +104,7 @@ function actionCell(l, onAction) {
 			el("button", {
 				type: "button",
 				class: "pc-button pc-button-secondary pc-close",
+				"data-focus-key": "close:" + listenerKey(l),
 				"aria-label": cockpitFormat(_("Close $0 in zone $1"), close.spec, close.zone),
 				onclick: () => onAction("close", close, l),
 			}, cockpitFormat(_("Close $0"), close.spec)));
@@ -158,6 +160,7 @@ function listenerRows(l, onAction, rerender) {
 		el("button", {
 			type: "button",
 			class: "pc-expand",
+			"data-focus-key": "expand:" + key,
 			"aria-expanded": isOpen ? "true" : "false",
 			"aria-controls": detailsId,
 			"aria-label": cockpitFormat(_("Details of $0/$1 on $2"), l.port, l.protocol, l.address),
@@ -192,6 +195,9 @@ function listenerRows(l, onAction, rerender) {
 /* Render the Status reply into container. onAction(kind, spec, listener) runs a fix. */
 export function renderStatus(container, status, onAction) {
 	const rerender = () => renderStatus(container, status, onAction);
+	/* The table is rebuilt: a keyboard user keeps the focus on the same control. */
+	const active = document.activeElement;
+	const focusKey = active && container.contains(active) ? active.getAttribute("data-focus-key") : null;
 	clear(container);
 	const fwd = status.firewalld && typeof status.firewalld === "object" ? status.firewalld : {};
 	const nft = status.nftables && typeof status.nftables === "object" ? status.nftables : {};
@@ -212,4 +218,11 @@ export function renderStatus(container, status, onAction) {
 			el("th", { scope: "col" }, el("span", { class: "pc-sr-only" }, _("Details"))),
 			["Port", "Address", "Process and unit", "Exposure", "Zone and why", "Fix"].map(h => el("th", { scope: "col" }, _(h))))),
 		el("tbody", {}, listeners.map(l => listenerRows(l, onAction, rerender)))));
+	if (focusKey) {
+		for (const b of container.querySelectorAll("[data-focus-key]"))
+			if (b.getAttribute("data-focus-key") === focusKey) {
+				b.focus();
+				break;
+			}
+	}
 }

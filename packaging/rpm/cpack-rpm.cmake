@@ -77,4 +77,4 @@ set(CPACK_RPM_COCKPIT_PACKAGE_DESCRIPTION
 firewall lets new connections through, the rule that decides, and the fix as a\n\
 button. It talks to portcheckd over its Varlink socket.")
 set(CPACK_RPM_COCKPIT_PACKAGE_REQUIRES
-    "${CPACK_PACKAGE_NAME} = ${PROJECT_VERSION}-${CPACK_RPM_PACKAGE_RELEASE}, cockpit-bridge")
+    "${CPACK_PACKAGE_NAME} = ${PROJECT_VERSION}-${CPACK_RPM_PACKAGE_RELEASE}, cockpit-bridge >= 266")

@@ -135,7 +135,8 @@ COCKPIT_DEB=$(find "$DEBDIR" -maxdepth 1 -name 'portcheck-cockpit_*.deb' | head 
 [[ $(dpkg-deb -f "$COCKPIT_DEB" Package) == portcheck-cockpit ]] || sys_die "$COCKPIT_DEB is not portcheck-cockpit"
 MAIN_DEPENDS="$(dpkg-deb -f "$MAIN_DEB" Pre-Depends), $(dpkg-deb -f "$MAIN_DEB" Depends)"
 # The page's Depends without portcheck itself (that one comes from the .deb, not Debian).
-COCKPIT_DEPENDS=$(dpkg-deb -f "$COCKPIT_DEB" Depends | tr ',' '\n' | grep -v '^ *portcheck\b' | paste -sd, -)
+# (grep -v finding nothing else is no error: the page would then need nothing more.)
+COCKPIT_DEPENDS=$(dpkg-deb -f "$COCKPIT_DEB" Depends | tr ',' '\n' | { grep -v '^ *portcheck\b' || true; } | paste -sd, -)
 sys_log "packages $(basename "$MAIN_DEB") $(basename "$COCKPIT_DEB"); page depends on: $COCKPIT_DEPENDS"
 
 # --- the tree, the container -------------------------------------------------------------
@@ -197,14 +198,22 @@ check "browser: $PLAIN_USER sees 80/tcp blocked, presses Open and is refused" \
 	drive refused "$PLAIN_USER" "$PLAIN_PASSWORD" 0 10
 check "ground truth after the refusal: $SYS_SRV_IPV4:80 is still rejected" probe_is 80 ipv4 "icmp 3/13"
 check "firewalld after the refusal: no port 80/tcp or service http, runtime or permanent" firewalld_lacks_80
+# The daemon's own line for this user's refused Open (not any "refused" in its log).
 refusal_logged() {
-	sys_exec journalctl --no-pager -u portcheckd.service -o cat | grep -E 'refused|not authorized'
+	local uid
+	uid=$(sys_exec id -u "$PLAIN_USER") || return 1
+	sys_exec journalctl --no-pager -u portcheckd.service -o cat >"$SYS_DIR/refusal.log" || return 1
+	grep -E "Open(/Close)? refused to pid [0-9]+ \(uid $uid\)" "$SYS_DIR/refusal.log"
 }
 check "portcheckd logged the refused change" refusal_logged
 
 # --- 2. the admin ----------------------------------------------------------------------
 
 stage "2. $ADMIN_USER (group sudo, administrative access) opens 80/tcp"
+check "browser: $ADMIN_USER sees Open's dry run for 80/tcp and closes the dialog" \
+	drive dryrun "$ADMIN_USER" "$ADMIN_PASSWORD" 1 15
+check "ground truth after the dry run: $SYS_SRV_IPV4:80 is still rejected" probe_is 80 ipv4 "icmp 3/13"
+check "firewalld after the dry run: no port 80/tcp or service http, runtime or permanent" firewalld_lacks_80
 check "browser: $ADMIN_USER sees 80/tcp blocked with zone and fix, opens it (runtime and permanent), sees it open" \
 	drive admin "$ADMIN_USER" "$ADMIN_PASSWORD" 1 20
 check "ground truth: the client connects to $SYS_SRV_IPV4:80 now" probe_is 80 ipv4 "accept -"

@@ -9,6 +9,7 @@
 //   PC_ADMIN=1    log in with administrative access (Cockpit's superuser mode)
 //   PC_PHASE      "admin": find 80/tcp blocked, open it (runtime and permanent), see it
 //                 open, explain a connection, read the history;
+//                 "dryrun": find 80/tcp blocked, see Open's dry run, close the dialog;
 //                 "refused": find 80/tcp blocked, press Open, see the refusal;
 //                 "german": the page translated (po.de.js), 80/tcp open;
 //                 "denied": a user outside group portcheck is told what to do;
@@ -337,6 +338,21 @@ async function phaseNoDaemon(page) {
 	await shot(page, "no-daemon");
 }
 
+// The admin asks for the dry run and closes the dialog: the shell then checks, with a
+// probe and firewall-cmd, that a dry run changed nothing (the page cannot tell).
+async function phaseDryRun(page) {
+	await login(page);
+	const frame = await openPage(page);
+	await waitRow80(frame, isBlockedWithFix, "blocked with zone public and a fix");
+	await pressFix(frame);
+	await frame.click("#pc-scope-permanent");
+	const st = await dialogState(frame, ["dry-run", "error"]);
+	if (st.state !== "dry-run" || !/would add/.test(st.text))
+		throw new Error("no dry run shown: " + st.text);
+	ok("the admin's dry run says \"would add\"; the dialog is closed without applying");
+	await frame.click("#pc-dialog-close");
+}
+
 async function phaseRefused(page) {
 	await login(page);
 	const frame = await openPage(page);
@@ -382,6 +398,8 @@ async function phaseRefused(page) {
 			await phaseAdmin(page);
 		else if (PHASE === "refused")
 			await phaseRefused(page);
+		else if (PHASE === "dryrun")
+			await phaseDryRun(page);
 		else if (PHASE === "german")
 			await phaseGerman(page);
 		else if (PHASE === "denied")
@@ -389,7 +407,7 @@ async function phaseRefused(page) {
 		else if (PHASE === "nodaemon")
 			await phaseNoDaemon(page);
 		else
-			throw new Error("PC_PHASE must be admin, refused, german, denied or nodaemon");
+			throw new Error("PC_PHASE must be admin, dryrun, refused, german, denied or nodaemon");
 		clearTimeout(watchdog);
 		await browser.close();
 		process.exit(0);
