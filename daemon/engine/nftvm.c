@@ -185,7 +185,9 @@ void vm_rule_ref(const struct pc_nft_table *t, const struct pc_nft_chain *c,
 
 const char *pc_rule_ref_text(const struct pc_rule_ref *ref)
 {
-	return ref->nft_rule && ref->nft_rule->text ? ref->nft_rule->text : ref->text;
+	/* The snapshot's own: a fill of texts after the evaluation may have replaced the one
+	 * the evaluation saw (and freed it). */
+	return ref->nft_rule ? ref->nft_rule->text : ref->text;
 }
 
 void vm_trace_add(struct vm *vm, uint32_t hook, const struct pc_rule_ref *ref,

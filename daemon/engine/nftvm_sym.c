@@ -206,6 +206,18 @@ int vm_sym_split_mask(struct vm *vm, bool port, pc_u128 mask, pc_u128 value)
 	 * (e.g. the odd addresses of one /24) stays small. */
 	r = pc_ivlist_masked(&s->dim[port].clip, mask, value, bits, PC_SRC_MAX_MASK_INTERVALS,
 			     &set);
+	if (r == -E2BIG && s->dim[port].base) {
+		/* The clip is wide but the box behind a big set may not be: the box's own
+		 * pieces then, under the same limit. */
+		struct pc_ivlist box = {0};
+
+		pc_ivlist_clear(&set);
+		r = pc_srcdim_to_list(&s->dim[port], &box);
+		if (r >= 0)
+			r = pc_ivlist_masked(&box, mask, value, bits, PC_SRC_MAX_MASK_INTERVALS,
+					     &set);
+		pc_ivlist_clear(&box);
+	}
 	if (r == -E2BIG) {
 		pc_ivlist_clear(&set);
 		vm_unknown(vm,

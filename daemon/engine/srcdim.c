@@ -90,6 +90,7 @@ struct pc_ivbase *pc_ivbase_complement(struct pc_ivbase *b)
 		return NULL;
 	b->comp = x; /* b's reference */
 	x->comp_of = b;
+	x->own = b->own; /* counted and cut like the base it came from */
 	return pc_ivbase_ref(x);
 }
 
@@ -290,6 +291,40 @@ bool pc_srcdim_subset_list(const struct pc_srcdim *d, const struct pc_ivlist *l)
 	return true;
 }
 
+/* A base made for this box keeps only what its clip holds (else a path through two big
+ * sets would keep their whole intersection however narrow its later tests make it);
+ * small enough, it becomes the clip. -ENOMEM (d unchanged in value). */
+static int cut_own_base(struct pc_srcdim *d)
+{
+	struct pc_ivlist x = {0};
+	struct pc_ivbase *nb;
+
+	if (!d->base || !d->base->own)
+		return 0;
+	if (pc_ivlist_intersect(&d->base->l, &d->clip, &x) < 0) {
+		pc_ivlist_clear(&x);
+		return -ENOMEM;
+	}
+	if (x.n <= pc_srcdim_fold_max) {
+		pc_ivlist_clear(&d->clip);
+		d->clip = x;
+		pc_ivbase_unref(d->base);
+		d->base = NULL;
+		return 0;
+	}
+	if (x.n == d->base->l.n) { /* nothing cut */
+		pc_ivlist_clear(&x);
+		return 0;
+	}
+	nb = pc_ivbase_new(&x, d->base->max);
+	if (!nb)
+		return -ENOMEM;
+	nb->own = true;
+	pc_ivbase_unref(d->base);
+	d->base = nb;
+	return 0;
+}
+
 int pc_srcdim_narrow(struct pc_srcdim *d, const struct pc_ivlist *l, bool in)
 {
 	struct pc_ivlist tmp = {0};
@@ -301,7 +336,7 @@ int pc_srcdim_narrow(struct pc_srcdim *d, const struct pc_ivlist *l, bool in)
 	}
 	pc_ivlist_clear(&d->clip);
 	d->clip = tmp;
-	return 0;
+	return cut_own_base(d);
 }
 
 /* A new base of the values of @a's base, @b (either NULL: every value) and @clip, with
@@ -324,7 +359,13 @@ static struct pc_ivbase *meet_bases(const struct pc_ivbase *a, const struct pc_i
 		pc_ivlist_clear(&y);
 		return NULL;
 	}
-	return pc_ivbase_new(&y, max);
+	{
+		struct pc_ivbase *nb = pc_ivbase_new(&y, max);
+
+		if (nb)
+			nb->own = true;
+		return nb;
+	}
 }
 
 size_t pc_srcdim_fold_max = 4096;
@@ -469,20 +510,25 @@ double pc_srcdim_size(const struct pc_srcdim *d)
 		base_span(l, lo, hi, &k1, &k2);
 		if (k2 == k1)
 			continue;
-		if (sums) {
-			size += sums[k2] - sums[k1];
-		} else {
-			for (size_t k = k1; k < k2; k++)
-				size += pc_u128_to_double(l->v[k].hi - l->v[k].lo) + 1;
+		/* The end pieces, clipped, exactly in 128 bits; only the whole intervals between
+		 * them from the prefix sums (a difference of two huge sums minus an overhang
+		 * lost a small clip inside a big interval). */
+		size += pc_u128_to_double(min_of(hi, l->v[k1].hi) - max_of(lo, l->v[k1].lo)) + 1;
+		if (k2 - 1 > k1)
+			size += pc_u128_to_double(min_of(hi, l->v[k2 - 1].hi) -
+						  max_of(lo, l->v[k2 - 1].lo)) +
+				1;
+		if (k2 - 1 > k1 + 1) {
+			if (sums) {
+				size += sums[k2 - 1] - sums[k1 + 1];
+			} else {
+				for (size_t k = k1 + 1; k < k2 - 1; k++)
+					size += pc_u128_to_double(l->v[k].hi - l->v[k].lo) + 1;
+			}
 		}
-		/* The end pieces may stick out of the clip interval. */
-		if (l->v[k1].lo < lo)
-			size -= pc_u128_to_double(lo - l->v[k1].lo);
-		if (l->v[k2 - 1].hi > hi)
-			size -= pc_u128_to_double(l->v[k2 - 1].hi - hi);
 		k1 = k2 - 1; /* the last one may reach into the next clip interval */
 	}
-	return size;
+	return size > 0 ? size : 0;
 }
 
 bool pc_srcdim_next(const struct pc_srcdim *d, struct pc_srcdim_cursor *cur, struct pc_ivl *ret)
@@ -519,5 +565,7 @@ bool pc_srcdim_next(const struct pc_srcdim *d, struct pc_srcdim_cursor *cur, str
 
 size_t pc_srcdim_weight(const struct pc_srcdim *d)
 {
+	if (d->base && d->base->own)
+		return d->clip.n + d->base->l.n;
 	return d->clip.n + (d->base ? 1 : 0);
 }

@@ -144,11 +144,11 @@ static json_t *trace_to_json(const struct pc_nft_result *res)
 
 	for (size_t i = 0; arr && i < res->n_trace; i++) {
 		const struct pc_trace_entry *e = &res->trace[i];
-		json_t *o =
-		    json_pack("{s:s,s:s,s:s?,s:s?,s:I,s:s?,s:s,s:s}", "hook", hook_name(e->hook),
-			      "family", nfproto_name(e->rule.family), "table", e->rule.table,
-			      "chain", e->rule.chain, "handle", (json_int_t)e->rule.handle, "text",
-			      e->rule.text, "action", action_name(e->action), "detail", e->detail);
+		json_t *o = json_pack(
+		    "{s:s,s:s,s:s?,s:s?,s:I,s:s?,s:s,s:s}", "hook", hook_name(e->hook), "family",
+		    nfproto_name(e->rule.family), "table", e->rule.table, "chain", e->rule.chain,
+		    "handle", (json_int_t)e->rule.handle, "text", pc_rule_ref_text(&e->rule),
+		    "action", action_name(e->action), "detail", e->detail);
 		if (json_array_append_new(arr, o) < 0) {
 			json_decref(arr);
 			return NULL;
@@ -164,7 +164,7 @@ static bool trace_valid(const struct pc_nft_result *res)
 		const struct pc_trace_entry *e = &res->trace[i];
 
 		if (!pc_utf8_valid(e->rule.table) || !pc_utf8_valid(e->rule.chain) ||
-		    !pc_utf8_valid(e->rule.text) || !pc_utf8_valid(e->detail))
+		    !pc_utf8_valid(pc_rule_ref_text(&e->rule)) || !pc_utf8_valid(e->detail))
 			return false;
 	}
 	return true;
@@ -338,7 +338,7 @@ static json_t *port_outcome_json(const struct pc_src_result *r)
 				      json_pack("[I,I]", (json_int_t)i.lo, (json_int_t)i.hi));
 	return json_pack("{s:o,s:s,s:s?}", "ports", ports, "verdict",
 			 pc_verdict_to_string(r->res.verdict), "rule",
-			 r->res.has_rule ? r->res.rule.text : NULL);
+			 r->res.has_rule ? pc_rule_ref_text(&r->res.rule) : NULL);
 }
 
 /*

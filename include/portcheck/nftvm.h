@@ -58,8 +58,8 @@ struct pc_rule_ref {
 	const struct pc_nft_rule *nft_rule;
 };
 
-/* The rule's text: the snapshot's, which may have come after the evaluation, else the
- * one the evaluation saw; NULL when there is none. */
+/* The rule's text: the snapshot's (it may have come after the evaluation); for a result
+ * without its rule, the one the evaluation saw; NULL when there is none. */
 const char *pc_rule_ref_text(const struct pc_rule_ref *ref);
 
 struct pc_trace_entry {

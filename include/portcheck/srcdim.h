@@ -24,6 +24,9 @@ struct pc_ivbase {
 	struct pc_ivbase *comp; /* its complement once made (a reference held) */
 	struct pc_ivbase *comp_of; /* the base this one is the complement of (not held) */
 	double *sums;		   /* sums[k]: values in l.v[0..k) (made on demand) */
+	/* Made for one box (two big lists met, srcdim.c meet_bases), not shared with a set:
+	 * cut down with the box's clip as it narrows, and counted whole in its weight. */
+	bool own;
 };
 
 /* A base that takes over the list @l (left empty); NULL when out of memory (@l cleared). */
@@ -80,5 +83,6 @@ struct pc_srcdim_cursor {
 	size_t c, b;
 };
 bool pc_srcdim_next(const struct pc_srcdim *d, struct pc_srcdim_cursor *cursor, struct pc_ivl *ret);
-/* How many intervals it holds in memory (its clip; a shared base counts once). */
+/* How many intervals it holds in memory of its own: its clip, and its base when that
+ * was made for it (a set's shared base counts once). */
 size_t pc_srcdim_weight(const struct pc_srcdim *d);
