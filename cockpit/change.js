@@ -59,6 +59,26 @@ let generation = 0;
  * runChange(kind, target, done): kind "open" or "close"; target {spec, zone}; done() is
  * called after an applied change (the page refreshes its status).
  */
+/* The port this Cockpit is reached on (the shell's page; 9090 when the URL has none). */
+function cockpitPort() {
+	try {
+		return Number(window.top.location.port) || (window.top.location.protocol === "http:" ? 80 : 443);
+	} catch (_e) {
+		return 9090;
+	}
+}
+
+/* Whether closing @spec ("cockpit", "9090/tcp", "9000-9100/tcp") may cut this session off. */
+function closesCockpit(spec) {
+	if (spec === "cockpit")
+		return true;
+	const m = /^(\d+)(?:-(\d+))?\/tcp$/.exec(spec);
+	if (!m)
+		return false;
+	const lo = Number(m[1]), hi = m[2] ? Number(m[2]) : lo, port = cockpitPort();
+	return lo <= port && port <= hi;
+}
+
 export function runChange(kind, target, done) {
 	const dialog = document.getElementById("pc-change-dialog");
 	const title = document.getElementById("pc-change-title");
@@ -74,7 +94,7 @@ export function runChange(kind, target, done) {
 	/* Closing Cockpit's own way in ends this session's access from the network. */
 	const warning = document.getElementById("pc-change-warning");
 	clear(warning);
-	if (kind === "close" && (target.spec === "cockpit" || /^9090\//.test(target.spec)))
+	if (kind === "close" && closesCockpit(target.spec))
 		warning.appendChild(alertBox("warning", _("This is Cockpit's own port"),
 			el("p", {}, _("Closing it cuts this page off from the network: you may lose access to Cockpit."))));
 	permanent.checked = true;
