@@ -14,6 +14,14 @@ import { loadHistory } from "./history.js";
 import { followTheme } from "./theme.js";
 
 const REFRESH_MS = 5000;
+/* A host with thousands of listeners answers in MiBs: polled as often, that is MB/s
+ * through cockpit-ws. Every 256 KiB of the last answer adds 5 s, up to a minute. */
+const REFRESH_MAX_MS = 60000;
+let lastSize = 0;
+
+function refreshDelay() {
+	return Math.min(REFRESH_MAX_MS, REFRESH_MS * Math.max(1, Math.ceil(lastSize / 262144)));
+}
 
 let lastAnswer = null; /* the last Status reply, serialised, to skip identical renders */
 let timer = null;
@@ -49,6 +57,7 @@ function refresh(fresh) {
 	window.clearTimeout(timer);
 	call("io.portcheck.Status", fresh ? { fresh: true } : {}).then(reply => {
 		const text = JSON.stringify(reply);
+		lastSize = text.length;
 		clear(state);
 		if (text !== lastAnswer) {
 			lastAnswer = text;
@@ -76,7 +85,7 @@ function refresh(fresh) {
 			refresh(f);
 		} else if (!cockpit.hidden) {
 			/* Hidden pages (another Cockpit page in front) do not poll. */
-			timer = window.setTimeout(() => refresh(false), REFRESH_MS);
+			timer = window.setTimeout(() => refresh(false), refreshDelay());
 		}
 	});
 }
