@@ -43,6 +43,7 @@ void pc_config_clear(struct pc_config *cfg)
 	pc_strv_clear(&cfg->ignore_processes);
 	pc_strv_clear(&cfg->ignore_units);
 	pc_strv_clear(&cfg->ignore_interfaces);
+	pc_strv_clear(&cfg->ignore_sets);
 	free(cfg->textfile_path);
 	*cfg = (struct pc_config){0};
 }
@@ -240,6 +241,14 @@ static int add_ignore_interface(struct pc_config *cfg, const char *word)
 	return pc_strv_push(&cfg->ignore_interfaces, word);
 }
 
+static int add_ignore_set(struct pc_config *cfg, const char *word)
+{
+	/* nft allows set names of up to 255 bytes; a pattern a little longer. */
+	if (strlen(word) > 300)
+		return -ERANGE;
+	return pc_strv_push(&cfg->ignore_sets, word);
+}
+
 static int set_string(char **field, const char *value)
 {
 	char *v = strdup(value);
@@ -354,9 +363,20 @@ static int apply_findings(struct pc_config *cfg, const char *file, unsigned line
 				    "IgnoreInterfaces=: '%s' is longer than 64 characters", bad);
 		return r;
 	}
+	if (strcmp(key, "IgnoreSets") == 0) {
+		if (!*value) {
+			pc_strv_clear(&cfg->ignore_sets);
+			return 0;
+		}
+		r = for_each_word(value, add_ignore_set, cfg, &bad);
+		if (r == -ERANGE)
+			return fail(ret_error, file, line,
+				    "IgnoreSets=: '%s' is longer than 300 characters", bad);
+		return r;
+	}
 	return fail(ret_error, file, line,
 		    "unknown key '%s' in [Findings] (known: IgnorePorts, "
-		    "IgnoreProcesses, IgnoreUnits, IgnoreInterfaces)",
+		    "IgnoreProcesses, IgnoreUnits, IgnoreInterfaces, IgnoreSets)",
 		    key);
 }
 

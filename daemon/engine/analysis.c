@@ -74,6 +74,44 @@ static bool link_ignored(const struct pc_analysis_input *in, const struct pc_lin
 	return false;
 }
 
+/* Whether a conjunction of a path's sources form (docs/json.md) requires membership of a
+ * set of [Findings] IgnoreSets= (a set test not negated). */
+static bool conj_in_ignored_set(const struct pc_analysis_input *in, const json_t *conj)
+{
+	const json_t *test;
+	size_t i;
+
+	json_array_foreach(json_object_get(conj, "all_of"), i, test)
+	{
+		const char *name =
+		    json_string_value(json_object_get(json_object_get(test, "set"), "name"));
+
+		if (!name || json_is_true(json_object_get(test, "not")))
+			continue;
+		for (size_t k = 0; k < in->ignore_sets->n; k++)
+			if (fnmatch(in->ignore_sets->v[k], name, 0) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Whether every source of @p is a member of a set of IgnoreSets= (the clients a blocklist
+ * names, whose refusal is the point): then the path is ignored like an interface's. */
+static bool path_in_ignored_sets(const struct pc_analysis_input *in, const struct pc_path *p)
+{
+	const json_t *any = json_object_get(p->sources, "any_of"), *conj;
+	size_t i;
+
+	if (!in->ignore_sets || in->ignore_sets->n == 0 || json_array_size(any) == 0)
+		return false;
+	json_array_foreach(any, i, conj)
+	{
+		if (!conj_in_ignored_set(in, conj))
+			return false;
+	}
+	return true;
+}
+
 static bool is_link_local6(const struct pc_addr *a)
 {
 	return a->family == AF_INET6 && a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80;
@@ -394,7 +432,9 @@ static int analyse_listener(struct analysis *an, const struct pc_listener *l,
 				if (r < 0)
 					return r;
 				for (size_t k = first; k < lr->n_paths; k++)
-					lr->paths[k].ignored = link_ignored(an->in, &ni->links[i]);
+					lr->paths[k].ignored =
+					    link_ignored(an->in, &ni->links[i]) ||
+					    path_in_ignored_sets(an->in, &lr->paths[k]);
 			}
 		}
 	}
@@ -491,6 +531,8 @@ int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link
 	r = groups_add(&gs, &pc, &m);
 	if (r >= 0)
 		r = fill_path(&p, &l, link, in->nft, &gs, &gs.v[0]);
+	if (r >= 0)
+		p.ignored = p.ignored || path_in_ignored_sets(in, &p);
 	groups_clear(&gs);
 	if (r < 0) {
 		pc_path_clear(&p);

@@ -87,6 +87,7 @@ struct pc_status_options daemon_status_options(const struct daemon *d)
 	struct pc_status_options o = status_options;
 
 	o.ignore_interfaces = d ? &d->config.ignore_interfaces : NULL;
+	o.ignore_sets = d ? &d->config.ignore_sets : NULL;
 	return o;
 }
 

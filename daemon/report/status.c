@@ -101,7 +101,8 @@ struct pc_analysis_input pc_sources_input(const struct pc_status_options *opts,
 					  .fw = &src->fw,
 					  .nft = src->nft_ok ? &src->nft : NULL,
 					  .nft_error = src->nft_error,
-					  .ignore_interfaces = opts->ignore_interfaces};
+					  .ignore_interfaces = opts->ignore_interfaces,
+					  .ignore_sets = opts->ignore_sets};
 }
 
 void pc_sources_clear(struct pc_sources *src)

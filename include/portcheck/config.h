@@ -37,6 +37,7 @@ struct pc_config {
 	struct pc_strv ignore_processes;
 	struct pc_strv ignore_units;	  /* fnmatch(3) patterns */
 	struct pc_strv ignore_interfaces; /* fnmatch(3) patterns over interface names */
+	struct pc_strv ignore_sets;	  /* fnmatch(3) patterns over nftables set names */
 	/* [Check] */
 	char *textfile_path; /* NULL: none */
 };

@@ -105,6 +105,9 @@ struct pc_analysis_input {
 	const char *nft_error; /* why nft is NULL */
 	/* [Findings] IgnoreInterfaces=: globs over interface names; NULL for none. */
 	const struct pc_strv *ignore_interfaces;
+	/* [Findings] IgnoreSets=: globs over set names; a path all of whose sources are in
+	 * such a set (a blocklist) is ignored like one on an ignored interface. */
+	const struct pc_strv *ignore_sets;
 	/* If set, called after each listener: a long analysis is progress, not a hang (the
 	 * daemon keeps its systemd watchdog fed from here). */
 	void (*progress)(void *userdata);

@@ -22,6 +22,7 @@ struct pc_status_options {
 	void *progress_userdata;
 	/* [Findings] IgnoreInterfaces= for the analysis; NULL for none. */
 	const struct pc_strv *ignore_interfaces;
+	const struct pc_strv *ignore_sets;
 };
 
 /*

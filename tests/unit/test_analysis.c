@@ -240,7 +240,8 @@ struct fixture {
 	bool no_ruleset; /* analyse as if nftables could not be read */
 	struct pc_listener_set ls;
 	struct pc_report report;
-	struct pc_strv ignore; /* IgnoreInterfaces= */
+	struct pc_strv ignore;	    /* IgnoreInterfaces= */
+	struct pc_strv ignore_sets; /* IgnoreSets= */
 };
 
 static int setup(void **state)
@@ -263,6 +264,7 @@ static int teardown(void **state)
 	pc_nft_ruleset_clear(&f->rs);
 	pc_netif_free(&f->ni);
 	pc_strv_clear(&f->ignore);
+	pc_strv_clear(&f->ignore_sets);
 	free(f->ls.items);
 	free(f);
 	return 0;
@@ -284,7 +286,8 @@ static const struct pc_listener_report *run(struct fixture *f)
 				       .fw = &f->fw,
 				       .nft = f->no_ruleset ? NULL : &f->rs,
 				       .nft_error = "test: not read",
-				       .ignore_interfaces = &f->ignore};
+				       .ignore_interfaces = &f->ignore,
+				       .ignore_sets = &f->ignore_sets};
 
 	assert_int_equal(pc_analysis_run(&in, &f->report), 0);
 	assert_int_equal(f->report.n_listeners, f->ls.n);
@@ -837,6 +840,28 @@ static void test_big_source_set_is_exact(void **state)
 	assert_true(in_set >= 2); /* eth0, and eth1 (weak host) */
 	assert_true(not_in_set >= 2);
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
+
+	/* [Findings] IgnoreSets=: a pattern naming another set changes nothing; one naming
+	 * the blocklist makes its members' paths ignored, and the listener open. */
+	assert_int_equal(pc_strv_push(&f->ignore_sets, "f2b-*"), 0);
+	r = run(f);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
+	assert_int_equal(pc_strv_push(&f->ignore_sets, "crowdsec-*"), 0);
+	r = run(f);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_OPEN);
+	in_set = not_in_set = 0;
+	for (size_t i = 0; i < r[0].n_paths; i++) {
+		const struct pc_path *p = &r[0].paths[i];
+
+		if (p->verdict == PC_VERDICT_DROP) {
+			assert_true(p->ignored);
+			in_set++;
+		} else if (!p->spoofed) {
+			assert_false(p->ignored); /* "not in" the set is no member */
+			not_in_set++;
+		}
+	}
+	assert_true(in_set >= 2 && not_in_set >= 2);
 }
 
 /* The source port is symbolic, not the constant 40000: `tcp sport != 40000 drop` drops
