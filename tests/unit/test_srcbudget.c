@@ -67,17 +67,17 @@ static void test_two_blocklists(void **state)
 	nb_lookup(r, "B", NFT_REG_1, 0, 0);
 	nb_drop(r);
 	for (unsigned k = 0; k < nacc; k++) {
-		uint32_t lo = htonl((10u << 24) | (k << 12)),
-			 hi = htonl((10u << 24) | (k << 12) | 0xfff);
+		uint32_t lo = htonl(0xc6120000u | (k << 8)), /* 198.18.k.0/24 */
+		    hi = htonl(0xc6120000u | (k << 8) | 0xff);
 		c = &t->chains[0];
-		r = nb_rule(c, "ip saddr 10.x/20 accept");
+		r = nb_rule(c, "ip saddr 198.18.k.0/24 accept");
 		nb_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
 		nb_range(r, NFT_RANGE_EQ, NFT_REG_1, &lo, &hi, 4);
 		nb_accept(r);
 	}
-	struct pc_flow flow = nb_flow(IPPROTO_TCP, "10.0.0.1", "192.0.2.10", 22, 2);
+	struct pc_flow flow = nb_flow(IPPROTO_TCP, "198.18.0.1", "192.0.2.10", 22, 2);
 	struct pc_ivlist ia = {0}, ip = {0};
-	pc_ivlist_append(&ia, 0x01000000u, 0x7effffffu);
+	pc_ivlist_append(&ia, 0xc0000000u, 0xdfffffffu); /* 192.0.0.0-223.255.255.255 */
 	pc_ivlist_append(&ip, 1, 65535);
 	struct pc_src_result *v = NULL;
 	size_t n = 0;
@@ -102,7 +102,7 @@ static void test_two_blocklists(void **state)
 	print_message("results %zu (unknown %zu), budget weight %zu, distinct bases %zu "
 		      "holding %zu intervals\n",
 		      n, unknown, weight, ns, held);
-	/* Every 10.k/20 accept keeps only its /20 of A and B's shared complement (without the
+	/* Every 198.18.k.0/24 accept keeps only its /24 of A and B's shared complement (without the
 	 * cut it kept the whole complement, ~2N intervals, per result: at N = 20,000 and 800
 	 * accepts, 447 bases holding 8.8 M intervals); the budget sees what they hold. */
 	assert_int_equal(unknown, 0);
@@ -166,8 +166,9 @@ static void test_mask_after_big(void **state)
 		unsigned n = 5000;
 		s->elems = calloc(2 * n + 1, sizeof(*s->elems));
 		for (unsigned i = 0; i < n; i++) {
-			uint32_t lo = htonl((11u << 24) + i * 1024),
-				 hi = htonl((11u << 24) + i * 1024 + 16);
+			/* [198.18.0.0 + 16 i, + 4): 5,000 small ranges of 198.18.0.0/15 */
+			uint32_t lo = htonl(0xc6120000u + i * 16),
+				 hi = htonl(0xc6120000u + i * 16 + 4);
 			struct pc_nft_set_elem *e = &s->elems[s->n_elems++];
 			nb_data(&e->key, &lo, 4);
 			e = &s->elems[s->n_elems++];
@@ -176,19 +177,19 @@ static void test_mask_after_big(void **state)
 		}
 	}
 	c = nb_base_chain(t, "input", "filter", NF_INET_LOCAL_IN, 0, NF_ACCEPT);
-	r = nb_rule(c, "ip saddr @A ip saddr & 255.0.0.255 == 10.0.0.1 drop");
+	r = nb_rule(c, "ip saddr @A ip saddr & 255.0.0.255 == 198.0.0.1 drop");
 	nb_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
 	nb_lookup(r, "A", NFT_REG_1, 0, 0);
 	nb_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
 	{
-		uint32_t m = htonl(0xff0000ffu), x = 0, v = htonl(0x0a000001u);
+		uint32_t m = htonl(0xff0000ffu), x = 0, v = htonl(0xc6000001u);
 		nb_bitwise(r, NFT_REG_1, NFT_REG_1, 4, &m, &x);
 		nb_cmp(r, NFT_CMP_EQ, NFT_REG_1, &v, 4);
 	}
 	nb_drop(r);
-	struct pc_flow flow = nb_flow(IPPROTO_TCP, "11.0.0.1", "192.0.2.10", 22, 2);
+	struct pc_flow flow = nb_flow(IPPROTO_TCP, "198.18.0.1", "192.0.2.10", 22, 2);
 	struct pc_ivlist ia = {0}, ip = {0};
-	pc_ivlist_append(&ia, 1u << 24, (127u << 24) - 1);
+	pc_ivlist_append(&ia, 0xc0000000u, 0xdfffffffu); /* 192.0.0.0-223.255.255.255 */
 	pc_ivlist_append(&ip, 1, 65535);
 	struct pc_src_result *v = NULL;
 	size_t n = 0, unknown = 0;
