@@ -81,10 +81,11 @@ static bool key_dec(uint8_t *k, uint32_t len)
 }
 
 /* Copy @d into @dst as a key of klen bytes (shorter data zero-padded). */
-static void key_norm(uint8_t *dst, const struct pc_nft_data *d, uint32_t klen)
+static void key_norm(uint8_t *dst, const struct pc_nft_bytes *d, uint32_t klen)
 {
 	memset(dst, 0, klen);
-	memcpy(dst, d->v, d->len < klen ? d->len : klen);
+	if (d->len) /* v is NULL without bytes */
+		memcpy(dst, d->v, d->len < klen ? d->len : klen);
 }
 
 static size_t tree_build(struct set_index *x, size_t lo, size_t hi)
@@ -473,7 +474,8 @@ void vm_eval_lookup(struct vm *vm, const struct pc_nft_expr *e)
 
 		if (!d)
 			return;
-		memcpy(tmp, el->data.v, el->data.len < dlen ? el->data.len : dlen);
+		if (el->data.len)
+			memcpy(tmp, el->data.v, el->data.len < dlen ? el->data.len : dlen);
 		vm_data_copy(d, tmp, dlen);
 	}
 }

@@ -92,7 +92,8 @@ static bool same_group(const struct pc_nft_set *s, const struct pc_nft_set_elem 
 		       (a->verdict.chain == b->verdict.chain ||
 			(a->verdict.chain && b->verdict.chain &&
 			 strcmp(a->verdict.chain, b->verdict.chain) == 0));
-	return a->data.len == b->data.len && memcmp(a->data.v, b->data.v, a->data.len) == 0;
+	return a->data.len == b->data.len &&
+	       (a->data.len == 0 || memcmp(a->data.v, b->data.v, a->data.len) == 0);
 }
 
 static int group_add(const struct pc_nft_set *s, struct set_proj *p,
@@ -500,7 +501,9 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 			lit.verdict = el->verdict;
 		} else if (s->flags & NFT_SET_MAP) {
 			lit.has_data = true;
-			lit.data = el->data;
+			lit.data.len = el->data.len;
+			if (el->data.len)
+				memcpy(lit.data.v, el->data.v, el->data.len);
 		}
 		in = vm_sym_split_shared(vm, port, p->g[i].b, &lit);
 		if (in == 1)
@@ -515,7 +518,8 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 
 int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc_ivlist **ret)
 {
-	struct pc_nft_set_elem want = {.verdict = lit->verdict, .data = lit->data};
+	struct pc_nft_set_elem want = {.verdict = lit->verdict,
+				       .data = {.v = lit->data.v, .len = lit->data.len}};
 	static const struct pc_ivlist none;
 	bool oom = false;
 	struct set_index *x;

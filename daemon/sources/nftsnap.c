@@ -90,11 +90,49 @@ static void chain_clear(struct pc_nft_chain *c)
 	*c = (struct pc_nft_chain){};
 }
 
+/* The elements' bytes: chunks that never move (elements point into them), freed with the
+ * set. */
+struct pc_nft_arena {
+	struct pc_nft_arena *next;
+	size_t used, size;
+	uint8_t data[];
+};
+
+#define ARENA_CHUNK (64u * 1024)
+
+int pc_nft_set_bytes(struct pc_nft_set *s, const void *p, uint32_t len, struct pc_nft_bytes *ret)
+{
+	struct pc_nft_arena *a = s->arena;
+
+	if (len > PC_NFT_DATA_MAX)
+		return -EINVAL;
+	*ret = (struct pc_nft_bytes){0};
+	if (len == 0)
+		return 0;
+	if (!a || a->size - a->used < len) {
+		a = malloc(sizeof(*a) + ARENA_CHUNK);
+		if (!a)
+			return -ENOMEM;
+		*a = (struct pc_nft_arena){.next = s->arena, .size = ARENA_CHUNK};
+		s->arena = a;
+	}
+	memcpy(a->data + a->used, p, len);
+	*ret = (struct pc_nft_bytes){.v = a->data + a->used, .len = len};
+	a->used += len;
+	return 0;
+}
+
 static void set_clear(struct pc_nft_set *s)
 {
 	for (size_t i = 0; i < s->n_elems; i++)
 		free(s->elems[i].verdict.chain);
 	free(s->elems);
+	while (s->arena) {
+		struct pc_nft_arena *next = s->arena->next;
+
+		free(s->arena);
+		s->arena = next;
+	}
 	if (s->index && s->index_free)
 		s->index_free(s->index);
 	free(s->name);

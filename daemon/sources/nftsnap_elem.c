@@ -17,7 +17,8 @@ static uint32_t elem_u32(struct nftnl_set_elem *e, uint16_t attr)
 	return nftnl_set_elem_is_set(e, attr) ? nftnl_set_elem_get_u32(e, attr) : 0;
 }
 
-static int elem_data(struct nftnl_set_elem *e, uint16_t attr, struct pc_nft_data *ret)
+static int elem_data(struct pc_nft_set *s, struct nftnl_set_elem *e, uint16_t attr,
+		     struct pc_nft_bytes *ret)
 {
 	uint32_t len = 0;
 	const void *p;
@@ -25,11 +26,9 @@ static int elem_data(struct nftnl_set_elem *e, uint16_t attr, struct pc_nft_data
 	if (!nftnl_set_elem_is_set(e, attr))
 		return 0;
 	p = nftnl_set_elem_get(e, attr, &len);
-	if (!p || len > sizeof(ret->v))
+	if (!p || len > PC_NFT_DATA_MAX)
 		return -EBADMSG;
-	memcpy(ret->v, p, len);
-	ret->len = len;
-	return 0;
+	return pc_nft_set_bytes(s, p, len, ret);
 }
 
 static int elem_cb(struct nftnl_set_elem *e, void *userdata)
@@ -60,11 +59,11 @@ static int elem_cb(struct nftnl_set_elem *e, void *userdata)
 	if (!x)
 		return -ENOMEM;
 	x->flags = elem_u32(e, NFTNL_SET_ELEM_FLAGS);
-	r = elem_data(e, NFTNL_SET_ELEM_KEY, &x->key);
+	r = elem_data(s, e, NFTNL_SET_ELEM_KEY, &x->key);
 	if (r >= 0)
-		r = elem_data(e, NFTNL_SET_ELEM_KEY_END, &x->key_end);
+		r = elem_data(s, e, NFTNL_SET_ELEM_KEY_END, &x->key_end);
 	if (r >= 0)
-		r = elem_data(e, NFTNL_SET_ELEM_DATA, &x->data);
+		r = elem_data(s, e, NFTNL_SET_ELEM_DATA, &x->data);
 	if (r < 0)
 		return r;
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {

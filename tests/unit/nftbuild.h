@@ -508,13 +508,21 @@ static inline void nb_set_fields(struct pc_nft_set *s, unsigned n, const uint8_t
 	s->flags |= NFT_SET_CONCAT;
 }
 
+/* An element's key, key end or data: its bytes in the set's arena. */
+static inline void nb_bytes(struct pc_nft_set *s, struct pc_nft_bytes *b, const void *v,
+			    uint32_t len)
+{
+	if (pc_nft_set_bytes(s, v, len, b) < 0)
+		abort();
+}
+
 static inline struct pc_nft_set_elem *nb_elem(struct pc_nft_set *s, const void *key, uint32_t len,
 					      uint32_t flags)
 {
 	struct pc_nft_set_elem *e = nb_grow(&s->elems, &s->n_elems, sizeof(*e));
 
 	if (key)
-		nb_data(&e->key, key, len);
+		nb_bytes(s, &e->key, key, len);
 	e->flags = flags;
 	return e;
 }
@@ -524,7 +532,7 @@ static inline struct pc_nft_set_elem *nb_elem_range(struct pc_nft_set *s, const 
 {
 	struct pc_nft_set_elem *e = nb_elem(s, key, len, 0);
 
-	nb_data(&e->key_end, key_end, len);
+	nb_bytes(s, &e->key_end, key_end, len);
 	return e;
 }
 

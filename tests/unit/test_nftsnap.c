@@ -126,6 +126,14 @@ static void assert_data(const struct pc_nft_data *d, const void *bytes, size_t l
 	assert_memory_equal(d->v, bytes, len);
 }
 
+/* An element's bytes (in its set's arena). */
+static void assert_bytes(const struct pc_nft_bytes *d, const void *bytes, size_t len)
+{
+	assert_int_equal(d->len, len);
+	assert_non_null(d->v);
+	assert_memory_equal(d->v, bytes, len);
+}
+
 static void assert_payload(const struct pc_nft_expr *e, uint32_t base, uint32_t offset,
 			   uint32_t len, uint32_t dreg)
 {
@@ -501,7 +509,7 @@ static void test_xt(void **state)
 
 static void test_sets(void **state)
 {
-	static const struct pc_nft_data catchall = {};
+	static const struct pc_nft_bytes catchall = {0};
 	struct pc_nft_ruleset rs;
 	const struct pc_nft_set *s;
 	const struct pc_nft_table *t;
@@ -562,21 +570,21 @@ static void test_sets(void **state)
 	assert_int_equal(s->field_count, 0);
 	assert_int_equal(s->key_len, 12);
 	assert_int_equal(s->n_elems, 1);
-	assert_data(&s->elems[0].key, ((uint8_t[]){192, 0, 2, 1, 6, 0, 0, 0, 0, 22, 0, 0}), 12);
+	assert_bytes(&s->elems[0].key, ((uint8_t[]){192, 0, 2, 1, 6, 0, 0, 0, 0, 22, 0, 0}), 12);
 
 	/* The catch-all element: no key, flagged. */
 	s = set(&rs, NFPROTO_INET, "pct", "any");
 	assert_int_equal(s->n_elems, 2);
 	for (size_t i = 0; i < s->n_elems; i++)
 		if (s->elems[i].flags & NFT_SET_ELEM_CATCHALL)
-			assert_memory_equal(&s->elems[i].key, &catchall, sizeof(catchall));
+			assert_true(s->elems[i].key.len == catchall.len && !s->elems[i].key.v);
 
 	s = set(&rs, NFPROTO_INET, "pct", "m");
 	assert_int_equal(s->flags, NFT_SET_MAP);
 	assert_int_equal(s->data_len, 4);
 	for (size_t i = 0; i < s->n_elems; i++)
 		if (memcmp(s->elems[i].key.v, (uint8_t[]){0, 80}, 2) == 0)
-			assert_data(&s->elems[i].data, (uint8_t[]){198, 51, 100, 2}, 4);
+			assert_bytes(&s->elems[i].data, (uint8_t[]){198, 51, 100, 2}, 4);
 
 	s = set(&rs, NFPROTO_INET, "pct", "vm");
 	assert_int_equal(s->data_type, NFT_DATA_VERDICT);
@@ -606,7 +614,7 @@ static void test_sets(void **state)
 	s = set(&rs, NFPROTO_INET, "pct", "timed");
 	assert_int_equal(s->flags, NFT_SET_TIMEOUT);
 	assert_int_equal(s->n_elems, 1);
-	assert_data(&s->elems[0].key, (uint8_t[]){192, 0, 2, 5}, 4);
+	assert_bytes(&s->elems[0].key, (uint8_t[]){192, 0, 2, 5}, 4);
 
 	/* Anonymous sets of rules are sets like the others. */
 	t = pc_nft_table_find(&rs, NFPROTO_INET, "pct");

@@ -231,7 +231,7 @@ static struct pc_nft_set_elem *elem(struct pc_nft_set *s, const void *key, unsig
 {
 	struct pc_nft_set_elem *e = &s->elems[s->n_elems++];
 
-	nb_data(&e->key, key, len);
+	nb_bytes(s, &e->key, key, len);
 	e->flags = flags;
 	return e;
 }
@@ -243,7 +243,7 @@ static void elems_reserve(struct pc_nft_set *s, size_t n)
 }
 
 /* A map element's value: @map 1 a verdict (jump sub when @sub allows), 2 data 1..3. */
-static void elem_value(struct pc_nft_set_elem *e, int map, bool sub)
+static void elem_value(struct pc_nft_set *s, struct pc_nft_set_elem *e, int map, bool sub)
 {
 	bool jump = sub && !rnd(3);
 	uint32_t d = 1 + rnd(3);
@@ -255,7 +255,7 @@ static void elem_value(struct pc_nft_set_elem *e, int map, bool sub)
 					 : NF_DROP,
 				jump ? "sub" : NULL);
 	else if (map == 2)
-		nb_data(&e->data, &d, 4);
+		nb_bytes(s, &e->data, &d, 4);
 }
 
 /* Elements of an interval set of one dimension (rbtree: start, end + 1 flagged
@@ -293,7 +293,7 @@ static void interval_elems(struct pc_nft_set *s, unsigned n, unsigned width,
 			continue;
 		pc_u128_to_be(v[i], k, width);
 		e = elem(s, k, width, 0);
-		elem_value(e, map, sub);
+		elem_value(s, e, map, sub);
 		if (v[i + 1] != max) {
 			pc_u128_to_be(v[i + 1] + 1, k, width);
 			elem(s, k, width, NFT_SET_ELEM_INTERVAL_END);
@@ -468,7 +468,7 @@ static void match_addr(struct gen *g, struct pc_nft_rule *r, const struct fam *f
 				uint8_t kb[16];
 
 				pc_u128_to_be(near(f), kb, f->ab);
-				elem_value(nb_elem(s, kb, f->ab, 0), map, g->jump_ok);
+				elem_value(s, nb_elem(s, kb, f->ab, 0), map, g->jump_ok);
 			}
 		}
 		load_saddr(g, r, f, f->ab, NFT_REG_1);
