@@ -105,7 +105,7 @@ enum fig {
 	F_N_SETS,
 	F_N_CHAINS,
 	F_N_TEXTS,
-	F_ELEM_BYTES, /* MiB: the element arrays */
+	F_ELEM_BYTES, /* MiB: the element arrays and their bytes (arenas) */
 	F_EXPR_BYTES, /* MiB: the expression arrays */
 	F_TEXT_BYTES, /* MiB: rule texts */
 	F_MAX,
@@ -204,6 +204,7 @@ static void in_child(void (*fn)(double *fig), double *fig)
 static void model_bytes(const struct pc_nft_ruleset *rs, double *fig)
 {
 	size_t rules = 0, exprs = 0, elems = 0, sets = 0, chains = 0, texts = 0, text_bytes = 0;
+	size_t elem_bytes = 0; /* the elements' bytes in their sets' arenas */
 
 	for (size_t i = 0; i < rs->n_tables; i++) {
 		const struct pc_nft_table *t = &rs->tables[i];
@@ -221,8 +222,14 @@ static void model_bytes(const struct pc_nft_ruleset *rs, double *fig)
 					text_bytes += strlen(r->text) + 1;
 				}
 			}
-		for (size_t j = 0; j < t->n_sets; j++)
+		for (size_t j = 0; j < t->n_sets; j++) {
 			elems += t->sets[j].n_elems;
+			for (size_t k = 0; k < t->sets[j].n_elems; k++) {
+				const struct pc_nft_set_elem *e = &t->sets[j].elems[k];
+
+				elem_bytes += e->key.len + e->key_end.len + e->data.len;
+			}
+		}
 	}
 	fig[F_N_RULES] = rules;
 	fig[F_N_EXPRS] = exprs;
@@ -230,7 +237,8 @@ static void model_bytes(const struct pc_nft_ruleset *rs, double *fig)
 	fig[F_N_SETS] = sets;
 	fig[F_N_CHAINS] = chains;
 	fig[F_N_TEXTS] = texts;
-	fig[F_ELEM_BYTES] = mib((double)elems * sizeof(struct pc_nft_set_elem));
+	fig[F_ELEM_BYTES] =
+	    mib((double)elems * sizeof(struct pc_nft_set_elem) + (double)elem_bytes);
 	fig[F_EXPR_BYTES] = mib((double)exprs * sizeof(struct pc_nft_expr));
 	fig[F_TEXT_BYTES] = mib(text_bytes);
 }

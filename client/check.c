@@ -70,7 +70,7 @@ static void item_init(struct item *it, const json_t *l, size_t index)
 }
 
 /* Ignored by the configuration's ports, processes and units, or by the daemon: its
- * clients are all on interfaces of IgnoreInterfaces=. */
+ * clients all come through ignored paths (IgnoreInterfaces=, IgnoreSets=). */
 static bool item_ignored(const struct item *it, const struct pc_config *cfg)
 {
 	const json_t *process = json_object_get(it->l, "process");

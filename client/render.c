@@ -101,7 +101,8 @@ size_t pc_render_status_findings(const json_t *status)
 	size_t i, n = 0;
 	json_t *l;
 
-	/* A listener reached only through IgnoreInterfaces= interfaces is no finding. */
+	/* A listener reached only through ignored paths (IgnoreInterfaces=, IgnoreSets=) is
+	 * no finding. */
 	json_array_foreach(listeners, i, l) if (!json_is_true(json_object_get(l, "ignored")) &&
 						exposure_is_finding(str(l, "exposure"))) n++;
 	return n;
@@ -328,7 +329,8 @@ static int build_row(const json_t *l, struct row *row)
 	row->cell[COL_PORT] = port_text(l);
 	row->cell[COL_ADDRESS] = clean(str(l, "address"));
 	row->cell[COL_PROCESS] = process_text(l);
-	/* Reached only through IgnoreInterfaces= interfaces: shown, but no finding. */
+	/* Reached only through ignored paths (IgnoreInterfaces=, IgnoreSets=): shown, but no
+	 * finding. */
 	row->cell[COL_EXPOSURE] = json_is_true(json_object_get(l, "ignored"))
 				      ? fmt_clean("%s (ignored)", exposure ?: "?")
 				      : clean(exposure);

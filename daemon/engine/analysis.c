@@ -95,14 +95,17 @@ static bool conj_in_ignored_set(const struct pc_analysis_input *in, const json_t
 	return false;
 }
 
-/* Whether every source of @p is a member of a set of IgnoreSets= (the clients a blocklist
- * names, whose refusal is the point): then the path is ignored like an interface's. */
+/* Whether @p refuses sources that are all members of a set of IgnoreSets= (the clients a
+ * blocklist names, whose refusal is the point): then the path is ignored like an
+ * interface's. Only a refusal: members of a matching set that get in (an allow-list
+ * caught by a glob) or whose fate is unknown still count. */
 static bool path_in_ignored_sets(const struct pc_analysis_input *in, const struct pc_path *p)
 {
 	const json_t *any = json_object_get(p->sources, "any_of"), *conj;
 	size_t i;
 
-	if (!in->ignore_sets || in->ignore_sets->n == 0 || json_array_size(any) == 0)
+	if (!in->ignore_sets || in->ignore_sets->n == 0 || json_array_size(any) == 0 ||
+	    (p->verdict != PC_VERDICT_DROP && p->verdict != PC_VERDICT_REJECT))
 		return false;
 	json_array_foreach(any, i, conj)
 	{

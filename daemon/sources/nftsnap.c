@@ -91,13 +91,15 @@ static void chain_clear(struct pc_nft_chain *c)
 }
 
 /* The elements' bytes: chunks that never move (elements point into them), freed with the
- * set. */
+ * set. The first is small and each next one twice the last, up to 64 KiB: a ruleset has
+ * many anonymous sets of a few elements. */
 struct pc_nft_arena {
 	struct pc_nft_arena *next;
 	size_t used, size;
 	uint8_t data[];
 };
 
+#define ARENA_FIRST 256u
 #define ARENA_CHUNK (64u * 1024)
 
 int pc_nft_set_bytes(struct pc_nft_set *s, const void *p, uint32_t len, struct pc_nft_bytes *ret)
@@ -110,10 +112,12 @@ int pc_nft_set_bytes(struct pc_nft_set *s, const void *p, uint32_t len, struct p
 	if (len == 0)
 		return 0;
 	if (!a || a->size - a->used < len) {
-		a = malloc(sizeof(*a) + ARENA_CHUNK);
+		size_t size = a ? (a->size < ARENA_CHUNK ? a->size * 2 : ARENA_CHUNK) : ARENA_FIRST;
+
+		a = malloc(sizeof(*a) + size); /* size >= ARENA_FIRST >= PC_NFT_DATA_MAX >= len */
 		if (!a)
 			return -ENOMEM;
-		*a = (struct pc_nft_arena){.next = s->arena, .size = ARENA_CHUNK};
+		*a = (struct pc_nft_arena){.next = s->arena, .size = size};
 		s->arena = a;
 	}
 	memcpy(a->data + a->used, p, len);

@@ -843,7 +843,7 @@ static void test_big_source_set_is_exact(void **state)
 
 	/* [Findings] IgnoreSets=: a pattern naming another set changes nothing; one naming
 	 * the blocklist makes its members' paths ignored, and the listener open. */
-	assert_int_equal(pc_strv_push(&f->ignore_sets, "f2b-*"), 0);
+	assert_int_equal(pc_strv_push(&f->ignore_sets, "addr-set-*"), 0);
 	r = run(f);
 	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
 	assert_int_equal(pc_strv_push(&f->ignore_sets, "crowdsec-*"), 0);
@@ -1179,6 +1179,45 @@ static void test_rule_texts_filled_late(void **state)
 	free(t.saved);
 }
 
+/* IgnoreSets= ignores only refusals: members of a matching set that get in (an allow-list
+ * caught by the glob) still count, or a host's only way in could vanish from the report. */
+static void test_ignored_sets_only_refusals(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "crowdsec");
+	struct pc_nft_set *set = nb_set(t, "crowdsec-allow", 0, 4);
+	struct pc_nft_chain *c;
+	struct pc_nft_rule *rule;
+	size_t members = 0;
+
+	for (unsigned i = 0; i < 100; i++) {
+		uint8_t a[4] = {198, 18, 0, (uint8_t)i};
+
+		nb_elem(set, a, 4, 0);
+	}
+	/* members go on (to firewalld's zone, which allows ssh); everyone else is dropped */
+	c = nb_base_chain(t, "crowdsec-chain", "filter", NF_INET_LOCAL_IN, -10, NF_DROP);
+	rule = nb_rule(c, "ip saddr @crowdsec-allow accept");
+	nb_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	nb_lookup(rule, "crowdsec-allow", NFT_REG_1, 0, 0);
+	nb_accept(rule);
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	assert_int_equal(pc_strv_push(&f->ignore_sets, "crowdsec-*"), 0);
+	r = run(f);
+	for (size_t i = 0; i < r[0].n_paths; i++) {
+		const struct pc_path *p = &r[0].paths[i];
+
+		if (p->verdict == PC_VERDICT_ACCEPT && !p->spoofed) {
+			assert_non_null(strstr(p->source, "in set ip crowdsec crowdsec-allow"));
+			assert_false(p->ignored);
+			members++;
+		}
+	}
+	assert_true(members >= 1);
+	assert_int_equal(r[0].exposure, PC_EXPOSURE_PARTIAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1202,6 +1241,7 @@ int main(void)
 	    T(test_firewalld_not_running),
 	    T(test_panic_mode),
 	    T(test_big_source_set_is_exact),
+	    T(test_ignored_sets_only_refusals),
 	    T(test_source_port_and_mask),
 	    T(test_concat_allowlist),
 	    T(test_concat_hash_without_fields),

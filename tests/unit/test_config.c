@@ -65,7 +65,7 @@ static void test_parse_good(void **state)
 					      "IgnoreProcesses=avahi-daemon\n"
 					      "IgnoreUnits=docker-*.scope\n"
 					      "IgnoreInterfaces=veth* docker0\n"
-					      "IgnoreSets=crowdsec-blacklists f2b-*\n"
+					      "IgnoreSets=crowdsec-blacklists-* addr-set-*\n"
 					      "[Check]\n"
 					      "TextfilePath=/var/lib/x/portcheck.prom",
 					      &err),
@@ -78,7 +78,7 @@ static void test_parse_good(void **state)
 	assert_int_equal(cfg.ignore_interfaces.n, 2);
 	assert_string_equal(cfg.ignore_interfaces.v[1], "docker0");
 	assert_int_equal(cfg.ignore_sets.n, 2);
-	assert_string_equal(cfg.ignore_sets.v[1], "f2b-*");
+	assert_string_equal(cfg.ignore_sets.v[1], "addr-set-*");
 	assert_int_equal(cfg.n_ignore_ports, 3);
 	assert_true(pc_config_ignores(&cfg, "udp", 53, NULL, NULL));
 	assert_true(pc_config_ignores(&cfg, "tcp", 53, NULL, NULL));

@@ -772,8 +772,13 @@ static struct oset *oset_get(const struct pc_nft_set *s)
 	el = calloc(s->n_elems + 1, sizeof(*el));
 	assert_true(o->r && o->his && el);
 	for (size_t i = 0; i < s->n_elems; i++)
-		if (!(s->elems[i].flags & NFT_SET_ELEM_CATCHALL))
+		if (!(s->elems[i].flags & NFT_SET_ELEM_CATCHALL)) {
+			/* the oracle reads klen bytes of each key (and key end): the generator
+			 * makes them that long; the arena holds no more */
+			assert_int_equal(s->elems[i].key.len, o->klen);
+			assert_true(!s->elems[i].key_end.len || s->elems[i].key_end.len == o->klen);
 			el[m++] = &s->elems[i];
+		}
 	qsort_r(el, m, sizeof(*el), key_cmp, &o->klen);
 	for (size_t i = 0; i < m; i++) {
 		uint8_t *hi = o->his + o->n * o->klen;
