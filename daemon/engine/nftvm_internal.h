@@ -311,7 +311,8 @@ int vm_sym_in(struct vm *vm, const uint8_t *reg, uint32_t len);
  */
 int vm_sym_split(struct vm *vm, bool port, const struct pc_ivlist *set,
 		 const struct pc_src_lit *lit);
-/* vm_sym_split for a set's projection @b, shared with the box when it is big. */
+/* vm_sym_split for a set's projection @b: through pc_srcdim_narrow_base (a big list is
+ * shared with the box, a small one narrows its clip). */
 int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b,
 			const struct pc_src_lit *lit);
 /* vm_sym_split for x in [lo, hi]. */

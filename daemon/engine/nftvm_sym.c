@@ -70,8 +70,6 @@ static int lit_add(struct vm_sym *s, const struct pc_src_lit *lit, bool negated)
 	return 0;
 }
 
-size_t pc_src_shared_min = 16;
-
 int vm_sym_fork(const struct vm_sym *from, struct vm_sym *to)
 {
 	*to = (struct vm_sym){.abytes = from->abytes, .x = {from->x[0], from->x[1]}};
@@ -167,10 +165,11 @@ int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b, const str
 	struct vm_sym *s = vm->sym;
 	bool in;
 
-	if (b->l.n < pc_src_shared_min || b->l.n == 0)
+	if (b->l.n == 0)
 		return vm_sym_split(vm, port, &b->l, lit);
-	/* A big set: the box keeps a reference to its list (or its complement) instead of
-	 * a copy narrowed by it; the test is recorded as vm_sym_split records a set's. */
+	/* The box meets the set's list as srcdim decides: a small one in its clip, a big one
+	 * by reference (or its complement); the test is recorded as vm_sym_split records a
+	 * set's. */
 	in = pc_ivlist_find(&b->l, s->x[port]) >= 0;
 	if (pc_srcdim_narrow_base(&s->dim[port], b, in) < 0 || lit_add(s, lit, !in) < 0) {
 		s->oom = true;

@@ -156,10 +156,6 @@ struct pc_src_result {
 #define PC_SRC_MAX_RUNS 1024
 #define PC_SRC_MAX_RANGES (1u << 21)
 #define PC_SRC_MAX_TESTS 100000
-/* A set's projection with at least this many intervals narrows a box as a shared base
- * (srcdim.h) instead of by copying. A variable only so that tests can make every set
- * take that way (0). */
-extern size_t pc_src_shared_min;
 /* Intervals a scattered (non-prefix) source mask may produce before it is unknown. */
 #define PC_SRC_MAX_MASK_INTERVALS 4096
 

@@ -1325,12 +1325,10 @@ static void test_symbolic_sources(void **state)
  */
 static void shared_seeds(size_t fold_max)
 {
-	size_t saved_min = pc_src_shared_min, saved_fold = pc_srcdim_fold_max;
+	size_t saved_fold = pc_srcdim_fold_max;
 
-	pc_src_shared_min = 1;
 	pc_srcdim_fold_max = fold_max;
 	run_seeds();
-	pc_src_shared_min = saved_min;
 	pc_srcdim_fold_max = saved_fold;
 }
 
