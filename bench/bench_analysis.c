@@ -162,6 +162,7 @@ struct options {
 	bool eval_only;
 	const char *iface;
 	const char *label;
+	const char *dump_reply;
 	struct flow_spec flows[MAX_FLOWS];
 	size_t n_flows;
 };
@@ -171,7 +172,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: portcheck-bench [--reps N] [--analysis-budget SECONDS] [--eval-iters N]\n"
 		"                       [--iface NAME] [--flow NAME=SADDR,DPORT[,udp]]...\n"
-		"                       [--eval-only] [--label TEXT]\n"
+		"                       [--eval-only] [--label TEXT] [--dump-reply FILE]\n"
 		"Run inside the host to measure (bench/run.sh does). It only reads.\n");
 }
 
@@ -220,6 +221,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	    {"flow", required_argument, NULL, 'f'},
 	    {"eval-only", no_argument, NULL, 'e'},
 	    {"label", required_argument, NULL, 'l'},
+	    {"dump-reply", required_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
@@ -267,6 +269,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'l':
 			o->label = optarg;
+			break;
+		case 'd':
+			o->dump_reply = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -529,6 +534,9 @@ static double expected_evals(struct combos c)
 	return (double)c.v4 * fig.pieces4 + (double)c.v6 * fig.pieces6;
 }
 
+/* --dump-reply: each analysis child writes its reply there (the last, biggest one stays). */
+static const char *dump_reply_path;
+
 /* Analyse @ls in a child with a deadline; false when it did not finish in time. */
 static bool analyse_in_child(const struct pc_analysis_input *base, const struct pc_listener_set *ls,
 			     double deadline_s, struct child_result *ret)
@@ -573,6 +581,12 @@ static bool analyse_in_child(const struct pc_analysis_input *base, const struct 
 			_exit(3);
 		res.json_ms = now_ms() - t1;
 		res.reply_bytes = strlen(text);
+		if (dump_reply_path) {
+			FILE *f = fopen(dump_reply_path, "w");
+
+			if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+				_exit(3);
+		}
 		res.maxrss_kib = maxrss_kib();
 		res.ok = 1;
 		n = write(fds[1], &res, sizeof(res));
@@ -812,6 +826,7 @@ int main(int argc, char **argv)
 	int p4, p6;
 
 	parse_options(argc, argv, &o);
+	dump_reply_path = o.dump_reply;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("== portcheck-bench%s%s ==\n", o.label[0] ? ": " : "", o.label);
 	bench_sources(&o, &ls, &ni, &rs);

@@ -432,9 +432,10 @@ static bool reply_ok(const char *msg, size_t len)
 		goto out;
 	}
 	if (strcmp(opt.method, "io.portcheck.Status") == 0 &&
-	    (json_integer_value(json_object_get(params, "version")) != 1 ||
-	     !json_is_array(json_object_get(params, "listeners")))) {
-		count_error(ERR_BAD_REPLY, "Status reply without version 1 and listeners");
+	    (json_integer_value(json_object_get(params, "version")) != 2 ||
+	     !json_is_array(json_object_get(params, "listeners")) ||
+	     !json_is_array(json_object_get(params, "sources")))) {
+		count_error(ERR_BAD_REPLY, "Status reply without version 2, sources and listeners");
 		goto out;
 	}
 	ok = true;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "portcheck/check.h"
+#include "portcheck/status_view.h"
 #include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
@@ -264,7 +265,8 @@ void pc_check_clear(struct pc_check *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int pc_check_evaluate(const json_t *status, const struct pc_config *cfg, struct pc_check *ret)
+/* @status is a view (pc_status_view): its paths have their rule inline. */
+static int evaluate(const json_t *status, const struct pc_config *cfg, struct pc_check *ret)
 {
 	const json_t *listeners = json_object_get(status, "listeners"), *l;
 	struct pc_check c = {0};
@@ -319,6 +321,18 @@ int pc_check_evaluate(const json_t *status, const struct pc_config *cfg, struct 
 fail:
 	pc_strv_clear(&runtime_only);
 	pc_check_clear(&c);
+	return r;
+}
+
+int pc_check_evaluate(const json_t *status, const struct pc_config *cfg, struct pc_check *ret)
+{
+	json_t *view = pc_status_view(status);
+	int r;
+
+	if (!view && status)
+		return -ENOMEM;
+	r = evaluate(view ? view : status, cfg, ret);
+	json_decref(view);
 	return r;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "portcheck/render.h"
+#include "portcheck/status_view.h"
 #include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
@@ -439,7 +440,8 @@ static int last_cell(char *const *cells)
 	return last;
 }
 
-int pc_render_status(FILE *f, const json_t *status, bool colour)
+/* @status is a view (pc_status_view): its paths have their rule and words inline. */
+static int render_status(FILE *f, const json_t *status, bool colour)
 {
 	const json_t *listeners = json_object_get(status, "listeners");
 	size_t n = json_array_size(listeners), width[N_COLS], i;
@@ -492,6 +494,18 @@ out:
 	for (i = 0; i < n; i++)
 		row_clear(&rows[i]);
 	free(rows);
+	return r;
+}
+
+int pc_render_status(FILE *f, const json_t *status, bool colour)
+{
+	json_t *view = pc_status_view(status);
+	int r;
+
+	if (!view && status)
+		return -ENOMEM;
+	r = render_status(f, view ? view : status, colour);
+	json_decref(view);
 	return r;
 }
 

@@ -9,6 +9,26 @@ export function listenerKey(l) {
 	return `${str(l.protocol)}|${str(l.address)}|${str(l.port)}`;
 }
 
+/* A table entry by index (Status version 2: paths name their rule and sources in the
+ * reply's "rules" and "sources" tables), or null for anything else. */
+function entry(table, i) {
+	return Array.isArray(table) && Number.isInteger(i) && i >= 0 && i < table.length &&
+		table[i] && typeof table[i] === "object" ? table[i] : null;
+}
+
+/* The listeners of @status with each path's rule and words inline (as version 1 had them;
+ * a version 1 path reads the same). */
+export function statusListeners(status) {
+	const listeners = Array.isArray(status.listeners) ? status.listeners.filter(l => l && typeof l === "object") : [];
+	return listeners.map(l => !Array.isArray(l.paths) ? l : Object.assign({}, l, {
+		paths: l.paths.filter(p => p && typeof p === "object").map(p => {
+			const src = typeof p.source === "string" ? null : entry(status.sources, p.sources);
+			const rule = p.rule && typeof p.rule === "object" ? p.rule : entry(status.rules, p.rule);
+			return Object.assign({}, p, { rule, source: src ? src.words : p.source });
+		}),
+	}));
+}
+
 function counted(p) {
 	return p && !p.spoofed && !p.ignored;
 }
@@ -207,7 +227,7 @@ export function renderStatus(container, status, onAction) {
 			: _("firewalld is not running."),
 		" ",
 		nft.read === false ? cockpitFormat(_("The nftables ruleset could not be read: $0"), str(nft.error)) : ""));
-	const listeners = Array.isArray(status.listeners) ? status.listeners.filter(l => l && typeof l === "object") : [];
+	const listeners = statusListeners(status);
 	if (listeners.length === 0) {
 		container.appendChild(el("p", {}, _("No listening sockets.")));
 		return;

@@ -24,7 +24,7 @@
 #include "analysis_internal.h"
 
 /* Explicit address ranges listed in "address_ranges", and conjunctions in words. */
-#define FORM_FIRST_RANGES 8
+#define FORM_FIRST_RANGES 3
 #define WORDS_MAX_CONJ 8
 /* nft's datatype ids (src/datatype.h): the fields a constant is printed as an address. */
 #define NFT_TYPE_IPADDR 7

@@ -7,6 +7,7 @@
 #include <syslog.h>
 
 #include "portcheck/exposure_track.h"
+#include "portcheck/status_view.h"
 
 static const char *str_or(const json_t *obj, const char *key, const char *dflt)
 {
@@ -54,9 +55,9 @@ static const json_t *deciding_path(const json_t *l, bool want_accept)
 }
 
 /* "inet firewalld filter_IN_public handle 87: reject with icmpx admin-prohibited" */
-static char *rule_text(const json_t *path)
+static char *rule_text(const json_t *status, const json_t *path)
 {
-	const json_t *rule = json_object_get(path, "rule");
+	const json_t *rule = pc_status_path_rule(status, path);
 	const char *reason = str_or(path, "reason", NULL);
 	char *s = NULL;
 
@@ -102,8 +103,8 @@ static const struct {
     [PC_CHANGE_UNKNOWN] = {PC_MSGID_UNKNOWN, "of unknown reachability", LOG_NOTICE},
 };
 
-static int build_event(const json_t *l, enum pc_exposure_change change, const char *previous,
-		       struct pc_exposure_event *ev)
+static int build_event(const json_t *status, const json_t *l, enum pc_exposure_change change,
+		       const char *previous, struct pc_exposure_event *ev)
 {
 	const json_t *proc = json_object_get(l, "process");
 	const json_t *fw = json_object_get(l, "firewalld");
@@ -114,7 +115,7 @@ static int build_event(const json_t *l, enum pc_exposure_change change, const ch
 	const char *fixcmd = change == PC_CHANGE_REACHABLE ? NULL : str_or(fix, "command", NULL);
 	json_int_t port = json_integer_value(json_object_get(l, "port"));
 	json_int_t pid = json_integer_value(json_object_get(proc, "pid"));
-	_cleanup_free_ char *rule = path ? rule_text(path) : NULL;
+	_cleanup_free_ char *rule = path ? rule_text(status, path) : NULL;
 	_cleanup_free_ char *owner = NULL, *portstr = NULL, *pidstr = NULL, *prio = NULL;
 	const char *addr = str_or(l, "address", "?");
 	_cleanup_free_ char *by = NULL, *was = NULL;
@@ -311,9 +312,9 @@ static int build_state(const json_t *listeners, struct pc_exposure_entry *next, 
 
 /* Tell @fn each change from the state @t to the report @listeners, the ignored ones
  * (IgnorePorts= and friends) aside. Returns how many were told, or -errno. */
-static int emit_events(const struct pc_exposure_track *t, const json_t *listeners,
-		       const bool *first_of_key, const struct pc_config *cfg,
-		       pc_exposure_event_fn fn, void *userdata)
+static int emit_events(const struct pc_exposure_track *t, const json_t *status,
+		       const json_t *listeners, const bool *first_of_key,
+		       const struct pc_config *cfg, pc_exposure_event_fn fn, void *userdata)
 {
 	const json_t *l;
 	size_t i;
@@ -340,7 +341,7 @@ static int emit_events(const struct pc_exposure_track *t, const json_t *listener
 				      (unsigned)json_integer_value(json_object_get(l, "port")),
 				      str_or(proc, "name", NULL), str_or(proc, "unit", NULL)))
 			continue;
-		r = build_event(l, (enum pc_exposure_change)change, prev, &ev);
+		r = build_event(status, l, (enum pc_exposure_change)change, prev, &ev);
 		if (r < 0) {
 			event_clear(&ev);
 			return r;
@@ -373,7 +374,7 @@ int pc_exposure_track_update(struct pc_exposure_track *t, const json_t *status,
 	/* Build the new state first: a malformed report leaves the old one intact. */
 	r = build_state(listeners, next, &n_next, first_of_key);
 	if (r >= 0)
-		r = emit_events(t, listeners, first_of_key, cfg, fn, userdata);
+		r = emit_events(t, status, listeners, first_of_key, cfg, fn, userdata);
 	if (r < 0) {
 		entries_free(next, n_next);
 		return r;

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The Status reply: struct pc_report → JSON, docs/json.md, version 1. */
+/*
+ * The replies' JSON (docs/json.md): Status (version 2: paths name their sources and rule
+ * in the reply's shared tables, status_tables.c, and leave out what is null or false)
+ * and Explain's path (inline, as version 1 had every path).
+ */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -11,7 +15,9 @@
 #include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
-#define PC_REPORT_VERSION 1
+#include "status_tables.h"
+
+#define PC_REPORT_VERSION 2
 
 static json_t *str_or_null(const char *s)
 {
@@ -56,6 +62,7 @@ static json_t *reject_to_json(const struct pc_path *p)
 
 static json_t *rule_to_json(const struct pc_path *p)
 {
+	/* Every caller checks has_rule first, or wants null without one. */
 	if (!p->has_rule)
 		return json_null();
 	return json_pack("{s:s,s:s,s:s,s:I,s:o}", "family", p->rule.family, "table", p->rule.table,
@@ -80,6 +87,57 @@ static json_t *path_to_json(const struct pc_path *p)
 	if (o && p->destination.family &&
 	    json_object_set_new(o, "destination",
 				json_string(pc_addr_to_string(&p->destination, dst))) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Sets @key to @v (taken) unless @v is null or false: a Status path leaves those out. */
+static int set_unless_default(json_t *o, const char *key, json_t *v)
+{
+	if (!v)
+		return -ENOMEM;
+	if (json_is_null(v) || json_is_false(v)) {
+		json_decref(v);
+		return 0;
+	}
+	return json_object_set_new(o, key, v) < 0 ? -ENOMEM : 0;
+}
+
+/* A path of the Status reply: its sources and rule as indexes into @t's tables (@port is
+ * the listener's, see pc_status_tables_sources). */
+static json_t *status_path_to_json(const struct pc_path *p, struct pc_status_tables *t, int port)
+{
+	char dst[PC_ADDRSTRLEN];
+	int src = pc_status_tables_sources(t, p->source ? p->source : "", p->sources, port);
+	int rule = p->has_rule ? pc_status_tables_rule(t, rule_to_json(p)) : 0;
+	json_t *o;
+
+	if (src < 0 || rule < 0)
+		return NULL;
+	o = json_pack("{s:s,s:s,s:i,s:s}", "interface", p->interface, "family",
+		      family_name(p->family), "sources", src, "verdict",
+		      pc_verdict_to_string(p->verdict));
+	if (!o)
+		return NULL;
+	if ((p->destination.family &&
+	     set_unless_default(o, "destination",
+				json_string(pc_addr_to_string(&p->destination, dst))) < 0) ||
+	    (p->has_rule && set_unless_default(o, "rule", json_integer(rule)) < 0) ||
+	    set_unless_default(o, "reason", str_or_null(p->reason)) < 0 ||
+	    set_unless_default(o, "reject", reject_to_json(p)) < 0 ||
+	    set_unless_default(o, "forwarded_to", forwarded_to_json(p)) < 0 ||
+	    (p->endpoints && json_object_set(o, "endpoints", p->endpoints) < 0) ||
+	    set_unless_default(o, "zone", str_or_null(p->zone)) < 0 ||
+	    set_unless_default(o, "allowed_by", str_or_null(p->allowed_by)) < 0 ||
+	    set_unless_default(o, "runtime_only", json_boolean(p->runtime_only)) < 0 ||
+	    (p->fw_verdict != PC_VERDICT_UNKNOWN &&
+	     set_unless_default(o, "firewalld_verdict",
+				json_string(pc_verdict_to_string(p->fw_verdict))) < 0) ||
+	    set_unless_default(o, "disagrees", json_boolean(p->disagrees)) < 0 ||
+	    set_unless_default(o, "spoofed", json_boolean(p->spoofed)) < 0 ||
+	    set_unless_default(o, "ignored", json_boolean(p->ignored)) < 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -114,7 +172,9 @@ static json_t *listener_firewalld_to_json(const struct pc_listener_report *lr)
 		p = first_real;
 	if (!p && lr->n_paths)
 		p = &lr->paths[0];
-	if (!p)
+	/* No zone and nothing allowing it: firewalld has no view (not running, or another
+	 * table's business). */
+	if (!p || (!p->zone && !p->allowed_by && !p->runtime_only))
 		return json_null();
 	return json_pack("{s:o,s:o,s:b}", "zone", str_or_null(p->zone), "allowed_by",
 			 str_or_null(p->allowed_by), "runtime_only", p->runtime_only);
@@ -128,7 +188,7 @@ static json_t *fix_to_json(const struct pc_fix *f)
 			 str_or_null(f->service), "zone", str_or_null(f->zone));
 }
 
-static json_t *listener_to_json(const struct pc_listener_report *lr)
+static json_t *listener_to_json(const struct pc_listener_report *lr, struct pc_status_tables *t)
 {
 	const struct pc_listener *l = &lr->listener;
 	char addr[PC_ADDRSTRLEN];
@@ -141,7 +201,7 @@ static json_t *listener_to_json(const struct pc_listener_report *lr)
 	if ((lr->families & PC_FAMILY_IPV6) && json_array_append_new(families, json_string("ipv6")))
 		goto fail;
 	for (size_t i = 0; i < lr->n_paths; i++)
-		if (json_array_append_new(paths, path_to_json(&lr->paths[i])))
+		if (json_array_append_new(paths, status_path_to_json(&lr->paths[i], t, l->port)))
 			goto fail;
 	return json_pack(
 	    "{s:s,s:s,s:i,s:o,s:o,s:o,s:s,s:b,s:o,s:o,s:o}", "protocol", pc_proto_name(l->protocol),
@@ -166,21 +226,26 @@ static json_t *nftables_to_json(const struct pc_report *r)
 
 static json_t *report_to_json(const struct pc_report *r)
 {
-	json_t *listeners = json_array();
+	struct pc_status_tables t;
+	json_t *listeners = json_array(), *o = NULL;
 
-	if (!listeners)
+	if (!listeners || pc_status_tables_init(&t) < 0) {
+		json_decref(listeners);
 		return NULL;
-	for (size_t i = 0; i < r->n_listeners; i++) {
-		if (json_array_append_new(listeners, listener_to_json(&r->listeners[i]))) {
-			json_decref(listeners);
-			return NULL;
-		}
 	}
-	return json_pack("{s:i,s:{s:b,s:s?,s:s?,s:s?,s:b,s:s?},s:o,s:o}", "version",
-			 PC_REPORT_VERSION, "firewalld", "running", r->fw_running, "version",
-			 r->fw_version, "default_zone", r->fw_default_zone, "state", r->fw_state,
-			 "panic", r->fw_panic, "error", r->fw_error, "nftables",
-			 nftables_to_json(r), "listeners", listeners);
+	for (size_t i = 0; i < r->n_listeners; i++)
+		if (json_array_append_new(listeners, listener_to_json(&r->listeners[i], &t)))
+			goto out;
+	o = json_pack("{s:i,s:{s:b,s:s?,s:s?,s:s?,s:b,s:s?},s:o,s:O,s:O,s:O,s:O}", "version",
+		      PC_REPORT_VERSION, "firewalld", "running", r->fw_running, "version",
+		      r->fw_version, "default_zone", r->fw_default_zone, "state", r->fw_state,
+		      "panic", r->fw_panic, "error", r->fw_error, "nftables", nftables_to_json(r),
+		      "sets", t.sets, "rules", t.rules, "sources", t.sources, "listeners",
+		      listeners);
+out:
+	json_decref(listeners);
+	pc_status_tables_clear(&t);
+	return o;
 }
 
 /*

@@ -234,7 +234,7 @@ def cmd_status(args):
     probes = read_probes(args.probes)
     kernel = read_kernel(args.kernel)
     with open(args.status) as f:
-        status = json.load(f)
+        status = srcform.status_view(json.load(f))  # version 2 read as 1
     with open(args.ruleset) as f:
         sets = srcform.load_sets(f.read())
     listeners = status.get("listeners") or []

@@ -46,6 +46,8 @@
 
 LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_PYTHON=/usr/bin/python3
+# The tests' Python reads Status replies through tests/lab/srcform.py (status_view).
+export PYTHONPATH=$LAB_LIB_DIR${PYTHONPATH:+:$PYTHONPATH}
 
 LAB_SRV_IPV4=192.0.2.1
 LAB_CLI_IPV4=192.0.2.2

@@ -23,6 +23,14 @@ API:
   which_path(paths, address, port, sets)  the one path (a dict with "sources", or a bare
                                         sources form) whose sources hold; raises
                                         SrcFormError when none or several do
+  status_view(report)                   a Status reply of version 2 (paths name their
+                                        sources, rule and sets by index in the reply's
+                                        tables, and leave out what is null or false) as
+                                        version 1 had it: every path with "source" (the
+                                        words), "rule" and "sources" (a version 1 form:
+                                        set descriptors inline, "destination_port" the
+                                        listener's port) inline, and the left-out fields
+                                        back. A version 1 reply comes back unchanged.
 
 No root, no I/O: the caller runs nft. `python3 srcform.py RULESET.json SOURCES.json
 ADDRESS PORT` prints true or false (for trying it by hand).
@@ -33,7 +41,7 @@ import json
 import socket
 import sys
 
-__all__ = ["SrcFormError", "NftSet", "load_sets", "decide", "which_path"]
+__all__ = ["SrcFormError", "NftSet", "load_sets", "decide", "which_path", "status_view"]
 
 LITERAL_KINDS = ("address", "port", "address_mask", "port_mask", "address_in", "port_in", "set")
 
@@ -378,6 +386,69 @@ def which_path(paths, address, port, sets):
             len(hits) or "none", len(paths), address, port,
             "" if not hits else " (paths %s: they overlap)" % ", ".join(map(str, hits))))
     return paths[hits[0]]
+
+
+# --- Status version 2 -----------------------------------------------------------------
+
+# What a version 2 path leaves out when it is null or false, and its value then.
+_PATH_DEFAULTS = {"zone": None, "reject": None, "forwarded_to": None, "endpoints": None,
+                  "rule": None, "allowed_by": None, "runtime_only": False,
+                  "firewalld_verdict": "unknown", "disagrees": False, "reason": None,
+                  "spoofed": False, "ignored": False, "destination": None}
+
+
+def _table(report, name, ref):
+    table = report.get(name)
+    if not isinstance(table, list) or not isinstance(ref, int) or isinstance(ref, bool) \
+            or not 0 <= ref < len(table):
+        raise SrcFormError("%s index %r is not in the reply's %s table" % (name, ref, name))
+    return table[ref]
+
+
+def _form_v1(report, entry, port):
+    """A sources table entry (version 2) as a version 1 form."""
+    if "any_of" not in entry:
+        return None
+    any_of = []
+    for conj in entry["any_of"]:
+        lits = []
+        for lit in conj.get("all_of", []):
+            if "set" in lit:
+                lit = dict(lit)
+                desc = dict(_table(report, "sets", lit.pop("set")))
+                key = lit.pop("key", None)
+                if key is not None:
+                    desc["key"] = [port if k == "destination_port" else k for k in key]
+                if "data" in lit:
+                    desc["data"] = lit.pop("data")
+                lit["set"] = desc
+            lits.append(lit)
+        any_of.append({"all_of": lits})
+    return {"version": 1, "any_of": any_of, "example": entry.get("example"),
+            "address_ranges": entry.get("address_ranges")}
+
+
+def status_view(report):
+    """A version 2 Status reply as version 1 had it (see the API above)."""
+    if not isinstance(report, dict) or report.get("version") != 2:
+        return report
+    out = {k: v for k, v in report.items() if k not in ("sets", "rules", "sources")}
+    out["listeners"] = []
+    for l in report.get("listeners", []):
+        l = dict(l)
+        paths = []
+        for p in l.get("paths", []):
+            q = dict(_PATH_DEFAULTS)
+            q.update(p)
+            entry = _table(report, "sources", p.get("sources"))
+            q["source"] = entry.get("words")
+            q["sources"] = _form_v1(report, entry, l.get("port"))
+            if "rule" in p:
+                q["rule"] = _table(report, "rules", p["rule"])
+            paths.append(q)
+        l["paths"] = paths
+        out["listeners"].append(l)
+    return out
 
 
 def main(argv):

@@ -157,7 +157,7 @@ lab_expect_rc j1 1
 "$LAB_PYTHON" - "$LAB_DIR/j1.out" <<'PY' || lab_die "check --json: $(lab_shown j1)"
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["version"] == 1, r.get("version")
+assert r["version"] == 2, r.get("version")
 marks = {(l["protocol"], l["port"], l["process"]["name"]): l.get("ignored") for l in r["listeners"]}
 assert marks.pop(("udp", 5353, "avahi-daemon")) is True, marks
 assert all(v is False for v in marks.values()), marks

@@ -108,7 +108,8 @@ rpf_drops() {
 pycheck() {
 	"$LAB_PYTHON" - "$1" "$3" <<'PY' || lab_die "$2: $(head -c 4000 "$1")"
 import ipaddress, json, sys
-j = json.load(open(sys.argv[1]))
+import srcform  # tests/lab (lab.sh puts it on PYTHONPATH)
+j = srcform.status_view(json.load(open(sys.argv[1])))  # Status version 2 read as 1
 def listener(port, address=None):
     ls = [l for l in j["listeners"] if l["port"] == port and l["protocol"] == "tcp"
           and (address is None or l["address"] == address)]

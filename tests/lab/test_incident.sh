@@ -47,6 +47,7 @@ lab_pass "portcheck status --json exits 1 (findings)"
 # The JSON checks; the ICMP type/code are the ones the probes saw above.
 "$LAB_PYTHON" - "$json" "$ICMP_V4" "$ICMP_V6" <<'EOF'
 import ipaddress, json, sys
+import srcform  # tests/lab (lab.sh puts it on PYTHONPATH): Status version 2 read as 1
 
 path, probe_v4, probe_v6 = sys.argv[1:4]
 failed = False
@@ -62,12 +63,12 @@ def check(ok, what, detail=""):
 
 try:
     with open(path) as f:
-        report = json.load(f)
+        report = srcform.status_view(json.load(f))
 except ValueError as e:
     print("FAIL: status --json is not JSON: %s" % e, file=sys.stderr)
     sys.exit(1)
 
-check(report.get("version") == 1, "status --json has version 1", repr(report.get("version")))
+check(report.get("version") == 2, "status --json has version 2", repr(report.get("version")))
 fw = report.get("firewalld") or {}
 check(fw.get("running") is True and fw.get("default_zone") == "public",
       "firewalld reported running, default zone public", json.dumps(fw))

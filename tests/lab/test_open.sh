@@ -150,7 +150,8 @@ status_path() {
 	((rc == 0 || rc == 1)) || lab_die "portcheck status --json: exit status $rc: $(head -c 1000 "$json")"
 	"$LAB_PYTHON" - "$json" "$1" "$2" "$3" <<'PY'
 import ipaddress, json, sys
-report, port, family, field = json.load(open(sys.argv[1])), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+import srcform  # tests/lab (lab.sh puts it on PYTHONPATH)
+report, port, family, field = srcform.status_view(json.load(open(sys.argv[1]))), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 client = ipaddress.ip_address("192.0.2.2" if family == "ipv4" else "2001:db8:1::2")
 def in_word(s):  # a prefix, or a range "lo-hi" (the words of a path's sources)
     if "-" in s:

@@ -32,7 +32,8 @@ path() {
 	((rc == 0 || rc == 1)) || lab_die "portcheck status --json: exit status $rc"
 	"$LAB_PYTHON" - "$json" "$1" "$2" <<'PY'
 import ipaddress, json, sys
-report, port, field = json.load(open(sys.argv[1])), int(sys.argv[2]), sys.argv[3]
+import srcform  # tests/lab (lab.sh puts it on PYTHONPATH)
+report, port, field = srcform.status_view(json.load(open(sys.argv[1]))), int(sys.argv[2]), sys.argv[3]
 client = ipaddress.ip_address("192.0.2.2")
 def in_word(s):  # a prefix, or a range "lo-hi" (the words of a path's sources)
     if "-" in s:
@@ -92,7 +93,8 @@ def covers(words, a):  # prefixes and "lo-hi" ranges, as the words write them
         if not hi and a in ipaddress.ip_network(w):
             return True
     return False
-l = [l for l in json.load(open(sys.argv[1]))["listeners"] if l["port"] == 8080][0]
+import srcform  # tests/lab (lab.sh puts it on PYTHONPATH): Status version 2 read as 1
+l = [l for l in srcform.status_view(json.load(open(sys.argv[1])))["listeners"] if l["port"] == 8080][0]
 rest = [p for p in l["paths"] if p["interface"] == "eth0" and p["zone"] == "public"]
 assert rest and rest[0]["verdict"] == "reject", rest
 assert covers(rest[0]["source"], ipaddress.ip_address("192.0.2.3")), rest

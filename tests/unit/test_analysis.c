@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The analysis on in-memory snapshots: firewalld's zones, interfaces, the host model. */
 #include "analysis_fixture.h"
+#include "portcheck/status_view.h"
 
 static void test_incident(void **state)
 {
@@ -432,13 +433,14 @@ static void test_panic_mode(void **state)
 static void test_json_contract(void **state)
 {
 	struct fixture *f = *state;
-	json_t *j, *l, *p, *rule;
+	json_t *j, *l, *p, *q, *rule, *view;
 
 	listen_on(f, mk_listener(IPPROTO_TCP, "::", 80, false));
+	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 8080, false));
 	run(f);
 	assert_int_equal(pc_report_to_json(&f->report, &j), 0);
 	assert_non_null(j);
-	assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
 	assert_true(json_is_true(json_object_get(json_object_get(j, "firewalld"), "running")));
 	assert_int_equal(
 	    json_integer_value(json_object_get(json_object_get(j, "nftables"), "generation")), 7);
@@ -450,11 +452,40 @@ static void test_json_contract(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "verdict")), "reject");
 	assert_int_equal(
 	    json_integer_value(json_object_get(json_object_get(p, "reject"), "icmp_code")), 13);
-	rule = json_object_get(p, "rule");
+	/* Version 2: the rule and the sources by index into the reply's tables, each once:
+	 * 8080's IPv4 path is refused by the same rule from the same sources. */
+	assert_true(json_is_integer(json_object_get(p, "rule")));
+	assert_true(json_is_integer(json_object_get(p, "sources")));
+	assert_null(json_object_get(p, "source"));
+	assert_int_equal(json_array_size(json_object_get(j, "rules")), 1);
+	/* IPv4 from outside 198.51.100.0/24, from inside it (eth1's), IPv6 from anywhere. */
+	assert_int_equal(json_array_size(json_object_get(j, "sources")), 3);
+	assert_int_equal(json_array_size(json_object_get(j, "sets")), 0);
+	q = json_array_get(
+	    json_object_get(json_array_get(json_object_get(j, "listeners"), 1), "paths"), 0);
+	assert_true(json_equal(json_object_get(p, "rule"), json_object_get(q, "rule")));
+	assert_true(json_equal(json_object_get(p, "sources"), json_object_get(q, "sources")));
+	assert_non_null(pc_status_path_words(j, q));
+	assert_string_equal(pc_status_path_words(j, q), pc_status_path_words(j, p));
+	rule = (json_t *)pc_status_path_rule(j, p);
+	assert_non_null(rule);
 	assert_string_equal(json_string_value(json_object_get(rule, "family")), "inet");
 	assert_string_equal(json_string_value(json_object_get(rule, "chain")), "filter_IN_public");
 	assert_true(json_integer_value(json_object_get(rule, "handle")) > 0);
-	assert_true(json_is_null(json_object_get(p, "forwarded_to")));
+	/* Null and false are left out. */
+	assert_null(json_object_get(p, "forwarded_to"));
+	assert_null(json_object_get(p, "spoofed"));
+	assert_string_equal(json_string_value(json_object_get(p, "firewalld_verdict")), "reject");
+	/* The view puts them back inline, as version 1 had them. */
+	view = pc_status_view(j);
+	assert_non_null(view);
+	p = json_array_get(
+	    json_object_get(json_array_get(json_object_get(view, "listeners"), 0), "paths"), 0);
+	assert_string_equal(json_string_value(json_object_get(p, "source")),
+			    pc_status_path_words(j, q));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "rule"), "chain")),
+			    "filter_IN_public");
+	json_decref(view);
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(l, "firewalld"), "zone")), "public");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(l, "fix"), "port")),

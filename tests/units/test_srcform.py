@@ -363,5 +363,34 @@ raises("a map element that is not a pair", lambda: sf.load_sets({"nftables": [
     {"map": {"family": "ip", "table": "f", "name": "m", "type": "ipv4_addr", "map": "verdict",
              "elem": ["192.0.2.1"]}}]}))
 
+# --- a Status reply of version 2 read as version 1 (status_view) ------------------------
+V2 = {"version": 2, "firewalld": {"running": False}, "nftables": {"read": True},
+      "sets": [{"family": "inet", "table": "t", "name": "c", "elements": 3}],
+      "rules": [{"family": "inet", "table": "t", "chain": "in", "handle": 7, "text": "drop"}],
+      "sources": [{"words": "in set inet t c (3 elements)",
+                   "any_of": [{"all_of": [{"set": 0, "key": ["address", "destination_port"]}]}],
+                   "example": {"address": "192.0.2.1", "port": 40000}},
+                  {"words": "any"}],
+      "listeners": [{"protocol": "tcp", "port": 22, "paths": [
+          {"interface": "eth0", "family": "ipv4", "sources": 0, "verdict": "drop", "rule": 0,
+           "spoofed": True},
+          {"interface": "eth0", "family": "ipv4", "sources": 1, "verdict": "accept"}]}]}
+v1 = sf.status_view(V2)
+p0, p1 = v1["listeners"][0]["paths"]
+check("v2 view: words", (p0["source"], p1["source"]), ("in set inet t c (3 elements)", "any"))
+check("v2 view: rule inline, absent is null", (p0["rule"]["handle"], p1["rule"]), (7, None))
+check("v2 view: left-out fields back", (p0["spoofed"], p1["spoofed"], p1["firewalld_verdict"],
+                                         p1["forwarded_to"]), (True, False, "unknown", None))
+check("v2 view: set inline, destination_port is the listener's",
+      p0["sources"]["any_of"][0]["all_of"][0]["set"],
+      {"family": "inet", "table": "t", "name": "c", "elements": 3, "key": ["address", 22]})
+check("v2 view: a form-less entry", p1["sources"], None)
+check("v2 view: the view's form decides", d(p0["sources"], "192.0.2.1"),
+      d(form([S("inet", "t", "c", ["address", 22])]), "192.0.2.1"))
+check("v2 view: the tables are gone, the reply is untouched",
+      ("sets" in v1, V2["listeners"][0]["paths"][0]["sources"]), (False, 0))
+check("a version 1 reply comes back as it is", sf.status_view({"version": 1}), {"version": 1})
+raises("v2 view: an index past the table", lambda: sf.status_view(dict(V2, rules=[])))
+
 print("test_srcform: %d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

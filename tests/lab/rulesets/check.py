@@ -283,6 +283,9 @@ def cmd_status(args):
     try:
         with open(args.status) as f:
             report = json.load(f)
+        sys.path.insert(0, LAB)
+        import srcform  # tests/lab/srcform.py
+        report = srcform.status_view(report)  # version 2 read as 1
     except (OSError, ValueError) as e:
         result(False, "%s: status --json is JSON" % args.label, str(e))
         return

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shared tables of the Status reply (docs/json.md, version 2): every set, rule and
+ * source form is written once and paths name it by its index. On a host where thousands
+ * of listeners meet the same blocklists, the forms repeat from listener to listener (the
+ * listener's own port in a concatenated set key reads "destination_port", so they repeat
+ * there too); writing each once is what keeps the reply near 2 KiB per listener instead
+ * of 6 (bench/run.sh).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portcheck/util.h"
+
+#include "status_tables.h"
+
+int pc_status_tables_init(struct pc_status_tables *t)
+{
+	*t = (struct pc_status_tables){
+	    .sets = json_array(),
+	    .rules = json_array(),
+	    .sources = json_array(),
+	    .set_index = json_object(),
+	    .rule_index = json_object(),
+	    .source_index = json_object(),
+	};
+	if (!t->sets || !t->rules || !t->sources || !t->set_index || !t->rule_index ||
+	    !t->source_index) {
+		pc_status_tables_clear(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void pc_status_tables_clear(struct pc_status_tables *t)
+{
+	json_decref(t->sets);
+	json_decref(t->rules);
+	json_decref(t->sources);
+	json_decref(t->set_index);
+	json_decref(t->rule_index);
+	json_decref(t->source_index);
+	*t = (struct pc_status_tables){0};
+}
+
+/*
+ * The index of @entry in @table, appended when no equal entry is there yet. Entries are
+ * compared by their compact, key-sorted text (jansson's objects are hash tables: the same
+ * entry can print its keys in another order). Takes @entry's reference.
+ */
+static int intern(json_t *table, json_t *index, json_t *entry)
+{
+	char *key;
+	json_t *have;
+	size_t i;
+	int r = -ENOMEM;
+
+	if (!entry)
+		return -ENOMEM;
+	key = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (!key)
+		goto out;
+	have = json_object_get(index, key);
+	if (have) {
+		r = (int)json_integer_value(have);
+		goto out;
+	}
+	i = json_array_size(table);
+	if (i >= INT32_MAX || json_object_set_new(index, key, json_integer((json_int_t)i)) < 0 ||
+	    json_array_append(table, entry) < 0)
+		goto out;
+	r = (int)i;
+out:
+	free(key);
+	json_decref(entry);
+	return r;
+}
+
+int pc_status_tables_rule(struct pc_status_tables *t, json_t *rule)
+{
+	return intern(t->rules, t->rule_index, rule);
+}
+
+/* A key part equal to the listener's port: "destination_port" (exact: the form is only
+ * ever decided for connections to this listener's port, docs/json.md). */
+static json_t *key_shared(const json_t *key, int port)
+{
+	json_t *out = json_array(), *part;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	json_array_foreach(key, i, part)
+	{
+		json_t *v = json_is_integer(part) && json_integer_value(part) == port
+				? json_string("destination_port")
+				: json_incref(part);
+
+		if (json_array_append_new(out, v) < 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* {"set": {family, table, name, elements, key, data?}, "not"?} → {"set": N, "key",
+ * "data"?, "not"?} with the set's descriptor in the sets table. */
+static json_t *literal_shared(struct pc_status_tables *t, const json_t *lit, int port)
+{
+	const json_t *set = json_object_get(lit, "set");
+	json_t *out, *desc, *key, *data;
+	int n;
+
+	if (!json_is_object(set))
+		return json_incref((json_t *)lit);
+	desc = json_deep_copy(set);
+	if (!desc)
+		return NULL;
+	key = json_incref(json_object_get(desc, "key"));
+	data = json_incref(json_object_get(desc, "data"));
+	json_object_del(desc, "key");
+	json_object_del(desc, "data");
+	n = intern(t->sets, t->set_index, desc);
+	out = n < 0 ? NULL : json_copy((json_t *)lit);
+	if (!out || json_object_set_new(out, "set", json_integer(n)) < 0 ||
+	    (key && json_object_set_new(out, "key", key_shared(key, port)) < 0) ||
+	    (data && json_object_set(out, "data", data) < 0)) {
+		json_decref(out);
+		out = NULL;
+	}
+	json_decref(key);
+	json_decref(data);
+	return out;
+}
+
+/* any_of with every set literal made shared. */
+static json_t *any_of_shared(struct pc_status_tables *t, const json_t *any_of, int port)
+{
+	json_t *out = json_array(), *conj;
+	size_t i, j;
+
+	if (!out)
+		return NULL;
+	json_array_foreach(any_of, i, conj)
+	{
+		const json_t *all = json_object_get(conj, "all_of"), *lit;
+		json_t *lits = json_array();
+
+		if (!lits || json_array_append_new(out, json_pack("{s:o}", "all_of", lits)) < 0)
+			goto fail;
+		json_array_foreach(
+		    all, j, lit) if (json_array_append_new(lits, literal_shared(t, lit, port)) <
+				     0) goto fail;
+	}
+	return out;
+fail:
+	json_decref(out);
+	return NULL;
+}
+
+int pc_status_tables_sources(struct pc_status_tables *t, const char *words, const json_t *form,
+			     int port)
+{
+	json_t *entry = json_pack("{s:s}", "words", words);
+
+	if (!entry)
+		return -ENOMEM;
+	if (json_is_object(form)) {
+		const json_t *any_of = json_object_get(form, "any_of");
+		const char *copied[] = {"example", "address_ranges"};
+
+		if (any_of &&
+		    json_object_set_new(entry, "any_of", any_of_shared(t, any_of, port)) < 0)
+			goto fail;
+		for (size_t i = 0; i < ELEMENTSOF(copied); i++) {
+			json_t *v = json_object_get(form, copied[i]);
+
+			if (v && !json_is_null(v) && json_object_set(entry, copied[i], v) < 0)
+				goto fail;
+		}
+	}
+	return intern(t->sources, t->source_index, entry);
+fail:
+	json_decref(entry);
+	return -ENOMEM;
+}
