@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "analysis_fixture.h"
+#include "portcheck/status_view.h"
 
 /* A blocklist of 20,000 addresses (crowdsec's shape: table ip crowdsec, a plain set, a
  * drop at input priority -10): two outcomes per piece, never 20,000 ranges, never unknown;
@@ -137,6 +138,46 @@ static void test_source_port_and_mask(void **state)
 
 /* An allow-list of address . port (`ip saddr . tcp dport @allow accept`): each listener
  * gets the set's members for its own port, named with the port as the key's constant. */
+/* In the Status reply (version 2) the set is written once and a key part that is the
+ * listener's port reads "destination_port"; each path's entry and its view have the
+ * path's own words. */
+static void status_shares_the_set(struct fixture *f)
+{
+	json_t *j, *view;
+
+	assert_int_equal(pc_report_to_json(&f->report, &j), 0);
+	assert_int_equal(json_array_size(json_object_get(j, "sets")), 1);
+	view = pc_status_view(j);
+	assert_non_null(view);
+	for (size_t l = 0; l < 2; l++) {
+		const json_t *paths =
+		    json_object_get(json_array_get(json_object_get(j, "listeners"), l), "paths");
+		const json_t *vpaths =
+		    json_object_get(json_array_get(json_object_get(view, "listeners"), l), "paths");
+		size_t i;
+		const json_t *p;
+
+		json_array_foreach(paths, i, p)
+		{
+			const json_t *entry = pc_status_path_sources(j, p);
+			char *text = json_dumps(entry, JSON_COMPACT);
+
+			assert_non_null(text);
+			assert_non_null(strstr(text, "\"key\":[\"address\",\"destination_port\"]"));
+			assert_null(strstr(text, "\"family\""));
+			assert_string_equal(pc_status_path_words(j, p),
+					    f->report.listeners[l].paths[i].source);
+			free(text);
+			/* the view's words are the path's own */
+			assert_string_equal(
+			    json_string_value(json_object_get(json_array_get(vpaths, i), "source")),
+			    f->report.listeners[l].paths[i].source);
+		}
+	}
+	json_decref(view);
+	json_decref(j);
+}
+
 static void test_concat_allowlist(void **state)
 {
 	struct fixture *f = *state;
@@ -194,6 +235,7 @@ static void test_concat_allowlist(void **state)
 		}
 		assert_true(in >= 2);
 	}
+	status_shares_the_set(f);
 }
 
 /* Past the engine's budget of paths, the rest is unknown and told by its ranges, never
