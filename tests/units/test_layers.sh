@@ -23,7 +23,7 @@ HEADERS = {
     "listener.h": "sources", "netif.h": "sources", "nft.h": "sources",
     "firewalld.h": "sources", "fwzone.h": "sources",
     "sysbus.h": "sources-io",
-    "verdict.h": "engine", "nftvm.h": "engine", "srcspace.h": "engine", "srcdim.h": "engine", "report.h": "engine", "route.h": "engine",
+    "verdict.h": "engine", "nftvm.h": "engine", "srcspace.h": "engine", "srcdim.h": "engine", "portclass.h": "engine", "report.h": "engine", "route.h": "engine",
     "status.h": "report", "freshness.h": "report", "exposure_track.h": "report",
     "fwchange.h": "fix", "open.h": "fix", "polkit.h": "fix",
     "varlink_server.h": "service", "watch.h": "service", "bg_analysis.h": "service",
