@@ -16,6 +16,7 @@
 
 #include "portcheck/fwzone.h"
 #include "portcheck/nftvm.h"
+#include "portcheck/portclass.h"
 #include "portcheck/report.h"
 #include "portcheck/route.h"
 #include "portcheck/strsan.h"
@@ -246,9 +247,42 @@ static int evaluate_piece(const struct pc_analysis_input *in, const struct pc_li
 	return 0;
 }
 
+/*
+ * The engine's results shared by the listeners of one class (portclass.h): same
+ * protocol, address, IPV6_V6ONLY and bound device, ports the ruleset does not tell
+ * apart. They meet the same links, families and pieces in the same order, so the first
+ * listener fills the entries in that order and the others take them by position; the key
+ * is checked all the same, and a mismatch just evaluates afresh.
+ */
+struct eval_entry {
+	int family;
+	uint8_t l4proto;
+	uint32_t iif;
+	struct pc_addr daddr, lo, hi;
+	struct pc_src_result *res;
+	size_t n;
+};
+
+struct eval_cache {
+	struct eval_entry *v;
+	size_t n, next;
+	bool use;  /* this listener's class has others: keep or take the results */
+	bool fill; /* the first of its class: evaluate and keep */
+};
+
+static void eval_cache_clear(struct eval_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		pc_src_results_free(c->v[i].res, c->v[i].n);
+	free(c->v);
+	*c = (struct eval_cache){0};
+}
+
 struct analysis {
 	const struct pc_analysis_input *in;
 	struct family_pieces v4, v6;
+	struct pc_port_classes classes;
+	struct eval_cache cache;
 };
 
 /* The results of the pieces of one (listener, link, family), kept until its paths are
@@ -289,10 +323,58 @@ static int piece_results_add(struct piece_results *pr, struct pc_src_result *v, 
  * firewalld binding): the engine's paths through the ruleset for every source address of
  * it and every source port, each added to the group of its outcome.
  */
-static int analyse_piece(const struct pc_analysis_input *in, const struct pc_link *link,
+static bool entry_is(const struct eval_entry *e, const struct pc_flow *flow,
+		     const struct piece *cur)
+{
+	return e->family == flow->family && e->l4proto == flow->l4proto && e->iif == flow->iif &&
+	       pc_addr_equal(&e->daddr, &flow->daddr) && pc_addr_equal(&e->lo, &cur->lo) &&
+	       pc_addr_equal(&e->hi, &cur->hi);
+}
+
+/*
+ * The engine's paths for @flow from the sources @al x @pl: from the cache when the class's
+ * first listener left them there (*owned false: the cache frees them), else evaluated
+ * (and kept there when the class has more listeners).
+ */
+static int eval_sources(struct analysis *an, const struct pc_flow *flow, const struct piece *cur,
+			const struct pc_ivlist *al, const struct pc_ivlist *pl,
+			struct pc_src_result **res, size_t *n, bool *owned)
+{
+	struct eval_cache *c = &an->cache;
+	struct eval_entry *e;
+	int r;
+
+	*owned = true;
+	if (c->use && !c->fill && c->next < c->n && entry_is(&c->v[c->next], flow, cur)) {
+		*res = c->v[c->next].res;
+		*n = c->v[c->next++].n;
+		*owned = false;
+		return 0;
+	}
+	r = pc_nft_eval_sources(an->in->nft, an->in->netif, flow, al, pl, res, n);
+	if (r < 0 || !c->use || !c->fill)
+		return r;
+	e = pc_array_grow(&c->v, &c->n, sizeof(*e));
+	if (!e)
+		return 0; /* not kept: the others evaluate afresh */
+	*e = (struct eval_entry){.family = flow->family,
+				 .l4proto = flow->l4proto,
+				 .iif = flow->iif,
+				 .daddr = flow->daddr,
+				 .lo = cur->lo,
+				 .hi = cur->hi,
+				 .res = *res,
+				 .n = *n};
+	*owned = false;
+	return 0;
+}
+
+static int analyse_piece(struct analysis *an, const struct pc_link *link,
 			 const struct pc_flow *flow, struct piece *cur, struct outcome_groups *gs,
 			 struct piece_results *pr)
 {
+	const struct pc_analysis_input *in = an->in;
+	bool owned;
 	struct pc_ivl a = {pc_addr_to_u128(&cur->lo), pc_addr_to_u128(&cur->hi)};
 	struct pc_ivl ports = {PC_SRC_PORT_MIN, PC_SRC_PORT_MAX};
 	struct pc_ivlist al = {.v = &a, .n = 1, .cap = 1}, pl = {.v = &ports, .n = 1, .cap = 1};
@@ -307,10 +389,10 @@ static int analyse_piece(const struct pc_analysis_input *in, const struct pc_lin
 		return r;
 	if (!in->nft)
 		return groups_add(gs, cur, &m);
-	r = pc_nft_eval_sources(in->nft, in->netif, flow, &al, &pl, &res, &n);
+	r = eval_sources(an, flow, cur, &al, &pl, &res, &n, &owned);
 	if (r < 0)
 		return r;
-	r = piece_results_add(pr, res, n);
+	r = owned ? piece_results_add(pr, res, n) : 0;
 	if (r < 0) {
 		pc_src_results_free(res, n);
 		return r;
@@ -395,7 +477,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 		cur.spoofed = source_spoofed(in->netif, link, l, &src);
 		r = groups_add_piece(&groups, &cur.lo, &cur.hi);
 		if (r >= 0)
-			r = analyse_piece(in, link, &flow, &cur, &groups, &pr);
+			r = analyse_piece(an, link, &flow, &cur, &groups, &pr);
 		if (r < 0)
 			goto out;
 	}
@@ -460,6 +542,71 @@ static int listener_report_cmp(const void *a, const void *b)
 	return memcmp(x->addr.bytes, y->addr.bytes, sizeof(x->addr.bytes));
 }
 
+/* A listener's class key: what the analysis of its engine results depends on. */
+struct class_key {
+	uint8_t protocol;
+	bool v6only;
+	uint16_t class_port; /* the first port of its port class */
+	uint32_t bound_ifindex;
+	struct pc_addr addr;
+	size_t index; /* in the input; keeps the order within a class */
+};
+
+static int class_key_cmp(const void *a, const void *b)
+{
+	const struct class_key *x = a, *y = b;
+	int c;
+
+	if (x->protocol != y->protocol)
+		return x->protocol < y->protocol ? -1 : 1;
+	if (x->v6only != y->v6only)
+		return x->v6only < y->v6only ? -1 : 1;
+	if (x->class_port != y->class_port)
+		return x->class_port < y->class_port ? -1 : 1;
+	if (x->bound_ifindex != y->bound_ifindex)
+		return x->bound_ifindex < y->bound_ifindex ? -1 : 1;
+	if (x->addr.family != y->addr.family)
+		return x->addr.family < y->addr.family ? -1 : 1;
+	c = memcmp(x->addr.bytes, y->addr.bytes, sizeof(x->addr.bytes));
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static bool same_class(const struct class_key *x, const struct class_key *y)
+{
+	struct class_key a = *x, b = *y;
+
+	a.index = b.index = 0;
+	return class_key_cmp(&a, &b) == 0;
+}
+
+/*
+ * The listeners in the order they are analysed: by class, so that a class's listeners
+ * come one after the other and share the engine's results. NULL when out of memory.
+ */
+static struct class_key *class_order(struct analysis *an)
+{
+	const struct pc_listener_set *ls = an->in->listeners;
+	struct class_key *k = calloc(ls->n ? ls->n : 1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	for (size_t i = 0; i < ls->n; i++) {
+		const struct pc_listener *l = &ls->items[i];
+
+		k[i] = (struct class_key){.protocol = l->protocol,
+					  .v6only = l->v6only,
+					  .class_port = pc_port_class(&an->classes, l->port),
+					  .bound_ifindex = l->bound_ifindex,
+					  .addr = l->addr,
+					  .index = i};
+	}
+	if (ls->n > 1)
+		qsort(k, ls->n, sizeof(*k), class_key_cmp);
+	return k;
+}
+
 static int dup_or_null(const char *s, char **ret)
 {
 	*ret = NULL;
@@ -470,8 +617,9 @@ static int dup_or_null(const char *s, char **ret)
 
 int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 {
-	struct analysis an = {.in = in};
+	struct analysis an = {.in = in, .classes = {.distinct = true}};
 	const struct pc_firewalld *fw = in->fw;
+	struct class_key *order = NULL;
 	struct pc_report r = {0};
 	const char *nft_note = in->nft ? in->nft->blind_spot : in->nft_error;
 	int err = -ENOMEM;
@@ -488,13 +636,27 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 	if (family_pieces_init(in, AF_INET, &an.v4) < 0 ||
 	    family_pieces_init(in, AF_INET6, &an.v6) < 0)
 		goto oom;
+	if (in->nft && pc_analysis_share_port_classes &&
+	    pc_port_classes_of(in->nft, &an.classes) < 0)
+		goto oom;
+	order = class_order(&an);
+	if (!order)
+		goto oom;
 	for (size_t i = 0; i < in->listeners->n; i++) {
 		struct pc_listener_report *lr =
 		    pc_array_grow(&r.listeners, &r.n_listeners, sizeof(*lr));
+		bool first = i == 0 || !same_class(&order[i - 1], &order[i]);
+
 		err = -ENOMEM;
 		if (!lr)
 			goto oom;
-		err = analyse_listener(&an, &in->listeners->items[i], lr);
+		if (first)
+			eval_cache_clear(&an.cache);
+		an.cache.fill = first;
+		an.cache.use =
+		    !first || (i + 1 < in->listeners->n && same_class(&order[i], &order[i + 1]));
+		an.cache.next = 0;
+		err = analyse_listener(&an, &in->listeners->items[order[i].index], lr);
 		if (err < 0)
 			goto oom; /* or what need_texts said (-ESTALE) */
 		if (in->progress)
@@ -502,11 +664,13 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 	}
 	if (r.n_listeners > 1)
 		qsort(r.listeners, r.n_listeners, sizeof(*r.listeners), listener_report_cmp);
-	family_pieces_clear(&an.v4);
-	family_pieces_clear(&an.v6);
+	err = 0;
 	*ret = r;
-	return 0;
+	r = (struct pc_report){0};
 oom:
+	eval_cache_clear(&an.cache);
+	pc_port_classes_clear(&an.classes);
+	free(order);
 	family_pieces_clear(&an.v4);
 	family_pieces_clear(&an.v6);
 	pc_report_clear(&r);
