@@ -227,7 +227,7 @@ static void model_bytes(const struct pc_nft_ruleset *rs, double *fig)
 			for (size_t k = 0; k < t->sets[j].n_elems; k++) {
 				const struct pc_nft_set_elem *e = &t->sets[j].elems[k];
 
-				elem_bytes += e->key.len + e->key_end.len + e->data.len;
+				elem_bytes += e->key_len + e->key_end_len + e->data_len;
 			}
 		}
 	}

@@ -81,11 +81,11 @@ static bool key_dec(uint8_t *k, uint32_t len)
 }
 
 /* Copy @d into @dst as a key of klen bytes (shorter data zero-padded). */
-static void key_norm(uint8_t *dst, const struct pc_nft_bytes *d, uint32_t klen)
+static void key_norm(uint8_t *dst, struct pc_nft_bytes d, uint32_t klen)
 {
 	memset(dst, 0, klen);
-	if (d->len) /* v is NULL without bytes */
-		memcpy(dst, d->v, d->len < klen ? d->len : klen);
+	if (d.len) /* v is NULL without bytes */
+		memcpy(dst, d.v, d.len < klen ? d.len : klen);
 }
 
 static size_t tree_build(struct set_index *x, size_t lo, size_t hi)
@@ -129,7 +129,7 @@ static int build_exact(struct set_index *x, const struct pc_nft_set *s)
 
 		if (e->flags & (NFT_SET_ELEM_CATCHALL | NFT_SET_ELEM_INTERVAL_END))
 			continue;
-		key_norm(x->blob + n * klen, &e->key, klen);
+		key_norm(x->blob + n * klen, pc_nft_elem_key(e), klen);
 		x->exact[n] = (struct set_item){.e = e, .key = x->blob + n * klen};
 		n++;
 	}
@@ -152,9 +152,9 @@ static size_t ranges_key_end(struct set_index *x, const struct pc_nft_set *s)
 
 		if (e->flags & (NFT_SET_ELEM_CATCHALL | NFT_SET_ELEM_INTERVAL_END))
 			continue;
-		key_norm(lo, &e->key, klen);
-		if (e->key_end.len)
-			key_norm(hi, &e->key_end, klen);
+		key_norm(lo, pc_nft_elem_key(e), klen);
+		if (e->key_end_len)
+			key_norm(hi, pc_nft_elem_key_end(e), klen);
 		else
 			memcpy(hi, lo, klen);
 		x->r[n++] = (struct set_range){.e = e, .lo = lo, .hi = hi};
@@ -181,7 +181,7 @@ static int ranges_interval(struct set_index *x, const struct pc_nft_set *s, size
 
 		if (e->flags & NFT_SET_ELEM_CATCHALL)
 			continue;
-		key_norm(keys + m * klen, &e->key, klen);
+		key_norm(keys + m * klen, pc_nft_elem_key(e), klen);
 		items[m] = (struct rb_item){.e = e,
 					    .key = keys + m * klen,
 					    .end = (e->flags & NFT_SET_ELEM_INTERVAL_END) != 0};
@@ -224,7 +224,7 @@ static int build_ranges(struct set_index *x, const struct pc_nft_set *s)
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_elems; i++)
-		if (s->elems[i].key_end.len)
+		if (s->elems[i].key_end_len)
 			key_end = true;
 
 	x->r = calloc(s->n_elems ? s->n_elems : 1, sizeof(*x->r));
@@ -265,8 +265,8 @@ struct set_index *vm_set_index(const struct pc_nft_set *cs, bool *oom)
 	if (x->klen == 0 || x->klen > PC_NFT_DATA_MAX) {
 		/* No usable key length: take the longest element key. */
 		for (size_t i = 0; i < s->n_elems; i++)
-			if (s->elems[i].key.len > x->klen)
-				x->klen = s->elems[i].key.len;
+			if (s->elems[i].key_len > x->klen)
+				x->klen = s->elems[i].key_len;
 		if (x->klen == 0)
 			x->klen = 4;
 	}
@@ -463,19 +463,19 @@ void vm_eval_lookup(struct vm *vm, const struct pc_nft_expr *e)
 	if (!el || !(s->flags & NFT_SET_MAP))
 		return;
 	if (s->data_type == NFT_DATA_VERDICT) {
-		vm->vcode = el->verdict.code;
-		vm->vchain = el->verdict.chain;
+		vm->vcode = el->verdict_code;
+		vm->vchain = el->verdict_chain;
 		return;
 	}
 	if (e->lookup.dreg) {
-		uint32_t dlen = s->data_len ? s->data_len : el->data.len;
+		uint32_t dlen = s->data_len ? s->data_len : el->data_len;
 		uint8_t *d = vm_reg_out(vm, e->lookup.dreg, dlen);
 		uint8_t tmp[PC_NFT_DATA_MAX] = {};
 
 		if (!d)
 			return;
-		if (el->data.len)
-			memcpy(tmp, el->data.v, el->data.len < dlen ? el->data.len : dlen);
+		if (el->data_len)
+			memcpy(tmp, el->data, el->data_len < dlen ? el->data_len : dlen);
 		vm_data_copy(d, tmp, dlen);
 	}
 }

@@ -88,12 +88,12 @@ static bool same_group(const struct pc_nft_set *s, const struct pc_nft_set_elem 
 	if (!(s->flags & NFT_SET_MAP))
 		return true;
 	if (s->data_type == NFT_DATA_VERDICT)
-		return a->verdict.code == b->verdict.code &&
-		       (a->verdict.chain == b->verdict.chain ||
-			(a->verdict.chain && b->verdict.chain &&
-			 strcmp(a->verdict.chain, b->verdict.chain) == 0));
-	return a->data.len == b->data.len &&
-	       (a->data.len == 0 || memcmp(a->data.v, b->data.v, a->data.len) == 0);
+		return a->verdict_code == b->verdict_code &&
+		       (a->verdict_chain == b->verdict_chain ||
+			(a->verdict_chain && b->verdict_chain &&
+			 strcmp(a->verdict_chain, b->verdict_chain) == 0));
+	return a->data_len == b->data_len &&
+	       (a->data_len == 0 || memcmp(a->data, b->data, a->data_len) == 0);
 }
 
 static int group_add(const struct pc_nft_set *s, struct set_proj *p,
@@ -498,12 +498,12 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 			continue;
 		if ((s->flags & NFT_SET_MAP) && s->data_type == NFT_DATA_VERDICT) {
 			lit.has_verdict = true;
-			lit.verdict = el->verdict;
+			lit.verdict = pc_nft_elem_verdict(el);
 		} else if (s->flags & NFT_SET_MAP) {
 			lit.has_data = true;
-			lit.data.len = el->data.len;
-			if (el->data.len)
-				memcpy(lit.data.v, el->data.v, el->data.len);
+			lit.data.len = el->data_len;
+			if (el->data_len)
+				memcpy(lit.data.v, el->data, el->data_len);
 		}
 		in = vm_sym_split_shared(vm, port, p->g[i].b, &lit);
 		if (in == 1)
@@ -518,8 +518,10 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 
 int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc_ivlist **ret)
 {
-	struct pc_nft_set_elem want = {.verdict = lit->verdict,
-				       .data = {.v = lit->data.v, .len = lit->data.len}};
+	struct pc_nft_set_elem want = {.verdict_code = lit->verdict.code,
+				       .verdict_chain = lit->verdict.chain,
+				       .data = lit->data.v,
+				       .data_len = (uint8_t)lit->data.len};
 	static const struct pc_ivlist none;
 	bool oom = false;
 	struct set_index *x;

@@ -174,7 +174,7 @@ static void nat_port(struct scan *s, uint32_t reg, const char *what)
 		uint32_t at = s->mapoff[off];
 
 		for (size_t i = 0; i < m->n_elems; i++) {
-			const struct pc_nft_bytes *d = &m->elems[i].data;
+			const struct pc_nft_bytes b = pc_nft_elem_data(&m->elems[i]), *d = &b;
 
 			if (d->len >= at + 2) {
 				cut(s, (uint32_t)d->v[at] << 8 | d->v[at + 1]);
@@ -310,13 +310,13 @@ static void lookup(struct scan *s, const struct pc_nft_expr *e)
 			const struct pc_nft_set_elem *el = &set->elems[i];
 			uint32_t k;
 
-			if ((el->flags & NFT_SET_ELEM_CATCHALL) || el->key.len != 2)
+			if ((el->flags & NFT_SET_ELEM_CATCHALL) || el->key_len != 2)
 				continue;
-			k = (uint32_t)el->key.v[0] << 8 | el->key.v[1];
+			k = (uint32_t)el->key[0] << 8 | el->key[1];
 			cut(s, k);
 			cut(s, k + 1);
-			if (el->key_end.len == 2)
-				cut(s, ((uint32_t)el->key_end.v[0] << 8 | el->key_end.v[1]) + 1);
+			if (el->key_end_len == 2)
+				cut(s, ((uint32_t)el->key_end[0] << 8 | el->key_end[1]) + 1);
 		}
 	}
 	if (e->lookup.dreg && e->lookup.dreg != NFT_REG_VERDICT && set->data_len)

@@ -129,7 +129,7 @@ int pc_nft_set_bytes(struct pc_nft_set *s, const void *p, uint32_t len, struct p
 static void set_clear(struct pc_nft_set *s)
 {
 	for (size_t i = 0; i < s->n_elems; i++)
-		free(s->elems[i].verdict.chain);
+		free(s->elems[i].verdict_chain);
 	free(s->elems);
 	while (s->arena) {
 		struct pc_nft_arena *next = s->arena->next;

@@ -17,18 +17,26 @@ static uint32_t elem_u32(struct nftnl_set_elem *e, uint16_t attr)
 	return nftnl_set_elem_is_set(e, attr) ? nftnl_set_elem_get_u32(e, attr) : 0;
 }
 
+/* An element's key, key end or data into @s's arena: *ret_v and *ret_len. */
 static int elem_data(struct pc_nft_set *s, struct nftnl_set_elem *e, uint16_t attr,
-		     struct pc_nft_bytes *ret)
+		     const uint8_t **ret_v, uint8_t *ret_len)
 {
+	struct pc_nft_bytes b;
 	uint32_t len = 0;
 	const void *p;
+	int r;
 
 	if (!nftnl_set_elem_is_set(e, attr))
 		return 0;
 	p = nftnl_set_elem_get(e, attr, &len);
 	if (!p || len > PC_NFT_DATA_MAX)
 		return -EBADMSG;
-	return pc_nft_set_bytes(s, p, len, ret);
+	r = pc_nft_set_bytes(s, p, len, &b);
+	if (r < 0)
+		return r;
+	*ret_v = b.v;
+	*ret_len = (uint8_t)b.len;
+	return 0;
 }
 
 static int elem_cb(struct nftnl_set_elem *e, void *userdata)
@@ -59,18 +67,18 @@ static int elem_cb(struct nftnl_set_elem *e, void *userdata)
 	if (!x)
 		return -ENOMEM;
 	x->flags = elem_u32(e, NFTNL_SET_ELEM_FLAGS);
-	r = elem_data(s, e, NFTNL_SET_ELEM_KEY, &x->key);
+	r = elem_data(s, e, NFTNL_SET_ELEM_KEY, &x->key, &x->key_len);
 	if (r >= 0)
-		r = elem_data(s, e, NFTNL_SET_ELEM_KEY_END, &x->key_end);
+		r = elem_data(s, e, NFTNL_SET_ELEM_KEY_END, &x->key_end, &x->key_end_len);
 	if (r >= 0)
-		r = elem_data(s, e, NFTNL_SET_ELEM_DATA, &x->data);
+		r = elem_data(s, e, NFTNL_SET_ELEM_DATA, &x->data, &x->data_len);
 	if (r < 0)
 		return r;
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
-		x->verdict.code = (int32_t)elem_u32(e, NFTNL_SET_ELEM_VERDICT);
+		x->verdict_code = (int32_t)elem_u32(e, NFTNL_SET_ELEM_VERDICT);
 		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
 			return pc_nftsnap_strdup(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN),
-						 &x->verdict.chain);
+						 &x->verdict_chain);
 	}
 	return 0;
 }

@@ -189,14 +189,42 @@ struct pc_nft_bytes {
 	uint32_t len;
 };
 
-/* NFT_SET_ELEM_INTERVAL_END / NFT_SET_ELEM_CATCHALL in flags. */
+/*
+ * An element: its key, key end and data are in its set's arena (pc_nft_set_bytes; NULL
+ * when the length is 0), lengths <= PC_NFT_DATA_MAX. 40 bytes: a blocklist of 200,000
+ * ranges is 400,000 elements (issue #9 asks for no more than 40 per element). Read it
+ * through the accessors below.
+ */
 struct pc_nft_set_elem {
-	struct pc_nft_bytes key;
-	struct pc_nft_bytes key_end;   /* len 0 unless the set uses NFTA_SET_ELEM_KEY_END */
-	struct pc_nft_bytes data;      /* maps */
-	struct pc_nft_verdict verdict; /* verdict maps */
-	uint32_t flags;
+	const uint8_t *key;
+	const uint8_t *key_end; /* NFTA_SET_ELEM_KEY_END; length 0 unless the set uses it */
+	const uint8_t *data;	/* maps */
+	char *verdict_chain;	/* verdict maps: the jump/goto target, owned */
+	int32_t verdict_code;	/* verdict maps */
+	uint8_t key_len, key_end_len, data_len;
+	uint8_t flags; /* NFT_SET_ELEM_INTERVAL_END / NFT_SET_ELEM_CATCHALL */
 };
+_Static_assert(sizeof(struct pc_nft_set_elem) <= 40, "a set element is at most 40 bytes");
+
+static inline struct pc_nft_bytes pc_nft_elem_key(const struct pc_nft_set_elem *e)
+{
+	return (struct pc_nft_bytes){e->key, e->key_len};
+}
+
+static inline struct pc_nft_bytes pc_nft_elem_key_end(const struct pc_nft_set_elem *e)
+{
+	return (struct pc_nft_bytes){e->key_end, e->key_end_len};
+}
+
+static inline struct pc_nft_bytes pc_nft_elem_data(const struct pc_nft_set_elem *e)
+{
+	return (struct pc_nft_bytes){e->data, e->data_len};
+}
+
+static inline struct pc_nft_verdict pc_nft_elem_verdict(const struct pc_nft_set_elem *e)
+{
+	return (struct pc_nft_verdict){e->verdict_code, e->verdict_chain};
+}
 
 /*
  * Names, rule texts and devices are sanitised as they are read (strsan.h, PC_STRSAN_RAW):

@@ -354,11 +354,11 @@ static void pc_fuzz_nft_set(const struct pc_nft_table *t, const struct pc_nft_se
 		const struct pc_nft_set_elem *e = &s->elems[i];
 
 		/* An element's bytes live in the set's arena: bounded, and there when counted. */
-		PC_FUZZ_ASSERT(e->key.len <= PC_NFT_DATA_MAX && (!e->key.len || e->key.v));
-		PC_FUZZ_ASSERT(e->key_end.len <= PC_NFT_DATA_MAX &&
-			       (!e->key_end.len || e->key_end.v));
-		PC_FUZZ_ASSERT(e->data.len <= PC_NFT_DATA_MAX && (!e->data.len || e->data.v));
-		PC_FUZZ_ASSERT(!e->verdict.chain || strlen(e->verdict.chain) < SIZE_MAX);
+		PC_FUZZ_ASSERT(e->key_len <= PC_NFT_DATA_MAX && (!e->key_len || e->key));
+		PC_FUZZ_ASSERT(e->key_end_len <= PC_NFT_DATA_MAX &&
+			       (!e->key_end_len || e->key_end));
+		PC_FUZZ_ASSERT(e->data_len <= PC_NFT_DATA_MAX && (!e->data_len || e->data));
+		PC_FUZZ_ASSERT(!e->verdict_chain || strlen(e->verdict_chain) < SIZE_MAX);
 	}
 }
 

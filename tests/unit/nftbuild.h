@@ -509,11 +509,15 @@ static inline void nb_set_fields(struct pc_nft_set *s, unsigned n, const uint8_t
 }
 
 /* An element's key, key end or data: its bytes in the set's arena. */
-static inline void nb_bytes(struct pc_nft_set *s, struct pc_nft_bytes *b, const void *v,
-			    uint32_t len)
+static inline void nb_bytes(struct pc_nft_set *s, const uint8_t **ret_v, uint8_t *ret_len,
+			    const void *v, uint32_t len)
 {
-	if (pc_nft_set_bytes(s, v, len, b) < 0)
+	struct pc_nft_bytes b;
+
+	if (pc_nft_set_bytes(s, v, len, &b) < 0)
 		abort();
+	*ret_v = b.v;
+	*ret_len = (uint8_t)b.len;
 }
 
 static inline struct pc_nft_set_elem *nb_elem(struct pc_nft_set *s, const void *key, uint32_t len,
@@ -522,7 +526,7 @@ static inline struct pc_nft_set_elem *nb_elem(struct pc_nft_set *s, const void *
 	struct pc_nft_set_elem *e = nb_grow(&s->elems, &s->n_elems, sizeof(*e));
 
 	if (key)
-		nb_bytes(s, &e->key, key, len);
+		nb_bytes(s, &e->key, &e->key_len, key, len);
 	e->flags = flags;
 	return e;
 }
@@ -532,7 +536,7 @@ static inline struct pc_nft_set_elem *nb_elem_range(struct pc_nft_set *s, const 
 {
 	struct pc_nft_set_elem *e = nb_elem(s, key, len, 0);
 
-	nb_bytes(s, &e->key_end, key_end, len);
+	nb_bytes(s, &e->key_end, &e->key_end_len, key_end, len);
 	return e;
 }
 
@@ -543,8 +547,8 @@ static inline struct pc_nft_set_elem *nb_elem_catchall(struct pc_nft_set *s)
 
 static inline void nb_elem_verdict(struct pc_nft_set_elem *e, int32_t code, const char *chain)
 {
-	e->verdict.code = code;
-	e->verdict.chain = nb_strdup(chain);
+	e->verdict_code = code;
+	e->verdict_chain = nb_strdup(chain);
 }
 
 /* An IPv4/IPv6 prefix as rbtree interval elements: start, and end + 1 unless the prefix

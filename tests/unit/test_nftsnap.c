@@ -521,10 +521,10 @@ static void test_sets(void **state)
 	assert_int_equal(s->key_len, 4);
 	assert_int_equal(s->n_elems, 2);
 	for (size_t i = 0; i < s->n_elems; i++) {
-		assert_int_equal(s->elems[i].key.len, 4);
+		assert_int_equal(s->elems[i].key_len, 4);
 		assert_int_equal(s->elems[i].flags, 0);
-		assert_int_equal(s->elems[i].key_end.len, 0);
-		assert_int_equal(s->elems[i].data.len, 0);
+		assert_int_equal(s->elems[i].key_end_len, 0);
+		assert_int_equal(s->elems[i].data_len, 0);
 	}
 
 	/* An rbtree interval set: starts and INTERVAL_END elements, 0.0.0.0 closing the gap. */
@@ -536,9 +536,9 @@ static void test_sets(void **state)
 			ends++;
 		else
 			starts++;
-		if (memcmp(s->elems[i].key.v, (uint8_t[]){192, 0, 3, 0}, 4) == 0)
+		if (memcmp(s->elems[i].key, (uint8_t[]){192, 0, 3, 0}, 4) == 0)
 			assert_int_equal(s->elems[i].flags, NFT_SET_ELEM_INTERVAL_END);
-		if (memcmp(s->elems[i].key.v, (uint8_t[]){203, 0, 113, 10}, 4) == 0)
+		if (memcmp(s->elems[i].key, (uint8_t[]){203, 0, 113, 10}, 4) == 0)
 			assert_int_equal(s->elems[i].flags, 0);
 	}
 	assert_int_equal(starts, 2);
@@ -555,14 +555,14 @@ static void test_sets(void **state)
 	for (size_t i = 0; i < s->n_elems; i++) {
 		const struct pc_nft_set_elem *x = &s->elems[i];
 
-		assert_int_equal(x->key.len, 8);
-		assert_int_equal(x->key_end.len, 8);
-		if (x->key.v[0] == 192) {
-			assert_memory_equal(x->key.v, ((uint8_t[]){192, 0, 2, 0, 0, 80, 0, 0}), 8);
-			assert_memory_equal(x->key_end.v,
-					    ((uint8_t[]){192, 0, 2, 255, 0, 90, 0, 0}), 8);
+		assert_int_equal(x->key_len, 8);
+		assert_int_equal(x->key_end_len, 8);
+		if (x->key[0] == 192) {
+			assert_memory_equal(x->key, ((uint8_t[]){192, 0, 2, 0, 0, 80, 0, 0}), 8);
+			assert_memory_equal(x->key_end, ((uint8_t[]){192, 0, 2, 255, 0, 90, 0, 0}),
+					    8);
 		} else {
-			assert_memory_equal(x->key.v, x->key_end.v, 8);
+			assert_memory_equal(x->key, x->key_end, 8);
 		}
 	}
 	/* A concatenated hash set: no field lengths from the kernel, register-padded key. */
@@ -570,43 +570,45 @@ static void test_sets(void **state)
 	assert_int_equal(s->field_count, 0);
 	assert_int_equal(s->key_len, 12);
 	assert_int_equal(s->n_elems, 1);
-	assert_bytes(&s->elems[0].key, ((uint8_t[]){192, 0, 2, 1, 6, 0, 0, 0, 0, 22, 0, 0}), 12);
+	assert_bytes(&(struct pc_nft_bytes){s->elems[0].key, s->elems[0].key_len},
+		     ((uint8_t[]){192, 0, 2, 1, 6, 0, 0, 0, 0, 22, 0, 0}), 12);
 
 	/* The catch-all element: no key, flagged. */
 	s = set(&rs, NFPROTO_INET, "pct", "any");
 	assert_int_equal(s->n_elems, 2);
 	for (size_t i = 0; i < s->n_elems; i++)
 		if (s->elems[i].flags & NFT_SET_ELEM_CATCHALL)
-			assert_true(s->elems[i].key.len == catchall.len && !s->elems[i].key.v);
+			assert_true(s->elems[i].key_len == catchall.len && !s->elems[i].key);
 
 	s = set(&rs, NFPROTO_INET, "pct", "m");
 	assert_int_equal(s->flags, NFT_SET_MAP);
 	assert_int_equal(s->data_len, 4);
 	for (size_t i = 0; i < s->n_elems; i++)
-		if (memcmp(s->elems[i].key.v, (uint8_t[]){0, 80}, 2) == 0)
-			assert_bytes(&s->elems[i].data, (uint8_t[]){198, 51, 100, 2}, 4);
+		if (memcmp(s->elems[i].key, (uint8_t[]){0, 80}, 2) == 0)
+			assert_bytes(&(struct pc_nft_bytes){s->elems[i].data, s->elems[i].data_len},
+				     (uint8_t[]){198, 51, 100, 2}, 4);
 
 	s = set(&rs, NFPROTO_INET, "pct", "vm");
 	assert_int_equal(s->data_type, NFT_DATA_VERDICT);
 	assert_int_equal(s->n_elems, 4);
 	for (size_t i = 0; i < s->n_elems; i++) {
 		const struct pc_nft_set_elem *x = &s->elems[i];
-		uint16_t port = x->key.len == 2 ? (uint16_t)(x->key.v[0] << 8 | x->key.v[1]) : 0;
+		uint16_t port = x->key_len == 2 ? (uint16_t)(x->key[0] << 8 | x->key[1]) : 0;
 
-		assert_int_equal(x->data.len, 0);
+		assert_int_equal(x->data_len, 0);
 		if (x->flags & NFT_SET_ELEM_CATCHALL) {
-			assert_int_equal(x->key.len, 0);
-			assert_int_equal(x->verdict.code, NFT_GOTO);
-			assert_string_equal(x->verdict.chain, "c2");
+			assert_int_equal(x->key_len, 0);
+			assert_int_equal(x->verdict_code, NFT_GOTO);
+			assert_string_equal(x->verdict_chain, "c2");
 		} else if (port == 22) {
-			assert_int_equal(x->verdict.code, NF_ACCEPT);
-			assert_null(x->verdict.chain);
+			assert_int_equal(x->verdict_code, NF_ACCEPT);
+			assert_null(x->verdict_chain);
 		} else if (port == 23) {
-			assert_int_equal(x->verdict.code, NF_DROP);
+			assert_int_equal(x->verdict_code, NF_DROP);
 		} else {
 			assert_int_equal(port, 8080);
-			assert_int_equal(x->verdict.code, NFT_JUMP);
-			assert_string_equal(x->verdict.chain, "c2");
+			assert_int_equal(x->verdict_code, NFT_JUMP);
+			assert_string_equal(x->verdict_chain, "c2");
 		}
 	}
 
@@ -614,7 +616,8 @@ static void test_sets(void **state)
 	s = set(&rs, NFPROTO_INET, "pct", "timed");
 	assert_int_equal(s->flags, NFT_SET_TIMEOUT);
 	assert_int_equal(s->n_elems, 1);
-	assert_bytes(&s->elems[0].key, (uint8_t[]){192, 0, 2, 5}, 4);
+	assert_bytes(&(struct pc_nft_bytes){s->elems[0].key, s->elems[0].key_len},
+		     (uint8_t[]){192, 0, 2, 5}, 4);
 
 	/* Anonymous sets of rules are sets like the others. */
 	t = pc_nft_table_find(&rs, NFPROTO_INET, "pct");
@@ -787,8 +790,8 @@ static void test_expired(void **state)
 
 	timed = set(&rs, NFPROTO_INET, "pct", "timed");
 	assert_int_equal(timed->n_elems, 2);
-	assert_int_equal(timed->elems[0].key.v[3], 21);
-	assert_int_equal(timed->elems[1].key.v[3], 22);
+	assert_int_equal(timed->elems[0].key[3], 21);
+	assert_int_equal(timed->elems[1].key[3], 22);
 	pc_nft_ruleset_clear(&rs);
 }
 
@@ -1442,8 +1445,8 @@ static void live_check(const struct pc_nft_ruleset *rs, bool texts)
 	keys = calloc(big->n_elems, sizeof(*keys));
 	LCHECK(keys);
 	for (size_t i = 0; i < big->n_elems; i++) {
-		LCHECK(big->elems[i].key.len == 4 && big->elems[i].flags == 0);
-		memcpy(&keys[i], big->elems[i].key.v, 4);
+		LCHECK(big->elems[i].key_len == 4 && big->elems[i].flags == 0);
+		memcpy(&keys[i], big->elems[i].key, 4);
 		keys[i] = be32toh(keys[i]);
 	}
 	qsort(keys, big->n_elems, sizeof(*keys), cmp_u32);
@@ -1454,7 +1457,7 @@ static void live_check(const struct pc_nft_ruleset *rs, bool texts)
 	 * leading gap). */
 	for (size_t i = 0; i < big6->n_elems; i++)
 		if (!(big6->elems[i].flags & NFT_SET_ELEM_INTERVAL_END)) {
-			const uint8_t *k = big6->elems[i].key.v;
+			const uint8_t *k = big6->elems[i].key;
 			unsigned n = (k[4] << 8) | k[5];
 
 			LCHECK(k[0] == 0x20 && k[1] == 0x01 && k[2] == 0x0d && k[3] == 0xb8);

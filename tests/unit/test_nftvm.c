@@ -931,7 +931,7 @@ static void test_maps(void **state)
 	s->data_len = 4;
 	p = htons(80);
 	e = nb_elem(s, &p, 2, 0);
-	nb_bytes(s, &e->data, &m, 4);
+	nb_bytes(s, &e->data, &e->data_len, &m, 4);
 
 	c = &tbl(f, 0)->chains[0];
 	r = nb_rule(c, "iifname vmap @zones");
@@ -972,7 +972,7 @@ static void test_large_set(void **state)
 	for (uint32_t i = 0; i < 200000; i++) {
 		uint32_t a = htonl(0xc6120000u + i * 2); /* 198.18.0.0 + 2i */
 
-		nb_bytes(s, &s->elems[i].key, &a, 4);
+		nb_bytes(s, &s->elems[i].key, &s->elems[i].key_len, &a, 4);
 	}
 	c = &tbl(f, 0)->chains[0];
 	r = nb_rule(c, "ip saddr @ban drop");

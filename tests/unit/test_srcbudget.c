@@ -36,9 +36,9 @@ static void big_set(struct pc_nft_table *t, const char *name, unsigned n, uint32
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t lo = htonl(step * (i + 1) + off), hi = htonl(step * (i + 1) + off + 3);
 		struct pc_nft_set_elem *e = &s->elems[s->n_elems++];
-		nb_bytes(s, &e->key, &lo, 4);
+		nb_bytes(s, &e->key, &e->key_len, &lo, 4);
 		e = &s->elems[s->n_elems++];
-		nb_bytes(s, &e->key, &hi, 4);
+		nb_bytes(s, &e->key, &e->key_len, &hi, 4);
 		e->flags = NFT_SET_ELEM_INTERVAL_END;
 	}
 }
@@ -170,9 +170,9 @@ static void test_mask_after_big(void **state)
 			uint32_t lo = htonl(0xc6120000u + i * 16),
 				 hi = htonl(0xc6120000u + i * 16 + 4);
 			struct pc_nft_set_elem *e = &s->elems[s->n_elems++];
-			nb_bytes(s, &e->key, &lo, 4);
+			nb_bytes(s, &e->key, &e->key_len, &lo, 4);
 			e = &s->elems[s->n_elems++];
-			nb_bytes(s, &e->key, &hi, 4);
+			nb_bytes(s, &e->key, &e->key_len, &hi, 4);
 			e->flags = NFT_SET_ELEM_INTERVAL_END;
 		}
 	}

@@ -231,7 +231,7 @@ static struct pc_nft_set_elem *elem(struct pc_nft_set *s, const void *key, unsig
 {
 	struct pc_nft_set_elem *e = &s->elems[s->n_elems++];
 
-	nb_bytes(s, &e->key, key, len);
+	nb_bytes(s, &e->key, &e->key_len, key, len);
 	e->flags = flags;
 	return e;
 }
@@ -255,7 +255,7 @@ static void elem_value(struct pc_nft_set *s, struct pc_nft_set_elem *e, int map,
 					 : NF_DROP,
 				jump ? "sub" : NULL);
 	else if (map == 2)
-		nb_bytes(s, &e->data, &d, 4);
+		nb_bytes(s, &e->data, &e->data_len, &d, 4);
 }
 
 /* Elements of an interval set of one dimension (rbtree: start, end + 1 flagged
@@ -747,7 +747,7 @@ static int key_cmp(const void *a, const void *b, void *klen)
 	const struct pc_nft_set_elem *x = *(const struct pc_nft_set_elem *const *)a;
 	const struct pc_nft_set_elem *y = *(const struct pc_nft_set_elem *const *)b;
 
-	return memcmp(x->key.v, y->key.v, *(unsigned *)klen);
+	return memcmp(x->key, y->key, *(unsigned *)klen);
 }
 
 static struct oset *oset_get(const struct pc_nft_set *s)
@@ -775,8 +775,8 @@ static struct oset *oset_get(const struct pc_nft_set *s)
 		if (!(s->elems[i].flags & NFT_SET_ELEM_CATCHALL)) {
 			/* the oracle reads klen bytes of each key (and key end): the generator
 			 * makes them that long; the arena holds no more */
-			assert_int_equal(s->elems[i].key.len, o->klen);
-			assert_true(!s->elems[i].key_end.len || s->elems[i].key_end.len == o->klen);
+			assert_int_equal(s->elems[i].key_len, o->klen);
+			assert_true(!s->elems[i].key_end_len || s->elems[i].key_end_len == o->klen);
 			el[m++] = &s->elems[i];
 		}
 	qsort_r(el, m, sizeof(*el), key_cmp, &o->klen);
@@ -786,21 +786,21 @@ static struct oset *oset_get(const struct pc_nft_set *s)
 
 		if (el[i]->flags & NFT_SET_ELEM_INTERVAL_END)
 			continue;
-		if (!(s->flags & NFT_SET_INTERVAL) || el[i]->key_end.len) {
+		if (!(s->flags & NFT_SET_INTERVAL) || el[i]->key_end_len) {
 			o->per_field = (s->flags & NFT_SET_INTERVAL) != 0;
-			memcpy(hi, el[i]->key_end.len ? el[i]->key_end.v : el[i]->key.v, o->klen);
+			memcpy(hi, el[i]->key_end_len ? el[i]->key_end : el[i]->key, o->klen);
 		} else {
-			while (j < m && !memcmp(el[j]->key.v, el[i]->key.v, o->klen))
+			while (j < m && !memcmp(el[j]->key, el[i]->key, o->klen))
 				j++;
 			memset(hi, 0xff, o->klen);
 			if (j < m) { /* the next greater key, minus one */
-				pc_u128 v = pc_u128_from_be(el[j]->key.v, o->klen) - 1;
+				pc_u128 v = pc_u128_from_be(el[j]->key, o->klen) - 1;
 
 				assert_true(o->klen <= 16);
 				pc_u128_to_be(v, hi, o->klen);
 			}
 		}
-		o->r[o->n++] = (struct orange){el[i]->key.v, hi, el[i]};
+		o->r[o->n++] = (struct orange){el[i]->key, hi, el[i]};
 	}
 	free(el);
 	return o;
@@ -835,10 +835,12 @@ static bool oset_has(const struct pc_src_lit *l, unsigned ab, pc_u128 x)
 		}
 		if (!in)
 			continue;
-		if (l->has_verdict && !verdict_eq(&r->e->verdict, &l->verdict))
+		if (l->has_verdict &&
+		    !verdict_eq(&(struct pc_nft_verdict){r->e->verdict_code, r->e->verdict_chain},
+				&l->verdict))
 			continue;
 		if (l->has_data &&
-		    (r->e->data.len != l->data.len || memcmp(r->e->data.v, l->data.v, l->data.len)))
+		    (r->e->data_len != l->data.len || memcmp(r->e->data, l->data.v, l->data.len)))
 			continue;
 		return true;
 	}
@@ -887,12 +889,12 @@ static void print_ruleset(const struct pc_nft_ruleset *rs)
 				const struct pc_nft_set_elem *e = &s->elems[k];
 
 				printf(k % 4 ? " " : "\n      ");
-				for (unsigned b = 0; b < e->key.len + e->key_end.len; b++)
-					printf(b == e->key.len ? "-%02x" : "%02x",
-					       b < e->key.len ? e->key.v[b]
-							      : e->key_end.v[b - e->key.len]);
+				for (unsigned b = 0; b < e->key_len + e->key_end_len; b++)
+					printf(b == e->key_len ? "-%02x" : "%02x",
+					       b < e->key_len ? e->key[b]
+							      : e->key_end[b - e->key_len]);
 				printf(e->flags & NFT_SET_ELEM_INTERVAL_END ? "(end)," : ":%d,",
-				       e->verdict.code);
+				       e->verdict_code);
 			}
 			printf("\n");
 		}
