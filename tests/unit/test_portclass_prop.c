@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Property test of the destination port classes (portclass.h) against the engine, on
+ * random rulesets: deterministic per seed, SEEDS seeds.
+ *
+ * Each seed builds (portclass_gen.h) an ip, ip6 or inet filter table (input chain,
+ * sometimes a regular chain reached by jump and goto, with returns, sometimes a prerouting
+ * chain) and sometimes an ip nat table whose DNAT or redirect takes its port from an
+ * immediate, or whose DNAT takes address and port from a map keyed by the port (sometimes
+ * a port of the key's own interval: that port is not moved, the others are). Rules
+ * test the destination port every way the scan models (cmp ==, !=, <, <=, >, >= on both
+ * bytes or on the high byte, ranges, hash and interval sets, maybe inverted, verdict and
+ * data maps with catch-all elements, `ct original proto-dst`, `ct reply proto-src`, the
+ * port in any register, moved over by other loads, xtables' tcp/udp --dport and multiport
+ * --dports/--ports in ip and ip6 tables) mixed with tests of the source address and port,
+ * and end in accept, drop, reject, jump, goto, return or nothing. Some seeds add one use
+ * the scan does not model (a mask, a concatenated key, DNAT or redirect keeping the port,
+ * a hash, a byte order conversion, a payload write over the port from either header, an
+ * unknown expression, a network header load reaching the port): those must be distinct.
+ * Others add a use whose modelling is the scan's choice (a one-byte or four-byte load
+ * around the port, a network header load near it without the family known, a set update
+ * keyed by the port): there the property alone is checked.
+ *
+ * For ports near the ruleset's constants and random ones, and ports of their class (its
+ * first, its last, a random one), for each family of the table and TCP and UDP:
+ *  (a) pc_nft_eval_path gives the same outcome (verdict, reject, deciding rule, forwarding
+ *      and endpoints, note) for random sources;
+ *  (b) pc_nft_eval_sources over every non-martian source and source port gives as many
+ *      results, with the same outcomes and the same boxes (as interval lists).
+ * Why: the analysis evaluates one port of a class and gives its results to the others; a
+ * class too coarse reports another port's verdict. And (c): a ruleset that only compares
+ * the port with == gets the fewest classes up to the scan's v / v + 1 cuts (not distinct,
+ * no class cut elsewhere), so that the property is not bought with useless classes; at
+ * least 60% of the seeds must not be distinct, so that it is not vacuous.
+ * A failure prints the seed, the ports, the flow, both outcomes and the ruleset.
+ * PORTCLASS_SEEDS=A-B runs other seeds; PORTCLASS_VERBOSE=1 says why seeds are distinct;
+ * PORTCLASS_REASONS=1 compares the reasons of unknown outcomes too.
+ */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "nftbuild.h"
+#include "portclass_gen.h"
+#include "portcheck/portclass.h"
+
+#define SEEDS 1000
+#define PORTS 16  /* ports tried per seed, each with up to 3 others of its class */
+#define SOURCES 3 /* random sources per pair of ports and flow, for (a) */
+#define ETH0 2
+#define DOCKER0 3
+
+/* test_symsrc.c's host: eth0 192.0.2.10/24 2001:db8::10/64 (default routes), docker0
+ * 198.51.100.1/24; IPv4 forwarding on. */
+static void host(struct pc_netif *ni)
+{
+	nb_link(ni, 1, "lo", true);
+	nb_link(ni, ETH0, "eth0", false);
+	nb_link(ni, DOCKER0, "docker0", false);
+	nb_ifaddr(ni, 1, "127.0.0.1/8");
+	nb_ifaddr(ni, 1, "::1/128");
+	nb_ifaddr(ni, ETH0, "192.0.2.10/24");
+	nb_ifaddr(ni, ETH0, "2001:db8::10/64");
+	nb_ifaddr(ni, DOCKER0, "198.51.100.1/24");
+	nb_route(ni, "0.0.0.0/0", RT_TABLE_MAIN, RTN_UNICAST, ETH0, "192.0.2.1", 0);
+	nb_route(ni, "192.0.2.0/24", RT_TABLE_MAIN, RTN_UNICAST, ETH0, NULL, 0);
+	nb_route(ni, "198.51.100.0/24", RT_TABLE_MAIN, RTN_UNICAST, DOCKER0, NULL, 0);
+	nb_route(ni, "127.0.0.0/8", RT_TABLE_LOCAL, RTN_LOCAL, 1, NULL, 0);
+	nb_route(ni, "192.0.2.10/32", RT_TABLE_LOCAL, RTN_LOCAL, ETH0, NULL, 0);
+	nb_route(ni, "192.0.2.255/32", RT_TABLE_LOCAL, RTN_BROADCAST, ETH0, NULL, 0);
+	nb_route(ni, "198.51.100.1/32", RT_TABLE_LOCAL, RTN_LOCAL, DOCKER0, NULL, 0);
+	nb_route(ni, "::/0", RT_TABLE_MAIN, RTN_UNICAST, ETH0, "2001:db8::1", 1024);
+	nb_route(ni, "2001:db8::/64", RT_TABLE_MAIN, RTN_UNICAST, ETH0, NULL, 256);
+	nb_route(ni, "::1/128", RT_TABLE_LOCAL, RTN_LOCAL, 1, NULL, 0);
+	nb_route(ni, "2001:db8::10/128", RT_TABLE_LOCAL, RTN_LOCAL, ETH0, NULL, 0);
+	ni->forwarding_v4 = true;
+}
+
+/* --- reporting -------------------------------------------------------------------------- */
+
+static void print_ruleset(const struct pc_nft_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->n_tables; i++) {
+		const struct pc_nft_table *t = &rs->tables[i];
+
+		printf("  table %s %s\n", pc_nft_family_name(t->family), t->name);
+		for (size_t j = 0; j < t->n_sets; j++) {
+			const struct pc_nft_set *s = &t->sets[j];
+
+			printf("    set %s flags 0x%x key_len %u:", s->name, s->flags, s->key_len);
+			for (size_t k = 0; k < s->n_elems; k++) {
+				const struct pc_nft_set_elem *e = &s->elems[k];
+
+				if (e->flags & NFT_SET_ELEM_CATCHALL)
+					printf(" *");
+				for (unsigned b = 0; b < e->key.len; b++)
+					printf(b ? "%02x" : " %02x", e->key.v[b]);
+				if (e->flags & NFT_SET_ELEM_INTERVAL_END)
+					printf("(end)");
+				else if (s->flags & NFT_SET_MAP)
+					printf(":%d/%s/%u", e->verdict.code,
+					       e->verdict.chain ? e->verdict.chain : "",
+					       e->data.len ? e->data.v[0] : 0);
+			}
+			printf("\n");
+		}
+		for (size_t j = 0; j < t->n_chains; j++) {
+			const struct pc_nft_chain *c = &t->chains[j];
+
+			printf("    chain %s (hook %u, policy %u)\n", c->name, c->hooknum,
+			       c->policy);
+			for (size_t k = 0; k < c->n_rules; k++)
+				printf("      [%" PRIu64 "] %s\n", c->rules[k].handle,
+				       c->rules[k].text);
+		}
+	}
+}
+
+static void print_result(uint16_t port, const struct pc_nft_result *r)
+{
+	char a[PC_ADDRSTRLEN];
+
+	printf("  port %u: %s", port, pc_verdict_to_string(r->verdict));
+	if (r->verdict == PC_VERDICT_REJECT)
+		printf(" (rst %d icmp %u/%u)", r->reject.tcp_reset, r->reject.icmp_type,
+		       r->reject.icmp_code);
+	if (r->has_rule)
+		printf(", rule %s %s [%" PRIu64 "]%s", r->rule.table, r->rule.chain, r->rule.handle,
+		       r->rule.policy ? " policy" : "");
+	if (r->forwarded || r->dnat_local)
+		printf(", %s to %s:%u", r->forwarded ? "forwarded" : "dnat local",
+		       pc_addr_to_string(&r->fwd_addr, a), r->fwd_port);
+	if (r->verdict == PC_VERDICT_UNKNOWN)
+		printf(" (%s)", r->unknown_reason);
+	printf("\n");
+}
+
+static int failures;
+static uint64_t failed_seeds[32];
+static size_t n_failed_seeds;
+
+/* A failure: the seed, what, the flow; the ruleset once per seed. */
+static void __attribute__((format(printf, 6, 7)))
+flunk(const struct gen *g, uint64_t seed, const struct pc_flow *f, uint16_t p, uint16_t q,
+      const char *fmt, ...)
+{
+	va_list ap;
+	bool first = !n_failed_seeds || failed_seeds[n_failed_seeds - 1] != seed;
+
+	failures++;
+	if (first && n_failed_seeds < 32)
+		failed_seeds[n_failed_seeds++] = seed;
+	printf("FAIL seed %" PRIu64 ", %s %s, ports %u and %u: ", seed,
+	       f ? (f->family == AF_INET ? "IPv4" : "IPv6") : "-",
+	       f ? (f->l4proto == IPPROTO_TCP ? "tcp" : "udp") : "-", p, q);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (first)
+		print_ruleset(&g->rs);
+}
+
+/* --- the properties --------------------------------------------------------------------- */
+
+static bool same_outcome(const struct pc_nft_result *s, const struct pc_nft_result *c)
+{
+	if (s->verdict != c->verdict || s->has_rule != c->has_rule ||
+	    s->forwarded != c->forwarded || s->dnat_local != c->dnat_local ||
+	    s->n_endpoints != c->n_endpoints || strcmp(s->note, c->note) ||
+	    (getenv("PORTCLASS_REASONS") && strcmp(s->unknown_reason, c->unknown_reason)))
+		return false;
+	if (s->verdict == PC_VERDICT_REJECT && (s->reject.tcp_reset != c->reject.tcp_reset ||
+						s->reject.icmp_type != c->reject.icmp_type ||
+						s->reject.icmp_code != c->reject.icmp_code))
+		return false;
+	if (s->has_rule &&
+	    (s->rule.policy != c->rule.policy || s->rule.handle != c->rule.handle ||
+	     strcmp(s->rule.table, c->rule.table) || strcmp(s->rule.chain, c->rule.chain)))
+		return false;
+	for (size_t i = 0; i < s->n_endpoints; i++)
+		if (!pc_addr_equal(&s->endpoints[i].addr, &c->endpoints[i].addr) ||
+		    s->endpoints[i].port != c->endpoints[i].port)
+			return false;
+	return !(s->forwarded || s->dnat_local) ||
+	       (pc_addr_equal(&s->fwd_addr, &c->fwd_addr) && s->fwd_port == c->fwd_port);
+}
+
+static bool same_list(const struct pc_ivlist *a, const struct pc_ivlist *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].lo != b->v[i].lo || a->v[i].hi != b->v[i].hi)
+			return false;
+	return true;
+}
+
+/* Whether result @i of both runs has the same box (flattened: bases are shared). */
+static bool same_box(const struct pc_src_result *x, const struct pc_src_result *y)
+{
+	struct pc_ivlist l[4] = {0};
+	bool same;
+
+	assert_int_equal(pc_srcdim_to_list(&x->addr, &l[0]), 0);
+	assert_int_equal(pc_srcdim_to_list(&y->addr, &l[1]), 0);
+	assert_int_equal(pc_srcdim_to_list(&x->port, &l[2]), 0);
+	assert_int_equal(pc_srcdim_to_list(&y->port, &l[3]), 0);
+	same = same_list(&l[0], &l[1]) && same_list(&l[2], &l[3]);
+	for (int i = 0; i < 4; i++)
+		pc_ivlist_clear(&l[i]);
+	return same;
+}
+
+/* The sources asked about: the non-martian addresses x source ports 1-65535. */
+static void source_box(int family, struct pc_ivlist *a, struct pc_ivlist *p)
+{
+	static const char *const m4[] = {"0.0.0.0/8",	       "127.0.0.0/8",	"224.0.0.0/4",
+					 "255.255.255.255/32", "192.0.2.10/32", "192.0.2.255/32",
+					 "198.51.100.1/32"};
+	static const char *const m6[] = {"::/8", "ff00::/8", "2001:db8::10/128", "fe80::/10"};
+	const char *const *m = family == AF_INET ? m4 : m6;
+	size_t nm = family == AF_INET ? 7 : 4;
+	unsigned bits = family == AF_INET ? 32 : 128;
+	struct pc_ivlist all = {0}, out = {0};
+
+	assert_int_equal(pc_ivlist_append(&all, 0, pc_u128_max(bits)), 0);
+	for (size_t i = 0; i < nm; i++) {
+		struct pc_prefix pf;
+		pc_u128 lo;
+
+		assert_int_equal(pc_prefix_from_string(m[i], &pf), 0);
+		lo = pc_addr_to_u128(&pf.addr);
+		assert_int_equal(pc_ivlist_append(&out, lo, lo | pc_u128_max(bits - pf.len)), 0);
+	}
+	assert_int_equal(pc_ivlist_normalize(&out), 0);
+	assert_int_equal(pc_ivlist_subtract(&all, &out, a), 0);
+	assert_int_equal(pc_ivlist_append(p, PC_SRC_PORT_MIN, PC_SRC_PORT_MAX), 0);
+	pc_ivlist_clear(&all), pc_ivlist_clear(&out);
+}
+
+/* A source to try: in or near the prefixes the rules test, or anywhere. */
+static struct pc_addr rnd_source(int family)
+{
+	static const char *const v4[] = {"203.0.113.7", "192.0.2.5", "10.1.2.3", "198.19.0.1",
+					 "100.64.0.1"};
+	static const char *const v6[] = {"2001:db8::99", "2001:db8:80ff::1", "fd00::1",
+					 "2001:db8:ffff::5"};
+	struct pc_addr a;
+
+	if (rnd(4) == 0) {
+		pc_u128 v = family == AF_INET ? (pc_u128)(1 + rnd(126)) << 24 | rnd(1 << 24)
+					      : (pc_u128)0x2001 << 112 | (pc_u128)rnd64();
+
+		return pc_addr_from_u128(family, v);
+	}
+	assert_int_equal(pc_addr_from_string(family == AF_INET ? v4[rnd(5)] : v6[rnd(4)], &a), 0);
+	return a;
+}
+
+static size_t st_unknown, st_nat, st_verdict[3], st_pairs, st_paths, st_results, st_distinct,
+    st_must, st_maybe, st_maybe_distinct, st_classes;
+
+/* (a) and (b) for ports @p and @q of one class, the flow @f; @vp, @np: p's results. */
+static bool check_pair(const struct gen *g, const struct pc_netif *ni, uint64_t seed,
+		       struct pc_flow f, uint16_t p, uint16_t q, const struct pc_ivlist *ia,
+		       const struct pc_ivlist *ip, const struct pc_src_result *vp, size_t np)
+{
+	struct pc_src_result *vq = NULL;
+	size_t nq = 0;
+	bool ok = true;
+
+	st_pairs++;
+	for (unsigned k = 0; k < SOURCES && ok; k++) {
+		struct pc_nft_result rp = {0}, rq = {0};
+
+		f.saddr = rnd_source(f.family);
+		f.sport = (uint16_t)(rnd(2) ? 40000 + rnd(64) : 1 + rnd(65535));
+		f.dport = p;
+		assert_int_equal(pc_nft_eval_path(&g->rs, ni, &f, false, &rp), 0);
+		f.dport = q;
+		assert_int_equal(pc_nft_eval_path(&g->rs, ni, &f, false, &rq), 0);
+		st_paths++;
+		st_unknown += rp.verdict == PC_VERDICT_UNKNOWN;
+		st_nat += rp.forwarded || rp.dnat_local;
+		if (rp.verdict < PC_VERDICT_UNKNOWN)
+			st_verdict[rp.verdict]++;
+		if (!same_outcome(&rp, &rq)) {
+			char a[PC_ADDRSTRLEN];
+
+			flunk(g, seed, &f, p, q, "(a) source %s port %u: the outcomes differ",
+			      pc_addr_to_string(&f.saddr, a), f.sport);
+			print_result(p, &rp), print_result(q, &rq);
+			ok = false;
+		}
+		pc_nft_result_clear(&rp), pc_nft_result_clear(&rq);
+	}
+	f.dport = q;
+	assert_int_equal(pc_nft_eval_sources(&g->rs, ni, &f, ia, ip, &vq, &nq), 0);
+	st_results += nq;
+	if (ok && nq != np) {
+		flunk(g, seed, &f, p, q, "(b) %zu and %zu results", np, nq);
+		ok = false;
+	}
+	for (size_t i = 0; i < np && ok; i++) {
+		if (!same_outcome(&vp[i].res, &vq[i].res)) {
+			flunk(g, seed, &f, p, q, "(b) result %zu: the outcomes differ", i);
+			print_result(p, &vp[i].res), print_result(q, &vq[i].res);
+			ok = false;
+		} else if (!same_box(&vp[i], &vq[i])) {
+			flunk(g, seed, &f, p, q, "(b) result %zu (%s): the boxes differ", i,
+			      pc_verdict_to_string(vp[i].res.verdict));
+			ok = false;
+		}
+	}
+	pc_src_results_free(vq, nq);
+	return ok;
+}
+
+/* Ports to try: near the ruleset's constants, and anywhere. */
+static uint16_t pick_port(const struct gen *g)
+{
+	if (g->n_consts && rnd(3))
+		return (uint16_t)(g->consts[rnd((uint32_t)g->n_consts)] +
+				  (rnd(2) ? 0 : rnd(3) - 1));
+	return (uint16_t)rnd(65536);
+}
+
+static void check_seed(struct gen *g, const struct pc_netif *ni, uint64_t seed,
+		       const struct pc_ivlist box[2][2])
+{
+	struct pc_port_classes c = {0};
+	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+
+	gen_ruleset(g, seed, false);
+	assert_int_equal(pc_port_classes_of(&g->rs, &c), 0);
+	st_must += g->must != NULL, st_maybe += g->maybe != NULL;
+	if (g->must && !c.distinct)
+		flunk(g, seed, NULL, 0, 0,
+		      "the ruleset uses the port in a way not modelled (%s) "
+		      "but the classes are not distinct",
+		      g->must);
+	if (c.distinct) {
+		st_distinct++;
+		st_maybe_distinct += g->maybe != NULL;
+		if (!c.why[0])
+			flunk(g, seed, NULL, 0, 0, "distinct without a reason");
+		if (getenv("PORTCLASS_VERBOSE"))
+			printf("seed %" PRIu64 " (%s): distinct: %s\n", seed,
+			       g->must	  ? g->must
+			       : g->maybe ? g->maybe
+					  : "-",
+			       c.why);
+		pc_port_classes_clear(&c);
+		return;
+	}
+	for (uint32_t x = 0; x < 65536; x++)
+		st_classes += c.start[x] == x;
+	if (g->maybe && getenv("PORTCLASS_VERBOSE"))
+		printf("seed %" PRIu64 " (%s): modelled\n", seed, g->maybe);
+	for (unsigned i = 0; i < PORTS; i++) {
+		uint16_t p = pick_port(g), s = c.start[p], e = p, qs[3];
+		bool bad = false;
+
+		while (e < 65535 && c.start[e + 1] == s)
+			e++;
+		qs[0] = s, qs[1] = e, qs[2] = (uint16_t)(s + rnd((uint32_t)(e - s) + 1));
+		for (int fi = 0; fi < 2 && !bad; fi++) {
+			if ((g->tfamily == NFPROTO_IPV4 && fi) ||
+			    (g->tfamily == NFPROTO_IPV6 && !fi))
+				continue;
+			for (int pi = 0; pi < 2 && !bad; pi++) {
+				struct pc_flow f =
+				    nb_flow(protos[pi], fi ? "2001:db8::99" : "192.0.2.99",
+					    fi ? "2001:db8::10" : "192.0.2.10", p, ETH0);
+				struct pc_src_result *vp = NULL;
+				size_t np = 0;
+
+				assert_int_equal(pc_nft_eval_sources(&g->rs, ni, &f, &box[fi][0],
+								     &box[fi][1], &vp, &np),
+						 0);
+				for (int k = 0; k < 3 && !bad; k++)
+					if (qs[k] != p && (k == 0 || qs[k] != qs[k - 1]))
+						bad = !check_pair(g, ni, seed, f, p, qs[k],
+								  &box[fi][0], &box[fi][1], vp, np);
+				pc_src_results_free(vp, np);
+			}
+		}
+		if (bad)
+			printf("  (class %u-%u)\n", s, e);
+	}
+	pc_port_classes_clear(&c);
+}
+
+static void test_classes_against_engine(void **state)
+{
+	struct pc_netif ni = {0};
+	struct pc_ivlist box[2][2] = {{{0}}};
+	struct timespec t0, t1;
+	struct gen g;
+	uint64_t first = 1, last = SEEDS;
+	size_t n;
+
+	(void)state;
+	host(&ni);
+	source_box(AF_INET, &box[0][0], &box[0][1]);
+	source_box(AF_INET6, &box[1][0], &box[1][1]);
+	if (getenv("PORTCLASS_SEEDS"))
+		sscanf(getenv("PORTCLASS_SEEDS"), "%" SCNu64 "-%" SCNu64, &first, &last);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint64_t seed = first; seed <= last; seed++) {
+		check_seed(&g, &ni, seed, box);
+		pc_nft_ruleset_clear(&g.rs);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	n = (size_t)(last - first + 1);
+	printf(
+	    "%zu seeds in %.2f s: %zu distinct (%zu with a use not modelled, %zu of %zu with "
+	    "one the scan may model), %.1f classes per other seed; %zu pairs of ports, %zu "
+	    "concrete paths (%zu accepted, %zu dropped, %zu rejected, %zu unknown, %zu NAT'd), %zu "
+	    "symbolic results compared; %d failures",
+	    n, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	    st_distinct, st_must, st_maybe_distinct, st_maybe,
+	    n > st_distinct ? (double)st_classes / (double)(n - st_distinct) : 0.0, st_pairs,
+	    st_paths, st_verdict[0], st_verdict[1], st_verdict[2], st_unknown, st_nat, st_results,
+	    failures);
+	for (size_t i = 0; i < n_failed_seeds; i++)
+		printf("%s%" PRIu64, i ? ", " : " (seeds ", failed_seeds[i]);
+	printf("%s\n", n_failed_seeds ? ")" : "");
+	for (int i = 0; i < 2; i++)
+		pc_ivlist_clear(&box[i][0]), pc_ivlist_clear(&box[i][1]);
+	pc_netif_free(&ni);
+	assert_int_equal(failures, 0);
+	/* Not vacuous: most seeds have classes to check. */
+	assert_true(10 * (n - st_distinct) >= 6 * n);
+}
+
+/* (c) Rulesets that compare the port with == alone: never distinct, and their classes are
+ * the fewest up to the v / v + 1 cuts: a class starts at each constant and after it, and
+ * nowhere else. */
+static void test_eq_only_complete(void **state)
+{
+	struct gen g;
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 100; seed++) {
+		struct pc_port_classes c = {0};
+		uint8_t want[65536 / 8] = {0};
+
+		gen_ruleset(&g, seed, true);
+		assert_int_equal(pc_port_classes_of(&g.rs, &c), 0);
+		if (c.distinct) {
+			flunk(&g, seed, NULL, 0, 0, "== alone, but distinct: %s", c.why);
+		} else {
+			for (size_t i = 0; i < g.n_consts; i++) {
+				uint32_t x = g.consts[i];
+
+				want[x / 8] |= (uint8_t)(1u << x % 8);
+				if (x < 65535)
+					want[(x + 1) / 8] |= (uint8_t)(1u << (x + 1) % 8);
+			}
+			for (uint32_t x = 1; x < 65536; x++) {
+				bool w = want[x / 8] & (1u << x % 8), is = c.start[x] == x;
+
+				if (w != is) {
+					flunk(&g, seed, NULL, (uint16_t)x, c.start[x],
+					      "== alone: %s class starts here", is ? "a" : "no");
+					break;
+				}
+			}
+		}
+		pc_port_classes_clear(&c);
+		pc_nft_ruleset_clear(&g.rs);
+	}
+	assert_int_equal(failures, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_eq_only_complete),
+	    cmocka_unit_test(test_classes_against_engine),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
