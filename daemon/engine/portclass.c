@@ -211,37 +211,37 @@ static bool overlaps_port(uint32_t off, uint32_t len, uint32_t at)
 	return off < at + 2 && off + len > at;
 }
 
+/* Whether header bytes [off, off + len) from @base may be the destination port. */
+static bool reaches_port(const struct scan *s, uint32_t base, uint32_t off, uint32_t len)
+{
+	switch (base) {
+	case NFT_PAYLOAD_TRANSPORT_HEADER:
+		return overlaps_port(off, len, 2);
+	case NFT_PAYLOAD_NETWORK_HEADER:
+		return (s->family != 6 && overlaps_port(off, len, DPORT_NH_V4)) ||
+		       (s->family != 4 && overlaps_port(off, len, DPORT_NH_V6));
+	case NFT_PAYLOAD_LL_HEADER:
+		return off + len > ETH_HLEN_;
+	default:
+		return true;
+	}
+}
+
 static void payload(struct scan *s, const struct pc_nft_expr *e)
 {
 	uint32_t off = e->payload.offset, len = e->payload.len;
-	bool port = false;
 
-	if (!e->payload.dreg) { /* a write: from sreg into the packet */
+	if (!e->payload.dreg) { /* a write: from sreg into the packet (any header) */
 		plain_read(s, e->payload.sreg, len, "a payload write");
-		if (e->payload.base == NFT_PAYLOAD_TRANSPORT_HEADER && overlaps_port(off, len, 2))
+		if (reaches_port(s, e->payload.base, off, len))
 			distinct(s, "a payload write over the destination port");
 		return;
 	}
-	switch (e->payload.base) {
-	case NFT_PAYLOAD_TRANSPORT_HEADER:
-		if (off == 2 && len == 2) {
-			write_reg(s, e->payload.dreg, 2, K_DPORT0, K_DPORT1);
-			return;
-		}
-		port = overlaps_port(off, len, 2);
-		break;
-	case NFT_PAYLOAD_NETWORK_HEADER:
-		port = (s->family != 6 && overlaps_port(off, len, DPORT_NH_V4)) ||
-		       (s->family != 4 && overlaps_port(off, len, DPORT_NH_V6));
-		break;
-	case NFT_PAYLOAD_LL_HEADER:
-		port = off + len > ETH_HLEN_;
-		break;
-	default:
-		port = true;
-		break;
+	if (e->payload.base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && len == 2) {
+		write_reg(s, e->payload.dreg, 2, K_DPORT0, K_DPORT1);
+		return;
 	}
-	if (port)
+	if (reaches_port(s, e->payload.base, off, len))
 		distinct(s, "a payload load that takes in the destination port");
 	write_reg(s, e->payload.dreg, len, K_NONE, K_NONE);
 }

@@ -176,7 +176,7 @@ static void port_elems(struct gen *g, struct pc_nft_set *s, bool iv, int map)
 		if (map == 1)
 			elem_verdict(g, el);
 		else if (map == 2)
-			nb_bytes(s, &el->data, &d, 4);
+			nb_bytes(s, &el->data, &el->data_len, &d, 4);
 		last = v[i];
 		if (iv && v[i + 1] < 65535) {
 			e = htons((uint16_t)(v[i + 1] + 1));
@@ -193,7 +193,7 @@ static void port_elems(struct gen *g, struct pc_nft_set *s, bool iv, int map)
 		if (map == 1)
 			elem_verdict(g, el);
 		else
-			nb_bytes(s, &el->data, &d, 4);
+			nb_bytes(s, &el->data, &el->data_len, &d, 4);
 	}
 }
 
@@ -549,7 +549,7 @@ static void gen_nat(struct gen *g)
 			d[4] = (uint8_t)(np >> 8), d[5] = (uint8_t)np;
 			k = htons(lo), e = htons((uint16_t)(hi + 1));
 			el = nb_elem(m, &k, 2, 0);
-			nb_bytes(m, &el->data, d, 8);
+			nb_bytes(m, &el->data, &el->data_len, d, 8);
 			if (iv)
 				nb_elem(m, &e, 2, NFT_SET_ELEM_INTERVAL_END);
 			if (g->n_consts < 509)

@@ -423,13 +423,16 @@ static void test_dnat_map(void **state)
 	struct pc_nft_rule *r = nat_rule(rs, "dnat ip to tcp dport map { ... }");
 	struct pc_nft_set *m = nb_set(&rs->tables[0], "__map0", NFT_SET_MAP | NFT_SET_INTERVAL, 2);
 	uint16_t k[] = {htons(80), htons(90), htons(443), htons(444)};
+	struct pc_nft_set_elem *el;
 	static const uint8_t d0[8] = {192, 0, 2, 10, 8080 >> 8, 8080 & 0xff},
 			     d1[8] = {198, 51, 100, 2, 0, 85};
 
 	m->data_len = 8;
-	nb_bytes(m, &nb_elem(m, &k[0], 2, 0)->data, d0, 8);
+	el = nb_elem(m, &k[0], 2, 0);
+	nb_bytes(m, &el->data, &el->data_len, d0, 8);
 	nb_elem(m, &k[1], 2, NFT_SET_ELEM_INTERVAL_END);
-	nb_bytes(m, &nb_elem(m, &k[2], 2, 0)->data, d1, 8);
+	el = nb_elem(m, &k[2], 2, 0);
+	nb_bytes(m, &el->data, &el->data_len, d1, 8);
 	nb_elem(m, &k[3], 2, NFT_SET_ELEM_INTERVAL_END);
 	nb_l4proto(r, IPPROTO_TCP);
 	nb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);

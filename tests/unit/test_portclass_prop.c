@@ -99,14 +99,14 @@ static void print_ruleset(const struct pc_nft_ruleset *rs)
 
 				if (e->flags & NFT_SET_ELEM_CATCHALL)
 					printf(" *");
-				for (unsigned b = 0; b < e->key.len; b++)
-					printf(b ? "%02x" : " %02x", e->key.v[b]);
+				for (unsigned b = 0; b < e->key_len; b++)
+					printf(b ? "%02x" : " %02x", e->key[b]);
 				if (e->flags & NFT_SET_ELEM_INTERVAL_END)
 					printf("(end)");
 				else if (s->flags & NFT_SET_MAP)
-					printf(":%d/%s/%u", e->verdict.code,
-					       e->verdict.chain ? e->verdict.chain : "",
-					       e->data.len ? e->data.v[0] : 0);
+					printf(":%d/%s/%u", e->verdict_code,
+					       e->verdict_chain ? e->verdict_chain : "",
+					       e->data_len ? e->data[0] : 0);
 			}
 			printf("\n");
 		}
