@@ -527,7 +527,9 @@ static int analyse_listener(struct analysis *an, const struct pc_listener *l,
 	return suggest_fix(an->in->fw, lr);
 }
 
-/* Report order: port, then protocol, then address, so a listener is easy to find. */
+/* Report order: port, then protocol, then address, so a listener is easy to find; then
+ * what tells sockets of one address apart (the order must not depend on the order the
+ * analysis took them in: the journal's change tracking lets the first of a key speak). */
 static int listener_report_cmp(const void *a, const void *b)
 {
 	const struct pc_listener *x = &((const struct pc_listener_report *)a)->listener;
@@ -539,7 +541,15 @@ static int listener_report_cmp(const void *a, const void *b)
 		return x->protocol < y->protocol ? -1 : 1;
 	if (x->addr.family != y->addr.family)
 		return x->addr.family < y->addr.family ? -1 : 1;
-	return memcmp(x->addr.bytes, y->addr.bytes, sizeof(x->addr.bytes));
+	int c = memcmp(x->addr.bytes, y->addr.bytes, sizeof(x->addr.bytes));
+
+	if (c)
+		return c;
+	if (x->v6only != y->v6only)
+		return x->v6only < y->v6only ? -1 : 1;
+	if (x->bound_ifindex != y->bound_ifindex)
+		return x->bound_ifindex < y->bound_ifindex ? -1 : 1;
+	return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
 /* A listener's class key: what the analysis of its engine results depends on. */

@@ -231,9 +231,14 @@ static void payload(struct scan *s, const struct pc_nft_expr *e)
 {
 	uint32_t off = e->payload.offset, len = e->payload.len;
 
-	if (!e->payload.dreg) { /* a write: from sreg into the packet (any header) */
+	if (!e->payload.dreg) { /* a write: from sreg into the packet */
 		plain_read(s, e->payload.sreg, len, "a payload write");
-		if (reaches_port(s, e->payload.base, off, len))
+		/* Rewriting the destination address (stateless NAT) makes the engine report
+		 * where the connection goes, its port included; other network and link layer
+		 * fields are not worth telling apart from those. */
+		if (e->payload.base != NFT_PAYLOAD_TRANSPORT_HEADER)
+			distinct(s, "a payload write into the network or link layer header");
+		else if (reaches_port(s, e->payload.base, off, len))
 			distinct(s, "a payload write over the destination port");
 		return;
 	}
@@ -294,6 +299,11 @@ static void lookup(struct scan *s, const struct pc_nft_expr *e)
 		distinct(s, "a lookup in a set not in the snapshot");
 		return;
 	}
+	if (set->key_len == 0 || set->key_len > PC_NFT_DATA_MAX) {
+		/* The engine then takes the longest element's key: not followed here. */
+		distinct(s, "a lookup in set %s without a key length", set->name);
+		return;
+	}
 	off = reg_off(e->lookup.sreg, set->key_len);
 	kinds(s, off, set->key_len, &port, &unset);
 	if (unset) {
@@ -310,8 +320,13 @@ static void lookup(struct scan *s, const struct pc_nft_expr *e)
 			const struct pc_nft_set_elem *el = &set->elems[i];
 			uint32_t k;
 
-			if ((el->flags & NFT_SET_ELEM_CATCHALL) || el->key_len != 2)
+			if (el->flags & NFT_SET_ELEM_CATCHALL)
 				continue;
+			if (el->key_len != 2 || (el->key_end_len && el->key_end_len != 2)) {
+				distinct(s, "set %s has an element whose key is not a port",
+					 set->name);
+				return;
+			}
 			k = (uint32_t)el->key[0] << 8 | el->key[1];
 			cut(s, k);
 			cut(s, k + 1);
@@ -520,8 +535,8 @@ static void expr(struct scan *s, const struct pc_nft_expr *e)
 				  : e->meta.key == NFT_META_PROTOCOL ? K_ETHPROTO0
 								     : K_NONE,
 				  e->meta.key == NFT_META_PROTOCOL ? K_ETHPROTO1 : K_NONE);
-		else
-			plain_read(s, e->meta.sreg, 1, "meta set");
+		else /* mark, priority: 4; nftrace, pkttype: 1 in a word written whole */
+			plain_read(s, e->meta.sreg, 4, "meta set");
 		break;
 	case PC_NFT_EXPR_CT: {
 		bool reply = e->ct.has_dir && e->ct.dir == IP_CT_DIR_REPLY;
@@ -531,8 +546,8 @@ static void expr(struct scan *s, const struct pc_nft_expr *e)
 		if (e->ct.dreg)
 			write_reg(s, e->ct.dreg, port ? 2 : ct_len(s, e->ct.key),
 				  port ? K_DPORT0 : K_NONE, port ? K_DPORT1 : K_NONE);
-		else
-			plain_read(s, e->ct.sreg, 1, "ct set");
+		else /* labels: 16; mark, secmark, event mask: 4; zone: 2 in a whole word */
+			plain_read(s, e->ct.sreg, e->ct.key == NFT_CT_LABELS ? 16 : 4, "ct set");
 		break;
 	}
 	case PC_NFT_EXPR_LOOKUP:

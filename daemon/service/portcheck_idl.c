@@ -161,6 +161,8 @@ const char pc_varlink_idl_io_portcheck[] =
     "  process: ?Process,\n"
     "  # \"open\", \"blocked\", \"partial\", \"local-only\" or \"unknown\".\n"
     "  exposure: string,\n"
+    "  # Every client reaches it through ignored paths: no finding.\n"
+    "  ignored: bool,\n"
     "  paths: []Path,\n"
     "  firewalld: ?ListenerFirewalld,\n"
     "  fix: ?Fix\n"

@@ -18,9 +18,12 @@ const json_t *pc_status_path_sources(const json_t *status, const json_t *path);
 const char *pc_status_path_words(const json_t *status, const json_t *path);
 
 /*
- * A view of @status whose paths read as version 1 did: "source" (the words), "rule" (the
- * object or null) and "sources" (the table's entry or null) inline. Shallow: it shares
- * everything else with @status, which must outlive it. NULL when out of memory; @status
- * itself (with a reference) when it has no listeners array.
+ * A view of @status whose paths have "source" (the words), "rule" (the object or null)
+ * and "sources" (the table's entry, or null) inline, as the client's table and check read
+ * them. Not version 1: the entry stays a version 2 form (set tests by index,
+ * "destination_port"), and fields the reply leaves out stay out (absent: null, false,
+ * "unknown"). Shallow: it shares everything else with @status, which must outlive it.
+ * NULL when out of memory; @status itself (with a reference) when it has no listeners
+ * array.
  */
 json_t *pc_status_view(const json_t *status);

@@ -57,6 +57,16 @@ static void listen_many(struct fixture *f)
 		listen_on(f, mk_listener(IPPROTO_UDP, "0.0.0.0", ports[i], false));
 	}
 	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 8082, false));
+	/* Sockets of one port and address told apart by their bound device (SO_BINDTODEVICE)
+	 * and inode (SO_REUSEPORT): the report's order of them must not follow the classes'
+	 * order, which sorts the bound one after. */
+	for (unsigned k = 0; k < 3; k++) {
+		struct pc_listener l = mk_listener(IPPROTO_TCP, "0.0.0.0", 12345, false);
+
+		l.bound_ifindex = k == 0 ? 3 : 0;
+		l.inode = 100 - k;
+		listen_on(f, l);
+	}
 }
 
 /* firewalld's ruleset (ssh and 8080 allowed in public): the report is the same with and
@@ -85,6 +95,22 @@ static void test_shared_equals_unshared(void **state)
 	a = report_text(f, true, &shared);
 	b = report_text(f, false, &alone);
 	assert_string_equal(a, b);
+	/* The three sockets of 0.0.0.0:12345/tcp in a total order: unbound before bound,
+	 * then by inode (not the order they were analysed in). */
+	{
+		uint64_t want[] = {98, 99, 100}, k = 0;
+
+		for (size_t i = 0; i < f->report.n_listeners; i++) {
+			const struct pc_listener *l = &f->report.listeners[i].listener;
+
+			if (l->protocol == IPPROTO_TCP && l->port == 12345 &&
+			    l->addr.family == AF_INET) {
+				assert_true(k < 3);
+				assert_int_equal(l->inode, want[k++]);
+			}
+		}
+		assert_int_equal(k, 3);
+	}
 	/* 9 ports in 5 classes (1; 22; 80 and 443; 8080; 8081 and above): once per class,
 	 * protocol and address. */
 	assert_true(shared > 0);

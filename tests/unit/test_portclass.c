@@ -546,6 +546,52 @@ static void test_distinct_nh_write(void **state)
 	}
 }
 
+/* Stateless NAT of the destination address (`ip daddr set 192.0.2.1`): the engine
+ * reports where the connection goes, its port included (review finding). */
+static void test_distinct_daddr_write(void **state)
+{
+	struct pc_nft_rule *r = rule(*state, "ip daddr set 192.0.2.1");
+	static const uint8_t a[4] = {192, 0, 2, 1};
+
+	nb_nfproto(r, NFPROTO_IPV4);
+	nb_imm(r, NFT_REG_1, a, 4);
+	nb_payload_set(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+	dport_cmp(*state, NFT_CMP_EQ, 22);
+	expect_distinct(*state);
+}
+
+/* `ct label set` reads 16 bytes: the port in its second word counts (review finding; not
+ * something nft writes, but a netlink client can). */
+static void test_distinct_ct_label_set_of_port(void **state)
+{
+	struct pc_nft_rule *r = rule(*state, "ct label set (port in word 1)");
+	static const uint8_t zero[4] = {0};
+
+	nb_imm(r, NFT_REG32_00, zero, 4);
+	nb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+	nb_imm(r, NFT_REG32_02, zero, 4);
+	nb_imm(r, NFT_REG32_03, zero, 4);
+	nb_ct_set(r, NFT_CT_LABELS, NFT_REG_1);
+	expect_distinct(*state);
+}
+
+/* A port-keyed lookup in a set without a key length (the engine then takes its longest
+ * element's): not followed, so distinct. */
+static void test_distinct_set_without_key_len(void **state)
+{
+	struct pc_nft_table *t = table_of(*state, NFPROTO_INET);
+	struct pc_nft_set *set = nb_set(t, "nolen", 0, 0);
+	struct pc_nft_rule *r = rule(*state, "tcp dport @nolen accept");
+	uint16_t k = htons(22);
+
+	nb_elem(set, &k, 2, 0);
+	nb_l4proto(r, IPPROTO_TCP);
+	nb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	nb_lookup(r, "nolen", NFT_REG_1, 0, 0);
+	nb_accept(r);
+	expect_distinct(*state);
+}
+
 /* An expression the snapshot does not know may read anything. */
 static void test_distinct_unknown_expr(void **state)
 {
@@ -614,6 +660,9 @@ int main(void)
 	    T(test_distinct_hash),
 	    T(test_distinct_payload_write),
 	    T(test_distinct_nh_write),
+	    T(test_distinct_daddr_write),
+	    T(test_distinct_ct_label_set_of_port),
+	    T(test_distinct_set_without_key_len),
 	    T(test_distinct_unknown_expr),
 	    T(test_distinct_byteorder),
 	    T(test_distinct_after_cuts),
