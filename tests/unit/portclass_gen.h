@@ -16,27 +16,11 @@
 
 #include <cmocka.h>
 
-#include "nftbuild.h"
+#include "prop_host.h"
 
 #include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/xt_multiport.h>
 #include <linux/netfilter/xt_tcpudp.h>
-
-static uint64_t rng;
-
-static uint64_t rnd64(void) /* splitmix64 */
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint32_t rnd(uint32_t n) /* [0, n) */
-{
-	return (uint32_t)(rnd64() % n);
-}
 
 /* --- the ruleset ------------------------------------------------------------------------ */
 

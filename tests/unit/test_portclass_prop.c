@@ -53,34 +53,6 @@
 #define SEEDS 1000
 #define PORTS 16  /* ports tried per seed, each with up to 3 others of its class */
 #define SOURCES 3 /* random sources per pair of ports and flow, for (a) */
-#define ETH0 2
-#define DOCKER0 3
-
-/* test_symsrc.c's host: eth0 192.0.2.10/24 2001:db8::10/64 (default routes), docker0
- * 198.51.100.1/24; IPv4 forwarding on. */
-static void host(struct pc_netif *ni)
-{
-	nb_link(ni, 1, "lo", true);
-	nb_link(ni, ETH0, "eth0", false);
-	nb_link(ni, DOCKER0, "docker0", false);
-	nb_ifaddr(ni, 1, "127.0.0.1/8");
-	nb_ifaddr(ni, 1, "::1/128");
-	nb_ifaddr(ni, ETH0, "192.0.2.10/24");
-	nb_ifaddr(ni, ETH0, "2001:db8::10/64");
-	nb_ifaddr(ni, DOCKER0, "198.51.100.1/24");
-	nb_route(ni, "0.0.0.0/0", RT_TABLE_MAIN, RTN_UNICAST, ETH0, "192.0.2.1", 0);
-	nb_route(ni, "192.0.2.0/24", RT_TABLE_MAIN, RTN_UNICAST, ETH0, NULL, 0);
-	nb_route(ni, "198.51.100.0/24", RT_TABLE_MAIN, RTN_UNICAST, DOCKER0, NULL, 0);
-	nb_route(ni, "127.0.0.0/8", RT_TABLE_LOCAL, RTN_LOCAL, 1, NULL, 0);
-	nb_route(ni, "192.0.2.10/32", RT_TABLE_LOCAL, RTN_LOCAL, ETH0, NULL, 0);
-	nb_route(ni, "192.0.2.255/32", RT_TABLE_LOCAL, RTN_BROADCAST, ETH0, NULL, 0);
-	nb_route(ni, "198.51.100.1/32", RT_TABLE_LOCAL, RTN_LOCAL, DOCKER0, NULL, 0);
-	nb_route(ni, "::/0", RT_TABLE_MAIN, RTN_UNICAST, ETH0, "2001:db8::1", 1024);
-	nb_route(ni, "2001:db8::/64", RT_TABLE_MAIN, RTN_UNICAST, ETH0, NULL, 256);
-	nb_route(ni, "::1/128", RT_TABLE_LOCAL, RTN_LOCAL, 1, NULL, 0);
-	nb_route(ni, "2001:db8::10/128", RT_TABLE_LOCAL, RTN_LOCAL, ETH0, NULL, 0);
-	ni->forwarding_v4 = true;
-}
 
 /* --- reporting -------------------------------------------------------------------------- */
 
@@ -122,23 +94,12 @@ static void print_ruleset(const struct pc_nft_ruleset *rs)
 	}
 }
 
-static void print_result(uint16_t port, const struct pc_nft_result *r)
+static void print_result_port(uint16_t port, const struct pc_nft_result *r)
 {
-	char a[PC_ADDRSTRLEN];
+	char who[16];
 
-	printf("  port %u: %s", port, pc_verdict_to_string(r->verdict));
-	if (r->verdict == PC_VERDICT_REJECT)
-		printf(" (rst %d icmp %u/%u)", r->reject.tcp_reset, r->reject.icmp_type,
-		       r->reject.icmp_code);
-	if (r->has_rule)
-		printf(", rule %s %s [%" PRIu64 "]%s", r->rule.table, r->rule.chain, r->rule.handle,
-		       r->rule.policy ? " policy" : "");
-	if (r->forwarded || r->dnat_local)
-		printf(", %s to %s:%u", r->forwarded ? "forwarded" : "dnat local",
-		       pc_addr_to_string(&r->fwd_addr, a), r->fwd_port);
-	if (r->verdict == PC_VERDICT_UNKNOWN)
-		printf(" (%s)", r->unknown_reason);
-	printf("\n");
+	snprintf(who, sizeof(who), "port %u", port);
+	print_result(who, r);
 }
 
 static int failures;
@@ -296,7 +257,7 @@ static bool check_pair(const struct gen *g, const struct pc_netif *ni, uint64_t 
 
 			flunk(g, seed, &f, p, q, "(a) source %s port %u: the outcomes differ",
 			      pc_addr_to_string(&f.saddr, a), f.sport);
-			print_result(p, &rp), print_result(q, &rq);
+			print_result_port(p, &rp), print_result_port(q, &rq);
 			ok = false;
 		}
 		pc_nft_result_clear(&rp), pc_nft_result_clear(&rq);
@@ -311,7 +272,7 @@ static bool check_pair(const struct gen *g, const struct pc_netif *ni, uint64_t 
 	for (size_t i = 0; i < np && ok; i++) {
 		if (!same_outcome(&vp[i].res, &vq[i].res)) {
 			flunk(g, seed, &f, p, q, "(b) result %zu: the outcomes differ", i);
-			print_result(p, &vp[i].res), print_result(q, &vq[i].res);
+			print_result_port(p, &vp[i].res), print_result_port(q, &vq[i].res);
 			ok = false;
 		} else if (!same_box(&vp[i], &vq[i])) {
 			flunk(g, seed, &f, p, q, "(b) result %zu (%s): the boxes differ", i,
@@ -408,7 +369,7 @@ static void test_classes_against_engine(void **state)
 	size_t n;
 
 	(void)state;
-	host(&ni);
+	prop_host(&ni);
 	source_box(AF_INET, &box[0][0], &box[0][1]);
 	source_box(AF_INET6, &box[1][0], &box[1][1]);
 	if (getenv("PORTCLASS_SEEDS"))
