@@ -41,6 +41,7 @@ struct conj {
 	bool pieces_implied;
 	/* What the engine left past a budget: told by its box (address and port ranges). */
 	const struct pc_src_result *box;
+	struct pc_src_lit *own; /* lits, when a merge made them (conjs_merge) */
 };
 
 static bool lits_equal(const struct pc_src_lit *a, size_t na, const struct pc_src_lit *b, size_t nb)
@@ -55,8 +56,10 @@ static bool lits_equal(const struct pc_src_lit *a, size_t na, const struct pc_sr
 
 static void conjs_clear(struct conj *c, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		pc_ivlist_clear(&c[i].pieces);
+		free(c[i].own);
+	}
 	free(c);
 }
 
@@ -94,6 +97,211 @@ static int conjs_of(const struct outcome_group *g, struct conj **ret, size_t *n_
 oom:
 	conjs_clear(c, n);
 	return -ENOMEM;
+}
+
+/* --- merging conjunctions ---------------------------------------------------------------
+ *
+ * The engine's runs in different pieces record the tests that cut their box: a range
+ * test that cuts nothing in one piece is not recorded there, so one outcome can come as
+ * "piece A and not in S" and "piece B and not in S and not in R" where R lies in B alone,
+ * or as "... and R" / "... and not R" pairs. Said as they come, a blocklist host's first
+ * path read three conjunctions for what is one. Two rules merge them, exactly:
+ *  - A = (PA, L), B = (PB, L + x): when every source of PA passes x, A ∪ B = (PA ∪ PB,
+ *    L + x);
+ *  - A = (PA, L + x), B = (PB, L + not x): with P = PA ∪ PB, when P ∩ x ⊆ PA and
+ *    P \ x ⊆ PB, A ∪ B = (P, L).
+ * x is a test of the source address against one range (pieces are address intervals).
+ */
+
+static bool is_addr_range(const struct pc_src_lit *l)
+{
+	return l->kind == PC_SRC_LIT_RANGE && !l->port;
+}
+
+/* The sources of @p that pass the range test @x (its range, or what is outside it). */
+static int passing(const struct pc_ivlist *p, const struct pc_src_lit *x, struct pc_ivlist *ret)
+{
+	struct pc_ivl one = {x->a, x->b};
+	struct pc_ivlist range = {.v = &one, .n = 1, .cap = 1};
+
+	return x->negated ? pc_ivlist_subtract(p, &range, ret)
+			  : pc_ivlist_intersect(p, &range, ret);
+}
+
+/* The index of the one test of @b that @a lacks (an address range; the others equal and
+ * in order), or -1. */
+static ptrdiff_t extra_lit(const struct conj *a, const struct conj *b)
+{
+	if (b->n_lits != a->n_lits + 1)
+		return -1;
+	for (size_t x = 0; x < b->n_lits; x++) {
+		bool same = is_addr_range(&b->lits[x]);
+
+		for (size_t i = 0; same && i < a->n_lits; i++)
+			same = pc_src_lit_equal(&a->lits[i], &b->lits[i < x ? i : i + 1]);
+		if (same)
+			return (ptrdiff_t)x;
+	}
+	return -1;
+}
+
+/* The index where @a and @b test one address range with opposite outcomes (everything
+ * else equal and in order), or -1. */
+static ptrdiff_t opposite_lit(const struct conj *a, const struct conj *b)
+{
+	ptrdiff_t k = -1;
+
+	if (a->n_lits != b->n_lits)
+		return -1;
+	for (size_t i = 0; i < a->n_lits; i++) {
+		struct pc_src_lit flipped = b->lits[i];
+
+		if (pc_src_lit_equal(&a->lits[i], &b->lits[i]))
+			continue;
+		flipped.negated = !flipped.negated;
+		if (k >= 0 || !is_addr_range(&a->lits[i]) ||
+		    !pc_src_lit_equal(&a->lits[i], &flipped))
+			return -1;
+		k = (ptrdiff_t)i;
+	}
+	return k;
+}
+
+/* *into = a ∪ b. */
+static int pieces_union(const struct pc_ivlist *a, const struct pc_ivlist *b,
+			struct pc_ivlist *into)
+{
+	struct pc_ivlist u = {0};
+
+	for (size_t i = 0; i < a->n; i++)
+		if (pc_ivlist_append(&u, a->v[i].lo, a->v[i].hi) < 0)
+			goto oom;
+	for (size_t i = 0; i < b->n; i++) {
+		struct pc_ivl v = b->v[i];
+
+		/* appended out of order: normalised below */
+		struct pc_ivl *slot = pc_array_grow(&u.v, &u.n, sizeof(*slot));
+
+		if (!slot)
+			goto oom;
+		*slot = v;
+		u.cap = u.n;
+	}
+	if (pc_ivlist_normalize(&u) < 0)
+		goto oom;
+	pc_ivlist_clear(into);
+	*into = u;
+	return 0;
+oom:
+	pc_ivlist_clear(&u);
+	return -ENOMEM;
+}
+
+/* Rule 1 for (@a, @b): 1 merged into @b, 0 not, -ENOMEM. */
+static int merge_extra(struct conj *a, struct conj *b)
+{
+	ptrdiff_t x = extra_lit(a, b);
+	struct pc_ivlist pass = {0};
+	bool all;
+
+	if (x < 0)
+		return 0;
+	if (passing(&a->pieces, &b->lits[x], &pass) < 0)
+		return -ENOMEM;
+	all = pc_ivlist_equal(&pass, &a->pieces);
+	pc_ivlist_clear(&pass);
+	if (!all)
+		return 0;
+	return pieces_union(&a->pieces, &b->pieces, &b->pieces) < 0 ? -ENOMEM : 1;
+}
+
+/* Rule 2 for (@a, @b): 1 merged into @a, 0 not, -ENOMEM. */
+static int merge_opposite(struct conj *a, struct conj *b)
+{
+	ptrdiff_t k = opposite_lit(a, b);
+	struct pc_ivlist p = {0}, in = {0}, out = {0};
+	struct pc_src_lit flipped;
+	struct pc_src_lit *lits;
+	int r = -ENOMEM;
+
+	if (k < 0)
+		return 0;
+	flipped = a->lits[k];
+	flipped.negated = !flipped.negated;
+	if (pieces_union(&a->pieces, &b->pieces, &p) < 0 || passing(&p, &a->lits[k], &in) < 0 ||
+	    passing(&p, &flipped, &out) < 0)
+		goto out;
+	r = 0;
+	if (!pc_ivlist_subset(&in, &a->pieces) || !pc_ivlist_subset(&out, &b->pieces))
+		goto out;
+	r = -ENOMEM;
+	lits = malloc((a->n_lits - 1 ? a->n_lits - 1 : 1) * sizeof(*lits));
+	if (!lits)
+		goto out;
+	for (size_t i = 0, j = 0; i < a->n_lits; i++)
+		if ((ptrdiff_t)i != k)
+			lits[j++] = a->lits[i];
+	free(a->own);
+	a->own = lits;
+	a->lits = lits;
+	a->n_lits--;
+	pc_ivlist_clear(&a->pieces);
+	a->pieces = p;
+	p = (struct pc_ivlist){0};
+	r = 1;
+out:
+	pc_ivlist_clear(&p);
+	pc_ivlist_clear(&in);
+	pc_ivlist_clear(&out);
+	return r;
+}
+
+/* Drop c[i], keeping the order of the rest. */
+static void conj_drop(struct conj *c, size_t *n, size_t i)
+{
+	pc_ivlist_clear(&c[i].pieces);
+	free(c[i].own);
+	memmove(&c[i], &c[i + 1], (*n - i - 1) * sizeof(*c));
+	(*n)--;
+}
+
+/* Merge the conjunctions of one outcome while the rules above apply, then count each
+ * one's pieces again. */
+static int conjs_merge(const struct outcome_groups *gs, struct conj *c, size_t *n)
+{
+	bool changed = true;
+
+	for (unsigned round = 0; changed && round < 64; round++) {
+		changed = false;
+		for (size_t i = 0; i < *n && !changed; i++) {
+			for (size_t j = 0; j < *n && !changed; j++) {
+				int r;
+
+				if (i == j || c[i].box || c[j].box)
+					continue;
+				r = merge_extra(&c[i], &c[j]);
+				if (r == 1) { /* into j */
+					conj_drop(c, n, i);
+				} else if (r == 0 && i < j) {
+					r = merge_opposite(&c[i], &c[j]);
+					if (r == 1) /* into i */
+						conj_drop(c, n, j);
+				}
+				if (r < 0)
+					return r;
+				changed = r == 1;
+			}
+		}
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (c[i].box)
+			continue;
+		c[i].n_pieces = 0;
+		for (size_t k = 0; k < gs->n_pieces; k++)
+			c[i].n_pieces +=
+			    pc_ivlist_find(&c[i].pieces, pc_addr_to_u128(&gs->lo[k])) >= 0;
+	}
+	return 0;
 }
 
 /* --- JSON ------------------------------------------------------------------------------- */
@@ -738,6 +946,11 @@ int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struc
 	r = conjs_of(g, &c, &n);
 	if (r < 0)
 		return r;
+	r = conjs_merge(gs, c, &n);
+	if (r < 0) {
+		conjs_clear(c, n);
+		return r;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (c[i].n_pieces < gs->n_pieces)
 			conj_imply_pieces(gs, &c[i], family);

@@ -238,6 +238,50 @@ static void test_concat_allowlist(void **state)
 	status_shares_the_set(f);
 }
 
+/*
+ * A test that cuts the sources of one piece and no other (a counter on 203.0.113.0/25, a
+ * range inside one route's piece) splits the engine's runs there but not the outcome:
+ * the path of those that pass the blocklist is one conjunction, not one per piece and
+ * side of the range (conjs_merge in analysis_srcform.c), and its form still decides.
+ */
+static void test_conjunctions_merged(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "t");
+	struct pc_nft_set *set = nb_set(t, "bl", 0, 4);
+	struct pc_nft_chain *c = nb_base_chain(t, "in", "filter", NF_INET_LOCAL_IN, -10, NF_ACCEPT);
+	struct pc_nft_rule *rule = nb_rule(c, "ip saddr 203.0.113.0/25 counter");
+	size_t seen = 0;
+
+	for (uint8_t i = 1; i <= 20; i++)
+		nb_elem(set, (uint8_t[]){198, 18, 0, i}, 4, 0);
+	nb_addr_match(rule, "203.0.113.0/25", false, NFT_CMP_EQ);
+	nb_counter(rule);
+	rule = nb_rule(c, "ip saddr @bl drop");
+	nb_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	nb_lookup(rule, "bl", NFT_REG_1, 0, 0);
+	nb_drop(rule);
+	fw_allow(&f->rs, "public", 22);
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	r = run(f);
+	for (size_t i = 0; i < r[0].n_paths; i++) {
+		const struct pc_path *p = &r[0].paths[i];
+
+		if (getenv("SHOW"))
+			printf("%s %s [%s]\n", p->interface, pc_verdict_to_string(p->verdict),
+			       p->source);
+		if (strcmp(p->interface, "eth0") || p->family != AF_INET || p->spoofed ||
+		    p->verdict != PC_VERDICT_ACCEPT)
+			continue;
+		seen++;
+		assert_null(strstr(p->source, "; or "));
+		assert_null(strstr(p->source, "203.0.113"));
+		assert_non_null(strstr(p->source, "not in set ip t bl (20 elements)"));
+	}
+	assert_int_equal(seen, 1);
+}
+
 /* Past the engine's budget of paths, the rest is unknown and told by its ranges, never
  * by "any" (it would overlap the exact paths). */
 static void test_rest_past_budget(void **state)
@@ -453,8 +497,8 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	    T(test_rule_texts_filled_late),	T(test_big_source_set_is_exact),
 	    T(test_ignored_sets_only_refusals), T(test_source_port_and_mask),
-	    T(test_concat_allowlist),		T(test_concat_hash_without_fields),
-	    T(test_rest_past_budget),
+	    T(test_concat_allowlist),		T(test_conjunctions_merged),
+	    T(test_concat_hash_without_fields), T(test_rest_past_budget),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
