@@ -109,7 +109,8 @@ oom:
  *  - A = (PA, L), B = (PB, L + x): when every source of PA passes x, A ∪ B = (PA ∪ PB,
  *    L + x);
  *  - A = (PA, L + x), B = (PB, L + not x): with P = PA ∪ PB, when P ∩ x ⊆ PA and
- *    P \ x ⊆ PB, A ∪ B = (P, L).
+ *    P \ x ⊆ PB, A ∪ B = (P, L);
+ * and conjunctions with equal tests (which the second rule can make) join their pieces.
  * x is a test of the source address against one range (pieces are address intervals).
  */
 
@@ -167,34 +168,26 @@ static ptrdiff_t opposite_lit(const struct conj *a, const struct conj *b)
 	return k;
 }
 
-/* *into = a ∪ b. */
+/* *into = a ∪ b (@into may be @a or @b). */
 static int pieces_union(const struct pc_ivlist *a, const struct pc_ivlist *b,
 			struct pc_ivlist *into)
 {
-	struct pc_ivlist u = {0};
+	struct pc_ivlist u = {.v = malloc((a->n + b->n ? a->n + b->n : 1) * sizeof(*u.v))};
 
-	for (size_t i = 0; i < a->n; i++)
-		if (pc_ivlist_append(&u, a->v[i].lo, a->v[i].hi) < 0)
-			goto oom;
-	for (size_t i = 0; i < b->n; i++) {
-		struct pc_ivl v = b->v[i];
-
-		/* appended out of order: normalised below */
-		struct pc_ivl *slot = pc_array_grow(&u.v, &u.n, sizeof(*slot));
-
-		if (!slot)
-			goto oom;
-		*slot = v;
-		u.cap = u.n;
+	if (!u.v)
+		return -ENOMEM;
+	if (a->n)
+		memcpy(u.v, a->v, a->n * sizeof(*u.v));
+	if (b->n)
+		memcpy(u.v + a->n, b->v, b->n * sizeof(*u.v));
+	u.n = u.cap = a->n + b->n;
+	if (pc_ivlist_normalize(&u) < 0) { /* sorts and merges overlaps */
+		pc_ivlist_clear(&u);
+		return -ENOMEM;
 	}
-	if (pc_ivlist_normalize(&u) < 0)
-		goto oom;
 	pc_ivlist_clear(into);
 	*into = u;
 	return 0;
-oom:
-	pc_ivlist_clear(&u);
-	return -ENOMEM;
 }
 
 /* Rule 1 for (@a, @b): 1 merged into @b, 0 not, -ENOMEM. */
@@ -206,8 +199,10 @@ static int merge_extra(struct conj *a, struct conj *b)
 
 	if (x < 0)
 		return 0;
-	if (passing(&a->pieces, &b->lits[x], &pass) < 0)
+	if (passing(&a->pieces, &b->lits[x], &pass) < 0) {
+		pc_ivlist_clear(&pass);
 		return -ENOMEM;
+	}
 	all = pc_ivlist_equal(&pass, &a->pieces);
 	pc_ivlist_clear(&pass);
 	if (!all)
@@ -265,24 +260,34 @@ static void conj_drop(struct conj *c, size_t *n, size_t i)
 	(*n)--;
 }
 
-/* Merge the conjunctions of one outcome while the rules above apply, then count each
- * one's pieces again. */
+/* Merge the conjunctions of one outcome while the rules above apply (each merge drops one:
+ * at most n - 1), then count each one's pieces again. */
 static int conjs_merge(const struct outcome_groups *gs, struct conj *c, size_t *n)
 {
 	bool changed = true;
 
-	for (unsigned round = 0; changed && round < 64; round++) {
+	while (changed) {
 		changed = false;
 		for (size_t i = 0; i < *n && !changed; i++) {
 			for (size_t j = 0; j < *n && !changed; j++) {
-				int r;
+				int r = 0;
 
 				if (i == j || c[i].box || c[j].box)
 					continue;
-				r = merge_extra(&c[i], &c[j]);
-				if (r == 1) { /* into j */
-					conj_drop(c, n, i);
-				} else if (r == 0 && i < j) {
+				if (i < j &&
+				    lits_equal(c[i].lits, c[i].n_lits, c[j].lits, c[j].n_lits)) {
+					r = pieces_union(&c[i].pieces, &c[j].pieces, &c[i].pieces);
+					if (r == 0) {
+						conj_drop(c, n, j);
+						r = 1;
+					}
+				}
+				if (r == 0) {
+					r = merge_extra(&c[i], &c[j]);
+					if (r == 1) /* into j */
+						conj_drop(c, n, i);
+				}
+				if (r == 0 && i < j) {
 					r = merge_opposite(&c[i], &c[j]);
 					if (r == 1) /* into i */
 						conj_drop(c, n, j);
