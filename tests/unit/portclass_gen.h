@@ -289,10 +289,10 @@ static void match_dport(struct gen *g, struct pc_nft_rule *r, char *t)
 /* A match on the source address (IPv4 in ip and inet tables, else IPv6) or port. */
 static void match_source(struct gen *g, struct pc_nft_rule *r, char *t)
 {
-	static const char *const v4[] = {"203.0.113.0/24", "192.0.2.0/25", "10.0.0.0/8",
-					 "198.18.0.0/15", "100.64.0.1/32"};
-	static const char *const v6[] = {"2001:db8::/33", "2001:db8:8000::/40", "fc00::/7",
-					 "2001:db8::99/128"};
+	static const char *const v4[] = {"203.0.113.0/24", "192.0.2.0/25", "198.51.100.0/24",
+					 "198.18.0.0/15", "198.18.5.5/32"};
+	static const char *const v6[] = {"2001:db8::/33", "2001:db8:8000::/40",
+					 "2001:db8:c000::/34", "2001:db8::99/128"};
 	bool six = g->tfamily == NFPROTO_IPV6 || (g->tfamily == NFPROTO_INET && rnd(2));
 	uint32_t op = rnd(3) ? NFT_CMP_EQ : NFT_CMP_NEQ;
 

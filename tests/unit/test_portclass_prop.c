@@ -209,9 +209,9 @@ static void source_box(int family, struct pc_ivlist *a, struct pc_ivlist *p)
 /* A source to try: in or near the prefixes the rules test, or anywhere. */
 static struct pc_addr rnd_source(int family)
 {
-	static const char *const v4[] = {"203.0.113.7", "192.0.2.5", "10.1.2.3", "198.19.0.1",
-					 "100.64.0.1"};
-	static const char *const v6[] = {"2001:db8::99", "2001:db8:80ff::1", "fd00::1",
+	static const char *const v4[] = {"203.0.113.7", "192.0.2.5", "198.51.100.77", "198.19.0.1",
+					 "198.18.5.5"};
+	static const char *const v6[] = {"2001:db8::99", "2001:db8:80ff::1", "2001:db8:c000::1",
 					 "2001:db8:ffff::5"};
 	struct pc_addr a;
 
