@@ -141,26 +141,26 @@ static bool table_sees(const struct pc_nft_table *t, uint8_t nfproto)
 /* Base chains of @hook for the packet's family; @nat selects nat-type ones. */
 static int collect(struct path *pt, uint32_t hook, bool nat, struct ents *ret)
 {
-	const struct pc_nft_ruleset *rs = pt->rs;
-	size_t order = 0;
+	const struct vm_base_chain *b;
+	size_t n;
 
 	*ret = (struct ents){};
-	for (size_t i = 0; i < rs->n_tables; i++) {
-		const struct pc_nft_table *t = &rs->tables[i];
+	if (vm_base_chains(pt->rs, &b, &n) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct ent *e;
 
-		for (size_t j = 0; j < t->n_chains; j++, order++) {
-			const struct pc_nft_chain *c = &t->chains[j];
-			struct ent *e;
-
-			if (!c->base || !table_sees(t, pt->pkt.nfproto) || c->hooknum != hook ||
-			    chain_is_nat(c) != nat)
-				continue;
-			e = pc_array_grow(&ret->v, &ret->n, sizeof(*e));
-			if (!e)
-				return -ENOMEM;
-			*e = (struct ent){
-			    .kind = ENT_CHAIN, .prio = c->prio, .order = order, .t = t, .c = c};
-		}
+		if (!table_sees(b[i].t, pt->pkt.nfproto) || b[i].c->hooknum != hook ||
+		    chain_is_nat(b[i].c) != nat)
+			continue;
+		e = pc_array_grow(&ret->v, &ret->n, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		*e = (struct ent){.kind = ENT_CHAIN,
+				  .prio = b[i].c->prio,
+				  .order = b[i].order,
+				  .t = b[i].t,
+				  .c = b[i].c};
 	}
 	return 0;
 }
@@ -223,18 +223,18 @@ bool path_ct_enabled(const struct pc_nft_ruleset *rs, uint8_t nfproto)
 	return cache[i] == 2;
 }
 
-/* Whether the NAT core's hooks are registered for the family: any nat chain of it. */
+/* Whether the NAT core's hooks are registered for the family: any nat chain of it. An
+ * unknown answer when out of memory: yes (run_nat's collect says so). */
 static bool nat_registered(struct path *pt)
 {
-	for (size_t i = 0; i < pt->rs->n_tables; i++) {
-		const struct pc_nft_table *t = &pt->rs->tables[i];
+	const struct vm_base_chain *b;
+	size_t n;
 
-		if (!table_sees(t, pt->pkt.nfproto))
-			continue;
-		for (size_t j = 0; j < t->n_chains; j++)
-			if (t->chains[j].base && chain_is_nat(&t->chains[j]))
-				return true;
-	}
+	if (vm_base_chains(pt->rs, &b, &n) < 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (table_sees(b[i].t, pt->pkt.nfproto) && chain_is_nat(b[i].c))
+			return true;
 	return false;
 }
 
@@ -381,34 +381,35 @@ oom:
 bool path_run_ingress(struct path *pt)
 {
 	const struct pc_link *in = vm_link(pt->net, pt->pkt.iif);
+	const struct vm_base_chain *b;
 	struct ents ents = {};
-	size_t order = 0;
 	bool ok = true;
+	size_t n;
 	int v;
 
 	if (!in)
 		return true;
-	for (size_t i = 0; i < pt->rs->n_tables; i++) {
-		const struct pc_nft_table *t = &pt->rs->tables[i];
+	if (vm_base_chains(pt->rs, &b, &n) < 0) {
+		path_unknown(pt, "out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pc_nft_table *t = b[i].t;
+		const struct pc_nft_chain *c = b[i].c;
+		struct ent *e;
 
-		for (size_t j = 0; j < t->n_chains; j++, order++) {
-			const struct pc_nft_chain *c = &t->chains[j];
-			struct ent *e;
-
-			if (!c->base || !chain_on_dev(c, in->name))
-				continue;
-			if (!((t->family == NFPROTO_NETDEV && c->hooknum == NF_NETDEV_INGRESS) ||
-			      (t->family == NFPROTO_INET && c->hooknum == NF_INET_INGRESS)))
-				continue;
-			e = pc_array_grow(&ents.v, &ents.n, sizeof(*e));
-			if (!e) {
-				free(ents.v);
-				path_unknown(pt, "out of memory");
-				return false;
-			}
-			*e = (struct ent){
-			    .kind = ENT_CHAIN, .prio = c->prio, .order = order, .t = t, .c = c};
+		if (!((t->family == NFPROTO_NETDEV && c->hooknum == NF_NETDEV_INGRESS) ||
+		      (t->family == NFPROTO_INET && c->hooknum == NF_INET_INGRESS)) ||
+		    !chain_on_dev(c, in->name))
+			continue;
+		e = pc_array_grow(&ents.v, &ents.n, sizeof(*e));
+		if (!e) {
+			free(ents.v);
+			path_unknown(pt, "out of memory");
+			return false;
 		}
+		*e = (struct ent){
+		    .kind = ENT_CHAIN, .prio = c->prio, .order = b[i].order, .t = t, .c = c};
 	}
 	if (ents.n > 1)
 		qsort(ents.v, ents.n, sizeof(*ents.v), ent_cmp);

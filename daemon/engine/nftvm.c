@@ -406,6 +406,8 @@ static void trace_rule(struct vm *vm, const struct pc_nft_chain *chain,
  */
 static bool run_rules(struct vm *vm, const struct pc_nft_chain *chain, size_t *ri)
 {
+	const uint32_t *guards = vm_port_guards(vm->rs, vm->table, chain);
+
 	for (; *ri < chain->n_rules; (*ri)++) {
 		const struct pc_nft_rule *rule = &chain->rules[*ri];
 
@@ -418,6 +420,12 @@ static bool run_rules(struct vm *vm, const struct pc_nft_chain *chain, size_t *r
 		vm->vchain = NULL;
 		vm->rule_rejected = vm->rule_nat = vm->rule_choice = false;
 		vm->rule_detail[0] = 0;
+		if (guards && !vm_port_guard_admits(vm, guards[*ri])) {
+			/* The port cannot pass the rule's leading tests (nftvm_guard.c). */
+			trace_rule(vm, chain, rule, NFT_BREAK);
+			vm->vcode = NFT_CONTINUE;
+			continue;
+		}
 		for (size_t i = 0; i < rule->n_exprs; i++) {
 			eval_expr(vm, &rule->exprs[i]);
 			if (vm->unknown) {

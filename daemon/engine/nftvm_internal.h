@@ -285,6 +285,25 @@ void vm_trace_add(struct vm *vm, uint32_t hook, const struct pc_rule_ref *ref,
 void vm_rule_ref(const struct pc_nft_table *t, const struct pc_nft_chain *c,
 		 const struct pc_nft_rule *r, struct pc_rule_ref *ret);
 /* The chain named @name of the current table. */
+/* nftvm_cache.c: the base chains of a ruleset in snapshot order (order: the chain's
+ * position over all tables' chains, the kernel's registration order); -ENOMEM. */
+struct vm_base_chain {
+	const struct pc_nft_table *t;
+	const struct pc_nft_chain *c;
+	size_t order;
+};
+int vm_base_chains(const struct pc_nft_ruleset *rs, const struct vm_base_chain **ret, size_t *n);
+/* nftvm_cache.c: per rule of @c (a chain of @t), the destination ports it can match at all
+ * (first << 16 | last); NULL: evaluate every rule. */
+const uint32_t *vm_port_guards(const struct pc_nft_ruleset *rs, const struct pc_nft_table *t,
+			       const struct pc_nft_chain *c);
+/* nftvm_guard.c: one rule's guard, *reads_inherited set when the rule reads a register it
+ * did not write (no guards for the ruleset then); whether the packet's destination port
+ * is inside @guard. */
+uint32_t vm_rule_guard(const struct pc_nft_table *t, const struct pc_nft_rule *r,
+		       bool *reads_inherited);
+bool vm_port_guard_admits(const struct vm *vm, uint32_t guard);
+
 const struct pc_nft_chain *vm_chain_find(const struct pc_nft_table *t, const char *name);
 
 /* --- nftvm_sym.c: the symbolic source ------------------------------------------------- */

@@ -165,6 +165,8 @@ void pc_nft_ruleset_clear(struct pc_nft_ruleset *rs)
 		table_clear(&rs->tables[i]);
 	free(rs->tables);
 	free(rs->blind_spot);
+	if (rs->vm_cache && rs->vm_cache_free)
+		rs->vm_cache_free(rs->vm_cache);
 	*rs = (struct pc_nft_ruleset){};
 }
 

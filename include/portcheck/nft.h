@@ -275,6 +275,11 @@ struct pc_nft_ruleset {
 	/* The engine's cache of whether conntrack runs for IPv4 [0] / IPv6 [1]: 0 not yet
 	 * known, 1 no, 2 yes. */
 	uint8_t ct_enabled_cache[2];
+	/* The engine's cache of what it derives from the rules once per snapshot (the base
+	 * chains by hook, the rules' port guards: daemon/engine/nftvm_cache.c), built on
+	 * first use; pc_nft_ruleset_clear calls vm_cache_free. */
+	void *vm_cache;
+	void (*vm_cache_free)(void *cache);
 };
 
 /*

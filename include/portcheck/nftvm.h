@@ -186,3 +186,8 @@ pc_u128 pc_addr_to_u128(const struct pc_addr *a);
 struct pc_addr pc_addr_from_u128(int family, pc_u128 v);
 
 void pc_nft_result_clear(struct pc_nft_result *r);
+
+/* Whether the chain walk passes over the rules the packet's destination port cannot
+ * match without evaluating them (daemon/engine/nftvm_guard.c); true. The tests compare
+ * with false, which evaluates every rule. */
+extern bool pc_nft_use_port_guards;
