@@ -652,14 +652,15 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 	order = class_order(&an);
 	if (!order)
 		goto oom;
+	/* All at once: growing by one copies the reports made so far each time (a tenth of
+	 * the analysis with 5,000 listeners). */
+	if (in->listeners->n &&
+	    !(r.listeners = calloc(in->listeners->n, sizeof(*r.listeners))))
+		goto oom;
 	for (size_t i = 0; i < in->listeners->n; i++) {
-		struct pc_listener_report *lr =
-		    pc_array_grow(&r.listeners, &r.n_listeners, sizeof(*lr));
+		struct pc_listener_report *lr = &r.listeners[r.n_listeners++];
 		bool first = i == 0 || !same_class(&order[i - 1], &order[i]);
 
-		err = -ENOMEM;
-		if (!lr)
-			goto oom;
 		if (first)
 			eval_cache_clear(&an.cache);
 		an.cache.fill = first;
