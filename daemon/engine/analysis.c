@@ -369,6 +369,24 @@ static int eval_sources(struct analysis *an, const struct pc_flow *flow, const s
 	return 0;
 }
 
+/* Each of the engine's results for the piece @cur into the group of its outcome. */
+static int add_piece_results(struct outcome_groups *gs, const struct piece *cur,
+			     const struct pc_src_result *res, size_t n)
+{
+	struct src_member m = {.lo = cur->lo, .hi = cur->hi};
+	int r = 0;
+
+	for (size_t k = 0; k < n && r >= 0; k++) {
+		struct piece pk = *cur;
+
+		pk.res = res[k].res;
+		pk.engine = true;
+		m.r = &res[k];
+		r = groups_add(gs, &pk, &m);
+	}
+	return r;
+}
+
 static int analyse_piece(struct analysis *an, const struct pc_link *link,
 			 const struct pc_flow *flow, struct piece *cur, struct outcome_groups *gs,
 			 struct piece_results *pr)
@@ -397,15 +415,79 @@ static int analyse_piece(struct analysis *an, const struct pc_link *link,
 		pc_src_results_free(res, n);
 		return r;
 	}
-	for (size_t k = 0; k < n && r >= 0; k++) {
-		struct piece pk = *cur;
+	return add_piece_results(gs, cur, res, n);
+}
 
-		pk.res = res[k].res;
-		pk.engine = true;
-		m.r = &res[k];
-		r = groups_add(gs, &pk, &m);
+bool pc_analysis_group_pieces = true;
+
+/* The results of pieces whose group was evaluated at an earlier piece of it. */
+struct pending {
+	struct pc_src_result *res;
+	size_t n;
+	bool done;
+};
+
+/*
+ * Pieces of one group (family_pieces: routed, bound and classified alike) in one
+ * evaluation over all of them: @first, the first that can reach the listener, and the
+ * group's later ones that can (@reach); the earlier ones cannot. Each piece then gets the
+ * results cut to its own addresses (pend[], taken when the walk reaches it), so the paths
+ * are built as if each piece had been evaluated alone. Nothing when @first is the only
+ * one (pend[first] stays undone).
+ */
+static int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t first,
+			 const bool *reach, const struct pc_flow *flow, struct pending *pend,
+			 struct piece_results *pr)
+{
+	struct pc_ivl ports = {PC_SRC_PORT_MIN, PC_SRC_PORT_MAX};
+	struct pc_ivlist al = {0}, pl = {.v = &ports, .n = 1, .cap = 1};
+	struct piece key = {0}, cur;
+	struct pc_src_result *res = NULL;
+	size_t n = 0;
+	bool owned = false;
+	size_t members = 0;
+	int r = 0;
+
+	for (size_t j = first; j != SIZE_MAX && members < 2; j = fp->group_next[j])
+		members += reach[j];
+	if (members < 2)
+		return 0;
+	for (size_t j = first; j != SIZE_MAX && r >= 0; j = fp->group_next[j]) {
+		if (!reach[j])
+			continue;
+		piece_range(fp, j, &cur);
+		if (!al.n)
+			key.lo = cur.lo;
+		key.hi = cur.hi;
+		r = pc_ivlist_append(&al, pc_addr_to_u128(&cur.lo), pc_addr_to_u128(&cur.hi));
 	}
-	return r;
+	if (r >= 0)
+		r = eval_sources(an, flow, &key, &al, &pl, &res, &n, &owned);
+	for (size_t j = first; j != SIZE_MAX && r >= 0; j = fp->group_next[j]) {
+		struct pc_src_result *v;
+		size_t nv = 0;
+
+		if (!reach[j])
+			continue;
+		piece_range(fp, j, &cur);
+		v = calloc(n ? n : 1, sizeof(*v));
+		if (!v || piece_results_add(pr, v, 0) < 0) {
+			free(v);
+			r = -ENOMEM;
+			break;
+		}
+		for (size_t k = 0; k < n && r >= 0; k++) {
+			r = pc_src_result_clip(&res[k], flow->family, pc_addr_to_u128(&cur.lo),
+					       pc_addr_to_u128(&cur.hi), &v[nv]);
+			nv += r > 0;
+			pr->n[pr->count - 1] = nv; /* what it frees */
+		}
+		pend[j] = (struct pending){.res = v, .n = nv, .done = true};
+	}
+	if (owned)
+		pc_src_results_free(res, n);
+	pc_ivlist_clear(&al);
+	return r < 0 ? r : 0;
 }
 
 /* Texts for the rules the paths of @gs will name, when the snapshot came without them. */
@@ -456,8 +538,24 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 	bool link_local_dst = is_link_local6(daddr);
 	struct outcome_groups groups = {.daddr = *daddr};
 	struct piece_results pr = {0};
+	/* Grouped pieces: which can reach the listener here, and the results of those whose
+	 * group was evaluated at an earlier piece. */
+	bool grouping = in->nft && fp->group_next && pc_analysis_group_pieces;
+	bool *reach = grouping ? calloc(fp->n, sizeof(*reach)) : NULL;
+	struct pending *pend = grouping ? calloc(fp->n, sizeof(*pend)) : NULL;
 	int r = 0;
 
+	if (grouping && (!reach || !pend)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; grouping && i < fp->n; i++) {
+		struct piece cur;
+
+		piece_range(fp, i, &cur);
+		reach[i] = !piece_impossible(fp, &cur.lo) &&
+			   !(link_local_dst && !pc_prefix_contains(&link_local, &cur.lo));
+	}
 	for (size_t i = 0; i < fp->n; i++) {
 		struct piece cur = {0};
 		struct pc_addr src;
@@ -476,8 +574,18 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 				       .iif = link->ifindex};
 		cur.spoofed = source_spoofed(in->netif, link, l, &src);
 		r = groups_add_piece(&groups, &cur.lo, &cur.hi);
-		if (r >= 0)
+		if (r < 0)
+			goto out;
+		if (grouping && !pend[i].done && fp->group_next[i] != SIZE_MAX)
+			r = analyse_group(an, fp, i, reach, &flow, pend, &pr);
+		if (r >= 0 && grouping && pend[i].done) {
+			/* firewalld's view of this piece; the engine's from its group. */
+			r = evaluate_piece(in, link, &flow, false, &cur, false);
+			if (r >= 0)
+				r = add_piece_results(&groups, &cur, pend[i].res, pend[i].n);
+		} else if (r >= 0) {
 			r = analyse_piece(an, link, &flow, &cur, &groups, &pr);
+		}
 		if (r < 0)
 			goto out;
 	}
@@ -487,6 +595,8 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 out:
 	groups_clear(&groups);
 	piece_results_clear(&pr);
+	free(reach);
+	free(pend);
 	return r;
 }
 
@@ -654,8 +764,7 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 		goto oom;
 	/* All at once: growing by one copies the reports made so far each time (a tenth of
 	 * the analysis with 5,000 listeners). */
-	if (in->listeners->n &&
-	    !(r.listeners = calloc(in->listeners->n, sizeof(*r.listeners))))
+	if (in->listeners->n && !(r.listeners = calloc(in->listeners->n, sizeof(*r.listeners))))
 		goto oom;
 	for (size_t i = 0; i < in->listeners->n; i++) {
 		struct pc_listener_report *lr = &r.listeners[r.n_listeners++];

@@ -54,6 +54,11 @@ struct family_pieces {
 	size_t n_impossible;
 	struct pc_prefix *bounds_only; /* more places to split, with no meaning of their own */
 	size_t n_bounds_only;
+	/* Pieces split only by something in between (an impossible range, a host's own
+	 * address) that are routed, bound and classified alike: per piece, the next piece of
+	 * its group (SIZE_MAX after the last). NULL when there are too many pieces to group
+	 * (each is its own group). */
+	size_t *group_next;
 };
 
 /* --- analysis_sources.c ----------------------------------------------------------------- */
@@ -74,6 +79,8 @@ bool piece_impossible(const struct family_pieces *fp, const struct pc_addr *lo);
 int family_pieces_init(const struct pc_analysis_input *in, int family, struct family_pieces *ret);
 void family_pieces_clear(struct family_pieces *fp);
 void piece_range(const struct family_pieces *fp, size_t i, struct piece *pc);
+/* The most pieces family_pieces_init groups. */
+#define PIECES_GROUP_MAX 65536
 
 /* --- analysis_paths.c ------------------------------------------------------------------- */
 

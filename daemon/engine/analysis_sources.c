@@ -117,14 +117,34 @@ static int addr_qsort_cmp(const void *a, const void *b)
 	return pc_addr_cmp(a, b);
 }
 
+/* The piece starts being collected, and the prefixes they come from. */
+struct bounds {
+	struct pc_addr *starts;
+	size_t n;
+	struct pc_ivlist prefixes; /* unsorted, as intervals */
+};
+
 /* Add the start of @p and the address after its end to the piece starts. */
-static int add_prefix_bounds(struct pc_addr **starts, size_t *n, const struct pc_prefix *p)
+static int add_prefix_bounds(struct bounds *b, const struct pc_prefix *p)
 {
 	struct pc_addr end = p->addr;
+	struct pc_addr **starts = &b->starts;
+	size_t *n = &b->n;
 	struct pc_addr *slot;
 
 	for (unsigned i = p->len; i < pc_addr_size(end.family) * 8; i++)
 		end.bytes[i / 8] |= 0x80 >> (i % 8);
+	if (b->prefixes.n == b->prefixes.cap) {
+		size_t cap = b->prefixes.cap ? 2 * b->prefixes.cap : 16;
+		struct pc_ivl *v = reallocarray(b->prefixes.v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		b->prefixes.v = v;
+		b->prefixes.cap = cap;
+	}
+	b->prefixes.v[b->prefixes.n++] =
+	    (struct pc_ivl){pc_addr_to_u128(&p->addr), pc_addr_to_u128(&end)};
 	slot = pc_array_grow(starts, n, sizeof(*slot));
 	if (!slot)
 		return -ENOMEM;
@@ -138,6 +158,95 @@ static int add_prefix_bounds(struct pc_addr **starts, size_t *n, const struct pc
 	return 0;
 }
 
+/* Prefixes by start, the outer one first. */
+static int ivl_outer_first(const void *a, const void *b)
+{
+	const struct pc_ivl *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi > y->hi ? -1 : x->hi < y->hi;
+}
+
+/* A piece and the innermost bounding prefix that holds it. */
+struct inner {
+	size_t piece;
+	bool has;
+	struct pc_ivl p;
+};
+
+static int inner_cmp(const void *a, const void *b)
+{
+	const struct inner *x = a, *y = b;
+
+	if (x->has != y->has)
+		return x->has ? 1 : -1;
+	if (x->has && x->p.lo != y->p.lo)
+		return x->p.lo < y->p.lo ? -1 : 1;
+	if (x->has && x->p.hi != y->p.hi)
+		return x->p.hi < y->p.hi ? -1 : 1;
+	return x->piece < y->piece ? -1 : x->piece > y->piece;
+}
+
+/*
+ * The groups of pieces routed, bound and classified alike. Every bound comes from a
+ * prefix (a route, a firewalld source, an impossible range, a host's address), and
+ * prefixes nest or are disjoint, so the prefixes holding a piece are a chain, told by its
+ * innermost one: two pieces with the same innermost prefix (or none) are in the same
+ * routes, the same firewalld bindings and the same classes of addresses. They differ only
+ * in what lies between them (the impossible range 127.0.0.0/8 between 1.0.0.0-126.x and
+ * 128.0.0.0-..., the host's own 192.0.2.1 between 192.0.2.0 and 192.0.2.2-254), so the
+ * engine can take them in one evaluation. A sweep over the pieces in address order with a
+ * stack of the prefixes open there finds each one's innermost prefix.
+ */
+static int group_pieces(struct family_pieces *fp, struct pc_ivlist *prefixes)
+{
+	struct pc_ivl *stack = NULL;
+	struct inner *in = NULL;
+	size_t sp = 0, k = 0;
+	int r = -ENOMEM;
+
+	if (fp->n > PIECES_GROUP_MAX)
+		return 0; /* one group per piece, as without grouping */
+	qsort(prefixes->v, prefixes->n, sizeof(*prefixes->v), ivl_outer_first);
+	stack = calloc(prefixes->n ? prefixes->n : 1, sizeof(*stack));
+	in = calloc(fp->n ? fp->n : 1, sizeof(*in));
+	fp->group_next = calloc(fp->n ? fp->n : 1, sizeof(*fp->group_next));
+	if (!stack || !in || !fp->group_next)
+		goto out;
+	for (size_t i = 0; i < fp->n; i++) {
+		pc_u128 lo = pc_addr_to_u128(&fp->starts[i]);
+
+		while (k < prefixes->n && prefixes->v[k].lo <= lo) {
+			while (sp && stack[sp - 1].hi < prefixes->v[k].lo)
+				sp--;
+			stack[sp++] = prefixes->v[k++];
+		}
+		while (sp && stack[sp - 1].hi < lo)
+			sp--;
+		in[i] = (struct inner){.piece = i, .has = sp > 0};
+		if (sp)
+			in[i].p = stack[sp - 1];
+	}
+	qsort(in, fp->n, sizeof(*in), inner_cmp);
+	for (size_t i = 0; i < fp->n; i++) {
+		bool same_as_next =
+		    i + 1 < fp->n && in[i].has == in[i + 1].has &&
+		    (!in[i].has || (in[i].p.lo == in[i + 1].p.lo && in[i].p.hi == in[i + 1].p.hi));
+
+		fp->group_next[in[i].piece] = same_as_next ? in[i + 1].piece : SIZE_MAX;
+	}
+	r = 0;
+out:
+	if (r < 0) {
+		free(fp->group_next);
+		fp->group_next = NULL;
+	}
+	free(stack);
+	free(in);
+	return r;
+}
+
 /*
  * Where the source space of @family splits before the engine looks at it: where a
  * firewalld source binding starts or ends (the zone that explains it changes there), at
@@ -148,13 +257,13 @@ static int add_prefix_bounds(struct pc_addr **starts, size_t *n, const struct pc
  */
 int family_pieces_init(const struct pc_analysis_input *in, int family, struct family_pieces *ret)
 {
-	struct pc_addr *starts = NULL;
-	size_t n = 0, u = 0;
+	struct bounds b = {0};
+	size_t u = 0;
 	int r;
 
-	if (!pc_array_grow(&starts, &n, sizeof(*starts)))
+	if (!pc_array_grow(&b.starts, &b.n, sizeof(*b.starts)))
 		goto oom;
-	starts[n - 1] = (struct pc_addr){.family = family};
+	b.starts[b.n - 1] = (struct pc_addr){.family = family};
 	for (size_t i = 0; in->fw->running && i < in->fw->runtime.n_zones; i++) {
 		const struct pc_fw_zone *z = &in->fw->runtime.zones[i];
 		for (size_t j = 0; j < z->sources.n; j++) {
@@ -162,41 +271,48 @@ int family_pieces_init(const struct pc_analysis_input *in, int family, struct fa
 			if (pc_prefix_from_string(z->sources.v[j], &p) < 0 ||
 			    p.addr.family != family)
 				continue;
-			if (add_prefix_bounds(&starts, &n, &p) < 0)
+			if (add_prefix_bounds(&b, &p) < 0)
 				goto oom;
 		}
 	}
 	r = impossible_sources_init(in->netif, family, ret);
 	if (r < 0) {
-		free(starts);
+		free(b.starts);
+		pc_ivlist_clear(&b.prefixes);
 		return r;
 	}
 	for (size_t i = 0; i < ret->n_impossible; i++)
-		if (add_prefix_bounds(&starts, &n, &ret->impossible[i]) < 0)
+		if (add_prefix_bounds(&b, &ret->impossible[i]) < 0)
 			goto oom;
 	for (size_t i = 0; i < ret->n_bounds_only; i++)
-		if (add_prefix_bounds(&starts, &n, &ret->bounds_only[i]) < 0)
+		if (add_prefix_bounds(&b, &ret->bounds_only[i]) < 0)
 			goto oom;
 	/* Routes split it too: fib expressions (firewalld's IPv6 rpfilter, addrtype) and the
 	 * routing decision look source addresses up in the routing tables. */
 	for (size_t i = 0; i < in->netif->n_routes; i++)
 		if (in->netif->routes[i].family == family &&
-		    add_prefix_bounds(&starts, &n, &in->netif->routes[i].dst) < 0)
+		    add_prefix_bounds(&b, &in->netif->routes[i].dst) < 0)
 			goto oom;
-	qsort(starts, n, sizeof(*starts), addr_qsort_cmp);
-	for (size_t i = 0; i < n; i++)
-		if (u == 0 || !pc_addr_equal(&starts[u - 1], &starts[i]))
-			starts[u++] = starts[i];
-	ret->starts = starts;
+	qsort(b.starts, b.n, sizeof(*b.starts), addr_qsort_cmp);
+	for (size_t i = 0; i < b.n; i++)
+		if (u == 0 || !pc_addr_equal(&b.starts[u - 1], &b.starts[i]))
+			b.starts[u++] = b.starts[i];
+	ret->starts = b.starts;
 	ret->n = u;
+	b.starts = NULL;
+	if (group_pieces(ret, &b.prefixes) < 0)
+		goto oom;
+	pc_ivlist_clear(&b.prefixes);
 	return 0;
 oom:
-	free(starts);
+	free(b.starts);
+	pc_ivlist_clear(&b.prefixes);
 	return -ENOMEM;
 }
 
 void family_pieces_clear(struct family_pieces *fp)
 {
+	free(fp->group_next);
 	free(fp->starts);
 	free(fp->impossible);
 	free(fp->bounds_only);

@@ -267,6 +267,47 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 	return 0;
 }
 
+int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc_u128 hi,
+		       struct pc_src_result *ret)
+{
+	struct pc_ivl iv = {lo, hi};
+	const struct pc_ivlist l = {.v = &iv, .n = 1, .cap = 1};
+	pc_u128 ex = pc_addr_to_u128(&r->example);
+
+	*ret = (struct pc_src_result){0};
+	if (pc_srcdim_copy(&r->addr, &ret->addr) < 0 || pc_srcdim_narrow(&ret->addr, &l, true) < 0)
+		goto oom;
+	if (pc_srcdim_empty(&ret->addr)) {
+		pc_srcdim_clear(&ret->addr);
+		return 0;
+	}
+	if (pc_srcdim_copy(&r->port, &ret->port) < 0)
+		goto oom;
+	if (r->n_lits) {
+		ret->lits = reallocarray(NULL, r->n_lits, sizeof(*ret->lits));
+		if (!ret->lits)
+			goto oom;
+		memcpy(ret->lits, r->lits, r->n_lits * sizeof(*ret->lits));
+	}
+	ret->n_lits = r->n_lits;
+	ret->box_only = r->box_only;
+	ret->res = r->res;
+	ret->res.trace = NULL;
+	ret->res.n_trace = 0;
+	/* Any source of the box takes the path: one inside the piece now. */
+	ret->example = pc_srcdim_has(&ret->addr, ex)
+			   ? r->example
+			   : pc_addr_from_u128(family, pick_addr(family, &ret->addr));
+	ret->example_port = r->example_port;
+	return 1;
+oom:
+	pc_srcdim_clear(&ret->addr);
+	pc_srcdim_clear(&ret->port);
+	free(ret->lits);
+	*ret = (struct pc_src_result){0};
+	return -ENOMEM;
+}
+
 void pc_src_results_free(struct pc_src_result *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

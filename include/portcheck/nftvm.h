@@ -173,6 +173,11 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 			const struct pc_flow *flow, const struct pc_ivlist *addrs,
 			const struct pc_ivlist *ports, struct pc_src_result **ret, size_t *n_ret);
 void pc_src_results_free(struct pc_src_result *v, size_t n);
+/* @r's sources with an address in [@lo, @hi], as a result of their own (its tests and
+ * outcome, an example inside): 1, or 0 when none is (*ret empty), or -ENOMEM. An array of
+ * them is freed with pc_src_results_free. */
+int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc_u128 hi,
+		       struct pc_src_result *ret);
 bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b);
 /* The values of x for which a set literal (not negated) holds, from the set's elements
  * (cached with the set's index: valid while the snapshot lives and the set is not

@@ -130,6 +130,10 @@ struct pc_analysis_input {
  * verdict (nftables engine) with the firewalld layer beside it. Pure. Returns 0 or -ENOMEM.
  */
 int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret);
+/* Whether pieces of the source space that are routed, bound and classified alike go to
+ * the engine together (one evaluation, results cut per piece); true. Tests compare with
+ * false, one evaluation per piece. */
+extern bool pc_analysis_group_pieces;
 
 struct pc_flow;
 struct pc_nft_result;
