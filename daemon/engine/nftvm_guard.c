@@ -57,6 +57,60 @@ static bool reg_span(uint32_t reg, uint32_t len, unsigned *off)
 	return true;
 }
 
+/* The register bytes a write of @len bytes to @reg covers: whole 4-byte words (the kernel's
+ * stores zero the rest of the last word), cut at the end of the register file. */
+static bool write_span(uint32_t reg, uint32_t len, unsigned *off, unsigned *n)
+{
+	int o = vm_reg_offset(reg);
+
+	if (o < NFT_REG_SIZE || (size_t)o >= REG_BYTES)
+		return false;
+	*off = (unsigned)o;
+	*n = (len ? len + 3 : 4) / 4 * 4;
+	if (*n > REG_BYTES - *off)
+		*n = REG_BYTES - *off;
+	return true;
+}
+
+/* How many bytes a meta, ct or fib load stores (nft_meta_get_init, nft_ct_get_init,
+ * nft_fib_init): interface names and labels 16, time 8, addresses 16 when they may be
+ * IPv6, the rest one word. */
+static uint32_t meta_len(uint32_t key)
+{
+	switch (key) {
+	case NFT_META_IIFNAME:
+	case NFT_META_OIFNAME:
+	case NFT_META_IIFKIND:
+	case NFT_META_OIFKIND:
+	case NFT_META_BRI_IIFNAME:
+	case NFT_META_BRI_OIFNAME:
+	case NFT_META_SDIFNAME:
+		return 16;
+	case NFT_META_TIME_NS:
+		return 8;
+	default:
+		return 4;
+	}
+}
+
+static uint32_t ct_len(uint32_t key)
+{
+	switch (key) {
+	case NFT_CT_LABELS:
+	case NFT_CT_SRC:
+	case NFT_CT_DST:
+	case NFT_CT_SRC_IP6:
+	case NFT_CT_DST_IP6:
+		return 16;
+	case NFT_CT_BYTES:
+	case NFT_CT_PKTS:
+	case NFT_CT_AVGPKT:
+		return 8;
+	default:
+		return 4;
+	}
+}
+
 /* --- which registers an expression reads and writes ------------------------------------- */
 
 struct regio {
@@ -157,13 +211,13 @@ static uint32_t expr_writes(const struct pc_nft_expr *e, const struct pc_nft_tab
 		*len = e->byteorder.len;
 		return e->byteorder.dreg;
 	case PC_NFT_EXPR_META:
-		*len = 16; /* the longest key (iifname); a shorter one is covered as well */
+		*len = meta_len(e->meta.key);
 		return e->meta.dreg;
 	case PC_NFT_EXPR_CT:
-		*len = 16;
+		*len = ct_len(e->ct.key);
 		return e->ct.dreg;
 	case PC_NFT_EXPR_FIB:
-		*len = 16;
+		*len = e->fib.result == NFT_FIB_RESULT_OIFNAME ? 16 : 4;
 		return e->fib.dreg;
 	case PC_NFT_EXPR_NUMGEN:
 		*len = 4;
@@ -196,7 +250,7 @@ static bool rule_reads_inherited(const struct pc_nft_table *t, const struct pc_n
 		const struct pc_nft_expr *e = &r->exprs[i];
 		struct regio io;
 		uint32_t wlen, w;
-		unsigned off;
+		unsigned off, nb;
 
 		if (e->type == PC_NFT_EXPR_UNKNOWN) {
 			memset(written, true, sizeof(written));
@@ -211,10 +265,8 @@ static bool rule_reads_inherited(const struct pc_nft_table *t, const struct pc_n
 					return true;
 		}
 		w = expr_writes(e, t, &wlen);
-		if (w && reg_span(w, wlen ? wlen : 1, &off))
-			memset(written + off, true,
-			       (wlen + 3) / 4 * 4 > REG_BYTES - off ? REG_BYTES - off
-								    : (wlen + 3) / 4 * 4);
+		if (w && write_span(w, wlen, &off, &nb))
+			memset(written + off, true, nb);
 	}
 	return false;
 }
@@ -310,7 +362,7 @@ uint32_t vm_rule_guard(const struct pc_nft_table *t, const struct pc_nft_rule *r
 	/* Per register byte: which byte of the port it holds (0 high, 1 low), or -1. */
 	int8_t port[REG_BYTES];
 	uint32_t lo = 0, hi = 0xffff;
-	unsigned off;
+	unsigned off, nb;
 
 	/* Here, while the rule's expressions are in the cache: a walk over every rule is
 	 * bound by memory (50,000 rules are some 100 MB of expressions). */
@@ -352,13 +404,11 @@ uint32_t vm_rule_guard(const struct pc_nft_table *t, const struct pc_nft_rule *r
 				break; /* a write to the packet */
 			w = e->payload.dreg;
 			wlen = e->payload.len;
-			if (!reg_span(w, wlen, &off))
+			if (!write_span(w, wlen, &off, &nb))
 				break;
-			memset(port + off, -1,
-			       (wlen + 3) / 4 * 4 > REG_BYTES - off ? REG_BYTES - off
-								    : (wlen + 3) / 4 * 4);
+			memset(port + off, -1, nb);
 			if (e->payload.base == NFT_PAYLOAD_TRANSPORT_HEADER &&
-			    e->payload.offset == 2 && wlen == 2) {
+			    e->payload.offset == 2 && wlen == 2 && nb >= 2) {
 				port[off] = 0;
 				port[off + 1] = 1;
 			}
@@ -370,10 +420,8 @@ uint32_t vm_rule_guard(const struct pc_nft_table *t, const struct pc_nft_rule *r
 			w = expr_writes(e, t, &wlen);
 			if (!w)
 				break; /* meta set, ct set: effects */
-			if (reg_span(w, wlen ? wlen : 1, &off))
-				memset(port + off, -1,
-				       (wlen + 3) / 4 * 4 > REG_BYTES - off ? REG_BYTES - off
-									    : (wlen + 3) / 4 * 4);
+			if (write_span(w, wlen, &off, &nb))
+				memset(port + off, -1, nb);
 			continue;
 		case PC_NFT_EXPR_COUNTER:
 		case PC_NFT_EXPR_LOG:

@@ -644,9 +644,7 @@ static void check_seed(struct gen *g, const struct pc_netif *ni, uint64_t seed,
 
 	make_ruleset(g, seed);
 	guards_of(&g->rs, &gd);
-	/* Without guards: our rules' deliberate reads, and (conservative, so no failure) a
-	 * meta or ct load into NFT_REG32_13..15, which vm_rule_guard counts as 16 bytes past
-	 * the registers' end, so as no write, and the test after it as an inherited read. */
+	/* Without guards: our rules' deliberate reads of registers they did not write. */
 	st_seeds_narrowing += gd.narrowing && !gd.inherited;
 	st_seeds_inherited += gd.inherited;
 	for (unsigned i = 0; i < PORTS; i++) {
@@ -880,6 +878,33 @@ static void test_guard_pins(void **state)
 	nb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
 	nb_lookup(r, "ends", NFT_REG_1, 0, 0);
 	assert_int_equal(guard_last(&rs, c, &inh), G(100, 400));
+
+	/* A meta load into the last register word is a write of that word, not one past the
+	 * register file (the test after it reads what the rule wrote); an interface name load
+	 * writes 16 bytes, the compare of all of them reads nothing inherited. */
+	r = nb_rule(c, "meta l4proto > r32_15, r32_15 == tcp, tcp dport 22");
+	nb_meta(r, NFT_META_L4PROTO, NFT_REG32_15);
+	nb_cmp_u8(r, NFT_CMP_EQ, NFT_REG32_15, IPPROTO_TCP);
+	nb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	nb_cmp_be16(r, NFT_CMP_EQ, NFT_REG_1, 22);
+	assert_int_equal(guard_last(&rs, c, &inh), G(22, 22));
+	assert_false(inh);
+	r = nb_rule(c, "iifname \"eth0\" tcp dport 22");
+	nb_iifname(r, "eth0", false);
+	nb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	nb_cmp_be16(r, NFT_CMP_EQ, NFT_REG_1, 22);
+	assert_int_equal(guard_last(&rs, c, &inh), G(22, 22));
+	assert_false(inh);
+	/* A mark is one word: a compare of two words after it reads one it did not write. */
+	r = nb_rule(c, "meta mark > r32_0, r32_0..r32_1 == 0");
+	nb_meta(r, NFT_META_MARK, NFT_REG32_00);
+	{
+		static const uint8_t zero[8] = {0};
+
+		nb_cmp(r, NFT_CMP_EQ, NFT_REG32_00, zero, 8);
+	}
+	guard_last(&rs, c, &inh);
+	assert_true(inh);
 
 	/* The port's register overwritten before the test: by a meta load, by a payload
 	 * load, by an immediate; or masked. */
