@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@ struct pc_bg_analysis {
 	uint64_t started_ms;
 	char *buf;
 	size_t len, alloc;
+	long peak_rss_kib; /* the child's, once reaped (wait4) */
 };
 
 static int write_all(int fd, const char *p, size_t n)
@@ -123,17 +125,25 @@ uint64_t pc_bg_analysis_started_ms(const struct pc_bg_analysis *bg)
 	return bg->started_ms;
 }
 
+long pc_bg_analysis_peak_rss_kib(const struct pc_bg_analysis *bg)
+{
+	return bg->peak_rss_kib;
+}
+
 /* The pipe is at EOF: reap the child and judge its report. */
 static int finish(struct pc_bg_analysis *bg, json_t **ret_status)
 {
 	json_error_t err;
+	struct rusage ru = {0};
 	json_t *status;
 	int st = 0;
 	pid_t r;
 
 	do
-		r = waitpid(bg->pid, &st, 0);
+		r = wait4(bg->pid, &st, 0, &ru);
 	while (r < 0 && errno == EINTR);
+	if (r > 0)
+		bg->peak_rss_kib = ru.ru_maxrss;
 	bg->pid = 0;
 	if (r < 0)
 		return -ECHILD;

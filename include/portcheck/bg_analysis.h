@@ -40,6 +40,10 @@ int pc_bg_analysis_fd(const struct pc_bg_analysis *bg);
 /* When it started (CLOCK_MONOTONIC ms), to order its report against others. */
 uint64_t pc_bg_analysis_started_ms(const struct pc_bg_analysis *bg);
 
+/* The child's peak resident memory in KiB once pc_bg_analysis_read() reaped it (the
+ * collection's cost: the parent's own peak says nothing of it); 0 before. */
+long pc_bg_analysis_peak_rss_kib(const struct pc_bg_analysis *bg);
+
 /*
  * Read what is there. Returns 0 while the report is incomplete; 1 when it is done, with
  * the report in *ret_status; or -errno when the analysis failed (the child's own error,
