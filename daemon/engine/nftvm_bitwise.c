@@ -91,11 +91,11 @@ void vm_eval_bitwise(struct vm *vm, const struct pc_nft_expr *e)
 	case NFT_BITWISE_LSHIFT:
 	case NFT_BITWISE_RSHIFT:
 		/* The amount is a host-order u32. */
-		if (e->bitwise.data.len < 4) {
+		if (e->bitwise.shift == PC_NFT_NO_SHIFT) {
 			vm_unknown(vm, "bitwise shift without an amount");
 			return;
 		}
-		memcpy(&shift, e->bitwise.data.v, 4);
+		shift = e->bitwise.shift;
 		if (shift >= 32) {
 			vm_unknown(vm, "bitwise shift by %u", shift);
 			return;

@@ -115,8 +115,14 @@ static int convert_bitwise(const struct nftnl_expr *e, struct pc_nft_expr *x)
 	r = get_data(e, NFTNL_EXPR_BITWISE_MASK, &x->bitwise.mask);
 	if (r >= 0)
 		r = get_data(e, NFTNL_EXPR_BITWISE_XOR, &x->bitwise.xor);
-	if (r >= 0)
-		r = get_data(e, NFTNL_EXPR_BITWISE_DATA, &x->bitwise.data);
+	if (r >= 0) {
+		struct pc_nft_data shift;
+
+		x->bitwise.shift = PC_NFT_NO_SHIFT;
+		r = get_data(e, NFTNL_EXPR_BITWISE_DATA, &shift);
+		if (r >= 0 && shift.len >= 4)
+			memcpy(&x->bitwise.shift, shift.v, 4);
+	}
 	return r;
 }
 

@@ -14,9 +14,11 @@
 
 #define PC_NFT_DATA_MAX 64 /* NFT_DATA_VALUE_MAXLEN */
 
+#define PC_NFT_NO_SHIFT UINT32_MAX
+
 /* A constant as the kernel stores it (struct nft_data value part). */
 struct pc_nft_data {
-	uint32_t len;
+	uint8_t len; /* <= PC_NFT_DATA_MAX; one byte keeps expressions small */
 	uint8_t v[PC_NFT_DATA_MAX];
 };
 
@@ -87,7 +89,12 @@ struct pc_nft_expr {
 		struct {
 			uint32_t sreg, dreg, len;
 			uint32_t op; /* NFT_BITWISE_BOOL (mask/xor), LSHIFT, RSHIFT */
-			struct pc_nft_data mask, xor, data; /* data: the shift amount */
+			struct pc_nft_data mask, xor;
+			/* LSHIFT / RSHIFT: the amount (NFTA_BITWISE_DATA, a host-order u32;
+			 * the kernel takes < 32), PC_NFT_NO_SHIFT when the attribute is
+			 * missing or shorter (a full pc_nft_data here made every expression
+			 * 72 bytes larger). */
+			uint32_t shift;
 		} bitwise;
 		struct {
 			uint32_t sreg, dreg, op, len, size;
@@ -151,6 +158,10 @@ struct pc_nft_expr {
 		} hash;
 	};
 };
+
+/* 50,000 rules are some 400,000 expressions: every byte here is 400 KB of a snapshot,
+ * and walking them all (the guards, the port classes) is bound by memory. */
+_Static_assert(sizeof(struct pc_nft_expr) <= 176, "an expression is at most 176 bytes");
 
 struct pc_nft_rule {
 	uint64_t handle;

@@ -288,7 +288,6 @@ static void pc_fuzz_nft_expr(const struct pc_nft_expr *x)
 	case PC_NFT_EXPR_BITWISE:
 		pc_fuzz_nft_data(&x->bitwise.mask);
 		pc_fuzz_nft_data(&x->bitwise.xor);
-		pc_fuzz_nft_data(&x->bitwise.data);
 		break;
 	case PC_NFT_EXPR_LOOKUP:
 		PC_FUZZ_ASSERT(!x->lookup.set || strlen(x->lookup.set) < SIZE_MAX);

@@ -213,7 +213,7 @@ static inline void nb_shift(struct pc_nft_rule *r, uint32_t op, uint32_t sreg, u
 	e->bitwise.sreg = sreg;
 	e->bitwise.dreg = dreg;
 	e->bitwise.len = len;
-	nb_data(&e->bitwise.data, &shift, 4);
+	e->bitwise.shift = shift;
 }
 
 static inline void nb_byteorder(struct pc_nft_rule *r, uint32_t op, uint32_t sreg, uint32_t dreg,

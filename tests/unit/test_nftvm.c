@@ -387,6 +387,11 @@ static void test_bitwise_shift_byteorder(void **state)
 
 	assert_int_equal(tcp4(f, 80)->verdict, PC_VERDICT_ACCEPT);
 	assert_int_equal(f->res.trace[0].action, PC_TRACE_CONTINUE);
+
+	/* A shift whose amount the snapshot lacks: not a shift by anything. */
+	c->rules[1].exprs[1].bitwise.shift = PC_NFT_NO_SHIFT;
+	assert_int_equal(tcp4(f, 80)->verdict, PC_VERDICT_UNKNOWN);
+	assert_non_null(strstr(f->res.unknown_reason, "without an amount"));
 }
 
 static void test_meta(void **state)
