@@ -278,11 +278,23 @@ static void eval_cache_clear(struct eval_cache *c)
 	*c = (struct eval_cache){0};
 }
 
+/* The results of pieces whose group was evaluated at an earlier piece of it. */
+struct pending {
+	struct pc_src_result *res;
+	size_t n;
+	bool done;
+};
+
 struct analysis {
 	const struct pc_analysis_input *in;
 	struct family_pieces v4, v6;
 	struct pc_port_classes classes;
 	struct eval_cache cache;
+	/* Per piece, for grouped pieces (analyse_link_family): whether it can reach the
+	 * listener, and the results of those whose group was evaluated at an earlier piece;
+	 * as many as the family with the most pieces, NULL without groups. */
+	bool *reach;
+	struct pending *pend;
 };
 
 /* The results of the pieces of one (listener, link, family), kept until its paths are
@@ -420,20 +432,13 @@ static int analyse_piece(struct analysis *an, const struct pc_link *link,
 
 bool pc_analysis_group_pieces = true;
 
-/* The results of pieces whose group was evaluated at an earlier piece of it. */
-struct pending {
-	struct pc_src_result *res;
-	size_t n;
-	bool done;
-};
-
 /*
  * Pieces of one group (family_pieces: routed, bound and classified alike) in one
  * evaluation over all of them: @first, the first that can reach the listener, and the
  * group's later ones that can (@reach); the earlier ones cannot. Each piece then gets the
  * results cut to its own addresses (pend[], taken when the walk reaches it), so the paths
  * are built as if each piece had been evaluated alone. Nothing when @first is the only
- * one (pend[first] stays undone).
+ * one, or when an outcome is unknown (pend[first] stays undone: each piece alone).
  */
 static int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t first,
 			 const bool *reach, const struct pc_flow *flow, struct pending *pend,
@@ -463,6 +468,19 @@ static int analyse_group(struct analysis *an, const struct family_pieces *fp, si
 	}
 	if (r >= 0)
 		r = eval_sources(an, flow, &key, &al, &pl, &res, &n, &owned);
+	/* The engine's budgets (runs, ranges, tests) hold per evaluation: pieces that share
+	 * one may run out where each alone would not. Anything unknown: each piece alone. */
+	for (size_t k = 0; r >= 0 && k < n; k++)
+		if (res[k].res.verdict == PC_VERDICT_UNKNOWN) {
+			r = 1;
+			break;
+		}
+	if (r > 0) {
+		if (owned)
+			pc_src_results_free(res, n);
+		pc_ivlist_clear(&al);
+		return 0;
+	}
 	for (size_t j = first; j != SIZE_MAX && r >= 0; j = fp->group_next[j]) {
 		struct pc_src_result *v;
 		size_t nv = 0;
@@ -538,17 +556,13 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 	bool link_local_dst = is_link_local6(daddr);
 	struct outcome_groups groups = {.daddr = *daddr};
 	struct piece_results pr = {0};
-	/* Grouped pieces: which can reach the listener here, and the results of those whose
-	 * group was evaluated at an earlier piece. */
-	bool grouping = in->nft && fp->group_next && pc_analysis_group_pieces;
-	bool *reach = grouping ? calloc(fp->n, sizeof(*reach)) : NULL;
-	struct pending *pend = grouping ? calloc(fp->n, sizeof(*pend)) : NULL;
+	bool grouping = in->nft && fp->group_next && an->pend && pc_analysis_group_pieces;
+	bool *reach = an->reach;
+	struct pending *pend = an->pend;
 	int r = 0;
 
-	if (grouping && (!reach || !pend)) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (grouping)
+		memset(pend, 0, fp->n * sizeof(*pend));
 	for (size_t i = 0; grouping && i < fp->n; i++) {
 		struct piece cur;
 
@@ -595,8 +609,6 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 out:
 	groups_clear(&groups);
 	piece_results_clear(&pr);
-	free(reach);
-	free(pend);
 	return r;
 }
 
@@ -759,6 +771,14 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 	if (in->nft && pc_analysis_share_port_classes &&
 	    pc_port_classes_of(in->nft, &an.classes) < 0)
 		goto oom;
+	if (an.v4.group_next || an.v6.group_next) {
+		size_t n = an.v4.n > an.v6.n ? an.v4.n : an.v6.n;
+
+		an.reach = calloc(n, sizeof(*an.reach));
+		an.pend = calloc(n, sizeof(*an.pend));
+		if (!an.reach || !an.pend)
+			goto oom;
+	}
 	order = class_order(&an);
 	if (!order)
 		goto oom;
@@ -790,6 +810,8 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 oom:
 	eval_cache_clear(&an.cache);
 	pc_port_classes_clear(&an.classes);
+	free(an.reach);
+	free(an.pend);
 	free(order);
 	family_pieces_clear(&an.v4);
 	family_pieces_clear(&an.v6);

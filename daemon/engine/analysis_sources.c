@@ -197,17 +197,19 @@ static int inner_cmp(const void *a, const void *b)
  * in what lies between them (the impossible range 127.0.0.0/8 between 1.0.0.0-126.x and
  * 128.0.0.0-..., the host's own 192.0.2.1 between 192.0.2.0 and 192.0.2.2-254), so the
  * engine can take them in one evaluation. A sweep over the pieces in address order with a
- * stack of the prefixes open there finds each one's innermost prefix.
+ * stack of the prefixes open there finds each one's innermost prefix. Out of memory, or
+ * with more than PIECES_GROUP_MAX pieces, there are no groups (group_next NULL).
  */
-static int group_pieces(struct family_pieces *fp, struct pc_ivlist *prefixes)
+static void group_pieces(struct family_pieces *fp, struct pc_ivlist *prefixes)
 {
 	struct pc_ivl *stack = NULL;
 	struct inner *in = NULL;
 	size_t sp = 0, k = 0;
-	int r = -ENOMEM;
+	bool ok = false;
 
 	if (fp->n > PIECES_GROUP_MAX)
-		return 0; /* one group per piece, as without grouping */
+		return; /* one group per piece, as without grouping */
+	/* Out of memory below: no groups either (group_next stays NULL). */
 	qsort(prefixes->v, prefixes->n, sizeof(*prefixes->v), ivl_outer_first);
 	stack = calloc(prefixes->n ? prefixes->n : 1, sizeof(*stack));
 	in = calloc(fp->n ? fp->n : 1, sizeof(*in));
@@ -236,15 +238,14 @@ static int group_pieces(struct family_pieces *fp, struct pc_ivlist *prefixes)
 
 		fp->group_next[in[i].piece] = same_as_next ? in[i + 1].piece : SIZE_MAX;
 	}
-	r = 0;
+	ok = true;
 out:
-	if (r < 0) {
+	if (!ok) {
 		free(fp->group_next);
 		fp->group_next = NULL;
 	}
 	free(stack);
 	free(in);
-	return r;
 }
 
 /*
@@ -300,8 +301,7 @@ int family_pieces_init(const struct pc_analysis_input *in, int family, struct fa
 	ret->starts = b.starts;
 	ret->n = u;
 	b.starts = NULL;
-	if (group_pieces(ret, &b.prefixes) < 0)
-		goto oom;
+	group_pieces(ret, &b.prefixes);
 	pc_ivlist_clear(&b.prefixes);
 	return 0;
 oom:

@@ -57,8 +57,8 @@ static bool reg_span(uint32_t reg, uint32_t len, unsigned *off)
 	return true;
 }
 
-/* The register bytes a write of @len bytes to @reg covers: whole 4-byte words (the kernel's
- * stores zero the rest of the last word), cut at the end of the register file. */
+/* The register bytes [off, off + n) a write of @len bytes to @reg covers, cut at the end
+ * of the register file. */
 static bool write_span(uint32_t reg, uint32_t len, unsigned *off, unsigned *n)
 {
 	int o = vm_reg_offset(reg);
@@ -66,15 +66,17 @@ static bool write_span(uint32_t reg, uint32_t len, unsigned *off, unsigned *n)
 	if (o < NFT_REG_SIZE || (size_t)o >= REG_BYTES)
 		return false;
 	*off = (unsigned)o;
-	*n = (len ? len + 3 : 4) / 4 * 4;
-	if (*n > REG_BYTES - *off)
-		*n = REG_BYTES - *off;
+	*n = len > REG_BYTES - *off ? REG_BYTES - *off : len;
 	return true;
 }
 
-/* How many bytes a meta, ct or fib load stores (nft_meta_get_init, nft_ct_get_init,
- * nft_fib_init): interface names and labels 16, time 8, addresses 16 when they may be
- * IPv6, the rest one word. */
+static uint32_t words(uint32_t len)
+{
+	return (len + 3) / 4 * 4;
+}
+
+/* How many bytes a meta load surely stores (nft_meta_get_eval): interface names 16, time
+ * 8, the rest at least one word (nft_reg_store8/16 zero the rest of it). */
 static uint32_t meta_len(uint32_t key)
 {
 	switch (key) {
@@ -93,12 +95,14 @@ static uint32_t meta_len(uint32_t key)
 	}
 }
 
+/* How many bytes a ct load surely stores when it stores (nft_ct_get_eval): the helper's
+ * name and the labels 16, an IPv6 address 16, counters 8, an address of either family
+ * (ct original saddr in an inet table) only the 4 of IPv4, the rest one word. */
 static uint32_t ct_len(uint32_t key)
 {
 	switch (key) {
+	case NFT_CT_HELPER:
 	case NFT_CT_LABELS:
-	case NFT_CT_SRC:
-	case NFT_CT_DST:
 	case NFT_CT_SRC_IP6:
 	case NFT_CT_DST_IP6:
 		return 16;
@@ -193,46 +197,62 @@ static void expr_reads(const struct pc_nft_expr *e, const struct pc_nft_table *t
 	}
 }
 
-/* The register @e writes and how many bytes, 0 when none. */
+/*
+ * The register @e writes, 0 when none, with two lengths for two opposite uses: *must the
+ * bytes it surely writes when it goes on (a later test of this rule reading beyond them
+ * reads what an earlier rule left: too short only turns the guards off), *may the bytes
+ * it may write (a port held in them is gone: too long only forgets the port). The
+ * kernel's stores fill whole 4-byte words (nft_data_copy, the payload load zeroing its
+ * last word), except byteorder's, which writes its length exactly.
+ */
 static uint32_t expr_writes(const struct pc_nft_expr *e, const struct pc_nft_table *t,
-			    uint32_t *len)
+			    uint32_t *must, uint32_t *may)
 {
+	const struct pc_nft_set *s;
+
+	*must = *may = 0;
 	switch (e->type) {
 	case PC_NFT_EXPR_IMMEDIATE:
-		*len = e->immediate.is_verdict ? 0 : e->immediate.data.len;
-		return e->immediate.is_verdict ? 0 : e->immediate.dreg;
+		if (e->immediate.is_verdict)
+			return 0;
+		*must = *may = words(e->immediate.data.len);
+		return e->immediate.dreg;
 	case PC_NFT_EXPR_PAYLOAD:
-		*len = e->payload.len;
+		*must = *may = words(e->payload.len);
 		return e->payload.dreg;
 	case PC_NFT_EXPR_BITWISE:
-		*len = e->bitwise.len;
+		*must = *may = words(e->bitwise.len);
 		return e->bitwise.dreg;
 	case PC_NFT_EXPR_BYTEORDER:
-		*len = e->byteorder.len;
+		*must = e->byteorder.len;
+		*may = words(e->byteorder.len);
 		return e->byteorder.dreg;
 	case PC_NFT_EXPR_META:
-		*len = meta_len(e->meta.key);
+		*must = meta_len(e->meta.key);
+		*may = 16;
 		return e->meta.dreg;
 	case PC_NFT_EXPR_CT:
-		*len = ct_len(e->ct.key);
+		*must = ct_len(e->ct.key);
+		*may = 16;
 		return e->ct.dreg;
 	case PC_NFT_EXPR_FIB:
-		*len = e->fib.result == NFT_FIB_RESULT_OIFNAME ? 16 : 4;
+		*must = e->fib.result == NFT_FIB_RESULT_OIFNAME ? 16 : 4;
+		*may = 16;
 		return e->fib.dreg;
 	case PC_NFT_EXPR_NUMGEN:
-		*len = 4;
+		*must = *may = 4;
 		return e->numgen.dreg;
 	case PC_NFT_EXPR_HASH:
-		*len = 4;
+		*must = *may = 4;
 		return e->hash.dreg;
-	case PC_NFT_EXPR_LOOKUP: {
-		const struct pc_nft_set *s = vm_set_find_by_name(t, e->lookup.set);
-
-		*len = s && s->data_len ? s->data_len : 16;
-		return e->lookup.dreg == NFT_REG_VERDICT ? 0 : e->lookup.dreg;
-	}
+	case PC_NFT_EXPR_LOOKUP:
+		if (e->lookup.dreg == NFT_REG_VERDICT)
+			return 0;
+		s = vm_set_find_by_name(t, e->lookup.set);
+		*must = s ? words(s->data_len) : 0;
+		*may = s ? words(s->data_len) : REG_BYTES;
+		return e->lookup.dreg;
 	default:
-		*len = 0;
 		return 0;
 	}
 }
@@ -249,7 +269,7 @@ static bool rule_reads_inherited(const struct pc_nft_table *t, const struct pc_n
 	for (size_t i = 0; i < r->n_exprs; i++) {
 		const struct pc_nft_expr *e = &r->exprs[i];
 		struct regio io;
-		uint32_t wlen, w;
+		uint32_t must, may, w;
 		unsigned off, nb;
 
 		if (e->type == PC_NFT_EXPR_UNKNOWN) {
@@ -264,8 +284,8 @@ static bool rule_reads_inherited(const struct pc_nft_table *t, const struct pc_n
 				if (!written[off + b])
 					return true;
 		}
-		w = expr_writes(e, t, &wlen);
-		if (w && write_span(w, wlen, &off, &nb))
+		w = expr_writes(e, t, &must, &may);
+		if (w && write_span(w, must, &off, &nb))
 			memset(written + off, true, nb);
 	}
 	return false;
@@ -371,7 +391,7 @@ uint32_t vm_rule_guard(const struct pc_nft_table *t, const struct pc_nft_rule *r
 	memset(port, -1, sizeof(port));
 	for (size_t i = 0; i < r->n_exprs; i++) {
 		const struct pc_nft_expr *e = &r->exprs[i];
-		uint32_t w, wlen;
+		uint32_t w, must, may;
 
 		switch (e->type) {
 		case PC_NFT_EXPR_CMP:
@@ -402,13 +422,12 @@ uint32_t vm_rule_guard(const struct pc_nft_table *t, const struct pc_nft_rule *r
 		case PC_NFT_EXPR_PAYLOAD:
 			if (e->payload.dreg == 0)
 				break; /* a write to the packet */
-			w = e->payload.dreg;
-			wlen = e->payload.len;
-			if (!write_span(w, wlen, &off, &nb))
+			w = expr_writes(e, t, &must, &may);
+			if (!write_span(w, may, &off, &nb))
 				break;
 			memset(port + off, -1, nb);
 			if (e->payload.base == NFT_PAYLOAD_TRANSPORT_HEADER &&
-			    e->payload.offset == 2 && wlen == 2 && nb >= 2) {
+			    e->payload.offset == 2 && e->payload.len == 2 && nb >= 2) {
 				port[off] = 0;
 				port[off + 1] = 1;
 			}
@@ -417,10 +436,10 @@ uint32_t vm_rule_guard(const struct pc_nft_table *t, const struct pc_nft_rule *r
 		case PC_NFT_EXPR_CT:
 		case PC_NFT_EXPR_BITWISE:
 		case PC_NFT_EXPR_BYTEORDER:
-			w = expr_writes(e, t, &wlen);
+			w = expr_writes(e, t, &must, &may);
 			if (!w)
 				break; /* meta set, ct set: effects */
-			if (write_span(w, wlen, &off, &nb))
+			if (write_span(w, may, &off, &nb))
 				memset(port + off, -1, nb);
 			continue;
 		case PC_NFT_EXPR_COUNTER:

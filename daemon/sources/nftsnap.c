@@ -157,6 +157,24 @@ static void table_clear(struct pc_nft_table *t)
 	*t = (struct pc_nft_table){};
 }
 
+void pc_nft_ruleset_changed(struct pc_nft_ruleset *rs)
+{
+	for (size_t i = 0; rs && i < rs->n_tables; i++)
+		for (size_t j = 0; j < rs->tables[i].n_sets; j++) {
+			struct pc_nft_set *s = &rs->tables[i].sets[j];
+
+			if (s->index && s->index_free)
+				s->index_free(s->index);
+			s->index = NULL;
+		}
+	if (rs && rs->vm_cache && rs->vm_cache_free)
+		rs->vm_cache_free(rs->vm_cache);
+	if (rs) {
+		rs->vm_cache = NULL;
+		memset(rs->ct_enabled_cache, 0, sizeof(rs->ct_enabled_cache));
+	}
+}
+
 void pc_nft_ruleset_clear(struct pc_nft_ruleset *rs)
 {
 	if (!rs)

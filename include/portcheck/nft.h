@@ -288,7 +288,9 @@ struct pc_nft_ruleset {
 	uint8_t ct_enabled_cache[2];
 	/* The engine's cache of what it derives from the rules once per snapshot (the base
 	 * chains by hook, the rules' port guards: daemon/engine/nftvm_cache.c), built on
-	 * first use; pc_nft_ruleset_clear calls vm_cache_free. */
+	 * first use; pc_nft_ruleset_clear calls vm_cache_free. A snapshot does not change
+	 * once read; code that changes a ruleset after evaluating it (tests) calls
+	 * pc_nft_ruleset_changed. */
 	void *vm_cache;
 	void (*vm_cache_free)(void *cache);
 };
@@ -299,6 +301,10 @@ struct pc_nft_ruleset {
  * or -errno (-EPERM without CAP_NET_ADMIN, -EAGAIN when the ruleset kept changing).
  */
 int pc_nft_read(struct pc_nft_ruleset *ret);
+
+/* @rs changed after the engine evaluated it (a rule or a set edited in place): drop what
+ * the engine derived from it (the sets' lookup indexes, the vm_cache). */
+void pc_nft_ruleset_changed(struct pc_nft_ruleset *rs);
 
 /* pc_nft_read_flags: no rule texts (every text NULL). libnftables' listing of the whole
  * ruleset is much of a snapshot's cost on a host with many rules (README,

@@ -1024,6 +1024,39 @@ static void test_guard_verdicts(void **state)
 	}
 	pc_nft_ruleset_clear(&rs);
 
+	/* A rule that stops at its port test leaves the port in a register; a later rule
+	 * reads it without writing it after a ct load that writes only 4 bytes of its own
+	 * register (ct original saddr of an IPv4 connection): no guards then (the review's
+	 * counterexample: with `ct original saddr` taken as 16 bytes, the guard passed over
+	 * the first rule and the second read nothing). */
+	c = input(&rs, NF_DROP);
+	r = nb_rule(c, "th dport > r32_1, r32_1 == 22 counter");
+	nb_l4proto(r, IPPROTO_TCP);
+	nb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+	nb_cmp_be16(r, NFT_CMP_EQ, NFT_REG32_01, 22);
+	nb_counter(r);
+	r = nb_rule(c, "ct original saddr > r1, r32_1 == 80 accept");
+	nb_ct(r, NFT_CT_SRC, NFT_REG_1, 0);
+	nb_cmp_be16(r, NFT_CMP_EQ, NFT_REG32_01, 80);
+	nb_accept(r);
+	for (int on = 0; on < 2; on++)
+		assert_int_equal(verdict(&rs, &ni, 80, 40000, on), PC_VERDICT_ACCEPT);
+	pc_nft_ruleset_clear(&rs);
+
+	/* A rule changed in place after an evaluation: the guards follow once told. */
+	c = input(&rs, NF_DROP);
+	r = nb_rule(c, "tcp dport 22 accept");
+	nb_l4proto(r, IPPROTO_TCP);
+	nb_dport(r, 22);
+	nb_accept(r);
+	assert_int_equal(verdict(&rs, &ni, 80, 40000, true), PC_VERDICT_DROP);
+	k = htons(80);
+	memcpy(c->rules[0].exprs[c->rules[0].n_exprs - 2].cmp.data.v, &k, 2);
+	pc_nft_ruleset_changed(&rs);
+	for (int on = 0; on < 2; on++)
+		assert_int_equal(verdict(&rs, &ni, 80, 40000, on), PC_VERDICT_ACCEPT);
+	pc_nft_ruleset_clear(&rs);
+
 	/* A verdict before the port test: the tests after it never run. */
 	c = input(&rs, NF_DROP);
 	r = nb_rule(c, "accept, then tcp dport 22 (never evaluated)");
