@@ -14,6 +14,23 @@ unsigned pc_addr_size(int family)
 
 const char *pc_addr_to_string(const struct pc_addr *a, char *buf)
 {
+	/* IPv4 by hand: inet_ntop formats it with sprintf, and a Status writes some 100,000
+	 * addresses on a large host. Same text. */
+	if (a->family == AF_INET) {
+		char *p = buf;
+
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a->bytes[i];
+
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = i < 3 ? '.' : '\0';
+		}
+		return buf;
+	}
 	if (!inet_ntop(a->family, a->bytes, buf, PC_ADDRSTRLEN))
 		snprintf(buf, PC_ADDRSTRLEN, "?");
 	return buf;

@@ -32,6 +32,24 @@ static void test_parse_and_format(void **state)
 	assert_int_equal(pc_prefix_from_string("52:54:00:12:34:56", &p), -EINVAL);
 }
 
+/* IPv4 is formatted by hand: the same text as inet_ntop for every octet value in every
+ * position (0, 9, 10, 99, 100, 255 among them). */
+static void test_format_ipv4_like_inet_ntop(void **state)
+{
+	char mine[PC_ADDRSTRLEN], libc[INET_ADDRSTRLEN];
+
+	(void)state;
+	for (unsigned v = 0; v < 256; v++)
+		for (unsigned pos = 0; pos < 4; pos++) {
+			struct pc_addr a = {.family = AF_INET, .bytes = {192, 0, 2, 1}};
+
+			a.bytes[pos] = (uint8_t)v;
+			a.bytes[(pos + 1) % 4] = (uint8_t)(255 - v);
+			assert_non_null(inet_ntop(AF_INET, a.bytes, libc, sizeof(libc)));
+			assert_string_equal(pc_addr_to_string(&a, mine), libc);
+		}
+}
+
 static void test_classify(void **state)
 {
 	struct pc_addr a;
@@ -137,6 +155,7 @@ static void test_range_to_prefixes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_format_ipv4_like_inet_ntop),
 	    cmocka_unit_test(test_parse_and_format),  cmocka_unit_test(test_classify),
 	    cmocka_unit_test(test_contains),	      cmocka_unit_test(test_complement),
 	    cmocka_unit_test(test_range_to_prefixes),
