@@ -368,7 +368,7 @@ static struct pc_ivbase *meet_bases(const struct pc_ivbase *a, const struct pc_i
 	}
 }
 
-size_t pc_srcdim_fold_max = 4096;
+size_t pc_srcdim_fold_max = 256;
 
 /*
  * d := d ∩ t, or d \ t when @out. A small list goes into the clip; a big one becomes the
