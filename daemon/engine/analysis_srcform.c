@@ -20,6 +20,7 @@
 
 #include "portcheck/nftvm.h"
 #include "portcheck/report.h"
+#include "portcheck/strbuf.h"
 
 #include "analysis_conj.h"
 #include "analysis_internal.h"
@@ -506,7 +507,7 @@ static int prefix_len(pc_u128 lo, pc_u128 hi, unsigned bits)
 /* A range as nft writes one: a prefix (always with its length, so that a host address
  * still reads as a range), else "lo-hi". A CIDR list of a range such as ::2-2001:db8:1::
  * took 250 prefixes and most of a reply. */
-static void cidrs_words(FILE *f, int family, pc_u128 lo, pc_u128 hi)
+static void cidrs_words(struct pc_strbuf *f, int family, pc_u128 lo, pc_u128 hi)
 {
 	struct pc_addr a = pc_addr_from_u128(family, lo), b = pc_addr_from_u128(family, hi);
 	unsigned bits = pc_addr_size(family) * 8;
@@ -514,12 +515,12 @@ static void cidrs_words(FILE *f, int family, pc_u128 lo, pc_u128 hi)
 	int len = prefix_len(lo, hi, bits);
 
 	if (len >= 0)
-		fprintf(f, "%s/%d", pc_addr_to_string(&a, s1), len);
+		pc_strbuf_printf(f, "%s/%d", pc_addr_to_string(&a, s1), len);
 	else
-		fprintf(f, "%s-%s", pc_addr_to_string(&a, s1), pc_addr_to_string(&b, s2));
+		pc_strbuf_printf(f, "%s-%s", pc_addr_to_string(&a, s1), pc_addr_to_string(&b, s2));
 }
 
-static void lit_words(FILE *f, const struct pc_src_lit *l, int family)
+static void lit_words(struct pc_strbuf *f, const struct pc_src_lit *l, int family)
 {
 	unsigned bits = l->port ? 16 : pc_addr_size(family) * 8;
 	char s1[PC_ADDRSTRLEN], s2[PC_ADDRSTRLEN];
@@ -528,48 +529,50 @@ static void lit_words(FILE *f, const struct pc_src_lit *l, int family)
 	switch (l->kind) {
 	case PC_SRC_LIT_RANGE:
 		if (l->port) {
-			fprintf(f, "source port %s", l->negated ? "not " : "");
+			pc_strbuf_printf(f, "source port %s", l->negated ? "not " : "");
 			if (l->a == l->b)
-				fprintf(f, "%u", (unsigned)l->a);
+				pc_strbuf_printf(f, "%u", (unsigned)l->a);
 			else
-				fprintf(f, "%u-%u", (unsigned)l->a, (unsigned)l->b);
+				pc_strbuf_printf(f, "%u-%u", (unsigned)l->a, (unsigned)l->b);
 			return;
 		}
-		fputs(l->negated ? "not in " : "", f);
+		pc_strbuf_puts(f, l->negated ? "not in " : "");
 		cidrs_words(f, family, l->a, l->b);
 		return;
 	case PC_SRC_LIT_MASK:
 		if (l->port) {
-			fprintf(f, "source port & 0x%x %s 0x%x", (unsigned)l->a,
-				l->negated ? "!=" : "==", (unsigned)l->b);
+			pc_strbuf_printf(f, "source port & 0x%x %s 0x%x", (unsigned)l->a,
+					 l->negated ? "!=" : "==", (unsigned)l->b);
 			return;
 		}
 		m = pc_addr_from_u128(family, l->a & pc_u128_max(bits));
 		v = pc_addr_from_u128(family, l->b);
-		fprintf(f, "address & %s %s %s", pc_addr_to_string(&m, s1),
-			l->negated ? "!=" : "==", pc_addr_to_string(&v, s2));
+		pc_strbuf_printf(f, "address & %s %s %s", pc_addr_to_string(&m, s1),
+				 l->negated ? "!=" : "==", pc_addr_to_string(&v, s2));
 		return;
 	case PC_SRC_LIT_SET:
 		break;
 	}
-	fprintf(f, "%s%s %s %s %s", l->negated ? "not in " : "in ",
-		(l->set->flags & NFT_SET_MAP) ? "map" : "set", nfproto_word(l->table->family),
-		l->table->name, (l->set->flags & NFT_SET_ANONYMOUS) ? "(anonymous)" : l->set->name);
-	fprintf(f, " (%zu elements", pc_nft_set_member_count(l->set));
+	pc_strbuf_printf(f, "%s%s %s %s %s", l->negated ? "not in " : "in ",
+			 (l->set->flags & NFT_SET_MAP) ? "map" : "set",
+			 nfproto_word(l->table->family), l->table->name,
+			 (l->set->flags & NFT_SET_ANONYMOUS) ? "(anonymous)" : l->set->name);
+	pc_strbuf_printf(f, " (%zu elements", pc_nft_set_member_count(l->set));
 	if (l->has_verdict) {
 		json_t *j = verdict_json(&l->verdict);
 		const char *k = j ? json_object_iter_key(json_object_iter(j)) : NULL;
 
-		fprintf(f, ", with verdict %s%s%s", k ? k : "?", l->verdict.chain ? " " : "",
-			l->verdict.chain ? l->verdict.chain : "");
+		pc_strbuf_printf(f, ", with verdict %s%s%s", k ? k : "?",
+				 l->verdict.chain ? " " : "",
+				 l->verdict.chain ? l->verdict.chain : "");
 		json_decref(j);
 	}
 	if (l->has_data) {
-		fputs(", with data 0x", f);
+		pc_strbuf_puts(f, ", with data 0x");
 		for (uint32_t i = 0; i < l->data.len && i < PC_NFT_DATA_MAX; i++)
-			fprintf(f, "%02x", l->data.v[i]);
+			pc_strbuf_printf(f, "%02x", l->data.v[i]);
 	}
-	fputs(")", f);
+	pc_strbuf_puts(f, ")");
 }
 
 /*
@@ -577,7 +580,8 @@ static void lit_words(FILE *f, const struct pc_src_lit *l, int family)
  * sources between pieces are ones no client has: a run may jump them), or, beside tests
  * and when that is shorter, "any except" the runs it does not hold in.
  */
-static void pieces_words(FILE *f, const struct outcome_groups *gs, const struct conj *c, int family)
+static void pieces_words(struct pc_strbuf *f, const struct outcome_groups *gs, const struct conj *c,
+			 int family)
 {
 	struct pc_ivlist in = {0}, out = {0};
 	const struct pc_ivlist *l = &c->pieces;
@@ -585,18 +589,19 @@ static void pieces_words(FILE *f, const struct outcome_groups *gs, const struct 
 	conj_runs(gs, c, &in, &out);
 	/* Plain ranges stay a list of CIDRs ("source" was that before the tests came). */
 	if (gs->n_pieces > 0 && c->n_lits > 0 && out.n > 0 && out.n < in.n) {
-		fputs("any except ", f);
+		pc_strbuf_puts(f, "any except ");
 		l = &out;
 	}
 	for (size_t k = 0; k < l->n; k++) {
-		fputs(k ? "," : "", f);
+		pc_strbuf_puts(f, k ? "," : "");
 		cidrs_words(f, family, l->v[k].lo, l->v[k].hi);
 	}
 	pc_ivlist_clear(&in);
 	pc_ivlist_clear(&out);
 }
 
-static void conj_words(FILE *f, const struct outcome_groups *gs, const struct conj *c, int family)
+static void conj_words(struct pc_strbuf *f, const struct outcome_groups *gs, const struct conj *c,
+		       int family)
 {
 	bool first = true;
 
@@ -605,10 +610,11 @@ static void conj_words(FILE *f, const struct outcome_groups *gs, const struct co
 		struct pc_ivl one = {0};
 
 		pc_srcdim_next(&c->box->addr, &cur, &one);
-		fprintf(f, "%zu address ranges from ", pc_srcdim_count(&c->box->addr));
+		pc_strbuf_printf(f, "%zu address ranges from ", pc_srcdim_count(&c->box->addr));
 		cidrs_words(f, family, one.lo, one.hi);
-		fprintf(f, " and %zu source port ranges (the rest, past the engine's limits)",
-			pc_srcdim_count(&c->box->port));
+		pc_strbuf_printf(f,
+				 " and %zu source port ranges (the rest, past the engine's limits)",
+				 pc_srcdim_count(&c->box->port));
 		return;
 	}
 	if (!conj_everywhere(gs, c)) {
@@ -616,39 +622,32 @@ static void conj_words(FILE *f, const struct outcome_groups *gs, const struct co
 		first = false;
 	}
 	for (size_t i = 0; i < c->n_lits; i++) {
-		fputs(first ? "" : " and ", f);
+		pc_strbuf_puts(f, first ? "" : " and ");
 		lit_words(f, &c->lits[i], family);
 		first = false;
 	}
 	if (first)
-		fputs("any", f);
+		pc_strbuf_puts(f, "any");
 }
 
 static int words(const struct outcome_groups *gs, const struct conj *c, size_t n, int family,
 		 char **ret)
 {
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
+	struct pc_strbuf f = {0};
 
-	if (!f)
-		return -ENOMEM;
 	if (gs->n == 1 && gs->n_pieces > 0) {
-		fputs("any", f);
+		pc_strbuf_puts(&f, "any");
 	} else {
 		for (size_t i = 0; i < n && i < WORDS_MAX_CONJ; i++) {
-			fputs(i ? "; or " : "", f);
-			conj_words(f, gs, &c[i], family);
+			pc_strbuf_puts(&f, i ? "; or " : "");
+			conj_words(&f, gs, &c[i], family);
 		}
 		if (n > WORDS_MAX_CONJ)
-			fprintf(f, "; or %zu more (see sources in the JSON)", n - WORDS_MAX_CONJ);
+			pc_strbuf_printf(&f, "; or %zu more (see sources in the JSON)",
+					 n - WORDS_MAX_CONJ);
 	}
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*ret = buf;
-	return 0;
+	*ret = pc_strbuf_take(&f);
+	return *ret ? 0 : -ENOMEM;
 }
 
 static bool any_tests(const struct conj *c, size_t n)
