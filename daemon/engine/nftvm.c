@@ -503,7 +503,7 @@ do_chain:
 	switch (vm->vcode) {
 	case NFT_JUMP:
 	case NFT_GOTO: {
-		const struct pc_nft_chain *to = vm_chain_find(t, vm->vchain);
+		const struct pc_nft_chain *to = vm_chain_by_name(vm->rs, t, vm->vchain);
 
 		if (!to) {
 			vm_unknown(vm, "%s to chain %s, not in the snapshot",

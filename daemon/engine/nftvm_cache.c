@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nftvm_internal.h"
 
@@ -21,6 +22,10 @@ enum { GUARDS_UNBUILT = 0, GUARDS_ON, GUARDS_OFF };
 struct cache_table {
 	const struct pc_nft_chain *chains;
 	size_t n_chains;
+	/* The chains with a name, by name (then position): a jump's target in log n, not a
+	 * walk of every chain's name (a verdict map into 500 chains: 250 strcmp a jump). */
+	const struct pc_nft_chain **by_name;
+	size_t n_by_name;
 	uint32_t **guards; /* per chain, NULL for a chain without rules */
 	size_t *n_guards;  /* the rules each was built for */
 };
@@ -53,6 +58,8 @@ static void cache_free(void *p)
 	if (!x)
 		return;
 	guards_free(x);
+	for (size_t i = 0; i < x->n_tables; i++)
+		free(x->t[i].by_name);
 	free(x->t);
 	free(x->base);
 	free(x);
@@ -69,6 +76,15 @@ static bool cache_fits(const struct vm_cache *x, const struct pc_nft_ruleset *rs
 	return true;
 }
 
+static int by_name_cmp(const void *a, const void *b)
+{
+	const struct pc_nft_chain *x = *(const struct pc_nft_chain *const *)a,
+				  *y = *(const struct pc_nft_chain *const *)b;
+	int d = strcmp(x->name, y->name);
+
+	return d ? d : (x < y ? -1 : x > y);
+}
+
 static struct vm_cache *cache_build(const struct pc_nft_ruleset *rs)
 {
 	struct vm_cache *x = calloc(1, sizeof(*x));
@@ -81,10 +97,19 @@ static struct vm_cache *cache_build(const struct pc_nft_ruleset *rs)
 	if (rs->n_tables && !(x->t = calloc(rs->n_tables, sizeof(*x->t))))
 		goto fail;
 	for (size_t i = 0; i < rs->n_tables; i++) {
-		x->t[i].chains = rs->tables[i].chains;
-		x->t[i].n_chains = rs->tables[i].n_chains;
-		for (size_t j = 0; j < rs->tables[i].n_chains; j++)
+		struct cache_table *ct = &x->t[i];
+
+		ct->chains = rs->tables[i].chains;
+		ct->n_chains = rs->tables[i].n_chains;
+		if (ct->n_chains && !(ct->by_name = calloc(ct->n_chains, sizeof(*ct->by_name))))
+			goto fail;
+		for (size_t j = 0; j < rs->tables[i].n_chains; j++) {
 			n += rs->tables[i].chains[j].base;
+			if (rs->tables[i].chains[j].name)
+				ct->by_name[ct->n_by_name++] = &rs->tables[i].chains[j];
+		}
+		if (ct->n_by_name > 1)
+			qsort(ct->by_name, ct->n_by_name, sizeof(*ct->by_name), by_name_cmp);
 	}
 	if (n && !(x->base = calloc(n, sizeof(*x->base))))
 		goto fail;
@@ -158,6 +183,30 @@ static bool guards_build(struct vm_cache *x)
 		}
 	}
 	return !inherited;
+}
+
+const struct pc_nft_chain *vm_chain_by_name(const struct pc_nft_ruleset *rs,
+					    const struct pc_nft_table *t, const char *name)
+{
+	struct vm_cache *x;
+	const struct cache_table *ct;
+	size_t lo = 0, hi;
+
+	if (!rs || !name || t < rs->tables || t >= rs->tables + rs->n_tables || !(x = cache_of(rs)))
+		return vm_chain_find(t, name);
+	ct = &x->t[t - rs->tables];
+	hi = ct->n_by_name;
+	/* The first of that name, as the walk finds it. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(ct->by_name[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ct->n_by_name && strcmp(ct->by_name[lo]->name, name) == 0 ? ct->by_name[lo]
+									      : NULL;
 }
 
 bool pc_nft_use_port_guards = true;

@@ -293,6 +293,10 @@ struct vm_base_chain {
 	size_t order;
 };
 int vm_base_chains(const struct pc_nft_ruleset *rs, const struct vm_base_chain **ret, size_t *n);
+/* nftvm_cache.c: the chain of @t (a table of @rs) named @name, the first of that name;
+ * NULL when there is none. */
+const struct pc_nft_chain *vm_chain_by_name(const struct pc_nft_ruleset *rs,
+					    const struct pc_nft_table *t, const char *name);
 /* nftvm_cache.c: per rule of @c (a chain of @t), the destination ports it can match at all
  * (first << 16 | last); NULL: evaluate every rule. */
 const uint32_t *vm_port_guards(const struct pc_nft_ruleset *rs, const struct pc_nft_table *t,
