@@ -60,15 +60,18 @@ static int cmp_rb(const void *a, const void *b, void *klen)
 
 	if (d)
 		return d;
-	return (int)y->end - (int)x->end;
+	if (x->end != y->end)
+		return (int)y->end - (int)x->end;
+	return x->e < y->e ? -1 : x->e > y->e; /* the dump's order */
 }
 
 /*
  * qsort_r, except for input that is sorted already or sorted the other way round: the
  * kernel dumps an rbtree set from its largest key down, and a blocklist of 400,000
  * elements took most of a second to sort (the analysis builds the index once per
- * snapshot). Reversing is right for a run that never goes up: elements that compare equal
- * are interchangeable for these comparators.
+ * snapshot). The comparators are total orders (ties go by the elements' order in the
+ * dump, which decides between overlapping ranges), so only a strictly descending run is
+ * reversed.
  */
 static void sort_r(void *base, size_t n, size_t size,
 		   int (*cmp)(const void *, const void *, void *), void *arg)
@@ -80,7 +83,7 @@ static void sort_r(void *base, size_t n, size_t size,
 		int d = cmp(b + (i - 1) * size, b + i * size, arg);
 
 		up = up && d <= 0;
-		down = down && d >= 0;
+		down = down && d > 0;
 	}
 	if (up)
 		return;
@@ -100,8 +103,12 @@ static void sort_r(void *base, size_t n, size_t size,
 static int cmp_range(const void *a, const void *b, void *len)
 {
 	const struct set_range *x = a, *y = b;
+	int d = memcmp(x->lo, y->lo, *(uint32_t *)len);
 
-	return memcmp(x->lo, y->lo, *(uint32_t *)len);
+	/* Ties in the dump's order: where elements overlap (a concatenation whose first
+	 * fields start alike), the lookup takes the first in the array, and pipapo the one
+	 * inserted first, which the kernel dumps first. */
+	return d ? d : (x->e < y->e ? -1 : x->e > y->e);
 }
 
 /* Big-endian decrement of @len bytes; false when it was all zero. */
@@ -145,8 +152,9 @@ static size_t tree_build(struct set_index *x, size_t lo, size_t hi)
 static int cmp_item(const void *a, const void *b, void *klen)
 {
 	const struct set_item *x = a, *y = b;
+	int d = memcmp(x->key, y->key, *(uint32_t *)klen);
 
-	return memcmp(x->key, y->key, *(uint32_t *)klen);
+	return d ? d : (x->e < y->e ? -1 : x->e > y->e);
 }
 
 static int build_exact(struct set_index *x, const struct pc_nft_set *s)

@@ -366,9 +366,14 @@ static void run_finish(struct status_run *run, int r, json_t *result)
 		(void)pc_server_remove_fd(d->server, pc_bg_analysis_fd(run->bg));
 	run->next_dead = d->dead_runs;
 	d->dead_runs = run;
-	log_msg(LOG_DEBUG, "analysis took %llu ms, its process peaked at %ld MiB",
-		(unsigned long long)(pc_now_ms() - start),
-		(pc_bg_analysis_peak_rss_kib(run->bg) + 1023) / 1024);
+	/* A run that timed out or failed before its child exited has no peak yet. */
+	if (pc_bg_analysis_peak_rss_kib(run->bg) > 0)
+		log_msg(LOG_DEBUG, "analysis took %llu ms, its process peaked at %ld MiB",
+			(unsigned long long)(pc_now_ms() - start),
+			(pc_bg_analysis_peak_rss_kib(run->bg) + 1023) / 1024);
+	else
+		log_msg(LOG_DEBUG, "analysis took %llu ms (its process not reaped yet)",
+			(unsigned long long)(pc_now_ms() - start));
 
 	report = r >= 0 ? json_object_get(result, "report") : NULL;
 	if (r >= 0 && !json_is_object(report))

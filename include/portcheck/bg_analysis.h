@@ -41,7 +41,9 @@ int pc_bg_analysis_fd(const struct pc_bg_analysis *bg);
 uint64_t pc_bg_analysis_started_ms(const struct pc_bg_analysis *bg);
 
 /* The child's peak resident memory in KiB once pc_bg_analysis_read() reaped it (the
- * collection's cost: the parent's own peak says nothing of it); 0 before. */
+ * collection's cost: the parent's own peak says nothing of it); 0 before. A forked
+ * child's count starts at what it shares with the parent at fork (the daemon's own
+ * resident memory then), so this is an upper bound of what the collection added. */
 long pc_bg_analysis_peak_rss_kib(const struct pc_bg_analysis *bg);
 
 /*

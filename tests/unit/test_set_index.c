@@ -141,6 +141,36 @@ static void test_key_end_set_any_order(void **state)
 	}
 }
 
+/*
+ * Overlapping ranges with key ends (pipapo takes a range that holds an earlier one; its
+ * lookup gives the one inserted first, which the dump lists first): the first in the
+ * dump's order wins, also when the dump's starts never go up (the review's case:
+ * reversing that run made the later, wider element win).
+ */
+static void test_overlap_first_in_dump_wins(void **state)
+{
+	struct pc_nft_ruleset rs = {0};
+	struct pc_nft_table *t = nb_table(&rs, NFPROTO_INET, "t");
+	struct pc_nft_set *s = nb_set(t, "s", NFT_SET_INTERVAL, 4);
+	uint32_t r[3][2] = {{5000, 6000}, {1000, 2000}, {1000, 3000}};
+	const struct pc_nft_set_elem *e;
+	uint32_t k = htonl(1500);
+	bool oom = false;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		uint32_t a = htonl(r[i][0]), b = htonl(r[i][1]);
+
+		nb_elem_range(s, &a, &b, 4);
+	}
+	e = vm_set_find(s, (const uint8_t *)&k, &oom);
+	assert_false(oom);
+	assert_ptr_equal(e, &s->elems[1]);
+	k = htonl(2500); /* only the wider one */
+	assert_ptr_equal(vm_set_find(s, (const uint8_t *)&k, &oom), &s->elems[2]);
+	pc_nft_ruleset_clear(&rs);
+}
+
 /* A hash set: single keys. */
 static void test_hash_set_any_order(void **state)
 {
@@ -173,6 +203,7 @@ int main(void)
 	    cmocka_unit_test(test_interval_set_any_order),
 	    cmocka_unit_test(test_key_end_set_any_order),
 	    cmocka_unit_test(test_hash_set_any_order),
+	    cmocka_unit_test(test_overlap_first_in_dump_wins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
