@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "portclass_gen.h"
+#include "prop_host.h"
 
 /* A ruleset as the generator's texts tell it, with its sets' elements. */
 static inline void print_ruleset(const struct pc_nft_ruleset *rs)
@@ -134,4 +136,40 @@ static inline uint16_t pick_port(const struct gen *g)
 		return (uint16_t)(g->consts[rnd((uint32_t)g->n_consts)] +
 				  (rnd(2) ? 0 : rnd(3) - 1));
 	return (uint16_t)rnd(65536);
+}
+
+/* One seed's check: the ruleset is g's, the sources asked about box[family][addr/port]. */
+typedef void (*prop_check_seed_fn)(struct gen *g, const struct pc_netif *ni, uint64_t seed,
+				   const struct pc_ivlist box[2][2]);
+
+/*
+ * Run @check over seeds 1..@seeds, or A-B from the environment variable @env ("A-B"),
+ * on the property tests' host with the non-martian sources of both families. Returns
+ * how many seeds ran; *secs their time.
+ */
+static inline size_t prop_run_seeds(const char *env, uint64_t seeds, prop_check_seed_fn check,
+				    double *secs)
+{
+	struct pc_netif ni = {0};
+	struct pc_ivlist box[2][2] = {{{0}}};
+	struct timespec t0, t1;
+	struct gen g;
+	uint64_t first = 1, last = seeds;
+
+	prop_host(&ni);
+	source_box(AF_INET, &box[0][0], &box[0][1]);
+	source_box(AF_INET6, &box[1][0], &box[1][1]);
+	if (getenv(env))
+		sscanf(getenv(env), "%" SCNu64 "-%" SCNu64, &first, &last);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint64_t seed = first; seed <= last; seed++) {
+		check(&g, &ni, seed, box);
+		pc_nft_ruleset_clear(&g.rs);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	for (int i = 0; i < 2; i++)
+		pc_ivlist_clear(&box[i][0]), pc_ivlist_clear(&box[i][1]);
+	pc_netif_free(&ni);
+	return last >= first ? (size_t)(last - first + 1) : 0;
 }

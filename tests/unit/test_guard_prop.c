@@ -680,26 +680,11 @@ static void check_seed(struct gen *g, const struct pc_netif *ni, uint64_t seed,
 
 static void test_guards_against_no_guards(void **state)
 {
-	struct pc_netif ni = {0};
-	struct pc_ivlist box[2][2] = {{{0}}};
-	struct timespec t0, t1;
-	struct gen g;
-	uint64_t first = 1, last = SEEDS;
+	double secs;
 	size_t n;
 
 	(void)state;
-	prop_host(&ni);
-	source_box(AF_INET, &box[0][0], &box[0][1]);
-	source_box(AF_INET6, &box[1][0], &box[1][1]);
-	if (getenv("GUARD_SEEDS"))
-		sscanf(getenv("GUARD_SEEDS"), "%" SCNu64 "-%" SCNu64, &first, &last);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (uint64_t seed = first; seed <= last; seed++) {
-		check_seed(&g, &ni, seed, box);
-		pc_nft_ruleset_clear(&g.rs);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	n = (size_t)(last - first + 1);
+	n = prop_run_seeds("GUARD_SEEDS", SEEDS, check_seed, &secs);
 	printf("%zu seeds in %.2f s: %zu with a guard (%zu without guards: a rule reads a "
 	       "register it did not write, as vm_rule_guard sees it); %zu cases (port and flow), "
 	       "%zu of them passing over a rule "
@@ -707,17 +692,13 @@ static void test_guards_against_no_guards(void **state)
 	       "which %zu known with guards on), traces of equal length %zu of %zu; symbolic "
 	       "results %zu off, %zu on (fewer on in %zu cases), %zu probes (%zu known off, %zu "
 	       "unknown off but known on); %d failures",
-	       n, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-	       st_seeds_narrowing, st_seeds_inherited, st_cases, st_cases_skipping,
+	       n, secs, st_seeds_narrowing, st_seeds_inherited, st_cases, st_cases_skipping,
 	       st_skipped_entries, st_paths, st_known, st_unknown_off, st_unknown_off_known_on,
 	       st_trace_same_len, st_trace_cmp, st_results_off, st_results_on, st_results_fewer,
 	       st_probes, st_probes_known, st_probes_unknown_off_known_on, failures);
 	for (size_t i = 0; i < n_failed_seeds; i++)
 		printf("%s%" PRIu64, i ? ", " : " (seeds ", failed_seeds[i]);
 	printf("%s\n", n_failed_seeds ? ")" : "");
-	for (int i = 0; i < 2; i++)
-		pc_ivlist_clear(&box[i][0]), pc_ivlist_clear(&box[i][1]);
-	pc_netif_free(&ni);
 	assert_int_equal(failures, 0);
 	/* (d) Not vacuous: guards in most seeds, rules passed over in many cases. */
 	assert_true(10 * st_seeds_narrowing >= 3 * n);

@@ -8,26 +8,8 @@
  * bench does).
  */
 #include "analysis_fixture.h"
+#include "eval_count.h"
 #include "portcheck/portclass.h"
-
-static unsigned eval_calls;
-
-int __real_pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-			       const struct pc_flow *flow, const struct pc_ivlist *addrs,
-			       const struct pc_ivlist *ports, struct pc_src_result **ret,
-			       size_t *n_ret);
-int __wrap_pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-			       const struct pc_flow *flow, const struct pc_ivlist *addrs,
-			       const struct pc_ivlist *ports, struct pc_src_result **ret,
-			       size_t *n_ret);
-int __wrap_pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-			       const struct pc_flow *flow, const struct pc_ivlist *addrs,
-			       const struct pc_ivlist *ports, struct pc_src_result **ret,
-			       size_t *n_ret)
-{
-	eval_calls++;
-	return __real_pc_nft_eval_sources(rs, ni, flow, addrs, ports, ret, n_ret);
-}
 
 /* The report as text (version 2, keys sorted) and the engine calls it took. */
 static char *report_text(struct fixture *f, bool share, unsigned *calls)

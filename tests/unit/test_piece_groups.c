@@ -8,25 +8,7 @@
  * really happen: the engine is counted through the linker (--wrap=pc_nft_eval_sources).
  */
 #include "analysis_fixture.h"
-
-static unsigned eval_calls;
-
-int __real_pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-			       const struct pc_flow *flow, const struct pc_ivlist *addrs,
-			       const struct pc_ivlist *ports, struct pc_src_result **ret,
-			       size_t *n_ret);
-int __wrap_pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-			       const struct pc_flow *flow, const struct pc_ivlist *addrs,
-			       const struct pc_ivlist *ports, struct pc_src_result **ret,
-			       size_t *n_ret);
-int __wrap_pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-			       const struct pc_flow *flow, const struct pc_ivlist *addrs,
-			       const struct pc_ivlist *ports, struct pc_src_result **ret,
-			       size_t *n_ret)
-{
-	eval_calls++;
-	return __real_pc_nft_eval_sources(rs, ni, flow, addrs, ports, ret, n_ret);
-}
+#include "eval_count.h"
 
 /* The report (version 2) and the engine calls it took. */
 static json_t *report_json(struct fixture *f, bool group, unsigned *calls)

@@ -246,42 +246,23 @@ static void check_seed(struct gen *g, const struct pc_netif *ni, uint64_t seed,
 
 static void test_classes_against_engine(void **state)
 {
-	struct pc_netif ni = {0};
-	struct pc_ivlist box[2][2] = {{{0}}};
-	struct timespec t0, t1;
-	struct gen g;
-	uint64_t first = 1, last = SEEDS;
+	double secs;
 	size_t n;
 
 	(void)state;
-	prop_host(&ni);
-	source_box(AF_INET, &box[0][0], &box[0][1]);
-	source_box(AF_INET6, &box[1][0], &box[1][1]);
-	if (getenv("PORTCLASS_SEEDS"))
-		sscanf(getenv("PORTCLASS_SEEDS"), "%" SCNu64 "-%" SCNu64, &first, &last);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (uint64_t seed = first; seed <= last; seed++) {
-		check_seed(&g, &ni, seed, box);
-		pc_nft_ruleset_clear(&g.rs);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	n = (size_t)(last - first + 1);
+	n = prop_run_seeds("PORTCLASS_SEEDS", SEEDS, check_seed, &secs);
 	printf(
 	    "%zu seeds in %.2f s: %zu distinct (%zu with a use not modelled, %zu of %zu with "
 	    "one the scan may model), %.1f classes per other seed; %zu pairs of ports, %zu "
 	    "concrete paths (%zu accepted, %zu dropped, %zu rejected, %zu unknown, %zu NAT'd), %zu "
 	    "symbolic results compared; %d failures",
-	    n, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-	    st_distinct, st_must, st_maybe_distinct, st_maybe,
+	    n, secs, st_distinct, st_must, st_maybe_distinct, st_maybe,
 	    n > st_distinct ? (double)st_classes / (double)(n - st_distinct) : 0.0, st_pairs,
 	    st_paths, st_verdict[0], st_verdict[1], st_verdict[2], st_unknown, st_nat, st_results,
 	    failures);
 	for (size_t i = 0; i < n_failed_seeds; i++)
 		printf("%s%" PRIu64, i ? ", " : " (seeds ", failed_seeds[i]);
 	printf("%s\n", n_failed_seeds ? ")" : "");
-	for (int i = 0; i < 2; i++)
-		pc_ivlist_clear(&box[i][0]), pc_ivlist_clear(&box[i][1]);
-	pc_netif_free(&ni);
 	assert_int_equal(failures, 0);
 	/* Not vacuous: most seeds have classes to check. */
 	assert_true(10 * (n - st_distinct) >= 6 * n);
