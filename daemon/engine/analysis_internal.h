@@ -10,6 +10,7 @@
 
 #include "portcheck/fwzone.h"
 #include "portcheck/nftvm.h"
+#include "portcheck/portclass.h"
 #include "portcheck/report.h"
 
 struct piece {
@@ -104,6 +105,77 @@ int groups_to_paths(const struct outcome_groups *gs, struct pc_listener_report *
  * docs/json.md. "any" when @g is the only outcome. -ENOMEM. */
 int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struct outcome_group *g,
 		 int family);
+
+/* --- analysis_pieces.c ------------------------------------------------------------------ */
+
+/*
+ * The engine's results shared by the listeners of one class (portclass.h): same
+ * protocol, address, IPV6_V6ONLY and bound device, ports the ruleset does not tell
+ * apart. They meet the same links, families and pieces in the same order, so the first
+ * listener fills the entries in that order and the others take them by position; the key
+ * is checked all the same, and a mismatch just evaluates afresh.
+ */
+struct eval_entry {
+	int family;
+	uint8_t l4proto;
+	uint32_t iif;
+	struct pc_addr daddr, lo, hi;
+	struct pc_src_result *res;
+	size_t n;
+};
+
+struct eval_cache {
+	struct eval_entry *v;
+	size_t n, next;
+	bool use;  /* this listener's class has others: keep or take the results */
+	bool fill; /* the first of its class: evaluate and keep */
+};
+
+/* The results of pieces whose group was evaluated at an earlier piece of it. */
+struct pending {
+	struct pc_src_result *res;
+	size_t n;
+	bool done;
+};
+
+struct analysis {
+	const struct pc_analysis_input *in;
+	struct family_pieces v4, v6;
+	struct pc_port_classes classes;
+	struct eval_cache cache;
+	/* Per piece, for grouped pieces (analyse_link_family): whether it can reach the
+	 * listener, and the results of those whose group was evaluated at an earlier piece;
+	 * as many as the family with the most pieces, NULL without groups. */
+	bool *reach;
+	struct pending *pend;
+};
+
+/* The results of the pieces of one (listener, link, family), kept until its paths are
+ * built (the groups point into them). */
+struct piece_results {
+	struct pc_src_result **v;
+	size_t *n;
+	size_t count;
+};
+
+void eval_cache_clear(struct eval_cache *c);
+void piece_results_clear(struct piece_results *pr);
+/* The engine's verdict (when @engine) and firewalld's view for @flow into @pc; the trace
+ * when asked for. -ENOMEM. */
+int evaluate_piece(const struct pc_analysis_input *in, const struct pc_link *link,
+		   const struct pc_flow *flow, bool want_trace, struct piece *pc, bool engine);
+/* The engine's paths for the piece @cur (its flow @flow) into @gs; results kept in @pr. */
+int analyse_piece(struct analysis *an, const struct pc_link *link, const struct pc_flow *flow,
+		  struct piece *cur, struct outcome_groups *gs, struct piece_results *pr);
+/* One evaluation over the group of @first (pieces that can reach the listener: @reach),
+ * each piece's results cut into an->pend; 0 and nothing done when @first is alone in it
+ * or an outcome is unknown (each piece alone then). */
+int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t first,
+		  const bool *reach, const struct pc_flow *flow, struct pending *pend,
+		  struct piece_results *pr);
+/* Each of the engine's results for the piece @cur into the group of its outcome. */
+int add_piece_results(struct outcome_groups *gs, const struct piece *cur,
+		      const struct pc_src_result *res, size_t n);
 
 /* --- analysis_exposure.c ---------------------------------------------------------------- */
 

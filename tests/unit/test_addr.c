@@ -156,8 +156,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_format_ipv4_like_inet_ntop),
-	    cmocka_unit_test(test_parse_and_format),  cmocka_unit_test(test_classify),
-	    cmocka_unit_test(test_contains),	      cmocka_unit_test(test_complement),
+	    cmocka_unit_test(test_parse_and_format),
+	    cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_contains),
+	    cmocka_unit_test(test_complement),
 	    cmocka_unit_test(test_range_to_prefixes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

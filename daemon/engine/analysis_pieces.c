@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine's results for the pieces of one (listener, link, family): one evaluation per
+ * piece, or per group of pieces routed, bound and classified alike (cut per piece
+ * afterwards), taken from the listener class's cache when an earlier listener of the
+ * class left them there; firewalld's view of each piece beside them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portcheck/fwzone.h"
+#include "portcheck/nftvm.h"
+#include "portcheck/report.h"
+
+#include "analysis_internal.h"
+
+/* The engine's verdict and firewalld's view for @flow; the trace when asked for. */
+int evaluate_piece(const struct pc_analysis_input *in, const struct pc_link *link,
+		   const struct pc_flow *flow, bool want_trace, struct piece *pc, bool engine)
+{
+	int r;
+
+	if (in->nft && engine) {
+		r = pc_nft_eval_path(in->nft, in->netif, flow, want_trace, &pc->res);
+		if (r < 0)
+			return r;
+		pc->engine = true;
+	} else if (!in->nft) {
+		pc->res.verdict = PC_VERDICT_UNKNOWN;
+		snprintf(pc->res.unknown_reason, sizeof(pc->res.unknown_reason),
+			 "the nftables ruleset could not be read (%s)",
+			 in->nft_error ? in->nft_error : "unknown error");
+	}
+	/* In panic mode firewalld's zones say nothing about what happens. */
+	if (in->fw->running && !in->fw->panic) {
+		pc_fwzone_view(in->fw, link->name, &flow->saddr, flow->l4proto, flow->dport,
+			       &pc->fw);
+		pc->fw_known = true;
+	}
+	return 0;
+}
+
+void eval_cache_clear(struct eval_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		pc_src_results_free(c->v[i].res, c->v[i].n);
+	free(c->v);
+	*c = (struct eval_cache){0};
+}
+
+void piece_results_clear(struct piece_results *pr)
+{
+	for (size_t i = 0; i < pr->count; i++)
+		pc_src_results_free(pr->v[i], pr->n[i]);
+	free(pr->v);
+	free(pr->n);
+}
+
+static int piece_results_add(struct piece_results *pr, struct pc_src_result *v, size_t n)
+{
+	struct pc_src_result **nv = reallocarray(pr->v, pr->count + 1, sizeof(*nv));
+	size_t *nn;
+
+	if (!nv)
+		return -ENOMEM;
+	pr->v = nv;
+	nn = reallocarray(pr->n, pr->count + 1, sizeof(*nn));
+	if (!nn)
+		return -ENOMEM;
+	pr->n = nn;
+	pr->v[pr->count] = v;
+	pr->n[pr->count++] = n;
+	return 0;
+}
+
+/*
+ * One piece [lo, hi] of the source space (every address in it routed alike, in one
+ * firewalld binding): the engine's paths through the ruleset for every source address of
+ * it and every source port, each added to the group of its outcome.
+ */
+static bool entry_is(const struct eval_entry *e, const struct pc_flow *flow,
+		     const struct piece *cur)
+{
+	return e->family == flow->family && e->l4proto == flow->l4proto && e->iif == flow->iif &&
+	       pc_addr_equal(&e->daddr, &flow->daddr) && pc_addr_equal(&e->lo, &cur->lo) &&
+	       pc_addr_equal(&e->hi, &cur->hi);
+}
+
+/*
+ * The engine's paths for @flow from the sources @al x @pl: from the cache when the class's
+ * first listener left them there (*owned false: the cache frees them), else evaluated
+ * (and kept there when the class has more listeners).
+ */
+static int eval_sources(struct analysis *an, const struct pc_flow *flow, const struct piece *cur,
+			const struct pc_ivlist *al, const struct pc_ivlist *pl,
+			struct pc_src_result **res, size_t *n, bool *owned)
+{
+	struct eval_cache *c = &an->cache;
+	struct eval_entry *e;
+	int r;
+
+	*owned = true;
+	if (c->use && !c->fill && c->next < c->n && entry_is(&c->v[c->next], flow, cur)) {
+		*res = c->v[c->next].res;
+		*n = c->v[c->next++].n;
+		*owned = false;
+		return 0;
+	}
+	r = pc_nft_eval_sources(an->in->nft, an->in->netif, flow, al, pl, res, n);
+	if (r < 0 || !c->use || !c->fill)
+		return r;
+	e = pc_array_grow(&c->v, &c->n, sizeof(*e));
+	if (!e)
+		return 0; /* not kept: the others evaluate afresh */
+	*e = (struct eval_entry){.family = flow->family,
+				 .l4proto = flow->l4proto,
+				 .iif = flow->iif,
+				 .daddr = flow->daddr,
+				 .lo = cur->lo,
+				 .hi = cur->hi,
+				 .res = *res,
+				 .n = *n};
+	*owned = false;
+	return 0;
+}
+
+/* Each of the engine's results for the piece @cur into the group of its outcome. */
+int add_piece_results(struct outcome_groups *gs, const struct piece *cur,
+		      const struct pc_src_result *res, size_t n)
+{
+	struct src_member m = {.lo = cur->lo, .hi = cur->hi};
+	int r = 0;
+
+	for (size_t k = 0; k < n && r >= 0; k++) {
+		struct piece pk = *cur;
+
+		pk.res = res[k].res;
+		pk.engine = true;
+		m.r = &res[k];
+		r = groups_add(gs, &pk, &m);
+	}
+	return r;
+}
+
+int analyse_piece(struct analysis *an, const struct pc_link *link, const struct pc_flow *flow,
+		  struct piece *cur, struct outcome_groups *gs, struct piece_results *pr)
+{
+	const struct pc_analysis_input *in = an->in;
+	bool owned;
+	struct pc_ivl a = {pc_addr_to_u128(&cur->lo), pc_addr_to_u128(&cur->hi)};
+	struct pc_ivl ports = {PC_SRC_PORT_MIN, PC_SRC_PORT_MAX};
+	struct pc_ivlist al = {.v = &a, .n = 1, .cap = 1}, pl = {.v = &ports, .n = 1, .cap = 1};
+	struct src_member m = {.lo = cur->lo, .hi = cur->hi};
+	struct pc_src_result *res;
+	size_t n;
+	int r;
+
+	/* firewalld's view: its bindings are piece bounds, so one source speaks for all. */
+	r = evaluate_piece(in, link, flow, false, cur, false);
+	if (r < 0)
+		return r;
+	if (!in->nft)
+		return groups_add(gs, cur, &m);
+	r = eval_sources(an, flow, cur, &al, &pl, &res, &n, &owned);
+	if (r < 0)
+		return r;
+	r = owned ? piece_results_add(pr, res, n) : 0;
+	if (r < 0) {
+		pc_src_results_free(res, n);
+		return r;
+	}
+	return add_piece_results(gs, cur, res, n);
+}
+
+bool pc_analysis_group_pieces = true;
+
+/*
+ * Pieces of one group (family_pieces: routed, bound and classified alike) in one
+ * evaluation over all of them: @first, the first that can reach the listener, and the
+ * group's later ones that can (@reach); the earlier ones cannot. Each piece then gets the
+ * results cut to its own addresses (pend[], taken when the walk reaches it), so the paths
+ * are built as if each piece had been evaluated alone. Nothing when @first is the only
+ * one, or when an outcome is unknown (pend[first] stays undone: each piece alone).
+ */
+int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t first,
+		  const bool *reach, const struct pc_flow *flow, struct pending *pend,
+		  struct piece_results *pr)
+{
+	struct pc_ivl ports = {PC_SRC_PORT_MIN, PC_SRC_PORT_MAX};
+	struct pc_ivlist al = {0}, pl = {.v = &ports, .n = 1, .cap = 1};
+	struct piece key = {0}, cur;
+	struct pc_src_result *res = NULL;
+	size_t n = 0;
+	bool owned = false;
+	size_t members = 0;
+	int r = 0;
+
+	for (size_t j = first; j != SIZE_MAX && members < 2; j = fp->group_next[j])
+		members += reach[j];
+	if (members < 2)
+		return 0;
+	for (size_t j = first; j != SIZE_MAX && r >= 0; j = fp->group_next[j]) {
+		if (!reach[j])
+			continue;
+		piece_range(fp, j, &cur);
+		if (!al.n)
+			key.lo = cur.lo;
+		key.hi = cur.hi;
+		r = pc_ivlist_append(&al, pc_addr_to_u128(&cur.lo), pc_addr_to_u128(&cur.hi));
+	}
+	if (r >= 0)
+		r = eval_sources(an, flow, &key, &al, &pl, &res, &n, &owned);
+	/* The engine's budgets (runs, ranges, tests) hold per evaluation: pieces that share
+	 * one may run out where each alone would not. Anything unknown: each piece alone. */
+	for (size_t k = 0; r >= 0 && k < n; k++)
+		if (res[k].res.verdict == PC_VERDICT_UNKNOWN) {
+			r = 1;
+			break;
+		}
+	if (r > 0) {
+		if (owned)
+			pc_src_results_free(res, n);
+		pc_ivlist_clear(&al);
+		return 0;
+	}
+	for (size_t j = first; j != SIZE_MAX && r >= 0; j = fp->group_next[j]) {
+		struct pc_src_result *v;
+		size_t nv = 0;
+
+		if (!reach[j])
+			continue;
+		piece_range(fp, j, &cur);
+		v = calloc(n ? n : 1, sizeof(*v));
+		if (!v || piece_results_add(pr, v, 0) < 0) {
+			free(v);
+			r = -ENOMEM;
+			break;
+		}
+		for (size_t k = 0; k < n && r >= 0; k++) {
+			r = pc_src_result_clip(&res[k], flow->family, pc_addr_to_u128(&cur.lo),
+					       pc_addr_to_u128(&cur.hi), &v[nv]);
+			nv += r > 0;
+			pr->n[pr->count - 1] = nv; /* what it frees */
+		}
+		pend[j] = (struct pending){.res = v, .n = nv, .done = true};
+	}
+	if (owned)
+		pc_src_results_free(res, n);
+	pc_ivlist_clear(&al);
+	return r < 0 ? r : 0;
+}
