@@ -2,14 +2,14 @@
 /*
  * What the engine derives from a snapshot's rules once instead of per evaluation: the
  * base chains (each hook used to look for its chains among all of them: 500 regular
- * chains cost a walk of 500 per hook and packet) and the rules' port guards
- * (nftvm_guard.c). Kept in the ruleset (pc_nft_ruleset.vm_cache) through a const pointer,
- * as the sets' lookup indexes are: the engine is single-threaded.
+ * chains cost a walk of 500 per hook and packet), the chains by name (a jump's target),
+ * and the rules' port guards (nftvm_guard.c). Kept in the ruleset (pc_nft_ruleset.vm_cache)
+ * through a const pointer, as the sets' lookup indexes are: the engine is single-threaded.
  *
  * A snapshot does not change once read, but the unit tests build rulesets between
  * evaluations: the cache remembers the arrays it was built from and is built again when
- * the tables or chains moved or changed in number (a rule added to a chain is caught
- * by the guards' own count).
+ * the tables or chains moved or changed in number (a rule added to a chain is caught by
+ * the guards' own count); an edit in place calls pc_nft_ruleset_changed.
  */
 #include <errno.h>
 #include <stdlib.h>
