@@ -130,7 +130,14 @@ struct texts_late {
 static int texts_late_fill(void *userdata, const struct pc_nft_rule *const *rules, size_t n)
 {
 	struct texts_late *t = userdata;
+	size_t left;
+	int r;
 
+	/* Rendered here where that is known to read as nft's own listing; libnftables for
+	 * the rest. */
+	r = pc_nft_texts_render(t->rs, rules, n, &left);
+	if (r < 0 || left == 0)
+		return r;
 	/* After the whole listing, a rule still without text has none libnftables gives. */
 	if (t->whole)
 		return 0;

@@ -72,6 +72,7 @@ void pc_nftsnap_rule_clear(struct pc_nft_rule *r)
 		pc_nftsnap_expr_clear(&r->exprs[i]);
 	free(r->exprs);
 	free(r->text);
+	free(r->comment);
 	*r = (struct pc_nft_rule){};
 }
 

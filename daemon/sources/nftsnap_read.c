@@ -13,11 +13,13 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <net/if.h>
 #include <nftables/libnftables.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "nftrender.h"
 #include "nftsnap_build.h"
 #include "portcheck/util.h"
 
@@ -449,6 +451,36 @@ static int fill_chains(const struct chain_ref *refs, size_t n)
 		pc_nft_texts_clear(&texts);
 		if (r < 0)
 			return r;
+	}
+	return 0;
+}
+
+static const char *ifname_here(void *userdata, uint32_t ifindex, char *buf)
+{
+	(void)userdata;
+	return if_indextoname(ifindex, buf);
+}
+
+int pc_nft_texts_render(struct pc_nft_ruleset *rs, const struct pc_nft_rule *const *rules, size_t n,
+			size_t *left)
+{
+	/* iif / oif name interfaces of this namespace, the ruleset's: as nft would. */
+	const struct pc_nft_render_env env = {.ifname = ifname_here};
+
+	*left = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pc_nft_rule *r = (struct pc_nft_rule *)rules[i];
+		struct chain_ref ref;
+		int k;
+
+		if (!r || r->text)
+			continue;
+		ref = rule_chain(rs, r);
+		k = ref.t ? pc_nft_render_rule(ref.t, r, &env, &r->text) : 1;
+		if (k < 0)
+			return k;
+		if (k > 0)
+			(*left)++;
 	}
 	return 0;
 }

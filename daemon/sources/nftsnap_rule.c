@@ -10,6 +10,7 @@
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "nftsnap_build.h"
+#include "portcheck/strsan.h"
 #include "portcheck/util.h"
 
 static void nftnl_rule_freep(struct nftnl_rule **p)
@@ -134,6 +136,8 @@ static int parse_rule_raw(const struct nlmsghdr *nlh, const char **ret_table,
 	*ret_table = mnl_attr_get_str(tb[NFTA_RULE_TABLE]);
 	*ret_chain = mnl_attr_get_str(tb[NFTA_RULE_CHAIN]);
 	rule->handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
+	/* Not read on this path: whatever it holds, only nft can tell how it prints. */
+	rule->udata_other = tb[NFTA_RULE_USERDATA] != NULL;
 	if (!tb[NFTA_RULE_EXPRESSIONS])
 		return 0;
 
@@ -153,6 +157,50 @@ static int parse_rule_raw(const struct nlmsghdr *nlh, const char **ret_table,
 	return 0;
 }
 
+/*
+ * The comment of a rule's user data (type-length-value records, NFTNL_UDATA_RULE_COMMENT a
+ * NUL-terminated string) into @rule, sanitised as it enters. Anything else, or a comment
+ * the sanitiser changes, sets udata_other: nft prints the user data its own way then (or
+ * refuses the rule), and only its listing can say how. Returns 0 or -ENOMEM.
+ */
+static int parse_udata(const uint8_t *p, uint32_t len, struct pc_nft_rule *rule)
+{
+	for (uint32_t off = 0; off < len;) {
+		uint8_t type, n;
+
+		if (len - off < 2) {
+			rule->udata_other = true;
+			return 0;
+		}
+		type = p[off];
+		n = p[off + 1];
+		if (n > len - off - 2 || type != NFTNL_UDATA_RULE_COMMENT || n == 0 ||
+		    p[off + 2 + n - 1] != '\0' || strlen((const char *)p + off + 2) != n - 1u ||
+		    rule->comment) {
+			rule->udata_other = true;
+			return 0;
+		}
+		rule->comment = strdup((const char *)p + off + 2);
+		if (!rule->comment)
+			return -ENOMEM;
+		off += 2u + n;
+	}
+	if (rule->comment) {
+		/* The snapshot holds sanitised text only; nft would print other bytes as they
+		 * are. */
+		char *clean;
+		int r = pc_strsan(rule->comment, strlen(rule->comment), PC_STRSAN_RAW, &clean);
+
+		if (r < 0)
+			return r;
+		if (strcmp(clean, rule->comment) != 0)
+			rule->udata_other = true;
+		free(rule->comment);
+		rule->comment = clean;
+	}
+	return 0;
+}
+
 static int parse_rule(const struct nlmsghdr *nlh, struct nftnl_rule *nr, const char **ret_table,
 		      const char **ret_chain, struct pc_nft_rule *rule)
 {
@@ -166,6 +214,14 @@ static int parse_rule(const struct nlmsghdr *nlh, struct nftnl_rule *nr, const c
 	*ret_table = nftnl_rule_get_str(nr, NFTNL_RULE_TABLE);
 	*ret_chain = nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN);
 	rule->handle = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE);
+	if (nftnl_rule_is_set(nr, NFTNL_RULE_USERDATA)) {
+		uint32_t len = 0;
+		const void *ud = nftnl_rule_get_data(nr, NFTNL_RULE_USERDATA, &len);
+		int r = ud ? parse_udata(ud, len, rule) : 0;
+
+		if (r < 0)
+			return r;
+	}
 	nftnl_expr_foreach(nr, count_cb, &n);
 	rule->exprs = calloc(n ? n : 1, sizeof(*rule->exprs));
 	if (!rule->exprs)

@@ -168,6 +168,12 @@ struct pc_nft_rule {
 	struct pc_nft_expr *exprs;
 	size_t n_exprs;
 	char *text; /* as `nft -a list ruleset` prints it, NULL when not rendered */
+	/* The comment in the rule's user data (NFTNL_UDATA_RULE_COMMENT), sanitised; NULL
+	 * when it has none. */
+	char *comment;
+	/* The user data holds more than a plain comment (other types, bytes nft would not
+	 * print as they are): only libnftables can tell how nft shows it. */
+	bool udata_other;
 };
 
 struct pc_nft_chain {
@@ -330,6 +336,14 @@ int pc_nft_texts_fill(struct pc_nft_ruleset *rs);
  */
 int pc_nft_texts_fill_rules(struct pc_nft_ruleset *rs, const struct pc_nft_rule *const *rules,
 			    size_t n);
+/*
+ * Texts for the rules @rules (as pc_nft_texts_fill_rules takes them) rendered by portcheck
+ * itself from their expressions, where it knows every part of a rule (nftrender.h):
+ * without libnftables, which lists whole chains or the whole ruleset to give one. *left
+ * is the number of those rules still without a text. Returns 0 or -ENOMEM.
+ */
+int pc_nft_texts_render(struct pc_nft_ruleset *rs, const struct pc_nft_rule *const *rules,
+			size_t n, size_t *left);
 
 /* The family's word as nft writes it ("inet", "ip", "ip6", "arp", "bridge", "netdev"), or
  * NULL for another. */

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pc-render-check: hold the rule texts portcheck renders itself (nftrender.h) against
+ * libnftables' listing of the same ruleset, in the current network namespace
+ * (tests/lab/test_render.sh runs it in a namespace of its own). Reads the snapshot with
+ * texts, renders every rule, and prints each one whose rendered text differs from the
+ * listing's ("MISMATCH"). Exit 0 when none differs, 1 when one does, 2 on an error, 3
+ * when --min-rendered PERCENT is not reached.
+ *
+ * usage: pc-render-check [--min-rendered PERCENT] [--show-unrendered]
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nftrender.h"
+#include "portcheck/nft.h"
+
+static const char *ifname(void *userdata, uint32_t ifindex, char *buf)
+{
+	(void)userdata;
+	return if_indextoname(ifindex, buf);
+}
+
+int main(int argc, char **argv)
+{
+	struct pc_nft_render_env env = {.ifname = ifname};
+	struct pc_nft_ruleset rs = {0};
+	double min = 0;
+	bool show = false;
+	size_t rules = 0, rendered = 0, mismatches = 0, no_text = 0;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--min-rendered") == 0 && i + 1 < argc)
+			min = atof(argv[++i]);
+		else if (strcmp(argv[i], "--show-unrendered") == 0)
+			show = true;
+		else {
+			fprintf(stderr, "usage: pc-render-check [--min-rendered PERCENT] "
+					"[--show-unrendered]\n");
+			return 2;
+		}
+	}
+	r = pc_nft_read(&rs);
+	if (r < 0) {
+		fprintf(stderr, "pc-render-check: reading the ruleset: %s\n", strerror(-r));
+		return 2;
+	}
+	for (size_t i = 0; i < rs.n_tables; i++) {
+		const struct pc_nft_table *t = &rs.tables[i];
+
+		for (size_t j = 0; j < t->n_chains; j++) {
+			const struct pc_nft_chain *c = &t->chains[j];
+
+			for (size_t k = 0; k < c->n_rules; k++) {
+				const struct pc_nft_rule *rl = &c->rules[k];
+				char *text = NULL;
+
+				rules++;
+				r = pc_nft_render_rule(t, rl, &env, &text);
+				if (r < 0) {
+					fprintf(stderr, "pc-render-check: %s\n", strerror(-r));
+					return 2;
+				}
+				if (r > 0) {
+					if (show)
+						printf("UNRENDERED %s %s handle %llu: %s\n",
+						       t->name, c->name,
+						       (unsigned long long)rl->handle,
+						       rl->text ? rl->text : "(no text)");
+					continue;
+				}
+				rendered++;
+				if (!rl->text) {
+					/* libnftables gave none: nothing to hold it against. */
+					no_text++;
+				} else if (strcmp(text, rl->text) != 0) {
+					mismatches++;
+					printf("MISMATCH %s %s handle %llu\n  nft:      %s\n  "
+					       "rendered: "
+					       "%s\n",
+					       t->name, c->name, (unsigned long long)rl->handle,
+					       rl->text, text);
+				}
+				free(text);
+			}
+		}
+	}
+	printf("rules %zu rendered %zu (%.1f%%) mismatches %zu without listing text %zu\n", rules,
+	       rendered, rules ? 100.0 * (double)rendered / (double)rules : 100.0, mismatches,
+	       no_text);
+	pc_nft_ruleset_clear(&rs);
+	if (mismatches || no_text)
+		return 1;
+	if (rules && 100.0 * (double)rendered / (double)rules < min)
+		return 3;
+	return 0;
+}
