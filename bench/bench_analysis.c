@@ -618,7 +618,8 @@ static void bench_analysis(const struct options *o, const struct pc_listener_set
 			   const struct pc_netif *ni, const struct pc_nft_ruleset *rs)
 {
 	const struct pc_firewalld fw = {.running = false};
-	const struct pc_analysis_input base = {.listeners = all, .netif = ni, .fw = &fw, .nft = rs};
+	const struct pc_analysis_input base = {
+	    .listeners = all, .netif = ni, .fw = &fw, .nft = rs, .shared_forms = true};
 	struct pc_listener *items = calloc(all->n ? all->n : 1, sizeof(*items));
 	double spent = 0, budget_ms = o->analysis_budget_s * 1000;
 	struct child_result last = {0};

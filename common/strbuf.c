@@ -33,14 +33,39 @@ static bool reserve(struct pc_strbuf *b, size_t n)
 	return true;
 }
 
-void pc_strbuf_puts(struct pc_strbuf *b, const char *s)
+void pc_strbuf_putn(struct pc_strbuf *b, const char *s, size_t n)
 {
-	size_t n = strlen(s);
-
 	if (!reserve(b, n))
 		return;
-	memcpy(b->s + b->len, s, n + 1);
+	memcpy(b->s + b->len, s, n);
 	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void pc_strbuf_puts(struct pc_strbuf *b, const char *s)
+{
+	pc_strbuf_putn(b, s, strlen(s));
+}
+
+void pc_strbuf_json_string(struct pc_strbuf *b, const char *s)
+{
+	const char *run = s;
+
+	pc_strbuf_putn(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		pc_strbuf_putn(b, run, (size_t)(s - run));
+		if (c == '"' || c == '\\')
+			pc_strbuf_printf(b, "\\%c", c);
+		else
+			pc_strbuf_printf(b, "\\u%04x", c);
+		run = s + 1;
+	}
+	pc_strbuf_putn(b, run, (size_t)(s - run));
+	pc_strbuf_putn(b, "\"", 1);
 }
 
 void pc_strbuf_printf(struct pc_strbuf *b, const char *fmt, ...)

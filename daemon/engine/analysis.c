@@ -76,47 +76,6 @@ static bool link_ignored(const struct pc_analysis_input *in, const struct pc_lin
 	return false;
 }
 
-/* Whether a conjunction of a path's sources form (docs/json.md) requires membership of a
- * set of [Findings] IgnoreSets= (a set test not negated). */
-static bool conj_in_ignored_set(const struct pc_analysis_input *in, const json_t *conj)
-{
-	const json_t *test;
-	size_t i;
-
-	json_array_foreach(json_object_get(conj, "all_of"), i, test)
-	{
-		const char *name =
-		    json_string_value(json_object_get(json_object_get(test, "set"), "name"));
-
-		if (!name || json_is_true(json_object_get(test, "not")))
-			continue;
-		for (size_t k = 0; k < in->ignore_sets->n; k++)
-			if (fnmatch(in->ignore_sets->v[k], name, 0) == 0)
-				return true;
-	}
-	return false;
-}
-
-/* Whether @p refuses sources that are all members of a set of IgnoreSets= (the clients a
- * blocklist names, whose refusal is the point): then the path is ignored like an
- * interface's. Only a refusal: members of a matching set that get in (an allow-list
- * caught by a glob) or whose fate is unknown still count. */
-static bool path_in_ignored_sets(const struct pc_analysis_input *in, const struct pc_path *p)
-{
-	const json_t *any = json_object_get(p->sources, "any_of"), *conj;
-	size_t i;
-
-	if (!in->ignore_sets || in->ignore_sets->n == 0 || json_array_size(any) == 0 ||
-	    (p->verdict != PC_VERDICT_DROP && p->verdict != PC_VERDICT_REJECT))
-		return false;
-	json_array_foreach(any, i, conj)
-	{
-		if (!conj_in_ignored_set(in, conj))
-			return false;
-	}
-	return true;
-}
-
 static bool is_link_local6(const struct pc_addr *a)
 {
 	return a->family == AF_INET6 && a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80;
@@ -265,7 +224,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 	const struct pc_prefix link_local = {.addr = {.family = AF_INET6, .bytes = {0xfe, 0x80}},
 					     .len = 64};
 	bool link_local_dst = is_link_local6(daddr);
-	struct outcome_groups groups = {.daddr = *daddr};
+	struct outcome_groups groups = {.daddr = *daddr, .form = an->form};
 	struct piece_results pr = {0};
 	bool grouping = in->nft && fp->group_next && an->pend && pc_analysis_group_pieces;
 	bool *reach = an->reach;
@@ -352,7 +311,7 @@ static int analyse_listener(struct analysis *an, const struct pc_listener *l,
 				for (size_t k = first; k < lr->n_paths; k++)
 					lr->paths[k].ignored =
 					    link_ignored(an->in, &ni->links[i]) ||
-					    path_in_ignored_sets(an->in, &lr->paths[k]);
+					    lr->paths[k].refuses_ignored_sets;
 			}
 		}
 	}
@@ -467,6 +426,13 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 	const char *nft_note = in->nft ? in->nft->blind_spot : in->nft_error;
 	int err = -ENOMEM;
 
+	an.form.ignore_sets = in->ignore_sets;
+	if (in->shared_forms) {
+		/* The sets the forms name go into @r (moved to *ret at the end). */
+		an.sets.report = &r;
+		an.form.sets = &an.sets;
+		r.forms_shared = true;
+	}
 	r.fw_running = fw->running;
 	r.fw_panic = fw->panic;
 	r.nft_read = in->nft != NULL;
@@ -523,6 +489,7 @@ oom:
 	pc_port_classes_clear(&an.classes);
 	free(an.reach);
 	free(an.pend);
+	free(an.sets.of);
 	free(order);
 	family_pieces_clear(&an.v4);
 	family_pieces_clear(&an.v6);
@@ -539,7 +506,7 @@ int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link
 	struct pc_path p = {0};
 	int r;
 
-	struct outcome_groups gs = {.daddr = flow->daddr};
+	struct outcome_groups gs = {.daddr = flow->daddr, .form = {.ignore_sets = in->ignore_sets}};
 	struct src_member m = {.lo = flow->saddr, .hi = flow->saddr};
 
 	r = evaluate_piece(in, link, flow, true, &pc, true);
@@ -552,7 +519,7 @@ int pc_analysis_explain(const struct pc_analysis_input *in, const struct pc_link
 	if (r >= 0)
 		r = fill_path(&p, &l, link, in->nft, &gs, &gs.v[0]);
 	if (r >= 0)
-		p.ignored = p.ignored || path_in_ignored_sets(in, &p);
+		p.ignored = p.ignored || p.refuses_ignored_sets;
 	groups_clear(&gs);
 	if (r < 0) {
 		pc_path_clear(&p);
@@ -590,7 +557,7 @@ void pc_path_clear(struct pc_path *p)
 	if (!p)
 		return;
 	free(p->source);
-	json_decref(p->sources);
+	free(p->sources_json);
 	json_decref(p->endpoints);
 	free(p->rule.family);
 	free(p->rule.table);
@@ -619,6 +586,12 @@ void pc_report_clear(struct pc_report *r)
 		free(lr->fix.zone);
 	}
 	free(r->listeners);
+	for (size_t i = 0; i < r->n_sets; i++) {
+		free(r->sets[i].family);
+		free(r->sets[i].table);
+		free(r->sets[i].name);
+	}
+	free(r->sets);
 	free(r->fw_version);
 	free(r->fw_default_zone);
 	free(r->fw_state);

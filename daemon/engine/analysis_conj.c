@@ -277,3 +277,34 @@ int conjs_merge(const struct outcome_groups *gs, struct conj *c, size_t *n)
 	}
 	return 0;
 }
+
+/* Whether a conjunction holds in every piece that reaches the listener here, or its tests
+ * hold nowhere else. */
+bool conj_everywhere(const struct outcome_groups *gs, const struct conj *c)
+{
+	return gs->n_pieces > 0 && (c->n_pieces == gs->n_pieces || c->pieces_implied);
+}
+
+/*
+ * The pieces that reach the listener, as runs of neighbours @c holds in (*in) and does
+ * not (*out). Only sources no path has (no client has them, or they cannot reach the
+ * destination) lie between pieces, so a run may jump them.
+ */
+void conj_runs(const struct outcome_groups *gs, const struct conj *c, struct pc_ivlist *in,
+	       struct pc_ivlist *out)
+{
+	size_t i = 0;
+
+	while (i < gs->n_pieces) {
+		bool covered = pc_ivlist_find(&c->pieces, pc_addr_to_u128(&gs->lo[i])) >= 0;
+		size_t k = i;
+
+		while (k + 1 < gs->n_pieces &&
+		       (pc_ivlist_find(&c->pieces, pc_addr_to_u128(&gs->lo[k + 1])) >= 0) ==
+			   covered)
+			k++;
+		pc_ivlist_append(covered ? in : out, pc_addr_to_u128(&gs->lo[i]),
+				 pc_addr_to_u128(&gs->hi[k]));
+		i = k + 1;
+	}
+}

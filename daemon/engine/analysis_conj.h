@@ -2,7 +2,7 @@
 /*
  * A path's sources as conjunctions (analysis_conj.c): the members of one outcome with
  * equal tests joined, then merged where that is exact. analysis_srcform.c tells them in
- * words and in the JSON form.
+ * words, analysis_srcjson.c writes the JSON form.
  */
 #pragma once
 
@@ -26,3 +26,38 @@ int conjs_of(const struct outcome_group *g, struct conj **ret, size_t *n_ret);
 /* Merge them where the union is exact, and count each one's pieces among @gs's. -ENOMEM. */
 int conjs_merge(const struct outcome_groups *gs, struct conj *c, size_t *n);
 void conjs_clear(struct conj *c, size_t n);
+
+/* Whether @c holds in every piece that reaches the listener here, or its tests hold
+ * nowhere else. */
+bool conj_everywhere(const struct outcome_groups *gs, const struct conj *c);
+/* The pieces that reach the listener, as runs of neighbours @c holds in (*in) and does
+ * not (*out). */
+void conj_runs(const struct outcome_groups *gs, const struct conj *c, struct pc_ivlist *in,
+	       struct pc_ivlist *out);
+
+/* --- analysis_srcjson.c ---------------------------------------------------------------- */
+
+/* What a path's sources form is written from. */
+struct form_spec {
+	const struct outcome_groups *gs;
+	const struct outcome_group *g;
+	const struct conj *conj;
+	size_t n_conj;
+	int family;
+	/* Shared (the Status reply's sources table entry: sets by index into sets->report,
+	 * @port as "destination_port", @words in it), or NULL: inline (Explain's version 1). */
+	struct form_sets *sets;
+	int port;
+	const char *words;
+	struct pc_addr example;
+	uint16_t example_port;
+	bool with_ranges; /* "address_ranges" (not when any_of lists plain ranges already) */
+};
+
+/* The form as compact JSON text in *ret. -ENOMEM. */
+int form_json(const struct form_spec *f, char **ret);
+/* Whether a set literal names its set (a named set whose key layout shows where the
+ * source is), rather than listing its members. */
+bool lit_names_set(const struct pc_src_lit *l);
+/* "accept", "drop", "continue", "return", "jump", "goto", or NULL for another code. */
+const char *verdict_word(int32_t code);

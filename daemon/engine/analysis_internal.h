@@ -37,6 +37,19 @@ struct outcome_group {
 	size_t n_m;
 };
 
+/* The report's table of the sets that shared forms name (analysis_srcjson.c): of[i] is
+ * the snapshot's set report->sets[i] describes. */
+struct form_sets {
+	struct pc_report *report;
+	const struct pc_nft_set **of;
+};
+
+/* How the paths' sources forms are written. */
+struct form_ctx {
+	struct form_sets *sets; /* NULL: inline (Explain's) */
+	const struct pc_strv *ignore_sets;
+};
+
 struct outcome_groups {
 	struct outcome_group *v;
 	size_t n;
@@ -44,6 +57,7 @@ struct outcome_groups {
 	struct pc_addr *lo, *hi;
 	size_t n_pieces;
 	struct pc_addr daddr; /* the address connections are made to */
+	struct form_ctx form;
 };
 
 struct family_pieces {
@@ -101,10 +115,11 @@ int groups_to_paths(const struct outcome_groups *gs, struct pc_listener_report *
 
 /* --- analysis_srcform.c ---------------------------------------------------------------- */
 
-/* The sources of @g in words (p->source) and in the versioned JSON form (p->sources):
- * docs/json.md. "any" when @g is the only outcome. -ENOMEM. */
+/* The sources of @g in words (p->source) and in the JSON form (p->sources_json, as
+ * gs->form says; docs/json.md) for connections to @port; p->family and p->verdict set.
+ * "any" when @g is the only outcome. -ENOMEM. */
 int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struct outcome_group *g,
-		 int family);
+		 int port);
 
 /* --- analysis_pieces.c ------------------------------------------------------------------ */
 
@@ -148,6 +163,8 @@ struct analysis {
 	 * as many as the family with the most pieces, NULL without groups. */
 	bool *reach;
 	struct pending *pend;
+	struct form_ctx form;
+	struct form_sets sets; /* form.sets points here for shared forms */
 };
 
 /* The results of the pieces of one (listener, link, family), kept until its paths are

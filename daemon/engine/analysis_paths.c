@@ -225,7 +225,7 @@ int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_li
 	p->verdict = res->verdict;
 	p->reject = res->reject;
 	p->fw_verdict = PC_VERDICT_UNKNOWN;
-	if (path_sources(p, gs, g, p->family) < 0)
+	if (path_sources(p, gs, g, l->port) < 0)
 		return -ENOMEM;
 	if (res->has_rule) {
 		uint32_t policy = NF_DROP;

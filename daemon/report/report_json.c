@@ -70,18 +70,32 @@ static json_t *rule_to_json(const struct pc_path *p)
 			 str_or_null(p->rule.text));
 }
 
+/* A path's form as a tree (NULL for none; *bad when its text is not JSON). */
+static json_t *form_tree(const struct pc_path *p, bool *bad)
+{
+	json_t *j = p->sources_json ? json_loads(p->sources_json, 0, NULL) : NULL;
+
+	*bad = p->sources_json && !j;
+	return j;
+}
+
 static json_t *path_to_json(const struct pc_path *p)
 {
 	char dst[PC_ADDRSTRLEN];
-	json_t *o = json_pack(
-	    "{s:s,s:s,s:s?,s:O?,s:o,s:s,s:o,s:o,s:O?,s:o,s:o,s:b,s:s,s:b,s:s?,s:b,s:b}",
-	    "interface", p->interface, "family", family_name(p->family), "source", p->source,
-	    "sources", p->sources, "zone", str_or_null(p->zone), "verdict",
-	    pc_verdict_to_string(p->verdict), "reject", reject_to_json(p), "forwarded_to",
-	    forwarded_to_json(p), "endpoints", p->endpoints, "rule", rule_to_json(p), "allowed_by",
-	    str_or_null(p->allowed_by), "runtime_only", p->runtime_only, "firewalld_verdict",
-	    pc_verdict_to_string(p->fw_verdict), "disagrees", p->disagrees, "reason", p->reason,
-	    "spoofed", p->spoofed, "ignored", p->ignored);
+	bool bad;
+	json_t *form = form_tree(p, &bad), *o;
+
+	if (bad)
+		return NULL;
+	o = json_pack("{s:s,s:s,s:s?,s:o?,s:o,s:s,s:o,s:o,s:O?,s:o,s:o,s:b,s:s,s:b,s:s?,s:b,s:b}",
+		      "interface", p->interface, "family", family_name(p->family), "source",
+		      p->source, "sources", form, "zone", str_or_null(p->zone), "verdict",
+		      pc_verdict_to_string(p->verdict), "reject", reject_to_json(p), "forwarded_to",
+		      forwarded_to_json(p), "endpoints", p->endpoints, "rule", rule_to_json(p),
+		      "allowed_by", str_or_null(p->allowed_by), "runtime_only", p->runtime_only,
+		      "firewalld_verdict", pc_verdict_to_string(p->fw_verdict), "disagrees",
+		      p->disagrees, "reason", p->reason, "spoofed", p->spoofed, "ignored",
+		      p->ignored);
 
 	/* Explain's reply has its own "destination" (the query's): set it over this. */
 	if (o && p->destination.family &&
@@ -105,12 +119,30 @@ static int set_unless_default(json_t *o, const char *key, json_t *v)
 	return json_object_set_new(o, key, v) < 0 ? -ENOMEM : 0;
 }
 
+/* The index of @p's sources entry: its shared form's text, or its version 1 form
+ * converted (a report made without shared_forms). */
+static int path_sources_index(const struct pc_path *p, struct pc_status_tables *t, int port)
+{
+	json_t *form;
+	bool bad;
+	int r;
+
+	if (t->shared && p->sources_json)
+		return pc_status_tables_entry(t, p->sources_json);
+	form = form_tree(p, &bad);
+	if (bad)
+		return -EILSEQ;
+	r = pc_status_tables_sources(t, p->source ? p->source : "", form, port);
+	json_decref(form);
+	return r;
+}
+
 /* A path of the Status reply: its sources and rule as indexes into @t's tables (@port is
  * the listener's, see pc_status_tables_sources). */
 static json_t *status_path_to_json(const struct pc_path *p, struct pc_status_tables *t, int port)
 {
 	char dst[PC_ADDRSTRLEN];
-	int src = pc_status_tables_sources(t, p->source ? p->source : "", p->sources, port);
+	int src = path_sources_index(p, t, port);
 	int rule = p->has_rule ? pc_status_tables_rule(t, rule_to_json(p)) : 0;
 	json_t *o;
 
@@ -233,6 +265,9 @@ static json_t *report_to_json(const struct pc_report *r)
 		json_decref(listeners);
 		return NULL;
 	}
+	t.shared = r->forms_shared;
+	if (t.shared && pc_status_tables_report_sets(&t, r->sets, r->n_sets) < 0)
+		goto out;
 	for (size_t i = 0; i < r->n_listeners; i++)
 		if (json_array_append_new(listeners, listener_to_json(&r->listeners[i], &t)))
 			goto out;
@@ -264,9 +299,9 @@ static bool all_valid(const char *const *s, size_t n)
 
 static bool path_valid(const struct pc_path *p)
 {
-	const char *const s[] = {p->interface,	p->source,     p->zone,	     p->rule.family,
-				 p->rule.table, p->rule.chain, p->rule.text, p->forwarded_to,
-				 p->allowed_by, p->reason};
+	const char *const s[] = {p->interface,	  p->source,	 p->sources_json, p->zone,
+				 p->rule.family,  p->rule.table, p->rule.chain,	  p->rule.text,
+				 p->forwarded_to, p->allowed_by, p->reason};
 
 	return all_valid(s, ELEMENTSOF(s));
 }
@@ -278,6 +313,12 @@ static bool report_valid(const struct pc_report *r)
 
 	if (!all_valid(s, ELEMENTSOF(s)))
 		return false;
+	for (size_t i = 0; i < r->n_sets; i++) {
+		const char *const ss[] = {r->sets[i].family, r->sets[i].table, r->sets[i].name};
+
+		if (!all_valid(ss, ELEMENTSOF(ss)))
+			return false;
+	}
 	for (size_t i = 0; i < r->n_listeners; i++) {
 		const struct pc_listener_report *lr = &r->listeners[i];
 		const char *const ls[] = {lr->listener.comm, lr->listener.unit, lr->fix.command,

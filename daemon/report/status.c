@@ -169,6 +169,7 @@ static int collect_once(const struct pc_status_options *opts, bool late, json_t 
 	struct pc_analysis_input in = pc_sources_input(opts, &src);
 	in.progress = opts->progress;
 	in.progress_userdata = opts->progress_userdata;
+	in.shared_forms = true;
 	if (late && src.nft_ok) {
 		texts.rs = &src.nft;
 		in.need_texts = texts_late_fill;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "portcheck/report.h"
 #include "portcheck/util.h"
 
 #include "status_tables.h"
@@ -224,4 +225,36 @@ int pc_status_tables_sources(struct pc_status_tables *t, const char *words, cons
 fail:
 	json_decref(entry);
 	return -ENOMEM;
+}
+
+int pc_status_tables_entry(struct pc_status_tables *t, const char *entry)
+{
+	json_t *have = json_object_get(t->source_index, entry), *e;
+	size_t i;
+
+	if (have)
+		return (int)json_integer_value(have);
+	e = json_loads(entry, 0, NULL);
+	if (!json_is_object(e)) {
+		json_decref(e);
+		return -EILSEQ;
+	}
+	i = json_array_size(t->sources);
+	if (i >= INT32_MAX ||
+	    json_object_set_new(t->source_index, entry, json_integer((json_int_t)i)) < 0 ||
+	    json_array_append_new(t->sources, e) < 0)
+		return -ENOMEM;
+	return (int)i;
+}
+
+int pc_status_tables_report_sets(struct pc_status_tables *t, const struct pc_report_set *sets,
+				 size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(t->sets,
+					  json_pack("{s:s,s:s,s:s,s:I}", "family", sets[i].family,
+						    "table", sets[i].table, "name", sets[i].name,
+						    "elements", (json_int_t)sets[i].elements)) < 0)
+			return -ENOMEM;
+	return 0;
 }

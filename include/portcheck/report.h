@@ -37,8 +37,18 @@ struct pc_path {
 	char interface[PC_IFNAME_SIZE];
 	int family;		    /* AF_INET or AF_INET6 */
 	struct pc_addr destination; /* the address the connections are made to */
-	char *source;	 /* in words: "any", CIDRs, "not in set inet t s (20000 elements)" */
-	json_t *sources; /* the versioned form a program decides with (docs/json.md) */
+	char *source; /* in words: "any", CIDRs, "not in set inet t s (20000 elements)" */
+	/*
+	 * The form a program decides with (docs/json.md, "sources") as compact JSON text:
+	 * Explain's version 1 (sets inline), or, from an analysis with shared_forms, the
+	 * Status reply's entry of its sources table (words included, sets by index into
+	 * pc_report.sets, the listener's port in a key as "destination_port"). Text, not a
+	 * tree: a host's 23,500 paths held 120 MiB of jansson objects. NULL when none.
+	 */
+	char *sources_json;
+	/* Refused, and its sources all members of sets of [Findings] IgnoreSets= (the
+	 * clients a blocklist names, whose refusal is the point): counted as ignored. */
+	bool refuses_ignored_sets;
 	/* the kernel's verdict, from the nftables engine */
 	enum pc_verdict verdict;
 	struct pc_reject reject; /* valid when verdict == PC_VERDICT_REJECT */
@@ -80,6 +90,12 @@ struct pc_listener_report {
 	struct pc_fix fix; /* command NULL when nothing to fix */
 };
 
+/* A set the shared sources forms name by index (docs/json.md, the reply's "sets"). */
+struct pc_report_set {
+	char *family, *table, *name;
+	size_t elements;
+};
+
 struct pc_report {
 	/* firewalld summary */
 	bool fw_running;
@@ -94,6 +110,11 @@ struct pc_report {
 	char *nft_error; /* why it could not be read, or what it cannot see */
 	struct pc_listener_report *listeners;
 	size_t n_listeners;
+	/* The paths' sources_json are shared forms (pc_analysis_input.shared_forms), naming
+	 * these sets by index. */
+	bool forms_shared;
+	struct pc_report_set *sets;
+	size_t n_sets;
 };
 
 /* Everything the analysis looks at; nft NULL when the ruleset could not be read. */
@@ -120,6 +141,10 @@ struct pc_analysis_input {
 	 */
 	int (*need_texts)(void *userdata, const struct pc_nft_rule *const *rules, size_t n);
 	void *need_texts_userdata;
+	/* Write the paths' sources forms as the Status reply's shared entries (pc_path
+	 * sources_json, pc_report.sets): what pc_report_to_json writes. Off: Explain's
+	 * inline form, which pc_report_to_json converts. */
+	bool shared_forms;
 };
 
 #define PC_FAMILY_IPV4 (1u << 0)

@@ -16,6 +16,10 @@ struct pc_strbuf {
 };
 
 void pc_strbuf_puts(struct pc_strbuf *b, const char *s);
+void pc_strbuf_putn(struct pc_strbuf *b, const char *s, size_t n);
+/* @s (valid UTF-8, as everything sanitised is) as a JSON string: quoted, '"', '\\' and
+ * control characters escaped. */
+void pc_strbuf_json_string(struct pc_strbuf *b, const char *s);
 void pc_strbuf_printf(struct pc_strbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The string (the caller frees it; "" when nothing was written), or NULL when out of

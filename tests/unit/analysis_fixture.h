@@ -12,10 +12,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "nftbuild.h"
 #include "portcheck/report.h"
@@ -285,6 +287,58 @@ static inline void listen_on(struct fixture *f, struct pc_listener l)
 	*slot = l;
 }
 
+/* The listeners of a Status reply with every index resolved: a path's sources and rule
+ * their entries, a set literal's set its descriptor. Replies that say the same are equal. */
+static inline json_t *reply_resolved(const json_t *reply)
+{
+	const json_t *sets = json_object_get(reply, "sets");
+	const json_t *rules = json_object_get(reply, "rules");
+	const json_t *sources = json_object_get(reply, "sources");
+	json_t *ls = json_deep_copy(json_object_get(reply, "listeners")), *l, *p;
+	size_t i, k;
+
+	assert_non_null(ls);
+	json_array_foreach(ls, i, l) json_array_foreach(json_object_get(l, "paths"), k, p)
+	{
+		json_t *src = json_deep_copy(json_array_get(
+		    sources, (size_t)json_integer_value(json_object_get(p, "sources"))));
+		json_t *conj, *lit;
+		size_t a, b;
+
+		assert_non_null(src);
+		json_array_foreach(json_object_get(src, "any_of"), a, conj)
+		    json_array_foreach(json_object_get(conj, "all_of"), b, lit)
+		{
+			const json_t *set = json_object_get(lit, "set");
+
+			if (json_is_integer(set))
+				json_object_set(
+				    lit, "set",
+				    json_array_get(sets, (size_t)json_integer_value(set)));
+		}
+		json_object_set_new(p, "sources", src);
+		if (json_object_get(p, "rule"))
+			json_object_set(p, "rule",
+					json_array_get(rules, (size_t)json_integer_value(
+								  json_object_get(p, "rule"))));
+	}
+	return ls;
+}
+
+/* The Status reply of @report. */
+static inline json_t *reply_of(const struct pc_report *report)
+{
+	json_t *j = NULL;
+
+	assert_int_equal(pc_report_to_json(report, &j), 0);
+	return j;
+}
+
+/*
+ * The analysis of the fixture (Explain's inline forms, which the reply converts), and, to
+ * hold the Status path to it, the same with the forms written as the reply's shared
+ * entries (shared_forms): both replies must say the same.
+ */
 static inline const struct pc_listener_report *run(struct fixture *f)
 {
 	pc_report_clear(&f->report);
@@ -295,9 +349,30 @@ static inline const struct pc_listener_report *run(struct fixture *f)
 				       .nft_error = "test: not read",
 				       .ignore_interfaces = &f->ignore,
 				       .ignore_sets = &f->ignore_sets};
+	struct pc_report shared = {0};
+	json_t *a, *b, *ra, *rb;
 
 	assert_int_equal(pc_analysis_run(&in, &f->report), 0);
 	assert_int_equal(f->report.n_listeners, f->ls.n);
+	in.shared_forms = true;
+	assert_int_equal(pc_analysis_run(&in, &shared), 0);
+	a = reply_of(&f->report);
+	b = reply_of(&shared);
+	ra = reply_resolved(a);
+	rb = reply_resolved(b);
+	if (!json_equal(ra, rb)) {
+		char *x = json_dumps(ra, JSON_COMPACT), *y = json_dumps(rb, JSON_COMPACT);
+
+		fprintf(stderr, "inline forms: %s\nshared forms: %s\n", x, y);
+		free(x);
+		free(y);
+		fail_msg("the reply from shared forms differs from the one from inline forms");
+	}
+	json_decref(ra);
+	json_decref(rb);
+	json_decref(a);
+	json_decref(b);
+	pc_report_clear(&shared);
 	return f->report.listeners;
 }
 
