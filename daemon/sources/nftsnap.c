@@ -73,6 +73,7 @@ void pc_nftsnap_rule_clear(struct pc_nft_rule *r)
 	free(r->exprs);
 	free(r->text);
 	free(r->comment);
+	pc_nft_arena_free(&r->arena);
 	*r = (struct pc_nft_rule){};
 }
 
@@ -91,9 +92,9 @@ static void chain_clear(struct pc_nft_chain *c)
 	*c = (struct pc_nft_chain){};
 }
 
-/* The elements' bytes: chunks that never move (elements point into them), freed with the
- * set. The first is small and each next one twice the last, up to 64 KiB: a ruleset has
- * many anonymous sets of a few elements. */
+/* Bytes that never move (elements' keys, expressions' constants point into them), freed
+ * together. The first chunk is small and each next one twice the last, up to 64 KiB: a
+ * ruleset has many anonymous sets of a few elements. */
 struct pc_nft_arena {
 	struct pc_nft_arena *next;
 	size_t used, size;
@@ -103,13 +104,14 @@ struct pc_nft_arena {
 #define ARENA_FIRST 256u
 #define ARENA_CHUNK (64u * 1024)
 
-int pc_nft_set_bytes(struct pc_nft_set *s, const void *p, uint32_t len, struct pc_nft_bytes *ret)
+int pc_nft_arena_put(struct pc_nft_arena **head, const void *p, uint32_t len,
+		     struct pc_nft_data *ret)
 {
-	struct pc_nft_arena *a = s->arena;
+	struct pc_nft_arena *a = *head;
 
 	if (len > PC_NFT_DATA_MAX)
 		return -EINVAL;
-	*ret = (struct pc_nft_bytes){0};
+	*ret = (struct pc_nft_data){0};
 	if (len == 0)
 		return 0;
 	if (!a || a->size - a->used < len) {
@@ -118,13 +120,32 @@ int pc_nft_set_bytes(struct pc_nft_set *s, const void *p, uint32_t len, struct p
 		a = malloc(sizeof(*a) + size); /* size >= ARENA_FIRST >= PC_NFT_DATA_MAX >= len */
 		if (!a)
 			return -ENOMEM;
-		*a = (struct pc_nft_arena){.next = s->arena, .size = size};
-		s->arena = a;
+		*a = (struct pc_nft_arena){.next = *head, .size = size};
+		*head = a;
 	}
 	memcpy(a->data + a->used, p, len);
-	*ret = (struct pc_nft_bytes){.v = a->data + a->used, .len = len};
+	*ret = (struct pc_nft_data){.v = a->data + a->used, .len = (uint8_t)len};
 	a->used += len;
 	return 0;
+}
+
+void pc_nft_arena_free(struct pc_nft_arena **head)
+{
+	while (*head) {
+		struct pc_nft_arena *next = (*head)->next;
+
+		free(*head);
+		*head = next;
+	}
+}
+
+int pc_nft_set_bytes(struct pc_nft_set *s, const void *p, uint32_t len, struct pc_nft_bytes *ret)
+{
+	struct pc_nft_data d;
+	int r = pc_nft_arena_put(&s->arena, p, len, &d);
+
+	*ret = (struct pc_nft_bytes){.v = d.v, .len = d.len};
+	return r;
 }
 
 static void set_clear(struct pc_nft_set *s)
@@ -132,12 +153,7 @@ static void set_clear(struct pc_nft_set *s)
 	for (size_t i = 0; i < s->n_elems; i++)
 		free(s->elems[i].verdict_chain);
 	free(s->elems);
-	while (s->arena) {
-		struct pc_nft_arena *next = s->arena->next;
-
-		free(s->arena);
-		s->arena = next;
-	}
+	pc_nft_arena_free(&s->arena);
 	if (s->index && s->index_free)
 		s->index_free(s->index);
 	free(s->name);
@@ -186,6 +202,7 @@ void pc_nft_ruleset_clear(struct pc_nft_ruleset *rs)
 	free(rs->blind_spot);
 	if (rs->vm_cache && rs->vm_cache_free)
 		rs->vm_cache_free(rs->vm_cache);
+	pc_nft_arena_free(&rs->rule_bytes);
 	*rs = (struct pc_nft_ruleset){};
 }
 

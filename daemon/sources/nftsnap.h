@@ -56,9 +56,11 @@ int pc_nftsnap_foreach_chain(const struct pc_nftsnap *b,
 void pc_nftsnap_finish(struct pc_nftsnap *b, struct pc_nft_ruleset *ret);
 void pc_nftsnap_free(struct pc_nftsnap *b);
 
-/* Convert one libnftnl expression. Returns 0 or -ENOMEM (-EBADMSG for a datum longer than
- * the model holds). Unknown names give PC_NFT_EXPR_UNKNOWN. */
-int pc_nftsnap_expr_convert(const struct nftnl_expr *e, struct pc_nft_expr *ret);
+/* Convert one libnftnl expression, its constants into the arena *@arena. Returns 0 or
+ * -ENOMEM (-EBADMSG for a datum longer than the model holds). Unknown names give
+ * PC_NFT_EXPR_UNKNOWN. */
+int pc_nftsnap_expr_convert(const struct nftnl_expr *e, struct pc_nft_arena **arena,
+			    struct pc_nft_expr *ret);
 /* Free what @e owns. */
 void pc_nftsnap_expr_clear(struct pc_nft_expr *e);
 /* The expression type libnftnl's expression name stands for; UNKNOWN when not modelled. */

@@ -57,7 +57,8 @@ enum pc_nft_expr_type pc_nftsnap_expr_type(const char *name)
 }
 
 /* A data attribute into the model; absent gives length 0. */
-static int get_data(const struct nftnl_expr *e, uint16_t attr, struct pc_nft_data *ret)
+static int get_data(const struct nftnl_expr *e, uint16_t attr, struct pc_nft_arena **arena,
+		    struct pc_nft_data *ret)
 {
 	uint32_t len = 0;
 	const void *p;
@@ -68,11 +69,9 @@ static int get_data(const struct nftnl_expr *e, uint16_t attr, struct pc_nft_dat
 	p = nftnl_expr_get(e, attr, &len);
 	if (!p)
 		return 0;
-	if (len > sizeof(ret->v))
+	if (len > PC_NFT_DATA_MAX)
 		return -EBADMSG;
-	memcpy(ret->v, p, len);
-	ret->len = len;
-	return 0;
+	return pc_nft_arena_put(arena, p, len, ret);
 }
 
 /* A string attribute, copied; NULL when absent. Returns 0 or -ENOMEM. */
@@ -89,12 +88,13 @@ static int get_str(const struct nftnl_expr *e, uint16_t attr, char **ret)
 	return pc_nftsnap_strdup(s, ret);
 }
 
-static int convert_immediate(const struct nftnl_expr *e, struct pc_nft_expr *x)
+static int convert_immediate(const struct nftnl_expr *e, struct pc_nft_arena **arena,
+			     struct pc_nft_expr *x)
 {
 	x->immediate.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG);
 	x->immediate.is_verdict = x->immediate.dreg == NFT_REG_VERDICT;
 	if (!x->immediate.is_verdict)
-		return get_data(e, NFTNL_EXPR_IMM_DATA, &x->immediate.data);
+		return get_data(e, NFTNL_EXPR_IMM_DATA, arena, &x->immediate.data);
 	/*
 	 * The kernel dumps a jump's target by name (NFTA_VERDICT_CHAIN), binding chains
 	 * included: NFTA_VERDICT_CHAIN_ID only exists in requests, inside one transaction.
@@ -103,7 +103,8 @@ static int convert_immediate(const struct nftnl_expr *e, struct pc_nft_expr *x)
 	return get_str(e, NFTNL_EXPR_IMM_CHAIN, &x->immediate.verdict.chain);
 }
 
-static int convert_bitwise(const struct nftnl_expr *e, struct pc_nft_expr *x)
+static int convert_bitwise(const struct nftnl_expr *e, struct pc_nft_arena **arena,
+			   struct pc_nft_expr *x)
 {
 	int r;
 
@@ -112,16 +113,18 @@ static int convert_bitwise(const struct nftnl_expr *e, struct pc_nft_expr *x)
 	x->bitwise.len = nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_LEN);
 	/* Kernels before 5.6 send no op: theirs is always mask-and-xor (0). */
 	x->bitwise.op = nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_OP);
-	r = get_data(e, NFTNL_EXPR_BITWISE_MASK, &x->bitwise.mask);
+	r = get_data(e, NFTNL_EXPR_BITWISE_MASK, arena, &x->bitwise.mask);
 	if (r >= 0)
-		r = get_data(e, NFTNL_EXPR_BITWISE_XOR, &x->bitwise.xor);
-	if (r >= 0) {
-		struct pc_nft_data shift;
+		r = get_data(e, NFTNL_EXPR_BITWISE_XOR, arena, &x->bitwise.xor);
+	x->bitwise.shift = PC_NFT_NO_SHIFT;
+	if (r >= 0 && nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_DATA)) {
+		uint32_t len = 0;
+		const void *p = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_DATA, &len);
 
-		x->bitwise.shift = PC_NFT_NO_SHIFT;
-		r = get_data(e, NFTNL_EXPR_BITWISE_DATA, &shift);
-		if (r >= 0 && shift.len >= 4)
-			memcpy(&x->bitwise.shift, shift.v, 4);
+		if (len > PC_NFT_DATA_MAX)
+			return -EBADMSG;
+		if (p && len >= 4)
+			memcpy(&x->bitwise.shift, p, 4);
 	}
 	return r;
 }
@@ -147,25 +150,26 @@ static int convert_xt(const struct nftnl_expr *e, bool target, struct pc_nft_exp
 }
 
 /* The expressions that load, compare or look up. 0 for the others, left to convert_action(). */
-static int convert_inspect(const struct nftnl_expr *e, struct pc_nft_expr *x)
+static int convert_inspect(const struct nftnl_expr *e, struct pc_nft_arena **arena,
+			   struct pc_nft_expr *x)
 {
 	int r = 0;
 
 	switch (x->type) {
 	case PC_NFT_EXPR_IMMEDIATE:
-		r = convert_immediate(e, x);
+		r = convert_immediate(e, arena, x);
 		break;
 	case PC_NFT_EXPR_CMP:
 		x->cmp.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG);
 		x->cmp.op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
-		r = get_data(e, NFTNL_EXPR_CMP_DATA, &x->cmp.data);
+		r = get_data(e, NFTNL_EXPR_CMP_DATA, arena, &x->cmp.data);
 		break;
 	case PC_NFT_EXPR_RANGE:
 		x->range.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_SREG);
 		x->range.op = nftnl_expr_get_u32(e, NFTNL_EXPR_RANGE_OP);
-		r = get_data(e, NFTNL_EXPR_RANGE_FROM_DATA, &x->range.from);
+		r = get_data(e, NFTNL_EXPR_RANGE_FROM_DATA, arena, &x->range.from);
 		if (r >= 0)
-			r = get_data(e, NFTNL_EXPR_RANGE_TO_DATA, &x->range.to);
+			r = get_data(e, NFTNL_EXPR_RANGE_TO_DATA, arena, &x->range.to);
 		break;
 	case PC_NFT_EXPR_PAYLOAD:
 		x->payload.dreg = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG);
@@ -175,7 +179,7 @@ static int convert_inspect(const struct nftnl_expr *e, struct pc_nft_expr *x)
 		x->payload.len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
 		break;
 	case PC_NFT_EXPR_BITWISE:
-		r = convert_bitwise(e, x);
+		r = convert_bitwise(e, arena, x);
 		break;
 	case PC_NFT_EXPR_BYTEORDER:
 		x->byteorder.sreg = nftnl_expr_get_u32(e, NFTNL_EXPR_BYTEORDER_SREG);
@@ -284,7 +288,8 @@ static int convert_action(const struct nftnl_expr *e, struct pc_nft_expr *x)
 	return r;
 }
 
-int pc_nftsnap_expr_convert(const struct nftnl_expr *e, struct pc_nft_expr *ret)
+int pc_nftsnap_expr_convert(const struct nftnl_expr *e, struct pc_nft_arena **arena,
+			    struct pc_nft_expr *ret)
 {
 	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
 	struct pc_nft_expr x = {};
@@ -294,7 +299,7 @@ int pc_nftsnap_expr_convert(const struct nftnl_expr *e, struct pc_nft_expr *ret)
 	pc_strsan_buf(x.name, sizeof(x.name), name ?: "", name ? strlen(name) : 0, PC_STRSAN_RAW);
 
 	/* counter, log, notrack, limit, quota, connlimit: the type is enough. */
-	r = convert_inspect(e, &x);
+	r = convert_inspect(e, arena, &x);
 	if (r >= 0)
 		r = convert_action(e, &x);
 	if (r < 0) {

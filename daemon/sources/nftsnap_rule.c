@@ -29,7 +29,8 @@ static void nftnl_rule_freep(struct nftnl_rule **p)
 
 struct expr_ctx {
 	struct pc_nft_rule *rule;
-	size_t cap; /* room in rule->exprs */
+	struct pc_nft_arena **arena; /* the ruleset's, for the constants */
+	size_t cap;		     /* room in rule->exprs */
 	int error;
 };
 
@@ -42,7 +43,7 @@ static int expr_cb(struct nftnl_expr *e, void *userdata)
 		c->error = -EBADMSG;
 		return -1;
 	}
-	r = pc_nftsnap_expr_convert(e, &c->rule->exprs[c->rule->n_exprs]);
+	r = pc_nftsnap_expr_convert(e, c->arena, &c->rule->exprs[c->rule->n_exprs]);
 	if (r < 0) {
 		c->error = r;
 		return -1;
@@ -78,12 +79,13 @@ static void raw_expr_name(const struct nlattr *elem, char *buf, size_t size)
  * may be newer). Parse each expression alone in a rule of its own instead; those it still
  * refuses become UNKNOWN, keeping their name.
  */
-static int convert_expr_alone(const struct nlattr *elem, struct pc_nft_expr *ret)
+static int convert_expr_alone(const struct nlattr *elem, struct pc_nft_arena **arena,
+			      struct pc_nft_expr *ret)
 {
 	_cleanup_(nftnl_rule_freep) struct nftnl_rule *nr = nftnl_rule_alloc();
 	_cleanup_free_ char *buf = NULL;
 	size_t len = mnl_attr_get_payload_len(elem);
-	struct expr_ctx c = {};
+	struct expr_ctx c = {.arena = arena};
 	struct pc_nft_rule one = {};
 	struct pc_nft_expr x = {};
 	struct nlmsghdr *nlh;
@@ -117,8 +119,8 @@ static int convert_expr_alone(const struct nlattr *elem, struct pc_nft_expr *ret
 }
 
 /* The fallback: the rule's attributes by hand, each expression on its own. */
-static int parse_rule_raw(const struct nlmsghdr *nlh, const char **ret_table,
-			  const char **ret_chain, struct pc_nft_rule *rule)
+static int parse_rule_raw(const struct nlmsghdr *nlh, struct pc_nft_arena **arena,
+			  const char **ret_table, const char **ret_chain, struct pc_nft_rule *rule)
 {
 	const struct nlattr *tb[NFTA_RULE_MAX + 1];
 	const struct nlattr *a;
@@ -149,7 +151,7 @@ static int parse_rule_raw(const struct nlmsghdr *nlh, const char **ret_table,
 	{
 		if (mnl_attr_get_type(a) != NFTA_LIST_ELEM)
 			return -EBADMSG;
-		r = convert_expr_alone(a, &rule->exprs[rule->n_exprs]);
+		r = convert_expr_alone(a, arena, &rule->exprs[rule->n_exprs]);
 		if (r < 0)
 			return r;
 		rule->n_exprs++;
@@ -201,14 +203,15 @@ static int parse_udata(const uint8_t *p, uint32_t len, struct pc_nft_rule *rule)
 	return 0;
 }
 
-static int parse_rule(const struct nlmsghdr *nlh, struct nftnl_rule *nr, const char **ret_table,
-		      const char **ret_chain, struct pc_nft_rule *rule)
+static int parse_rule(const struct nlmsghdr *nlh, struct nftnl_rule *nr,
+		      struct pc_nft_arena **arena, const char **ret_table, const char **ret_chain,
+		      struct pc_nft_rule *rule)
 {
-	struct expr_ctx c = {.rule = rule};
+	struct expr_ctx c = {.rule = rule, .arena = arena};
 	size_t n = 0;
 
 	if (nftnl_rule_nlmsg_parse(nlh, nr) < 0)
-		return parse_rule_raw(nlh, ret_table, ret_chain, rule);
+		return parse_rule_raw(nlh, arena, ret_table, ret_chain, rule);
 	if (!nftnl_rule_is_set(nr, NFTNL_RULE_TABLE) || !nftnl_rule_is_set(nr, NFTNL_RULE_CHAIN))
 		return -EBADMSG;
 	*ret_table = nftnl_rule_get_str(nr, NFTNL_RULE_TABLE);
@@ -245,7 +248,7 @@ int pc_nftsnap_add_rule(struct pc_nftsnap *b, const struct nlmsghdr *nlh)
 
 	if (!nr)
 		return -ENOMEM;
-	r = parse_rule(nlh, nr, &table, &kchain, &rule);
+	r = parse_rule(nlh, nr, &b->rs.rule_bytes, &table, &kchain, &rule);
 	if (r < 0)
 		goto fail;
 	t = pc_nftsnap_find_table(b, nfg->nfgen_family, table);

@@ -16,11 +16,26 @@
 
 #define PC_NFT_NO_SHIFT UINT32_MAX
 
-/* A constant as the kernel stores it (struct nft_data value part). */
+/* Chunks of bytes that never move, freed together (pc_nft_arena_put). */
+struct pc_nft_arena;
+
+/*
+ * A constant as the kernel stores it (struct nft_data value part): @len bytes at @v, in
+ * the arena of the ruleset or rule that holds it (NULL when len is 0). A pointer, not the
+ * 64 bytes the kernel allows: constants are a few bytes, and two of them inline made every
+ * one of a snapshot's expressions 176 bytes (50,000 rules are 375,000 expressions).
+ */
 struct pc_nft_data {
-	uint8_t len; /* <= PC_NFT_DATA_MAX; one byte keeps expressions small */
-	uint8_t v[PC_NFT_DATA_MAX];
+	const uint8_t *v;
+	uint8_t len; /* <= PC_NFT_DATA_MAX */
 };
+
+/* Copy @len bytes (<= PC_NFT_DATA_MAX) into the arena *@head (a new chunk when the first
+ * has no room) as *ret. Returns 0, -ENOMEM, -EINVAL. */
+int pc_nft_arena_put(struct pc_nft_arena **head, const void *p, uint32_t len,
+		     struct pc_nft_data *ret);
+/* Free every chunk of *@head. */
+void pc_nft_arena_free(struct pc_nft_arena **head);
 
 /* A verdict as the kernel encodes it: NF_ACCEPT, NF_DROP (with optional queue/errno bits),
  * NFT_CONTINUE, NFT_BREAK, NFT_JUMP, NFT_GOTO, NFT_RETURN. chain for jump/goto. */
@@ -161,7 +176,7 @@ struct pc_nft_expr {
 
 /* 50,000 rules are some 400,000 expressions: every byte here is 400 KB of a snapshot,
  * and walking them all (the guards, the port classes) is bound by memory. */
-_Static_assert(sizeof(struct pc_nft_expr) <= 176, "an expression is at most 176 bytes");
+_Static_assert(sizeof(struct pc_nft_expr) <= 80, "an expression is at most 80 bytes");
 
 struct pc_nft_rule {
 	uint64_t handle;
@@ -174,6 +189,8 @@ struct pc_nft_rule {
 	/* The user data holds more than a plain comment (other types, bytes nft would not
 	 * print as they are): only libnftables can tell how nft shows it. */
 	bool udata_other;
+	/* The constants of a rule built alone (tests); a snapshot's are in its rule_bytes. */
+	struct pc_nft_arena *arena;
 };
 
 struct pc_nft_chain {
@@ -299,6 +316,8 @@ struct pc_nft_ruleset {
 	 * pc_nft_ruleset_changed. */
 	void *vm_cache;
 	void (*vm_cache_free)(void *cache);
+	/* The rules' constants (pc_nft_data), read with the rules. */
+	struct pc_nft_arena *rule_bytes;
 };
 
 /*
@@ -342,8 +361,8 @@ int pc_nft_texts_fill_rules(struct pc_nft_ruleset *rs, const struct pc_nft_rule 
  * without libnftables, which lists whole chains or the whole ruleset to give one. *left
  * is the number of those rules still without a text. Returns 0 or -ENOMEM.
  */
-int pc_nft_texts_render(struct pc_nft_ruleset *rs, const struct pc_nft_rule *const *rules,
-			size_t n, size_t *left);
+int pc_nft_texts_render(struct pc_nft_ruleset *rs, const struct pc_nft_rule *const *rules, size_t n,
+			size_t *left);
 
 /* The family's word as nft writes it ("inet", "ip", "ip6", "arp", "bridge", "netdev"), or
  * NULL for another. */

@@ -260,6 +260,8 @@ static void pc_fuzz_rtnl_finish(struct pc_fuzz_rtnl *st)
 static void pc_fuzz_nft_data(const struct pc_nft_data *d)
 {
 	PC_FUZZ_ASSERT(d->len <= PC_NFT_DATA_MAX);
+	/* The bytes are in the snapshot's arena: there whenever there are any. */
+	PC_FUZZ_ASSERT((d->len == 0) == (d->v == NULL));
 }
 
 static void pc_fuzz_nft_expr(const struct pc_nft_expr *x)

@@ -120,10 +120,12 @@ static inline struct pc_nft_expr *nb_expr(struct pc_nft_rule *r, enum pc_nft_exp
 	return e;
 }
 
-static inline void nb_data(struct pc_nft_data *d, const void *v, uint32_t len)
+/* A constant of rule @r, in the rule's own arena (a snapshot keeps them in its own). */
+static inline void nb_data(struct pc_nft_rule *r, struct pc_nft_data *d, const void *v,
+			   uint32_t len)
 {
-	d->len = len;
-	memcpy(d->v, v, len);
+	if (pc_nft_arena_put(&r->arena, v, len, d) != 0)
+		abort();
 }
 
 /* --- raw expressions -------------------------------------------------------------------- */
@@ -157,7 +159,7 @@ static inline void nb_cmp(struct pc_nft_rule *r, uint32_t op, uint32_t sreg, con
 
 	e->cmp.op = op;
 	e->cmp.sreg = sreg;
-	nb_data(&e->cmp.data, data, len);
+	nb_data(r, &e->cmp.data, data, len);
 }
 
 static inline void nb_cmp_u8(struct pc_nft_rule *r, uint32_t op, uint32_t sreg, uint8_t v)
@@ -186,8 +188,8 @@ static inline void nb_range(struct pc_nft_rule *r, uint32_t op, uint32_t sreg, c
 
 	e->range.op = op;
 	e->range.sreg = sreg;
-	nb_data(&e->range.from, from, len);
-	nb_data(&e->range.to, to, len);
+	nb_data(r, &e->range.from, from, len);
+	nb_data(r, &e->range.to, to, len);
 }
 
 static inline void nb_bitwise(struct pc_nft_rule *r, uint32_t sreg, uint32_t dreg, uint32_t len,
@@ -200,8 +202,8 @@ static inline void nb_bitwise(struct pc_nft_rule *r, uint32_t sreg, uint32_t dre
 	e->bitwise.sreg = sreg;
 	e->bitwise.dreg = dreg;
 	e->bitwise.len = len;
-	nb_data(&e->bitwise.mask, mask, len);
-	nb_data(&e->bitwise.xor, xor? xor : zero, len);
+	nb_data(r, &e->bitwise.mask, mask, len);
+	nb_data(r, &e->bitwise.xor, xor? xor : zero, len);
 }
 
 static inline void nb_shift(struct pc_nft_rule *r, uint32_t op, uint32_t sreg, uint32_t dreg,
@@ -270,7 +272,7 @@ static inline void nb_imm(struct pc_nft_rule *r, uint32_t dreg, const void *data
 	struct pc_nft_expr *e = nb_expr(r, PC_NFT_EXPR_IMMEDIATE, "immediate");
 
 	e->immediate.dreg = dreg;
-	nb_data(&e->immediate.data, data, len);
+	nb_data(r, &e->immediate.data, data, len);
 }
 
 static inline void nb_verdict(struct pc_nft_rule *r, int32_t code, const char *chain)

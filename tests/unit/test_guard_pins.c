@@ -366,7 +366,7 @@ static void test_guard_verdicts(void **state)
 	nb_accept(r);
 	assert_int_equal(verdict(&rs, &ni, 80, 40000, true), PC_VERDICT_DROP);
 	k = htons(80);
-	memcpy(c->rules[0].exprs[c->rules[0].n_exprs - 2].cmp.data.v, &k, 2);
+	nb_data(&c->rules[0], &c->rules[0].exprs[c->rules[0].n_exprs - 2].cmp.data, &k, 2);
 	pc_nft_ruleset_changed(&rs);
 	for (int on = 0; on < 2; on++)
 		assert_int_equal(verdict(&rs, &ni, 80, 40000, on), PC_VERDICT_ACCEPT);
