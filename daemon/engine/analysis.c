@@ -18,6 +18,7 @@
 #include "portcheck/fwzone.h"
 #include "portcheck/nftvm.h"
 #include "portcheck/portclass.h"
+#include "portcheck/rcstr.h"
 #include "portcheck/report.h"
 #include "portcheck/route.h"
 #include "portcheck/strsan.h"
@@ -427,6 +428,7 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 	int err = -ENOMEM;
 
 	an.form.ignore_sets = in->ignore_sets;
+	an.form.pool = &an.pool;
 	if (in->shared_forms) {
 		/* The sets the forms name go into @r (moved to *ret at the end). */
 		an.sets.report = &r;
@@ -490,6 +492,7 @@ oom:
 	free(an.reach);
 	free(an.pend);
 	free(an.sets.of);
+	form_pool_clear(&an.pool);
 	free(order);
 	family_pieces_clear(&an.v4);
 	family_pieces_clear(&an.v6);
@@ -557,7 +560,7 @@ void pc_path_clear(struct pc_path *p)
 	if (!p)
 		return;
 	free(p->source);
-	free(p->sources_json);
+	pc_rcstr_unref(p->sources_json);
 	json_decref(p->endpoints);
 	free(p->rule.family);
 	free(p->rule.table);

@@ -44,11 +44,25 @@ struct form_sets {
 	const struct pc_nft_set **of;
 };
 
+/* The distinct forms of one analysis (counted strings, pc_rcstr): a path names the one
+ * copy of its text. */
+struct form_pool {
+	json_t *index; /* text -> its place in v */
+	char **v;
+	size_t n;
+};
+
 /* How the paths' sources forms are written. */
 struct form_ctx {
 	struct form_sets *sets; /* NULL: inline (Explain's) */
+	struct form_pool *pool; /* NULL: every path its own copy */
 	const struct pc_strv *ignore_sets;
 };
+
+/* The counted string of @text (taken) in @pool: the one copy of equal texts, with a
+ * reference for the caller (without a pool, a copy of its own). NULL when out of memory. */
+char *form_pool_intern(struct form_pool *pool, char *text);
+void form_pool_clear(struct form_pool *pool);
 
 struct outcome_groups {
 	struct outcome_group *v;
@@ -165,6 +179,7 @@ struct analysis {
 	struct pending *pend;
 	struct form_ctx form;
 	struct form_sets sets; /* form.sets points here for shared forms */
+	struct form_pool pool; /* form.pool points here */
 };
 
 /* The results of the pieces of one (listener, link, family), kept until its paths are

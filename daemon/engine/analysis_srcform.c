@@ -20,8 +20,10 @@
 #include <string.h>
 
 #include "portcheck/nftvm.h"
+#include "portcheck/rcstr.h"
 #include "portcheck/report.h"
 #include "portcheck/strbuf.h"
+#include "portcheck/util.h"
 
 #include "analysis_conj.h"
 #include "analysis_internal.h"
@@ -267,6 +269,47 @@ static bool conjs_in_ignored_sets(const struct pc_strv *ignore, const struct con
 	return true;
 }
 
+char *form_pool_intern(struct form_pool *pool, char *text)
+{
+	const json_t *have;
+	char *s, **slot;
+
+	if (!text)
+		return NULL;
+	have = pool && pool->index ? json_object_get(pool->index, text) : NULL;
+	if (have) {
+		free(text);
+		return pc_rcstr_ref(pool->v[json_integer_value(have)]);
+	}
+	s = pc_rcstr_new(text);
+	if (!s || !pool) {
+		free(text);
+		return s;
+	}
+	/* Not pooled when the pool cannot take it: a copy of its own is still right. */
+	if (!pool->index)
+		pool->index = json_object();
+	slot = pool->index ? pc_array_grow(&pool->v, &pool->n, sizeof(*slot)) : NULL;
+	if (slot) {
+		if (json_object_set_new(pool->index, text,
+					json_integer((json_int_t)(pool->n - 1))) < 0)
+			pool->n--;
+		else
+			*slot = pc_rcstr_ref(s);
+	}
+	free(text);
+	return s;
+}
+
+void form_pool_clear(struct form_pool *pool)
+{
+	for (size_t i = 0; i < pool->n; i++)
+		pc_rcstr_unref(pool->v[i]);
+	free(pool->v);
+	json_decref(pool->index);
+	*pool = (struct form_pool){0};
+}
+
 int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struct outcome_group *g,
 		 int port)
 {
@@ -302,7 +345,14 @@ int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struc
 		f.words = p->source;
 		/* With plain ranges any_of lists them already. */
 		f.with_ranges = any_tests(c, n);
-		r = form_json(&f, &p->sources_json);
+		char *text;
+
+		r = form_json(&f, &text);
+		if (r >= 0) {
+			p->sources_json = form_pool_intern(gs->form.pool, text);
+			if (!p->sources_json)
+				r = -ENOMEM;
+		}
 	}
 	/* Refusing a blocklist's members is the blocklist's point (see pc_path). */
 	p->refuses_ignored_sets =

@@ -154,7 +154,9 @@ static int proj_finish(struct set_proj *p, pc_u128 max)
 	for (size_t i = 0; i < p->ng; i++)
 		for (size_t k = 0; k < p->g[i].l.n; k++)
 			t[n++] = (struct tagged){p->g[i].l.v[k], i};
-	qsort(t, n, sizeof(*t), tagged_cmp);
+	/* One group (a set, not a map) is in order already. */
+	if (p->ng > 1)
+		qsort(t, n, sizeof(*t), tagged_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && t[i].i.lo <= t[i - 1].i.hi && t[i].g != t[i - 1].g)
 			p->overlap = true;

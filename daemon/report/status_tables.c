@@ -81,9 +81,57 @@ out:
 	return r;
 }
 
+/* A key of three names and a number, each name with its length before it: no name can
+ * forge another's key. NULL when out of memory. */
+static char *names_key(const char *a, const char *b, const char *c, long long n)
+{
+	char *key;
+
+	if (asprintf(&key, "%zu:%s%zu:%s%zu:%s%lld", strlen(a), a, strlen(b), b, strlen(c), c, n) <
+	    0)
+		return NULL;
+	return key;
+}
+
 int pc_status_tables_rule(struct pc_status_tables *t, json_t *rule)
 {
-	return intern(t->rules, t->rule_index, rule);
+	const char *f = json_string_value(json_object_get(rule, "family"));
+	const char *tb = json_string_value(json_object_get(rule, "table"));
+	const char *c = json_string_value(json_object_get(rule, "chain"));
+	json_t *handle = json_object_get(rule, "handle"), *have;
+	char *key;
+	size_t i;
+	int r = -ENOMEM;
+
+	if (!rule)
+		return -ENOMEM;
+	if (!f || !tb || !c || !json_is_integer(handle)) {
+		json_decref(rule);
+		return -EINVAL;
+	}
+	/* A rule is its family, table, chain and handle (its text and the policy a handle 0
+	 * stands for come with them in one report): a key without a dump of the rule per
+	 * path. */
+	key = names_key(f, tb, c, (long long)json_integer_value(handle));
+	if (!key) {
+		json_decref(rule);
+		return -ENOMEM;
+	}
+	have = json_object_get(t->rule_index, key);
+	if (have) {
+		r = (int)json_integer_value(have);
+		goto out;
+	}
+	i = json_array_size(t->rules);
+	if (i >= INT32_MAX ||
+	    json_object_set_new(t->rule_index, key, json_integer((json_int_t)i)) < 0 ||
+	    json_array_append(t->rules, rule) < 0)
+		goto out;
+	r = (int)i;
+out:
+	free(key);
+	json_decref(rule);
+	return r;
 }
 
 /* A key part equal to the listener's port: "destination_port" (exact: the form is only
@@ -129,9 +177,8 @@ static int set_index(struct pc_status_tables *t, const json_t *set)
 
 	if (!f || !tb || !nm || !json_is_integer(el))
 		return -EINVAL;
-	/* Each name with its length before it: no name can forge another's key. */
-	if (asprintf(&key, "%zu:%s%zu:%s%zu:%s%lld", strlen(f), f, strlen(tb), tb, strlen(nm), nm,
-		     (long long)json_integer_value(el)) < 0)
+	key = names_key(f, tb, nm, (long long)json_integer_value(el));
+	if (!key)
 		return -ENOMEM;
 	have = json_object_get(t->set_index, key);
 	if (have) {

@@ -43,7 +43,8 @@ struct pc_path {
 	 * Explain's version 1 (sets inline), or, from an analysis with shared_forms, the
 	 * Status reply's entry of its sources table (words included, sets by index into
 	 * pc_report.sets, the listener's port in a key as "destination_port"). Text, not a
-	 * tree: a host's 23,500 paths held 120 MiB of jansson objects. NULL when none.
+	 * tree: a host's 23,500 paths held 120 MiB of jansson objects. A counted string
+	 * (rcstr.h): paths with equal forms share one copy. NULL when none.
 	 */
 	char *sources_json;
 	/* Refused, and its sources all members of sets of [Findings] IgnoreSets= (the

@@ -534,11 +534,16 @@ static void test_two_sets_shared(void **state)
 		nb_drop(rule);
 	}
 	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 23, false));
 	r = run(f);
 	for (size_t i = 0; i < r[0].n_paths; i++)
 		both = both || (strstr(r[0].paths[i].source, "not in set ip first first") &&
 				strstr(r[0].paths[i].source, "not in set ip second second"));
 	assert_true(both);
+	/* Nothing tells the two ports apart: their paths name one copy of each form. */
+	assert_int_equal(r[0].n_paths, r[1].n_paths);
+	for (size_t i = 0; i < r[0].n_paths; i++)
+		assert_ptr_equal(r[0].paths[i].sources_json, r[1].paths[i].sources_json);
 	j = reply_of(&f->report);
 	assert_int_equal(json_array_size(json_object_get(j, "sets")), 2);
 	json_decref(j);
