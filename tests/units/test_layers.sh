@@ -19,7 +19,7 @@ RANK = {"common": 0, "sources": 1, "sources-io": 1, "engine": 2, "report": 3, "f
 # include/portcheck/*.h: the layer whose code implements (or owns the types of) each.
 HEADERS = {
     "addr.h": "common", "util.h": "common", "strsan.h": "common", "config.h": "common",
-    "varlink.h": "common", "fwspec.h": "common", "status_view.h": "common", "strbuf.h": "common",
+    "varlink.h": "common", "fwspec.h": "common", "status_view.h": "common", "strbuf.h": "common", "rcstr.h": "common",
     "listener.h": "sources", "netif.h": "sources", "nft.h": "sources",
     "firewalld.h": "sources", "fwzone.h": "sources",
     "sysbus.h": "sources-io",
