@@ -88,7 +88,7 @@ int pc_nft_texts_parse(const char *listing, struct pc_nft_texts *ret);
 /* The text of a rule, or NULL. @t must have been sorted by pc_nft_texts_parse. */
 const char *pc_nft_texts_find(const struct pc_nft_texts *t, uint32_t family, const char *table,
 			      const char *chain, uint64_t handle);
-/* Give every rule of @rs its text from @t. Returns 0 or -ENOMEM. */
+/* Give every rule of @rs without a text its text from @t. Returns 0 or -ENOMEM. */
 int pc_nft_texts_attach(struct pc_nft_ruleset *rs, const struct pc_nft_texts *t);
 void pc_nft_texts_clear(struct pc_nft_texts *t);
 

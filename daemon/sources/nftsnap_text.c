@@ -337,10 +337,13 @@ int pc_nft_texts_attach(struct pc_nft_ruleset *rs, const struct pc_nft_texts *t)
 			struct pc_nft_chain *c = &tb->chains[j];
 
 			for (size_t k = 0; k < c->n_rules; k++) {
-				const char *s = pc_nft_texts_find(t, tb->family, tb->name, c->name,
-								  c->rules[k].handle);
+				const char *s;
 
-				free(c->rules[k].text);
+				/* Rendered already (nftrender.c): the same text. */
+				if (c->rules[k].text)
+					continue;
+				s = pc_nft_texts_find(t, tb->family, tb->name, c->name,
+						      c->rules[k].handle);
 				c->rules[k].text = s ? strdup(s) : NULL;
 				if (s && !c->rules[k].text)
 					return -ENOMEM;
