@@ -289,7 +289,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 /* --- the sources ------------------------------------------------------------------------- */
 
-/* The listing pc_nft_read asks libnftables for (handles, stateless, terse), alone. */
+/* The listing pc_nft_read asks libnftables for (handles, stateless, terse) when it cannot
+ * render a rule's text itself, alone: for comparison (on the bench host every rule
+ * renders, and pc_nft_read does not list). */
 static double time_nft_listing(void)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -419,12 +421,12 @@ static void bench_sources(const struct options *o, struct pc_listener_set *ret_l
 		if (v[i] < 0)
 			die("libnftables list ruleset", EIO);
 	}
-	print_row("  of which libnftables listing (rule texts)", v, o->reps);
+	print_row("  libnftables' listing, for comparison (texts)", v, o->reps);
 	fig.listing_ms = stats_of(v, o->reps).median;
 }
 
-/* One snapshot in a fresh child: its peak RSS (the listing's transient cache included)
- * and the heap the snapshot holds once read. */
+/* One snapshot in a fresh child: its peak RSS (libnftables' transient cache included when
+ * it lists) and the heap the snapshot holds once read. */
 static void bench_snapshot_memory(void)
 {
 	struct {
