@@ -287,9 +287,9 @@ int pc_status_tables_entry(struct pc_status_tables *t, const char *entry)
 		return -EILSEQ;
 	}
 	i = json_array_size(t->sources);
-	if (i >= INT32_MAX ||
-	    json_object_set_new(t->source_index, entry, json_integer((json_int_t)i)) < 0 ||
-	    json_array_append_new(t->sources, e) < 0)
+	if (i >= INT32_MAX || json_array_append_new(t->sources, e) < 0)
+		return -ENOMEM;
+	if (json_object_set_new(t->source_index, entry, json_integer((json_int_t)i)) < 0)
 		return -ENOMEM;
 	return (int)i;
 }

@@ -49,6 +49,10 @@ static bool load(struct render *R, uint32_t dreg, const struct term *t)
 
 	if (s < 0 || t->len == 0 || t->len > 16 || s + n > REG32_SLOTS)
 		return false;
+	/* An earlier, wider term that this load partly overwrites is gone too. */
+	for (int j = 0; j < s; j++)
+		if (R->reg[j].kind != T_NONE && j + (int)((R->reg[j].len + 3) / 4) > s)
+			R->reg[j] = (struct term){0};
 	for (uint32_t i = 0; i < n; i++)
 		R->reg[s + i] = (struct term){0};
 	R->reg[s] = *t;
@@ -187,6 +191,7 @@ static bool add_stmt(struct render *R, struct pc_strbuf *b)
 		return false;
 	}
 	R->stmt[R->n_stmts++] = s;
+	R->open_bound = false;
 	return true;
 }
 
@@ -231,6 +236,9 @@ static bool flags_match(struct pc_strbuf *b, const struct field *f, const struct
 		return false;
 	m = len == 1 ? t->mask[0] : host_u32(t->mask);
 	x = len == 1 ? v[0] : host_u32(v);
+	/* A mask of every bit: nft leaves it out and prints "== syn", "== 0x0". */
+	if (m == (len == 1 ? 0xffu : 0xffffffffu))
+		return false;
 	pc_strbuf_printf(b, "%s ", f->name);
 	if (x == 0) {
 		pc_strbuf_puts(b, op == NFT_CMP_EQ ? "! " : "");
@@ -288,7 +296,7 @@ static bool merged_cmp_stmt(struct render *R, struct term *t, const struct pc_nf
 
 	if (t->kind != T_PAYLOAD || t->masked || e->cmp.op != NFT_CMP_EQ ||
 	    e->cmp.data.len != t->len ||
-	    !((t->base == NFT_PAYLOAD_TRANSPORT_HEADER && t->offset == 0 && t->len == 4) ||
+	    !((t->base == NFT_PAYLOAD_TRANSPORT_HEADER && R->l4 && t->offset == 0 && t->len == 4) ||
 	      (t->base == NFT_PAYLOAD_NETWORK_HEADER && R->nh == NFPROTO_IPV4 && t->offset == 12 &&
 	       t->len == 8) ||
 	      (t->base == NFT_PAYLOAD_NETWORK_HEADER && R->nh == NFPROTO_IPV6 && t->offset == 8 &&
@@ -322,6 +330,9 @@ static bool cmp_stmt(struct render *R, const struct pc_nft_expr *e)
 	struct field f;
 	bool dep = false;
 
+	/* After a >= or a <, nft joins a <= or a > into a range of whatever they compare. */
+	if (R->open_bound && (e->cmp.op == NFT_CMP_LTE || e->cmp.op == NFT_CMP_GT))
+		return false;
 	if (t && t->kind == T_PAYLOAD && !field_of(R, t, &f))
 		return merged_cmp_stmt(R, t, e);
 	if (!t || !field_of(R, t, &f) || !op_word(e->cmp.op))
@@ -367,7 +378,10 @@ static bool cmp_stmt(struct render *R, const struct pc_nft_expr *e)
 
 		*slot = (int)R->n_stmts;
 	}
-	return add_stmt(R, &b);
+	if (!add_stmt(R, &b))
+		return false;
+	R->open_bound = e->cmp.op == NFT_CMP_GTE || e->cmp.op == NFT_CMP_LT;
+	return true;
 fail:
 	free(pc_strbuf_take(&b));
 	return false;
@@ -541,8 +555,15 @@ static bool nat_stmt(struct render *R, const struct pc_nft_expr *e)
 	if (R->t->family != NFPROTO_INET && R->t->family != e->nat.family)
 		return false;
 	if (e->nat.reg_addr_max && e->nat.reg_addr_max != e->nat.reg_addr_min) {
+		uint8_t m[16];
+
 		a2 = imm_at(R, e->nat.reg_addr_max, alen);
 		if (!a2)
+			return false;
+		/* nft shows a range that is a prefix (one address too) as the prefix. */
+		for (uint32_t i = 0; i < alen; i++)
+			m[i] = (uint8_t) ~(a[i] ^ a2[i]);
+		if (mask_prefix(m, alen) >= 0)
 			return false;
 	}
 	if (e->nat.reg_proto_min) {
@@ -562,15 +583,14 @@ static bool nat_stmt(struct render *R, const struct pc_nft_expr *e)
 	bracket = at == V_IPV6 && p;
 	pc_strbuf_puts(&b, bracket ? "[" : "");
 	if (!value_words(R, &b, at, a, alen) ||
-	    (a2 && memcmp(a, a2, alen) != 0 &&
-	     (pc_strbuf_puts(&b, "-"), !value_words(R, &b, at, a2, alen))))
+	    (a2 && (pc_strbuf_puts(&b, "-"), !value_words(R, &b, at, a2, alen))))
 		goto fail;
 	pc_strbuf_puts(&b, bracket ? "]" : "");
 	if (p) {
 		pc_strbuf_puts(&b, ":");
+		/* Two registers: "lo-hi", equal ones too (":80-80"). */
 		if (!value_words(R, &b, V_PORT, p, 2) ||
-		    (p2 && memcmp(p, p2, 2) != 0 &&
-		     (pc_strbuf_puts(&b, "-"), !value_words(R, &b, V_PORT, p2, 2))))
+		    (p2 && (pc_strbuf_puts(&b, "-"), !value_words(R, &b, V_PORT, p2, 2))))
 			goto fail;
 	}
 	return add_stmt(R, &b);
@@ -755,7 +775,11 @@ int pc_nft_render_rule(const struct pc_nft_table *t, const struct pc_nft_rule *r
 		if (i + 1 < r->n_exprs && e->type == PC_NFT_EXPR_CMP && e->cmp.op == NFT_CMP_GTE &&
 		    next->type == PC_NFT_EXPR_CMP && next->cmp.op == NFT_CMP_LTE &&
 		    next->cmp.sreg == e->cmp.sreg) {
-			ok = range_stmt(&R, e->cmp.sreg, false, &e->cmp.data, &next->cmp.data);
+			/* Not after an open bound (three in a row: which two nft joins is
+			 * not known here); a bound after it is not rendered either. */
+			ok = !R.open_bound &&
+			     range_stmt(&R, e->cmp.sreg, false, &e->cmp.data, &next->cmp.data);
+			R.open_bound = true;
 			i++;
 			continue;
 		}

@@ -21,6 +21,10 @@ struct pc_nft_render_env {
 	 * `iif` / `oif`: if_indextoname in the ruleset's namespace. NULL when unknown (the
 	 * rule is not rendered: nft would print the number). NULL: no interface is known. */
 	const char *(*ifname)(void *userdata, uint32_t ifindex, char *buf);
+	/* The name of IP protocol @proto as nft prints it (getprotobynumber, so
+	 * /etc/protocols: numbers where it has none). NULL: unknown (not rendered). NULL
+	 * callback: no protocol is known. */
+	const char *(*proto_name)(void *userdata, uint8_t proto);
 	void *userdata;
 };
 

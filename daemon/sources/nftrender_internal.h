@@ -69,6 +69,9 @@ struct render {
 	int dep_nh, dep_l4;
 	char *stmt[MAX_STMTS];
 	size_t n_stmts;
+	/* The last statement was a comparison with >= or < (nft joins one with a <= or >
+	 * after it into a range, whatever either compares: not rendered then). */
+	bool open_bound;
 	bool oom;
 };
 

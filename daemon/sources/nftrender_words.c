@@ -17,33 +17,6 @@
 
 /* --- names ------------------------------------------------------------------------------ */
 
-static const char *proto_name(uint8_t p)
-{
-	/* nft asks getprotobynumber; these are Debian's netbase names for them. */
-	switch (p) {
-	case IPPROTO_ICMP:
-		return "icmp";
-	case IPPROTO_IGMP:
-		return "igmp";
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_GRE:
-		return "gre";
-	case IPPROTO_ESP:
-		return "esp";
-	case IPPROTO_AH:
-		return "ah";
-	case IPPROTO_ICMPV6:
-		return "ipv6-icmp";
-	case IPPROTO_SCTP:
-		return "sctp";
-	default:
-		return NULL;
-	}
-}
-
 struct flag_name {
 	uint32_t bit;
 	const char *name;
@@ -124,7 +97,9 @@ bool value_words(struct render *R, struct pc_strbuf *b, enum vtype type, const u
 		pc_strbuf_printf(b, "%u", (unsigned)p[0] << 8 | p[1]);
 		return true;
 	case V_PROTO:
-		n = len == 1 ? proto_name(p[0]) : NULL;
+		n = len == 1 && R->env && R->env->proto_name
+			? R->env->proto_name(R->env->userdata, p[0])
+			: NULL;
 		if (!n)
 			return false;
 		pc_strbuf_puts(b, n);
@@ -165,9 +140,14 @@ bool value_words(struct render *R, struct pc_strbuf *b, enum vtype type, const u
  * without the NUL for `"eth*"`. */
 bool ifname_words(struct pc_strbuf *b, const uint8_t *p, uint32_t len)
 {
-	size_t n = strnlen((const char *)p, len);
+	size_t n;
 
 	if (len == 0 || len > IFNAMSIZ)
+		return false;
+	n = strnlen((const char *)p, len);
+	/* nft escapes a '*' of a name ("a\\*" is the name a*, "a*" the prefix a): not done
+	 * here. */
+	if (memchr(p, '*', n) || memchr(p, '\\', n))
 		return false;
 	if (n < len) {
 		for (size_t i = n; i < len; i++)

@@ -4,6 +4,7 @@
  * inside one ruleset generation, and nft's listing for the rule texts.
  */
 #include <errno.h>
+#include <netdb.h> /* before the kernel's headers: glibc's netinet/in.h first */
 #include <stdio.h> /* before libnftnl's headers, which use FILE */
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
@@ -457,11 +458,25 @@ static const char *ifname_here(void *userdata, uint32_t ifindex, char *buf)
 	return if_indextoname(ifindex, buf);
 }
 
+/* As nft names a protocol: getprotobynumber (/etc/protocols), a number where it has none
+ * (the renderer leaves those to libnftables). */
+static const char *proto_here(void *userdata, uint8_t proto)
+{
+	const struct protoent *pe = getprotobynumber(proto);
+
+	(void)userdata;
+	return pe ? pe->p_name : NULL;
+}
+
+/* Names of this namespace and this host's /etc/protocols, as nft would print them. */
+static const struct pc_nft_render_env render_env = {.ifname = ifname_here,
+						    .proto_name = proto_here};
+
 int pc_nft_texts_render(struct pc_nft_ruleset *rs, const struct pc_nft_rule *const *rules, size_t n,
 			size_t *left)
 {
 	/* iif / oif name interfaces of this namespace, the ruleset's: as nft would. */
-	const struct pc_nft_render_env env = {.ifname = ifname_here};
+	const struct pc_nft_render_env env = render_env;
 
 	*left = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -547,7 +562,7 @@ int pc_nft_texts_fill_rules(struct pc_nft_ruleset *rs, const struct pc_nft_rule 
  */
 static int texts_all(struct pc_nft_ruleset *rs)
 {
-	const struct pc_nft_render_env env = {.ifname = ifname_here};
+	const struct pc_nft_render_env env = render_env;
 	_cleanup_free_ const struct pc_nft_rule **left = NULL;
 	size_t n = 0, n_left = 0;
 

@@ -11,6 +11,7 @@
  * usage: pc-render-check [--min-rendered PERCENT] [--show-unrendered]
  */
 #include <errno.h>
+#include <netdb.h> /* before the kernel's headers: glibc's netinet/in.h first */
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +27,17 @@ static const char *ifname(void *userdata, uint32_t ifindex, char *buf)
 	return if_indextoname(ifindex, buf);
 }
 
+static const char *proto_name(void *userdata, uint8_t proto)
+{
+	const struct protoent *pe = getprotobynumber(proto);
+
+	(void)userdata;
+	return pe ? pe->p_name : NULL;
+}
+
 int main(int argc, char **argv)
 {
-	struct pc_nft_render_env env = {.ifname = ifname};
+	struct pc_nft_render_env env = {.ifname = ifname, .proto_name = proto_name};
 	struct pc_nft_ruleset rs = {0};
 	struct pc_nft_texts listed = {0};
 	char *listing = NULL;
