@@ -462,10 +462,20 @@ static const char *ifname_here(void *userdata, uint32_t ifindex, char *buf)
  * (the renderer leaves those to libnftables). */
 static const char *proto_here(void *userdata, uint8_t proto)
 {
-	const struct protoent *pe = getprotobynumber(proto);
+	/* Looked up once per process: each getprotobynumber reads /etc/protocols again,
+	 * and 50,000 rules name tcp 50,000 times (that was a second of a snapshot). */
+	static char *names[256];
+	static bool looked[256];
 
 	(void)userdata;
-	return pe ? pe->p_name : NULL;
+	if (!looked[proto]) {
+		const struct protoent *pe = getprotobynumber(proto);
+
+		names[proto] = pe && pe->p_name ? strdup(pe->p_name) : NULL;
+		/* Out of memory: asked again next time. */
+		looked[proto] = !pe || !pe->p_name || names[proto];
+	}
+	return names[proto];
 }
 
 /* Names of this namespace and this host's /etc/protocols, as nft would print them. */
