@@ -290,8 +290,8 @@ bool conj_everywhere(const struct outcome_groups *gs, const struct conj *c)
  * not (*out). Only sources no path has (no client has them, or they cannot reach the
  * destination) lie between pieces, so a run may jump them.
  */
-void conj_runs(const struct outcome_groups *gs, const struct conj *c, struct pc_ivlist *in,
-	       struct pc_ivlist *out)
+int conj_runs(const struct outcome_groups *gs, const struct conj *c, struct pc_ivlist *in,
+	      struct pc_ivlist *out)
 {
 	size_t i = 0;
 
@@ -303,8 +303,10 @@ void conj_runs(const struct outcome_groups *gs, const struct conj *c, struct pc_
 		       (pc_ivlist_find(&c->pieces, pc_addr_to_u128(&gs->lo[k + 1])) >= 0) ==
 			   covered)
 			k++;
-		pc_ivlist_append(covered ? in : out, pc_addr_to_u128(&gs->lo[i]),
-				 pc_addr_to_u128(&gs->hi[k]));
+		if (pc_ivlist_append(covered ? in : out, pc_addr_to_u128(&gs->lo[i]),
+				     pc_addr_to_u128(&gs->hi[k])) < 0)
+			return -ENOMEM;
 		i = k + 1;
 	}
+	return 0;
 }

@@ -31,9 +31,9 @@ void conjs_clear(struct conj *c, size_t n);
  * nowhere else. */
 bool conj_everywhere(const struct outcome_groups *gs, const struct conj *c);
 /* The pieces that reach the listener, as runs of neighbours @c holds in (*in) and does
- * not (*out). */
-void conj_runs(const struct outcome_groups *gs, const struct conj *c, struct pc_ivlist *in,
-	       struct pc_ivlist *out);
+ * not (*out). -ENOMEM. */
+int conj_runs(const struct outcome_groups *gs, const struct conj *c, struct pc_ivlist *in,
+	      struct pc_ivlist *out);
 
 /* --- analysis_srcjson.c ---------------------------------------------------------------- */
 

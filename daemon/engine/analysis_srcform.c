@@ -174,7 +174,9 @@ static void pieces_words(struct pc_strbuf *f, const struct outcome_groups *gs, c
 	struct pc_ivlist in = {0}, out = {0};
 	const struct pc_ivlist *l = &c->pieces;
 
-	conj_runs(gs, c, &in, &out);
+	/* Out of memory: the words' buffer says so (pc_strbuf_take gives NULL). */
+	if (conj_runs(gs, c, &in, &out) < 0)
+		f->oom = true;
 	/* Plain ranges stay a list of CIDRs ("source" was that before the tests came). */
 	if (gs->n_pieces > 0 && c->n_lits > 0 && out.n > 0 && out.n < in.n) {
 		pc_strbuf_puts(f, "any except ");

@@ -47,19 +47,37 @@ struct form_out {
 
 /* --- values ------------------------------------------------------------------------------ */
 
+/* The forms are most of what the analysis writes: no printf for the common parts. */
+static void w_uint(struct form_out *o, unsigned long long v)
+{
+	char s[24];
+	size_t i = sizeof(s);
+
+	do
+		s[--i] = (char)('0' + v % 10);
+	while ((v /= 10) && i > 0);
+	pc_strbuf_putn(&o->b, s + i, sizeof(s) - i);
+}
+
 static void w_addr(struct form_out *o, pc_u128 v)
 {
 	struct pc_addr a = pc_addr_from_u128(o->family, v);
-	char s[PC_ADDRSTRLEN];
+	char s[PC_ADDRSTRLEN + 2];
 
-	pc_strbuf_printf(&o->b, "\"%s\"", pc_addr_to_string(&a, s));
+	s[0] = '"';
+	pc_addr_to_string(&a, s + 1);
+	strcat(s, "\"");
+	pc_strbuf_puts(&o->b, s);
 }
 
 static void w_pair(struct form_out *o, bool port, pc_u128 lo, pc_u128 hi)
 {
 	if (port) {
-		pc_strbuf_printf(&o->b, "[%llu,%llu]", (unsigned long long)lo,
-				 (unsigned long long)hi);
+		pc_strbuf_putn(&o->b, "[", 1);
+		w_uint(o, (unsigned long long)lo);
+		pc_strbuf_putn(&o->b, ",", 1);
+		w_uint(o, (unsigned long long)hi);
+		pc_strbuf_putn(&o->b, "]", 1);
 		return;
 	}
 	pc_strbuf_puts(&o->b, "[");
@@ -418,7 +436,8 @@ static void w_pieces(struct form_out *o, const struct outcome_groups *gs, const 
 	const struct pc_ivlist *l = &c->pieces;
 	bool negated = false;
 
-	conj_runs(gs, c, &in, &out);
+	if (conj_runs(gs, c, &in, &out) < 0)
+		o->oom = true;
 	if (gs->n_pieces > 0 && in.n > 0) {
 		l = &in;
 		if (out.n > 0 && out.n < in.n) {
