@@ -46,7 +46,8 @@
 #include "portcheck/report.h"
 #include "portcheck/util.h"
 
-#define MAX_FLOWS 16
+#include "bench_util.h"
+
 #define MAX_REPS 1000
 
 /* The figures, printed at the end as one "RESULT key=value ..." line for bench/run.sh. */
@@ -61,23 +62,6 @@ static struct {
 	double index_ms;
 	double eval_us[MAX_FLOWS];
 } fig;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static long maxrss_kib(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return -1;
-	return ru.ru_maxrss;
-}
 
 /* --- the wrapped engine entry point ------------------------------------------------------ */
 
@@ -108,52 +92,7 @@ int __wrap_pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_
 	return r;
 }
 
-/* --- statistics -------------------------------------------------------------------------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct stat_row {
-	double median, max;
-};
-
-static struct stat_row stats_of(double *v, int n)
-{
-	struct stat_row s = {0};
-
-	if (n <= 0)
-		return s;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	s.max = v[n - 1];
-	return s;
-}
-
-static void print_row(const char *what, double *v, int n)
-{
-	struct stat_row s = stats_of(v, n);
-
-	printf("  %-44s %10.1f ms %10.1f ms %5d\n", what, s.median, s.max, n);
-}
-
-static void die(const char *what, int r)
-{
-	fprintf(stderr, "portcheck-bench: %s: %s\n", what, strerror(r < 0 ? -r : r));
-	exit(1);
-}
-
 /* --- options ----------------------------------------------------------------------------- */
-
-struct flow_spec {
-	char name[32];
-	struct pc_addr saddr;
-	uint16_t dport;
-	uint8_t proto;
-};
 
 struct options {
 	int reps;
@@ -729,99 +668,6 @@ done:
 	free(items);
 }
 
-/* --- evaluation -------------------------------------------------------------------------- */
-
-static bool iface_daddr(const struct pc_netif *ni, uint32_t ifindex, int family,
-			struct pc_addr *ret)
-{
-	for (size_t i = 0; i < ni->n_addrs; i++) {
-		const struct pc_addr *a = &ni->addrs[i].prefix.addr;
-
-		if (ni->addrs[i].ifindex != ifindex || a->family != family)
-			continue;
-		if (family == AF_INET6 && a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80)
-			continue;
-		*ret = *a;
-		return true;
-	}
-	return false;
-}
-
-static void describe(const struct pc_nft_result *res, char *buf, size_t size)
-{
-	if (res->verdict == PC_VERDICT_UNKNOWN)
-		snprintf(buf, size, "unknown: %.60s", res->unknown_reason);
-	else if (res->has_rule && res->rule.policy)
-		snprintf(buf, size, "%s by policy of %s", pc_verdict_to_string(res->verdict),
-			 res->rule.chain);
-	else if (res->has_rule)
-		snprintf(buf, size, "%s by %.50s", pc_verdict_to_string(res->verdict),
-			 res->rule.text ? res->rule.text : "?");
-	else
-		snprintf(buf, size, "%s", pc_verdict_to_string(res->verdict));
-}
-
-static void bench_eval(const struct options *o, const struct pc_netif *ni,
-		       const struct pc_nft_ruleset *rs)
-{
-	uint32_t ifindex = if_nametoindex(o->iface);
-	double v[64];
-
-	if (!ifindex)
-		die(o->iface, ENODEV);
-	if (!o->n_flows)
-		return;
-	printf("evaluation: pc_nft_eval_path, steady state (set indexes built), %d evaluations "
-	       "per flow\n",
-	       o->eval_iters);
-	for (size_t f = 0; f < o->n_flows; f++) {
-		/* The last flow first: it meets every set (run.sh passes it last), so its first
-		 * evaluation on this snapshot builds all the set indexes. */
-		size_t fi = (f + o->n_flows - 1) % o->n_flows;
-		const struct flow_spec *fs = &o->flows[fi];
-		struct pc_flow flow = {.family = fs->saddr.family,
-				       .l4proto = fs->proto,
-				       .saddr = fs->saddr,
-				       .sport = 40000,
-				       .dport = fs->dport,
-				       .iif = ifindex};
-		struct pc_nft_result res = {0};
-		char what[160], addr[PC_ADDRSTRLEN];
-		int batches = 0, per = o->eval_iters / 64 > 0 ? o->eval_iters / 64 : 1;
-		double first;
-
-		if (!iface_daddr(ni, ifindex, flow.family, &flow.daddr))
-			die("no address of the flow's family on the interface", EADDRNOTAVAIL);
-		first = now_ms();
-		if (pc_nft_eval_path(rs, ni, &flow, false, &res) < 0)
-			die("pc_nft_eval_path", ENOMEM);
-		first = now_ms() - first;
-		describe(&res, what, sizeof(what));
-		pc_nft_result_clear(&res);
-		for (int b = 0; b < 64 && b * per < o->eval_iters; b++) {
-			double t0 = now_ms();
-
-			for (int i = 0; i < per; i++) {
-				res = (struct pc_nft_result){0};
-				pc_nft_eval_path(rs, ni, &flow, false, &res);
-				pc_nft_result_clear(&res);
-			}
-			v[batches++] = (now_ms() - t0) * 1000 / per;
-		}
-		struct stat_row s = stats_of(v, batches);
-		fig.eval_us[fi] = s.median;
-		if (f == 0) {
-			fig.index_ms = first;
-			printf("  first evaluation on this snapshot (builds the set indexes): "
-			       "%.1f ms\n",
-			       first);
-		}
-		printf("  %-8s %-16s -> %5u/%s %8.2f us median %8.2f us max  %s\n", fs->name,
-		       pc_addr_to_string(&fs->saddr, addr), fs->dport,
-		       fs->proto == IPPROTO_UDP ? "udp" : "tcp", s.median, s.max, what);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -849,7 +695,7 @@ int main(int argc, char **argv)
 	 * without set indexes, as the daemon's Status does. */
 	if (!o.eval_only && o.analysis_budget_s > 0)
 		bench_analysis(&o, &ls, &ni, &rs);
-	bench_eval(&o, &ni, &rs);
+	bench_eval(o.iface, o.flows, o.n_flows, o.eval_iters, &ni, &rs, fig.eval_us, &fig.index_ms);
 	printf("peak RSS of this process (ru_maxrss, children not included): %.1f MiB\n",
 	       maxrss_kib() / 1024.0);
 
