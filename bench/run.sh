@@ -160,7 +160,7 @@ process (snapshot, analysis, reply) ${child:-not logged}"
 	wait "$daemon_pid" 2>/dev/null || true
 }
 
-# Flows for the per-evaluation cost; the last one meets every set (bench_analysis.c).
+# Flows for the per-evaluation cost; the last one meets every set (bench_eval.c).
 flows=(
 	--flow "blocked=240.0.0.5,10001"     # in block4: dropped by the blocklist rule
 	--flow "allowed=198.18.0.0,10000"    # in allow4 (198.18.0.0 . 10000): accepted
