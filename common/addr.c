@@ -145,12 +145,21 @@ bool pc_addr_equal(const struct pc_addr *a, const struct pc_addr *b)
 
 bool pc_prefix_contains(const struct pc_prefix *p, const struct pc_addr *a)
 {
+	unsigned whole, rest;
+
 	if (p->addr.family != a->family)
 		return false;
-	for (unsigned i = 0; i < p->len; i++)
-		if (addr_bit(&p->addr, i) != addr_bit(a, i))
-			return false;
-	return true;
+	/* Whole bytes, then the bits left: a bit at a time was a tenth of a whole-host
+	 * analysis (every route lookup of every evaluation). */
+	whole = p->len / 8;
+	rest = p->len % 8;
+	if (whole > sizeof(a->bytes) || memcmp(p->addr.bytes, a->bytes, whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	if (whole >= sizeof(a->bytes))
+		return false;
+	return ((p->addr.bytes[whole] ^ a->bytes[whole]) & (uint8_t)(0xff00u >> rest)) == 0;
 }
 
 bool pc_prefix_covers(const struct pc_prefix *outer, const struct pc_prefix *inner)

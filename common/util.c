@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,18 +50,39 @@ void pc_strv_clear(struct pc_strv *sv)
 void *pc_array_grow(void *arr_ptr, size_t *n, size_t size)
 {
 	void **arr = arr_ptr;
+	size_t want, have;
 	char *p;
 
-	if (*n >= (SIZE_MAX / size) - 1)
+	if (*n >= (SIZE_MAX / size) / 2 - 1)
 		return NULL;
-	p = realloc(*arr, (*n + 1) * size);
-	if (!p)
-		return NULL;
-	*arr = p;
-	p += *n * size;
+	want = (*n + 1) * size;
+	/* Room is there already when an earlier call grew it ahead. The capacity is what
+	 * malloc says the block holds, not a field of the caller's: callers keep just a count,
+	 * and some hand in arrays they allocated themselves. */
+	have = *arr ? malloc_usable_size(*arr) : 0;
+	if (want > have) {
+		/* Doubling: growing by one element copied the whole array each time (the paths
+		 * of 5,000 listeners, a pool of 4,000 forms). */
+		p = realloc(*arr, *n < 4 ? want : 2 * *n * size);
+		if (!p)
+			return NULL;
+		*arr = p;
+	}
+	p = (char *)*arr + *n * size;
 	memset(p, 0, size);
 	(*n)++;
 	return p;
+}
+
+uint64_t pc_fnv1a(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *b = p;
+
+	for (size_t k = 0; k < n; k++) {
+		h ^= b[k];
+		h *= 1099511628211ULL;
+	}
+	return h;
 }
 
 uint64_t pc_now_ms(void)

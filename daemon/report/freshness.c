@@ -74,12 +74,7 @@ static const char *const device_globs[] = {
 
 static void fnv(uint64_t *h, const void *p, size_t n)
 {
-	const unsigned char *b = p;
-
-	for (size_t k = 0; k < n; k++) {
-		*h ^= b[k];
-		*h *= 1099511628211ULL;
-	}
+	*h = pc_fnv1a(p, n, *h);
 	*h ^= 0xff; /* separator */
 	*h *= 1099511628211ULL;
 }

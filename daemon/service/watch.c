@@ -251,10 +251,7 @@ int pc_listeners_hash(uint64_t *ret)
 			    sizeof(l->uid)};
 
 			for (size_t p = 0; p < ELEMENTSOF(parts); p++)
-				for (size_t b = 0; b < sizes[p]; b++) {
-					x ^= parts[p][b];
-					x *= 1099511628211ULL;
-				}
+				x = pc_fnv1a(parts[p], sizes[p], x);
 			sum += x;
 		}
 		h = sum ^ set.n;

@@ -48,6 +48,12 @@ bool pc_strv_contains(const struct pc_strv *sv, const char *s);
 /* Free the elements and the array; leaves @sv empty. NULL-safe. */
 void pc_strv_clear(struct pc_strv *sv);
 
+/* FNV-1a: @h (PC_FNV1A_INIT to start) continued over @n bytes of @p. For in-process
+ * caches and change detection, never for anything an attacker may aim collisions at
+ * and a collision would do harm to. */
+#define PC_FNV1A_INIT 14695981039346656037ULL
+uint64_t pc_fnv1a(const void *p, size_t n, uint64_t h);
+
 /* CLOCK_MONOTONIC in milliseconds: deadlines, timeouts, coalescing. */
 uint64_t pc_now_ms(void);
 
