@@ -38,9 +38,22 @@ int conj_runs(const struct outcome_groups *gs, const struct conj *c, struct pc_i
 /* --- analysis_srcjson.c ---------------------------------------------------------------- */
 
 /* What a path's sources form is written from. */
+/* Explicit address ranges listed in "address_ranges". */
+#define FORM_FIRST_RANGES 3
+
+/* A path's "address_ranges": its first ranges, how many it has, how many addresses. */
+struct form_ranges {
+	struct pc_ivl first[FORM_FIRST_RANGES];
+	size_t n_first;
+	size_t total;
+	double size;
+};
+
+/* The "address_ranges" of @g's members. -ENOMEM. */
+int form_ranges_of(const struct outcome_group *g, struct form_ranges *ret);
+
 struct form_spec {
 	const struct outcome_groups *gs;
-	const struct outcome_group *g;
 	const struct conj *conj;
 	size_t n_conj;
 	int family;
@@ -51,7 +64,8 @@ struct form_spec {
 	const char *words;
 	struct pc_addr example;
 	uint16_t example_port;
-	bool with_ranges; /* "address_ranges" (not when any_of lists plain ranges already) */
+	/* "address_ranges", or NULL (not when any_of lists plain ranges already) */
+	const struct form_ranges *ranges;
 };
 
 /* The form as compact JSON text in *ret. -ENOMEM. */
@@ -59,5 +73,8 @@ int form_json(const struct form_spec *f, char **ret);
 /* Whether a set literal names its set (a named set whose key layout shows where the
  * source is), rather than listing its members. */
 bool lit_names_set(const struct pc_src_lit *l);
+/* For a shared form: @l's key bytes into @key (PC_NFT_DATA_MAX) with the fields that read
+ * "destination_port" (equal to @port) zeroed, and those fields as a bit mask. */
+uint32_t lit_key_port_fields(const struct pc_src_lit *l, int port, uint8_t *key);
 /* "accept", "drop", "continue", "return", "jump", "goto", or NULL for another code. */
 const char *verdict_word(int32_t code);

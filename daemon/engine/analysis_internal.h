@@ -44,12 +44,19 @@ struct form_sets {
 	const struct pc_nft_set **of;
 };
 
+/* The forms already written, by what they were written from (analysis_formmemo.c). */
+struct form_memo {
+	struct form_memo_slot *v;
+	size_t cap, n;
+};
+
 /* The distinct forms of one analysis (counted strings, pc_rcstr): a path names the one
  * copy of its text. */
 struct form_pool {
 	json_t *index; /* text -> its place in v */
 	char **v;
 	size_t n;
+	struct form_memo memo;
 };
 
 /* How the paths' sources forms are written. */
@@ -134,6 +141,27 @@ int groups_to_paths(const struct outcome_groups *gs, struct pc_listener_report *
  * "any" when @g is the only outcome. -ENOMEM. */
 int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struct outcome_group *g,
 		 int port);
+
+/* --- analysis_formmemo.c ----------------------------------------------------------------- */
+
+struct form_spec;
+/* A memo key being written: in @buf (the caller's, on its stack) until it outgrows it. */
+struct form_key {
+	uint8_t *v;
+	size_t len, cap;
+	bool heap, oom;
+};
+/* The memo's key of the form @f describes (every input of its words and text) appended to
+ * @key: 0, 1 when the form is not memoised (a conjunction told by its box), -ENOMEM. */
+int form_memo_key(const struct form_spec *f, struct form_key *key);
+void form_key_clear(struct form_key *k);
+/* The form and words memoised under @key, if any (borrowed: the memo holds them). */
+bool form_memo_find(const struct form_memo *m, const uint8_t *key, size_t len, char **form,
+		    const char **words);
+/* Memoise @form (a counted string: the memo takes a reference) and @words. -ENOMEM. */
+int form_memo_add(struct form_memo *m, const uint8_t *key, size_t len, char *form,
+		  const char *words);
+void form_memo_clear(struct form_memo *m);
 
 /* --- analysis_pieces.c ------------------------------------------------------------------ */
 

@@ -309,16 +309,52 @@ void form_pool_clear(struct form_pool *pool)
 		pc_rcstr_unref(pool->v[i]);
 	free(pool->v);
 	json_decref(pool->index);
+	form_memo_clear(&pool->memo);
 	*pool = (struct form_pool){0};
+}
+
+/* The words and form of @f (conjunctions, gs, example set) into @p: written, or the ones
+ * an earlier path with the same inputs had (a pool's memo). -ENOMEM. */
+static int sources_write(struct pc_path *p, struct form_spec *f)
+{
+	struct form_pool *pool = f->gs->form.pool;
+	uint8_t buf[1024];
+	struct form_key key = {.v = buf, .cap = sizeof(buf)};
+	const char *said;
+	char *form, *text;
+	int k = pool ? form_memo_key(f, &key) : 1;
+	int r = k < 0 ? k : 0;
+
+	if (k == 0 && form_memo_find(&pool->memo, key.v, key.len, &form, &said)) {
+		p->source = strdup(said);
+		p->sources_json = pc_rcstr_ref(form);
+		form_key_clear(&key);
+		return p->source ? 0 : -ENOMEM;
+	}
+	if (r >= 0)
+		r = words(f->gs, f->conj, f->n_conj, f->family, &p->source);
+	if (r >= 0) {
+		f->words = p->source;
+		r = form_json(f, &text);
+	}
+	if (r >= 0) {
+		p->sources_json = form_pool_intern(pool, text);
+		if (!p->sources_json)
+			r = -ENOMEM;
+	}
+	if (r >= 0 && k == 0)
+		r = form_memo_add(&pool->memo, key.v, key.len, p->sources_json, p->source);
+	form_key_clear(&key);
+	return r;
 }
 
 int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struct outcome_group *g,
 		 int port)
 {
 	const struct src_member *m0 = &g->m[0];
+	struct form_ranges ranges;
 	struct form_spec f = {
 	    .gs = gs,
-	    .g = g,
 	    .family = p->family,
 	    .sets = gs->form.sets,
 	    .port = port,
@@ -340,22 +376,15 @@ int path_sources(struct pc_path *p, const struct outcome_groups *gs, const struc
 	for (size_t i = 0; i < n; i++)
 		if (c[i].n_pieces < gs->n_pieces)
 			conj_imply_pieces(gs, &c[i], p->family);
-	r = words(gs, c, n, p->family, &p->source);
-	if (r >= 0) {
-		f.conj = c;
-		f.n_conj = n;
-		f.words = p->source;
-		/* With plain ranges any_of lists them already. */
-		f.with_ranges = any_tests(c, n);
-		char *text;
-
-		r = form_json(&f, &text);
-		if (r >= 0) {
-			p->sources_json = form_pool_intern(gs->form.pool, text);
-			if (!p->sources_json)
-				r = -ENOMEM;
-		}
+	f.conj = c;
+	f.n_conj = n;
+	/* With plain ranges any_of lists them already. */
+	if (any_tests(c, n)) {
+		r = form_ranges_of(g, &ranges);
+		f.ranges = &ranges;
 	}
+	if (r >= 0)
+		r = sources_write(p, &f);
 	/* Refusing a blocklist's members is the blocklist's point (see pc_path). */
 	p->refuses_ignored_sets =
 	    (p->verdict == PC_VERDICT_DROP || p->verdict == PC_VERDICT_REJECT) &&

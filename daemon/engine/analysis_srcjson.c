@@ -30,8 +30,6 @@
 #include "analysis_conj.h"
 #include "analysis_internal.h"
 
-/* Explicit address ranges listed in "address_ranges". */
-#define FORM_FIRST_RANGES 3
 /* nft's datatype ids (src/datatype.h): the fields a constant is printed as an address. */
 #define NFT_TYPE_IPADDR 7
 #define NFT_TYPE_IP6ADDR 8
@@ -327,6 +325,27 @@ static int set_index(struct form_sets *fs, const struct pc_src_lit *l)
 	return (int)(r->n_sets - 1);
 }
 
+uint32_t lit_key_port_fields(const struct pc_src_lit *l, int port, uint8_t *key)
+{
+	struct key_layout k;
+	uint32_t mask = 0;
+
+	memcpy(key, l->key, sizeof(l->key));
+	if (!lit_names_set(l))
+		return 0;
+	key_layout(l->set, &k);
+	/* As w_key and w_bytes: fields other than the source's of 1 or 2 bytes. */
+	for (uint32_t f = 0; f < k.n; f++) {
+		if (k.off[f] == l->sym_off || k.len[f] > 2 || k.off[f] + k.len[f] > sizeof(l->key))
+			continue;
+		if (pc_u128_from_be(l->key + k.off[f], k.len[f]) != (pc_u128)port)
+			continue;
+		memset(key + k.off[f], 0, k.len[f]);
+		mask |= 1u << f;
+	}
+	return mask;
+}
+
 static void w_key(struct form_out *o, const struct pc_src_lit *l, const struct key_layout *k)
 {
 	pc_strbuf_puts(&o->b, "[");
@@ -513,14 +532,11 @@ static void member_advance(const struct src_member *m, struct member_iter *it)
  * of the heads; counts and sizes come from the boxes' shared lists (srcdim.h), never a
  * walk of a blocklist's complement per path.
  */
-static int w_address_ranges(struct form_out *o, const struct outcome_group *g)
+int form_ranges_of(const struct outcome_group *g, struct form_ranges *ret)
 {
-	struct pc_ivlist first = {0};
-	unsigned bits = pc_addr_size(o->family) * 8;
-	double size = 0, all = 1;
-	size_t total = 0;
 	struct member_iter *it = calloc(g->n_m ? g->n_m : 1, sizeof(*it));
 
+	*ret = (struct form_ranges){0};
 	if (!it)
 		return -ENOMEM;
 	for (size_t i = 0; i < g->n_m; i++) {
@@ -528,16 +544,16 @@ static int w_address_ranges(struct form_out *o, const struct outcome_group *g)
 
 		member_advance(m, &it[i]);
 		if (!m->r) {
-			total++;
-			size +=
+			ret->total++;
+			ret->size +=
 			    pc_u128_to_double(pc_addr_to_u128(&m->hi) - pc_addr_to_u128(&m->lo)) +
 			    1;
 			continue;
 		}
-		total += pc_srcdim_count(&m->r->addr);
-		size += pc_srcdim_size(&m->r->addr);
+		ret->total += pc_srcdim_count(&m->r->addr);
+		ret->size += pc_srcdim_size(&m->r->addr);
 	}
-	while (first.n < FORM_FIRST_RANGES) {
+	while (ret->n_first < FORM_FIRST_RANGES) {
 		size_t bi = SIZE_MAX;
 
 		for (size_t i = 0; i < g->n_m; i++)
@@ -545,23 +561,37 @@ static int w_address_ranges(struct form_out *o, const struct outcome_group *g)
 				bi = i;
 		if (bi == SIZE_MAX)
 			break;
-		if (pc_ivlist_append(&first, it[bi].head.lo, it[bi].head.hi) < 0) {
-			free(it);
-			pc_ivlist_clear(&first);
-			return -ENOMEM;
+		/* Neighbours from different members are one range (as pc_ivlist_append). */
+		struct pc_ivl *last = ret->n_first ? &ret->first[ret->n_first - 1] : NULL;
+
+		if (last && last->hi != ~(pc_u128)0 && last->hi + 1 >= it[bi].head.lo) {
+			if (it[bi].head.hi > last->hi)
+				last->hi = it[bi].head.hi;
+		} else {
+			ret->first[ret->n_first++] = it[bi].head;
 		}
 		member_advance(&g->m[bi], &it[bi]);
 	}
 	free(it);
+	return 0;
+}
+
+static void w_address_ranges(struct form_out *o, const struct form_ranges *fr)
+{
+	const struct pc_ivlist first = {
+	    .v = (struct pc_ivl *)fr->first, .n = fr->n_first, .cap = fr->n_first};
+	unsigned bits = pc_addr_size(o->family) * 8;
+	double all = 1;
+
 	for (unsigned i = 0; i < bits; i++)
 		all *= 2;
 	pc_strbuf_puts(&o->b, ",\"address_ranges\":{\"first\":");
 	w_ranges(o, &first, false);
-	pc_strbuf_printf(&o->b, ",\"total\":%zu,\"share\":", total);
-	w_real(o, size / all);
+	pc_strbuf_puts(&o->b, ",\"total\":");
+	w_uint(o, fr->total);
+	pc_strbuf_puts(&o->b, ",\"share\":");
+	w_real(o, fr->size / all);
 	pc_strbuf_puts(&o->b, "}");
-	pc_ivlist_clear(&first);
-	return 0;
 }
 
 /* --- the form ---------------------------------------------------------------------------- */
@@ -570,7 +600,6 @@ int form_json(const struct form_spec *f, char **ret)
 {
 	struct form_out o = {.family = f->family, .sets = f->sets, .port = f->port};
 	char s[PC_ADDRSTRLEN];
-	int r = 0;
 
 	*ret = NULL;
 	if (o.sets) {
@@ -586,10 +615,10 @@ int form_json(const struct form_spec *f, char **ret)
 	}
 	pc_strbuf_printf(&o.b, "],\"example\":{\"address\":\"%s\",\"port\":%u}",
 			 pc_addr_to_string(&f->example, s), (unsigned)f->example_port);
-	if (f->with_ranges)
-		r = w_address_ranges(&o, f->g);
+	if (f->ranges)
+		w_address_ranges(&o, f->ranges);
 	pc_strbuf_puts(&o.b, "}");
-	if (r < 0 || o.oom) {
+	if (o.oom) {
 		free(pc_strbuf_take(&o.b));
 		return -ENOMEM;
 	}

@@ -549,6 +549,54 @@ static void test_two_sets_shared(void **state)
 	json_decref(j);
 }
 
+/*
+ * Listeners share memoised forms only where their forms are the same text: a set key's
+ * constant that equals one listener's port reads "destination_port" for that listener
+ * alone. Here `ip saddr . meta l4proto @pp` holds tcp (6): in the shared form of the
+ * listener on port 6 the constant is its destination port, in the one on 22 it stays 6
+ * (were the memo keyed with every small constant taken for the port, 22 would get 6's
+ * form). run() holds the shared forms, resolved, to the inline ones, which say 6.
+ */
+static void test_memo_keeps_other_constants(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "pp");
+	struct pc_nft_set *set = nb_set(t, "pp", 0, 8);
+	static const uint8_t lens[2] = {4, 1};
+	struct pc_nft_chain *c = nb_base_chain(t, "in", "filter", NF_INET_LOCAL_IN, -10, NF_ACCEPT);
+	struct pc_nft_rule *rule;
+
+	nb_set_fields(set, 2, lens);
+	set->key_type = 7 << 6 | 12; /* ipv4_addr . inet_proto */
+	for (unsigned i = 0; i < 4; i++) {
+		uint8_t k[8] = {198, 18, 0, (uint8_t)i, IPPROTO_TCP};
+
+		nb_elem(set, k, 8, 0);
+	}
+	rule = nb_rule(c, "ip saddr . meta l4proto @pp drop");
+	nb_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	nb_meta(rule, NFT_META_L4PROTO, NFT_REG32_01);
+	nb_lookup(rule, "pp", NFT_REG_1, 0, 0);
+	nb_drop(rule);
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 6, false));
+	listen_on(f, mk_listener(IPPROTO_TCP, "192.0.2.1", 22, false));
+	r = run(f);
+	for (size_t l = 0; l < 2; l++) {
+		size_t seen = 0;
+
+		for (size_t i = 0; i < r[l].n_paths; i++) {
+			const char *j = r[l].paths[i].sources_json;
+
+			if (!j || !strstr(j, "\"set\":"))
+				continue;
+			seen++;
+			assert_non_null(strstr(j, "\"key\":[\"address\",6]"));
+		}
+		assert_true(seen > 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +610,7 @@ int main(void)
 	    T(test_concat_hash_without_fields),
 	    T(test_rest_past_budget),
 	    T(test_two_sets_shared),
+	    T(test_memo_keeps_other_constants),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
