@@ -121,6 +121,14 @@ int pc_strsan_replace(char **s, enum pc_strsan_mode mode)
 
 	if (!*s)
 		return 0;
+	/* Printable ASCII (and, raw, no backslash) comes out as it went in: no copy. Most
+	 * strings are that, and this runs for every path's reason. */
+	for (const unsigned char *p = (const unsigned char *)*s;; p++) {
+		if (*p == '\0')
+			return 0;
+		if (*p < 0x20 || *p > 0x7e || (*p == '\\' && mode == PC_STRSAN_RAW))
+			break;
+	}
 	r = pc_strsan(*s, strlen(*s), mode, &clean);
 	if (r < 0)
 		return r;
