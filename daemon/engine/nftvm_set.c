@@ -470,15 +470,15 @@ void vm_eval_lookup(struct vm *vm, const struct pc_nft_expr *e)
 	key = vm_reg(vm, e->lookup.sreg, klen);
 	if (key && vm_sym_in(vm, key, klen) > 0) {
 		/* The key holds the symbolic source: the sources split by the element group
-		 * the concrete key finds, then the lookup goes on with the concrete key. */
-		if (vm_set_sym_lookup(vm, s, key) < 0)
+		 * the concrete key finds, then the lookup goes on with the element it found. */
+		if (vm_set_sym_lookup(vm, s, key, &el) < 0)
 			return;
 	} else {
 		key = vm_reg_in(vm, e->lookup.sreg, klen);
+		if (!key)
+			return;
+		el = vm_set_find(s, key, &oom);
 	}
-	if (!key)
-		return;
-	el = vm_set_find(s, key, &oom);
 	if (oom) {
 		vm_unknown(vm, "out of memory indexing set @%s", s->name);
 		return;

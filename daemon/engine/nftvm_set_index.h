@@ -43,7 +43,9 @@ void vm_set_proj_free(struct set_index *x);
 /*
  * A lookup whose key holds the symbolic source (in one field, the rest constants): narrow
  * the sources to those that find the same element group as the concrete key @key (the
- * same verdict or data for maps; membership for sets). Returns 0, or -1 after
- * vm_unknown().
+ * same verdict or data for maps; membership for sets). Returns 0 and in *@ret_el the
+ * element the concrete key finds (NULL: none; the catch-all is not looked at), or -1
+ * after vm_unknown().
  */
-int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *key);
+int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *key,
+		      const struct pc_nft_set_elem **ret_el);

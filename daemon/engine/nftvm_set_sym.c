@@ -503,7 +503,8 @@ static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x
 	return p;
 }
 
-int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *key)
+int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *key,
+		      const struct pc_nft_set_elem **ret_el)
 {
 	bool oom = false, port = false;
 	struct set_index *x = vm_set_index(s, &oom);
@@ -537,7 +538,7 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 	lit.sym_off = span.fo;
 	lit.sym_len = span.fl;
 	memcpy(lit.key, p->key, sizeof(lit.key));
-	el = vm_set_find(s, key, &oom);
+	el = *ret_el = vm_set_find(s, key, &oom);
 	if (oom) {
 		vm_unknown(vm, "out of memory indexing set @%s", s->name);
 		return -1;
