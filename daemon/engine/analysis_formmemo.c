@@ -32,22 +32,31 @@ struct form_memo_slot {
 	char *words; /* the path's words */
 };
 
-/* Appending to the key: inline, a key is written for every path. */
-static void put(struct form_key *k, const void *p, size_t n)
+/* Appending to the key when it outgrows its buffer. */
+static void put_grow(struct form_key *k, const void *p, size_t n)
+{
+	size_t cap = (k->len + n) * 2;
+	uint8_t *v = k->heap ? realloc(k->v, cap) : malloc(cap);
+
+	if (!v) {
+		k->oom = true;
+		return;
+	}
+	if (!k->heap)
+		memcpy(v, k->v, k->len);
+	k->v = v;
+	k->cap = cap;
+	k->heap = true;
+	memcpy(k->v + k->len, p, n);
+	k->len += n;
+}
+
+/* Appending to the key: inline, a key is written for every path (a million calls). */
+static inline void put(struct form_key *k, const void *p, size_t n)
 {
 	if (k->len + n > k->cap) {
-		size_t cap = (k->len + n) * 2;
-		uint8_t *v = k->heap ? realloc(k->v, cap) : malloc(cap);
-
-		if (!v) {
-			k->oom = true;
-			return;
-		}
-		if (!k->heap)
-			memcpy(v, k->v, k->len);
-		k->v = v;
-		k->cap = cap;
-		k->heap = true;
+		put_grow(k, p, n);
+		return;
 	}
 	memcpy(k->v + k->len, p, n);
 	k->len += n;

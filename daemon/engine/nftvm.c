@@ -352,10 +352,12 @@ static void trace_rule(struct vm *vm, const struct pc_nft_chain *chain,
 {
 	struct pc_rule_ref ref;
 	enum pc_trace_action a;
-	char detail[96] = "";
+	char detail[96];
 
+	/* Every rule met calls this: nothing before the check. */
 	if (!vm->tr)
 		return;
+	detail[0] = '\0';
 	vm_rule_ref(vm->table, chain, rule, &ref);
 	if (vm->unknown) {
 		a = PC_TRACE_UNKNOWN;

@@ -162,7 +162,8 @@ static int build_exact(struct set_index *x, const struct pc_nft_set *s)
 	uint32_t klen = x->klen;
 	size_t n = 0;
 
-	x->exact = calloc(s->n_elems ? s->n_elems : 1, sizeof(*x->exact));
+	/* Not zeroed: every slot below n is written (a blocklist's are megabytes). */
+	x->exact = reallocarray(NULL, s->n_elems ? s->n_elems : 1, sizeof(*x->exact));
 	x->blob = malloc(s->n_elems * klen + 1);
 	if (!x->exact || !x->blob)
 		return -ENOMEM;
@@ -209,7 +210,8 @@ static size_t ranges_key_end(struct set_index *x, const struct pc_nft_set *s)
 static int ranges_interval(struct set_index *x, const struct pc_nft_set *s, size_t *ret_n)
 {
 	uint32_t klen = x->klen;
-	struct rb_item *items = calloc(s->n_elems ? s->n_elems : 1, sizeof(*items));
+	/* Not zeroed: every slot below m is written. */
+	struct rb_item *items = reallocarray(NULL, s->n_elems ? s->n_elems : 1, sizeof(*items));
 	uint8_t *keys = malloc(s->n_elems * klen + 1);
 	size_t m = 0, n = 0;
 
@@ -269,7 +271,8 @@ static int build_ranges(struct set_index *x, const struct pc_nft_set *s)
 		if (s->elems[i].key_end_len)
 			key_end = true;
 
-	x->r = calloc(s->n_elems ? s->n_elems : 1, sizeof(*x->r));
+	/* Not zeroed: every range below n is written, none past it read. */
+	x->r = reallocarray(NULL, s->n_elems ? s->n_elems : 1, sizeof(*x->r));
 	x->blob = malloc(s->n_elems * klen * 2 + 1);
 	if (!x->r || !x->blob)
 		return -ENOMEM;
