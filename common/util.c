@@ -53,21 +53,21 @@ void *pc_array_grow(void *arr_ptr, size_t *n, size_t size)
 	size_t want, have;
 	char *p;
 
-	if (*n >= (SIZE_MAX / size) / 2 - 1)
+	if (*n >= (SIZE_MAX / size) / 2)
 		return NULL;
 	want = (*n + 1) * size;
 	/* Room is there already when an earlier call grew it ahead. The capacity is what
 	 * malloc says the block holds, not a field of the caller's: callers keep just a count,
 	 * and some hand in arrays they allocated themselves. */
 	have = *arr ? malloc_usable_size(*arr) : 0;
-	if (want > have) {
-		/* Doubling: growing by one element copied the whole array each time (the paths
-		 * of 5,000 listeners, a pool of 4,000 forms). */
-		p = realloc(*arr, *n < 4 ? want : 2 * *n * size);
-		if (!p)
-			return NULL;
-		*arr = p;
-	}
+	/* Doubling: growing by one element copied the whole array each time (the paths of
+	 * 5,000 listeners, a pool of 4,000 forms). Within the block, a realloc to its usable
+	 * size first: glibc supports writing there only after one (it returns the block as
+	 * it is, nothing copied). */
+	p = realloc(*arr, want > have ? (*n < 4 ? want : 2 * *n * size) : have);
+	if (!p)
+		return NULL;
+	*arr = p;
 	p = (char *)*arr + *n * size;
 	memset(p, 0, size);
 	(*n)++;

@@ -12,7 +12,8 @@
  * equal contents behind different addresses only cost a miss. Two equal keys have equal
  * forms because the writers read nothing else; the full key is compared, the hash only
  * finds the slot. A conjunction told by its box (past the engine's budgets) is not
- * memoised.
+ * memoised, nor a key over FORM_KEY_MAX; the memo failing (out of memory) only means
+ * the form is written.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +24,10 @@
 
 #include "analysis_conj.h"
 #include "analysis_internal.h"
+
+/* Longer keys are not memoised: a form that long is rare and its key would cost what
+ * writing it does. */
+#define FORM_KEY_MAX 16384
 
 struct form_memo_slot {
 	uint64_t hash;
@@ -121,14 +126,13 @@ int form_memo_key(const struct form_spec *f, struct form_key *key)
 			return 1;
 	PUT(key, f->family);
 	PUT(key, shared);
-	/* Inline forms (Explain's) are not pooled; were they, the port would be part of
-	 * their key only through the set keys, which put_lit keeps whole for them. */
+	/* The port is not keyed: only a shared form prints it ("destination_port", which
+	 * put_lit keys); an inline form writes the set key's values as they are. */
 	PUT(key, any);
+	/* The pieces that reach the listener count only through n_pieces and each
+	 * conjunction's runs of them (conj_runs, below): not the list itself, which a host of
+	 * many routes makes long while the form says a few runs. */
 	PUT(key, gs->n_pieces);
-	for (size_t i = 0; i < gs->n_pieces; i++) {
-		put_u128(key, pc_addr_to_u128(&gs->lo[i]));
-		put_u128(key, pc_addr_to_u128(&gs->hi[i]));
-	}
 	PUT(key, f->example.family);
 	put_u128(key, ex);
 	PUT(key, f->example_port);
@@ -140,6 +144,18 @@ int form_memo_key(const struct form_spec *f, struct form_key *key)
 		PUT(key, c->n_pieces);
 		PUT(key, c->pieces_implied);
 		put_list(key, &c->pieces);
+		if (gs->n_pieces > 0) {
+			struct pc_ivlist in = {0}, out = {0};
+
+			if (conj_runs(gs, c, &in, &out) < 0)
+				key->oom = true;
+			put_list(key, &in);
+			put_list(key, &out);
+			pc_ivlist_clear(&in);
+			pc_ivlist_clear(&out);
+		}
+		if (key->len > FORM_KEY_MAX)
+			return 1;
 		for (size_t k = 0; k < c->n_lits; k++)
 			put_lit(key, &c->lits[k], f->port, shared);
 	}
@@ -150,6 +166,8 @@ int form_memo_key(const struct form_spec *f, struct form_key *key)
 		PUT(key, f->ranges->n_first);
 		put(key, f->ranges->first, f->ranges->n_first * sizeof(f->ranges->first[0]));
 	}
+	if (key->len > FORM_KEY_MAX)
+		return 1;
 	return key->oom ? -ENOMEM : 0;
 }
 

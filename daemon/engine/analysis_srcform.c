@@ -322,8 +322,9 @@ static int sources_write(struct pc_path *p, struct form_spec *f)
 	struct form_key key = {.v = buf, .cap = sizeof(buf)};
 	const char *said;
 	char *form, *text;
+	/* Out of memory in the memo (its key or its entry) only costs the writing. */
 	int k = pool ? form_memo_key(f, &key) : 1;
-	int r = k < 0 ? k : 0;
+	int r;
 
 	if (k == 0 && form_memo_find(&pool->memo, key.v, key.len, &form, &said)) {
 		p->source = strdup(said);
@@ -331,8 +332,7 @@ static int sources_write(struct pc_path *p, struct form_spec *f)
 		form_key_clear(&key);
 		return p->source ? 0 : -ENOMEM;
 	}
-	if (r >= 0)
-		r = words(f->gs, f->conj, f->n_conj, f->family, &p->source);
+	r = words(f->gs, f->conj, f->n_conj, f->family, &p->source);
 	if (r >= 0) {
 		f->words = p->source;
 		r = form_json(f, &text);
@@ -343,7 +343,7 @@ static int sources_write(struct pc_path *p, struct form_spec *f)
 			r = -ENOMEM;
 	}
 	if (r >= 0 && k == 0)
-		r = form_memo_add(&pool->memo, key.v, key.len, p->sources_json, p->source);
+		(void)form_memo_add(&pool->memo, key.v, key.len, p->sources_json, p->source);
 	form_key_clear(&key);
 	return r;
 }

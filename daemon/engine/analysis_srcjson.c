@@ -170,13 +170,15 @@ static bool key_layout_from_type(const struct pc_nft_set *s, struct key_layout *
 			return false;
 		off += (k->len[i] + 3) / 4 * 4;
 	}
-	return off == s->key_len;
+	return off == s->key_len && off <= PC_NFT_DATA_MAX;
 }
 
 static void key_layout(const struct pc_nft_set *s, struct key_layout *k)
 {
 	uint32_t off = 0;
 
+	/* Fields past the bytes a key can have (the kernel's field lengths are the dump's
+	 * word) are no layout: w_key would read past the literal's key. */
 	if (s->field_count > 1 && s->field_count <= 16) {
 		k->n = s->field_count;
 		for (uint32_t i = 0; i < k->n; i++) {
@@ -185,14 +187,14 @@ static void key_layout(const struct pc_nft_set *s, struct key_layout *k)
 			off += (s->field_len[i] + 3) / 4 * 4;
 			k->type[i] = (s->key_type >> (NFT_TYPE_BITS * (k->n - 1 - i))) & 0x3f;
 		}
-		if (off <= s->key_len || s->key_len == 0)
+		if ((off <= s->key_len || s->key_len == 0) && off <= PC_NFT_DATA_MAX)
 			return;
 	}
 	if (key_layout_from_type(s, k))
 		return;
 	k->n = 1;
 	k->off[0] = 0;
-	k->len[0] = s->key_len ? s->key_len : 4;
+	k->len[0] = s->key_len && s->key_len <= PC_NFT_DATA_MAX ? s->key_len : 4;
 	k->type[0] = s->key_type;
 }
 

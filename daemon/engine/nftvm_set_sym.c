@@ -19,11 +19,18 @@
  * for those): the source's bytes are a run of the key, the rest constants. */
 #define SPAN_VIRTUAL UINT32_MAX
 
-/* Projections kept per set (different constants in the other fields, e.g. ports), in a
- * direct-mapped cache: one slot per hash of the key shape, a newcomer evicts the slot's
- * projection. A linear scan of 256 slots, each a 64-byte compare, was a tenth of the
- * engine's time on a host of 5,000 listeners; a power of two. */
+/*
+ * Projections kept per set (different constants in the other fields, e.g. ports), found
+ * by a hash of the key shape among PROJ_WAYS slots from its home slot: a newcomer takes
+ * a free one of those or evicts the least recently used. A linear scan of 256 slots,
+ * each a 64-byte compare, was a tenth of the engine's time on a host of 5,000 listeners.
+ * Not direct-mapped: a shape evicted while its boxes still name its lists comes back as
+ * new bases, which those boxes no longer recognise as the set's (srcdim.c compares
+ * bases by address) and copy; nine shapes of one set would have to meet in one window
+ * within one evaluation for that. PROJ_CACHE is a power of two.
+ */
 #define PROJ_CACHE 1024
+#define PROJ_WAYS 8
 
 struct proj_group {
 	const struct pc_nft_set_elem *e; /* one element of the group (its verdict/data) */
@@ -33,6 +40,7 @@ struct proj_group {
 
 struct set_proj {
 	bool valid;
+	uint64_t used; /* the index's lookup count when last found or built (LRU) */
 	uint32_t field;	 /* the key's field that holds x (SPAN_VIRTUAL: no field layout) */
 	uint32_t fo, fl; /* where x's bytes lie in the key */
 	unsigned nb;	 /* bytes of the dimension */
@@ -484,10 +492,20 @@ static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x
 	if (!x->proj && !(x->proj = calloc(PROJ_CACHE, sizeof(*x->proj))))
 		return NULL;
 	x->n_proj = PROJ_CACHE;
-	p = &x->proj[h & (PROJ_CACHE - 1)];
-	if (p->valid && p->field == field && p->fo == fo && p->fl == fl && p->port == port &&
-	    p->nb == nb && memcmp(p->key, k, sizeof(k)) == 0)
-		return p;
+	x->proj_tick++;
+	p = NULL;
+	for (size_t w = 0; w < PROJ_WAYS; w++) {
+		struct set_proj *q = &x->proj[(h + w) & (PROJ_CACHE - 1)];
+
+		if (q->valid && q->field == field && q->fo == fo && q->fl == fl &&
+		    q->port == port && q->nb == nb && memcmp(q->key, k, sizeof(k)) == 0) {
+			q->used = x->proj_tick;
+			return q;
+		}
+		/* The slot to take if it is not there: a free one, else the oldest. */
+		if (!p || (p->valid && (!q->valid || q->used < p->used)))
+			p = q;
+	}
 	proj_clear(p);
 	p->field = field;
 	p->fo = fo;
@@ -500,6 +518,7 @@ static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x
 		return NULL;
 	}
 	p->valid = true;
+	p->used = x->proj_tick;
 	return p;
 }
 

@@ -180,8 +180,8 @@ int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc
 		       struct pc_src_result *ret);
 bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b);
 /* The values of x for which a set literal (not negated) holds, from the set's elements
- * (cached with the set's index: valid while the snapshot lives and the set is not
- * projected for many other key shapes). -ENOMEM, -EINVAL. */
+ * (cached with the set's index: valid until the next lookup of the same set, which may
+ * evict it; use it before anything else looks the set up). -ENOMEM, -EINVAL. */
 int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc_ivlist **ret);
 /* How many elements a set holds as nft lists them (interval end elements and the catch-all
  * not counted), counted once with the set's index. */
