@@ -228,14 +228,14 @@ static void path_result(const struct path *first, const struct pc_nft_ruleset *r
 	r.fwd_port = first->fwd_port;
 	memcpy(r.endpoints, first->endpoints, sizeof(r.endpoints));
 	r.n_endpoints = first->n_endpoints;
-	snprintf(r.note, sizeof(r.note), "%s", first->note);
+	vm_strlcpy(r.note, first->note, sizeof(r.note));
 	if (first->verdict == PC_VERDICT_UNKNOWN)
-		snprintf(r.unknown_reason, sizeof(r.unknown_reason), "%s", first->reason);
+		vm_strlcpy(r.unknown_reason, first->reason, sizeof(r.unknown_reason));
 	if (rs->blind_spot) {
 		/* Filtering the snapshot cannot see may decide first; the path is still
 		 * reported. */
 		r.verdict = PC_VERDICT_UNKNOWN;
-		snprintf(r.unknown_reason, sizeof(r.unknown_reason), "%s", rs->blind_spot);
+		vm_strlcpy(r.unknown_reason, rs->blind_spot, sizeof(r.unknown_reason));
 	}
 	*ret = r;
 }
