@@ -302,15 +302,21 @@ int groups_add(struct outcome_groups *gs, const struct piece *outcome, const str
 int groups_add_piece(struct outcome_groups *gs, const struct pc_addr *lo, const struct pc_addr *hi)
 {
 	size_t n = gs->n_pieces;
-	struct pc_addr *l = reallocarray(gs->lo, n + 1, sizeof(*l)), *h;
 
-	if (!l)
-		return -ENOMEM;
-	gs->lo = l;
-	h = reallocarray(gs->hi, n + 1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	gs->hi = h;
+	/* Grown geometrically: this runs for every piece of every listener. */
+	if (n == gs->cap_pieces) {
+		size_t cap = n ? 2 * n : 4;
+		struct pc_addr *l = reallocarray(gs->lo, cap, sizeof(*l)), *h;
+
+		if (!l)
+			return -ENOMEM;
+		gs->lo = l;
+		h = reallocarray(gs->hi, cap, sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		gs->hi = h;
+		gs->cap_pieces = cap;
+	}
 	gs->lo[n] = *lo;
 	gs->hi[n] = *hi;
 	gs->n_pieces = n + 1;

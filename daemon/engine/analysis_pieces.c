@@ -60,16 +60,21 @@ void piece_results_clear(struct piece_results *pr)
 
 static int piece_results_add(struct piece_results *pr, struct pc_src_result *v, size_t n)
 {
-	struct pc_src_result **nv = reallocarray(pr->v, pr->count + 1, sizeof(*nv));
-	size_t *nn;
+	/* Grown geometrically: one entry per piece of every listener. */
+	if (pr->count == pr->cap) {
+		size_t cap = pr->cap ? 2 * pr->cap : 8;
+		struct pc_src_result **nv = reallocarray(pr->v, cap, sizeof(*nv));
+		size_t *nn;
 
-	if (!nv)
-		return -ENOMEM;
-	pr->v = nv;
-	nn = reallocarray(pr->n, pr->count + 1, sizeof(*nn));
-	if (!nn)
-		return -ENOMEM;
-	pr->n = nn;
+		if (!nv)
+			return -ENOMEM;
+		pr->v = nv;
+		nn = reallocarray(pr->n, cap, sizeof(*nn));
+		if (!nn)
+			return -ENOMEM;
+		pr->n = nn;
+		pr->cap = cap;
+	}
 	pr->v[pr->count] = v;
 	pr->n[pr->count++] = n;
 	return 0;
