@@ -238,7 +238,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 		struct piece cur;
 
 		piece_range(fp, i, &cur);
-		reach[i] = !piece_impossible(fp, &cur.lo) &&
+		reach[i] = !piece_impossible(fp, i) &&
 			   !(link_local_dst && !pc_prefix_contains(&link_local, &cur.lo));
 	}
 	for (size_t i = 0; i < fp->n; i++) {
@@ -246,7 +246,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 		struct pc_addr src;
 
 		piece_range(fp, i, &cur);
-		if (piece_impossible(fp, &cur.lo) ||
+		if (piece_impossible(fp, i) ||
 		    (link_local_dst && !pc_prefix_contains(&link_local, &cur.lo)))
 			continue;
 		src = representative(&cur.lo, &cur.hi);

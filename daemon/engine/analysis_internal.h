@@ -88,6 +88,7 @@ struct family_pieces {
 	 * after netfilter whatever the ruleset says, so they are no path of their own. */
 	struct pc_prefix *impossible;
 	size_t n_impossible;
+	bool *impossible_at; /* per piece: it lies in one of them */
 	struct pc_prefix *bounds_only; /* more places to split, with no meaning of their own */
 	size_t n_bounds_only;
 	/* Pieces split only by something in between (an impossible range, a host's own
@@ -109,7 +110,7 @@ bool source_spoofed(const struct pc_netif *ni, const struct pc_link *link,
  * netfilter (0.0.0.0/8, loopback), so avoid those when the piece has others. */
 struct pc_addr representative(const struct pc_addr *lo, const struct pc_addr *hi);
 /* Pieces never straddle an impossible range (its bounds are piece starts). */
-bool piece_impossible(const struct family_pieces *fp, const struct pc_addr *lo);
+bool piece_impossible(const struct family_pieces *fp, size_t i);
 /* Where the source space of @family splits before the engine looks at it: firewalld
  * bindings, impossible sources, routes (analysis_sources.c). */
 int family_pieces_init(const struct pc_analysis_input *in, int family, struct family_pieces *ret);

@@ -104,12 +104,9 @@ static int impossible_sources_init(const struct pc_netif *ni, int family, struct
 }
 
 /* Pieces never straddle an impossible range (its bounds are piece starts). */
-bool piece_impossible(const struct family_pieces *fp, const struct pc_addr *lo)
+bool piece_impossible(const struct family_pieces *fp, size_t i)
 {
-	for (size_t i = 0; i < fp->n_impossible; i++)
-		if (pc_prefix_contains(&fp->impossible[i], lo))
-			return true;
-	return false;
+	return fp->impossible_at[i];
 }
 
 static int addr_qsort_cmp(const void *a, const void *b)
@@ -301,6 +298,16 @@ int family_pieces_init(const struct pc_analysis_input *in, int family, struct fa
 	ret->starts = b.starts;
 	ret->n = u;
 	b.starts = NULL;
+	/* Once per analysis, not per listener and link: n_impossible prefix tests a piece. */
+	ret->impossible_at = calloc(u ? u : 1, sizeof(*ret->impossible_at));
+	if (!ret->impossible_at) {
+		pc_ivlist_clear(&b.prefixes);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < u; i++)
+		for (size_t k = 0; k < ret->n_impossible && !ret->impossible_at[i]; k++)
+			ret->impossible_at[i] =
+			    pc_prefix_contains(&ret->impossible[k], &ret->starts[i]);
 	group_pieces(ret, &b.prefixes);
 	pc_ivlist_clear(&b.prefixes);
 	return 0;
@@ -314,6 +321,7 @@ void family_pieces_clear(struct family_pieces *fp)
 {
 	free(fp->group_next);
 	free(fp->starts);
+	free(fp->impossible_at);
 	free(fp->impossible);
 	free(fp->bounds_only);
 }
