@@ -76,7 +76,7 @@ struct outcome_groups {
 	size_t n;
 	/* the pieces that can reach the listener here (for "any"), in address order */
 	struct pc_addr *lo, *hi;
-	size_t n_pieces, cap_pieces;
+	size_t n_pieces;
 	struct pc_addr daddr; /* the address connections are made to */
 	struct form_ctx form;
 };
@@ -216,7 +216,7 @@ struct analysis {
 struct piece_results {
 	struct pc_src_result **v;
 	size_t *n;
-	size_t count, cap;
+	size_t count;
 };
 
 void eval_cache_clear(struct eval_cache *c);

@@ -301,25 +301,17 @@ int groups_add(struct outcome_groups *gs, const struct piece *outcome, const str
 
 int groups_add_piece(struct outcome_groups *gs, const struct pc_addr *lo, const struct pc_addr *hi)
 {
-	size_t n = gs->n_pieces;
+	/* Two arrays of one count, each grown geometrically by pc_array_grow: this runs for
+	 * every piece of every listener. */
+	size_t n = gs->n_pieces, m = n;
+	struct pc_addr *l = pc_array_grow(&gs->lo, &n, sizeof(*l));
+	struct pc_addr *h = l ? pc_array_grow(&gs->hi, &m, sizeof(*h)) : NULL;
 
-	/* Grown geometrically: this runs for every piece of every listener. */
-	if (n == gs->cap_pieces) {
-		size_t cap = n ? 2 * n : 4;
-		struct pc_addr *l = reallocarray(gs->lo, cap, sizeof(*l)), *h;
-
-		if (!l)
-			return -ENOMEM;
-		gs->lo = l;
-		h = reallocarray(gs->hi, cap, sizeof(*h));
-		if (!h)
-			return -ENOMEM;
-		gs->hi = h;
-		gs->cap_pieces = cap;
-	}
-	gs->lo[n] = *lo;
-	gs->hi[n] = *hi;
-	gs->n_pieces = n + 1;
+	if (!h)
+		return -ENOMEM;
+	*l = *lo;
+	*h = *hi;
+	gs->n_pieces = n;
 	return 0;
 }
 

@@ -60,23 +60,17 @@ void piece_results_clear(struct piece_results *pr)
 
 static int piece_results_add(struct piece_results *pr, struct pc_src_result *v, size_t n)
 {
-	/* Grown geometrically: one entry per piece of every listener. */
-	if (pr->count == pr->cap) {
-		size_t cap = pr->cap ? 2 * pr->cap : 8;
-		struct pc_src_result **nv = reallocarray(pr->v, cap, sizeof(*nv));
-		size_t *nn;
+	/* Two arrays of one count, grown geometrically: one entry per piece of every
+	 * listener. */
+	size_t c = pr->count, d = c;
+	struct pc_src_result **sv = pc_array_grow(&pr->v, &c, sizeof(*sv));
+	size_t *sn = sv ? pc_array_grow(&pr->n, &d, sizeof(*sn)) : NULL;
 
-		if (!nv)
-			return -ENOMEM;
-		pr->v = nv;
-		nn = reallocarray(pr->n, cap, sizeof(*nn));
-		if (!nn)
-			return -ENOMEM;
-		pr->n = nn;
-		pr->cap = cap;
-	}
-	pr->v[pr->count] = v;
-	pr->n[pr->count++] = n;
+	if (!sn)
+		return -ENOMEM;
+	*sv = v;
+	*sn = n;
+	pr->count = c;
 	return 0;
 }
 
