@@ -6,8 +6,10 @@
  * of one was most of a path's cost, only for the pool to find the text it had already.
  *
  * The key is every input of words() and form_json() that varies within an analysis, in
- * bytes: the pieces that reach the listener, the conjunctions (tests, pieces, flags), the
- * example, "address_ranges", the family and the port. Snapshot objects (sets, tables,
+ * bytes: how many pieces reach the listener and each conjunction's runs of them, the
+ * conjunctions (tests, pieces, flags), the example, "address_ranges", the family; the
+ * listener's port only where a shared form prints it (a set key's constant that reads
+ * "destination_port", keyed as that, so listeners meet). Snapshot objects (sets, tables,
  * chains of verdicts) are keyed by address: they do not change during an analysis, and
  * equal contents behind different addresses only cost a miss. Two equal keys have equal
  * forms because the writers read nothing else; the full key is compared, the hash only
@@ -85,8 +87,8 @@ static void put_list(struct form_key *k, const struct pc_ivlist *l)
  * without it, the listeners' forms meet. */
 static void put_lit(struct form_key *k, const struct pc_src_lit *l, int port, bool shared)
 {
-	uint8_t flags = (uint8_t)(l->port | l->negated << 1 | l->has_verdict << 2 |
-				  l->has_data << 3);
+	uint8_t flags =
+	    (uint8_t)(l->port | l->negated << 1 | l->has_verdict << 2 | l->has_data << 3);
 	uint8_t key[PC_NFT_DATA_MAX];
 	uint32_t fields = 0;
 
@@ -241,7 +243,8 @@ static int grow(struct form_memo *m)
 	return 0;
 }
 
-int form_memo_add(struct form_memo *m, const uint8_t *key, size_t len, char *form, const char *words)
+int form_memo_add(struct form_memo *m, const uint8_t *key, size_t len, char *form,
+		  const char *words)
 {
 	uint64_t h = key_hash(key, len);
 	struct form_memo_slot *s;

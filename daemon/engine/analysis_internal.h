@@ -88,7 +88,7 @@ struct family_pieces {
 	 * after netfilter whatever the ruleset says, so they are no path of their own. */
 	struct pc_prefix *impossible;
 	size_t n_impossible;
-	bool *impossible_at; /* per piece: it lies in one of them */
+	bool *impossible_at;	       /* per piece: it lies in one of them */
 	struct pc_prefix *bounds_only; /* more places to split, with no meaning of their own */
 	size_t n_bounds_only;
 	/* Pieces split only by something in between (an impossible range, a host's own

@@ -40,8 +40,8 @@ struct proj_group {
 
 struct set_proj {
 	bool valid;
-	uint64_t used; /* the index's lookup count when last found or built (LRU) */
-	uint64_t hash; /* of the key shape: compared before the key */
+	uint64_t used;	 /* the index's lookup count when last found or built (LRU) */
+	uint64_t hash;	 /* of the key shape: compared before the key */
 	uint32_t field;	 /* the key's field that holds x (SPAN_VIRTUAL: no field layout) */
 	uint32_t fo, fl; /* where x's bytes lie in the key */
 	unsigned nb;	 /* bytes of the dimension */
@@ -498,9 +498,8 @@ static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x
 	for (size_t w = 0; w < PROJ_WAYS; w++) {
 		struct set_proj *q = &x->proj[(h + w) & (PROJ_CACHE - 1)];
 
-		if (q->valid && q->hash == h && q->field == field && q->fo == fo &&
-		    q->fl == fl && q->port == port && q->nb == nb &&
-		    memcmp(q->key, k, sizeof(k)) == 0) {
+		if (q->valid && q->hash == h && q->field == field && q->fo == fo && q->fl == fl &&
+		    q->port == port && q->nb == nb && memcmp(q->key, k, sizeof(k)) == 0) {
 			q->used = x->proj_tick;
 			return q;
 		}

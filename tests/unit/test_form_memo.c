@@ -43,8 +43,8 @@ static void spec_init(struct spec *s, const uint8_t *p, size_t n, const size_t *
 		s->hi[i] = addr4(10, 0, p[i], 255);
 	}
 	for (size_t i = 0; i < n_in; i++)
-		s->held[i] = (struct pc_ivl){pc_addr_to_u128(&s->lo[in[i]]),
-					     pc_addr_to_u128(&s->hi[in[i]])};
+		s->held[i] =
+		    (struct pc_ivl){pc_addr_to_u128(&s->lo[in[i]]), pc_addr_to_u128(&s->hi[in[i]])};
 	s->gs = (struct outcome_groups){.n = 2, .lo = s->lo, .hi = s->hi, .n_pieces = n};
 	s->c = (struct conj){.pieces = {.v = s->held, .n = n_in, .cap = n_in}, .n_pieces = n_in};
 	s->f = (struct form_spec){.gs = &s->gs,
