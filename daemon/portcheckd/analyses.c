@@ -7,7 +7,6 @@
  * dispatch).
  */
 #include <errno.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -417,11 +416,6 @@ static void run_finish(struct status_run *run, int r, json_t *result)
 	}
 	pc_varlink_blob_unref(blob);
 	json_decref(result);
-	/* The child's report parsed was most of this process's heap (some 100 MiB for 5,000
-	 * listeners), freed now in small pieces malloc keeps: give the pages back before the
-	 * next analysis forks, whose peak would count them (a forked child's RSS starts with
-	 * every resident page it shares). A few milliseconds, once per analysis. */
-	malloc_trim(0);
 	start_queued(d);
 }
 
