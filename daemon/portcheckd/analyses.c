@@ -7,6 +7,7 @@
  * dispatch).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -416,6 +417,10 @@ static void run_finish(struct status_run *run, int r, json_t *result)
 	}
 	pc_varlink_blob_unref(blob);
 	json_decref(result);
+	/* The child's report, parsed, was most of this process' heap, freed now in pieces
+	 * malloc keeps: on the bench's large host the daemon stayed at 111 MiB resident
+	 * after its first answer, 22 MiB with this. A few milliseconds per analysis. */
+	malloc_trim(0);
 	start_queued(d);
 }
 
