@@ -29,8 +29,8 @@ struct set_index {
 	struct set_range *r;	/* sorted by the first field's start */
 	uint8_t *maxend;	/* n * flen[0]: the largest first-field end of each subtree */
 	uint8_t *blob;		/* normalized keys */
-	struct set_proj *proj;	/* projections onto the source (nftvm_set_sym.c), cached */
-	size_t n_proj;		/* slots of proj (a cache: nftvm_set_sym.c proj_get) */
+	struct set_proj *proj;	/* projections onto the source (nftvm_set_sym.c), cached:
+				   PROJ_CACHE slots once allocated */
 	uint64_t proj_tick;	/* lookups of proj so far (its LRU clock) */
 	/* two-field keys: the elements by their other field (nftvm_set_sym.c by_other) */
 	size_t *by_other[2];

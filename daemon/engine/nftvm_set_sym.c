@@ -85,11 +85,10 @@ void vm_set_proj_free(struct set_index *x)
 {
 	free(x->by_other[0]);
 	free(x->by_other[1]);
-	for (size_t i = 0; i < x->n_proj; i++)
+	for (size_t i = 0; x->proj && i < PROJ_CACHE; i++)
 		proj_clear(&x->proj[i]);
 	free(x->proj);
 	x->proj = NULL;
-	x->n_proj = 0;
 }
 
 /* Whether two elements give the same outcome: any two of a set; the same verdict or data
@@ -492,7 +491,6 @@ static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x
 	h = pc_fnv1a(k, x->klen, h);
 	if (!x->proj && !(x->proj = calloc(PROJ_CACHE, sizeof(*x->proj))))
 		return NULL;
-	x->n_proj = PROJ_CACHE;
 	x->proj_tick++;
 	p = NULL;
 	for (size_t w = 0; w < PROJ_WAYS; w++) {
