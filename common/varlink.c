@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "portcheck/util.h"
 #include "portcheck/varlink.h"
@@ -407,6 +409,31 @@ int pc_varlink_message_serialize(const json_t *msg, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* Room for a blob of @len bytes: mapped apart from the heap when large (see varlink.h). */
+static struct pc_varlink_blob *blob_alloc(size_t len)
+{
+	struct pc_varlink_blob *b;
+	size_t size = sizeof(*b) + len, page = (size_t)sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (len < PC_VARLINK_BLOB_MAP_MIN || size < len) {
+		b = malloc(size);
+		if (b)
+			b->mapped = 0;
+		return b;
+	}
+	size = (size + page - 1) & ~(page - 1);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Should it fail, children carry the pages as they would from the heap: correct,
+	 * only larger. */
+	(void)madvise(p, size, MADV_DONTFORK);
+	b = p;
+	b->mapped = size;
+	return b;
+}
+
 int pc_varlink_blob_new(const json_t *msg, struct pc_varlink_blob **ret)
 {
 	_cleanup_free_ char *text = NULL;
@@ -417,7 +444,7 @@ int pc_varlink_blob_new(const json_t *msg, struct pc_varlink_blob **ret)
 	r = pc_varlink_message_serialize(msg, &text, &len);
 	if (r < 0)
 		return r;
-	b = malloc(sizeof(*b) + len);
+	b = blob_alloc(len);
 	if (!b)
 		return -ENOMEM;
 	b->refs = 1;
@@ -436,6 +463,10 @@ struct pc_varlink_blob *pc_varlink_blob_ref(struct pc_varlink_blob *b)
 
 void pc_varlink_blob_unref(struct pc_varlink_blob *b)
 {
-	if (b && --b->refs == 0)
+	if (!b || --b->refs)
+		return;
+	if (b->mapped)
+		munmap(b, b->mapped);
+	else
 		free(b);
 }

@@ -136,12 +136,21 @@ static inline void pc_varlink_json_decrefp(json_t **j)
 /*
  * A serialised message (NUL included), reference-counted: one reply built once and sent
  * to many connections (the Status every waiting client gets) without a copy each.
+ *
+ * A large one (PC_VARLINK_BLOB_MAP_MIN and up) lives in pages of its own that a fork()ed
+ * child does not get (MADV_DONTFORK): the daemon keeps its last Status answer (13.5 MiB
+ * on the bench's large host) while its next analysis runs in a child, whose peak memory
+ * would otherwise count those pages too. A child process must therefore never read a
+ * blob.
  */
 struct pc_varlink_blob {
 	unsigned refs;
 	size_t len;
+	size_t mapped; /* bytes mmap()ed for it; 0: malloc()ed */
 	char data[];
 };
+
+#define PC_VARLINK_BLOB_MAP_MIN ((size_t)256 << 10)
 
 /* Serialise @msg (not consumed). Returns 0 or -errno (-EINVAL: not an object). */
 int pc_varlink_blob_new(const json_t *msg, struct pc_varlink_blob **ret);

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -337,6 +340,57 @@ static void test_roundtrip(void **state)
 	pc_varlink_request_clear(&req);
 }
 
+/* In a fork()ed child: 1 when the page holding @p is mapped, 0 when not. */
+static int child_sees(const void *p)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) /* msync() fails with ENOMEM on an address with no mapping */
+		_exit(msync((void *)((uintptr_t)p & ~(page - 1)), 1, MS_ASYNC) == 0 ? 1
+		      : errno == ENOMEM						    ? 0
+										    : 2);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) < 2);
+	return WEXITSTATUS(status);
+}
+
+/* A kept reply of many MiB must not follow the daemon into each analysis child (its
+ * peak memory would count it); small ones stay on the heap. Both hold the message. */
+static void test_blob_large_not_forked(void **state)
+{
+	size_t big = PC_VARLINK_BLOB_MAP_MIN + 12345;
+	_cleanup_free_ char *s = malloc(big + 1);
+	struct pc_varlink_blob *b = NULL, *small = NULL;
+	json_t *m;
+
+	assert_non_null(s);
+	memset(s, 'x', big);
+	s[big] = '\0';
+	m = json_pack("{s:s}", "v", s);
+	assert_int_equal(pc_varlink_blob_new(m, &b), 0);
+	json_decref(m);
+	assert_true(b->len > big);
+	assert_true(b->mapped >= sizeof(*b) + b->len);
+	assert_memory_equal(b->data, "{\"v\":\"xxx", 9);
+	assert_int_equal(b->data[b->len - 1], '\0');
+	assert_int_equal(child_sees(b->data + b->len / 2), 0);
+	assert_ptr_equal(pc_varlink_blob_ref(b), b);
+	pc_varlink_blob_unref(b);
+	assert_int_equal(b->refs, 1);
+	pc_varlink_blob_unref(b);
+
+	m = json_pack("{s:s}", "v", "x");
+	assert_int_equal(pc_varlink_blob_new(m, &small), 0);
+	json_decref(m);
+	assert_int_equal(small->mapped, 0);
+	assert_string_equal(small->data, "{\"v\":\"x\"}");
+	assert_int_equal(child_sees(small->data), 1);
+	pc_varlink_blob_unref(small);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +406,7 @@ int main(void)
 	    cmocka_unit_test(test_reply_parse),
 	    cmocka_unit_test(test_build),
 	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_blob_large_not_forked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
