@@ -138,10 +138,10 @@ static inline void pc_varlink_json_decrefp(json_t **j)
  * to many connections (the Status every waiting client gets) without a copy each.
  *
  * A large one (PC_VARLINK_BLOB_MAP_MIN and up) lives in pages of its own that a fork()ed
- * child does not get (MADV_DONTFORK): the daemon keeps its last Status answer (13.5 MiB
- * on the bench's large host) while its next analysis runs in a child, whose peak memory
- * would otherwise count those pages too. A child process must therefore never read a
- * blob.
+ * child does not get (MADV_DONTFORK): the daemon keeps its last Status answer while it is
+ * true (13.5 MiB for the bench's large host) and its next analysis runs in a child, whose
+ * peak memory would otherwise count those pages too. A child process must therefore never
+ * read a blob.
  */
 struct pc_varlink_blob {
 	unsigned refs;
