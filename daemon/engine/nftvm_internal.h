@@ -107,6 +107,33 @@ struct vm_pkt {
 #define VM_SYM_PORT 16
 #define VM_SYM_NONE (-1)
 
+/* A box of sources: [0] addresses, [1] ports. */
+struct vm_box {
+	struct pc_srcdim d[2];
+	size_t at; /* vm_sym_rest: the decision it was left at */
+};
+
+/*
+ * The sources a run leaves to later runs (pc_nft_eval_sources). Every test of the source
+ * is a decision, counted from the start of the run (forked runs of choices included): it
+ * keeps the box's sources that answer it as the concrete source does, and leaves the
+ * others, which take another path from there on. They are kept as a box for a later run,
+ * so no run has to subtract what earlier runs covered.
+ *
+ * A later run starts from such a box S, left at decision k. Its concrete source is in S,
+ * so it answers decisions 1..k-1 as the run that left S did (their other sides were left
+ * by that run or its own predecessors: not again), and decision k the other way. There,
+ * what S holds beyond the answer the new run keeps (a map's other values, the no-match)
+ * is left again; after k, the box is within S and what it leaves is new.
+ */
+struct vm_sym_rest {
+	const struct vm_box *from; /* the box the run started from; NULL: the whole input */
+	size_t decisions;	   /* counted so far */
+	struct vm_box *v;	   /* the boxes left */
+	size_t n;
+	bool oom;
+};
+
 /* The symbolic source of one run (pc_nft_eval_sources): the box of sources that takes the
  * path so far, narrowed by every test of the source, and the tests that narrowed it. The
  * packet carries one concrete source of the box; tests follow it. */
@@ -117,7 +144,11 @@ struct vm_sym {
 	struct pc_src_lit *lits;
 	size_t n_lits;
 	bool oom;
+	struct vm_sym_rest *rest; /* NULL: nothing is left to other runs */
 };
+
+/* Clear the boxes of @rest (not @rest->from). */
+void vm_sym_rest_clear(struct vm_sym_rest *rest);
 
 /* The choices of one run (see pc_nft_eval_path): a prefix fixed by the driver, extended
  * with 0 by the run. A choice has arity outcomes; a draw (numgen, hash) picks them

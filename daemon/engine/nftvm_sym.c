@@ -72,7 +72,9 @@ static int lit_add(struct vm_sym *s, const struct pc_src_lit *lit, bool negated)
 
 int vm_sym_fork(const struct vm_sym *from, struct vm_sym *to)
 {
-	*to = (struct vm_sym){.abytes = from->abytes, .x = {from->x[0], from->x[1]}};
+	/* The fork's decisions count on in the same run: it leaves its boxes with it. */
+	*to = (struct vm_sym){
+	    .abytes = from->abytes, .x = {from->x[0], from->x[1]}, .rest = from->rest};
 	if (pc_srcdim_copy(&from->dim[0], &to->dim[0]) < 0 ||
 	    pc_srcdim_copy(&from->dim[1], &to->dim[1]) < 0) {
 		vm_sym_clear(to);
@@ -137,16 +139,91 @@ int vm_sym_in(struct vm *vm, const uint8_t *reg, uint32_t len)
 	return ret;
 }
 
+void vm_sym_rest_clear(struct vm_sym_rest *rest)
+{
+	for (size_t i = 0; i < rest->n; i++) {
+		pc_srcdim_clear(&rest->v[i].d[0]);
+		pc_srcdim_clear(&rest->v[i].d[1]);
+	}
+	free(rest->v);
+	rest->v = NULL;
+	rest->n = 0;
+}
+
+/* A test of dimension @port: the source set @l, or the shared list @b. */
+struct sym_test {
+	const struct pc_ivlist *l;
+	struct pc_ivbase *b;
+};
+
+static int test_narrow(struct pc_srcdim *d, const struct sym_test *t, bool in)
+{
+	return t->b ? pc_srcdim_narrow_base(d, t->b, in) : pc_srcdim_narrow(d, t->l, in);
+}
+
+/*
+ * A decision (see struct vm_sym_rest), before the box is narrowed to the sources that
+ * answer @t as the concrete source does (@in): what the run leaves there, kept as a box.
+ * @cuts false: the box answers alike throughout, nothing is left. @binary: the test has
+ * two answers (a map's lookup has one per value, and none). -ENOMEM.
+ */
+static int sym_leave(struct vm_sym *s, bool port, const struct sym_test *t, bool in, bool cuts,
+		     bool binary)
+{
+	struct vm_sym_rest *rest = s->rest;
+	const struct vm_box *from;
+	struct vm_box b = {0};
+	size_t at;
+
+	if (!rest)
+		return 0;
+	at = ++rest->decisions;
+	from = rest->from;
+	/* At the start box's own decision a test of two answers leaves nothing: the box
+	 * holds only the other answer. */
+	if (!cuts || (from && (at < from->at || (at == from->at && binary))))
+		return 0;
+	/* At the decision the run's start box was left at: that box, else the box so far
+	 * (within the start box by now). */
+	for (int d = 0; d < 2; d++)
+		if (pc_srcdim_copy(from && at == from->at ? &from->d[d] : &s->dim[d], &b.d[d]) < 0)
+			goto oom;
+	if (test_narrow(&b.d[port], t, !in) < 0)
+		goto oom;
+	if (pc_srcdim_empty(&b.d[port]) || pc_srcdim_empty(&b.d[!port])) {
+		pc_srcdim_clear(&b.d[0]);
+		pc_srcdim_clear(&b.d[1]);
+		return 0;
+	}
+	b.at = at;
+	{
+		struct vm_box *slot = pc_array_grow(&rest->v, &rest->n, sizeof(*slot));
+
+		if (!slot)
+			goto oom;
+		*slot = b;
+	}
+	return 0;
+oom:
+	pc_srcdim_clear(&b.d[0]);
+	pc_srcdim_clear(&b.d[1]);
+	rest->oom = true;
+	return -ENOMEM;
+}
+
 int vm_sym_split(struct vm *vm, bool port, const struct pc_ivlist *set,
 		 const struct pc_src_lit *lit)
 {
 	struct vm_sym *s = vm->sym;
 	struct pc_srcdim *box = &s->dim[port];
 	bool in = pc_ivlist_find(set, s->x[port]) >= 0, narrowed;
+	struct sym_test t = {.l = set};
 
 	/* Asked first, galloping, so that a test the whole box passes alike changes
 	 * nothing. */
 	narrowed = in ? !pc_srcdim_subset_list(box, set) : pc_srcdim_overlaps_list(box, set);
+	if (sym_leave(s, port, &t, in, narrowed, true) < 0)
+		goto oom;
 	if (narrowed && pc_srcdim_narrow(box, set, in) < 0)
 		goto oom;
 	/* A range or mask the whole box passes alike says nothing the pieces do not; a set
@@ -163,6 +240,7 @@ oom:
 int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b, const struct pc_src_lit *lit)
 {
 	struct vm_sym *s = vm->sym;
+	struct sym_test t = {0};
 	bool in;
 
 	if (b->l.n == 0)
@@ -171,7 +249,9 @@ int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b, const str
 	 * by reference (or its complement); the test is recorded as vm_sym_split records a
 	 * set's. */
 	in = pc_ivlist_find(&b->l, s->x[port]) >= 0;
-	if (pc_srcdim_narrow_base(&s->dim[port], b, in) < 0 || lit_add(s, lit, !in) < 0) {
+	t.b = b;
+	if (sym_leave(s, port, &t, in, true, false) < 0 ||
+	    pc_srcdim_narrow_base(&s->dim[port], b, in) < 0 || lit_add(s, lit, !in) < 0) {
 		s->oom = true;
 		vm_unknown(vm, "out of memory narrowing the sources");
 		return -1;
