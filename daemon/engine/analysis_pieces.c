@@ -125,21 +125,49 @@ static int eval_sources(struct analysis *an, const struct pc_flow *flow, const s
 	return 0;
 }
 
-/* Each of the engine's results for the piece @cur into the group of its outcome. */
+/* Results by their least source: address, then port. */
+static int lowest_first(const void *a, const void *b)
+{
+	const struct pc_src_result *x = *(const struct pc_src_result *const *)a;
+	const struct pc_src_result *y = *(const struct pc_src_result *const *)b;
+	pc_u128 xa = pc_srcdim_first(&x->addr), ya = pc_srcdim_first(&y->addr);
+	pc_u128 xp = pc_srcdim_first(&x->port), yp = pc_srcdim_first(&y->port);
+
+	if (xa != ya)
+		return xa < ya ? -1 : 1;
+	return xp < yp ? -1 : xp > yp;
+}
+
+/*
+ * Each of the engine's results for the piece @cur into the group of its outcome, taken
+ * from the least source up: the paths of a listener come in the order of the sources
+ * that first take them, whatever order the engine found them in.
+ */
 int add_piece_results(struct outcome_groups *gs, const struct piece *cur,
 		      const struct pc_src_result *res, size_t n)
 {
 	struct src_member m = {.lo = cur->lo, .hi = cur->hi};
+	const struct pc_src_result *small[8], **by = small;
 	int r = 0;
 
+	if (n > ELEMENTSOF(small)) {
+		by = reallocarray(NULL, n, sizeof(*by));
+		if (!by)
+			return -ENOMEM;
+	}
+	for (size_t k = 0; k < n; k++)
+		by[k] = &res[k];
+	qsort(by, n, sizeof(*by), lowest_first);
 	for (size_t k = 0; k < n && r >= 0; k++) {
 		struct piece pk = *cur;
 
-		pk.res = res[k].res;
+		pk.res = by[k]->res;
 		pk.engine = true;
-		m.r = &res[k];
+		m.r = by[k];
 		r = groups_add(gs, &pk, &m);
 	}
+	if (by != small)
+		free(by);
 	return r;
 }
 
