@@ -202,12 +202,12 @@ int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc
 	pc_u128 ex = pc_addr_to_u128(&r->example);
 
 	*ret = (struct pc_src_result){0};
+	/* A group's results mostly lie in one of its pieces: the others are told apart
+	 * without a copy. */
+	if (!pc_srcdim_overlaps_list(&r->addr, &l))
+		return 0;
 	if (pc_srcdim_copy(&r->addr, &ret->addr) < 0 || pc_srcdim_narrow(&ret->addr, &l, true) < 0)
 		goto oom;
-	if (pc_srcdim_empty(&ret->addr)) {
-		pc_srcdim_clear(&ret->addr);
-		return 0;
-	}
 	if (pc_srcdim_copy(&r->port, &ret->port) < 0)
 		goto oom;
 	if (r->n_lits) {

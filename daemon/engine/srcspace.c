@@ -80,6 +80,28 @@ int pc_ivlist_append(struct pc_ivlist *l, pc_u128 lo, pc_u128 hi)
 	return 0;
 }
 
+/*
+ * Room for what a set operation of @a and @b may produce, up to RESERVE_MAX intervals,
+ * in one allocation: the boxes' lists are mostly tens of intervals, which grew through
+ * five reallocations each (4, 8, ... 64) before. Past that, appends grow as they go.
+ */
+#define RESERVE_MAX 64
+
+static int reserve(struct pc_ivlist *l, size_t a, size_t b)
+{
+	size_t want = a + b < RESERVE_MAX ? a + b : RESERVE_MAX;
+	struct pc_ivl *v;
+
+	if (l->cap >= want || want == 0)
+		return 0;
+	v = reallocarray(l->v, want, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	l->cap = want;
+	return 0;
+}
+
 /* Append the sorted, non-adjacent run @v[0..n): the first one through pc_ivlist_append (it
  * may touch the list's last interval), the rest copied at once. Untouched runs of a
  * blocklist's complement are most of what the set operations below produce. */
@@ -190,6 +212,8 @@ int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b, st
 	size_t i = 0, j = 0;
 
 	ret->n = 0;
+	if (a->n && b->n && reserve(ret, a->n, b->n) < 0)
+		return -ENOMEM;
 	while (i < a->n && j < b->n) {
 		pc_u128 lo, hi;
 
@@ -240,6 +264,8 @@ int pc_ivlist_subtract(const struct pc_ivlist *a, const struct pc_ivlist *b, str
 	size_t i = 0, j = 0;
 
 	ret->n = 0;
+	if (a->n && reserve(ret, a->n, b->n) < 0)
+		return -ENOMEM;
 	while (i < a->n) {
 		pc_u128 lo, hi;
 		size_t k;
