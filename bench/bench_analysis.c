@@ -16,7 +16,7 @@
  *               indexes built), and the first evaluation on a fresh snapshot (which builds
  *               them)
  *
- * pc_nft_eval_sources is wrapped at link time (-Wl,--wrap) to count the analysis' piece
+ * pc_nft_eval_sources_classes is wrapped at link time (-Wl,--wrap) to count the analysis' piece
  * evaluations and the time spent in them.
  */
 #include <errno.h>
@@ -66,26 +66,29 @@ static struct {
 /* --- the wrapped engine entry point ------------------------------------------------------ */
 
 /* The analysis evaluates each piece of the source space (routes, firewalld bindings) with
- * one pc_nft_eval_sources; count them and the time in them. */
-int __real_pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-			       const struct pc_flow *flow, const struct pc_ivlist *addrs,
-			       const struct pc_ivlist *ports, struct pc_src_result **ret,
-			       size_t *n_ret);
-int __wrap_pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-			       const struct pc_flow *flow, const struct pc_ivlist *addrs,
-			       const struct pc_ivlist *ports, struct pc_src_result **ret,
-			       size_t *n_ret);
+ * one pc_nft_eval_sources_classes; count them and the time in them. */
+int __real_pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+				       const struct pc_flow *flow, const struct pc_ivlist *addrs,
+				       const struct pc_ivlist *ports,
+				       const struct pc_src_classes *classes,
+				       struct pc_src_result **ret, size_t *n_ret);
+int __wrap_pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+				       const struct pc_flow *flow, const struct pc_ivlist *addrs,
+				       const struct pc_ivlist *ports,
+				       const struct pc_src_classes *classes,
+				       struct pc_src_result **ret, size_t *n_ret);
 
 static uint64_t eval_calls;
 static double eval_ms;
 
-int __wrap_pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
-			       const struct pc_flow *flow, const struct pc_ivlist *addrs,
-			       const struct pc_ivlist *ports, struct pc_src_result **ret,
-			       size_t *n_ret)
+int __wrap_pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+				       const struct pc_flow *flow, const struct pc_ivlist *addrs,
+				       const struct pc_ivlist *ports,
+				       const struct pc_src_classes *classes,
+				       struct pc_src_result **ret, size_t *n_ret)
 {
 	double t0 = now_ms();
-	int r = __real_pc_nft_eval_sources(rs, ni, flow, addrs, ports, ret, n_ret);
+	int r = __real_pc_nft_eval_sources_classes(rs, ni, flow, addrs, ports, classes, ret, n_ret);
 
 	eval_ms += now_ms() - t0;
 	eval_calls++;

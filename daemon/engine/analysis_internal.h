@@ -91,11 +91,15 @@ struct family_pieces {
 	bool *impossible_at;	       /* per piece: it lies in one of them */
 	struct pc_prefix *bounds_only; /* more places to split, with no meaning of their own */
 	size_t n_bounds_only;
-	/* Pieces split only by something in between (an impossible range, a host's own
-	 * address) that are routed, bound and classified alike: per piece, the next piece of
-	 * its group (SIZE_MAX after the last). NULL when there are too many pieces to group
-	 * (each is its own group). */
+	/* The pieces evaluated together: per piece, the next piece of its group (SIZE_MAX
+	 * after the last). Every piece of the family is in one group, and @classes tells
+	 * the engine which of them routing tells apart: the pieces with the same innermost
+	 * bounding prefix (group_pieces), split only by something in between (an impossible
+	 * range, a host's own address). NULL when there are too many pieces to group (each
+	 * is its own group). */
 	size_t *group_next;
+	struct pc_ivlist *class_lists;
+	struct pc_src_classes classes;
 };
 
 /* --- analysis_sources.c ----------------------------------------------------------------- */

@@ -94,7 +94,8 @@ static bool entry_is(const struct eval_entry *e, const struct pc_flow *flow,
  */
 static int eval_sources(struct analysis *an, const struct pc_flow *flow, const struct piece *cur,
 			const struct pc_ivlist *al, const struct pc_ivlist *pl,
-			struct pc_src_result **res, size_t *n, bool *owned)
+			const struct pc_src_classes *classes, struct pc_src_result **res, size_t *n,
+			bool *owned)
 {
 	struct eval_cache *c = &an->cache;
 	struct eval_entry *e;
@@ -107,7 +108,7 @@ static int eval_sources(struct analysis *an, const struct pc_flow *flow, const s
 		*owned = false;
 		return 0;
 	}
-	r = pc_nft_eval_sources(an->in->nft, an->in->netif, flow, al, pl, res, n);
+	r = pc_nft_eval_sources_classes(an->in->nft, an->in->netif, flow, al, pl, classes, res, n);
 	if (r < 0 || !c->use || !c->fill)
 		return r;
 	e = pc_array_grow(&c->v, &c->n, sizeof(*e));
@@ -190,7 +191,7 @@ int analyse_piece(struct analysis *an, const struct pc_link *link, const struct 
 		return r;
 	if (!in->nft)
 		return groups_add(gs, cur, &m);
-	r = eval_sources(an, flow, cur, &al, &pl, &res, &n, &owned);
+	r = eval_sources(an, flow, cur, &al, &pl, NULL, &res, &n, &owned);
 	if (r < 0)
 		return r;
 	r = owned ? piece_results_add(pr, res, n) : 0;
@@ -238,7 +239,7 @@ int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t fi
 		r = pc_ivlist_append(&al, pc_addr_to_u128(&cur.lo), pc_addr_to_u128(&cur.hi));
 	}
 	if (r >= 0)
-		r = eval_sources(an, flow, &key, &al, &pl, &res, &n, &owned);
+		r = eval_sources(an, flow, &key, &al, &pl, &fp->classes, &res, &n, &owned);
 	/* The engine's budgets (runs, ranges, tests) hold per evaluation: pieces that share
 	 * one may run out where each alone would not. Anything unknown: each piece alone. */
 	for (size_t k = 0; r >= 0 && k < n; k++)

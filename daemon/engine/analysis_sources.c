@@ -186,32 +186,40 @@ static int inner_cmp(const void *a, const void *b)
 }
 
 /*
- * The groups of pieces routed, bound and classified alike. Every bound comes from a
- * prefix (a route, a firewalld source, an impossible range, a host's address), and
- * prefixes nest or are disjoint, so the prefixes holding a piece are a chain, told by its
- * innermost one: two pieces with the same innermost prefix (or none) are in the same
- * routes, the same firewalld bindings and the same classes of addresses. They differ only
- * in what lies between them (the impossible range 127.0.0.0/8 between 1.0.0.0-126.x and
- * 128.0.0.0-..., the host's own 192.0.2.1 between 192.0.2.0 and 192.0.2.2-254), so the
- * engine can take them in one evaluation. A sweep over the pieces in address order with a
- * stack of the prefixes open there finds each one's innermost prefix. Out of memory, or
- * with more than PIECES_GROUP_MAX pieces, there are no groups (group_next NULL).
+ * The pieces routed alike, as classes for the engine (struct pc_src_classes). Every bound
+ * comes from a prefix (a route, a firewalld source, an impossible range, a host's
+ * address), and prefixes nest or are disjoint, so the prefixes holding a piece are a
+ * chain, told by its innermost one: two pieces with the same innermost prefix (or none)
+ * are in the same routes (and the same firewalld bindings and classes of addresses).
+ * They differ only in what lies between them (the impossible range 127.0.0.0/8 between
+ * 1.0.0.0-126.x and 128.0.0.0-..., the host's own 192.0.2.1 between 192.0.2.0 and
+ * 192.0.2.2-254). A sweep over the pieces in address order with a stack of the prefixes
+ * open there finds each one's innermost prefix.
+ *
+ * Then every piece of the family goes into one evaluation: the engine splits the sources
+ * by these classes only where routing looks the source up (the reverse-path filter, an
+ * ICMP error's route back, fib or addrtype on the source), and on a host where nothing
+ * does, one run covers a path from every class (on the bench host a listener's IPv4
+ * sources took three evaluations, its default route, its subnet and the subnet's
+ * broadcast address). Out of memory, or with more than PIECES_GROUP_MAX pieces, there are
+ * no groups (group_next NULL).
  */
 static void group_pieces(struct family_pieces *fp, struct pc_ivlist *prefixes)
 {
 	struct pc_ivl *stack = NULL;
 	struct inner *in = NULL;
-	size_t sp = 0, k = 0;
+	size_t sp = 0, k = 0, n_class = 0, *class_of = NULL;
 	bool ok = false;
 
-	if (fp->n > PIECES_GROUP_MAX)
+	if (fp->n > PIECES_GROUP_MAX || fp->n == 0)
 		return; /* one group per piece, as without grouping */
 	/* Out of memory below: no groups either (group_next stays NULL). */
 	qsort(prefixes->v, prefixes->n, sizeof(*prefixes->v), ivl_outer_first);
 	stack = calloc(prefixes->n ? prefixes->n : 1, sizeof(*stack));
-	in = calloc(fp->n ? fp->n : 1, sizeof(*in));
-	fp->group_next = calloc(fp->n ? fp->n : 1, sizeof(*fp->group_next));
-	if (!stack || !in || !fp->group_next)
+	in = calloc(fp->n, sizeof(*in));
+	class_of = calloc(fp->n, sizeof(*class_of));
+	fp->group_next = calloc(fp->n, sizeof(*fp->group_next));
+	if (!stack || !in || !class_of || !fp->group_next)
 		goto out;
 	for (size_t i = 0; i < fp->n; i++) {
 		pc_u128 lo = pc_addr_to_u128(&fp->starts[i]);
@@ -229,18 +237,39 @@ static void group_pieces(struct family_pieces *fp, struct pc_ivlist *prefixes)
 	}
 	qsort(in, fp->n, sizeof(*in), inner_cmp);
 	for (size_t i = 0; i < fp->n; i++) {
-		bool same_as_next =
-		    i + 1 < fp->n && in[i].has == in[i + 1].has &&
-		    (!in[i].has || (in[i].p.lo == in[i + 1].p.lo && in[i].p.hi == in[i + 1].p.hi));
+		bool same_as_last =
+		    i > 0 && in[i].has == in[i - 1].has &&
+		    (!in[i].has || (in[i].p.lo == in[i - 1].p.lo && in[i].p.hi == in[i - 1].p.hi));
 
-		fp->group_next[in[i].piece] = same_as_next ? in[i + 1].piece : SIZE_MAX;
+		n_class += !same_as_last;
+		class_of[in[i].piece] = n_class - 1;
 	}
+	fp->class_lists = calloc(n_class, sizeof(*fp->class_lists));
+	if (!fp->class_lists)
+		goto out;
+	/* In address order, so each class's list is sorted. */
+	for (size_t i = 0; i < fp->n; i++) {
+		struct piece cur;
+
+		piece_range(fp, i, &cur);
+		if (pc_ivlist_append(&fp->class_lists[class_of[i]], pc_addr_to_u128(&cur.lo),
+				     pc_addr_to_u128(&cur.hi)) < 0)
+			goto out;
+		fp->group_next[i] = i + 1 < fp->n ? i + 1 : SIZE_MAX;
+	}
+	fp->classes = (struct pc_src_classes){.v = fp->class_lists, .n = n_class};
 	ok = true;
 out:
 	if (!ok) {
 		free(fp->group_next);
 		fp->group_next = NULL;
+		for (size_t c = 0; fp->class_lists && c < n_class; c++)
+			pc_ivlist_clear(&fp->class_lists[c]);
+		free(fp->class_lists);
+		fp->class_lists = NULL;
+		fp->classes = (struct pc_src_classes){0};
 	}
+	free(class_of);
 	free(stack);
 	free(in);
 }
@@ -319,6 +348,9 @@ oom:
 
 void family_pieces_clear(struct family_pieces *fp)
 {
+	for (size_t c = 0; fp->class_lists && c < fp->classes.n; c++)
+		pc_ivlist_clear(&fp->class_lists[c]);
+	free(fp->class_lists);
 	free(fp->group_next);
 	free(fp->starts);
 	free(fp->impossible_at);

@@ -260,15 +260,19 @@ int path_eval(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 	if (want_trace)
 		first.tr = &tr;
 	path_run(&first);
-	if (tr.oom || (sym && sym->oom)) {
+	if (tr.oom || (sym && (sym->oom || sym->class_missing))) {
 		free(tr.v);
-		return -ENOMEM;
+		return sym && sym->class_missing && !sym->oom ? -EINVAL : -ENOMEM;
 	}
 
 	if (first.verdict != PC_VERDICT_UNKNOWN && ch.have_first &&
 	    path_explore_choices(&first, &ch, want_trace ? &tr : NULL) < 0) {
 		free(tr.v);
 		return -ENOMEM;
+	}
+	if (sym && sym->class_missing) { /* in a run of the choices */
+		free(tr.v);
+		return -EINVAL;
 	}
 
 	path_result(&first, rs, &r);

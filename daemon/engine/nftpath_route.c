@@ -37,6 +37,8 @@ static bool reply_routable(struct path *pt)
 
 	if (pt->net->ni->routing_blind_spot)
 		return true;
+	if (vm_sym_route_class(pt->sym) < 0)
+		return true; /* the run fails (path_eval) */
 	pkt_addr(&pt->pkt, false, &s);
 	vm_fib_lookup(pt->net, &s, 0, &rt);
 	return rt.found && (rt.type == RTN_UNICAST || rt.type == RTN_LOCAL);
@@ -120,6 +122,10 @@ static bool v4_validate_source(struct path *pt, const struct pc_addr *s)
 	 * another table for that lookup. */
 	if (ni->routing_blind_spot) {
 		path_route_unknown(pt, ni->routing_blind_spot);
+		return false;
+	}
+	if (vm_sym_route_class(pt->sym) < 0) {
+		path_route_unknown(pt, "the source is in no routing class"); /* the run fails */
 		return false;
 	}
 	vm_fib_lookup(pt->net, s, 0, &rt);

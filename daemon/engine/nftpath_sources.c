@@ -88,11 +88,13 @@ static int rest_unknown(struct vm_sym_rest *w, int family, const char *why,
  */
 static int run_one(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 		   const struct pc_flow *flow, const struct vm_box *in, const struct vm_box *from,
-		   struct vm_sym_rest *rest, struct pc_src_result *ret)
+		   const struct pc_src_classes *classes, struct vm_sym_rest *rest,
+		   struct pc_src_result *ret)
 {
 	pc_u128 a = pick_addr(flow->family, &from->d[0]);
 	uint16_t port = pick_port(&from->d[1]);
-	struct vm_sym sym = {.abytes = pc_addr_size(flow->family), .x = {a, port}, .rest = rest};
+	struct vm_sym sym = {
+	    .abytes = pc_addr_size(flow->family), .x = {a, port}, .rest = rest, .classes = classes};
 	struct pc_flow f = *flow;
 	int r;
 
@@ -123,6 +125,14 @@ static int run_one(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 			const struct pc_flow *flow, const struct pc_ivlist *addrs,
 			const struct pc_ivlist *ports, struct pc_src_result **ret, size_t *n_ret)
+{
+	return pc_nft_eval_sources_classes(rs, ni, flow, addrs, ports, NULL, ret, n_ret);
+}
+
+int pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+				const struct pc_flow *flow, const struct pc_ivlist *addrs,
+				const struct pc_ivlist *ports, const struct pc_src_classes *classes,
+				struct pc_src_result **ret, size_t *n_ret)
 {
 	struct pc_src_result *v = NULL;
 	struct vm_sym_rest rest = {0};
@@ -172,7 +182,7 @@ int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *
 			r = -ENOMEM;
 			break;
 		}
-		r = run_one(rs, ni, flow, &in, &cur, &rest, res);
+		r = run_one(rs, ni, flow, &in, &cur, classes, &rest, res);
 		box_clear(&cur);
 		if (r < 0) {
 			n--;
@@ -192,6 +202,18 @@ out:
 	*ret = v;
 	*n_ret = n;
 	return 0;
+}
+
+/*
+ * An address range test that every source of [lo, hi] answers alike says nothing of the
+ * piece: the piece's own bounds do. It was recorded because the evaluation spanned more
+ * pieces (a group's); evaluated alone, the piece's box would not have been cut by it.
+ */
+static bool range_decided(const struct pc_src_lit *l, pc_u128 lo, pc_u128 hi)
+{
+	if (l->kind != PC_SRC_LIT_RANGE || l->port)
+		return false;
+	return l->negated ? hi < l->a || lo > l->b : lo >= l->a && hi <= l->b;
 }
 
 int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc_u128 hi,
@@ -214,9 +236,10 @@ int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc
 		ret->lits = reallocarray(NULL, r->n_lits, sizeof(*ret->lits));
 		if (!ret->lits)
 			goto oom;
-		memcpy(ret->lits, r->lits, r->n_lits * sizeof(*ret->lits));
+		for (size_t i = 0; i < r->n_lits; i++)
+			if (!range_decided(&r->lits[i], lo, hi))
+				ret->lits[ret->n_lits++] = r->lits[i];
 	}
-	ret->n_lits = r->n_lits;
 	ret->box_only = r->box_only;
 	ret->res = r->res;
 	ret->res.trace = NULL;

@@ -208,6 +208,9 @@ void vm_eval_fib(struct vm *vm, const struct pc_nft_expr *e)
 
 	if (!d)
 		return;
+	/* A lookup of the source answers per routing class. */
+	if (!(e->fib.flags & NFTA_FIB_F_DADDR) && vm_route_class(vm) < 0)
+		return;
 	switch (e->fib.result) {
 	case NFT_FIB_RESULT_ADDRTYPE:
 		if (p->family == AF_INET6) {

@@ -144,8 +144,19 @@ struct vm_sym {
 	struct pc_src_lit *lits;
 	size_t n_lits;
 	bool oom;
-	struct vm_sym_rest *rest; /* NULL: nothing is left to other runs */
+	struct vm_sym_rest *rest;	      /* NULL: nothing is left to other runs */
+	const struct pc_src_classes *classes; /* NULL: routing does not split the box */
+	bool class_fixed;		      /* the box is within one class */
+	bool class_missing;		      /* the concrete source is in no class */
 };
+
+/*
+ * The routing code is about to look the concrete source up: the box keeps the sources of
+ * its class (pc_src_classes), the others are left to later runs (vm_sym_rest). Once per
+ * run. NULL-safe. 0, or -1 when the source is in no class (s->class_missing) or out of
+ * memory (s->oom): the run fails.
+ */
+int vm_sym_route_class(struct vm_sym *s);
 
 /* Clear the boxes of @rest (not @rest->from). */
 void vm_sym_rest_clear(struct vm_sym_rest *rest);
@@ -352,6 +363,8 @@ void vm_sym_mark_packet(struct vm_pkt *p);
 int vm_sym_fork(const struct vm_sym *from, struct vm_sym *to);
 int vm_sym_join(struct vm_sym *into, struct vm_sym *from);
 void vm_sym_clear(struct vm_sym *s);
+/* vm_sym_route_class for vm->sym; -1 after vm_unknown(). */
+int vm_route_class(struct vm *vm);
 /* Register bytes [reg, reg+len) now hold symbolic bytes @first.. of the source. */
 void vm_sym_mark_reg(struct vm *vm, uint8_t *reg, uint32_t len, int first);
 /* Whether register bytes hold symbolic source bits: 1 yes (all tainted bytes are the

@@ -31,6 +31,8 @@ static bool reply_routable(struct vm *vm)
 
 	if (vm->hook == VM_HOOK_INGRESS || vm->net->ni->routing_blind_spot)
 		return true;
+	if (vm_route_class(vm) < 0)
+		return true; /* unknown */
 	pkt_addr(vm->pkt, false, &s);
 	vm_fib_lookup(vm->net, &s, 0, &rt);
 	return rt.found && !vm_rt_is_error(&rt);

@@ -73,8 +73,11 @@ static int lit_add(struct vm_sym *s, const struct pc_src_lit *lit, bool negated)
 int vm_sym_fork(const struct vm_sym *from, struct vm_sym *to)
 {
 	/* The fork's decisions count on in the same run: it leaves its boxes with it. */
-	*to = (struct vm_sym){
-	    .abytes = from->abytes, .x = {from->x[0], from->x[1]}, .rest = from->rest};
+	*to = (struct vm_sym){.abytes = from->abytes,
+			      .x = {from->x[0], from->x[1]},
+			      .rest = from->rest,
+			      .classes = from->classes,
+			      .class_fixed = from->class_fixed};
 	if (pc_srcdim_copy(&from->dim[0], &to->dim[0]) < 0 ||
 	    pc_srcdim_copy(&from->dim[1], &to->dim[1]) < 0) {
 		vm_sym_clear(to);
@@ -94,6 +97,9 @@ int vm_sym_join(struct vm_sym *into, struct vm_sym *from)
 	}
 	for (size_t i = 0; i < from->n_lits && r == 0; i++)
 		r = lit_add(into, &from->lits[i], from->lits[i].negated);
+	/* The box is the fork's now: within a class if the fork's was. */
+	into->class_fixed |= from->class_fixed;
+	into->class_missing |= from->class_missing;
 	if (from->oom)
 		r = -ENOMEM;
 	vm_sym_clear(from);
@@ -235,6 +241,42 @@ oom:
 	s->oom = true;
 	vm_unknown(vm, "out of memory narrowing the sources");
 	return -1;
+}
+
+int vm_route_class(struct vm *vm)
+{
+	if (vm_sym_route_class(vm->sym) == 0)
+		return 0;
+	vm_unknown(vm, "the source is in no routing class");
+	return -1;
+}
+
+int vm_sym_route_class(struct vm_sym *s)
+{
+	const struct pc_ivlist *c = NULL;
+	struct sym_test t;
+	bool narrowed;
+
+	if (!s || !s->classes || s->class_fixed)
+		return 0;
+	s->class_fixed = true;
+	for (size_t i = 0; i < s->classes->n && !c; i++)
+		if (pc_ivlist_find(&s->classes->v[i], s->x[0]) >= 0)
+			c = &s->classes->v[i];
+	if (!c) {
+		s->class_missing = true;
+		return -1;
+	}
+	/* No test is recorded: the caller cuts the results at its pieces, each in one class.
+	 * A decision of many answers, one per class (sym_leave). */
+	t = (struct sym_test){.l = c};
+	narrowed = !pc_srcdim_subset_list(&s->dim[0], c);
+	if (sym_leave(s, false, &t, true, narrowed, false) < 0 ||
+	    (narrowed && pc_srcdim_narrow(&s->dim[0], c, true) < 0)) {
+		s->oom = true;
+		return -1;
+	}
+	return 0;
 }
 
 int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b, const struct pc_src_lit *lit)

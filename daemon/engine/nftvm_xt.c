@@ -426,6 +426,8 @@ static enum xt_res match_addrtype(struct vm *vm, const struct pc_nft_expr *e)
 		vm_unknown(vm, "addrtype: %s", vm->net->ni->routing_blind_spot);
 		return XT_ERR;
 	}
+	if (info.source && vm_route_class(vm) < 0)
+		return XT_ERR;
 	pkt_addr(vm->pkt, false, &s);
 	pkt_addr(vm->pkt, true, &d);
 	if (info.source)
@@ -588,6 +590,8 @@ static enum xt_res match_rpfilter(struct vm *vm, const struct pc_nft_expr *e)
 		vm_unknown(vm, "rpfilter: %s", vm->net->ni->routing_blind_spot);
 		return XT_ERR;
 	}
+	if (vm_route_class(vm) < 0)
+		return XT_ERR;
 	vm_fib_lookup(
 	    vm->net, &s,
 	    p->family == AF_INET6 && (vm_ipv6_addr_type(&s) & VM_V6_LINKLOCAL) ? p->iif : 0, &rt);

@@ -160,22 +160,39 @@ struct pc_src_result {
 #define PC_SRC_MAX_MASK_INTERVALS 4096
 
 /*
+ * The source addresses routing tells apart: a partition of the family's address space
+ * into classes, each a sorted list of disjoint intervals, such that looking a source up
+ * in the routes (the reverse-path filter, an ICMP error's route back, fib and addrtype
+ * on the source) answers alike for every source of a class.
+ */
+struct pc_src_classes {
+	const struct pc_ivlist *v;
+	size_t n;
+};
+
+/*
  * Every path that new connections from the sources @addrs x @ports take, where @flow
  * gives the rest (family, protocol, destination, incoming interface; its saddr and sport
  * are ignored). The source is symbolic: each test of it splits the sources only by its
  * outcome, so a set of 200,000 addresses costs two paths, not 200,000. The results
  * partition @addrs x @ports; an outcome the engine cannot be sure of is UNKNOWN for the
- * sources that reach it. Routing must not tell the sources apart (the caller splits at
- * routes first): the routing decision is taken for the example source. Returns 0 or
- * -ENOMEM; free with pc_src_results_free.
+ * sources that reach it. Where the routing code looks the source up, the sources are
+ * split by @classes (NULL: routing must not tell the sources apart, the caller split at
+ * routes first, and the routing decision is taken for the example source). Returns 0,
+ * -ENOMEM, or -EINVAL (a source in no class); free with pc_src_results_free.
  */
 int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 			const struct pc_flow *flow, const struct pc_ivlist *addrs,
 			const struct pc_ivlist *ports, struct pc_src_result **ret, size_t *n_ret);
+int pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
+				const struct pc_flow *flow, const struct pc_ivlist *addrs,
+				const struct pc_ivlist *ports, const struct pc_src_classes *classes,
+				struct pc_src_result **ret, size_t *n_ret);
 void pc_src_results_free(struct pc_src_result *v, size_t n);
-/* @r's sources with an address in [@lo, @hi], as a result of their own (its tests and
- * outcome, an example inside): 1, or 0 when none is (*ret empty), or -ENOMEM. An array of
- * them is freed with pc_src_results_free. */
+/* @r's sources with an address in [@lo, @hi], as a result of their own (its tests but the
+ * address ranges all of [@lo, @hi] answers alike, its outcome, an example inside): 1, or
+ * 0 when none is (*ret empty), or -ENOMEM. An array of them is freed with
+ * pc_src_results_free. */
 int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc_u128 hi,
 		       struct pc_src_result *ret);
 bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b);

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Piece groups (issue #9): pieces of the source space split only by something between
- * them (an impossible range such as 127.0.0.0/8, a host's own address) are routed, bound
- * and classified alike, so the analysis hands them to the engine in one evaluation and
- * cuts the results per piece (analysis_sources.c group_pieces, analysis.c analyse_group).
- * The report must be exactly the one with an evaluation per piece, and the grouping must
- * really happen: the engine is counted through the linker (--wrap=pc_nft_eval_sources).
+ * Piece groups (issue #9): the analysis hands every piece of a family's source space to
+ * the engine in one evaluation and cuts the results per piece (analysis_sources.c
+ * group_pieces, analysis.c analyse_group). The engine splits the sources by routing class
+ * (pieces with the same innermost bounding prefix) only where the routing code looks the
+ * source up. The report must be the one with an evaluation per piece, and the grouping
+ * must really happen: the engine is counted through the linker
+ * (--wrap=pc_nft_eval_sources_classes).
  */
 #include "analysis_fixture.h"
 #include "eval_count.h"
+
+#include <linux/netfilter/xt_addrtype.h>
+#include <linux/netfilter/xt_rpfilter.h>
 
 /* The report (version 2) and the engine calls it took. */
 static json_t *report_json(struct fixture *f, bool group, unsigned *calls)
@@ -133,13 +137,22 @@ static void same_sources(const json_t *x, const json_t *y, const uint32_t *a, si
 	assert_true(checked > n); /* the forms hold some sources */
 }
 
+/* The chain's last rule moved to its head. */
+static void to_front(struct pc_nft_chain *c)
+{
+	struct pc_nft_rule tmp = c->rules[c->n_rules - 1];
+
+	memmove(&c->rules[1], &c->rules[0], (c->n_rules - 1) * sizeof(tmp));
+	c->rules[0] = tmp;
+}
+
 /* "ip saddr PREFIX VERDICT" at the head of filter_INPUT. */
 static void saddr_rule(struct fixture *f, const char *prefix, bool accept)
 {
 	struct pc_nft_chain *c =
 	    (struct pc_nft_chain *)pc_nft_chain_find(fw_table(&f->rs), "filter_INPUT");
 	char text[96];
-	struct pc_nft_rule *r, tmp;
+	struct pc_nft_rule *r;
 
 	snprintf(text, sizeof(text), "ip saddr %s %s", prefix, accept ? "accept" : "drop");
 	r = nb_rule(c, text);
@@ -149,9 +162,7 @@ static void saddr_rule(struct fixture *f, const char *prefix, bool accept)
 		nb_accept(r);
 	else
 		nb_drop(r);
-	tmp = c->rules[c->n_rules - 1];
-	memmove(&c->rules[1], &c->rules[0], (c->n_rules - 1) * sizeof(tmp));
-	c->rules[0] = tmp;
+	to_front(c);
 }
 
 /*
@@ -254,12 +265,212 @@ static void test_group_within_budget(void **state)
 	free(b);
 }
 
+/* The IPv4 path of listener @li on @ifname whose sources hold @a, NULL when none does. */
+static const json_t *path_holding(const json_t *report, size_t li, const char *ifname, uint32_t a)
+{
+	const json_t *paths =
+	    json_object_get(json_array_get(json_object_get(report, "listeners"), li), "paths");
+	const json_t *p, *found = NULL;
+	size_t k;
+
+	json_array_foreach(paths, k, p)
+	{
+		const json_t *form =
+		    json_array_get(json_object_get(report, "sources"),
+				   json_integer_value(json_object_get(p, "sources")));
+
+		if (strcmp(json_string_value(json_object_get(p, "family")), "ipv4") ||
+		    strcmp(json_string_value(json_object_get(p, "interface")), ifname) || !form ||
+		    !form_holds(form, a))
+			continue;
+		assert_null(found); /* the paths of a link partition its sources */
+		found = p;
+	}
+	return found;
+}
+
+/* What a path says of a source, with the addresses in its reason (the example source the
+ * engine ran with, "the route back to 198.51.100.0 ...") left out: evaluated per piece, the
+ * pieces 198.51.100.0 and 198.51.100.2-255 name each their own. */
+static char *outcome_of(const json_t *p)
+{
+	json_t *c = json_deep_copy(p);
+	char reason[1024], *o = reason, *text;
+	const char *r = json_string_value(json_object_get(p, "reason"));
+
+	assert_non_null(c);
+	for (; r && *r && o < reason + sizeof(reason) - 2; r++)
+		if (!(*r >= '0' && *r <= '9') && *r != '.')
+			*o++ = *r;
+	*o = 0;
+	json_object_set_new(c, "reason", json_string(reason));
+	json_object_del(c, "sources");
+	json_object_del(c, "rule"); /* an index into each report's own table */
+	text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(c);
+	assert_non_null(text);
+	return text;
+}
+
+/* The grouped and the per-piece reports of the fixture as it stands give every sampled
+ * source of every listener and link the same outcome; the engine calls of each. */
+static void grouped_equals_alone(struct fixture *f, unsigned *grouped, unsigned *alone)
+{
+	static const char *const links[] = {"eth0", "eth1"};
+	static const char *const near[] = {"203.0.113.0", "203.0.113.255", "203.0.112.255",
+					   "203.0.114.0", "100.64.0.0",	   "100.127.255.255",
+					   "192.0.2.7",	  "198.51.100.0",  "198.51.100.7",
+					   "192.0.2.255", "198.51.100.255"};
+	uint32_t samples[600];
+	size_t n = 0, held = 0;
+	json_t *x, *y;
+
+	x = report_json(f, true, grouped);
+	y = report_json(f, false, alone);
+	for (size_t i = 0; i < ELEMENTSOF(near); i++)
+		samples[n++] = v4(near[i]);
+	for (uint32_t seed = 1; n < ELEMENTSOF(samples); seed++)
+		samples[n++] = seed * 2654435761u;
+	assert_int_equal(json_array_size(json_object_get(x, "listeners")),
+			 json_array_size(json_object_get(y, "listeners")));
+	for (size_t li = 0; li < json_array_size(json_object_get(x, "listeners")); li++)
+		for (size_t k = 0; k < ELEMENTSOF(links); k++)
+			for (size_t i = 0; i < n; i++) {
+				const json_t *p = path_holding(x, li, links[k], samples[i]);
+				const json_t *q = path_holding(y, li, links[k], samples[i]);
+				char *a, *b;
+
+				if (impossible(samples[i]))
+					continue;
+				assert_true((p == NULL) == (q == NULL));
+				if (!p)
+					continue;
+				a = outcome_of(p);
+				b = outcome_of(q);
+				assert_string_equal(a, b);
+				free(a);
+				free(b);
+				held++;
+			}
+	assert_true(held > n);
+	json_decref(x);
+	json_decref(y);
+}
+
+/* The fixture's routes that tell classes apart (one out of eth1, a blackhole, eth0's
+ * broadcast address), and two listeners. */
+static void classes_host(struct fixture *f)
+{
+	nb_route(&f->ni, "203.0.113.0/24", RT_TABLE_MAIN, RTN_UNICAST, 3, NULL, 0);
+	nb_route(&f->ni, "100.64.0.0/10", RT_TABLE_MAIN, RTN_BLACKHOLE, 0, NULL, 0);
+	nb_route(&f->ni, "192.0.2.255/32", RT_TABLE_LOCAL, RTN_BROADCAST, 2, NULL, 0);
+	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
+	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 80, false));
+}
+
+/*
+ * Every piece of a family goes into one evaluation, and the engine splits the sources by
+ * their routing class where the routing code looks the source up. Here it does in three
+ * ways, with routes that tell the classes apart (203.0.113.0/24 out of eth1, 100.64.0.0/10
+ * a blackhole): the reverse-path filter (strict and loose), an ICMP error's route back
+ * (reject), and fib on the source (firewalld's rpfilter rule). Each report must be the
+ * one with an evaluation per piece.
+ */
+static void test_routing_classes(void **state)
+{
+	struct fixture *f = *state;
+	struct pc_link *eth0 = (struct pc_link *)pc_netif_link_by_index(&f->ni, 2);
+	struct pc_nft_chain *c =
+	    (struct pc_nft_chain *)pc_nft_chain_find(fw_table(&f->rs), "filter_INPUT");
+	struct pc_nft_rule *r;
+	unsigned grouped, alone;
+
+	classes_host(f);
+
+	/* Nothing looks the source up: one evaluation per family and link. */
+	grouped_equals_alone(f, &grouped, &alone);
+	assert_true(grouped * 2 < alone);
+
+	eth0->has_inet_conf = true;
+	eth0->inet.rp_filter = 1;
+	grouped_equals_alone(f, &grouped, &alone);
+	eth0->inet.rp_filter = 2;
+	grouped_equals_alone(f, &grouped, &alone);
+	eth0->inet.rp_filter = 0;
+
+	/* The zone's reject: an ICMP error needs a route back (none for the blackhole). */
+	fw_allow(&f->rs, "public", 8080);
+	grouped_equals_alone(f, &grouped, &alone);
+
+	/* So does the routing code's own error: 8000 is sent on to a prohibited route. */
+	{
+		struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "nat");
+		struct pc_nft_chain *pre =
+		    nb_base_chain(t, "PREROUTING", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT);
+
+		r = nb_rule(pre, "tcp dport 8000 dnat to 198.18.0.2:8000");
+		nb_l4proto(r, IPPROTO_TCP);
+		nb_dport(r, 8000);
+		nb_dnat_to(r, NFPROTO_IPV4, "198.18.0.2", 8000);
+		nb_route(&f->ni, "198.18.0.0/15", RT_TABLE_MAIN, RTN_PROHIBIT, 0, NULL, 0);
+		eth0->inet.forwarding = 1;
+		listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 8000, false));
+		grouped_equals_alone(f, &grouped, &alone);
+	}
+
+	r = nb_rule(c, "fib saddr . iif oif missing drop");
+	nb_nfproto(r, NFPROTO_IPV4);
+	nb_fib(r, NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF | NFTA_FIB_F_PRESENT, NFT_FIB_RESULT_OIF,
+	       NFT_REG_1);
+	nb_cmp_u8(r, NFT_CMP_EQ, NFT_REG_1, 0);
+	nb_drop(r);
+	to_front(c);
+	grouped_equals_alone(f, &grouped, &alone);
+	assert_true(grouped < alone);
+}
+
+/* iptables-nft's matches on the source's route, alone in the run (a later lookup would
+ * split the sources anyway): addrtype --src-type, rpfilter. */
+static void test_routing_classes_xt(void **state)
+{
+	struct fixture *f = *state;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "filter");
+	struct pc_nft_chain *c =
+	    nb_base_chain(t, "INPUT", "filter", NF_INET_LOCAL_IN, 0, NF_ACCEPT);
+	struct xt_addrtype_info_v1 at = {.source = 1u << RTN_BROADCAST};
+	struct pc_nft_rule *r;
+	unsigned grouped, alone;
+
+	classes_host(f);
+	r = nb_rule(c, "-m addrtype --src-type BROADCAST -j DROP");
+	nb_xt(r, false, "addrtype", 1, &at, sizeof(at));
+	nb_drop(r);
+	grouped_equals_alone(f, &grouped, &alone);
+}
+
+static void test_routing_classes_rpfilter(void **state)
+{
+	struct fixture *f = *state;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "raw");
+	struct pc_nft_chain *c =
+	    nb_base_chain(t, "PREROUTING", "filter", NF_INET_PRE_ROUTING, -300, NF_ACCEPT);
+	struct xt_rpfilter_info rp = {.flags = XT_RPFILTER_INVERT};
+	struct pc_nft_rule *r;
+	unsigned grouped, alone;
+
+	classes_host(f);
+	r = nb_rule(c, "-m rpfilter --invert -j DROP");
+	nb_xt(r, false, "rpfilter", 0, &rp, sizeof(rp));
+	nb_drop(r);
+	grouped_equals_alone(f, &grouped, &alone);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-	    T(test_grouped_equals_alone),
-	    T(test_group_within_budget),
+	    T(test_grouped_equals_alone), T(test_group_within_budget),	    T(test_routing_classes),
+	    T(test_routing_classes_xt),	  T(test_routing_classes_rpfilter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
