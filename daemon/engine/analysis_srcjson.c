@@ -552,8 +552,12 @@ int form_ranges_of(const struct outcome_group *g, struct form_ranges *ret)
 			    1;
 			continue;
 		}
-		ret->total += pc_srcdim_count(&m->r->addr);
-		ret->size += pc_srcdim_size(&m->r->addr);
+		{
+			size_t count;
+
+			ret->size += pc_srcdim_size_count(&m->r->addr, &count);
+			ret->total += count;
+		}
 	}
 	while (ret->n_first < FORM_FIRST_RANGES) {
 		size_t bi = SIZE_MAX;

@@ -494,20 +494,28 @@ size_t pc_srcdim_count(const struct pc_srcdim *d)
 
 double pc_srcdim_size(const struct pc_srcdim *d)
 {
+	return pc_srcdim_size_count(d, NULL);
+}
+
+double pc_srcdim_size_count(const struct pc_srcdim *d, size_t *count)
+{
 	const struct pc_ivlist *l = d->base ? &d->base->l : &d->clip;
 	const double *sums = d->base ? base_sums(d->base) : NULL;
-	size_t k1 = 0, k2;
+	size_t k1 = 0, k2, n = 0;
 	double size = 0;
 
 	if (!d->base) {
 		for (size_t i = 0; i < l->n; i++)
 			size += pc_u128_to_double(l->v[i].hi - l->v[i].lo) + 1;
+		if (count)
+			*count = l->n;
 		return size;
 	}
 	for (size_t i = 0; i < d->clip.n; i++) {
 		pc_u128 lo = d->clip.v[i].lo, hi = d->clip.v[i].hi;
 
 		base_span(l, lo, hi, &k1, &k2);
+		n += k2 - k1; /* as pc_srcdim_count counts them */
 		if (k2 == k1)
 			continue;
 		/* The end pieces, clipped, exactly in 128 bits; only the whole intervals between
@@ -528,6 +536,8 @@ double pc_srcdim_size(const struct pc_srcdim *d)
 		}
 		k1 = k2 - 1; /* the last one may reach into the next clip interval */
 	}
+	if (count)
+		*count = n;
 	return size > 0 ? size : 0;
 }
 

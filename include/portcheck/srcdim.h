@@ -80,6 +80,8 @@ int pc_srcdim_subtract(const struct pc_srcdim *a, const struct pc_srcdim *b, str
 /* How many intervals its values make, and how many values (as a double). */
 size_t pc_srcdim_count(const struct pc_srcdim *d);
 double pc_srcdim_size(const struct pc_srcdim *d);
+/* Both in one walk: the size, and the count in *@count (NULL: not wanted). */
+double pc_srcdim_size_count(const struct pc_srcdim *d, size_t *count);
 /* The intervals of its values in order: *cursor starts at {0}; false at the end. */
 struct pc_srcdim_cursor {
 	size_t c, b;

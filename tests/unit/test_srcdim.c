@@ -209,6 +209,12 @@ static void check_dim(const struct pc_srcdim *d, const uint8_t *want)
 	assert_int_equal(i, l.n);
 	assert_int_equal(pc_srcdim_count(d), l.n);
 	assert_true(pc_srcdim_size(d) == (double)values);
+	{
+		size_t count = SIZE_MAX;
+
+		assert_true(pc_srcdim_size_count(d, &count) == (double)values);
+		assert_int_equal(count, l.n);
+	}
 	assert_true(pc_srcdim_weight(d) >= d->clip.n);
 	pc_ivlist_clear(&l);
 }
