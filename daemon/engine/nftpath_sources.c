@@ -228,7 +228,7 @@ int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc
 	 * without a copy. */
 	if (!pc_srcdim_overlaps_list(&r->addr, &l))
 		return 0;
-	if (pc_srcdim_copy(&r->addr, &ret->addr) < 0 || pc_srcdim_narrow(&ret->addr, &l, true) < 0)
+	if (pc_srcdim_copy_within(&r->addr, lo, hi, &ret->addr) < 0)
 		goto oom;
 	if (pc_srcdim_copy(&r->port, &ret->port) < 0)
 		goto oom;

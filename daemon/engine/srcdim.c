@@ -325,6 +325,32 @@ static int cut_own_base(struct pc_srcdim *d)
 	return 0;
 }
 
+int pc_srcdim_copy_within(const struct pc_srcdim *a, pc_u128 lo, pc_u128 hi, struct pc_srcdim *ret)
+{
+	size_t i = pc_ivlist_seek(&a->clip, lo), j = i, n;
+
+	*ret = (struct pc_srcdim){0};
+	while (j < a->clip.n && a->clip.v[j].lo <= hi)
+		j++;
+	n = j - i;
+	if (n && lo <= hi) {
+		ret->clip.v = reallocarray(NULL, n, sizeof(*ret->clip.v));
+		if (!ret->clip.v)
+			return -ENOMEM;
+		memcpy(ret->clip.v, a->clip.v + i, n * sizeof(*ret->clip.v));
+		ret->clip.n = ret->clip.cap = n;
+		ret->clip.v[0].lo = max_of(ret->clip.v[0].lo, lo);
+		ret->clip.v[n - 1].hi = min_of(ret->clip.v[n - 1].hi, hi);
+	}
+	ret->base = pc_ivbase_ref(a->base);
+	/* As pc_srcdim_narrow leaves it: a base of the box's own cut to the clip. */
+	if (cut_own_base(ret) < 0) {
+		pc_srcdim_clear(ret);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int pc_srcdim_narrow(struct pc_srcdim *d, const struct pc_ivlist *l, bool in)
 {
 	struct pc_ivlist tmp = {0};

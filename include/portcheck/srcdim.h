@@ -46,6 +46,9 @@ struct pc_srcdim {
 /* The dimension's values are @l (copied; no base). -ENOMEM. */
 int pc_srcdim_from_list(struct pc_srcdim *d, const struct pc_ivlist *l);
 int pc_srcdim_copy(const struct pc_srcdim *a, struct pc_srcdim *ret);
+/* A copy of @a's values in [@lo, @hi] (what pc_srcdim_copy and pc_srcdim_narrow by that
+ * interval give, without copying the rest of the clip). -ENOMEM. */
+int pc_srcdim_copy_within(const struct pc_srcdim *a, pc_u128 lo, pc_u128 hi, struct pc_srcdim *ret);
 void pc_srcdim_clear(struct pc_srcdim *d);
 /* Its values as one explicit list, in *ret (cleared first): O(base) when it has one. */
 int pc_srcdim_to_list(const struct pc_srcdim *d, struct pc_ivlist *ret);

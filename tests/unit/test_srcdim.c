@@ -321,6 +321,27 @@ static void check_case(unsigned seed)
 		pc_srcdim_clear(&r);
 	}
 
+	/* A copy within an interval: the values of a there, the base as narrow leaves it. */
+	{
+		unsigned x1 = (unsigned)rand_r(&s) % nu, x2 = (unsigned)rand_r(&s) % nu;
+		unsigned lo = x1 < x2 ? x1 : x2, hi = x1 < x2 ? x2 : x1;
+		struct pc_ivl one = {lo, hi};
+		struct pc_ivlist l1 = {.v = &one, .n = 1, .cap = 1};
+
+		assert_int_equal(pc_srcdim_copy_within(&a, lo, hi, &r), 0);
+		assert_int_equal(pc_srcdim_copy(&a, &r2), 0);
+		assert_int_equal(pc_srcdim_narrow(&r2, &l1, true), 0);
+		for (unsigned x = 0; x < nu; x++)
+			want[x] = wa[x] && x >= lo && x <= hi;
+		check_dim(&r, want);
+		assert_ptr_equal(r.base, r2.base);
+		assert_int_equal(r.clip.n, r2.clip.n);
+		assert_true(r.clip.n == 0 ||
+			    memcmp(r.clip.v, r2.clip.v, r.clip.n * sizeof(*r.clip.v)) == 0);
+		pc_srcdim_clear(&r);
+		pc_srcdim_clear(&r2);
+	}
+
 	/* narrow_base by a's own base, its complement, b's, a fresh one; and without a base */
 	if (ab) {
 		check_narrow_base(&a, wa, ab);
