@@ -68,7 +68,9 @@ void *pc_array_grow(void *arr_ptr, size_t *n, size_t size)
 	 * through *arr, as here. (A realloc to the usable size first, the documented way,
 	 * cost more than the rest of the function.) */
 	if (want > have) {
-		p = realloc(*arr, *n < 4 ? want : 2 * *n * size);
+		/* Room for four at first: most arrays here hold a few (a group's members, a
+		 * path's tests), and growing one at a time to four cost three reallocs each. */
+		p = realloc(*arr, *n < 4 ? 4 * size : 2 * *n * size);
 		if (!p)
 			return NULL;
 		*arr = p;
