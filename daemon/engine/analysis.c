@@ -228,6 +228,8 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 	struct outcome_groups groups = {.daddr = *daddr, .form = an->form};
 	struct piece_results pr = {0};
 	bool grouping = in->nft && fp->group_next && an->pend && pc_analysis_group_pieces;
+	const size_t *next = fp->group_next;
+	const struct pc_src_classes *classes = &fp->classes;
 	bool *reach = an->reach;
 	struct pending *pend = an->pend;
 	int r = 0;
@@ -261,8 +263,19 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 		r = groups_add_piece(&groups, &cur.lo, &cur.hi);
 		if (r < 0)
 			goto out;
-		if (grouping && !pend[i].done && fp->group_next[i] != SIZE_MAX)
-			r = analyse_group(an, fp, i, reach, &flow, pend, &pr);
+		if (grouping && !pend[i].done && next[i] != SIZE_MAX) {
+			r = analyse_group(an, fp, next, classes, i, reach, &flow, pend, &pr);
+			/* The family's evaluation had an unknown outcome: from here on, each
+			 * class alone (and within one, each piece alone). Retrying the rest of
+			 * the family from every piece cost a budget's worth of runs each. */
+			if (r >= 0 && !pend[i].done && next == fp->group_next) {
+				next = fp->class_next;
+				classes = NULL;
+				if (next[i] != SIZE_MAX)
+					r = analyse_group(an, fp, next, classes, i, reach, &flow,
+							  pend, &pr);
+			}
+		}
 		if (r >= 0 && grouping && pend[i].done) {
 			/* firewalld's view of this piece; the engine's from its group. */
 			r = evaluate_piece(in, link, &flow, false, &cur, false);

@@ -95,9 +95,11 @@ struct family_pieces {
 	 * after the last). Every piece of the family is in one group, and @classes tells
 	 * the engine which of them routing tells apart: the pieces with the same innermost
 	 * bounding prefix (group_pieces), split only by something in between (an impossible
-	 * range, a host's own address). NULL when there are too many pieces to group (each
-	 * is its own group). */
-	size_t *group_next;
+	 * range, a host's own address). class_next chains the pieces of each class, for
+	 * when the family's evaluation has an unknown outcome (a budget, a limit): then each
+	 * class is evaluated alone, and within one each piece. NULL when there are too many
+	 * pieces to group (each is its own group). */
+	size_t *group_next, *class_next;
 	struct pc_ivlist *class_lists;
 	struct pc_src_classes classes;
 };
@@ -232,12 +234,13 @@ int evaluate_piece(const struct pc_analysis_input *in, const struct pc_link *lin
 /* The engine's paths for the piece @cur (its flow @flow) into @gs; results kept in @pr. */
 int analyse_piece(struct analysis *an, const struct pc_link *link, const struct pc_flow *flow,
 		  struct piece *cur, struct outcome_groups *gs, struct piece_results *pr);
-/* One evaluation over the group of @first (pieces that can reach the listener: @reach),
+/* One evaluation over the group of @first in the chain @next (pieces that can reach the
+ * listener: @reach), split by routing class @classes (NULL: the group is one class),
  * each piece's results cut into an->pend; 0 and nothing done when @first is alone in it
- * or an outcome is unknown (each piece alone then). */
-int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t first,
-		  const bool *reach, const struct pc_flow *flow, struct pending *pend,
-		  struct piece_results *pr);
+ * or an outcome is unknown (smaller groups then: analyse_link_family). */
+int analyse_group(struct analysis *an, const struct family_pieces *fp, const size_t *next,
+		  const struct pc_src_classes *classes, size_t first, const bool *reach,
+		  const struct pc_flow *flow, struct pending *pend, struct piece_results *pr);
 /* Each of the engine's results for the piece @cur into the group of its outcome. */
 int add_piece_results(struct outcome_groups *gs, const struct piece *cur,
 		      const struct pc_src_result *res, size_t n);

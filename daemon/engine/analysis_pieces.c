@@ -212,9 +212,9 @@ bool pc_analysis_group_pieces = true;
  * are built as if each piece had been evaluated alone. Nothing when @first is the only
  * one, or when an outcome is unknown (pend[first] stays undone: each piece alone).
  */
-int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t first,
-		  const bool *reach, const struct pc_flow *flow, struct pending *pend,
-		  struct piece_results *pr)
+int analyse_group(struct analysis *an, const struct family_pieces *fp, const size_t *next,
+		  const struct pc_src_classes *classes, size_t first, const bool *reach,
+		  const struct pc_flow *flow, struct pending *pend, struct piece_results *pr)
 {
 	struct pc_ivl ports = {PC_SRC_PORT_MIN, PC_SRC_PORT_MAX};
 	struct pc_ivlist al = {0}, pl = {.v = &ports, .n = 1, .cap = 1};
@@ -225,11 +225,11 @@ int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t fi
 	size_t members = 0;
 	int r = 0;
 
-	for (size_t j = first; j != SIZE_MAX && members < 2; j = fp->group_next[j])
+	for (size_t j = first; j != SIZE_MAX && members < 2; j = next[j])
 		members += reach[j];
 	if (members < 2)
 		return 0;
-	for (size_t j = first; j != SIZE_MAX && r >= 0; j = fp->group_next[j]) {
+	for (size_t j = first; j != SIZE_MAX && r >= 0; j = next[j]) {
 		if (!reach[j])
 			continue;
 		piece_range(fp, j, &cur);
@@ -239,7 +239,10 @@ int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t fi
 		r = pc_ivlist_append(&al, pc_addr_to_u128(&cur.lo), pc_addr_to_u128(&cur.hi));
 	}
 	if (r >= 0)
-		r = eval_sources(an, flow, &key, &al, &pl, &fp->classes, &res, &n, &owned);
+		r = eval_sources(an, flow, &key, &al, &pl, classes, &res, &n, &owned);
+	/* A source in no class cannot be (group_pieces covers the space): smaller groups. */
+	if (r == -EINVAL)
+		r = 1;
 	/* The engine's budgets (runs, ranges, tests) hold per evaluation: pieces that share
 	 * one may run out where each alone would not. Anything unknown: each piece alone. */
 	for (size_t k = 0; r >= 0 && k < n; k++)
@@ -253,7 +256,7 @@ int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t fi
 		pc_ivlist_clear(&al);
 		return 0;
 	}
-	for (size_t j = first; j != SIZE_MAX && r >= 0; j = fp->group_next[j]) {
+	for (size_t j = first; j != SIZE_MAX && r >= 0; j = next[j]) {
 		struct pc_src_result *v;
 		size_t nv = 0;
 
@@ -273,6 +276,13 @@ int analyse_group(struct analysis *an, const struct family_pieces *fp, size_t fi
 					       pc_addr_to_u128(&cur.hi), &v[nv]);
 			nv += r > 0;
 			pr->n[pr->count - 1] = nv; /* what it frees */
+		}
+		/* Sized for the group's results, most of which lie in other pieces. */
+		if (nv && nv < n) {
+			struct pc_src_result *w = realloc(v, nv * sizeof(*v));
+
+			if (w)
+				v = pr->v[pr->count - 1] = w;
 		}
 		pend[j] = (struct pending){.res = v, .n = nv, .done = true};
 	}

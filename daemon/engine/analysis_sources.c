@@ -219,7 +219,8 @@ static void group_pieces(struct family_pieces *fp, struct pc_ivlist *prefixes)
 	in = calloc(fp->n, sizeof(*in));
 	class_of = calloc(fp->n, sizeof(*class_of));
 	fp->group_next = calloc(fp->n, sizeof(*fp->group_next));
-	if (!stack || !in || !class_of || !fp->group_next)
+	fp->class_next = calloc(fp->n, sizeof(*fp->class_next));
+	if (!stack || !in || !class_of || !fp->group_next || !fp->class_next)
 		goto out;
 	for (size_t i = 0; i < fp->n; i++) {
 		pc_u128 lo = pc_addr_to_u128(&fp->starts[i]);
@@ -243,6 +244,10 @@ static void group_pieces(struct family_pieces *fp, struct pc_ivlist *prefixes)
 
 		n_class += !same_as_last;
 		class_of[in[i].piece] = n_class - 1;
+		/* Sorted by class, then piece: each class's pieces chained in address order. */
+		fp->class_next[in[i].piece] = SIZE_MAX;
+		if (same_as_last)
+			fp->class_next[in[i - 1].piece] = in[i].piece;
 	}
 	fp->class_lists = calloc(n_class, sizeof(*fp->class_lists));
 	if (!fp->class_lists)
@@ -263,6 +268,8 @@ out:
 	if (!ok) {
 		free(fp->group_next);
 		fp->group_next = NULL;
+		free(fp->class_next);
+		fp->class_next = NULL;
 		for (size_t c = 0; fp->class_lists && c < n_class; c++)
 			pc_ivlist_clear(&fp->class_lists[c]);
 		free(fp->class_lists);
@@ -351,6 +358,7 @@ void family_pieces_clear(struct family_pieces *fp)
 	for (size_t c = 0; fp->class_lists && c < fp->classes.n; c++)
 		pc_ivlist_clear(&fp->class_lists[c]);
 	free(fp->class_lists);
+	free(fp->class_next);
 	free(fp->group_next);
 	free(fp->starts);
 	free(fp->impossible_at);

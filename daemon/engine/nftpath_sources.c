@@ -109,6 +109,11 @@ static int run_one(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 	}
 	r = path_eval(rs, ni, &f, &sym, false, &ret->res);
 	rest->from = NULL;
+	/* A run from a box left at decision k takes the path that left it up to k. One that
+	 * ended before it did not (its box would hold sources other runs have): the runs are
+	 * not replaying alike, and nothing said here would be sure. */
+	if (r == 0 && rest->decisions < from->at)
+		r = -EINVAL;
 	if (r < 0 || rest->oom) {
 		vm_sym_clear(&sym);
 		return r < 0 ? r : -ENOMEM;

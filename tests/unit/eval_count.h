@@ -8,7 +8,7 @@
 
 #include "portcheck/nftvm.h"
 
-static unsigned eval_calls;
+static unsigned eval_calls, eval_class_calls; /* all; with routing classes */
 
 int __real_pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 				       const struct pc_flow *flow, const struct pc_ivlist *addrs,
@@ -27,5 +27,6 @@ int __wrap_pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const st
 				       struct pc_src_result **ret, size_t *n_ret)
 {
 	eval_calls++;
+	eval_class_calls += classes != NULL;
 	return __real_pc_nft_eval_sources_classes(rs, ni, flow, addrs, ports, classes, ret, n_ret);
 }
