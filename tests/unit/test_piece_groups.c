@@ -463,39 +463,39 @@ static void test_routing_classes(void **state)
 }
 
 /* iptables-nft's matches on the source's route, alone in the run (a later lookup would
- * split the sources anyway): addrtype --src-type, rpfilter. */
-static void test_routing_classes_xt(void **state)
+ * split the sources anyway): "-m @match ... -j DROP" in an ip table's base chain of
+ * @hook, then the reports compared. */
+static void xt_drop_compared(struct fixture *f, const char *table, const char *chain, uint32_t hook,
+			     int prio, const char *text, const char *match, uint32_t rev,
+			     const void *info, uint32_t len)
 {
-	struct fixture *f = *state;
-	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "filter");
-	struct pc_nft_chain *c =
-	    nb_base_chain(t, "INPUT", "filter", NF_INET_LOCAL_IN, 0, NF_ACCEPT);
-	struct xt_addrtype_info_v1 at = {.source = 1u << RTN_BROADCAST};
+	struct pc_nft_chain *c = nb_base_chain(nb_table(&f->rs, NFPROTO_IPV4, table), chain,
+					       "filter", hook, prio, NF_ACCEPT);
 	struct pc_nft_rule *r;
 	unsigned grouped, alone;
 
 	classes_host(f);
-	r = nb_rule(c, "-m addrtype --src-type BROADCAST -j DROP");
-	nb_xt(r, false, "addrtype", 1, &at, sizeof(at));
+	r = nb_rule(c, text);
+	nb_xt(r, false, match, rev, info, len);
 	nb_drop(r);
 	grouped_equals_alone(f, &grouped, &alone);
 }
 
+static void test_routing_classes_xt(void **state)
+{
+	struct xt_addrtype_info_v1 at = {.source = 1u << RTN_BROADCAST};
+
+	xt_drop_compared(*state, "filter", "INPUT", NF_INET_LOCAL_IN, 0,
+			 "-m addrtype --src-type BROADCAST -j DROP", "addrtype", 1, &at,
+			 sizeof(at));
+}
+
 static void test_routing_classes_rpfilter(void **state)
 {
-	struct fixture *f = *state;
-	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_IPV4, "raw");
-	struct pc_nft_chain *c =
-	    nb_base_chain(t, "PREROUTING", "filter", NF_INET_PRE_ROUTING, -300, NF_ACCEPT);
 	struct xt_rpfilter_info rp = {.flags = XT_RPFILTER_INVERT};
-	struct pc_nft_rule *r;
-	unsigned grouped, alone;
 
-	classes_host(f);
-	r = nb_rule(c, "-m rpfilter --invert -j DROP");
-	nb_xt(r, false, "rpfilter", 0, &rp, sizeof(rp));
-	nb_drop(r);
-	grouped_equals_alone(f, &grouped, &alone);
+	xt_drop_compared(*state, "raw", "PREROUTING", NF_INET_PRE_ROUTING, -300,
+			 "-m rpfilter --invert -j DROP", "rpfilter", 0, &rp, sizeof(rp));
 }
 
 int main(void)
