@@ -263,11 +263,11 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 		r = groups_add_piece(&groups, &cur.lo, &cur.hi);
 		if (r < 0)
 			goto out;
-		if (grouping && !pend[i].done && next[i] != SIZE_MAX) {
+		if (grouping && !pend[i].done && !pend[i].alone && next[i] != SIZE_MAX) {
 			r = analyse_group(an, fp, next, classes, i, reach, &flow, pend, &pr);
 			/* The family's evaluation had an unknown outcome: from here on, each
-			 * class alone (and within one, each piece alone). Retrying the rest of
-			 * the family from every piece cost a budget's worth of runs each. */
+			 * class alone. Retrying the rest of the family from every piece cost a
+			 * budget's worth of runs each. */
 			if (r >= 0 && !pend[i].done && next == fp->group_next) {
 				next = fp->class_next;
 				classes = NULL;
@@ -275,6 +275,10 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 					r = analyse_group(an, fp, next, classes, i, reach, &flow,
 							  pend, &pr);
 			}
+			/* So had its class's: each of the class's pieces alone, not the rest
+			 * of the class again from each. */
+			for (size_t j = i; r >= 0 && !pend[i].done && j != SIZE_MAX; j = next[j])
+				pend[j].alone = true;
 		}
 		if (r >= 0 && grouping && pend[i].done) {
 			/* firewalld's view of this piece; the engine's from its group. */

@@ -184,6 +184,10 @@ struct eval_entry {
 	uint8_t l4proto;
 	uint32_t iif;
 	struct pc_addr daddr, lo, hi;
+	/* What the call covered besides its envelope: a family's call and a class's may
+	 * share lo and hi. */
+	size_t n_ranges;
+	const struct pc_src_classes *classes;
 	struct pc_src_result *res;
 	size_t n;
 };
@@ -200,6 +204,7 @@ struct pending {
 	struct pc_src_result *res;
 	size_t n;
 	bool done;
+	bool alone; /* its class's evaluation had an unknown outcome: evaluated alone */
 };
 
 struct analysis {

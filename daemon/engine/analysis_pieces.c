@@ -80,11 +80,12 @@ static int piece_results_add(struct piece_results *pr, struct pc_src_result *v, 
  * it and every source port, each added to the group of its outcome.
  */
 static bool entry_is(const struct eval_entry *e, const struct pc_flow *flow,
-		     const struct piece *cur)
+		     const struct piece *cur, const struct pc_ivlist *al,
+		     const struct pc_src_classes *classes)
 {
 	return e->family == flow->family && e->l4proto == flow->l4proto && e->iif == flow->iif &&
 	       pc_addr_equal(&e->daddr, &flow->daddr) && pc_addr_equal(&e->lo, &cur->lo) &&
-	       pc_addr_equal(&e->hi, &cur->hi);
+	       pc_addr_equal(&e->hi, &cur->hi) && e->n_ranges == al->n && e->classes == classes;
 }
 
 /*
@@ -102,7 +103,8 @@ static int eval_sources(struct analysis *an, const struct pc_flow *flow, const s
 	int r;
 
 	*owned = true;
-	if (c->use && !c->fill && c->next < c->n && entry_is(&c->v[c->next], flow, cur)) {
+	if (c->use && !c->fill && c->next < c->n &&
+	    entry_is(&c->v[c->next], flow, cur, al, classes)) {
 		*res = c->v[c->next].res;
 		*n = c->v[c->next++].n;
 		*owned = false;
@@ -120,6 +122,8 @@ static int eval_sources(struct analysis *an, const struct pc_flow *flow, const s
 				 .daddr = flow->daddr,
 				 .lo = cur->lo,
 				 .hi = cur->hi,
+				 .n_ranges = al->n,
+				 .classes = classes,
 				 .res = *res,
 				 .n = *n};
 	*owned = false;
@@ -240,9 +244,6 @@ int analyse_group(struct analysis *an, const struct family_pieces *fp, const siz
 	}
 	if (r >= 0)
 		r = eval_sources(an, flow, &key, &al, &pl, classes, &res, &n, &owned);
-	/* A source in no class cannot be (group_pieces covers the space): smaller groups. */
-	if (r == -EINVAL)
-		r = 1;
 	/* The engine's budgets (runs, ranges, tests) hold per evaluation: pieces that share
 	 * one may run out where each alone would not. Anything unknown: each piece alone. */
 	for (size_t k = 0; r >= 0 && k < n; k++)

@@ -164,6 +164,7 @@ int pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc
 	while (r == 0 && rest.n > 0) {
 		struct vm_box cur = rest.v[--rest.n];
 		struct pc_src_result *res;
+		size_t left;
 
 		if (++runs > PC_SRC_MAX_RUNS || ranges > PC_SRC_MAX_RANGES ||
 		    tests > PC_SRC_MAX_TESTS) {
@@ -187,7 +188,23 @@ int pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc
 			r = -ENOMEM;
 			break;
 		}
+		left = rest.n;
 		r = run_one(rs, ni, flow, &in, &cur, classes, &rest, res);
+		if (r == -EINVAL) {
+			/* Not sure of anything about what is left: unknown, said so, rather
+			 * than the whole analysis failing. What this run left lies within
+			 * its box, which goes back whole (its slot is still there). */
+			n--;
+			while (rest.n > left)
+				box_clear(&rest.v[--rest.n]);
+			rest.v[rest.n++] = cur;
+			r = rest_unknown(
+			    &rest, flow->family,
+			    "the engine's runs over these sources did not repeat alike "
+			    "(an internal inconsistency)",
+			    &v, &n);
+			break;
+		}
 		box_clear(&cur);
 		if (r < 0) {
 			n--;

@@ -371,8 +371,8 @@ int main(int argc, char **argv)
 	/* glibc raises its mmap threshold (up to 32 MiB) each time a large mapped block is
 	 * freed, and a forked analysis child inherits the raised one: its large arrays then
 	 * come from the heap and stay resident after they are freed. Measured on the bench's
-	 * large host: a second analysis on one daemon peaked at 133 MiB against the first's
-	 * 125 MiB. A fixed threshold (glibc's default) keeps every child like the first. */
+	 * large host: a second analysis on one daemon peaked at 131-135 MiB against the
+	 * first's 125 MiB. A fixed threshold (glibc's default) keeps every child like the first. */
 	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	/* A vanished stderr reader must not kill the daemon; sockets use MSG_NOSIGNAL. */
 	signal(SIGPIPE, SIG_IGN);

@@ -178,9 +178,9 @@ struct pc_src_classes {
  * partition @addrs x @ports; an outcome the engine cannot be sure of is UNKNOWN for the
  * sources that reach it. Where the routing code looks the source up, the sources are
  * split by @classes (NULL: routing must not tell the sources apart, the caller split at
- * routes first, and the routing decision is taken for the example source). Returns 0,
- * -ENOMEM, or -EINVAL (a source in no class, or runs that did not replay alike); free
- * with pc_src_results_free.
+ * routes first, and the routing decision is taken for the example source). Returns 0 or
+ * -ENOMEM (a source in no class, or runs that did not replay alike: the sources left are
+ * UNKNOWN); free with pc_src_results_free.
  */
 int pc_nft_eval_sources(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 			const struct pc_flow *flow, const struct pc_ivlist *addrs,

@@ -8,7 +8,9 @@
 
 #include "portcheck/nftvm.h"
 
-static unsigned eval_calls, eval_class_calls; /* all; with routing classes */
+/* All calls; those with routing classes (a family's); those over several pieces
+ * without (a class's). */
+static unsigned eval_calls, eval_class_calls, eval_multi_calls;
 
 int __real_pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc_netif *ni,
 				       const struct pc_flow *flow, const struct pc_ivlist *addrs,
@@ -28,5 +30,6 @@ int __wrap_pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const st
 {
 	eval_calls++;
 	eval_class_calls += classes != NULL;
+	eval_multi_calls += !classes && addrs->n > 1;
 	return __real_pc_nft_eval_sources_classes(rs, ni, flow, addrs, ports, classes, ret, n_ret);
 }

@@ -250,7 +250,12 @@ static void test_group_within_budget(void **state)
 		saddr_rule(f, p, false);
 	}
 	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 22, false));
+	eval_multi_calls = 0;
 	x = report_json(f, true, &grouped);
+	/* The default route's class (five pieces) runs out too: its pieces alone then, not
+	 * the rest of the class again from each (at most one class call per link and
+	 * destination address, and the on-link class's). */
+	assert_true(eval_multi_calls <= 2 * 2 * f->ni.n_links);
 	for (size_t i = 0; i < f->report.listeners[0].n_paths; i++)
 		unknown += f->report.listeners[0].paths[i].verdict == PC_VERDICT_UNKNOWN;
 	y = report_json(f, false, &alone);
