@@ -30,12 +30,6 @@ struct pc_addr pc_addr_from_u128(int family, pc_u128 v)
 	return a;
 }
 
-static void box_clear(struct vm_box *b)
-{
-	pc_srcdim_clear(&b->d[0]);
-	pc_srcdim_clear(&b->d[1]);
-}
-
 static struct pc_src_result *result_add(struct pc_src_result **v, size_t *n)
 {
 	return pc_array_grow(v, n, sizeof(**v));
@@ -184,7 +178,7 @@ int pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc
 		}
 		res = result_add(&v, &n);
 		if (!res) {
-			box_clear(&cur);
+			vm_box_clear(&cur);
 			r = -ENOMEM;
 			break;
 		}
@@ -196,7 +190,7 @@ int pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc
 			 * its box, which goes back whole (its slot is still there). */
 			n--;
 			while (rest.n > left)
-				box_clear(&rest.v[--rest.n]);
+				vm_box_clear(&rest.v[--rest.n]);
 			rest.v[rest.n++] = cur;
 			r = rest_unknown(
 			    &rest, flow->family,
@@ -205,7 +199,7 @@ int pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc
 			    &v, &n);
 			break;
 		}
-		box_clear(&cur);
+		vm_box_clear(&cur);
 		if (r < 0) {
 			n--;
 			break;
@@ -216,7 +210,7 @@ int pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc
 	}
 out:
 	vm_sym_rest_clear(&rest);
-	box_clear(&in);
+	vm_box_clear(&in);
 	if (r < 0) {
 		pc_src_results_free(v, n);
 		return r;

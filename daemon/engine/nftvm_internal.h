@@ -158,6 +158,7 @@ struct vm_sym {
  */
 int vm_sym_route_class(struct vm_sym *s);
 
+void vm_box_clear(struct vm_box *b);
 /* Clear the boxes of @rest (not @rest->from). */
 void vm_sym_rest_clear(struct vm_sym_rest *rest);
 

@@ -145,12 +145,16 @@ int vm_sym_in(struct vm *vm, const uint8_t *reg, uint32_t len)
 	return ret;
 }
 
+void vm_box_clear(struct vm_box *b)
+{
+	pc_srcdim_clear(&b->d[0]);
+	pc_srcdim_clear(&b->d[1]);
+}
+
 void vm_sym_rest_clear(struct vm_sym_rest *rest)
 {
-	for (size_t i = 0; i < rest->n; i++) {
-		pc_srcdim_clear(&rest->v[i].d[0]);
-		pc_srcdim_clear(&rest->v[i].d[1]);
-	}
+	for (size_t i = 0; i < rest->n; i++)
+		vm_box_clear(&rest->v[i]);
 	free(rest->v);
 	rest->v = NULL;
 	rest->n = 0;
@@ -197,8 +201,7 @@ static int sym_leave(struct vm_sym *s, bool port, const struct sym_test *t, bool
 	if (test_narrow(&b.d[port], t, !in) < 0)
 		goto oom;
 	if (pc_srcdim_empty(&b.d[port]) || pc_srcdim_empty(&b.d[!port])) {
-		pc_srcdim_clear(&b.d[0]);
-		pc_srcdim_clear(&b.d[1]);
+		vm_box_clear(&b);
 		return 0;
 	}
 	b.at = at;
@@ -211,8 +214,7 @@ static int sym_leave(struct vm_sym *s, bool port, const struct sym_test *t, bool
 	}
 	return 0;
 oom:
-	pc_srcdim_clear(&b.d[0]);
-	pc_srcdim_clear(&b.d[1]);
+	vm_box_clear(&b);
 	rest->oom = true;
 	return -ENOMEM;
 }
