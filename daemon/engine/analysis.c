@@ -218,7 +218,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 			       const struct pc_addr *daddr, struct pc_listener_report *lr)
 {
 	const struct pc_analysis_input *in = an->in;
-	const struct family_pieces *fp = family == AF_INET ? &an->v4 : &an->v6;
+	struct family_pieces *fp = family == AF_INET ? &an->v4 : &an->v6;
 	const struct pc_listener *l = &lr->listener;
 	/* Nothing routes a packet to a link-local address (RFC 4291 2.5.6): only sources on
 	 * the link (fe80::/64) reach it. Its bounds are piece starts (family_pieces_init). */
@@ -259,7 +259,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 				       .sport = PC_FLOW_SOURCE_PORT,
 				       .dport = l->port,
 				       .iif = link->ifindex};
-		cur.spoofed = source_spoofed(in->netif, link, l, &src);
+		cur.spoofed = piece_spoofed(fp, i, in->netif, link, l, &src);
 		r = groups_add_piece(&groups, &cur.lo, &cur.hi);
 		if (r < 0)
 			goto out;

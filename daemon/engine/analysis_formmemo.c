@@ -282,3 +282,51 @@ void form_memo_clear(struct form_memo *m)
 	free(m->v);
 	*m = (struct form_memo){0};
 }
+
+/* --- the pool's texts ------------------------------------------------------------------ */
+
+static struct form_text_slot *text_slot(const struct form_pool *p, const char *text, size_t len,
+					uint64_t h)
+{
+	for (size_t i = h & (p->cap - 1);; i = (i + 1) & (p->cap - 1)) {
+		struct form_text_slot *s = &p->index[i];
+
+		if (!s->s || (s->hash == h && strncmp(s->s, text, len + 1) == 0))
+			return s;
+	}
+}
+
+char *form_pool_find(const struct form_pool *pool, const char *text, size_t len)
+{
+	if (!pool->cap)
+		return NULL;
+	return text_slot(pool, text, len, key_hash((const uint8_t *)text, len))->s;
+}
+
+int form_pool_index(struct form_pool *pool, char *s, size_t len)
+{
+	uint64_t h = key_hash((const uint8_t *)s, len);
+	struct form_text_slot *slot;
+
+	/* At most half full (pool->n counts this one already). */
+	if (pool->n * 2 > pool->cap) {
+		struct form_pool old = *pool;
+		size_t cap = pool->cap ? pool->cap * 2 : 256;
+
+		pool->index = calloc(cap, sizeof(*pool->index));
+		if (!pool->index) {
+			pool->index = old.index;
+			return -ENOMEM;
+		}
+		pool->cap = cap;
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.index[i].s)
+				*text_slot(pool, old.index[i].s, strlen(old.index[i].s),
+					   old.index[i].hash) = old.index[i];
+		free(old.index);
+	}
+	slot = text_slot(pool, s, len, h);
+	if (!slot->s)
+		*slot = (struct form_text_slot){.hash = h, .s = s};
+	return 0;
+}

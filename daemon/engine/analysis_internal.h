@@ -53,7 +53,12 @@ struct form_memo {
 /* The distinct forms of one analysis (counted strings, pc_rcstr): a path names the one
  * copy of its text. */
 struct form_pool {
-	json_t *index; /* text -> its place in v */
+	/* The texts by their hash (open addressing, at most half full): slots of v. */
+	struct form_text_slot {
+		uint64_t hash;
+		char *s; /* one of v's; NULL: free */
+	} * index;
+	size_t cap;
 	char **v;
 	size_t n;
 	struct form_memo memo;
@@ -102,6 +107,11 @@ struct family_pieces {
 	size_t *group_next, *class_next;
 	struct pc_ivlist *class_lists;
 	struct pc_src_classes classes;
+	/* piece_spoofed's answers, per (link, whether the socket is bound to it, piece):
+	 * 0 not asked yet, 1 no, 2 yes. The route back depends on nothing else, and every
+	 * listener asked it again for every piece (a route lookup each). */
+	uint8_t *spoofed_at;
+	size_t n_links;
 };
 
 /* --- analysis_sources.c ----------------------------------------------------------------- */
@@ -111,6 +121,11 @@ struct family_pieces {
  * socket bound to @link answers through it (pc_route_back). */
 bool source_spoofed(const struct pc_netif *ni, const struct pc_link *link,
 		    const struct pc_listener *l, const struct pc_addr *src);
+/* source_spoofed for piece @i of @fp with its representative @src, asked once per link
+ * and binding (@link is one of @ni's links). */
+bool piece_spoofed(struct family_pieces *fp, size_t i, const struct pc_netif *ni,
+		   const struct pc_link *link, const struct pc_listener *l,
+		   const struct pc_addr *src);
 /* A source address inside [lo, hi] to evaluate with. Every address of the piece gets the
  * same verdict from the ruleset, but the kernel drops some sources before or after
  * netfilter (0.0.0.0/8, loopback), so avoid those when the piece has others. */
@@ -169,6 +184,11 @@ bool form_memo_find(const struct form_memo *m, const uint8_t *key, size_t len, c
 int form_memo_add(struct form_memo *m, const uint8_t *key, size_t len, char *form,
 		  const char *words);
 void form_memo_clear(struct form_memo *m);
+/* The pool's text equal to @text (@len bytes), or NULL. */
+char *form_pool_find(const struct form_pool *pool, const char *text, size_t len);
+/* Index @s (a counted string already in pool->v, @len bytes); -ENOMEM (then it is only
+ * not found again). */
+int form_pool_index(struct form_pool *pool, char *s, size_t len);
 
 /* --- analysis_pieces.c ------------------------------------------------------------------ */
 

@@ -30,6 +30,23 @@ bool source_spoofed(const struct pc_netif *ni, const struct pc_link *link,
 	       PC_ROUTE_BACK_ELSEWHERE;
 }
 
+bool piece_spoofed(struct family_pieces *fp, size_t i, const struct pc_netif *ni,
+		   const struct pc_link *link, const struct pc_listener *l,
+		   const struct pc_addr *src)
+{
+	size_t li = (size_t)(link - ni->links);
+	bool bound = l->bound_ifindex == link->ifindex;
+	uint8_t *at;
+
+	/* Not one of the links the memo was made for (or no memo): asked every time. */
+	if (!fp->spoofed_at || link < ni->links || li >= fp->n_links || i >= fp->n)
+		return source_spoofed(ni, link, l, src);
+	at = &fp->spoofed_at[(li * 2 + bound) * fp->n + i];
+	if (!*at)
+		*at = source_spoofed(ni, link, l, src) ? 2 : 1;
+	return *at == 2;
+}
+
 /* A source address inside [lo, hi] to evaluate with. Every address of the piece gets the
  * same verdict from the ruleset, but the kernel drops some sources before or after
  * netfilter (0.0.0.0/8, loopback), so avoid those when the piece has others. */
@@ -344,6 +361,10 @@ int family_pieces_init(const struct pc_analysis_input *in, int family, struct fa
 		for (size_t k = 0; k < ret->n_impossible && !ret->impossible_at[i]; k++)
 			ret->impossible_at[i] =
 			    pc_prefix_contains(&ret->impossible[k], &ret->starts[i]);
+	/* Without it (out of memory) each piece's route back is looked up every time. */
+	ret->n_links = in->netif->n_links;
+	if (u && ret->n_links && ret->n_links <= SIZE_MAX / 2 / u)
+		ret->spoofed_at = calloc(ret->n_links * 2, u);
 	group_pieces(ret, &b.prefixes);
 	pc_ivlist_clear(&b.prefixes);
 	return 0;
@@ -362,6 +383,7 @@ void family_pieces_clear(struct family_pieces *fp)
 	free(fp->group_next);
 	free(fp->starts);
 	free(fp->impossible_at);
+	free(fp->spoofed_at);
 	free(fp->impossible);
 	free(fp->bounds_only);
 }

@@ -273,33 +273,27 @@ static bool conjs_in_ignored_sets(const struct pc_strv *ignore, const struct con
 
 char *form_pool_intern(struct form_pool *pool, char *text)
 {
-	const json_t *have;
-	char *s, **slot;
+	size_t len;
+	char *s, *have, **slot;
 
 	if (!text)
 		return NULL;
-	have = pool && pool->index ? json_object_get(pool->index, text) : NULL;
+	len = strlen(text);
+	have = pool ? form_pool_find(pool, text, len) : NULL;
 	if (have) {
 		free(text);
-		return pc_rcstr_ref(pool->v[json_integer_value(have)]);
+		return pc_rcstr_ref(have);
 	}
 	s = pc_rcstr_new(text);
-	if (!s || !pool) {
-		free(text);
-		return s;
-	}
-	/* Not pooled when the pool cannot take it: a copy of its own is still right. */
-	if (!pool->index)
-		pool->index = json_object();
-	slot = pool->index ? pc_array_grow(&pool->v, &pool->n, sizeof(*slot)) : NULL;
-	if (slot) {
-		if (json_object_set_new(pool->index, text,
-					json_integer((json_int_t)(pool->n - 1))) < 0)
-			pool->n--;
-		else
-			*slot = pc_rcstr_ref(s);
-	}
 	free(text);
+	if (!s || !pool)
+		return s;
+	/* Not pooled when the pool cannot take it: a copy of its own is still right. */
+	slot = pc_array_grow(&pool->v, &pool->n, sizeof(*slot));
+	if (slot) {
+		*slot = pc_rcstr_ref(s);
+		(void)form_pool_index(pool, *slot, len);
+	}
 	return s;
 }
 
@@ -308,7 +302,7 @@ void form_pool_clear(struct form_pool *pool)
 	for (size_t i = 0; i < pool->n; i++)
 		pc_rcstr_unref(pool->v[i]);
 	free(pool->v);
-	json_decref(pool->index);
+	free(pool->index);
 	form_memo_clear(&pool->memo);
 	*pool = (struct form_pool){0};
 }

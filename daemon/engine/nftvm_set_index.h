@@ -17,6 +17,16 @@ struct set_item {
 	const uint8_t *key; /* klen bytes */
 };
 
+/* A two-field set's elements ordered by the field that does not hold the source (by_other):
+ * per position, the element's index, that field's value as a number and the source
+ * field's range as numbers, so that projecting onto one value of the other field is a
+ * binary search and a walk over a few arrays. */
+struct other_order {
+	size_t *order;
+	pc_u128 *okey;	    /* the other field's bytes, big-endian */
+	struct pc_ivl *src; /* the source field's [lo, hi], unshifted */
+};
+
 struct set_index {
 	bool ranges; /* else exact keys */
 	uint32_t klen;
@@ -33,7 +43,7 @@ struct set_index {
 				   PROJ_CACHE slots once allocated */
 	uint64_t proj_tick;	/* lookups of proj so far (its LRU clock) */
 	/* two-field keys: the elements by their other field (nftvm_set_sym.c by_other) */
-	size_t *by_other[2];
+	struct other_order *by_other[2];
 	bool by_other_done[2];
 };
 

@@ -81,10 +81,20 @@ static int share(struct pc_ivlist *l, struct pc_ivbase **b, pc_u128 max)
 	return 0;
 }
 
+static void other_order_free(struct other_order *o)
+{
+	if (!o)
+		return;
+	free(o->order);
+	free(o->okey);
+	free(o->src);
+	free(o);
+}
+
 void vm_set_proj_free(struct set_index *x)
 {
-	free(x->by_other[0]);
-	free(x->by_other[1]);
+	other_order_free(x->by_other[0]);
+	other_order_free(x->by_other[1]);
 	for (size_t i = 0; x->proj && i < PROJ_CACHE; i++)
 		proj_clear(&x->proj[i]);
 	free(x->proj);
@@ -249,11 +259,11 @@ static int proj_add_item(const struct pc_nft_set *s, const struct set_index *x, 
 	return a <= b ? group_add(s, p, e, a, b) : 0;
 }
 
-/* The other field's start of each element, @ol bytes each in index order, when that field
- * holds one value in every element; NULL when one holds a range or out of memory. */
-static uint8_t *other_keys(const struct set_index *x, uint32_t of, uint32_t ol)
+/* The other field's value of each element, in index order, when that field holds one value
+ * of at most 16 bytes in every element; NULL when one holds a range or out of memory. */
+static pc_u128 *other_keys(const struct set_index *x, uint32_t of, uint32_t ol)
 {
-	uint8_t *k = malloc(x->n * ol + 1);
+	pc_u128 *k = ol <= sizeof(*k) ? malloc((x->n ? x->n : 1) * sizeof(*k)) : NULL;
 
 	for (size_t i = 0; k && i < x->n; i++) {
 		const struct pc_nft_set_elem *e;
@@ -264,31 +274,32 @@ static uint8_t *other_keys(const struct set_index *x, uint32_t of, uint32_t ol)
 			free(k);
 			return NULL; /* a range in the other field: scan */
 		}
-		memcpy(k + i * ol, lo + of, ol);
+		k[i] = pc_u128_from_be(lo + of, ol);
 	}
 	return k;
 }
 
 /* Whether the keys are in order already: with the source in the second field, the other
  * field is the first, and the index is sorted by it (ties in its order: nothing to do). */
-static bool keys_sorted(const uint8_t *k, uint32_t ol, size_t n)
+static bool keys_sorted(const pc_u128 *k, size_t n)
 {
 	for (size_t i = 1; i < n; i++)
-		if (memcmp(k + (i - 1) * ol, k + i * ol, ol) > 0)
+		if (k[i - 1] > k[i])
 			return false;
 	return true;
 }
 
-/* One counting pass of the radix sort on byte @d of the keys: stable, so after the passes
- * from the last byte to the first the order is memcmp's (the binary search's), ties in the
- * order they came in. Returns the array that holds the result (@src or @dst). */
-static size_t *radix_pass(const uint8_t *k, uint32_t ol, uint32_t d, size_t n, size_t *src,
-			  size_t *dst)
+/* One counting pass of the radix sort on byte @d (0 the least significant) of the keys:
+ * stable, so after the passes from the least significant byte up the order is the keys'
+ * (memcmp's of the big-endian bytes), ties in the order they came in. Returns the array
+ * that holds the result (@src or @dst). */
+static size_t *radix_pass(const pc_u128 *k, uint32_t d, size_t n, size_t *src, size_t *dst)
 {
 	size_t pos[256] = {0}, sum = 0;
+	unsigned sh = d * 8;
 
 	for (size_t i = 0; i < n; i++)
-		pos[k[i * ol + d]]++;
+		pos[(k[i] >> sh) & 0xff]++;
 	for (unsigned b = 0; b < 256; b++) {
 		size_t c = pos[b];
 
@@ -298,84 +309,109 @@ static size_t *radix_pass(const uint8_t *k, uint32_t ol, uint32_t d, size_t n, s
 		sum += c;
 	}
 	for (size_t i = 0; i < n; i++)
-		dst[pos[k[src[i] * ol + d]]++] = src[i];
+		dst[pos[(k[src[i]] >> sh) & 0xff]++] = src[i];
 	return dst;
 }
 
 /*
  * Two-field keys (`ip saddr . tcp dport`), the source in @field: the elements sorted by the
  * other field, built once per set and field, when that field holds single values in every
- * element (an allow-list of address . port). Then the elements of one port are a binary
- * search away, not a scan of the whole set per listener.
+ * element (an allow-list of address . port). Then the elements of
+ * one port are a binary search away, not a scan of the whole set per listener.
  *
- * A radix sort on a copy of the other field's bytes, not qsort_r on the elements: that was
- * 55 ms of a listener's analysis at 200,000 elements, its comparisons reaching for
- * elements all over the index. Ties stay in the index's order (the first field, then the
- * dump's), as glibc's merge sort left them (qsort_r promises no order for ties): a
- * projection does not depend on it, but its groups keep the order and first elements
- * they had.
+ * A radix sort on the other field's values, not qsort_r on the elements: that was 55 ms
+ * of a listener's analysis at 200,000 elements, its comparisons reaching for elements all
+ * over the index. Ties stay in the index's order (the first field, then the dump's), as
+ * glibc's merge sort left them (qsort_r promises no order for ties): a projection does
+ * not depend on it, but its groups keep the order and first elements they had.
  */
-static const size_t *by_other(struct set_index *x, uint32_t field)
+static const struct other_order *by_other(struct set_index *x, uint32_t field)
 {
-	uint32_t of = x->foff[!field], ol = x->flen[!field];
-	size_t *order, *tmp, *res;
-	uint8_t *k;
+	uint32_t of, ol, fo, fl;
+	struct other_order *o;
+	size_t *tmp, *res;
+	pc_u128 *k;
 
 	if (x->nfields != 2 || field > 1)
 		return NULL;
 	if (x->by_other_done[field])
 		return x->by_other[field];
 	x->by_other_done[field] = true;
+	of = x->foff[!field], ol = x->flen[!field];
+	fo = x->foff[field], fl = x->flen[field];
+	if (fl > sizeof(pc_u128))
+		return NULL;
 	k = other_keys(x, of, ol);
-	order = malloc((x->n ? x->n : 1) * sizeof(size_t));
+	o = calloc(1, sizeof(*o));
 	tmp = malloc((x->n ? x->n : 1) * sizeof(size_t));
-	if (!k || !order || !tmp) {
+	if (o) {
+		o->order = malloc((x->n ? x->n : 1) * sizeof(size_t));
+		o->okey = malloc((x->n ? x->n : 1) * sizeof(*o->okey));
+		o->src = malloc((x->n ? x->n : 1) * sizeof(*o->src));
+	}
+	if (!k || !o || !o->order || !o->okey || !o->src || !tmp) {
 		free(k);
-		free(order);
 		free(tmp);
+		other_order_free(o);
 		return NULL;
 	}
 	for (size_t i = 0; i < x->n; i++)
-		order[i] = i;
-	res = order;
-	for (uint32_t d = keys_sorted(k, ol, x->n) ? 0 : ol; d > 0; d--)
-		res = radix_pass(k, ol, d - 1, x->n, res, res == order ? tmp : order);
+		o->order[i] = i;
+	res = o->order;
+	for (uint32_t d = keys_sorted(k, x->n) ? 0 : ol; d > 0; d--)
+		res = radix_pass(k, ol - d, x->n, res, res == o->order ? tmp : o->order);
+	if (res != o->order) {
+		free(o->order);
+		o->order = res;
+	} else {
+		free(tmp);
+	}
+	for (size_t a = 0; a < x->n; a++) {
+		const struct pc_nft_set_elem *e;
+		const uint8_t *lo, *hi;
+
+		index_item(x, o->order[a], &lo, &hi, &e);
+		o->okey[a] = k[o->order[a]];
+		o->src[a] =
+		    (struct pc_ivl){pc_u128_from_be(lo + fo, fl), pc_u128_from_be(hi + fo, fl)};
+	}
 	free(k);
-	free(res == order ? tmp : order);
-	x->by_other[field] = res;
-	return res;
+	x->by_other[field] = o;
+	return o;
 }
 
 static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct set_proj *p,
 		      unsigned nb)
 {
 	unsigned sh = (nb - p->fl) * 8;
-	const size_t *order = p->field == SPAN_VIRTUAL ? NULL : by_other(x, p->field);
+	const struct other_order *o = p->field == SPAN_VIRTUAL ? NULL : by_other(x, p->field);
 
-	if (order) {
+	if (o) {
 		uint32_t of = x->foff[!p->field], ol = x->flen[!p->field];
+		pc_u128 want = pc_u128_from_be(p->key + of, ol);
+		pc_u128 low = pc_u128_max(sh);
 		size_t a = 0, b = x->n;
 
 		/* The first element whose other field is not below the key's. */
 		while (a < b) {
 			size_t mid = a + (b - a) / 2;
-			const struct pc_nft_set_elem *e;
-			const uint8_t *lo, *hi;
 
-			index_item(x, order[mid], &lo, &hi, &e);
-			if (memcmp(lo + of, p->key + of, ol) < 0)
+			if (o->okey[mid] < want)
 				a = mid + 1;
 			else
 				b = mid;
 		}
-		for (; a < x->n; a++) {
+		/* Its other field equals the key's: an interval set's key lies in it. An exact
+		 * set compares the padding too (others_match). */
+		for (; a < x->n && o->okey[a] == want; a++) {
 			const struct pc_nft_set_elem *e;
 			const uint8_t *lo, *hi;
+			pc_u128 l = o->src[a].lo << sh, h = o->src[a].hi << sh | low;
 
-			index_item(x, order[a], &lo, &hi, &e);
-			if (memcmp(lo + of, p->key + of, ol) != 0)
-				break;
-			if (proj_add_item(s, x, p, order[a], sh) < 0)
+			index_item(x, o->order[a], &lo, &hi, &e);
+			if (!x->ranges && !others_match(x, p, p->key, lo, hi))
+				continue;
+			if (l <= h && group_add(s, p, e, l, h) < 0)
 				return -ENOMEM;
 		}
 		return proj_finish(p, pc_u128_max(nb * 8));
@@ -485,6 +521,24 @@ static int sym_span(struct vm *vm, const struct pc_nft_set *s, const struct set_
 	return 0;
 }
 
+/* A hash of a key shape, 8 bytes at a time: FNV-1a a byte at a time over the whole key was
+ * most of a lookup in the cache (every symbolic lookup and every form asks it). */
+static uint64_t shape_hash(uint32_t field, uint32_t fo, uint32_t fl, bool port, unsigned nb,
+			   const uint8_t k[PC_NFT_DATA_MAX])
+{
+	uint64_t h = PC_FNV1A_INIT ^ ((uint64_t)field << 32 | fo << 16 | fl << 8 | port << 7 | nb);
+
+	h *= 0x9E3779B97F4A7C15ULL;
+	for (size_t i = 0; i + 8 <= PC_NFT_DATA_MAX; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, k + i, 8);
+		h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
 /* The projection of @s for the key shape (@field holds x, @key the other fields' bytes),
  * from the cache or built into it. NULL when out of memory. */
 static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x, uint32_t field,
@@ -492,13 +546,12 @@ static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x
 				 unsigned nb)
 {
 	uint8_t k[PC_NFT_DATA_MAX] = {};
-	uint32_t params[] = {field, fo, fl, port, nb};
-	uint64_t h = pc_fnv1a(params, sizeof(params), PC_FNV1A_INIT);
+	uint64_t h;
 	struct set_proj *p;
 
 	memcpy(k, key, x->klen);
 	memset(k + fo, 0, fl);
-	h = pc_fnv1a(k, x->klen, h);
+	h = shape_hash(field, fo, fl, port, nb, k);
 	if (!x->proj && !(x->proj = calloc(PROJ_CACHE, sizeof(*x->proj))))
 		return NULL;
 	x->proj_tick++;

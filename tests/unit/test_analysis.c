@@ -374,6 +374,32 @@ static void test_v6only_and_bound_device(void **state)
 		assert_string_equal(r[1].paths[i].interface, "eth1");
 }
 
+/* The route back to a source is asked once per piece, link and binding (piece_spoofed):
+ * on eth1, eth0's network is spoofed for a socket the routes answer (via eth0), and not
+ * for one bound to eth1, whose IPv4 replies leave through eth1 whatever the routes say.
+ * Both listeners in one analysis, either order: neither may take the other's answer. */
+static void test_spoofed_per_binding(void **state)
+{
+	struct fixture *f = *state;
+	const struct pc_listener_report *r;
+	struct pc_listener l = mk_listener(IPPROTO_TCP, "0.0.0.0", 81, false);
+
+	l.bound_ifindex = 3;
+	listen_on(f, l);
+	listen_on(f, mk_listener(IPPROTO_TCP, "0.0.0.0", 82, false));
+	l = mk_listener(IPPROTO_TCP, "0.0.0.0", 83, false);
+	l.bound_ifindex = 3;
+	listen_on(f, l);
+	r = run(f);
+	assert_int_equal(r[0].listener.port, 81);
+	assert_false(path_for(&r[0], "eth1", "192.0.2.9")->spoofed);
+	assert_int_equal(r[1].listener.port, 82);
+	assert_true(path_for(&r[1], "eth1", "192.0.2.9")->spoofed);
+	assert_false(path_for(&r[1], "eth0", "192.0.2.9")->spoofed);
+	assert_int_equal(r[2].listener.port, 83);
+	assert_false(path_for(&r[2], "eth1", "192.0.2.9")->spoofed);
+}
+
 static void test_without_ruleset_never_guesses(void **state)
 {
 	struct fixture *f = *state;
@@ -511,6 +537,7 @@ int main(void)
 	    T(test_rich_rule_only_affects_the_firewalld_layer),
 	    T(test_rich_rule_elsewhere_is_ignored),
 	    T(test_v6only_and_bound_device),
+	    T(test_spoofed_per_binding),
 	    T(test_without_ruleset_never_guesses),
 	    T(test_firewalld_not_running),
 	    T(test_panic_mode),

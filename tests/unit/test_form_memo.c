@@ -11,10 +11,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "portcheck/rcstr.h"
 
 #include "analysis_conj.h"
 #include "analysis_internal.h"
@@ -126,11 +129,48 @@ static void test_box_not_memoised(void **state)
 	assert_int_equal(key_of(&s, k, sizeof(k), &len), 1);
 }
 
+/* The pool keeps one copy of each text: equal texts (also past its growth, with texts
+ * that share a prefix) come back as the first one's reference, different ones apart. */
+static void test_pool_interns(void **state)
+{
+	struct form_pool pool = {0};
+	char *first[1000];
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "{\"any\":%d}", i);
+		first[i] = form_pool_intern(&pool, strdup(buf));
+		assert_non_null(first[i]);
+		assert_string_equal(first[i], buf);
+	}
+	for (int i = 0; i < 1000; i++) {
+		char buf[64], *again;
+
+		snprintf(buf, sizeof(buf), "{\"any\":%d}", i);
+		again = form_pool_intern(&pool, strdup(buf));
+		assert_ptr_equal(again, first[i]);
+		pc_rcstr_unref(again);
+		/* A longer text with this one as its prefix is another. */
+		snprintf(buf, sizeof(buf), "{\"any\":%d}x", i);
+		again = form_pool_intern(&pool, strdup(buf));
+		assert_ptr_not_equal(again, first[i]);
+		assert_string_equal(again, buf);
+		pc_rcstr_unref(again);
+	}
+	assert_int_equal(pool.n, 2000);
+	for (int i = 0; i < 1000; i++)
+		pc_rcstr_unref(first[i]);
+	form_pool_clear(&pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_equal_keys_equal_text),
 	    cmocka_unit_test(test_box_not_memoised),
+	    cmocka_unit_test(test_pool_interns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
