@@ -215,7 +215,7 @@ int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b, st
 	if (a->n && b->n && reserve(ret, a->n, b->n) < 0)
 		return -ENOMEM;
 	while (i < a->n && j < b->n) {
-		pc_u128 lo, hi;
+		pc_u128 lo;
 
 		i = seek_hi(a, i, b->v[j].lo);
 		if (i >= a->n)
@@ -228,13 +228,25 @@ int pc_ivlist_intersect(const struct pc_ivlist *a, const struct pc_ivlist *b, st
 			continue;
 		}
 		lo = a->v[i].lo > b->v[j].lo ? a->v[i].lo : b->v[j].lo;
-		hi = a->v[i].hi < b->v[j].hi ? a->v[i].hi : b->v[j].hi;
-		if (pc_ivlist_append(ret, lo, hi) < 0)
-			return -ENOMEM;
-		if (a->v[i].hi < b->v[j].hi)
-			i++;
-		else
-			j++;
+		/* The one that ends first, cut at the start; the next ones of its list that
+		 * end before the other does lie wholly inside it (they start past the first's
+		 * end): copied as a run. A box's clip of one range against a set's projection
+		 * of tens is that run. */
+		if (a->v[i].hi < b->v[j].hi) {
+			size_t k = seek_hi(a, i + 1, b->v[j].hi);
+
+			if (pc_ivlist_append(ret, lo, a->v[i].hi) < 0 ||
+			    append_run(ret, a->v + i + 1, k - i - 1) < 0)
+				return -ENOMEM;
+			i = k;
+		} else {
+			size_t k = seek_hi(b, j + 1, a->v[i].hi);
+
+			if (pc_ivlist_append(ret, lo, b->v[j].hi) < 0 ||
+			    append_run(ret, b->v + j + 1, k - j - 1) < 0)
+				return -ENOMEM;
+			j = k;
+		}
 	}
 	return 0;
 }

@@ -20,13 +20,14 @@
 
 typedef uint8_t bits[U];
 
-/* A random sorted, disjoint list over [0, U) and its bit map. */
-static void random_list(unsigned *seed, struct pc_ivlist *l, bits b)
+/* A random sorted, disjoint list over [0, U) and its bit map: intervals of up to @maxlen
+ * values (long ones hold runs of the other list's: the set operations copy those whole). */
+static void random_list_of(unsigned *seed, struct pc_ivlist *l, bits b, unsigned maxlen)
 {
 	memset(b, 0, U);
 	l->n = 0;
 	for (unsigned x = (unsigned)rand_r(seed) % 16; x < U;) {
-		unsigned len = 1 + (unsigned)rand_r(seed) % 12;
+		unsigned len = 1 + (unsigned)rand_r(seed) % maxlen;
 		unsigned hi = x + len - 1 < U ? x + len - 1 : U - 1;
 
 		assert_int_equal(pc_ivlist_append(l, x, hi), 0);
@@ -34,6 +35,11 @@ static void random_list(unsigned *seed, struct pc_ivlist *l, bits b)
 			b[k] = 1;
 		x = hi + 2 + (unsigned)rand_r(seed) % 20;
 	}
+}
+
+static void random_list(unsigned *seed, struct pc_ivlist *l, bits b)
+{
+	random_list_of(seed, l, b, 12);
 }
 
 /* @l is exactly @b: sorted, disjoint, not adjacent, and the same members. */
@@ -61,8 +67,9 @@ static void test_operations(void **state)
 		bits ba, bb, want;
 		unsigned x = (unsigned)rand_r(&s) % U;
 
-		random_list(&s, &a, ba);
-		random_list(&s, &b, bb);
+		/* A third of the runs: one list's intervals long, the other's short. */
+		random_list_of(&s, &a, ba, seed % 3 == 1 ? 200 : 12);
+		random_list_of(&s, &b, bb, seed % 3 == 2 ? 200 : 12);
 		assert_int_equal(pc_ivlist_intersect(&a, &b, &r), 0);
 		for (unsigned k = 0; k < U; k++)
 			want[k] = ba[k] && bb[k];
