@@ -10,6 +10,7 @@
  * per run before, a fifth of the analysis on the bench's large host).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,11 +240,12 @@ int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc
 	const struct pc_ivlist l = {.v = &iv, .n = 1, .cap = 1};
 	pc_u128 ex = pc_addr_to_u128(&r->example);
 
-	*ret = (struct pc_src_result){0};
 	/* A group's results mostly lie in one of its pieces: the others are told apart
-	 * without a copy. */
+	 * without a copy, and without writing the slot (a kilobyte, most of it the outcome
+	 * copied whole below). */
 	if (!pc_srcdim_overlaps_list(&r->addr, &l))
 		return 0;
+	memset(ret, 0, offsetof(struct pc_src_result, res));
 	if (pc_srcdim_copy_within(&r->addr, lo, hi, &ret->addr) < 0)
 		goto oom;
 	if (pc_srcdim_copy(&r->port, &ret->port) < 0)

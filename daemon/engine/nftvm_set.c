@@ -92,11 +92,27 @@ static void sort_r(void *base, size_t n, size_t size,
 		return;
 	}
 	for (size_t i = 0, j = n - 1; i < j; i++, j--) {
-		char tmp[64];
+		char *x = b + i * size, *y = b + j * size;
 
-		memcpy(tmp, b + i * size, size);
-		memcpy(b + i * size, b + j * size, size);
-		memcpy(b + j * size, tmp, size);
+		/* Word by word where the items are words (they are: pointers and flags), each
+		 * copy of a known size; else byte by byte. */
+		if (size % 8 == 0) {
+			for (size_t w = 0; w < size; w += 8) {
+				uint64_t t, u;
+
+				memcpy(&t, x + w, 8);
+				memcpy(&u, y + w, 8);
+				memcpy(x + w, &u, 8);
+				memcpy(y + w, &t, 8);
+			}
+		} else {
+			for (size_t w = 0; w < size; w++) {
+				char t = x[w];
+
+				x[w] = y[w];
+				y[w] = t;
+			}
+		}
 	}
 }
 
@@ -225,10 +241,18 @@ static int ranges_interval(struct set_index *x, const struct pc_nft_set *s, size
 
 		if (e->flags & NFT_SET_ELEM_CATCHALL)
 			continue;
-		key_norm(keys + m * klen, pc_nft_elem_key(e), klen);
-		items[m] = (struct rb_item){.e = e,
-					    .key = keys + m * klen,
-					    .end = (e->flags & NFT_SET_ELEM_INTERVAL_END) != 0};
+		struct pc_nft_bytes k = pc_nft_elem_key(e);
+
+		/* A key of the index's length is used where it is (it stays while the
+		 * snapshot does); only a shorter one is copied and padded. */
+		if (k.len == klen) {
+			items[m].key = k.v;
+		} else {
+			key_norm(keys + m * klen, k, klen);
+			items[m].key = keys + m * klen;
+		}
+		items[m].e = e;
+		items[m].end = (e->flags & NFT_SET_ELEM_INTERVAL_END) != 0;
 		m++;
 	}
 	if (m > 1)

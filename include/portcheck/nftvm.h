@@ -192,7 +192,7 @@ int pc_nft_eval_sources_classes(const struct pc_nft_ruleset *rs, const struct pc
 void pc_src_results_free(struct pc_src_result *v, size_t n);
 /* @r's sources with an address in [@lo, @hi], as a result of their own (its tests but the
  * address ranges all of [@lo, @hi] answers alike, its outcome, an example inside): 1, or
- * 0 when none is (*ret empty), or -ENOMEM. An array of them is freed with
+ * 0 when none is (*ret not written), or -ENOMEM (*ret empty). An array of them is freed with
  * pc_src_results_free. */
 int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc_u128 hi,
 		       struct pc_src_result *ret);

@@ -117,6 +117,27 @@ static void test_interval_set_any_order(void **state)
 		}
 }
 
+/* An element key shorter than the set's (the snapshot keeps what the kernel sent) is
+ * padded with zeros, as the kernel's fixed-length compare would see it: 10.1 as 2 bytes
+ * is 10.1.0.0 in a set of 4-byte keys. */
+static void test_short_key_is_padded(void **state)
+{
+	struct pc_nft_ruleset rs = {0};
+	struct pc_nft_table *t = nb_table(&rs, NFPROTO_INET, "t");
+	struct pc_nft_set *s = nb_set(t, "s", NFT_SET_INTERVAL, 4);
+	const uint8_t start[2] = {10, 1}, end[4] = {10, 1, 1, 0};
+	const uint8_t in[4] = {10, 1, 0, 200}, before[4] = {10, 0, 255, 255};
+	bool oom = false;
+
+	(void)state;
+	nb_elem(s, start, 2, 0);
+	nb_elem(s, end, 4, NFT_SET_ELEM_INTERVAL_END);
+	assert_non_null(vm_set_find(s, in, &oom));
+	assert_null(vm_set_find(s, before, &oom));
+	assert_false(oom);
+	pc_nft_ruleset_clear(&rs);
+}
+
 /* pipapo: each element a range with its key end. */
 static void test_key_end_set_any_order(void **state)
 {
@@ -201,6 +222,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_interval_set_any_order),
+	    cmocka_unit_test(test_short_key_is_padded),
 	    cmocka_unit_test(test_key_end_set_any_order),
 	    cmocka_unit_test(test_hash_set_any_order),
 	    cmocka_unit_test(test_overlap_first_in_dump_wins),
