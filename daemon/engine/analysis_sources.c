@@ -8,6 +8,7 @@
 #include <fnmatch.h>
 #include <netinet/in.h> /* before linux/netfilter.h, which pulls in linux/in.h */
 #include <linux/netfilter.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +31,20 @@ bool source_spoofed(const struct pc_netif *ni, const struct pc_link *link,
 	       PC_ROUTE_BACK_ELSEWHERE;
 }
 
+/* The largest memo of routes back per family (a byte per link, binding and piece). */
+#define SPOOFED_MEMO_MAX (4u << 20)
+
 bool piece_spoofed(struct family_pieces *fp, size_t i, const struct pc_netif *ni,
 		   const struct pc_link *link, const struct pc_listener *l,
 		   const struct pc_addr *src)
 {
-	size_t li = (size_t)(link - ni->links);
+	uintptr_t off = (uintptr_t)link - (uintptr_t)ni->links;
+	size_t li = off / sizeof(*link);
 	bool bound = l->bound_ifindex == link->ifindex;
 	uint8_t *at;
 
 	/* Not one of the links the memo was made for (or no memo): asked every time. */
-	if (!fp->spoofed_at || link < ni->links || li >= fp->n_links || i >= fp->n)
+	if (!fp->spoofed_at || off % sizeof(*link) || li >= fp->n_links || i >= fp->n)
 		return source_spoofed(ni, link, l, src);
 	at = &fp->spoofed_at[(li * 2 + bound) * fp->n + i];
 	if (!*at)
@@ -361,9 +366,11 @@ int family_pieces_init(const struct pc_analysis_input *in, int family, struct fa
 		for (size_t k = 0; k < ret->n_impossible && !ret->impossible_at[i]; k++)
 			ret->impossible_at[i] =
 			    pc_prefix_contains(&ret->impossible[k], &ret->starts[i]);
-	/* Without it (out of memory) each piece's route back is looked up every time. */
+	/* Without it (out of memory, or a host of so many links and routes that it would
+	 * take more than SPOOFED_MEMO_MAX bytes) each piece's route back is looked up every
+	 * time. */
 	ret->n_links = in->netif->n_links;
-	if (u && ret->n_links && ret->n_links <= SIZE_MAX / 2 / u)
+	if (u && ret->n_links && ret->n_links <= SPOOFED_MEMO_MAX / 2 / u)
 		ret->spoofed_at = calloc(ret->n_links * 2, u);
 	group_pieces(ret, &b.prefixes);
 	pc_ivlist_clear(&b.prefixes);

@@ -243,8 +243,9 @@ static int ranges_interval(struct set_index *x, const struct pc_nft_set *s, size
 			continue;
 		struct pc_nft_bytes k = pc_nft_elem_key(e);
 
-		/* A key of the index's length is used where it is (it stays while the
-		 * snapshot does); only a shorter one is copied and padded. */
+		/* A key of the index's length is read where it is (items[] only lives while
+		 * the ranges are made, and they copy it); only a shorter one is copied and
+		 * padded first. */
 		if (k.len == klen) {
 			items[m].key = k.v;
 		} else {

@@ -17,16 +17,6 @@ struct set_item {
 	const uint8_t *key; /* klen bytes */
 };
 
-/* A two-field set's elements ordered by the field that does not hold the source (by_other):
- * per position, the element's index, that field's value as a number and the source
- * field's range as numbers, so that projecting onto one value of the other field is a
- * binary search and a walk over a few arrays. */
-struct other_order {
-	size_t *order;
-	pc_u128 *okey;	    /* the other field's bytes, big-endian */
-	struct pc_ivl *src; /* the source field's [lo, hi], unshifted */
-};
-
 struct set_index {
 	bool ranges; /* else exact keys */
 	uint32_t klen;
@@ -42,8 +32,9 @@ struct set_index {
 	struct set_proj *proj;	/* projections onto the source (nftvm_set_sym.c), cached:
 				   PROJ_CACHE slots once allocated */
 	uint64_t proj_tick;	/* lookups of proj so far (its LRU clock) */
-	/* two-field keys: the elements by their other field (nftvm_set_sym.c by_other) */
-	struct other_order *by_other[2];
+	/* two-field keys: the elements' indexes by their other field (nftvm_set_sym.c
+	 * by_other); 4 bytes each, as a set holds fewer than 2^32 elements */
+	uint32_t *by_other[2];
 	bool by_other_done[2];
 };
 

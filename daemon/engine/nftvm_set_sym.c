@@ -81,20 +81,10 @@ static int share(struct pc_ivlist *l, struct pc_ivbase **b, pc_u128 max)
 	return 0;
 }
 
-static void other_order_free(struct other_order *o)
-{
-	if (!o)
-		return;
-	free(o->order);
-	free(o->okey);
-	free(o->src);
-	free(o);
-}
-
 void vm_set_proj_free(struct set_index *x)
 {
-	other_order_free(x->by_other[0]);
-	other_order_free(x->by_other[1]);
+	free(x->by_other[0]);
+	free(x->by_other[1]);
 	for (size_t i = 0; x->proj && i < PROJ_CACHE; i++)
 		proj_clear(&x->proj[i]);
 	free(x->proj);
@@ -293,7 +283,7 @@ static bool keys_sorted(const pc_u128 *k, size_t n)
  * stable, so after the passes from the least significant byte up the order is the keys'
  * (memcmp's of the big-endian bytes), ties in the order they came in. Returns the array
  * that holds the result (@src or @dst). */
-static size_t *radix_pass(const pc_u128 *k, uint32_t d, size_t n, size_t *src, size_t *dst)
+static uint32_t *radix_pass(const pc_u128 *k, uint32_t d, size_t n, uint32_t *src, uint32_t *dst)
 {
 	size_t pos[256] = {0}, sum = 0;
 	unsigned sh = d * 8;
@@ -325,92 +315,74 @@ static size_t *radix_pass(const pc_u128 *k, uint32_t d, size_t n, size_t *src, s
  * glibc's merge sort left them (qsort_r promises no order for ties): a projection does
  * not depend on it, but its groups keep the order and first elements they had.
  */
-static const struct other_order *by_other(struct set_index *x, uint32_t field)
+static const uint32_t *by_other(struct set_index *x, uint32_t field)
 {
-	uint32_t of, ol, fo, fl;
-	struct other_order *o;
-	size_t *tmp, *res;
+	uint32_t of, ol, *order, *tmp, *res;
 	pc_u128 *k;
 
-	if (x->nfields != 2 || field > 1)
+	if (x->nfields != 2 || field > 1 || x->n > UINT32_MAX)
 		return NULL;
 	if (x->by_other_done[field])
 		return x->by_other[field];
 	x->by_other_done[field] = true;
 	of = x->foff[!field], ol = x->flen[!field];
-	fo = x->foff[field], fl = x->flen[field];
-	if (fl > sizeof(pc_u128))
-		return NULL;
 	k = other_keys(x, of, ol);
-	o = calloc(1, sizeof(*o));
-	tmp = malloc((x->n ? x->n : 1) * sizeof(size_t));
-	if (o) {
-		o->order = malloc((x->n ? x->n : 1) * sizeof(size_t));
-		o->okey = malloc((x->n ? x->n : 1) * sizeof(*o->okey));
-		o->src = malloc((x->n ? x->n : 1) * sizeof(*o->src));
-	}
-	if (!k || !o || !o->order || !o->okey || !o->src || !tmp) {
+	order = malloc((x->n ? x->n : 1) * sizeof(*order));
+	tmp = malloc((x->n ? x->n : 1) * sizeof(*tmp));
+	if (!k || !order || !tmp) {
 		free(k);
+		free(order);
 		free(tmp);
-		other_order_free(o);
 		return NULL;
 	}
 	for (size_t i = 0; i < x->n; i++)
-		o->order[i] = i;
-	res = o->order;
+		order[i] = (uint32_t)i;
+	res = order;
 	for (uint32_t d = keys_sorted(k, x->n) ? 0 : ol; d > 0; d--)
-		res = radix_pass(k, ol - d, x->n, res, res == o->order ? tmp : o->order);
-	if (res != o->order) {
-		free(o->order);
-		o->order = res;
-	} else {
-		free(tmp);
-	}
-	for (size_t a = 0; a < x->n; a++) {
-		const struct pc_nft_set_elem *e;
-		const uint8_t *lo, *hi;
-
-		index_item(x, o->order[a], &lo, &hi, &e);
-		o->okey[a] = k[o->order[a]];
-		o->src[a] =
-		    (struct pc_ivl){pc_u128_from_be(lo + fo, fl), pc_u128_from_be(hi + fo, fl)};
-	}
+		res = radix_pass(k, ol - d, x->n, res, res == order ? tmp : order);
 	free(k);
-	x->by_other[field] = o;
-	return o;
+	free(res == order ? tmp : order);
+	x->by_other[field] = res;
+	return res;
 }
 
 static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct set_proj *p,
 		      unsigned nb)
 {
 	unsigned sh = (nb - p->fl) * 8;
-	const struct other_order *o = p->field == SPAN_VIRTUAL ? NULL : by_other(x, p->field);
+	const uint32_t *order = p->field == SPAN_VIRTUAL ? NULL : by_other(x, p->field);
 
-	if (o) {
+	if (order) {
 		uint32_t of = x->foff[!p->field], ol = x->flen[!p->field];
-		pc_u128 want = pc_u128_from_be(p->key + of, ol);
 		pc_u128 low = pc_u128_max(sh);
 		size_t a = 0, b = x->n;
 
 		/* The first element whose other field is not below the key's. */
 		while (a < b) {
 			size_t mid = a + (b - a) / 2;
+			const struct pc_nft_set_elem *e;
+			const uint8_t *lo, *hi;
 
-			if (o->okey[mid] < want)
+			index_item(x, order[mid], &lo, &hi, &e);
+			if (memcmp(lo + of, p->key + of, ol) < 0)
 				a = mid + 1;
 			else
 				b = mid;
 		}
-		/* Its other field equals the key's: an interval set's key lies in it. An exact
-		 * set compares the padding too (others_match). */
-		for (; a < x->n && o->okey[a] == want; a++) {
+		/* Those whose other field equals the key's: an interval set's key lies in
+		 * it (it holds one value); an exact set compares the padding too. */
+		for (; a < x->n; a++) {
 			const struct pc_nft_set_elem *e;
 			const uint8_t *lo, *hi;
-			pc_u128 l = o->src[a].lo << sh, h = o->src[a].hi << sh | low;
+			pc_u128 l, h;
 
-			index_item(x, o->order[a], &lo, &hi, &e);
+			index_item(x, order[a], &lo, &hi, &e);
+			if (memcmp(lo + of, p->key + of, ol) != 0)
+				break;
 			if (!x->ranges && !others_match(x, p, p->key, lo, hi))
 				continue;
+			l = pc_u128_from_be(lo + p->fo, p->fl) << sh;
+			h = pc_u128_from_be(hi + p->fo, p->fl) << sh | low;
 			if (l <= h && group_add(s, p, e, l, h) < 0)
 				return -ENOMEM;
 		}
