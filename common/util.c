@@ -92,6 +92,22 @@ uint64_t pc_fnv1a(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
+uint64_t pc_hash_words(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *b = p;
+	size_t i = 0;
+
+	h ^= n;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+		h ^= h >> 29;
+	}
+	return pc_fnv1a(b + i, n - i, h);
+}
+
 uint64_t pc_now_ms(void)
 {
 	struct timespec ts;

@@ -182,20 +182,9 @@ void form_key_clear(struct form_key *k)
 	k->heap = false;
 }
 
-/* 8 bytes at a time (FNV-1a a byte at a time was most of a lookup). */
 static uint64_t key_hash(const uint8_t *p, size_t n)
 {
-	uint64_t h = PC_FNV1A_INIT ^ n;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-		h ^= h >> 29;
-	}
-	return pc_fnv1a(p + i, n - i, h);
+	return pc_hash_words(p, n, PC_FNV1A_INIT);
 }
 
 static struct form_memo_slot *slot_of(const struct form_memo *m, const uint8_t *key, size_t len,

@@ -493,22 +493,14 @@ static int sym_span(struct vm *vm, const struct pc_nft_set *s, const struct set_
 	return 0;
 }
 
-/* A hash of a key shape, 8 bytes at a time: FNV-1a a byte at a time over the whole key was
- * most of a lookup in the cache (every symbolic lookup and every form asks it). */
+/* A hash of a key shape (every symbolic lookup and every form asks the cache). */
 static uint64_t shape_hash(uint32_t field, uint32_t fo, uint32_t fl, bool port, unsigned nb,
 			   const uint8_t k[PC_NFT_DATA_MAX])
 {
-	uint64_t h = PC_FNV1A_INIT ^ ((uint64_t)field << 32 | fo << 16 | fl << 8 | port << 7 | nb);
+	uint32_t params[] = {field, fo, fl, port, nb};
 
-	h *= 0x9E3779B97F4A7C15ULL;
-	for (size_t i = 0; i + 8 <= PC_NFT_DATA_MAX; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, k + i, 8);
-		h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-		h ^= h >> 29;
-	}
-	return h;
+	return pc_hash_words(k, PC_NFT_DATA_MAX,
+			     pc_hash_words(params, sizeof(params), PC_FNV1A_INIT));
 }
 
 /* The projection of @s for the key shape (@field holds x, @key the other fields' bytes),

@@ -118,15 +118,15 @@ static void test_interval_set_any_order(void **state)
 }
 
 /* An element key shorter than the set's (the snapshot keeps what the kernel sent) is
- * padded with zeros, as the kernel's fixed-length compare would see it: 10.1 as 2 bytes
- * is 10.1.0.0 in a set of 4-byte keys. */
+ * padded with zeros, as the kernel's fixed-length compare would see it: 198.18 as 2
+ * bytes is 198.18.0.0 in a set of 4-byte keys. */
 static void test_short_key_is_padded(void **state)
 {
 	struct pc_nft_ruleset rs = {0};
 	struct pc_nft_table *t = nb_table(&rs, NFPROTO_INET, "t");
 	struct pc_nft_set *s = nb_set(t, "s", NFT_SET_INTERVAL, 4);
-	const uint8_t start[2] = {10, 1}, end[4] = {10, 1, 1, 0};
-	const uint8_t in[4] = {10, 1, 0, 200}, before[4] = {10, 0, 255, 255};
+	const uint8_t start[2] = {198, 18}, end[4] = {198, 18, 1, 0};
+	const uint8_t in[4] = {198, 18, 0, 200}, before[4] = {198, 17, 255, 255};
 	bool oom = false;
 
 	(void)state;
