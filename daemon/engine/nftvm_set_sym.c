@@ -346,6 +346,44 @@ static const uint32_t *by_other(struct set_index *x, uint32_t field)
 	return res;
 }
 
+/* A set (no map: one group) whose whole key is the source, as `ip saddr @blocklist`: every
+ * element is in the projection, its key the interval, nothing else to compare; the list
+ * sized once (a blocklist of 200,000 went through the general path's per-element
+ * compares and doublings). */
+static int proj_whole_keys(const struct set_index *x, struct set_proj *p, unsigned sh,
+			   unsigned nb)
+{
+	pc_u128 low = pc_u128_max(sh);
+	struct proj_group *g;
+
+	if (x->n == 0)
+		return proj_finish(p, pc_u128_max(nb * 8));
+	g = pc_array_grow(&p->g, &p->ng, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->e = x->ranges ? x->r[0].e : x->exact[0].e;
+	g->l.v = reallocarray(NULL, x->n, sizeof(*g->l.v));
+	if (!g->l.v)
+		return -ENOMEM;
+	g->l.cap = x->n;
+	for (size_t i = 0; i < x->n; i++) {
+		const struct pc_nft_set_elem *e;
+		const uint8_t *lo, *hi;
+		pc_u128 a, b;
+
+		index_item(x, i, &lo, &hi, &e);
+		a = pc_u128_from_be(lo, p->fl) << sh;
+		b = pc_u128_from_be(hi, p->fl) << sh | low;
+		if (a <= b)
+			g->l.v[g->l.n++] = (struct pc_ivl){a, b};
+	}
+	if (g->l.n == 0) { /* as group_add: no group without an element in it */
+		pc_ivlist_clear(&g->l);
+		p->ng--;
+	}
+	return proj_finish(p, pc_u128_max(nb * 8));
+}
+
 static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct set_proj *p,
 		      unsigned nb)
 {
@@ -388,6 +426,8 @@ static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct se
 		}
 		return proj_finish(p, pc_u128_max(nb * 8));
 	}
+	if (!(s->flags & NFT_SET_MAP) && x->nfields == 1 && p->fo == 0 && p->fl == x->klen)
+		return proj_whole_keys(x, p, sh, nb);
 	for (size_t i = 0; i < x->n; i++)
 		if (proj_add_item(s, x, p, i, sh) < 0)
 			return -ENOMEM;
