@@ -350,8 +350,7 @@ static const uint32_t *by_other(struct set_index *x, uint32_t field)
  * element is in the projection, its key the interval, nothing else to compare; the list
  * sized once (a blocklist of 200,000 went through the general path's per-element
  * compares and doublings). */
-static int proj_whole_keys(const struct set_index *x, struct set_proj *p, unsigned sh,
-			   unsigned nb)
+static int proj_whole_keys(const struct set_index *x, struct set_proj *p, unsigned sh, unsigned nb)
 {
 	pc_u128 low = pc_u128_max(sh);
 	struct proj_group *g;
