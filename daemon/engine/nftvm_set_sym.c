@@ -532,14 +532,14 @@ static int sym_span(struct vm *vm, const struct pc_nft_set *s, const struct set_
 	return 0;
 }
 
-/* A hash of a key shape (every symbolic lookup and every form asks the cache). */
+/* A hash of a key shape (every symbolic lookup and every form asks the cache): the key's
+ * @klen bytes, the rest of the buffer being zeros in every key of the set. */
 static uint64_t shape_hash(uint32_t field, uint32_t fo, uint32_t fl, bool port, unsigned nb,
-			   const uint8_t k[PC_NFT_DATA_MAX])
+			   const uint8_t *k, uint32_t klen)
 {
 	uint32_t params[] = {field, fo, fl, port, nb};
 
-	return pc_hash_words(k, PC_NFT_DATA_MAX,
-			     pc_hash_words(params, sizeof(params), PC_FNV1A_INIT));
+	return pc_hash_words(k, klen, pc_hash_words(params, sizeof(params), PC_FNV1A_INIT));
 }
 
 /* The projection of @s for the key shape (@field holds x, @key the other fields' bytes),
@@ -554,7 +554,7 @@ static struct set_proj *proj_get(const struct pc_nft_set *s, struct set_index *x
 
 	memcpy(k, key, x->klen);
 	memset(k + fo, 0, fl);
-	h = shape_hash(field, fo, fl, port, nb, k);
+	h = shape_hash(field, fo, fl, port, nb, k, x->klen);
 	if (!x->proj && !(x->proj = calloc(PROJ_CACHE, sizeof(*x->proj))))
 		return NULL;
 	x->proj_tick++;
