@@ -145,6 +145,21 @@ static void key_norm(uint8_t *dst, struct pc_nft_bytes d, uint32_t klen)
 		memcpy(dst, d.v, d.len < klen ? d.len : klen);
 }
 
+/* The interval tree over ranges that are apart and in order (an rbtree set's, made by
+ * ranges_interval): a subtree's largest end is its last range's, no compares. */
+static void tree_build_apart(struct set_index *x, size_t lo, size_t hi)
+{
+	uint32_t f = x->flen[0];
+	size_t mid;
+
+	if (lo >= hi)
+		return;
+	mid = lo + (hi - lo) / 2;
+	memcpy(x->maxend + mid * f, x->r[hi - 1].hi + x->foff[0], f);
+	tree_build_apart(x, lo, mid);
+	tree_build_apart(x, mid + 1, hi);
+}
+
 static size_t tree_build(struct set_index *x, size_t lo, size_t hi)
 {
 	size_t mid, l, r;
@@ -286,15 +301,12 @@ static int ranges_interval(struct set_index *x, const struct pc_nft_set *s, size
 	return 0;
 }
 
-static int build_ranges(struct set_index *x, const struct pc_nft_set *s)
+/* @key_end: an element carries its end (pipapo); else starts and ends (rbtree). */
+static int build_ranges(struct set_index *x, const struct pc_nft_set *s, bool key_end)
 {
 	uint32_t klen = x->klen;
-	bool key_end = false;
 	size_t n = 0;
-
-	for (size_t i = 0; i < s->n_elems; i++)
-		if (s->elems[i].key_end_len)
-			key_end = true;
+	bool apart;
 
 	/* Not zeroed: every range below n is written, none past it read. */
 	x->r = reallocarray(NULL, s->n_elems ? s->n_elems : 1, sizeof(*x->r));
@@ -307,13 +319,19 @@ static int build_ranges(struct set_index *x, const struct pc_nft_set *s)
 	else if (ranges_interval(x, s, &n) < 0)
 		return -ENOMEM;
 	x->n = n;
-	/* Sort by the first field's start (the whole key without concatenation). */
-	if (n > 1)
+	/* Sort by the first field's start (the whole key without concatenation). An rbtree
+	 * set's ranges of one field are made in order and apart (each ends before the next
+	 * element), so neither a sort nor the tree's compares are needed. */
+	apart = !key_end && x->nfields == 1;
+	if (n > 1 && !apart)
 		sort_r(x->r, n, sizeof(*x->r), cmp_range, &x->flen[0]);
 	x->maxend = malloc(n * x->flen[0] + 1);
 	if (!x->maxend)
 		return -ENOMEM;
-	tree_build(x, 0, n);
+	if (apart)
+		tree_build_apart(x, 0, n);
+	else
+		tree_build(x, 0, n);
 	return 0;
 }
 
@@ -322,6 +340,7 @@ struct set_index *vm_set_index(const struct pc_nft_set *cs, bool *oom)
 	struct pc_nft_set *s = (struct pc_nft_set *)cs; /* the index is the VM's cache */
 	struct set_index *x;
 	uint32_t off = 0;
+	bool key_end = false;
 	int r;
 
 	if (s->index)
@@ -362,9 +381,10 @@ struct set_index *vm_set_index(const struct pc_nft_set *cs, bool *oom)
 			x->catchall = &s->elems[i];
 		x->members +=
 		    !(s->elems[i].flags & (NFT_SET_ELEM_INTERVAL_END | NFT_SET_ELEM_CATCHALL));
+		key_end |= s->elems[i].key_end_len != 0;
 	}
 	x->ranges = (s->flags & NFT_SET_INTERVAL) != 0;
-	r = x->ranges ? build_ranges(x, s) : build_exact(x, s);
+	r = x->ranges ? build_ranges(x, s, key_end) : build_exact(x, s);
 	if (r < 0) {
 		index_free(x);
 		*oom = true;
