@@ -225,8 +225,8 @@ static bool others_match(const struct set_index *x, const struct set_proj *p, co
 }
 
 /* Element @i of the index: its key's lower and upper bounds, and the element. */
-static void index_item(const struct set_index *x, size_t i, const uint8_t **lo, const uint8_t **hi,
-		       const struct pc_nft_set_elem **e)
+static inline void index_item(const struct set_index *x, size_t i, const uint8_t **lo,
+			      const uint8_t **hi, const struct pc_nft_set_elem **e)
 {
 	*lo = x->ranges ? x->r[i].lo : x->exact[i].key;
 	*hi = x->ranges ? x->r[i].hi : x->exact[i].key;

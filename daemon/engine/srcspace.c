@@ -15,41 +15,12 @@ static pc_u128 low_mask(unsigned k)
 	return k >= 128 ? ~(pc_u128)0 : (((pc_u128)1 << k) - 1);
 }
 
-pc_u128 pc_u128_max(unsigned bits)
-{
-	return low_mask(bits);
-}
-
 double pc_u128_to_double(pc_u128 v)
 {
 	uint64_t high = (uint64_t)(v >> 64), low = (uint64_t)v;
 
 	/* Plain 64-bit conversions: long double ones are a library call per value. */
 	return high ? (double)high * 18446744073709551616.0 + (double)low : (double)low;
-}
-
-pc_u128 pc_u128_from_be(const uint8_t *b, unsigned n)
-{
-	pc_u128 v = 0;
-
-	/* Addresses, a million times per whole-host analysis: whole words. */
-	if (n == 4) {
-		uint32_t w;
-
-		memcpy(&w, b, 4);
-		return be32toh(w);
-	}
-	if (n == 16) {
-		uint64_t hi, lo;
-
-		memcpy(&hi, b, 8);
-		memcpy(&lo, b + 8, 8);
-		return (pc_u128)be64toh(hi) << 64 | be64toh(lo);
-	}
-
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | b[i];
-	return v;
 }
 
 void pc_u128_to_be(pc_u128 v, uint8_t *b, unsigned n)
