@@ -105,7 +105,16 @@ uint64_t pc_hash_words(const void *p, size_t n, uint64_t h)
 		h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
 		h ^= h >> 29;
 	}
-	return pc_fnv1a(b + i, n - i, h);
+	h = pc_fnv1a(b + i, n - i, h);
+	/* A multiply carries bits only upwards: without this mix the high bits of the last
+	 * word (a port in `ip saddr . tcp dport`) never reached the low bits a table of
+	 * 1,024 slots uses, and such keys met in one slot. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
 }
 
 uint64_t pc_now_ms(void)
