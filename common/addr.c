@@ -12,25 +12,88 @@ unsigned pc_addr_size(int family)
 	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
 }
 
+/* The dotted quad of @b (4 bytes) at @p; where it ends. */
+static char *ipv4_digits(const uint8_t *b, char *p)
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	return p - 1;
+}
+
+/*
+ * IPv6 as glibc's inet_ntop writes it (RFC 5952 but for its IPv4 forms): the longest run
+ * of two or more zero groups (the first of equal ones) as "::", groups in lower-case hex
+ * without leading zeros, ::ffff:a.b.c.d and ::a.b.c.d (a run of exactly six zero groups
+ * from the start) in dotted form. By hand for the same reason as IPv4: glibc formats each
+ * group with sprintf. tests/unit/test_addr.c holds it against inet_ntop.
+ */
+static const char *ipv6_to_string(const uint8_t *b, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int best = -1, best_len = 0, cur = -1, cur_len = 0;
+	char *p = buf;
+
+	for (int i = 0; i < 8; i++)
+		w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+	for (int i = 0; i <= 8; i++) {
+		if (i < 8 && w[i] == 0) {
+			if (cur < 0)
+				cur = i, cur_len = 0;
+			cur_len++;
+		} else if (cur >= 0) {
+			if (best < 0 || cur_len > best_len)
+				best = cur, best_len = cur_len;
+			cur = -1;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				*p++ = ':';
+			continue;
+		}
+		if (i != 0)
+			*p++ = ':';
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+			ipv4_digits(b + 12, p);
+			return buf;
+		}
+		for (int sh = 12, any = 0; sh >= 0; sh -= 4) {
+			unsigned d = w[i] >> sh & 0xf;
+
+			if (d || any || sh == 0) {
+				*p++ = hex[d];
+				any = 1;
+			}
+		}
+	}
+	if (best >= 0 && best + best_len == 8)
+		*p++ = ':';
+	*p = '\0';
+	return buf;
+}
+
 const char *pc_addr_to_string(const struct pc_addr *a, char *buf)
 {
 	/* IPv4 by hand: inet_ntop formats it with sprintf, and a Status writes some 100,000
 	 * addresses on a large host. Same text. */
 	if (a->family == AF_INET) {
-		char *p = buf;
-
-		for (int i = 0; i < 4; i++) {
-			unsigned v = a->bytes[i];
-
-			if (v >= 100)
-				*p++ = (char)('0' + v / 100);
-			if (v >= 10)
-				*p++ = (char)('0' + v / 10 % 10);
-			*p++ = (char)('0' + v % 10);
-			*p++ = i < 3 ? '.' : '\0';
-		}
+		ipv4_digits(a->bytes, buf);
 		return buf;
 	}
+	if (a->family == AF_INET6)
+		return ipv6_to_string(a->bytes, buf);
 	if (!inet_ntop(a->family, a->bytes, buf, PC_ADDRSTRLEN))
 		snprintf(buf, PC_ADDRSTRLEN, "?");
 	return buf;

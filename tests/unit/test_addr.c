@@ -50,6 +50,50 @@ static void test_format_ipv4_like_inet_ntop(void **state)
 		}
 }
 
+/* IPv6 too: every pattern of zero groups (the runs "::" stands for, ties, the IPv4 forms
+ * ::a.b.c.d and ::ffff:a.b.c.d and their near misses) with group values of every width,
+ * then random addresses, each the same text as inet_ntop. */
+static void test_format_ipv6_like_inet_ntop(void **state)
+{
+	static const unsigned vals[] = {0x1,	0xf,	0x10,	0xff,	0x100, 0xfff,
+					0x1000, 0xffff, 0xabcd, 0x2001, 0xdb8, 0xa};
+	char mine[PC_ADDRSTRLEN], libc[INET6_ADDRSTRLEN];
+	unsigned seed = 12345;
+
+	(void)state;
+	for (unsigned mask = 0; mask < 256; mask++)
+		for (unsigned variant = 0; variant < 4; variant++) {
+			struct pc_addr a = {.family = AF_INET6};
+
+			for (unsigned g = 0; g < 8; g++) {
+				unsigned v =
+				    mask & (1u << g) ? vals[(g * 5 + variant * 3 + mask) % 12] : 0;
+
+				/* ::ffff:a.b.c.d and what is almost it */
+				if (variant == 3 && g == 5 && v)
+					v = 0xffff;
+				a.bytes[2 * g] = (uint8_t)(v >> 8);
+				a.bytes[2 * g + 1] = (uint8_t)v;
+			}
+			assert_non_null(inet_ntop(AF_INET6, a.bytes, libc, sizeof(libc)));
+			assert_string_equal(pc_addr_to_string(&a, mine), libc);
+		}
+	for (int i = 0; i < 20000; i++) {
+		struct pc_addr a = {.family = AF_INET6};
+
+		for (unsigned g = 0; g < 8; g++) {
+			unsigned v = rand_r(&seed) % 2 ? 0 : (unsigned)rand_r(&seed) & 0xffff;
+
+			if (rand_r(&seed) % 8 == 0)
+				v = 0xffff;
+			a.bytes[2 * g] = (uint8_t)(v >> 8);
+			a.bytes[2 * g + 1] = (uint8_t)v;
+		}
+		assert_non_null(inet_ntop(AF_INET6, a.bytes, libc, sizeof(libc)));
+		assert_string_equal(pc_addr_to_string(&a, mine), libc);
+	}
+}
+
 static void test_classify(void **state)
 {
 	struct pc_addr a;
@@ -156,6 +200,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_format_ipv4_like_inet_ntop),
+	    cmocka_unit_test(test_format_ipv6_like_inet_ntop),
 	    cmocka_unit_test(test_parse_and_format),
 	    cmocka_unit_test(test_classify),
 	    cmocka_unit_test(test_contains),
