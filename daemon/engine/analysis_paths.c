@@ -173,8 +173,16 @@ static int path_reason(struct pc_path *p, const struct piece *pc, const struct p
 				       res->rule.chain,
 				       " handle "};
 		char handle[24];
+		unsigned long long h = (unsigned long long)res->rule.handle;
+		size_t i = sizeof(handle) - 2;
 
-		snprintf(handle, sizeof(handle), "%llu)", (unsigned long long)res->rule.handle);
+		/* "%llu)" by hand: printf was most of putting the reason together. */
+		handle[sizeof(handle) - 2] = ')';
+		handle[sizeof(handle) - 1] = '\0';
+		do
+			handle[--i] = (char)('0' + h % 10);
+		while ((h /= 10) && i > 0);
+		memmove(handle, handle + i, sizeof(handle) - i);
 		concat(engine, sizeof(engine), parts, ELEMENTSOF(parts), handle);
 	} else if (res->note[0]) {
 		snprintf(engine, sizeof(engine), "%s: %s", action_word(res->verdict), res->note);
@@ -248,7 +256,13 @@ int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_li
 	const struct pc_nft_result *res = &first->res;
 	char addr[PC_ADDRSTRLEN];
 
-	snprintf(p->interface, sizeof(p->interface), "%s", link->name);
+	/* What snprintf("%s") would copy, without its cost on every path. */
+	{
+		size_t n = strnlen(link->name, sizeof(p->interface) - 1);
+
+		memcpy(p->interface, link->name, n);
+		p->interface[n] = '\0';
+	}
 	p->family = first->lo.family;
 	p->destination = gs->daddr;
 	p->spoofed = first->spoofed;

@@ -234,7 +234,9 @@ static void w_bytes(struct form_out *o, const uint8_t *b, uint32_t len, uint32_t
 	    ((type == NFT_TYPE_IPADDR && len == 4) || (type == NFT_TYPE_IP6ADDR && len == 16))) {
 		a.family = len == 4 ? AF_INET : AF_INET6;
 		memcpy(a.bytes, b, len);
-		pc_strbuf_printf(&o->b, "\"%s\"", pc_addr_to_string(&a, s));
+		pc_strbuf_puts(&o->b, "\"");
+		pc_strbuf_puts(&o->b, pc_addr_to_string(&a, s));
+		pc_strbuf_puts(&o->b, "\"");
 		return;
 	}
 	if (!hex_only && len <= 2) {
@@ -243,7 +245,7 @@ static void w_bytes(struct form_out *o, const uint8_t *b, uint32_t len, uint32_t
 		if (o->sets && v == (unsigned long long)o->port)
 			pc_strbuf_puts(&o->b, "\"destination_port\"");
 		else
-			pc_strbuf_printf(&o->b, "%llu", v);
+			w_uint(o, v);
 		return;
 	}
 	pc_strbuf_puts(&o->b, "\"0x");
@@ -619,8 +621,11 @@ int form_json(const struct form_spec *f, char **ret)
 		pc_strbuf_puts(&o.b, i ? "," : "");
 		w_conj(&o, f->gs, &f->conj[i]);
 	}
-	pc_strbuf_printf(&o.b, "],\"example\":{\"address\":\"%s\",\"port\":%u}",
-			 pc_addr_to_string(&f->example, s), (unsigned)f->example_port);
+	pc_strbuf_puts(&o.b, "],\"example\":{\"address\":\"");
+	pc_strbuf_puts(&o.b, pc_addr_to_string(&f->example, s));
+	pc_strbuf_puts(&o.b, "\",\"port\":");
+	w_uint(&o, f->example_port);
+	pc_strbuf_puts(&o.b, "}");
 	if (f->ranges)
 		w_address_ranges(&o, f->ranges);
 	pc_strbuf_puts(&o.b, "}");
