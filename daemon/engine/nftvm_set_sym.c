@@ -233,20 +233,27 @@ static inline void index_item(const struct set_index *x, size_t i, const uint8_t
 	*e = x->ranges ? x->r[i].e : x->exact[i].e;
 }
 
+/* The source field's range of element @e (key bounds @lo, @hi) into its group. */
+static int proj_add_range(const struct pc_nft_set *s, struct set_proj *p,
+			  const struct pc_nft_set_elem *e, const uint8_t *lo, const uint8_t *hi,
+			  unsigned sh)
+{
+	pc_u128 a = pc_u128_from_be(lo + p->fo, p->fl) << sh;
+	pc_u128 b = pc_u128_from_be(hi + p->fo, p->fl) << sh | pc_u128_max(sh);
+
+	return a <= b ? group_add(s, p, e, a, b) : 0;
+}
+
 static int proj_add_item(const struct pc_nft_set *s, const struct set_index *x, struct set_proj *p,
 			 size_t i, unsigned sh)
 {
-	uint32_t fo = p->fo, fl = p->fl;
 	const struct pc_nft_set_elem *e;
 	const uint8_t *lo, *hi;
-	pc_u128 a, b;
 
 	index_item(x, i, &lo, &hi, &e);
 	if (!others_match(x, p, p->key, lo, hi))
 		return 0;
-	a = pc_u128_from_be(lo + fo, fl) << sh;
-	b = pc_u128_from_be(hi + fo, fl) << sh | pc_u128_max(sh);
-	return a <= b ? group_add(s, p, e, a, b) : 0;
+	return proj_add_range(s, p, e, lo, hi, sh);
 }
 
 /* The other field's value of each element, in index order, when that field holds one value
@@ -306,8 +313,8 @@ static uint32_t *radix_pass(const pc_u128 *k, uint32_t d, size_t n, uint32_t *sr
 /*
  * Two-field keys (`ip saddr . tcp dport`), the source in @field: the elements sorted by the
  * other field, built once per set and field, when that field holds single values in every
- * element (an allow-list of address . port). Then the elements of
- * one port are a binary search away, not a scan of the whole set per listener.
+ * element (an allow-list of address . port). Then the elements of one port are a binary
+ * search away, not a scan of the whole set per listener.
  *
  * A radix sort on the other field's values, not qsort_r on the elements: that was 55 ms
  * of a listener's analysis at 200,000 elements, its comparisons reaching for elements all
@@ -391,7 +398,6 @@ static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct se
 
 	if (order) {
 		uint32_t of = x->foff[!p->field], ol = x->flen[!p->field];
-		pc_u128 low = pc_u128_max(sh);
 		size_t a = 0, b = x->n;
 
 		/* The first element whose other field is not below the key's. */
@@ -411,16 +417,13 @@ static int proj_build(const struct pc_nft_set *s, struct set_index *x, struct se
 		for (; a < x->n; a++) {
 			const struct pc_nft_set_elem *e;
 			const uint8_t *lo, *hi;
-			pc_u128 l, h;
 
 			index_item(x, order[a], &lo, &hi, &e);
 			if (memcmp(lo + of, p->key + of, ol) != 0)
 				break;
 			if (!x->ranges && !others_match(x, p, p->key, lo, hi))
 				continue;
-			l = pc_u128_from_be(lo + p->fo, p->fl) << sh;
-			h = pc_u128_from_be(hi + p->fo, p->fl) << sh | low;
-			if (l <= h && group_add(s, p, e, l, h) < 0)
+			if (proj_add_range(s, p, e, lo, hi, sh) < 0)
 				return -ENOMEM;
 		}
 		return proj_finish(p, pc_u128_max(nb * 8));
