@@ -306,7 +306,6 @@ static int build_ranges(struct set_index *x, const struct pc_nft_set *s, bool ke
 {
 	uint32_t klen = x->klen;
 	size_t n = 0;
-	bool apart;
 
 	/* Not zeroed: every range below n is written, none past it read. */
 	x->r = reallocarray(NULL, s->n_elems ? s->n_elems : 1, sizeof(*x->r));
@@ -322,16 +321,26 @@ static int build_ranges(struct set_index *x, const struct pc_nft_set *s, bool ke
 	/* Sort by the first field's start (the whole key without concatenation). An rbtree
 	 * set's ranges of one field are made in order and apart (each ends before the next
 	 * element), so neither a sort nor the tree's compares are needed. */
-	apart = !key_end && x->nfields == 1;
-	if (n > 1 && !apart)
+	x->apart = !key_end && x->nfields == 1;
+	if (n > 1 && !x->apart)
 		sort_r(x->r, n, sizeof(*x->r), cmp_range, &x->flen[0]);
-	x->maxend = malloc(n * x->flen[0] + 1);
+	return 0;
+}
+
+/* The interval tree over the ranges, made by the first concrete lookup: a set whose
+ * lookups all hold the symbolic source is only ever projected (nftvm_set_sym.c), and its
+ * tree was 2% of the analysis on the bench host. -ENOMEM. */
+static int ranges_tree(struct set_index *x)
+{
+	if (x->maxend)
+		return 0;
+	x->maxend = malloc(x->n * x->flen[0] + 1);
 	if (!x->maxend)
 		return -ENOMEM;
-	if (apart)
-		tree_build_apart(x, 0, n);
+	if (x->apart)
+		tree_build_apart(x, 0, x->n);
 	else
-		tree_build(x, 0, n);
+		tree_build(x, 0, x->n);
 	return 0;
 }
 
@@ -446,12 +455,18 @@ static const struct set_range *tree_query(const struct set_index *x, size_t lo, 
 const struct pc_nft_set_elem *vm_set_find(const struct pc_nft_set *set, const uint8_t *key,
 					  bool *oom)
 {
-	const struct set_index *x = vm_set_index(set, oom);
+	struct set_index *x = vm_set_index(set, oom);
 
 	if (!x)
 		return NULL;
 	if (x->ranges) {
-		const struct set_range *r = tree_query(x, 0, x->n, key);
+		const struct set_range *r;
+
+		if (ranges_tree(x) < 0) {
+			*oom = true;
+			return NULL;
+		}
+		r = tree_query(x, 0, x->n, key);
 
 		return r ? r->e : NULL;
 	}

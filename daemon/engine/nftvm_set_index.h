@@ -27,7 +27,9 @@ struct set_index {
 	size_t n;
 	struct set_item *exact; /* sorted by key */
 	struct set_range *r;	/* sorted by the first field's start */
-	uint8_t *maxend;	/* n * flen[0]: the largest first-field end of each subtree */
+	bool apart;		/* ranges in order and apart (an rbtree set of one field) */
+	uint8_t *maxend;	/* n * flen[0]: the largest first-field end of each subtree,
+				   made by the first vm_set_find (NULL before) */
 	uint8_t *blob;		/* normalized keys */
 	struct set_proj *proj;	/* projections onto the source (nftvm_set_sym.c), cached:
 				   PROJ_CACHE slots once allocated */
