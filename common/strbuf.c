@@ -47,6 +47,17 @@ void pc_strbuf_puts(struct pc_strbuf *b, const char *s)
 	pc_strbuf_putn(b, s, strlen(s));
 }
 
+void pc_strbuf_put_uint(struct pc_strbuf *b, unsigned long long v)
+{
+	char s[24];
+	size_t i = sizeof(s);
+
+	do
+		s[--i] = (char)('0' + v % 10);
+	while ((v /= 10) && i > 0);
+	pc_strbuf_putn(b, s + i, sizeof(s) - i);
+}
+
 void pc_strbuf_json_string(struct pc_strbuf *b, const char *s)
 {
 	const char *run = s;

@@ -48,13 +48,7 @@ struct form_out {
 /* The forms are most of what the analysis writes: no printf for the common parts. */
 static void w_uint(struct form_out *o, unsigned long long v)
 {
-	char s[24];
-	size_t i = sizeof(s);
-
-	do
-		s[--i] = (char)('0' + v % 10);
-	while ((v /= 10) && i > 0);
-	pc_strbuf_putn(&o->b, s + i, sizeof(s) - i);
+	pc_strbuf_put_uint(&o->b, v);
 }
 
 static void w_addr(struct form_out *o, pc_u128 v)
@@ -403,8 +397,9 @@ static void w_set_lit(struct form_out *o, const struct pc_src_lit *l)
 			o->oom = true;
 			return;
 		}
-		pc_strbuf_printf(&o->b, "{\"set\":%d%s,\"key\":", i,
-				 l->negated ? ",\"not\":true" : "");
+		pc_strbuf_puts(&o->b, "{\"set\":");
+		w_uint(o, (unsigned)i);
+		pc_strbuf_puts(&o->b, l->negated ? ",\"not\":true,\"key\":" : ",\"key\":");
 		w_key(o, l, &k);
 		w_data(o, l);
 		pc_strbuf_puts(&o->b, "}");
@@ -416,7 +411,9 @@ static void w_set_lit(struct form_out *o, const struct pc_src_lit *l)
 	pc_strbuf_json_string(&o->b, l->table->name);
 	pc_strbuf_puts(&o->b, ",\"name\":");
 	pc_strbuf_json_string(&o->b, s->name);
-	pc_strbuf_printf(&o->b, ",\"elements\":%zu,\"key\":", pc_nft_set_member_count(s));
+	pc_strbuf_puts(&o->b, ",\"elements\":");
+	w_uint(o, pc_nft_set_member_count(s));
+	pc_strbuf_puts(&o->b, ",\"key\":");
 	w_key(o, l, &k);
 	w_data(o, l);
 	pc_strbuf_puts(&o->b, l->negated ? "},\"not\":true}" : "}}");

@@ -667,18 +667,19 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 	return -1;
 }
 
-int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc_ivlist **ret)
+/* The shared list of the sources for which @lit (not negated) holds, in its set's
+ * projection cache (NULL: none do). -ENOMEM, -EINVAL. */
+static int lit_members_base(const struct pc_src_lit *lit, int family, struct pc_ivbase **ret)
 {
 	struct pc_nft_set_elem want = {.verdict_code = lit->verdict.code,
 				       .verdict_chain = lit->verdict.chain,
 				       .data = lit->data.v,
 				       .data_len = (uint8_t)lit->data.len};
-	static const struct pc_ivlist none;
 	bool oom = false;
 	struct set_index *x;
 	struct set_proj *p;
 
-	*ret = &none;
+	*ret = NULL;
 	if (lit->kind != PC_SRC_LIT_SET || !lit->set)
 		return -EINVAL;
 	x = vm_set_index(lit->set, &oom);
@@ -691,11 +692,31 @@ int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc
 	if (!p)
 		return -ENOMEM;
 	if (!lit->has_verdict && !lit->has_data) {
-		*ret = &p->all;
+		*ret = p->all_b;
 		return 0;
 	}
 	for (size_t i = 0; i < p->ng; i++)
 		if (same_group(lit->set, p->g[i].e, &want))
-			*ret = &p->g[i].l;
+			*ret = p->g[i].b;
 	return 0;
+}
+
+int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc_ivlist **ret)
+{
+	static const struct pc_ivlist none;
+	struct pc_ivbase *b;
+	int r = lit_members_base(lit, family, &b);
+
+	*ret = r == 0 && b ? &b->l : &none;
+	return r;
+}
+
+int pc_src_lit_members_ref(const struct pc_src_lit *lit, int family, struct pc_ivbase **ret)
+{
+	int r = lit_members_base(lit, family, ret);
+
+	if (r < 0)
+		*ret = NULL;
+	pc_ivbase_ref(*ret);
+	return r;
 }

@@ -201,6 +201,9 @@ bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b);
  * (cached with the set's index: valid until the next lookup of the same set, which may
  * evict it; use it before anything else looks the set up). -ENOMEM, -EINVAL. */
 int pc_src_lit_members(const struct pc_src_lit *lit, int family, const struct pc_ivlist **ret);
+/* The same as a reference to the shared list (NULL when no source passes), valid however
+ * the set is looked up since; let go of it with pc_ivbase_unref. -ENOMEM, -EINVAL. */
+int pc_src_lit_members_ref(const struct pc_src_lit *lit, int family, struct pc_ivbase **ret);
 /* How many elements a set holds as nft lists them (interval end elements and the catch-all
  * not counted), counted once with the set's index. */
 size_t pc_nft_set_member_count(const struct pc_nft_set *s);

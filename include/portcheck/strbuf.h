@@ -16,6 +16,8 @@ struct pc_strbuf {
 };
 
 void pc_strbuf_puts(struct pc_strbuf *b, const char *s);
+/* @v in decimal, as printf's %llu writes it (without printf: the analysis writes many). */
+void pc_strbuf_put_uint(struct pc_strbuf *b, unsigned long long v);
 void pc_strbuf_putn(struct pc_strbuf *b, const char *s, size_t n);
 /* @s (valid UTF-8, as everything sanitised is) as a JSON string: quoted, '"', '\\' and
  * control characters escaped. */

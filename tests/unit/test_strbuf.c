@@ -46,10 +46,41 @@ static void test_appends_across_growth(void **state)
 	assert_null(b.s);
 }
 
+/* pc_strbuf_put_uint writes what printf's %llu does: zero, every power of ten and its
+ * neighbours, the largest value. */
+static void test_put_uint_is_printf(void **state)
+{
+	unsigned long long v[64];
+	size_t n = 0;
+	char want[32];
+
+	(void)state;
+	v[n++] = 0;
+	v[n++] = ~0ULL;
+	for (unsigned long long p = 1; p <= 1000000000000000000ULL; p *= 10) {
+		v[n++] = p - 1;
+		v[n++] = p;
+		v[n++] = p + 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pc_strbuf b = {0};
+		char *s;
+
+		pc_strbuf_puts(&b, "<");
+		pc_strbuf_put_uint(&b, v[i]);
+		pc_strbuf_puts(&b, ">");
+		s = pc_strbuf_take(&b);
+		snprintf(want, sizeof(want), "<%llu>", v[i]);
+		assert_string_equal(s, want);
+		free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_appends_across_growth),
+	    cmocka_unit_test(test_put_uint_is_printf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
