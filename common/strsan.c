@@ -114,6 +114,40 @@ size_t pc_strsan_buf(char *buf, size_t size, const void *data, size_t len, enum 
 	return sanitise(buf, size, data, len, mode);
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether the @n bytes at @s are all printable ASCII (0x20-0x7e), and no backslash when
+ * @no_backslash: eight at a time (a path's reason is a few hundred bytes, and one byte at
+ * a time was 1% of the analysis on the bench host). */
+static bool printable_ascii(const char *s, size_t n, bool no_backslash)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, bad;
+
+		memcpy(&w, s + i, 8);
+		/* A byte below 0x20 (borrows past its high bit: only where it was clear), or
+		 * at or above 0x7f (its high bit set, or set by adding 1). */
+		bad = ((w - 0x20 * ONES) & ~w) | w | (w + ONES);
+		if (no_backslash) {
+			uint64_t x = w ^ ('\\' * ONES); /* a zero byte where a backslash was */
+
+			bad |= (x - ONES) & ~x;
+		}
+		if (bad & HIGHS)
+			break;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c > 0x7e || (c == '\\' && no_backslash))
+			return false;
+	}
+	return true;
+}
+
 int pc_strsan_replace(char **s, enum pc_strsan_mode mode)
 {
 	char *clean;
@@ -123,12 +157,8 @@ int pc_strsan_replace(char **s, enum pc_strsan_mode mode)
 		return 0;
 	/* Printable ASCII (and, raw, no backslash) comes out as it went in: no copy. Most
 	 * strings are that, and this runs for every path's reason. */
-	for (const unsigned char *p = (const unsigned char *)*s;; p++) {
-		if (*p == '\0')
-			return 0;
-		if (*p < 0x20 || *p > 0x7e || (*p == '\\' && mode == PC_STRSAN_RAW))
-			break;
-	}
+	if (printable_ascii(*s, strlen(*s), mode == PC_STRSAN_RAW))
+		return 0;
 	r = pc_strsan(*s, strlen(*s), mode, &clean);
 	if (r < 0)
 		return r;
