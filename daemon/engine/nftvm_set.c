@@ -24,6 +24,7 @@
  *
  * The index is built lazily through a const snapshot; the engine is single-threaded.
  */
+#include <endian.h>
 #include <errno.h>
 #include <linux/netfilter/nf_tables.h>
 #include <stdlib.h>
@@ -53,10 +54,47 @@ struct rb_item {
 	bool end;
 };
 
+/* memcmp of two keys of @len bytes, in sign: keys of 4, 8 and 16 bytes (addresses, and
+ * an address and a port) as big-endian words. Sorting and checking the order of a
+ * blocklist's 400,000 keys called memcmp as often (a fifth of building its index). */
+static inline int key_cmp(const uint8_t *a, const uint8_t *b, uint32_t len)
+{
+	uint64_t x, y;
+
+	switch (len) {
+	case 4: {
+		uint32_t u, v;
+
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		u = be32toh(u);
+		v = be32toh(v);
+		return (u > v) - (u < v);
+	}
+	case 8:
+	case 16:
+		for (uint32_t i = 0; i < len; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y) {
+				x = be64toh(x);
+				y = be64toh(y);
+				return x < y ? -1 : 1;
+			}
+		}
+		return 0;
+	default: {
+		int d = memcmp(a, b, len);
+
+		return (d > 0) - (d < 0);
+	}
+	}
+}
+
 static int cmp_rb(const void *a, const void *b, void *klen)
 {
 	const struct rb_item *x = a, *y = b;
-	int d = memcmp(x->key, y->key, *(uint32_t *)klen);
+	int d = key_cmp(x->key, y->key, *(uint32_t *)klen);
 
 	if (d)
 		return d;
@@ -119,7 +157,7 @@ static void sort_r(void *base, size_t n, size_t size,
 static int cmp_range(const void *a, const void *b, void *len)
 {
 	const struct set_range *x = a, *y = b;
-	int d = memcmp(x->lo, y->lo, *(uint32_t *)len);
+	int d = key_cmp(x->lo, y->lo, *(uint32_t *)len);
 
 	/* Ties in the dump's order: where elements overlap (a concatenation whose first
 	 * fields start alike), the lookup takes the first in the array, and pipapo the one
@@ -183,7 +221,7 @@ static size_t tree_build(struct set_index *x, size_t lo, size_t hi)
 static int cmp_item(const void *a, const void *b, void *klen)
 {
 	const struct set_item *x = a, *y = b;
-	int d = memcmp(x->key, y->key, *(uint32_t *)klen);
+	int d = key_cmp(x->key, y->key, *(uint32_t *)klen);
 
 	return d ? d : (x->e < y->e ? -1 : x->e > y->e);
 }
