@@ -150,6 +150,10 @@ int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_li
 	      const struct outcome_group *g);
 /* Add the sources of @m, with @outcome, to the group of that outcome. */
 int groups_add(struct outcome_groups *gs, const struct piece *outcome, const struct src_member *m);
+/* The same for the piece @cur with the result @res (and @engine) in place of its own:
+ * without building a 1.5 KiB piece for each of a piece's results. */
+int groups_add_result(struct outcome_groups *gs, const struct piece *cur,
+		      const struct pc_nft_result *res, bool engine, const struct src_member *m);
 /* Note a piece that reaches the listener (in address order). */
 int groups_add_piece(struct outcome_groups *gs, const struct pc_addr *lo, const struct pc_addr *hi);
 void groups_clear(struct outcome_groups *gs);

@@ -30,10 +30,12 @@ static bool rule_ref_equal(const struct pc_nft_result *a, const struct pc_nft_re
 	       strcmp(a->rule.chain, b->rule.chain) == 0;
 }
 
-/* Neighbouring pieces with equal outcomes become one path. */
-bool piece_same_outcome(const struct piece *a, const struct piece *b)
+/* Whether @a's outcome is that of @b with the engine's result @y (b->res need not be
+ * it: a piece's results are compared without copying each into a piece of its own). */
+static bool same_outcome_res(const struct piece *a, const struct piece *b,
+			     const struct pc_nft_result *y)
 {
-	const struct pc_nft_result *x = &a->res, *y = &b->res;
+	const struct pc_nft_result *x = &a->res;
 
 	return x->verdict == y->verdict && memcmp(&x->reject, &y->reject, sizeof(x->reject)) == 0 &&
 	       rule_ref_equal(x, y) && x->forwarded == y->forwarded &&
@@ -44,6 +46,12 @@ bool piece_same_outcome(const struct piece *a, const struct piece *b)
 	       a->fw.zone == b->fw.zone && a->fw.decision.outcome == b->fw.decision.outcome &&
 	       strcmp(a->fw.decision.what, b->fw.decision.what) == 0 &&
 	       a->fw.runtime_only == b->fw.runtime_only && a->spoofed == b->spoofed;
+}
+
+/* Neighbouring pieces with equal outcomes become one path. */
+bool piece_same_outcome(const struct piece *a, const struct piece *b)
+{
+	return same_outcome_res(a, b, &b->res);
 }
 
 static const char *nfproto_name(uint32_t family)
@@ -324,17 +332,26 @@ int fill_path(struct pc_path *p, const struct pc_listener *l, const struct pc_li
 
 int groups_add(struct outcome_groups *gs, const struct piece *outcome, const struct src_member *m)
 {
+	return groups_add_result(gs, outcome, &outcome->res, outcome->engine, m);
+}
+
+int groups_add_result(struct outcome_groups *gs, const struct piece *cur,
+		      const struct pc_nft_result *res, bool engine, const struct src_member *m)
+{
 	struct outcome_group *g = NULL;
 	struct src_member *slot;
 
 	for (size_t i = 0; i < gs->n && !g; i++)
-		if (piece_same_outcome(&gs->v[i].outcome, outcome))
+		if (same_outcome_res(&gs->v[i].outcome, cur, res))
 			g = &gs->v[i];
 	if (!g) {
 		g = pc_array_grow(&gs->v, &gs->n, sizeof(*g));
 		if (!g)
 			return -ENOMEM;
-		g->outcome = *outcome;
+		g->outcome = *cur;
+		if (res != &cur->res)
+			g->outcome.res = *res;
+		g->outcome.engine = engine;
 	}
 	slot = pc_array_grow(&g->m, &g->n_m, sizeof(*slot));
 	if (!slot)

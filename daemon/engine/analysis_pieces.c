@@ -164,12 +164,8 @@ int add_piece_results(struct outcome_groups *gs, const struct piece *cur,
 		by[k] = &res[k];
 	qsort(by, n, sizeof(*by), lowest_first);
 	for (size_t k = 0; k < n && r >= 0; k++) {
-		struct piece pk = *cur;
-
-		pk.res = by[k]->res;
-		pk.engine = true;
 		m.r = by[k];
-		r = groups_add(gs, &pk, &m);
+		r = groups_add_result(gs, cur, &by[k]->res, true, &m);
 	}
 	if (by != small)
 		free(by);
