@@ -269,8 +269,12 @@ int analyse_group(struct analysis *an, const struct family_pieces *fp, const siz
 			break;
 		}
 		for (size_t k = 0; k < n && r >= 0; k++) {
-			r = pc_src_result_clip(&res[k], flow->family, pc_addr_to_u128(&cur.lo),
-					       pc_addr_to_u128(&cur.hi), &v[nv]);
+			pc_u128 lo = pc_addr_to_u128(&cur.lo), hi = pc_addr_to_u128(&cur.hi);
+
+			/* The pieces are disjoint and the results freed after them (when not
+			 * the class's cache's): one wholly inside this piece moves here. */
+			r = owned ? pc_src_result_take(&res[k], flow->family, lo, hi, &v[nv])
+				  : pc_src_result_clip(&res[k], flow->family, lo, hi, &v[nv]);
 			nv += r > 0;
 			pr->n[pr->count - 1] = nv; /* what it frees */
 		}

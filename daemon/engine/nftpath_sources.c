@@ -276,6 +276,39 @@ oom:
 	return -ENOMEM;
 }
 
+int pc_src_result_take(struct pc_src_result *r, int family, pc_u128 lo, pc_u128 hi,
+		       struct pc_src_result *ret)
+{
+	const struct pc_ivlist *c = &r->addr.clip;
+	pc_u128 ex = pc_addr_to_u128(&r->example);
+	size_t k = 0;
+
+	/* Not wholly inside (or a base of its own, which a copy would cut to the piece):
+	 * a copy of what is. */
+	if (c->n == 0 || c->v[0].lo < lo || c->v[c->n - 1].hi > hi ||
+	    (r->addr.base && r->addr.base->own))
+		return pc_src_result_clip(r, family, lo, hi, ret);
+	if (pc_srcdim_empty(&r->addr)) /* its clip's bounds are, its values are not */
+		return 0;
+	/* What pc_src_result_clip makes of it, moved rather than copied: the same boxes, the
+	 * tests but those every address of the piece answers alike, the same example (its
+	 * box holds it). */
+	*ret = *r;
+	ret->res.trace = NULL; /* a trace stays with r, freed with it (runs keep none) */
+	ret->res.n_trace = 0;
+	r->addr = (struct pc_srcdim){0}; /* no values: no later piece meets it */
+	r->port = (struct pc_srcdim){0};
+	r->lits = NULL;
+	r->n_lits = 0;
+	for (size_t i = 0; i < ret->n_lits; i++)
+		if (!range_decided(&ret->lits[i], lo, hi))
+			ret->lits[k++] = ret->lits[i];
+	ret->n_lits = k;
+	if (!pc_srcdim_has(&ret->addr, ex))
+		ret->example = pc_addr_from_u128(family, pick_addr(family, &ret->addr));
+	return 1;
+}
+
 void pc_src_results_free(struct pc_src_result *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

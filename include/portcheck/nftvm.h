@@ -196,6 +196,11 @@ void pc_src_results_free(struct pc_src_result *v, size_t n);
  * pc_src_results_free. */
 int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc_u128 hi,
 		       struct pc_src_result *ret);
+/* The same, except that when @r's addresses all lie in [@lo, @hi] its boxes and tests
+ * move into *ret (@r is left with none, so no other interval meets it): for results
+ * clipped to disjoint pieces and freed after. 1, 0, -ENOMEM as pc_src_result_clip. */
+int pc_src_result_take(struct pc_src_result *r, int family, pc_u128 lo, pc_u128 hi,
+		       struct pc_src_result *ret);
 bool pc_src_lit_equal(const struct pc_src_lit *a, const struct pc_src_lit *b);
 /* The values of x for which a set literal (not negated) holds, from the set's elements
  * (cached with the set's index: valid until the next lookup of the same set, which may
