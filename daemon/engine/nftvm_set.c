@@ -109,10 +109,11 @@ static int cmp_rb(const void *a, const void *b, void *klen)
  * elements took most of a second to sort (the analysis builds the index once per
  * snapshot). The comparators are total orders (ties go by the elements' order in the
  * dump, which decides between overlapping ranges), so only a strictly descending run is
- * reversed.
+ * reversed. Inlined where it is called, so that the check of the order calls its
+ * comparator directly rather than through the pointer, once per element.
  */
-static void sort_r(void *base, size_t n, size_t size,
-		   int (*cmp)(const void *, const void *, void *), void *arg)
+static inline __attribute__((always_inline)) void
+sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *arg)
 {
 	char *b = base;
 	bool up = true, down = true;

@@ -70,21 +70,24 @@ struct pc_ivbase *pc_ivbase_complement(struct pc_ivbase *b)
 		return pc_ivbase_ref(b->comp);
 	if (b->comp_of)
 		return pc_ivbase_ref(b->comp_of);
+	/* The gaps of a normalised list (apart, in order) are apart and in order too: at most
+	 * one more than its intervals, written in place (a blocklist's 200,000, through
+	 * pc_ivlist_append one by one, were a tenth of the fixed cost of an analysis). */
+	c.v = reallocarray(NULL, b->l.n + 1, sizeof(*c.v));
+	if (!c.v)
+		return NULL;
+	c.cap = b->l.n + 1;
 	for (size_t i = 0; i < b->l.n; i++) {
-		if (b->l.v[i].lo > next && pc_ivlist_append(&c, next, b->l.v[i].lo - 1) < 0) {
-			pc_ivlist_clear(&c);
-			return NULL;
-		}
+		if (b->l.v[i].lo > next)
+			c.v[c.n++] = (struct pc_ivl){next, b->l.v[i].lo - 1};
 		if (b->l.v[i].hi >= b->max) {
 			to_max = false;
 			break;
 		}
 		next = b->l.v[i].hi + 1;
 	}
-	if (to_max && pc_ivlist_append(&c, next, b->max) < 0) {
-		pc_ivlist_clear(&c);
-		return NULL;
-	}
+	if (to_max)
+		c.v[c.n++] = (struct pc_ivl){next, b->max};
 	x = pc_ivbase_new(&c, b->max);
 	if (!x)
 		return NULL;
