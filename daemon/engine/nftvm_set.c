@@ -179,9 +179,13 @@ static bool key_dec(uint8_t *k, uint32_t len)
 /* Copy @d into @dst as a key of klen bytes (shorter data zero-padded). */
 static void key_norm(uint8_t *dst, struct pc_nft_bytes d, uint32_t klen)
 {
+	if (d.len >= klen) { /* most keys: nothing to pad */
+		memcpy(dst, d.v, klen);
+		return;
+	}
 	memset(dst, 0, klen);
 	if (d.len) /* v is NULL without bytes */
-		memcpy(dst, d.v, d.len < klen ? d.len : klen);
+		memcpy(dst, d.v, d.len);
 }
 
 /* The interval tree over ranges that are apart and in order (an rbtree set's, made by
@@ -327,7 +331,7 @@ static int ranges_interval(struct set_index *x, const struct pc_nft_set *s, size
 				 * after a start of the same key cannot be): empty. */
 				continue;
 			}
-			if (memcmp(hi, lo, klen) < 0)
+			if (key_cmp(hi, lo, klen) < 0)
 				continue;
 		} else {
 			memset(hi, 0xff, klen);
