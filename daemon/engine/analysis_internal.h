@@ -88,6 +88,7 @@ struct outcome_groups {
 
 struct family_pieces {
 	struct pc_addr *starts;
+	struct pc_addr *ends; /* each piece's last address: the next start - 1, or the last */
 	size_t n;
 	/* Sources no connection from the network can have: the kernel drops them before or
 	 * after netfilter whatever the ruleset says, so they are no path of their own. */
