@@ -67,11 +67,13 @@ static bool lit_excludes(const struct pc_src_lit *l, const struct pc_ivlist *m, 
 	return k < m->n && m->v[k].lo <= lo && m->v[k].hi >= hi;
 }
 
-/* A literal's values, taken once per conjunction rather than once per piece (a set's
- * members come from its projection cache: 116,000 lookups for 23,250 paths on the
- * bench host). */
+/* A literal's values, taken when a piece first needs them and kept for the others of
+ * the conjunction rather than taken again per piece (a set's members come from its
+ * projection cache: 116,000 lookups for 23,250 paths on the bench host). Taken only
+ * where the walk gets to them, as before: a lookup can build a projection and move the
+ * cache's order. */
 struct lit_values {
-	bool known;
+	bool taken, known;
 	struct pc_ivl one;
 	struct pc_ivbase *b;
 	struct pc_ivlist m;
@@ -79,41 +81,54 @@ struct lit_values {
 
 #define IMPLY_LITS_ON_STACK 16
 
+static bool lit_values_exclude(struct lit_values *v, const struct pc_src_lit *l, int family,
+			       pc_u128 lo, pc_u128 hi)
+{
+	if (!v->taken) {
+		v->taken = true;
+		v->known = lit_addresses(l, family, &v->one, &v->b);
+		if (v->b) /* a set's members */
+			v->m = v->b->l;
+		else if (v->known && l->kind == PC_SRC_LIT_RANGE)
+			v->m = (struct pc_ivlist){.v = &v->one, .n = 1, .cap = 1};
+		else /* a set none of whose elements the sources find, or not known */
+			v->m = (struct pc_ivlist){0};
+	}
+	return v->known && lit_excludes(l, &v->m, lo, hi);
+}
+
 /* The pieces need not be said when no source of a piece @c does not hold in passes its
  * tests (e.g. "in set S" where S lies in one piece): one test per piece and literal,
- * O(log n) each. Not implied when not sure (out of memory). */
+ * O(log n) each. */
 static void conj_imply_pieces(const struct outcome_groups *gs, struct conj *c, int family)
 {
-	struct lit_values stack[IMPLY_LITS_ON_STACK], *v = stack;
+	struct lit_values stack[IMPLY_LITS_ON_STACK] = {0}, *v = stack, one;
 	size_t n = c->n_lits;
 	bool implied = true;
 
 	if (n == 0 || gs->n_pieces == 0)
 		return;
-	if (n > IMPLY_LITS_ON_STACK && !(v = calloc(n, sizeof(*v))))
-		return;
-	for (size_t k = 0; k < n; k++) {
-		struct lit_values *l = &v[k];
-
-		l->known = lit_addresses(&c->lits[k], family, &l->one, &l->b);
-		if (l->b) /* a set's members */
-			l->m = l->b->l;
-		else if (l->known && c->lits[k].kind == PC_SRC_LIT_RANGE)
-			l->m = (struct pc_ivlist){.v = &l->one, .n = 1, .cap = 1};
-		else /* a set none of whose elements the sources find, or not known */
-			l->m = (struct pc_ivlist){0};
-	}
+	/* Out of memory for more: each literal's values taken per piece, as they were. */
+	if (n > IMPLY_LITS_ON_STACK)
+		v = calloc(n, sizeof(*v));
 	for (size_t i = 0; i < gs->n_pieces && implied; i++) {
 		pc_u128 lo = pc_addr_to_u128(&gs->lo[i]), hi = pc_addr_to_u128(&gs->hi[i]);
 		bool excluded = false;
 
 		if (pc_ivlist_find(&c->pieces, lo) >= 0)
 			continue;
-		for (size_t k = 0; k < n && !excluded; k++)
-			excluded = v[k].known && lit_excludes(&c->lits[k], &v[k].m, lo, hi);
+		for (size_t k = 0; k < n && !excluded; k++) {
+			if (v) {
+				excluded = lit_values_exclude(&v[k], &c->lits[k], family, lo, hi);
+				continue;
+			}
+			one = (struct lit_values){0};
+			excluded = lit_values_exclude(&one, &c->lits[k], family, lo, hi);
+			pc_ivbase_unref(one.b);
+		}
 		implied = excluded;
 	}
-	for (size_t k = 0; k < n; k++)
+	for (size_t k = 0; v && k < n; k++)
 		pc_ivbase_unref(v[k].b);
 	if (v != stack)
 		free(v);
