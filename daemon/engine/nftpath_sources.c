@@ -233,6 +233,23 @@ static bool range_decided(const struct pc_src_lit *l, pc_u128 lo, pc_u128 hi)
 	return l->negated ? hi < l->a || lo > l->b : lo >= l->a && hi <= l->b;
 }
 
+/* What cutting a result to [@lo, @hi] does besides its boxes, on *@ret holding them and a
+ * copy of the result's tests: drop the address ranges every source of the piece answers
+ * alike; an example inside the piece (@ex, the result's, when the box still holds it). */
+static void clip_tests_example(struct pc_src_result *ret, int family, pc_u128 lo, pc_u128 hi,
+			       pc_u128 ex)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < ret->n_lits; i++)
+		if (!range_decided(&ret->lits[i], lo, hi))
+			ret->lits[k++] = ret->lits[i];
+	ret->n_lits = k;
+	/* Any source of the box takes the path: one inside the piece now. */
+	if (!pc_srcdim_has(&ret->addr, ex))
+		ret->example = pc_addr_from_u128(family, pick_addr(family, &ret->addr));
+}
+
 int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc_u128 hi,
 		       struct pc_src_result *ret)
 {
@@ -254,19 +271,16 @@ int pc_src_result_clip(const struct pc_src_result *r, int family, pc_u128 lo, pc
 		ret->lits = reallocarray(NULL, r->n_lits, sizeof(*ret->lits));
 		if (!ret->lits)
 			goto oom;
-		for (size_t i = 0; i < r->n_lits; i++)
-			if (!range_decided(&r->lits[i], lo, hi))
-				ret->lits[ret->n_lits++] = r->lits[i];
+		memcpy(ret->lits, r->lits, r->n_lits * sizeof(*ret->lits));
+		ret->n_lits = r->n_lits;
 	}
 	ret->box_only = r->box_only;
 	ret->res = r->res;
 	ret->res.trace = NULL;
 	ret->res.n_trace = 0;
-	/* Any source of the box takes the path: one inside the piece now. */
-	ret->example = pc_srcdim_has(&ret->addr, ex)
-			   ? r->example
-			   : pc_addr_from_u128(family, pick_addr(family, &ret->addr));
+	ret->example = r->example;
 	ret->example_port = r->example_port;
+	clip_tests_example(ret, family, lo, hi, ex);
 	return 1;
 oom:
 	pc_srcdim_clear(&ret->addr);
@@ -280,8 +294,6 @@ int pc_src_result_take(struct pc_src_result *r, int family, pc_u128 lo, pc_u128 
 		       struct pc_src_result *ret)
 {
 	const struct pc_ivlist *c = &r->addr.clip;
-	pc_u128 ex = pc_addr_to_u128(&r->example);
-	size_t k = 0;
 
 	/* Not wholly inside (or a base of its own, which a copy would cut to the piece):
 	 * a copy of what is. */
@@ -290,9 +302,8 @@ int pc_src_result_take(struct pc_src_result *r, int family, pc_u128 lo, pc_u128 
 		return pc_src_result_clip(r, family, lo, hi, ret);
 	if (pc_srcdim_empty(&r->addr)) /* its clip's bounds are, its values are not */
 		return 0;
-	/* What pc_src_result_clip makes of it, moved rather than copied: the same boxes, the
-	 * tests but those every address of the piece answers alike, the same example (its
-	 * box holds it). */
+	/* What pc_src_result_clip makes of it, its boxes and tests moved rather than
+	 * copied. */
 	*ret = *r;
 	ret->res.trace = NULL; /* a trace stays with r, freed with it (runs keep none) */
 	ret->res.n_trace = 0;
@@ -300,12 +311,7 @@ int pc_src_result_take(struct pc_src_result *r, int family, pc_u128 lo, pc_u128 
 	r->port = (struct pc_srcdim){0};
 	r->lits = NULL;
 	r->n_lits = 0;
-	for (size_t i = 0; i < ret->n_lits; i++)
-		if (!range_decided(&ret->lits[i], lo, hi))
-			ret->lits[k++] = ret->lits[i];
-	ret->n_lits = k;
-	if (!pc_srcdim_has(&ret->addr, ex))
-		ret->example = pc_addr_from_u128(family, pick_addr(family, &ret->addr));
+	clip_tests_example(ret, family, lo, hi, pc_addr_to_u128(&ret->example));
 	return 1;
 }
 
