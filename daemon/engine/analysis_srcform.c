@@ -38,22 +38,6 @@ static const char *nfproto_word(uint32_t family)
 	return n ? n : "?";
 }
 
-/* An address test's values: a set's members (a reference to its projection's shared
- * list, valid however the set is looked up next: *@ret_b, to let go of), a range as the
- * one interval in @one. False when it says nothing of the address alone (a port or a
- * mask) or its members are not to be had. */
-static bool lit_addresses(const struct pc_src_lit *l, int family, struct pc_ivl *one,
-			  struct pc_ivbase **ret_b)
-{
-	*ret_b = NULL;
-	if (l->port || l->kind == PC_SRC_LIT_MASK)
-		return false;
-	if (l->kind == PC_SRC_LIT_SET)
-		return pc_src_lit_members_ref(l, family, ret_b) == 0;
-	*one = (struct pc_ivl){l->a, l->b};
-	return true;
-}
-
 /* Whether no address of [lo, hi] passes the test @l whose values are @m (then no source
  * of the piece passes a conjunction holding @l). */
 static bool lit_excludes(const struct pc_src_lit *l, const struct pc_ivlist *m, pc_u128 lo,
@@ -81,19 +65,31 @@ struct lit_values {
 
 #define IMPLY_LITS_ON_STACK 16
 
+/* The address values of @l into *@v (zeroed): a set's members as a reference to its
+ * projection's shared list (valid however the set is looked up next; none when no source
+ * finds an element), a range as its one interval. Not known for a port or a mask test,
+ * or when the members are not to be had. */
+static void lit_values_take(struct lit_values *v, const struct pc_src_lit *l, int family)
+{
+	v->taken = true;
+	if (l->port || l->kind == PC_SRC_LIT_MASK)
+		return;
+	if (l->kind == PC_SRC_LIT_SET) {
+		v->known = pc_src_lit_members_ref(l, family, &v->b) == 0;
+		if (v->b)
+			v->m = v->b->l;
+		return;
+	}
+	v->one = (struct pc_ivl){l->a, l->b};
+	v->m = (struct pc_ivlist){.v = &v->one, .n = 1, .cap = 1};
+	v->known = true;
+}
+
 static bool lit_values_exclude(struct lit_values *v, const struct pc_src_lit *l, int family,
 			       pc_u128 lo, pc_u128 hi)
 {
-	if (!v->taken) {
-		v->taken = true;
-		v->known = lit_addresses(l, family, &v->one, &v->b);
-		if (v->b) /* a set's members */
-			v->m = v->b->l;
-		else if (v->known && l->kind == PC_SRC_LIT_RANGE)
-			v->m = (struct pc_ivlist){.v = &v->one, .n = 1, .cap = 1};
-		else /* a set none of whose elements the sources find, or not known */
-			v->m = (struct pc_ivlist){0};
-	}
+	if (!v->taken)
+		lit_values_take(v, l, family);
 	return v->known && lit_excludes(l, &v->m, lo, hi);
 }
 
