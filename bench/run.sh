@@ -19,8 +19,13 @@
 # exit (failure and Ctrl-C included) every process started here is stopped and the
 # namespace and the temporary directory are removed.
 #
+# portcheck-bench and portcheckd run with the glibc tunables portcheckd.service sets
+# (GLIBC_TUNABLES=glibc.malloc.hugetlb=1: malloc's heap in transparent huge pages); nft
+# and ss with the environment as it is. --malloc-tunables '' measures without them.
+#
 # usage: sudo bench/run.sh [--sizes "2000 20000 200000"] [--reps N] [--budget SECONDS]
 #                          [--status-timeout SECONDS] [--build-dir DIR] [--no-build]
+#                          [--malloc-tunables GLIBC_TUNABLES]
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +39,8 @@ small_budget=15 # on the others
 status_timeout=70 # the client gives up by itself after 60 s
 build_dir=$top/build-bench
 build=1
+# What systemd/portcheckd.service.in sets (tests/units/test_units.sh checks they agree).
+tunables=glibc.malloc.hugetlb=1
 
 usage() {
 	sed -n '/^# usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -47,6 +54,7 @@ while (($#)); do
 	--status-timeout) status_timeout=$2 && shift 2 ;;
 	--build-dir) build_dir=$2 && shift 2 ;;
 	--no-build) build=0 && shift ;;
+	--malloc-tunables) tunables=$2 && shift 2 ;;
 	-h | --help) usage && exit 0 ;;
 	*) usage >&2 && exit 2 ;;
 	esac
@@ -131,7 +139,8 @@ status_round_trip() {
 	local label=$1 t0 t1 rc=0 hwm entry child child2
 	rm -f "$LAB_DIR/pc.sock"
 	# At debug level the daemon logs each analysis' time and its process' peak memory.
-	_lab_spawn "$NS" "$LAB_DIR/portcheckd.log" env PORTCHECKD_LOG_LEVEL=debug "$PORTCHECKD" \
+	_lab_spawn "$NS" "$LAB_DIR/portcheckd.log" env PORTCHECKD_LOG_LEVEL=debug \
+		GLIBC_TUNABLES="$tunables" "$PORTCHECKD" \
 		--socket "$LAB_DIR/pc.sock"
 	local daemon_pid=$LAB_SPAWNED
 	entry=${LAB_PIDS[${#LAB_PIDS[@]} - 1]}
@@ -201,7 +210,8 @@ for n in "${size_list[@]}"; do
 	((n == last)) && b=$budget || b=$small_budget
 
 	echo
-	in_ns "$bench" --label "sets of $n elements" --reps "$reps" --analysis-budget "$b" \
+	in_ns env GLIBC_TUNABLES="$tunables" "$bench" --label "sets of $n elements" \
+		--reps "$reps" --analysis-budget "$b" \
 		"${flows[@]}" | tee "$LAB_DIR/bench-$n.txt"
 	nft_list=$(med_max 3 in_ns nft list ruleset) || lab_die "nft list ruleset failed"
 	ss_ltn=$(med_max "$reps" in_ns ss -ltn) || lab_die "ss -ltn failed"
@@ -225,7 +235,7 @@ status_lines+=("$status_line")
 get() { sed -n "s/.*\<$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 echo
-echo "== summary (median of $reps runs; times in ms unless marked) =="
+echo "== summary (median of $reps runs; times in ms unless marked; portcheck-bench and portcheckd with GLIBC_TUNABLES='$tunables') =="
 echo
 echo "| elements per big set | pc_nft_read | nft list ruleset | pc_listeners_read | ss -ltn | ss -ltnp | IPv4 source pieces | eval µs: blocked / allowed / chain / IPv6 | index build | analysis, whole host | reply | snapshot peak RSS |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"

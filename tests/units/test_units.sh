@@ -151,6 +151,12 @@ done
 for line in 'MemoryMax=2G' 'TasksMax=64'; do
 	grep -qx "$line" "$u/portcheckd.service" || fail "portcheckd.service: no $line"
 done
+# The malloc tunables the README's performance figures were measured with (bench/run.sh's
+# default): the unit and the bench must not drift apart.
+bench_tunables=$(sed -n 's/^tunables=\(.*\)$/\1/p' "$src/bench/run.sh")
+[[ -n $bench_tunables ]] || fail "bench/run.sh: no tunables= default"
+grep -qx "Environment=GLIBC_TUNABLES=$bench_tunables" "$u/portcheckd.service" ||
+	fail "portcheckd.service: no Environment=GLIBC_TUNABLES=$bench_tunables (bench/run.sh's)"
 
 # --- man pages ------------------------------------------------------------------------
 
