@@ -219,8 +219,8 @@ int analyse_group(struct analysis *an, const struct family_pieces *fp, const siz
 	struct pc_ivl ports = {PC_SRC_PORT_MIN, PC_SRC_PORT_MAX};
 	struct pc_ivlist al = {0}, pl = {.v = &ports, .n = 1, .cap = 1};
 	struct piece key = {0}, cur;
-	struct pc_src_result *res = NULL;
-	size_t n = 0;
+	struct pc_src_result *res = NULL, *all = NULL;
+	size_t n = 0, total = 0, cap = 0;
 	bool owned = false;
 	size_t members = 0;
 	int r = 0;
@@ -253,40 +253,50 @@ int analyse_group(struct analysis *an, const struct family_pieces *fp, const siz
 		pc_ivlist_clear(&al);
 		return 0;
 	}
+	/* The pieces' results, one after the other in one array (pend[] points into it
+	 * once it stops moving), freed with the listener's: one allocation per group, not
+	 * one per piece sized for the group's results and shrunk after. */
 	for (size_t j = first; j != SIZE_MAX && r >= 0; j = next[j]) {
-		struct pc_src_result *v;
+		pc_u128 lo, hi;
 		size_t nv = 0;
 
 		if (!reach[j])
 			continue;
-		piece_range(fp, j, &cur);
-		/* pc_src_result_clip fills each slot it keeps (the rest is never read): no
-		 * zeroing of kilobytes per piece. */
-		v = reallocarray(NULL, n ? n : 1, sizeof(*v));
-		if (!v || piece_results_add(pr, v, 0) < 0) {
-			free(v);
-			r = -ENOMEM;
-			break;
+		if (cap - total < n) {
+			size_t want = total + n > 2 * cap ? total + n : 2 * cap;
+			/* Not zeroed: pc_src_result_clip fills each slot it keeps, and no
+			 * slot past the last kept one is read or freed. */
+			struct pc_src_result *w = reallocarray(all, want, sizeof(*w));
+
+			if (!w || (!all && piece_results_add(pr, w, 0) < 0)) {
+				free(w);
+				r = -ENOMEM;
+				break;
+			}
+			all = pr->v[pr->count - 1] = w;
+			cap = want;
 		}
+		piece_range(fp, j, &cur);
+		lo = pc_addr_to_u128(&cur.lo);
+		hi = pc_addr_to_u128(&cur.hi);
 		for (size_t k = 0; k < n && r >= 0; k++) {
-			pc_u128 lo = pc_addr_to_u128(&cur.lo), hi = pc_addr_to_u128(&cur.hi);
+			struct pc_src_result *slot = &all[total + nv];
 
 			/* The pieces are disjoint and the results freed after them (when not
 			 * the class's cache's): one wholly inside this piece moves here. */
-			r = owned ? pc_src_result_take(&res[k], flow->family, lo, hi, &v[nv])
-				  : pc_src_result_clip(&res[k], flow->family, lo, hi, &v[nv]);
+			r = owned ? pc_src_result_take(&res[k], flow->family, lo, hi, slot)
+				  : pc_src_result_clip(&res[k], flow->family, lo, hi, slot);
 			nv += r > 0;
-			pr->n[pr->count - 1] = nv; /* what it frees */
+			pr->n[pr->count - 1] = total + nv; /* what it frees */
 		}
-		/* Sized for the group's results, most of which lie in other pieces. */
-		if (nv && nv < n) {
-			struct pc_src_result *w = realloc(v, nv * sizeof(*v));
-
-			if (w)
-				v = pr->v[pr->count - 1] = w;
-		}
-		pend[j] = (struct pending){.res = v, .n = nv, .done = true};
+		pend[j] = (struct pending){.n = nv, .done = true};
+		total += nv;
 	}
+	for (size_t j = first, at = 0; r >= 0 && j != SIZE_MAX; j = next[j])
+		if (reach[j]) {
+			pend[j].res = pend[j].n ? all + at : NULL;
+			at += pend[j].n;
+		}
 	if (owned)
 		pc_src_results_free(res, n);
 	pc_ivlist_clear(&al);
