@@ -535,11 +535,16 @@ static void member_advance(const struct src_member *m, struct member_iter *it)
  */
 int form_ranges_of(const struct outcome_group *g, struct form_ranges *ret)
 {
-	struct member_iter *it = calloc(g->n_m ? g->n_m : 1, sizeof(*it));
+	/* A path has a few members (its results in each piece): on the stack then, as
+	 * this runs for every path. */
+	struct member_iter small[8];
+	struct member_iter *it = g->n_m <= ELEMENTSOF(small) ? small : calloc(g->n_m, sizeof(*it));
 
 	*ret = (struct form_ranges){0};
 	if (!it)
 		return -ENOMEM;
+	if (it == small)
+		memset(small, 0, g->n_m * sizeof(*it));
 	for (size_t i = 0; i < g->n_m; i++) {
 		const struct src_member *m = &g->m[i];
 
@@ -577,7 +582,8 @@ int form_ranges_of(const struct outcome_group *g, struct form_ranges *ret)
 		}
 		member_advance(&g->m[bi], &it[bi]);
 	}
-	free(it);
+	if (it != small)
+		free(it);
 	return 0;
 }
 
