@@ -39,7 +39,6 @@
 
 #define REG_BYTES (NFT_REG_SIZE + 16 * NFT_REG32_SIZE)
 #define GUARD_ANY 0x0000ffffu
-_Static_assert(REG_BYTES < 128, "a register byte per bit of a pc_u128");
 
 static uint32_t guard_of(uint16_t lo, uint16_t hi)
 {
@@ -263,16 +262,9 @@ static uint32_t expr_writes(const struct pc_nft_expr *e, const struct pc_nft_tab
  * left behind). An expression the snapshot does not model counts as writing
  * every register: whatever reads after it, the VM cannot run that rule anyway.
  */
-/* Register bytes [off, off + n) as bits of a mask (REG_BYTES <= 128; n < 128). */
-static pc_u128 span_bits(unsigned off, unsigned n)
-{
-	return (((pc_u128)1 << n) - 1) << off;
-}
-
 static bool rule_reads_inherited(const struct pc_nft_table *t, const struct pc_nft_rule *r)
 {
-	/* A bit per register byte: this runs for every rule of the snapshot. */
-	pc_u128 written = 0;
+	bool written[REG_BYTES] = {false};
 
 	for (size_t i = 0; i < r->n_exprs; i++) {
 		const struct pc_nft_expr *e = &r->exprs[i];
@@ -281,22 +273,20 @@ static bool rule_reads_inherited(const struct pc_nft_table *t, const struct pc_n
 		unsigned off, nb;
 
 		if (e->type == PC_NFT_EXPR_UNKNOWN) {
-			written = span_bits(0, REG_BYTES);
+			memset(written, true, sizeof(written));
 			continue;
 		}
 		expr_reads(e, t, &io);
 		for (unsigned k = 0; k < io.n; k++) {
-			pc_u128 m;
-
 			if (!reg_span(io.reg[k], io.len[k], &off))
 				continue;
-			m = span_bits(off, io.len[k]);
-			if ((m & written) != m)
-				return true;
+			for (unsigned b = 0; b < io.len[k]; b++)
+				if (!written[off + b])
+					return true;
 		}
 		w = expr_writes(e, t, &must, &may);
 		if (w && write_span(w, must, &off, &nb))
-			written |= span_bits(off, nb);
+			memset(written + off, true, nb);
 	}
 	return false;
 }
