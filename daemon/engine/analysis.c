@@ -589,10 +589,7 @@ void pc_path_clear(struct pc_path *p)
 	free(p->source);
 	pc_rcstr_unref(p->sources_json);
 	json_decref(p->endpoints);
-	free(p->rule.family);
-	free(p->rule.table);
-	free(p->rule.chain);
-	free(p->rule.text);
+	free(p->rule.family); /* and table, chain, text: one allocation (report.h) */
 	free(p->forwarded_to);
 	free(p->zone);
 	free(p->allowed_by);

@@ -26,6 +26,7 @@ enum pc_exposure {
 };
 
 /* The nftables rule (or base chain policy) that decided a path. */
+/* One allocation, owned by @family (pc_path_clear frees it); the others point into it. */
 struct pc_rule_info {
 	char *family; /* "inet", "ip", "ip6", ... */
 	char *table, *chain;
