@@ -98,10 +98,45 @@ struct ent {
 	const struct pc_nft_chain *c;
 };
 
+/* A hook's entries: its base chains, conntrack, NAT; a few, on the stack unless a
+ * ruleset has more (every hook of every run collects them). */
+#define ENTS_INLINE 8
 struct ents {
-	struct ent *v;
-	size_t n;
+	struct ent *v; /* buf, or the heap past ENTS_INLINE */
+	size_t n, cap;
+	struct ent buf[ENTS_INLINE];
 };
+
+static void ents_init(struct ents *s)
+{
+	s->v = s->buf;
+	s->n = 0;
+	s->cap = ENTS_INLINE;
+}
+
+/* A new entry at the end; NULL when out of memory. */
+static struct ent *ents_push(struct ents *s)
+{
+	if (s->n == s->cap) {
+		struct ent *v = s->v == s->buf ? malloc(2 * s->cap * sizeof(*v))
+					       : reallocarray(s->v, 2 * s->cap, sizeof(*v));
+
+		if (!v)
+			return NULL;
+		if (s->v == s->buf)
+			memcpy(v, s->buf, s->n * sizeof(*v));
+		s->v = v;
+		s->cap *= 2;
+	}
+	return &s->v[s->n++];
+}
+
+static void ents_free(struct ents *s)
+{
+	if (s->v != s->buf)
+		free(s->v);
+	ents_init(s);
+}
 
 static int ent_cmp(const void *a, const void *b)
 {
@@ -144,7 +179,7 @@ static int collect(struct path *pt, uint32_t hook, bool nat, struct ents *ret)
 	const struct vm_base_chain *b;
 	size_t n;
 
-	*ret = (struct ents){};
+	ents_init(ret);
 	if (vm_base_chains(pt->rs, &b, &n) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -153,9 +188,11 @@ static int collect(struct path *pt, uint32_t hook, bool nat, struct ents *ret)
 		if (!table_sees(b[i].t, pt->pkt.nfproto) || b[i].c->hooknum != hook ||
 		    chain_is_nat(b[i].c) != nat)
 			continue;
-		e = pc_array_grow(&ret->v, &ret->n, sizeof(*e));
-		if (!e)
+		e = ents_push(ret);
+		if (!e) {
+			ents_free(ret);
 			return -ENOMEM;
+		}
 		*e = (struct ent){.kind = ENT_CHAIN,
 				  .prio = b[i].c->prio,
 				  .order = b[i].order,
@@ -271,11 +308,11 @@ static bool run_nat(struct path *pt, uint32_t hook, int manip, bool tie)
 		for (size_t i = 0; i < nats.n && !p->nat_done[manip]; i++) {
 			if (!run_chain(pt, hook, p->nfproto, nats.v[i].t, nats.v[i].c, manip, false,
 				       &v)) {
-				free(nats.v);
+				ents_free(&nats);
 				return false;
 			}
 		}
-		free(nats.v);
+		ents_free(&nats);
 		if (!p->nat_done[manip]) {
 			/* nf_nat_alloc_null_binding */
 			p->nat_done[manip] = true;
@@ -337,14 +374,14 @@ bool path_run_hook(struct path *pt, uint32_t hook, bool with_ct, int nat_manip)
 			nat_tie = true;
 	}
 	if (with_ct) {
-		struct ent *e = pc_array_grow(&ents.v, &ents.n, sizeof(*e));
+		struct ent *e = ents_push(&ents);
 
 		if (!e)
 			goto oom;
 		*e = (struct ent){.kind = ENT_CONNTRACK, .prio = PRI_CONNTRACK};
 	}
 	if (nat_manip >= 0 && pt->ct_enabled && nat_registered(pt)) {
-		struct ent *e = pc_array_grow(&ents.v, &ents.n, sizeof(*e));
+		struct ent *e = ents_push(&ents);
 
 		if (!e)
 			goto oom;
@@ -369,10 +406,10 @@ bool path_run_hook(struct path *pt, uint32_t hook, bool with_ct, int nat_manip)
 			break;
 		}
 	}
-	free(ents.v);
+	ents_free(&ents);
 	return ok;
 oom:
-	free(ents.v);
+	ents_free(&ents);
 	path_unknown(pt, "out of memory");
 	return false;
 }
@@ -382,13 +419,14 @@ bool path_run_ingress(struct path *pt)
 {
 	const struct pc_link *in = vm_link(pt->net, pt->pkt.iif);
 	const struct vm_base_chain *b;
-	struct ents ents = {};
+	struct ents ents;
 	bool ok = true;
 	size_t n;
 	int v;
 
 	if (!in)
 		return true;
+	ents_init(&ents);
 	if (vm_base_chains(pt->rs, &b, &n) < 0) {
 		path_unknown(pt, "out of memory");
 		return false;
@@ -402,9 +440,9 @@ bool path_run_ingress(struct path *pt)
 		      (t->family == NFPROTO_INET && c->hooknum == NF_INET_INGRESS)) ||
 		    !chain_on_dev(c, in->name))
 			continue;
-		e = pc_array_grow(&ents.v, &ents.n, sizeof(*e));
+		e = ents_push(&ents);
 		if (!e) {
-			free(ents.v);
+			ents_free(&ents);
 			path_unknown(pt, "out of memory");
 			return false;
 		}
@@ -418,6 +456,6 @@ bool path_run_ingress(struct path *pt)
 			       ents.v[i].t->family == NFPROTO_NETDEV ? NFPROTO_NETDEV
 								     : pt->pkt.nfproto,
 			       ents.v[i].t, ents.v[i].c, -1, false, &v);
-	free(ents.v);
+	ents_free(&ents);
 	return ok;
 }

@@ -672,6 +672,37 @@ static void test_equal_priority(void **state)
 	assert_string_equal(f->res.trace[2].rule.chain, "second");
 }
 
+/* More base chains on one hook than nftpath_hooks.c keeps on the stack (8): each runs, in
+ * the order of their priorities, not of the snapshot. */
+static void test_many_base_chains(void **state)
+{
+	struct nb_fx *f = *state;
+	struct pc_nft_table *t = nb_table(&f->rs, NFPROTO_INET, "a");
+	char name[16];
+	struct pc_nft_chain *c;
+
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		/* Listed from the highest priority down: c11 (-11) runs first, c0 (0) last. */
+		c = nb_base_chain(t, name, "filter", NF_INET_LOCAL_IN, -i, NF_ACCEPT);
+		if (i == 0)
+			nb_drop(nb_rule(c, "drop"));
+		else
+			nb_counter(nb_rule(c, "counter"));
+	}
+	tcp4(f, 80);
+	assert_int_equal(f->res.verdict, PC_VERDICT_DROP);
+	assert_string_equal(f->res.rule.chain, "c0");
+	/* The chains the trace meets (a rule and the policy each), in turn. */
+	for (size_t i = 0, k = 0; k < 12; k++) {
+		snprintf(name, sizeof(name), "c%zu", 11 - k);
+		assert_true(i < f->res.n_trace);
+		assert_string_equal(f->res.trace[i].rule.chain, name);
+		while (i < f->res.n_trace && strcmp(f->res.trace[i].rule.chain, name) == 0)
+			i++;
+	}
+}
+
 /* --- sets ------------------------------------------------------------------------------- */
 
 static void addr4(const char *s, uint8_t *out)
@@ -1774,6 +1805,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_jump_stack, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_base_chain_order, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_equal_priority, setup, nb_fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_many_base_chains, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_lookup_hash_and_inverted, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_lookup_intervals, setup, nb_fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_lookup_adjacent_intervals, setup, nb_fx_teardown),
