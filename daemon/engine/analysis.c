@@ -225,8 +225,9 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 	const struct pc_prefix link_local = {.addr = {.family = AF_INET6, .bytes = {0xfe, 0x80}},
 					     .len = 64};
 	bool link_local_dst = is_link_local6(daddr);
-	struct outcome_groups groups = {.daddr = *daddr, .form = an->form};
-	struct piece_results pr = {0};
+	/* The analysis' arrays, emptied (outcome_groups, piece_results). */
+	struct outcome_groups *groups = &an->groups;
+	struct piece_results *pr = &an->pr;
 	bool grouping = in->nft && fp->group_next && an->pend && pc_analysis_group_pieces;
 	const size_t *next = fp->group_next;
 	const struct pc_src_classes *classes = &fp->classes;
@@ -234,6 +235,9 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 	struct pending *pend = an->pend;
 	int r = 0;
 
+	groups_reset(groups);
+	groups->daddr = *daddr;
+	groups->form = an->form;
 	if (grouping)
 		memset(pend, 0, fp->n * sizeof(*pend));
 	for (size_t i = 0; grouping && i < fp->n; i++) {
@@ -270,11 +274,11 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 				       .dport = l->port,
 				       .iif = link->ifindex};
 		cur.spoofed = piece_spoofed(fp, i, in->netif, link, l, &src);
-		r = groups_add_piece(&groups, &cur.lo, &cur.hi);
+		r = groups_add_piece(groups, &cur.lo, &cur.hi);
 		if (r < 0)
 			goto out;
 		if (grouping && !pend[i].done && !pend[i].alone && next[i] != SIZE_MAX) {
-			r = analyse_group(an, fp, next, classes, i, reach, &flow, pend, &pr);
+			r = analyse_group(an, fp, next, classes, i, reach, &flow, pend, pr);
 			/* The family's evaluation had an unknown outcome: from here on, each
 			 * class alone. Retrying the rest of the family from every piece cost a
 			 * budget's worth of runs each. */
@@ -283,7 +287,7 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 				classes = NULL;
 				if (next[i] != SIZE_MAX)
 					r = analyse_group(an, fp, next, classes, i, reach, &flow,
-							  pend, &pr);
+							  pend, pr);
 			}
 			/* So had its class's: each of the class's pieces alone, not the rest
 			 * of the class again from each. */
@@ -294,19 +298,19 @@ static int analyse_link_family(struct analysis *an, const struct pc_link *link, 
 			/* firewalld's view of this piece; the engine's from its group. */
 			r = evaluate_piece(in, link, &flow, false, &cur, false);
 			if (r >= 0)
-				r = add_piece_results(&groups, &cur, pend[i].res, pend[i].n);
+				r = add_piece_results(groups, &cur, pend[i].res, pend[i].n);
 		} else if (r >= 0) {
-			r = analyse_piece(an, link, &flow, &cur, &groups, &pr);
+			r = analyse_piece(an, link, &flow, &cur, groups, pr);
 		}
 		if (r < 0)
 			goto out;
 	}
-	r = texts_for_groups(in, &groups);
+	r = texts_for_groups(in, groups);
 	if (r >= 0)
-		r = groups_to_paths(&groups, lr, link, in->nft);
+		r = groups_to_paths(groups, lr, link, in->nft);
 out:
-	groups_clear(&groups);
-	piece_results_clear(&pr);
+	/* The paths hold copies of what they need: the results go now, the arrays stay. */
+	piece_results_reset(pr);
 	return r;
 }
 
@@ -516,6 +520,8 @@ int pc_analysis_run(const struct pc_analysis_input *in, struct pc_report *ret)
 oom:
 	eval_cache_clear(&an.cache);
 	pc_port_classes_clear(&an.classes);
+	groups_clear(&an.groups);
+	piece_results_clear(&an.pr);
 	free(an.reach);
 	free(an.pend);
 	free(an.sets.of);

@@ -77,8 +77,11 @@ char *form_pool_intern(struct form_pool *pool, char *text);
 void form_pool_clear(struct form_pool *pool);
 
 struct outcome_groups {
+	/* v[0..n) this listener's groups; v[n..cap) kept for the next one's, their member
+	 * arrays with them (groups_reset): one set of arrays for the whole analysis, not a
+	 * few allocations per listener-family. */
 	struct outcome_group *v;
-	size_t n;
+	size_t n, cap;
 	/* the pieces that can reach the listener here (for "any"), in address order */
 	struct pc_addr *lo, *hi;
 	size_t n_pieces;
@@ -157,6 +160,8 @@ int groups_add_result(struct outcome_groups *gs, const struct piece *cur,
 		      const struct pc_nft_result *res, bool engine, const struct src_member *m);
 /* Note a piece that reaches the listener (in address order). */
 int groups_add_piece(struct outcome_groups *gs, const struct pc_addr *lo, const struct pc_addr *hi);
+/* Empty, keeping the arrays for the next listener-family; groups_clear frees them. */
+void groups_reset(struct outcome_groups *gs);
 void groups_clear(struct outcome_groups *gs);
 int groups_to_paths(const struct outcome_groups *gs, struct pc_listener_report *lr,
 		    const struct pc_link *link, const struct pc_nft_ruleset *rs);
@@ -232,6 +237,14 @@ struct pending {
 	bool alone; /* its class's evaluation had an unknown outcome: evaluated alone */
 };
 
+/* The results of the pieces of one (listener, link, family), kept until its paths are
+ * built (the groups point into them). */
+struct piece_results {
+	struct pc_src_result **v;
+	size_t *n;
+	size_t count;
+};
+
 struct analysis {
 	const struct pc_analysis_input *in;
 	struct family_pieces v4, v6;
@@ -245,17 +258,14 @@ struct analysis {
 	struct form_ctx form;
 	struct form_sets sets; /* form.sets points here for shared forms */
 	struct form_pool pool; /* form.pool points here */
-};
-
-/* The results of the pieces of one (listener, link, family), kept until its paths are
- * built (the groups point into them). */
-struct piece_results {
-	struct pc_src_result **v;
-	size_t *n;
-	size_t count;
+	/* analyse_link_family's, reset for each listener-family (their arrays kept). */
+	struct outcome_groups groups;
+	struct piece_results pr;
 };
 
 void eval_cache_clear(struct eval_cache *c);
+/* Free the results, keep the arrays for the next listener-family; _clear frees them. */
+void piece_results_reset(struct piece_results *pr);
 void piece_results_clear(struct piece_results *pr);
 /* The engine's verdict (when @engine) and firewalld's view for @flow into @pc; the trace
  * when asked for. -ENOMEM. */

@@ -361,9 +361,20 @@ int groups_add_result(struct outcome_groups *gs, const struct piece *cur,
 		if (same_outcome_res(&gs->v[i].outcome, cur, res))
 			g = &gs->v[i];
 	if (!g) {
-		g = pc_array_grow(&gs->v, &gs->n, sizeof(*g));
-		if (!g)
-			return -ENOMEM;
+		if (gs->n == gs->cap) {
+			size_t cap = gs->cap ? 2 * gs->cap : 4;
+			struct outcome_group *v = reallocarray(gs->v, cap, sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			for (size_t i = gs->cap; i < cap; i++)
+				v[i] = (struct outcome_group){.m = NULL};
+			gs->v = v;
+			gs->cap = cap;
+		}
+		/* A slot an earlier listener-family used keeps its members' array: emptied. */
+		g = &gs->v[gs->n++];
+		g->n_m = 0;
 		g->outcome = *cur;
 		if (res != &cur->res)
 			g->outcome.res = *res;
@@ -392,9 +403,15 @@ int groups_add_piece(struct outcome_groups *gs, const struct pc_addr *lo, const 
 	return 0;
 }
 
+void groups_reset(struct outcome_groups *gs)
+{
+	gs->n = 0;
+	gs->n_pieces = 0;
+}
+
 void groups_clear(struct outcome_groups *gs)
 {
-	for (size_t i = 0; i < gs->n; i++)
+	for (size_t i = 0; i < gs->cap; i++)
 		free(gs->v[i].m);
 	free(gs->v);
 	free(gs->lo);

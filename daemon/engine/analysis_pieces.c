@@ -50,12 +50,19 @@ void eval_cache_clear(struct eval_cache *c)
 	*c = (struct eval_cache){0};
 }
 
-void piece_results_clear(struct piece_results *pr)
+void piece_results_reset(struct piece_results *pr)
 {
 	for (size_t i = 0; i < pr->count; i++)
 		pc_src_results_free(pr->v[i], pr->n[i]);
+	pr->count = 0;
+}
+
+void piece_results_clear(struct piece_results *pr)
+{
+	piece_results_reset(pr);
 	free(pr->v);
 	free(pr->n);
+	*pr = (struct piece_results){0};
 }
 
 static int piece_results_add(struct piece_results *pr, struct pc_src_result *v, size_t n)
