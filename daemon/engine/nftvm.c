@@ -85,47 +85,14 @@ int vm_choose_n(struct vm *vm, const char *what, unsigned n, bool draw)
 	return v;
 }
 
-int vm_reg_offset(uint32_t reg)
+void vm_reg_bad(struct vm *vm, uint32_t reg, uint32_t len)
 {
-	/* nft_parse_register(): the four 16-byte registers alias four words each. */
-	if (reg <= NFT_REG_4)
-		return (int)(reg * NFT_REG_SIZE);
-	if (reg >= NFT_REG32_00 && reg <= NFT_REG32_15)
-		return (int)(NFT_REG_SIZE + (reg - NFT_REG32_00) * NFT_REG32_SIZE);
-	return -1;
-}
-
-uint8_t *vm_reg(struct vm *vm, uint32_t reg, uint32_t len)
-{
-	int off = vm_reg_offset(reg);
-
-	/* nft_validate_register_load/store: data registers only, and inside the file. */
-	if (off < NFT_REG_SIZE || len == 0 || (size_t)off + len > sizeof(vm->regs)) {
-		vm_unknown(vm, "register %u with length %u is out of range", reg, len);
-		return NULL;
-	}
-	return (uint8_t *)vm->regs + off;
+	vm_unknown(vm, "register %u with length %u is out of range", reg, len);
 }
 
 uint8_t *vm_taint_of(struct vm *vm, const uint8_t *reg)
 {
 	return (uint8_t *)vm->taint + (reg - (const uint8_t *)vm->regs);
-}
-
-uint8_t *vm_reg_out(struct vm *vm, uint32_t reg, uint32_t len)
-{
-	uint8_t *d = vm_reg(vm, reg, len);
-	size_t off, n;
-
-	if (!d)
-		return NULL;
-	off = (size_t)(d - (uint8_t *)vm->regs);
-	n = (len + 3) / 4 * 4;
-	if (off + n > sizeof(vm->taint))
-		n = sizeof(vm->taint) - off;
-	memset((uint8_t *)vm->taint + off, 0, n);
-	memset(vm->rsym + off, VM_SYM_NONE, n);
-	return d;
 }
 
 const uint8_t *vm_reg_in(struct vm *vm, uint32_t reg, uint32_t len)

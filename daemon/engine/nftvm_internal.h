@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <linux/netfilter/nf_tables.h>
+
 #include "portcheck/nftvm.h"
 
 /* NFT_REG32_NUM: 16 32-bit data registers after the 16 bytes of the verdict. */
@@ -302,13 +304,56 @@ void vm_unknown(struct vm *vm, const char *fmt, ...) __attribute__((format(print
 int vm_choose(struct vm *vm, const char *what);
 /* One of @n outcomes: a uniform draw (@draw: numgen, hash) or runtime state. */
 int vm_choose_n(struct vm *vm, const char *what, unsigned n, bool draw);
-/* The byte offset of netlink register @reg in the register file, or -1. */
-int vm_reg_offset(uint32_t reg);
+/* The byte offset of netlink register @reg in the register file, or -1. Inline, as the
+ * next two: every load, compare and store of every rule asks (a million calls an analysis
+ * of the bench host). */
+static inline int vm_reg_offset(uint32_t reg)
+{
+	/* nft_parse_register(): the four 16-byte registers alias four words each. */
+	if (reg <= NFT_REG_4)
+		return (int)(reg * NFT_REG_SIZE);
+	if (reg >= NFT_REG32_00 && reg <= NFT_REG32_15)
+		return (int)(NFT_REG_SIZE + (reg - NFT_REG32_00) * NFT_REG32_SIZE);
+	return -1;
+}
+
+/* Reports a register out of range (vm_reg). */
+void vm_reg_bad(struct vm *vm, uint32_t reg, uint32_t len);
+
 /* Pointer to @len bytes at register @reg, NULL (after vm_unknown) when out of range. */
-uint8_t *vm_reg(struct vm *vm, uint32_t reg, uint32_t len);
+static inline uint8_t *vm_reg(struct vm *vm, uint32_t reg, uint32_t len)
+{
+	int off = vm_reg_offset(reg);
+
+	/* nft_validate_register_load/store: data registers only, and inside the file. */
+	if (off < NFT_REG_SIZE || len == 0 || (size_t)off + len > sizeof(vm->regs)) {
+		vm_reg_bad(vm, reg, len);
+		return NULL;
+	}
+	return (uint8_t *)vm->regs + off;
+}
+
 /* A register an expression writes: its taint is cleared (up to the end of the last word,
  * which the kernel's stores zero). */
-uint8_t *vm_reg_out(struct vm *vm, uint32_t reg, uint32_t len);
+static inline uint8_t *vm_reg_out(struct vm *vm, uint32_t reg, uint32_t len)
+{
+	uint8_t *d = vm_reg(vm, reg, len);
+	size_t off, n;
+
+	if (!d)
+		return NULL;
+	off = (size_t)(d - (uint8_t *)vm->regs);
+	n = (len + 3) / 4 * 4;
+	if (off + n > sizeof(vm->taint))
+		n = sizeof(vm->taint) - off;
+	/* Whole words (off is a word's; n too but at the file's end, which is a word's):
+	 * a store each, not two memset calls. */
+	for (size_t i = 0; i < n; i += 4) {
+		memset((uint8_t *)vm->taint + off + i, 0, 4);
+		memset(vm->rsym + off + i, VM_SYM_NONE, 4);
+	}
+	return d;
+}
 /* A register an expression uses as an exact value (keys, addresses, marks): NULL after
  * vm_unknown() when it holds client-dependent bits. */
 const uint8_t *vm_reg_in(struct vm *vm, uint32_t reg, uint32_t len);
