@@ -425,9 +425,11 @@ int vm_sym_in(struct vm *vm, const uint8_t *reg, uint32_t len);
 int vm_sym_split(struct vm *vm, bool port, const struct pc_ivlist *set,
 		 const struct pc_src_lit *lit);
 /* vm_sym_split for a set's projection @b: through pc_srcdim_narrow_base (a big list is
- * shared with the box, a small one narrows its clip). */
-int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b,
-			const struct pc_src_lit *lit);
+ * shared with the box, a small one narrows its clip). @known: whether the concrete source
+ * is in @b when the caller has just searched that list (0 or 1), else -1: a search of a
+ * blocklist's 200,000 intervals saved per lookup. */
+int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b, const struct pc_src_lit *lit,
+			int known);
 /* vm_sym_split for x in [lo, hi]. */
 int vm_sym_split_range(struct vm *vm, bool port, pc_u128 lo, pc_u128 hi);
 /* vm_sym_split for (x & mask) == value; unknown when that scatters too much. */

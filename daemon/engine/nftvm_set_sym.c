@@ -642,7 +642,8 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 		return -1;
 	}
 	if (!el) {
-		in = vm_sym_split_shared(vm, port, p->all_b, &lit);
+		/* Not in the projection: p->all is p->all_b's list (share()). */
+		in = vm_sym_split_shared(vm, port, p->all_b, &lit, p->ng <= 1 ? 0 : -1);
 		return in < 0 ? -1 : 0;
 	}
 	for (size_t i = 0; i < p->ng; i++) {
@@ -656,7 +657,8 @@ int vm_set_sym_lookup(struct vm *vm, const struct pc_nft_set *s, const uint8_t *
 			lit.has_data = true;
 			lit.data = (struct pc_nft_data){.v = el->data, .len = el->data_len};
 		}
-		in = vm_sym_split_shared(vm, port, p->g[i].b, &lit);
+		/* A set's one group holds every element: found in p->all, in its list. */
+		in = vm_sym_split_shared(vm, port, p->g[i].b, &lit, p->ng <= 1 ? 1 : -1);
 		if (in == 1)
 			return 0;
 		if (in < 0)

@@ -281,7 +281,8 @@ int vm_sym_route_class(struct vm_sym *s)
 	return 0;
 }
 
-int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b, const struct pc_src_lit *lit)
+int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b, const struct pc_src_lit *lit,
+			int known)
 {
 	struct vm_sym *s = vm->sym;
 	struct sym_test t = {0};
@@ -292,7 +293,7 @@ int vm_sym_split_shared(struct vm *vm, bool port, struct pc_ivbase *b, const str
 	/* The box meets the set's list as srcdim decides: a small one in its clip, a big one
 	 * by reference (or its complement); the test is recorded as vm_sym_split records a
 	 * set's. */
-	in = pc_ivlist_find(&b->l, s->x[port]) >= 0;
+	in = known >= 0 ? known : pc_ivlist_find(&b->l, s->x[port]) >= 0;
 	t.b = b;
 	if (sym_leave(s, port, &t, in, true, false) < 0 ||
 	    pc_srcdim_narrow_base(&s->dim[port], b, in) < 0 || lit_add(s, lit, !in) < 0) {
