@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "portcheck/util.h"
@@ -123,6 +124,11 @@ uint64_t pc_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int pc_huge_pages_allow(bool allow)
+{
+	return prctl(PR_SET_THP_DISABLE, allow ? 0 : 1, 0, 0, 0) < 0 ? -errno : 0;
 }
 
 char *pc_vstrdupf(const char *fmt, va_list ap)

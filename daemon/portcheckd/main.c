@@ -374,6 +374,10 @@ int main(int argc, char **argv)
 	 * large host: a second analysis on one daemon peaked at 131-135 MiB against the
 	 * first's 125 MiB. A fixed threshold (glibc's default) keeps every child like the first. */
 	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	/* No huge pages for the daemon, whatever GLIBC_TUNABLES asks of malloc: its memory
+	 * between analyses is what malloc_trim() leaves, not 2 MiB around each page still in
+	 * use. The analysis children allow them (bg_analysis.c). */
+	(void)pc_huge_pages_allow(false);
 	/* A vanished stderr reader must not kill the daemon; sockets use MSG_NOSIGNAL. */
 	signal(SIGPIPE, SIG_IGN);
 
