@@ -391,7 +391,6 @@ static void bench_snapshot_memory(void)
 		ssize_t n;
 
 		close(fds[0]);
-		(void)pc_huge_pages_allow(true);
 		before = mallinfo2();
 		if (pc_nft_read(&rs) < 0)
 			_exit(3);
@@ -507,7 +506,6 @@ static bool analyse_in_child(const struct pc_analysis_input *base, const struct 
 		double t0, t1, c0;
 
 		close(fds[0]);
-		(void)pc_huge_pages_allow(true); /* as portcheckd's analysis child */
 		alarm((unsigned)(deadline_s < 1 ? 1 : deadline_s + 0.999));
 		in.listeners = ls;
 		eval_calls = 0;
@@ -691,8 +689,8 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &o);
 	dump_reply_path = o.dump_reply;
-	/* As portcheckd: no huge pages here, allowed in the children that measure (util.h). */
-	(void)pc_huge_pages_allow(false);
+	/* Huge pages as inherited, not pc_huge_pages_daemon(): what this process times (the
+	 * snapshot, evaluations, indexes) runs in portcheckd's job child, which has them. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("== portcheck-bench%s%s ==\n", o.label[0] ? ": " : "", o.label);
 	/* First: a forked child's peak counts what its parent holds at fork. */

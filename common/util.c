@@ -126,9 +126,35 @@ uint64_t pc_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int pc_huge_pages_allow(bool allow)
+/* PR_GET_THP_DISABLE's answer when the daemon started; -1: not asked. */
+static int thp_inherited = -1;
+
+/* Linux 6.18's flag (in arg3) for "off except where madvise asked": older headers lack it. */
+#ifndef PR_THP_DISABLE_EXCEPT_ADVISED
+#define PR_THP_DISABLE_EXCEPT_ADVISED (1 << 1)
+#endif
+
+int pc_huge_pages_daemon(void)
 {
-	return prctl(PR_SET_THP_DISABLE, allow ? 0 : 1, 0, 0, 0) < 0 ? -errno : 0;
+	int v = prctl(PR_GET_THP_DISABLE, 0UL, 0UL, 0UL, 0UL);
+
+	if (v < 0)
+		return -errno;
+	thp_inherited = v;
+	return prctl(PR_SET_THP_DISABLE, 1UL, 0UL, 0UL, 0UL) < 0 ? -errno : 0;
+}
+
+int pc_huge_pages_child(void)
+{
+	unsigned long flags;
+
+	if (thp_inherited < 0)
+		return 0;
+	/* PR_GET_THP_DISABLE: bit 0 off, bit 1 "except advised" (6.18). */
+	flags = thp_inherited & 2 ? PR_THP_DISABLE_EXCEPT_ADVISED : 0UL;
+	return prctl(PR_SET_THP_DISABLE, (unsigned long)(thp_inherited & 1), flags, 0UL, 0UL) < 0
+		   ? -errno
+		   : 0;
 }
 
 char *pc_vstrdupf(const char *fmt, va_list ap)

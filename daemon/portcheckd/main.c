@@ -376,8 +376,10 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	/* No huge pages for the daemon, whatever GLIBC_TUNABLES asks of malloc: its memory
 	 * between analyses is what malloc_trim() leaves, not 2 MiB around each page still in
-	 * use. The analysis children allow them (bg_analysis.c). */
-	(void)pc_huge_pages_allow(false);
+	 * use. Its job children get what it inherited back (bg_analysis.c, util.h). */
+	r = pc_huge_pages_daemon();
+	if (r < 0)
+		log_msg(LOG_DEBUG, "huge pages stay as they are: prctl: %s", strerror(-r));
 	/* A vanished stderr reader must not kill the daemon; sockets use MSG_NOSIGNAL. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -89,8 +89,9 @@ int pc_bg_job_start(pc_bg_job_fn fn, void *arg, struct pc_bg_analysis **ret)
 			close(pfd[1]);
 		}
 		(void)close_range(4, ~0U, 0);
-		/* Huge pages for the job's heap, which the daemon does without (util.h). */
-		(void)pc_huge_pages_allow(true);
+		/* Huge pages for the job's heap as the daemon inherited them; it does without
+		 * (util.h). */
+		(void)pc_huge_pages_child();
 		/* The parent blocked these for its signalfd; the child just dies on them. */
 		{
 			sigset_t all;

@@ -61,15 +61,19 @@ uint64_t pc_hash_words(const void *p, size_t n, uint64_t h);
 uint64_t pc_now_ms(void);
 
 /*
- * Transparent huge pages for this process (inherited by fork): off in the long-lived
- * daemon, on in its short-lived analysis children. With GLIBC_TUNABLES=
- * glibc.malloc.hugetlb=1 (portcheckd.service) malloc asks for huge pages for its heap: an
- * analysis child's heap grows by tens of MiB, and huge pages spare it most of its page
- * faults; in the daemon, khugepaged would fill the 2 MiB ranges malloc_trim() gave back
- * around the few pages still in use, and its memory between analyses would climb back to
- * its peak. prctl(PR_SET_THP_DISABLE); -errno (best effort: the answers do not change).
+ * Transparent huge pages (prctl PR_SET_THP_DISABLE, inherited by fork): off in the
+ * long-lived daemon, as it inherited them in its short-lived job children. With
+ * GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (portcheckd.service) malloc asks for huge pages
+ * for its heap: an analysis child's heap grows by tens of MiB, and huge pages spare it
+ * most of its page faults; in the daemon, khugepaged fills the 2 MiB ranges malloc_trim()
+ * gave back around the pages still in use (measured: 24 -> 32 MiB in 75 s after one
+ * status, and climbing). pc_huge_pages_daemon() notes what the process inherited (a
+ * service manager may have turned them off) and turns them off; pc_huge_pages_child()
+ * restores what was inherited, nothing when pc_huge_pages_daemon() was not called.
+ * -errno; best effort (the answers do not change).
  */
-int pc_huge_pages_allow(bool allow);
+int pc_huge_pages_daemon(void);
+int pc_huge_pages_child(void);
 
 /* Grow @*arr (of @*n elements of @size bytes) by one zeroed element; returns it or NULL. */
 void *pc_array_grow(void *arr_ptr, size_t *n, size_t size);

@@ -624,6 +624,12 @@ lab_portcheckd_start() {
 	LAB_PORTCHECKD_PID=$LAB_SPAWNED
 	lab_wait --pid "$LAB_PORTCHECKD_PID" 20 "portcheckd's socket" test -S "$LAB_DIR/pc.sock" ||
 		lab_die "portcheckd did not start"
+	# The daemon runs without transparent huge pages (portcheckd(8), GLIBC_TUNABLES): the
+	# kernel says so in THP_enabled (Linux 5.0+; absent before, then nothing to check).
+	local thp
+	thp=$(awk '/^THP_enabled:/ {print $2}' "/proc/$LAB_PORTCHECKD_PID/status" 2>/dev/null) || true
+	[[ -z $thp || $thp == 0 ]] ||
+		lab_die "portcheckd runs with transparent huge pages (THP_enabled: $thp), see pc_huge_pages_daemon"
 }
 
 # lab_portcheck ARGS...: the client against the lab daemon. Returns the client's
